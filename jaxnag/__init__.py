@@ -1,0 +1,29 @@
+"""jaxnag: neural architecture generation in JAX.
+
+Pure, composable functions for EDNAG, DiffusionNAG and PG-NAG over search spaces
+that are data and benchmark tables that are jittable fitness functions.
+Importing ``jaxnag`` imports jax and numpy only; submodules load what they need.
+
+Example:
+  >>> import jaxnag
+  >>> jaxnag.spaces.get("nb201").shape
+  (6, 5)
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_SUBMODULES = ("spaces", "tables", "baselines", "ednag", "schedules", "shaping", "cli")
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"jaxnag.{name}")
+    raise AttributeError(f"module 'jaxnag' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_SUBMODULES))

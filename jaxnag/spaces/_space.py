@@ -1,0 +1,260 @@
+"""The search-space data type: categorical slots x choices plus the cell graph.
+
+An architecture is an int vector ``ops`` of shape ``[R]`` (one choice per slot).
+Everything here that takes ``ops`` accepts any leading batch shape ``[..., R]``
+and, unless it says otherwise, is a pure ``jax.numpy`` function that works under
+``jit`` and ``vmap``. String conversion and validation with error messages are
+host-side (numpy) helpers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+class InvalidArchitecture(ValueError):
+    """Raised for an arch string or ops array that does not belong to a space."""
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SearchSpace:
+    """A categorical search space: ``R`` slots, each with its own list of choices.
+
+    Attributes:
+      name: registry name (``"nb201"``, ``"tnb101_micro"``, ``"nasbench_graph"``).
+      slot_names: one name per slot (``"0->1"`` for an NB201 edge).
+      choices: per slot, the names of its choices (the benchmark's op names).
+      num_nodes: nodes of the cell graph (input node included).
+      edges: for spaces whose slots are the edges of a fixed cell DAG, the
+        ``(src, dst)`` node pair of each slot; ``None`` otherwise.
+      description: one line for ``jaxnag spaces``.
+
+    Equality is identity: registry spaces are singletons, so a space can be a
+    static argument of ``jax.jit``.
+
+    Example:
+      >>> from jaxnag import spaces
+      >>> s = spaces.get("nb201")
+      >>> ops = s.from_string("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|"
+      ...                     "+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|")
+      >>> ops.tolist()
+      [3, 3, 3, 1, 3, 3]
+      >>> s.to_string(ops) == s.to_string(s.from_one_hot(s.one_hot(ops)))
+      True
+    """
+
+    name: str
+    slot_names: tuple[str, ...]
+    choices: tuple[tuple[str, ...], ...]
+    num_nodes: int
+    edges: tuple[tuple[int, int], ...] | None
+    description: str
+    _to_string: Callable[[np.ndarray], str] = dataclasses.field(repr=False)
+    _from_string: Callable[[str], np.ndarray] = dataclasses.field(repr=False)
+    _extra_valid: Callable[[jax.Array], jax.Array] | None = dataclasses.field(
+        default=None, repr=False)
+    _canonical_ids: Callable[[], np.ndarray] | None = dataclasses.field(
+        default=None, repr=False)
+    _adjacency: Callable[[np.ndarray], np.ndarray] | None = dataclasses.field(
+        default=None, repr=False)
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def num_slots(self) -> int:
+        """R, the number of categorical slots."""
+        return len(self.choices)
+
+    @property
+    def num_choices(self) -> int:
+        """C, the largest number of choices of any slot (the one-hot width)."""
+        return max(len(c) for c in self.choices)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(R, C)``: the shape of one architecture's one-hot encoding."""
+        return (self.num_slots, self.num_choices)
+
+    @property
+    def choice_counts(self) -> np.ndarray:
+        """Number of choices of each slot, int32 ``[R]``."""
+        return np.array([len(c) for c in self.choices], np.int32)
+
+    @property
+    def choice_mask(self) -> np.ndarray:
+        """bool ``[R, C]``: which one-hot columns are real choices of each slot."""
+        return np.arange(self.num_choices)[None, :] < self.choice_counts[:, None]
+
+    @property
+    def size(self) -> int:
+        """Number of distinct encodings (product of the choice counts)."""
+        return int(np.prod(self.choice_counts.astype(np.int64)))
+
+    @property
+    def op_names(self) -> tuple[str, ...]:
+        """Choice names of the last slot (the op vocabulary of op slots)."""
+        return self.choices[-1]
+
+    # -------------------------------------------------------------- encodings
+    def one_hot(self, ops: jax.Array) -> jax.Array:
+        """int ``[..., R]`` -> float32 one-hot ``[..., R, C]``."""
+        return jax.nn.one_hot(ops, self.num_choices, dtype=jnp.float32)
+
+    def from_one_hot(self, x: jax.Array) -> jax.Array:
+        """Decode scores ``[..., R, C]`` (one-hot or continuous) by argmax -> int32 ``[..., R]``.
+
+        Columns that are not choices of a slot are never selected.
+        """
+        x = jnp.asarray(x)
+        if x.shape[-2:] != self.shape:
+            raise InvalidArchitecture(
+                f"{self.name}: expected scores of shape [..., {self.num_slots}, "
+                f"{self.num_choices}], got {tuple(x.shape)}")
+        masked = jnp.where(jnp.asarray(self.choice_mask), x, -jnp.inf)
+        return jnp.argmax(masked, axis=-1).astype(jnp.int32)
+
+    def rank(self, ops: jax.Array) -> jax.Array:
+        """Mixed-radix index of an encoding in ``[0, size)``, int32 ``[...]`` (slot 0 most significant)."""
+        ops = jnp.asarray(ops).astype(jnp.int32)
+        radix = self.choice_counts
+        weights = np.cumprod(np.concatenate([radix[1:], [1]])[::-1])[::-1].astype(np.int64)
+        if self.size >= 2**31:
+            raise ValueError(f"{self.name}: space of size {self.size} is too large to rank in int32")
+        return jnp.sum(ops * jnp.asarray(weights, jnp.int32), axis=-1)
+
+    def unrank(self, index: jax.Array) -> jax.Array:
+        """Inverse of :meth:`rank`: int ``[...]`` -> int32 ``[..., R]``."""
+        index = jnp.asarray(index).astype(jnp.int32)
+        out = []
+        for radix in self.choice_counts[::-1]:
+            out.append(index % int(radix))
+            index = index // int(radix)
+        return jnp.stack(out[::-1], axis=-1).astype(jnp.int32)
+
+    def all_ops(self) -> np.ndarray:
+        """Every encoding of the space, int32 ``[size, R]`` in rank order (host-side)."""
+        grids = np.meshgrid(*[np.arange(n) for n in self.choice_counts], indexing="ij")
+        return np.stack([g.reshape(-1) for g in grids], axis=-1).astype(np.int32)
+
+    # --------------------------------------------------------------- validity
+    def is_valid(self, ops: jax.Array) -> jax.Array:
+        """bool ``[...]``: every slot in range and the space's own constraints hold."""
+        ops = jnp.asarray(ops)
+        ok = jnp.all((ops >= 0) & (ops < jnp.asarray(self.choice_counts)), axis=-1)
+        if self._extra_valid is not None:
+            ok = ok & self._extra_valid(jnp.clip(ops, 0, self.num_choices - 1))
+        return ok
+
+    def check(self, ops) -> np.ndarray:
+        """Host-side validation with a clear error; returns ``ops`` as int32 numpy ``[..., R]``.
+
+        Raises:
+          InvalidArchitecture: wrong trailing shape, non-integer values, a choice out
+            of range, or an encoding the space forbids.
+        """
+        arr = np.asarray(ops)
+        if arr.ndim == 0 or arr.shape[-1] != self.num_slots:
+            raise InvalidArchitecture(
+                f"{self.name}: ops must have shape [..., {self.num_slots}], got {arr.shape}")
+        if not np.issubdtype(arr.dtype, np.integer):
+            if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+                raise InvalidArchitecture(f"{self.name}: ops must be integers, got dtype {arr.dtype}")
+        arr = arr.astype(np.int32)
+        bad = (arr < 0) | (arr >= self.choice_counts)
+        if bad.any():
+            where = np.argwhere(bad)[0]
+            slot = int(where[-1])
+            raise InvalidArchitecture(
+                f"{self.name}: slot {slot} ({self.slot_names[slot]}) has choice "
+                f"{int(arr[tuple(where)])}, valid range is 0..{self.choice_counts[slot] - 1}")
+        valid = np.asarray(self.is_valid(arr))
+        if not valid.all():
+            first = arr.reshape(-1, self.num_slots)[np.argmin(valid.reshape(-1))]
+            raise InvalidArchitecture(
+                f"{self.name}: {self.to_string(first)} is not a valid architecture of this space")
+        return arr
+
+    # ---------------------------------------------------------------- strings
+    def to_string(self, ops) -> str:
+        """One architecture ``[R]`` -> the benchmark's own arch string."""
+        arr = np.asarray(ops)
+        if arr.shape != (self.num_slots,):
+            raise InvalidArchitecture(
+                f"{self.name}: to_string takes one architecture of shape ({self.num_slots},), got {arr.shape}")
+        bad = (arr < 0) | (arr >= self.choice_counts)
+        if bad.any():
+            raise InvalidArchitecture(f"{self.name}: choice out of range in {arr.tolist()}")
+        return self._to_string(arr.astype(np.int32))
+
+    def from_string(self, arch: str) -> np.ndarray:
+        """The benchmark's arch string -> int32 ``[R]``; raises :class:`InvalidArchitecture`."""
+        if not isinstance(arch, str):
+            raise InvalidArchitecture(f"{self.name}: arch string must be str, got {type(arch).__name__}")
+        ops = self._from_string(arch.strip())
+        if not bool(self.is_valid(ops)):
+            raise InvalidArchitecture(f"{self.name}: {arch!r} is not a valid architecture of this space")
+        return ops
+
+    # ------------------------------------------------------------------ graph
+    def adjacency(self, ops=None) -> np.ndarray:
+        """Node-level DAG of the cell, int8 ``[V, V]`` with ``A[i, j] = 1`` for an edge i -> j.
+
+        Fixed-topology spaces ignore ``ops``; NAS-Bench-Graph needs it (the macro
+        link pattern is a slot).
+        """
+        if self._adjacency is not None:
+            if ops is None:
+                raise ValueError(f"{self.name}: the cell graph depends on the architecture; pass ops")
+            return self._adjacency(self.check(ops))
+        adj = np.zeros((self.num_nodes, self.num_nodes), np.int8)
+        for src, dst in self.edges or ():
+            adj[src, dst] = 1
+        return adj
+
+    # ----------------------------------------------------------- isomorphism
+    @property
+    def has_canonical(self) -> bool:
+        """Whether this space defines isomorphism classes."""
+        return self._canonical_ids is not None
+
+    def canonical_table(self) -> np.ndarray:
+        """int32 ``[size]``: for each rank, the smallest rank of its isomorphism class."""
+        if self._canonical_ids is None:
+            raise NotImplementedError(f"{self.name} defines no isomorphism classes")
+        return _cached(self, "canonical", self._canonical_ids)
+
+    def canonical(self, ops: jax.Array) -> jax.Array:
+        """Isomorphism-canonical id (a rank) of ``ops [..., R]``; jittable (a gather)."""
+        return jnp.asarray(self.canonical_table())[self.rank(ops)]
+
+    # ------------------------------------------------------------------ misc
+    def random(self, key: jax.Array, shape: Sequence[int] = ()) -> jax.Array:
+        """Uniformly random valid encodings, int32 ``[*shape, R]`` (rejection-free where all are valid)."""
+        shape = tuple(shape)
+        counts = jnp.asarray(self.choice_counts)
+        if self._extra_valid is None:
+            u = jax.random.uniform(key, shape + (self.num_slots,))
+            return jnp.floor(u * counts).astype(jnp.int32)
+        # Rejection by resampling invalid rows a few times, then a guaranteed-valid fallback.
+        valid_ranks = jnp.asarray(_cached(
+            self, "valid_ranks",
+            lambda: np.flatnonzero(np.asarray(self.is_valid(self.all_ops())))), jnp.int32)
+        idx = jax.random.randint(key, shape, 0, valid_ranks.shape[0])
+        return self.unrank(valid_ranks[idx])
+
+    def __repr__(self) -> str:
+        return f"SearchSpace({self.name!r}, slots={self.num_slots}, choices={self.num_choices})"
+
+
+_CACHE: dict[tuple[int, str], np.ndarray] = {}
+
+
+def _cached(space: SearchSpace, what: str, fn: Callable[[], np.ndarray]) -> np.ndarray:
+    key = (id(space), what)
+    if key not in _CACHE:
+        _CACHE[key] = np.asarray(fn())
+    return _CACHE[key]

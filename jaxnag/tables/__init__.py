@@ -1,0 +1,25 @@
+"""Benchmark tables as jittable fitness functions.
+
+Example:
+  >>> from jaxnag import tables
+  >>> t = tables.load("nasbench_graph", "cora")     # no data directory needed
+  >>> t.space.name
+  'nasbench_graph'
+"""
+
+from ._sources import BENCHMARKS as BENCHMARKS
+from ._sources import ENV_VAR as ENV_VAR
+from ._sources import Benchmark as Benchmark
+from ._sources import availability as availability
+from ._sources import benchmark as benchmark
+from ._sources import data_dir as data_dir
+from ._sources import load as load
+from ._sources import load_custom as load_custom
+from ._table import DataError as DataError
+from ._table import Table as Table
+from ._table import TableInfo as TableInfo
+from ._table import from_arrays as from_arrays
+from ._table import stack as stack
+
+__all__ = ["BENCHMARKS", "ENV_VAR", "Benchmark", "DataError", "Table", "TableInfo", "availability",
+           "benchmark", "data_dir", "from_arrays", "load", "load_custom", "stack"]

@@ -1,0 +1,171 @@
+"""A benchmark table as a jittable fitness function (a gather over a dense array).
+
+A :class:`Table` is a pytree whose leaves are the dense metric array ``values``
+(one entry per encoding of the space, NaN where the benchmark has no entry or the
+encoding is invalid) and the optimum. Calling it on int ops ``[..., R]`` is a
+gather, so it works under ``jit`` and ``vmap``, and a stack of tables (same space)
+is one pytree to ``vmap`` over for multi-task generation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..spaces import SearchSpace
+
+
+class DataError(RuntimeError):
+    """A benchmark file is missing, truncated, corrupt or does not match its space."""
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class TableInfo:
+    """Static, host-side description of a table (compared by identity under ``jit``).
+
+    Attributes:
+      space: the search space of the table.
+      benchmark, dataset, metric: what the values are.
+      source: where they were read from (a path or a package).
+      row_ops: int32 ``[n, R]``, the benchmark's own rows (one per distinct entry).
+      row_values: float32 ``[n]``, the metric of each row.
+    """
+
+    space: SearchSpace
+    benchmark: str
+    dataset: str
+    metric: str
+    source: str
+    row_ops: np.ndarray = dataclasses.field(repr=False)
+    row_values: np.ndarray = dataclasses.field(repr=False)
+
+
+@jax.tree_util.register_pytree_node_class
+class Table:
+    """Benchmark metric as a function of the architecture; higher is better.
+
+    Example:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces, tables
+      >>> space = spaces.get("nb201")
+      >>> ops = jnp.asarray(space.all_ops())
+      >>> t = tables.from_arrays(space, ops, jnp.arange(space.size, dtype=jnp.float32))
+      >>> float(jax.jit(t)(ops[7]))
+      7.0
+    """
+
+    def __init__(self, values: jax.Array, optimum: jax.Array, info: TableInfo):
+        self.values = values
+        self.optimum = optimum
+        self.info = info
+
+    # pytree protocol: values and optimum are leaves, the rest is static.
+    def tree_flatten(self):
+        return (self.values, self.optimum), self.info
+
+    @classmethod
+    def tree_unflatten(cls, info, leaves):
+        return cls(*leaves, info)
+
+    @property
+    def space(self) -> SearchSpace:
+        return self.info.space
+
+    def __call__(self, ops: jax.Array) -> jax.Array:
+        """Metric of ``ops [..., R]``; NaN for an invalid encoding or one the table lacks."""
+        space = self.info.space
+        ops = jnp.asarray(ops)
+        if ops.shape[-1:] != (space.num_slots,):
+            raise ValueError(
+                f"{self.name}: fitness takes ops of shape [..., {space.num_slots}], got {ops.shape}")
+        valid = space.is_valid(ops)
+        safe = jnp.clip(ops, 0, jnp.asarray(space.choice_counts) - 1)
+        out = jnp.take(self.values, space.rank(safe), axis=-1, mode="clip")
+        return jnp.where(valid, out, jnp.nan)
+
+    @property
+    def name(self) -> str:
+        return f"{self.info.benchmark}/{self.info.dataset}:{self.info.metric}"
+
+    def best(self) -> tuple[np.ndarray, float]:
+        """``(ops [R], value)`` of the table's best row (host-side)."""
+        i = int(np.nanargmax(self.info.row_values))
+        return self.info.row_ops[i], float(self.info.row_values[i])
+
+    def top_k(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` best distinct rows, best first: ``(ops [k, R], values [k])``."""
+        vals = np.where(np.isfinite(self.info.row_values), self.info.row_values, -np.inf)
+        order = np.argsort(-vals, kind="stable")[:k]
+        return self.info.row_ops[order], self.info.row_values[order]
+
+    def __repr__(self) -> str:
+        shape = tuple(self.values.shape)
+        return f"Table({self.name}, space={self.info.space.name}, values={shape})"
+
+
+def from_arrays(space: SearchSpace, ops, values, *, benchmark: str = "custom",
+                dataset: str = "custom", metric: str = "metric", source: str = "arrays",
+                dense_index=None) -> Table:
+    """Build a :class:`Table` from rows ``ops [n, R]`` and ``values [n]``.
+
+    Args:
+      space: the search space the rows belong to.
+      ops: int rows; each must be a valid encoding, no duplicates.
+      values: one float per row; NaN marks a failed or missing measurement.
+      dense_index: optional int ``[space.size]`` giving, for every encoding, the
+        row that stands for it (-1 for none). The default maps each row to its own
+        encoding only; spaces with isomorphic encodings (NAS-Bench-Graph) pass
+        the class mapping here.
+
+    Raises:
+      DataError: shapes, duplicates or invalid rows.
+    """
+    ops_np = np.asarray(ops)
+    vals_np = np.asarray(values, np.float32)
+    where = f"{benchmark}/{dataset} ({source})"
+    if ops_np.ndim != 2 or ops_np.shape[1] != space.num_slots:
+        raise DataError(f"{where}: ops must have shape [n, {space.num_slots}] for space {space.name}, got {ops_np.shape}")
+    if vals_np.shape != (ops_np.shape[0],):
+        raise DataError(f"{where}: metric {metric!r} must have shape ({ops_np.shape[0]},), got {vals_np.shape}")
+    try:
+        ops_np = space.check(ops_np)
+    except ValueError as e:
+        raise DataError(f"{where}: {e}") from None
+    ranks = np.asarray(space.rank(ops_np))
+    if dense_index is None:
+        uniq, counts = np.unique(ranks, return_counts=True)
+        if (counts > 1).any():
+            dup = ops_np[ranks == uniq[np.argmax(counts > 1)]][0]
+            raise DataError(f"{where}: duplicate row for architecture {space.to_string(dup)}")
+        dense = np.full(space.size, np.nan, np.float32)
+        dense[ranks] = vals_np
+    else:
+        dense_index = np.asarray(dense_index)
+        dense = np.where(dense_index >= 0, vals_np[np.clip(dense_index, 0, None)], np.nan).astype(np.float32)
+    finite = vals_np[np.isfinite(vals_np)]
+    if finite.size == 0:
+        raise DataError(f"{where}: metric {metric!r} has no finite value")
+    info = TableInfo(space, benchmark, dataset, metric, source, ops_np, vals_np)
+    return Table(jnp.asarray(dense), jnp.asarray(finite.max(), jnp.float32), info)
+
+
+def stack(tables: list[Table]) -> Table:
+    """Stack tables of one space into a batched table to ``vmap`` over (multi-task runs).
+
+    Example:
+      >>> # tbl = tables.stack([tables.load("nb201", d) for d in ("cifar10", "cifar100")])
+      >>> # jax.vmap(lambda t: ednag.generate(key, t, space, cfg))(tbl)
+    """
+    if not tables:
+        raise ValueError("stack needs at least one table")
+    space = tables[0].info.space
+    for t in tables:
+        if t.info.space is not space:
+            raise ValueError(f"cannot stack tables of spaces {space.name} and {t.info.space.name}")
+    info = dataclasses.replace(
+        tables[0].info, dataset="+".join(t.info.dataset for t in tables),
+        metric="+".join(sorted({t.info.metric for t in tables})))
+    return Table(jnp.stack([t.values for t in tables]), jnp.stack([t.optimum for t in tables]), info)
