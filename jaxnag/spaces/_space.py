@@ -114,7 +114,7 @@ class SearchSpace:
             raise InvalidArchitecture(
                 f"{self.name}: expected scores of shape [..., {self.num_slots}, "
                 f"{self.num_choices}], got {tuple(x.shape)}")
-        masked = jnp.where(jnp.asarray(self.choice_mask), x, -jnp.inf)
+        masked = jnp.where(jnp.broadcast_to(jnp.asarray(self.choice_mask), x.shape), x, -jnp.inf)
         return jnp.argmax(masked, axis=-1).astype(jnp.int32)
 
     def rank(self, ops: jax.Array) -> jax.Array:
@@ -124,7 +124,7 @@ class SearchSpace:
         weights = np.cumprod(np.concatenate([radix[1:], [1]])[::-1])[::-1].astype(np.int64)
         if self.size >= 2**31:
             raise ValueError(f"{self.name}: space of size {self.size} is too large to rank in int32")
-        return jnp.sum(ops * jnp.asarray(weights, jnp.int32), axis=-1)
+        return ops @ jnp.asarray(weights, jnp.int32)
 
     def unrank(self, index: jax.Array) -> jax.Array:
         """Inverse of :meth:`rank`: int ``[...]`` -> int32 ``[..., R]``."""
@@ -144,7 +144,8 @@ class SearchSpace:
     def is_valid(self, ops: jax.Array) -> jax.Array:
         """bool ``[...]``: every slot in range and the space's own constraints hold."""
         ops = jnp.asarray(ops)
-        ok = jnp.all((ops >= 0) & (ops < jnp.asarray(self.choice_counts)), axis=-1)
+        counts = jnp.broadcast_to(jnp.asarray(self.choice_counts), ops.shape)
+        ok = jnp.all((ops >= 0) & (ops < counts), axis=-1)
         if self._extra_valid is not None:
             ok = ok & self._extra_valid(jnp.clip(ops, 0, self.num_choices - 1))
         return ok
@@ -171,7 +172,8 @@ class SearchSpace:
             raise InvalidArchitecture(
                 f"{self.name}: slot {slot} ({self.slot_names[slot]}) has choice "
                 f"{int(arr[tuple(where)])}, valid range is 0..{self.choice_counts[slot] - 1}")
-        valid = np.asarray(self.is_valid(arr))
+        with jax.ensure_compile_time_eval():
+            valid = np.asarray(self.is_valid(arr))
         if not valid.all():
             first = arr.reshape(-1, self.num_slots)[np.argmin(valid.reshape(-1))]
             raise InvalidArchitecture(
@@ -235,16 +237,25 @@ class SearchSpace:
     def random(self, key: jax.Array, shape: Sequence[int] = ()) -> jax.Array:
         """Uniformly random valid encodings, int32 ``[*shape, R]`` (rejection-free where all are valid)."""
         shape = tuple(shape)
-        counts = jnp.asarray(self.choice_counts)
         if self._extra_valid is None:
             u = jax.random.uniform(key, shape + (self.num_slots,))
+            counts = jnp.broadcast_to(jnp.asarray(self.choice_counts, u.dtype), u.shape)
             return jnp.floor(u * counts).astype(jnp.int32)
-        # Rejection by resampling invalid rows a few times, then a guaranteed-valid fallback.
-        valid_ranks = jnp.asarray(_cached(
-            self, "valid_ranks",
-            lambda: np.flatnonzero(np.asarray(self.is_valid(self.all_ops())))), jnp.int32)
-        idx = jax.random.randint(key, shape, 0, valid_ranks.shape[0])
-        return self.unrank(valid_ranks[idx])
+        valid = jnp.asarray(self.valid_ranks())
+        idx = jax.random.randint(key, shape, 0, valid.shape[0])
+        return self.unrank(valid[idx])
+
+    def valid_ranks(self) -> np.ndarray:
+        """int32 ``[n_valid]``: the ranks of all valid encodings, ascending (host-side, cached)."""
+        return _cached(self, "valid_ranks",
+                       lambda: np.flatnonzero(np.asarray(self.is_valid(self.all_ops()))).astype(np.int32))
+
+    def sample_unique(self, key: jax.Array, n: int) -> jax.Array:
+        """``n`` distinct valid encodings drawn uniformly without replacement, int32 ``[n, R]``."""
+        valid = self.valid_ranks()
+        if n > len(valid):
+            raise ValueError(f"cannot draw {n} distinct architectures from the {len(valid)} valid ones of {self.name}")
+        return self.unrank(jax.random.choice(key, jnp.asarray(valid), (n,), replace=False))
 
     def __repr__(self) -> str:
         return f"SearchSpace({self.name!r}, slots={self.num_slots}, choices={self.num_choices})"
@@ -256,5 +267,6 @@ _CACHE: dict[tuple[int, str], np.ndarray] = {}
 def _cached(space: SearchSpace, what: str, fn: Callable[[], np.ndarray]) -> np.ndarray:
     key = (id(space), what)
     if key not in _CACHE:
-        _CACHE[key] = np.asarray(fn())
+        with jax.ensure_compile_time_eval():  # host constants, also when first asked inside jit
+            _CACHE[key] = np.asarray(fn())
     return _CACHE[key]

@@ -82,7 +82,7 @@ class Table:
             raise ValueError(
                 f"{self.name}: fitness takes ops of shape [..., {space.num_slots}], got {ops.shape}")
         valid = space.is_valid(ops)
-        safe = jnp.clip(ops, 0, jnp.asarray(space.choice_counts) - 1)
+        safe = jnp.clip(ops, 0, jnp.broadcast_to(jnp.asarray(space.choice_counts) - 1, ops.shape))
         out = jnp.take(self.values, space.rank(safe), axis=-1, mode="clip")
         return jnp.where(valid, out, jnp.nan)
 

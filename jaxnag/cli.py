@@ -1,0 +1,202 @@
+"""The ``jaxnag`` command line: a thin layer over the library.
+
+Examples:
+  jaxnag spaces
+  jaxnag benchmarks --data-dir ../shared/data
+  jaxnag generate --method ednag --benchmark nasbench_graph --dataset cora --seeds 10 --json
+  jaxnag generate --method rea --benchmark nb201 --dataset cifar10 --budget 300 --data-dir DIR
+  jaxnag generate --method random --table my.npz --metric acc --space nb201 --budget 100
+  jaxnag data import-nats NATS-tss-v1_0-3ffb9-simple --out DIR/nb201.npz
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+
+class CLIError(Exception):
+    """A user error: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, no usage dump
+        raise CLIError(f"{self.prog}: {message} (see --help)")
+
+
+# --------------------------------------------------------------------------- methods
+def _method_random(args, table, space):
+    from .baselines import random_search
+    return lambda key: random_search(key, table, space, args.budget)
+
+
+def _method_rea(args, table, space):
+    from .baselines import rea
+    return lambda key: rea(key, table, space, args.budget)
+
+
+def _method_ednag(args, table, space):
+    from . import ednag
+    cfg = ednag.Config.faithful_reference() if args.faithful else ednag.Config()
+    cfg = cfg.replace(population=args.population, steps=args.steps)
+    return lambda key: ednag.generate(key, table, space, cfg)
+
+
+METHODS: dict[str, Callable] = {"ednag": _method_ednag, "random": _method_random, "rea": _method_rea}
+
+
+# --------------------------------------------------------------------------- commands
+def _cmd_spaces(args):
+    from . import spaces
+    rows = []
+    for name in spaces.names():
+        s = spaces.get(name)
+        rows.append(dict(name=name, slots=s.num_slots, choices=s.num_choices, size=s.size,
+                         ops=list(s.op_names), description=s.description))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        print(f"{r['name']:<16} {r['slots']} slots x {r['choices']} choices, {r['size']:>6} encodings  "
+              f"{r['description']}")
+        print(f"{'':<16} ops: {', '.join(r['ops'])}")
+
+
+def _cmd_benchmarks(args):
+    from . import tables
+    rows = tables.availability(args.data_dir)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        mark = "available" if r["available"] else "MISSING"
+        print(f"{r['benchmark']:<15} [{mark}] space={r['space']}  source: {r['source']}")
+        print(f"{'':<15} datasets: {', '.join(r['datasets'])}")
+        print(f"{'':<15} metrics:  {', '.join(r['metrics'])} (default {r['default_metric']})")
+        if r["howto"]:
+            print(f"{'':<15} how to get it: {r['howto']}")
+
+
+def _load_table(args):
+    from . import tables
+    if args.table:
+        if not args.space or not args.metric:
+            raise CLIError("--table needs --space NAME and --metric KEY")
+        return tables.load_custom(args.table, args.space, args.metric)
+    return tables.load(args.benchmark, args.dataset, data_dir=args.data_dir, metric=args.metric)
+
+
+def _cmd_generate(args):
+    import jax
+    import jax.numpy as jnp
+
+    for flag in ("seeds", "population", "steps", "budget"):
+        if getattr(args, flag) < 1:
+            raise CLIError(f"--{flag} must be a positive integer, got {getattr(args, flag)}")
+    table = _load_table(args)
+    space = table.space
+    run = METHODS[args.method](args, table, space)
+    keys = jax.random.split(jax.random.key(args.seed), args.seeds)
+    batched = jax.jit(jax.vmap(run))
+    t0 = time.perf_counter()
+    res = jax.block_until_ready(batched(keys))
+    elapsed = time.perf_counter() - t0
+    best_ops = np.asarray(res.best_ops)
+    best = np.asarray(res.best_fitness, np.float64)
+    queries = np.asarray(res.queries)
+    optimum = float(table.optimum)
+    # "seed" i is the run's key: jax.random.split(jax.random.key(--seed), --seeds)[i]
+    runs = [dict(seed=i, best_arch=space.to_string(best_ops[i]), best_score=float(best[i]),
+                 queries=int(queries[i])) for i in range(args.seeds)]
+    out = dict(method=args.method, benchmark=table.info.benchmark, dataset=table.info.dataset,
+               metric=table.info.metric, optimum=optimum,
+               hit_rate=float(np.mean(best >= np.float32(optimum))), time_s=elapsed, runs=runs)
+    if args.json:
+        print(json.dumps(out))
+        return
+    print(f"{args.method} on {table.name}  ({args.seeds} runs in {elapsed:.2f} s incl. compilation; "
+          f"optimum {optimum:.4f})")
+    print(f"{'run':>4} {'best':>10} {'queries':>8}  architecture")
+    for r in runs:
+        hit = "*" if r["best_score"] >= np.float32(optimum) else " "
+        print(f"{r['seed']:>4} {r['best_score']:>10.4f}{hit}{r['queries']:>8}  {r['best_arch']}")
+    print(f"mean best {best.mean():.4f} +- {best.std():.4f}, hit rate {out['hit_rate']:.0%} (* = optimum)")
+
+
+def _cmd_import_nats(args):
+    from .tables.nats_import import import_nats
+    arrays = import_nats(args.path, args.out)
+    n = len(arrays["index"])
+    msg = f"wrote {args.out}: {n} architectures"
+    if n:
+        i = int(np.nanargmax(arrays["test_acc_cifar10"])) if np.isfinite(arrays["test_acc_cifar10"]).any() else 0
+        msg += f"; best CIFAR-10 test accuracy {arrays['test_acc_cifar10'][i]:.2f} ({arrays['arch_str'][i]})"
+    print(msg)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="jaxnag", description="Neural architecture generation in JAX.")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+    sub.required = True
+
+    s = sub.add_parser("spaces", help="list the search spaces")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=_cmd_spaces)
+
+    b = sub.add_parser("benchmarks", help="list benchmarks, datasets and where their data comes from")
+    b.add_argument("--data-dir", default=None, help="folder with the .npz tables (default $JAXNAG_DATA_DIR)")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=_cmd_benchmarks)
+
+    g = sub.add_parser("generate", help="generate architectures for a task with one method, over seeds")
+    g.add_argument("--method", choices=sorted(METHODS), default="ednag")
+    g.add_argument("--benchmark", default="nasbench_graph")
+    g.add_argument("--dataset", default="cora")
+    g.add_argument("--table", default=None, help="custom .npz table (with --metric and --space)")
+    g.add_argument("--metric", default=None)
+    g.add_argument("--space", default=None)
+    g.add_argument("--seeds", type=int, default=10, help="independent runs, vmapped in one call")
+    g.add_argument("--seed", type=int, default=0, help="base PRNG seed")
+    g.add_argument("--population", type=int, default=30)
+    g.add_argument("--steps", type=int, default=100)
+    g.add_argument("--budget", type=int, default=300, help="unique queries for random/rea")
+    g.add_argument("--faithful", action="store_true", help="EDNAG: reproduce the reference code's behaviour")
+    g.add_argument("--data-dir", default=None)
+    g.add_argument("--json", action="store_true", help="print one JSON object")
+    g.set_defaults(func=_cmd_generate)
+
+    d = sub.add_parser("data", help="data tools")
+    dsub = d.add_subparsers(dest="data_command", parser_class=_Parser)
+    dsub.required = True
+    imp = dsub.add_parser("import-nats", help="convert an official NATS-Bench topology release to nb201.npz")
+    imp.add_argument("path", help="NATS-tss-v1_0-3ffb9-simple folder or NATS-tss-*.pickle.pbz2 file")
+    imp.add_argument("--out", required=True, help="output .npz (name it nb201.npz inside your data dir)")
+    imp.set_defaults(func=_cmd_import_nats)
+    return p
+
+
+def main(argv=None) -> int:
+    from .spaces import InvalidArchitecture
+    from .tables import DataError
+    try:
+        args = build_parser().parse_args(argv)
+        args.func(args)
+    except CLIError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    except KeyError as e:
+        print(f"jaxnag: error: {e.args[0] if e.args else e}", file=sys.stderr)
+        return 2
+    except (DataError, InvalidArchitecture, ValueError, FileNotFoundError) as e:
+        print(f"jaxnag: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

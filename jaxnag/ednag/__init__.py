@@ -1,0 +1,29 @@
+"""EDNAG: evolutionary diffusion for training-free architecture generation.
+
+``init`` / ``step`` / ``generate`` are pure functions; the pieces they compose are
+in :mod:`jaxnag.ednag.denoise`, :mod:`jaxnag.ednag.mutation`,
+:mod:`jaxnag.ednag.selection`, :mod:`jaxnag.schedules` and :mod:`jaxnag.shaping`.
+
+Example:
+  >>> import jax
+  >>> from jaxnag import ednag, spaces, tables
+  >>> space, table = spaces.get("nasbench_graph"), tables.load("nasbench_graph", "cora")
+  >>> run = jax.jit(jax.vmap(lambda k: ednag.generate(k, table, space, ednag.Config(steps=20))))
+  >>> run(jax.random.split(jax.random.key(0), 4)).best_fitness.shape
+  (4,)
+"""
+
+from . import denoise as denoise
+from . import mutation as mutation
+from . import selection as selection
+from ._algorithm import Config as Config
+from ._algorithm import Result as Result
+from ._algorithm import State as State
+from ._algorithm import decode as decode
+from ._algorithm import dim as dim
+from ._algorithm import generate as generate
+from ._algorithm import init as init
+from ._algorithm import step as step
+
+__all__ = ["Config", "Result", "State", "decode", "denoise", "dim", "generate", "init", "mutation",
+           "selection", "step"]

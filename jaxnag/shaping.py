@@ -1,0 +1,85 @@
+"""Fitness shaping: raw fitness (higher is better) -> selection/weighting scores.
+
+Failed evaluations (NaN or inf) never propagate: :func:`failed_as` replaces them
+before shaping, and the population-relative shapings ignore them.
+
+Example:
+  >>> import jax.numpy as jnp
+  >>> from jaxnag import shaping
+  >>> shaping.rescale(jnp.array([30.0, 50.0, 95.0])).tolist()
+  [3.0, 23.0, 503.0]
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+# Knots (accuracy %) and slopes of EDNAG's piecewise-linear rescale.
+_KNOTS = jnp.array([0.0, 30.0, 50.0, 70.0, 75.0, 80.0, 85.0, 90.0, 95.0], jnp.float32)
+_SLOPES = jnp.array([0.1, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 40.0, 50.0], jnp.float32)
+
+
+def failed_as(fitness: jax.Array, value=-jnp.inf) -> jax.Array:
+    """Replace NaN/inf fitness (a failed evaluation) by ``value`` (default -inf)."""
+    return jnp.where(jnp.isfinite(fitness), fitness, value)
+
+
+def rescale(acc: jax.Array) -> jax.Array:
+    """EDNAG's continuous piecewise-linear map of accuracy (%): slope 0.1 below 30, 1 on 30-50,
+    2 on 50-70, 3 on 70-75, 5 on 75-80, 10 on 80-85, 30 on 85-90, 40 on 90-95, 50 above 95.
+
+    ``rescale(0) = 0`` and it is continuous: 3 at 30, 23 at 50, 63 at 70, 78 at 75, 103 at 80,
+    153 at 85, 303 at 90, 503 at 95. Below 0 it extends with slope 0.1.
+    """
+    acc = jnp.asarray(acc, jnp.float32)
+    seg = jnp.concatenate([jnp.diff(_KNOTS) * _SLOPES[:-1]])
+    base = jnp.concatenate([jnp.zeros(1), jnp.cumsum(seg)])  # value at each knot
+    i = jnp.clip(jnp.searchsorted(_KNOTS, acc, side="right") - 1, 0, len(_KNOTS) - 1)
+    return base[i] + _SLOPES[i] * (acc - _KNOTS[i])
+
+
+def energy(f: jax.Array, temperature=1.0) -> jax.Array:
+    """EDNAG's weights ``exp(f / T - max(f / T) + 5)`` (float32, may underflow to 0)."""
+    z = f / temperature
+    return jnp.exp(z - jnp.max(z) + 5.0)
+
+
+def log_energy(f: jax.Array, temperature=1.0) -> jax.Array:
+    """``log(energy(f, T))`` computed without exponentiating: never underflows."""
+    z = f / temperature
+    return z - jnp.max(z) + 5.0
+
+
+def power(f: jax.Array, p=2.0) -> jax.Array:
+    """``max(f, 0) ** p``."""
+    return jnp.maximum(f, 0.0) ** p
+
+
+def identity(f: jax.Array) -> jax.Array:
+    return f
+
+
+def _finite_stats(f):
+    ok = jnp.isfinite(f)
+    n = jnp.maximum(ok.sum(), 1)
+    mean = jnp.where(ok, f, 0.0).sum() / n
+    var = jnp.where(ok, (f - mean) ** 2, 0.0).sum() / n
+    return ok, mean, jnp.sqrt(var)
+
+
+def zscore(f: jax.Array) -> jax.Array:
+    """Standardise over the finite entries (std floored at 1e-8); failed entries -> -inf."""
+    ok, mean, std = _finite_stats(f)
+    return jnp.where(ok, (f - mean) / jnp.maximum(std, 1e-8), -jnp.inf)
+
+
+def centered_rank(f: jax.Array) -> jax.Array:
+    """Ranks mapped to ``[-0.5, 0.5]`` (best = 0.5); failed entries rank lowest. Ties share no rank."""
+    f = failed_as(f)
+    ranks = jnp.argsort(jnp.argsort(f)).astype(jnp.float32)
+    return ranks / jnp.maximum(f.shape[-1] - 1, 1) - 0.5
+
+
+SHAPINGS = {"rescale": rescale, "identity": identity, "power": power, "zscore": zscore,
+            "rank": centered_rank}

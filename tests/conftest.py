@@ -1,0 +1,27 @@
+"""Shared test setup: strict numerics, the shared data directory, small jitted helpers."""
+
+import os
+from pathlib import Path
+
+import jax
+import pytest
+
+jax.config.update("jax_numpy_rank_promotion", "raise")
+jax.config.update("jax_numpy_dtype_promotion", "standard")
+
+_DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The benchmark tables: $JAXNAG_DATA_DIR, else ../shared/data beside the repo."""
+    d = Path(os.environ.get("JAXNAG_DATA_DIR", _DEFAULT_DATA))
+    if not (d / "nb201.npz").is_file():
+        pytest.skip(f"benchmark tables not found in {d}; set JAXNAG_DATA_DIR")
+    return d
+
+
+@pytest.fixture(scope="session")
+def nb201_c10(data_dir):
+    from jaxnag import tables
+    return tables.load("nb201", "cifar10", data_dir=data_dir)

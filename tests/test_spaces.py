@@ -1,0 +1,168 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jaxnag import spaces
+from jaxnag.spaces import InvalidArchitecture
+
+ALL = spaces.names()
+
+
+def ops_strategy(space):
+    return st.lists(st.integers(0, space.num_choices - 1), min_size=space.num_slots,
+                    max_size=space.num_slots).map(lambda v: np.asarray(v, np.int32)).filter(
+        lambda o: bool(space.is_valid(o)))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_registry_shapes(name):
+    s = spaces.get(name)
+    assert spaces.get(name) is s
+    assert s.shape == (s.num_slots, s.num_choices)
+    assert s.size == int(np.prod(s.choice_counts))
+    assert len(s.slot_names) == s.num_slots
+
+
+def test_space_sizes():
+    assert spaces.get("nb201").shape == (6, 5) and spaces.get("nb201").size == 15625
+    assert spaces.get("tnb101_micro").shape == (6, 4) and spaces.get("tnb101_micro").size == 4096
+    assert spaces.get("nasbench_graph").shape == (5, 9)
+
+
+def test_unknown_space():
+    with pytest.raises(KeyError, match="unknown search space 'nb999'"):
+        spaces.get("nb999")
+
+
+@pytest.mark.parametrize("name", ALL)
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_round_trips(name, data):
+    s = spaces.get(name)
+    ops = data.draw(ops_strategy(s))
+    assert np.array_equal(s.from_string(s.to_string(ops)), ops)
+    assert np.array_equal(np.asarray(s.from_one_hot(s.one_hot(ops))), ops)
+    assert np.array_equal(np.asarray(s.unrank(s.rank(ops))), ops)
+    assert 0 <= int(s.rank(ops)) < s.size
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_rank_is_a_bijection(name):
+    s = spaces.get(name)
+    all_ops = s.all_ops()
+    assert np.array_equal(np.asarray(s.rank(all_ops)), np.arange(s.size))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_one_hot_decode_continuous_and_jit(name):
+    s = spaces.get(name)
+    x = jax.random.normal(jax.random.key(0), (7,) + s.shape)
+    ops = jax.jit(s.from_one_hot)(x)
+    assert ops.shape == (7, s.num_slots) and ops.dtype == jnp.int32
+    assert np.array_equal(np.asarray(ops), np.argmax(np.asarray(x), -1))
+
+
+def test_nb201_strings_match_table(data_dir):
+    d = np.load(data_dir / "nb201.npz")
+    s = spaces.get("nb201")
+    for i in range(0, 15625, 97):
+        assert s.to_string(d["ops"][i]) == d["arch_str"][i]
+        assert np.array_equal(s.from_string(str(d["arch_str"][i])), d["ops"][i])
+
+
+def test_tnb101_strings_match_table(data_dir):
+    d = np.load(data_dir / "tnb101_micro.npz")
+    s = spaces.get("tnb101_micro")
+    for i in range(0, 4096, 37):
+        assert s.to_string(d["ops"][i]) == d["arch_str"][i]
+
+
+def test_nb201_canonical_id_matches_table(data_dir):
+    d = np.load(data_dir / "nb201.npz")
+    s = spaces.get("nb201")
+    canon = np.asarray(s.canonical(d["ops"].astype(np.int32)))
+    assert len(np.unique(canon)) == 6466
+    # The two labellings define the same partition: a bijection between class ids.
+    pairs = set(zip(canon.tolist(), d["unique_id"].tolist()))
+    assert len(pairs) == 6466
+
+
+def test_canonical_examples():
+    s = spaces.get("nb201")
+    # A cell whose output is cut off (all edges into node 3 are none) ...
+    a = s.from_string("|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|")
+    b = s.from_string("|avg_pool_3x3~0|+|skip_connect~0|none~1|+|none~0|none~1|none~2|")
+    assert int(s.canonical(a)) == int(s.canonical(b))
+    # ... and a conv reading node 1 = skip(input) equals the same conv reading the input.
+    c = s.from_string("|skip_connect~0|+|nor_conv_3x3~0|none~1|+|none~0|none~1|skip_connect~2|")
+    d = s.from_string("|skip_connect~0|+|none~0|nor_conv_3x3~1|+|none~0|none~1|skip_connect~2|")
+    assert int(s.canonical(c)) == int(s.canonical(d))
+    assert int(s.canonical(a)) != int(s.canonical(c))
+
+
+@pytest.mark.parametrize("bad", [
+    "", "|nor_conv_3x3~0|", "|conv9x9~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+    "|none~1|+|none~0|none~1|+|none~0|none~1|none~2|", "nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+    "|none~0|+|none~0|+|none~0|none~1|none~2|",
+])
+def test_nb201_invalid_strings(bad):
+    with pytest.raises(InvalidArchitecture):
+        spaces.get("nb201").from_string(bad)
+
+
+def test_unknown_op_message():
+    with pytest.raises(InvalidArchitecture, match="unknown op 'conv9x9'"):
+        spaces.get("nb201").from_string("|conv9x9~0|+|none~0|none~1|+|none~0|none~1|none~2|")
+
+
+@pytest.mark.parametrize("bad", ["64-41414-4_11_212", "3_11_21", "64-41414-3-11-212", "x"])
+def test_tnb101_invalid_strings(bad):
+    with pytest.raises(InvalidArchitecture):
+        spaces.get("tnb101_micro").from_string(bad)
+
+
+def test_nasbench_graph_validity_and_strings():
+    s = spaces.get("nasbench_graph")
+    with pytest.raises(InvalidArchitecture, match="not a valid architecture"):
+        s.from_string("0-1-2-3|skip|skip|skip|skip")
+    with pytest.raises(InvalidArchitecture, match="unknown link pattern"):
+        s.from_string("0-3-2-1|gcn|gcn|gcn|gcn")
+    with pytest.raises(InvalidArchitecture, match="unknown op 'gnn'"):
+        s.from_string("0-1-2-3|gnn|gcn|gcn|gcn")
+    ops = s.from_string("0-0-1-2|gcn|gat|skip|sage")
+    assert bool(s.is_valid(ops))
+    assert not bool(s.is_valid(np.array([0, 8, 8, 8, 8])))
+    adj = s.adjacency(ops)
+    # node 1 <- 0, node 2 <- 0, node 3 <- 1, node 4 <- 2; leaves 3, 4 feed the output.
+    assert adj[0, 1] == adj[0, 2] == adj[1, 3] == adj[2, 4] == adj[3, 5] == adj[4, 5] == 1
+    assert adj.sum() == 6
+    r = s.random(jax.random.key(0), (500,))
+    assert bool(jnp.all(s.is_valid(r)))
+
+
+def test_check_errors():
+    s = spaces.get("nb201")
+    with pytest.raises(InvalidArchitecture, match=r"shape \[\.\.\., 6\]"):
+        s.check(np.zeros((3, 5), int))
+    with pytest.raises(InvalidArchitecture, match="slot 2 .* has choice 7"):
+        s.check(np.array([0, 0, 7, 0, 0, 0]))
+    with pytest.raises(InvalidArchitecture, match="integers"):
+        s.check(np.array([0.5, 0, 0, 0, 0, 0]))
+    with pytest.raises(InvalidArchitecture, match=r"expected scores of shape"):
+        s.from_one_hot(jnp.zeros((2, 6, 4)))
+
+
+def test_nb201_adjacency():
+    adj = spaces.get("nb201").adjacency()
+    assert adj.shape == (4, 4) and adj.sum() == 6 and np.all(np.tril(adj) == 0)
+
+
+def test_sample_unique():
+    s = spaces.get("tnb101_micro")
+    ops = s.sample_unique(jax.random.key(1), 300)
+    assert len(np.unique(np.asarray(s.rank(ops)))) == 300
+    with pytest.raises(ValueError, match="cannot draw"):
+        s.sample_unique(jax.random.key(1), 5000)
