@@ -188,9 +188,8 @@ def _log_weights(f: jax.Array, config: Config) -> jax.Array:
 def _selection_fitness(f: jax.Array, config: Config) -> jax.Array:
     if config.faithful:
         return shaping.rescale(config.task_scale * f)
-    lowest = jnp.min(jnp.where(jnp.isfinite(f), f, jnp.inf))
-    g = jnp.where(jnp.isfinite(f), f, jnp.where(jnp.isfinite(lowest), lowest, 0.0))
-    return selection.minmax(g)
+    # Scale-free: ranks in [0, 1] (failures rank lowest), so no metric range is assumed.
+    return shaping.centered_rank(f) + 0.5
 
 
 def _track(state_seen, queries, ops, valid, f, best_ops, best_f, space):

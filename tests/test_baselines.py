@@ -1,0 +1,70 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxnag import spaces, tables
+from jaxnag.baselines import mutate_one_slot, random_search, rea
+
+
+def _toy_table(space):
+    """Fitness = number of slots equal to a target, unique optimum."""
+    target = jnp.asarray(np.arange(space.num_slots) % space.num_choices)
+    ops = space.all_ops()
+    return tables.from_arrays(space, ops, (ops == np.asarray(target)).sum(1).astype(np.float32)), target
+
+
+def test_random_search_budget_and_uniqueness():
+    space = spaces.get("tnb101_micro")
+    t, _ = _toy_table(space)
+    r = jax.jit(lambda k: random_search(k, t, space, 200))(jax.random.key(0))
+    assert int(r.queries) == 200
+    assert r.best_by_query.shape == (200,)
+    assert bool(jnp.all(jnp.diff(r.best_by_query) >= 0))
+    assert float(r.best_by_query[-1]) == float(r.best_fitness) == float(t(r.best_ops))
+
+
+def test_rea_counts_unique_queries_and_improves():
+    space = spaces.get("tnb101_micro")
+    t, target = _toy_table(space)
+    r = jax.jit(jax.vmap(lambda k: rea(k, t, space, 150, population=20, sample=5)))(
+        jax.random.split(jax.random.key(0), 4))
+    assert np.all(np.asarray(r.queries) == 150)
+    assert bool(jnp.all(r.best_fitness == 6.0))  # the toy landscape is easy for REA
+    assert bool(jnp.all(jnp.diff(r.best_by_query, axis=1) >= 0))
+
+
+def test_rea_budget_smaller_than_population():
+    space = spaces.get("tnb101_micro")
+    t, _ = _toy_table(space)
+    r = rea(jax.random.key(3), t, space, budget=10, population=50, sample=10)
+    assert int(r.queries) == 10
+
+
+def test_rea_handles_failed_evaluations():
+    space = spaces.get("tnb101_micro")
+    t, _ = _toy_table(space)
+    nan_half = lambda ops: jnp.where(ops[..., 0] % 2 == 0, jnp.nan, t(ops))  # noqa: E731
+    r = rea(jax.random.key(1), nan_half, space, budget=100)
+    assert bool(jnp.isfinite(r.best_fitness))
+    assert int(r.best_ops[0]) % 2 == 1
+
+
+def test_mutate_one_slot_changes_exactly_one():
+    space = spaces.get("nb201")
+    ops = jnp.asarray([0, 1, 2, 3, 4, 0])
+    keys = jax.random.split(jax.random.key(0), 200)
+    kids = jax.vmap(lambda k: mutate_one_slot(k, ops, space))(keys)
+    assert np.all((np.asarray(kids) != np.asarray(ops)).sum(1) == 1)
+    assert np.all((np.asarray(kids) >= 0) & (np.asarray(kids) < 5))
+
+
+@pytest.mark.slow
+def test_random_search_and_rea_reach_nb201_optimum(nb201_c10):
+    space = nb201_c10.space
+    keys = jax.random.split(jax.random.key(0), 8)
+    r = jax.jit(jax.vmap(lambda k: rea(k, nb201_c10, space, 1000)))(keys)
+    assert bool(jnp.all(r.best_fitness == nb201_c10.optimum))
+    assert float(nb201_c10.optimum) == pytest.approx(94.37, abs=0.01)
+    rs = jax.jit(jax.vmap(lambda k: random_search(k, nb201_c10, space, 15000)))(keys[:2])
+    assert bool(jnp.all(rs.best_fitness == nb201_c10.optimum))

@@ -1,0 +1,84 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from jaxnag.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_spaces_and_benchmarks(capsys, data_dir):
+    code, out, _ = run(capsys, "spaces")
+    assert code == 0 and "nb201" in out and "nasbench_graph" in out
+    code, out, _ = run(capsys, "spaces", "--json")
+    assert {r["name"] for r in json.loads(out)} == {"nb201", "tnb101_micro", "nasbench_graph"}
+    code, out, _ = run(capsys, "benchmarks", "--data-dir", str(data_dir), "--json")
+    rows = {r["benchmark"]: r for r in json.loads(out)}
+    assert code == 0 and rows["nb201"]["available"] and "cifar100" in rows["nb201"]["datasets"]
+
+
+@pytest.mark.parametrize("method", ["random", "rea", "ednag"])
+def test_generate_json_schema(capsys, data_dir, method):
+    code, out, err = run(capsys, "generate", "--method", method, "--benchmark", "nb201", "--dataset", "cifar10",
+                         "--data-dir", str(data_dir), "--seeds", "3", "--population", "8", "--steps", "6",
+                         "--budget", "40", "--json")
+    assert code == 0, err
+    obj = json.loads(out)
+    assert set(obj) >= {"method", "benchmark", "dataset", "optimum", "hit_rate", "time_s", "runs"}
+    assert obj["method"] == method and obj["benchmark"] == "nb201" and obj["dataset"] == "cifar10"
+    assert obj["optimum"] == pytest.approx(94.3733, abs=1e-3)
+    assert 0.0 <= obj["hit_rate"] <= 1.0 and obj["time_s"] > 0
+    assert len(obj["runs"]) == 3
+    for r in obj["runs"]:
+        assert set(r) == {"seed", "best_arch", "best_score", "queries"}
+        assert r["best_arch"].startswith("|") and 10 < r["best_score"] <= obj["optimum"]
+        assert r["queries"] >= 1
+    if method != "ednag":
+        assert all(r["queries"] == 40 for r in obj["runs"])
+
+
+def test_generate_default_benchmark_and_table(capsys, tmp_path):
+    code, out, err = run(capsys, "generate", "--method", "rea", "--seeds", "2", "--budget", "30")
+    assert code == 0, err
+    assert "nasbench_graph/cora" in out and "hit rate" in out
+    from jaxnag import spaces
+    s = spaces.get("tnb101_micro")
+    ops = s.all_ops()
+    np.savez(tmp_path / "t.npz", ops=ops, score=ops.sum(1).astype(np.float32))
+    code, out, err = run(capsys, "generate", "--method", "random", "--table", str(tmp_path / "t.npz"),
+                         "--metric", "score", "--space", "tnb101_micro", "--budget", "4096", "--seeds", "1",
+                         "--json")
+    obj = json.loads(out)
+    assert obj["optimum"] == 18.0 and obj["hit_rate"] == 1.0
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["generate", "--method", "nope"], "invalid choice: 'nope'"),
+    (["generate", "--benchmark", "nb999"], "unknown benchmark 'nb999'"),
+    (["generate", "--benchmark", "nb201", "--dataset", "mnist", "--data-dir", "."], "unknown dataset 'mnist'"),
+    (["generate", "--benchmark", "nb201", "--dataset", "cifar10", "--data-dir", "/nonexistent"],
+     "nb201.npz not found"),
+    (["generate", "--seeds", "0"], "--seeds must be a positive integer"),
+    (["generate", "--table", "x.npz"], "--table needs --space NAME and --metric KEY"),
+    (["generate", "--table", "x.npz", "--space", "nb201", "--metric", "acc"], "x.npz not found"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["generate", "--seeds", "many"], "invalid int value: 'many'"),
+])
+def test_bad_input_one_line(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_console_script_entry_point():
+    res = subprocess.run([sys.executable, "-m", "jaxnag.cli", "generate", "--method", "nope"],
+                         capture_output=True, text=True)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
