@@ -92,6 +92,27 @@ class Config:
     def replace(self, **kw) -> "Config":
         return dataclasses.replace(self, **kw)
 
+    def batched(self, **sweep) -> "Config":
+        """A batch of configs for ``vmap``: the fields in ``sweep`` take the given 1-D
+        values, every other numeric field is broadcast to the same length.
+
+        Example:
+          >>> cfgs = Config(steps=10).batched(temperature=[0.5, 1.0, 2.0])
+          >>> cfgs.noise.shape
+          (3,)
+        """
+        sizes = {len(v) for v in sweep.values()}
+        if len(sizes) != 1:
+            raise ValueError(f"batched needs 1-D values of one common length, got lengths {sorted(sizes)}")
+        n = sizes.pop()
+        data = [f.name for f in dataclasses.fields(self) if f.name not in _STATIC]
+        bad = set(sweep) - set(data)
+        if bad:
+            raise ValueError(f"cannot sweep {sorted(bad)}: only {', '.join(data)} are pytree leaves")
+        vals = {k: jnp.asarray(sweep[k], jnp.float32) if k in sweep else jnp.full(n, getattr(self, k), jnp.float32)
+                for k in data}
+        return dataclasses.replace(self, **vals)
+
     @classmethod
     def faithful_reference(cls, task_scale: float = 1.0, **kw) -> "Config":
         """The reference code's behaviour; pass the reference's ``task_scale`` to match it
@@ -172,6 +193,8 @@ def decode(x: jax.Array, space: SearchSpace, config: Config) -> tuple[jax.Array,
 
 def _evaluate(fitness, ops, valid, config: Config):
     f = jnp.asarray(fitness(ops), jnp.float32)
+    if f.shape != ops.shape[:-1]:
+        raise ValueError(f"fitness must map ops {list(ops.shape)} to shape {ops.shape[:-1]}, got {f.shape}")
     f = jnp.where(valid & jnp.isfinite(f), f, jnp.nan)
     # The reference scores invalid architectures 0.
     return jnp.where(jnp.isnan(f), 0.0, f) if config.faithful else f
@@ -226,8 +249,6 @@ def init(key: jax.Array, fitness: Callable, space: SearchSpace, config: Config) 
     x = jax.random.normal(key, (n, dim(space, config)), jnp.float32)
     ops, valid = decode(x, space, config)
     f = _evaluate(fitness, ops, valid, config)
-    if f.shape != (n,):
-        raise ValueError(f"fitness must map ops [{n}, {space.num_slots}] to shape ({n},), got {f.shape}")
     tracked = space.size <= _MAX_TRACKED
     seen = jnp.zeros(space.size if tracked else 1, bool)
     seen, queries, best_ops, best_f = _track(seen, jnp.int32(0 if tracked else -1), ops, valid, f,

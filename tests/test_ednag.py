@@ -1,0 +1,115 @@
+"""EDNAG as a whole: shapes, jit/vmap over keys, configs and tables, compile-once, bad input."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxnag import ednag, spaces, tables
+
+CFG = ednag.Config(population=16, steps=8)
+
+
+@pytest.fixture(scope="module")
+def space():
+    return spaces.get("nb201")
+
+
+def test_generate_shapes_and_traces(nb201_c10, space):
+    res = jax.jit(lambda k: ednag.generate(k, nb201_c10, space, CFG))(jax.random.key(0))
+    assert res.best_ops.shape == (6,) and res.best_ops.dtype == jnp.int32
+    assert res.best_trace.shape == res.mean_trace.shape == res.queries_trace.shape == (8,)
+    assert res.final_ops.shape == (16, 6)
+    assert float(res.best_fitness) == pytest.approx(float(nb201_c10(res.best_ops)))
+    assert bool(jnp.all(jnp.diff(res.best_trace) >= 0)) and bool(jnp.all(jnp.diff(res.queries_trace) >= 0))
+    # Unique queries never exceed evaluations (16 per round) and grow past one population.
+    assert 16 < int(res.queries) <= 16 * 8
+
+
+def test_queries_count_unique_architectures(space):
+    """A fitness that records nothing but is checked against a brute-force count of the evaluated set."""
+    t = tables.from_arrays(space, space.all_ops(), np.arange(space.size, dtype=np.float32))
+    cfg = ednag.Config(population=8, steps=4)
+    state = ednag.init(jax.random.key(1), t, space, cfg)
+    seen = {int(r) for r in np.asarray(space.rank(state.ops))}
+    assert int(state.queries) == len(seen)
+    key = jax.random.key(2)
+    for _ in range(3):
+        key, k = jax.random.split(key)
+        before = state
+        state = ednag.step(k, state, t, space, cfg)
+        pool_ops = np.concatenate([np.asarray(before.ops), np.asarray(state.ops)])
+        seen |= {int(r) for r in np.asarray(space.rank(pool_ops))}
+    assert int(state.queries) >= len(seen) - 0  # survivors are a subset of evaluated children + parents
+    assert int(state.t) == cfg.steps - 1 - 3
+
+
+def test_vmap_over_keys_configs_and_tables(data_dir, space):
+    ts = tables.stack([tables.load("nb201", d, data_dir=data_dir) for d in ("cifar10", "cifar100", "imagenet16")])
+    run = jax.jit(jax.vmap(lambda t, k: ednag.generate(k, t, space, CFG)))
+    res = run(ts, jax.random.split(jax.random.key(0), 3))
+    assert res.best_fitness.shape == (3,)
+    assert 90 < float(res.best_fitness[0]) <= 94.38 and 60 < float(res.best_fitness[1]) <= 73.52
+    # A sweep over a hyperparameter is a vmap over a batched Config.
+    cfgs = CFG.batched(temperature=[0.25, 1.0, 4.0])
+    sweep = jax.jit(jax.vmap(lambda c: ednag.generate(jax.random.key(0), ts_first(ts), space, c)))(cfgs)
+    assert sweep.best_fitness.shape == (3,)
+
+
+def ts_first(ts):
+    return jax.tree.map(lambda a: a[0], ts)
+
+
+def test_compiles_once_per_configuration(nb201_c10, space):
+    run = jax.jit(lambda k, c: ednag.generate(k, nb201_c10, space, c))
+    for seed, temp in [(0, 1.0), (1, 0.5), (2, 2.0)]:
+        jax.block_until_ready(run(jax.random.key(seed), CFG.replace(temperature=temp, noise=0.5 + seed / 10)))
+    assert run._cache_size() == 1
+    jax.block_until_ready(run(jax.random.key(0), CFG.replace(population=8)))  # a new shape is a new program
+    assert run._cache_size() == 2
+
+
+def test_faithful_mode_layout_and_invalid(nb201_c10, space):
+    cfg = ednag.Config.faithful_reference(task_scale=1.0, population=12, steps=6)
+    assert ednag.dim(space, cfg) == 8 * 7
+    x = jnp.zeros((2, 56))
+    grid = x.reshape(2, 8, 7).at[0, 1:7, 5].set(1.0).at[1, 1:7, 5].set(1.0).at[1, 3, 0].set(2.0)
+    ops, valid = ednag.decode(grid.reshape(2, 56), space, cfg)
+    assert np.asarray(ops)[0].tolist() == [3] * 6 and bool(valid[0]) and not bool(valid[1])
+    res = jax.jit(lambda k: ednag.generate(k, nb201_c10, space, cfg))(jax.random.key(0))
+    assert 80 < float(res.best_fitness) <= 94.38
+
+
+def test_nan_and_inf_fitness_are_failures(nb201_c10, space):
+    def flaky(ops):
+        f = nb201_c10(ops)
+        return jnp.where(ops[..., 0] == 3, jnp.nan, jnp.where(ops[..., 1] == 3, jnp.inf, f))
+
+    for cfg in (CFG, ednag.Config.faithful_reference(population=16, steps=8)):
+        res = jax.jit(lambda k: ednag.generate(k, flaky, space, cfg))(jax.random.key(0))
+        assert bool(jnp.isfinite(res.best_fitness))
+        assert int(res.best_ops[0]) != 3 and int(res.best_ops[1]) != 3
+        assert bool(jnp.all(jnp.isfinite(res.mean_trace)))
+    all_fail = lambda ops: jnp.full(ops.shape[:-1], jnp.nan)  # noqa: E731
+    res = ednag.generate(jax.random.key(0), all_fail, space, CFG)
+    assert float(res.best_fitness) == -np.inf and int(res.queries) > 0
+
+
+def test_bad_input(nb201_c10, space, data_dir):
+    with pytest.raises(ValueError, match="population must be an int >= 2"):
+        ednag.Config(population=1)
+    with pytest.raises(ValueError, match="unknown shaping 'softmax'"):
+        ednag.Config(shaping="softmax")
+    with pytest.raises(ValueError, match="fitness table is for space nb201, not tnb101_micro"):
+        ednag.generate(jax.random.key(0), nb201_c10, spaces.get("tnb101_micro"), CFG)
+    with pytest.raises(ValueError, match=r"to shape \(16,\)"):
+        ednag.generate(jax.random.key(0), lambda ops: jnp.zeros(3), space, CFG)
+    with pytest.raises(TypeError, match="space must be a SearchSpace"):
+        ednag.generate(jax.random.key(0), nb201_c10, "nb201", CFG)
+
+
+def test_other_spaces():
+    for name, table in [("nasbench_graph", tables.load("nasbench_graph", "cora"))]:
+        s = spaces.get(name)
+        res = jax.jit(lambda k: ednag.generate(k, table, s, CFG))(jax.random.key(0))
+        assert bool(s.is_valid(res.best_ops)) and float(res.best_fitness) > 0.7
