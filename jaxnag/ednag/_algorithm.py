@@ -55,10 +55,13 @@ class Config:
       population: N.
       steps: T; a run makes T - 1 denoising steps (t = T-1 .. 1).
       faithful: reproduce the reference code (see module doc).
-      shaping: default mode's fitness shaping for the x0 weights: ``zscore``, ``rank``,
-        ``rescale``, ``identity`` or ``power`` (faithful mode always uses ``rescale``).
+      shaping: default mode's fitness shaping for the x0 weights: ``rank`` (default,
+        centred ranks in [-0.5, 0.5]), ``zscore``, ``rescale``, ``identity`` or ``power``
+        (faithful mode always uses ``rescale``).
       schedule: noise schedule name (:mod:`jaxnag.schedules`).
-      temperature: divides the shaped fitness before the weights.
+      temperature: divides the shaped fitness before the weights. Its scale belongs to
+        the shaping: the reference's 1.0 is for ``rescale`` (``faithful_reference`` sets
+        it); the default 0.1 on ranks gives log-weights spanning 10 across the population.
       noise: DDIM eta.
       mutation_rate, mutation_index: polynomial mutation probability and distribution index.
       elite_rate, diversity_rate: shares of elites and diverse survivors in selection.
@@ -69,9 +72,9 @@ class Config:
     population: int = 30
     steps: int = 100
     faithful: bool = False
-    shaping: str = "zscore"
+    shaping: str = "rank"
     schedule: str = "cosine"
-    temperature: float = 1.0
+    temperature: float = 0.1
     noise: float = 0.8
     mutation_rate: float = 0.6
     mutation_index: float = 5.0
@@ -117,6 +120,7 @@ class Config:
     def faithful_reference(cls, task_scale: float = 1.0, **kw) -> "Config":
         """The reference code's behaviour; pass the reference's ``task_scale`` to match it
         exactly (NB201: cifar10 1.0, cifar100 1.2, ImageNet16-120 2.0)."""
+        kw.setdefault("temperature", 1.0)
         return cls(faithful=True, shaping="rescale", task_scale=task_scale, **kw)
 
 

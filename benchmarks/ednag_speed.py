@@ -1,0 +1,107 @@
+"""EDNAG speed, side by side in one process, reported as ratios.
+
+(a) one EDNAG run (N = 30, T = 100) after compilation;
+(b) 1,000 seeds vmapped in one call;
+(c) per-generation time of EDNAG against evosax DiffusionEvolution at population 512
+    and 30 dimensions (NB201's 6 x 5 encoding), both 100 generations under lax.scan
+    on the same table fitness;
+(d) compile time of one run.
+
+  JAXNAG_DATA_DIR=../shared/data python benchmarks/ednag_speed.py [--repeats 5] [--out docs]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from jaxnag import ednag, tables
+from jaxnag.baselines.evosax_adapter import evosax_search
+
+REFERENCE_RUN_S = (2.1, 2.3)  # reference EDNAG loop on these CPUs (methods.md)
+
+
+def timed(fn, *args, repeats):
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        out.append(time.perf_counter() - t0)
+    return float(np.median(out)), float(np.min(out))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--out", default="docs")
+    args = ap.parse_args()
+    table = tables.load("nb201", "cifar10", data_dir=args.data_dir)
+    space = table.space
+    cfg = ednag.Config()
+    key = jax.random.key(0)
+    res = {}
+
+    one = jax.jit(lambda k: ednag.generate(k, table, space, cfg))
+    t0 = time.perf_counter()
+    jax.block_until_ready(one(key))
+    res["compile_plus_first_run_s"] = time.perf_counter() - t0
+    lowered = jax.jit(lambda k: ednag.generate(k, table, space, cfg)).lower(key)
+    t0 = time.perf_counter()
+    lowered.compile()
+    res["compile_s"] = time.perf_counter() - t0
+    res["one_run_s"], res["one_run_min_s"] = timed(one, key, repeats=args.repeats)
+
+    many = jax.jit(jax.vmap(lambda k: ednag.generate(k, table, space, cfg)))
+    keys = jax.random.split(key, 1000)
+    jax.block_until_ready(many(keys))
+    res["1000_seeds_s"], res["1000_seeds_min_s"] = timed(many, keys, repeats=max(2, args.repeats // 2))
+
+    big = cfg.replace(population=512)
+    ed512 = jax.jit(lambda k: ednag.generate(k, table, space, big))
+    evo512 = jax.jit(lambda k: evosax_search(k, "DiffusionEvolution", table, space, 512, 100))
+    jax.block_until_ready(ed512(key))
+    jax.block_until_ready(evo512(key))
+    ed_s, _ = timed(ed512, key, repeats=args.repeats)
+    evo_s, _ = timed(evo512, key, repeats=args.repeats)
+    res["ednag_per_gen_512_ms"] = ed_s / (big.steps - 1) * 1e3
+    res["evosax_de_per_gen_512_ms"] = evo_s / 100 * 1e3
+    res["ratio_evosax_over_ednag_per_gen"] = res["evosax_de_per_gen_512_ms"] / res["ednag_per_gen_512_ms"]
+    res["ratio_reference_over_one_run"] = REFERENCE_RUN_S[0] / res["one_run_s"]
+    res["ratio_one_run_x1000_over_vmapped_1000"] = 1000 * res["one_run_s"] / res["1000_seeds_s"]
+    res["machine"] = f"{platform.machine()}, {jax.devices()[0].platform}, jax {jax.__version__}"
+
+    lines = [
+        "# EDNAG speed (one process, side by side)",
+        "",
+        f"Produced by `JAXNAG_DATA_DIR=../shared/data python benchmarks/ednag_speed.py --repeats {args.repeats}` "
+        f"on {res['machine']} (2-core CPU). Medians of {args.repeats} repeats after compilation. "
+        "Timings on these shared machines are noisy; the ratios are the figures to read.",
+        "",
+        "| measurement | value |",
+        "|---|---|",
+        f"| (a) one run, N = 30, T = 100 | {res['one_run_s'] * 1e3:.2f} ms |",
+        f"| (a) reference loop (methods.md, same CPU kind) / one run | {res['ratio_reference_over_one_run']:.0f}x |",
+        f"| (b) 1,000 seeds vmapped, one call | {res['1000_seeds_s']:.3f} s |",
+        f"| (b) 1,000 sequential runs / one vmapped call | {res['ratio_one_run_x1000_over_vmapped_1000']:.1f}x |",
+        f"| (c) EDNAG per generation, population 512, 30 dims | {res['ednag_per_gen_512_ms']:.3f} ms |",
+        f"| (c) evosax DiffusionEvolution per generation, same shapes | {res['evosax_de_per_gen_512_ms']:.3f} ms |",
+        f"| (c) evosax / EDNAG per generation | {res['ratio_evosax_over_ednag_per_gen']:.2f}x |",
+        f"| (d) compile time of one run (lower + compile) | {res['compile_s']:.2f} s |",
+        "",
+    ]
+    out = Path(args.out)
+    out.mkdir(exist_ok=True)
+    (out / "ednag_speed.md").write_text("\n".join(lines))
+    (out / "ednag_speed.json").write_text(json.dumps(res, indent=1))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
