@@ -103,6 +103,8 @@ def _cmd_generate(args):
     run = METHODS[args.method](args, table, space)
     keys = jax.random.split(jax.random.key(args.seed), args.seeds)
     batched = jax.jit(jax.vmap(run))
+    print(f"jaxnag: compiling and running {args.seeds} x {args.method} on {table.name} in one call ...",
+          file=sys.stderr, flush=True)
     t0 = time.perf_counter()
     res = jax.block_until_ready(batched(keys))
     elapsed = time.perf_counter() - t0

@@ -68,3 +68,13 @@ def test_random_search_and_rea_reach_nb201_optimum(nb201_c10):
     assert float(nb201_c10.optimum) == pytest.approx(94.37, abs=0.01)
     rs = jax.jit(jax.vmap(lambda k: random_search(k, nb201_c10, space, 15000)))(keys[:2])
     assert bool(jnp.all(rs.best_fitness == nb201_c10.optimum))
+
+
+def test_queries_mark_counts_distinct_valid():
+    from jaxnag import queries
+    seen = jnp.zeros(8, bool).at[1].set(True)
+    ranks = jnp.array([1, 4, 4, 6, 6, 2])
+    valid = jnp.array([True, True, True, False, True, False])
+    seen2, new = jax.jit(queries.mark)(seen, ranks, valid)
+    assert int(new) == 2  # 4 (twice) and 6 (valid once); 1 was seen, 2 is invalid
+    assert np.asarray(seen2).tolist() == [False, True, False, False, True, False, True, False]

@@ -23,6 +23,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from ..queries import mark
 from ..shaping import failed_as
 from ..spaces import SearchSpace
 
@@ -67,10 +68,8 @@ def evosax_search(key: jax.Array, name: str, fitness: Callable, space: SearchSpa
 
     def track(carry, ops, f):
         seen, queries, best_ops, best_f = carry
-        ranks = space.rank(ops)
-        first = jnp.zeros(space.size, jnp.int32).at[ranks].add((~seen[ranks]).astype(jnp.int32))
-        queries = queries + jnp.sum(first > 0)
-        seen = seen.at[ranks].set(True)
+        seen, new = mark(seen, space.rank(ops), space.is_valid(ops))
+        queries = queries + new
         i = jnp.argmax(f)
         better = f[i] > best_f
         return seen, queries, jnp.where(better, ops[i], best_ops), jnp.where(better, f[i], best_f)

@@ -36,6 +36,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from .. import queries as queries_lib
 from .. import schedules, shaping
 from ..spaces import SearchSpace
 from . import denoise, mutation, selection
@@ -221,12 +222,8 @@ def _selection_fitness(f: jax.Array, config: Config) -> jax.Array:
 
 def _track(state_seen, queries, ops, valid, f, best_ops, best_f, space):
     if state_seen.shape[0] > 1:
-        r = space.rank(ops)
-        new = valid & ~state_seen[r]
-        # Duplicates inside one batch count once.
-        first = jnp.zeros(state_seen.shape[0], jnp.int32).at[r].add(new.astype(jnp.int32))
-        queries = queries + jnp.sum(first > 0)
-        state_seen = state_seen.at[r].max(valid)
+        state_seen, new = queries_lib.mark(state_seen, space.rank(ops), valid)
+        queries = queries + new
     fin = jnp.where(valid & jnp.isfinite(f), f, -jnp.inf)
     i = jnp.argmax(fin)
     better = fin[i] > best_f
