@@ -189,7 +189,8 @@ def main(argv=None) -> int:
         args = build_parser().parse_args(argv)
         args.func(args)
     except CLIError as e:
-        print(str(e), file=sys.stderr)
+        msg = str(e)
+        print(msg if msg.startswith("jaxnag") else f"jaxnag: error: {msg}", file=sys.stderr)
         return 2
     except KeyError as e:
         print(f"jaxnag: error: {e.args[0] if e.args else e}", file=sys.stderr)
