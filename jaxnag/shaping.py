@@ -77,8 +77,10 @@ def zscore(f: jax.Array) -> jax.Array:
 def centered_rank(f: jax.Array) -> jax.Array:
     """Ranks mapped to ``[-0.5, 0.5]`` (best = 0.5); failed entries rank lowest. Ties share no rank."""
     f = failed_as(f)
-    ranks = jnp.argsort(jnp.argsort(f)).astype(jnp.float32)
-    return ranks / jnp.maximum(f.shape[-1] - 1, 1) - 0.5
+    n = f.shape[-1]
+    order = jnp.argsort(f)
+    ranks = jnp.zeros(n, jnp.float32).at[order].set(jnp.arange(n, dtype=jnp.float32))
+    return ranks / max(n - 1, 1) - 0.5
 
 
 SHAPINGS = {"rescale": rescale, "identity": identity, "power": power, "zscore": zscore,

@@ -24,12 +24,13 @@ def polynomial_delta(x: jax.Array, u: jax.Array, index, lo=-1.0, hi=1.0) -> jax.
     """
     span = hi - lo
     m1 = index + 1.0
-    d1 = (x - lo) / span
-    d2 = (hi - x) / span
-    low = jnp.power(jnp.maximum(2.0 * u + (1.0 - 2.0 * u) * jnp.power(1.0 - d1, m1), 0.0), 1.0 / m1) - 1.0
-    high = 1.0 - jnp.power(jnp.maximum(2.0 * (1.0 - u) + 2.0 * (u - 0.5) * jnp.power(1.0 - d2, m1), 0.0),
-                           1.0 / m1)
-    delta = jnp.where(u < 0.5, low, high)
+    below = u < 0.5
+    # Both branches share one form, a + b * d^(m+1), so only two powers are computed.
+    d = jnp.where(below, hi - x, x - lo) / span            # 1 - d1 or 1 - d2
+    a = jnp.where(below, 2.0 * u, 2.0 * (1.0 - u))
+    b = jnp.where(below, 1.0 - 2.0 * u, 2.0 * u - 1.0)
+    root = jnp.power(jnp.maximum(a + b * jnp.power(d, m1), 0.0), 1.0 / m1)
+    delta = jnp.where(below, root - 1.0, 1.0 - root)
     return jnp.clip(x + delta * span, lo, hi)
 
 
@@ -43,8 +44,9 @@ def polynomial(key: jax.Array, x: jax.Array, rate, index, per_gene: bool, lo=-1.
       per_gene: False reproduces the reference: one ``u`` per individual, so the map
         is monotone and argmax decoding never changes. True draws ``u`` per gene.
     """
-    k_sel, k_u = jax.random.split(key)
     shape = x.shape if per_gene else x.shape[:-1] + (1,)
-    mutate = jax.random.uniform(k_sel, shape) < rate
-    u = jax.random.uniform(k_u, shape)
+    # One uniform v per draw: mutate iff v < rate, and then v / rate is again uniform on [0, 1).
+    v = jax.random.uniform(key, shape)
+    mutate = v < rate
+    u = v / jnp.maximum(rate, 1e-12)
     return jnp.where(mutate, polynomial_delta(x, u, index, lo, hi), x)
