@@ -74,12 +74,26 @@ def zscore(f: jax.Array) -> jax.Array:
     return jnp.where(ok, (f - mean) / jnp.maximum(std, 1e-8), -jnp.inf)
 
 
+_PAIRWISE_MAX = 256  # below this pool size, ranks by pairwise comparison beat a sort on CPU
+
+
+def descending_position(v: jax.Array) -> jax.Array:
+    """Position of each entry in the stable descending order of ``v [M]`` (0 = largest; ties by index)."""
+    m = v.shape[0]
+    if m <= _PAIRWISE_MAX:
+        idx = jnp.arange(m)
+        ahead = (v[None, :] > v[:, None]) | ((v[None, :] == v[:, None]) & (idx[None, :] < idx[:, None]))
+        return jnp.sum(ahead, axis=1).astype(jnp.int32)
+    order = jnp.argsort(-v, stable=True)
+    return jnp.zeros(m, jnp.int32).at[order].set(jnp.arange(m, dtype=jnp.int32))
+
+
 def centered_rank(f: jax.Array) -> jax.Array:
-    """Ranks mapped to ``[-0.5, 0.5]`` (best = 0.5); failed entries rank lowest. Ties share no rank."""
+    """Ranks of ``f [n]`` mapped to ``[-0.5, 0.5]`` (best = 0.5); failed entries rank lowest;
+    ties are broken by index (the earlier entry ranks higher)."""
     f = failed_as(f)
     n = f.shape[-1]
-    order = jnp.argsort(f)
-    ranks = jnp.zeros(n, jnp.float32).at[order].set(jnp.arange(n, dtype=jnp.float32))
+    ranks = (n - 1 - descending_position(f)).astype(jnp.float32)
     return ranks / max(n - 1, 1) - 0.5
 
 

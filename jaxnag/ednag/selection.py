@@ -22,6 +22,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from ..shaping import descending_position
+
 
 def minmax(v: jax.Array) -> jax.Array:
     """``(v - min) / (max - min)``, 0 where the range is empty."""
@@ -47,17 +49,16 @@ def select(key: jax.Array, x: jax.Array, f: jax.Array, n: int, elite_rate, diver
     n_div = jnp.floor(diversity_rate * n).astype(jnp.int32)
     div = diversity(x)
 
-    order = jnp.argsort(-f, stable=True)
-    fs = f[order]
-    distinct = jnp.concatenate([jnp.ones(1, bool), fs[1:] != fs[:-1]])
-    elite_sorted = distinct & (jnp.cumsum(distinct) <= n_elite)
-    elite = jnp.zeros(m, bool).at[order].set(elite_sorted)
+    # Elites: walk the fitness order, skipping an entry equal to its predecessor; an entry
+    # is kept iff it differs from its predecessor and fewer than n_elite kept ones precede it.
+    pos = descending_position(f)
+    sorted_f = jnp.zeros(m, f.dtype).at[pos].set(f)
+    distinct_sorted = jnp.concatenate([jnp.ones(1, bool), sorted_f[1:] != sorted_f[:-1]])
+    kept_before = jnp.cumsum(distinct_sorted) - 1  # kept entries strictly before, for kept ones
+    elite = distinct_sorted[pos] & (kept_before[pos] < n_elite)
 
     eligible = (~elite) & (f >= 0.1 * jnp.max(f))
-    div_key = jnp.where(eligible, div, -jnp.inf)
-    d_order = jnp.argsort(-div_key, stable=True)
-    take = eligible[d_order] & (jnp.cumsum(eligible[d_order]) <= n_div)
-    diverse = jnp.zeros(m, bool).at[d_order].set(take)
+    diverse = eligible & (descending_position(jnp.where(eligible, div, -jnp.inf)) < n_div)
 
     p = 0.9 * minmax(f * (1.0 + div)) + 0.1
     gumbel = jnp.log(p) + jax.random.gumbel(key, (m,))
