@@ -47,7 +47,8 @@ def _method_ednag(args, table, space):
     return lambda key: ednag.generate(key, table, space, cfg)
 
 
-METHODS: dict[str, Callable] = {"ednag": _method_ednag, "random": _method_random, "rea": _method_rea}
+METHODS: dict[str, Callable] = {"ednag": _method_ednag, "random": _method_random, "rea": _method_rea,
+                                "pgnag": None}  # pgnag is host-driven: see _run_pgnag
 
 
 # --------------------------------------------------------------------------- commands
@@ -91,26 +92,49 @@ def _load_table(args):
     return tables.load(args.benchmark, args.dataset, data_dir=args.data_dir, metric=args.metric)
 
 
+def _run_pgnag(args, table, keys):
+    """PG-NAG is host-driven (scoring, training): one run per seed, with progress."""
+    from . import pgnag, tables
+    source = table
+    if args.prior_from:
+        bench, _, ds = args.prior_from.partition(":")
+        if not ds:
+            raise CLIError(f"--prior-from takes BENCHMARK:DATASET, got {args.prior_from!r}")
+        source = tables.load(bench, ds, data_dir=args.data_dir)
+    cfg = pgnag.Config(k=args.k, method=args.prior_method, budget=args.prior_budget, temperature=args.tau,
+                       prior=args.prior, sampler=args.sampler, samples=args.samples, iterations=args.iterations)
+    best_ops, best, queries = [], [], []
+    for i, key in enumerate(keys):
+        r = pgnag.run(key, source, table, cfg)
+        best_ops.append(r.best_ops)
+        best.append(r.best)
+        queries.append(r.target_queries)
+        print(f"jaxnag: pgnag run {i + 1}/{len(keys)}: best of {cfg.samples} = {r.best:.4f}, "
+              f"mean {r.mean:.4f}, novelty {r.novelty:.0%}", file=sys.stderr, flush=True)
+    return np.stack(best_ops), np.asarray(best, np.float64), np.asarray(queries)
+
+
 def _cmd_generate(args):
     import jax
-    import jax.numpy as jnp
 
-    for flag in ("seeds", "population", "steps", "budget"):
+    for flag in ("seeds", "population", "steps", "budget", "k", "samples", "iterations"):
         if getattr(args, flag) < 1:
             raise CLIError(f"--{flag} must be a positive integer, got {getattr(args, flag)}")
     table = _load_table(args)
     space = table.space
-    run = METHODS[args.method](args, table, space)
     keys = jax.random.split(jax.random.key(args.seed), args.seeds)
-    batched = jax.jit(jax.vmap(run))
-    print(f"jaxnag: compiling and running {args.seeds} x {args.method} on {table.name} in one call ...",
-          file=sys.stderr, flush=True)
     t0 = time.perf_counter()
-    res = jax.block_until_ready(batched(keys))
+    if args.method == "pgnag":
+        best_ops, best, queries = _run_pgnag(args, table, keys)
+    else:
+        run = METHODS[args.method](args, table, space)
+        print(f"jaxnag: compiling and running {args.seeds} x {args.method} on {table.name} in one call ...",
+              file=sys.stderr, flush=True)
+        res = jax.block_until_ready(jax.jit(jax.vmap(run))(keys))
+        best_ops = np.asarray(res.best_ops)
+        best = np.asarray(res.best_fitness, np.float64)
+        queries = np.asarray(res.queries)
     elapsed = time.perf_counter() - t0
-    best_ops = np.asarray(res.best_ops)
-    best = np.asarray(res.best_fitness, np.float64)
-    queries = np.asarray(res.queries)
     optimum = float(table.optimum)
     # "seed" i is the run's key: jax.random.split(jax.random.key(--seed), --seeds)[i]
     runs = [dict(seed=i, best_arch=space.to_string(best_ops[i]), best_score=float(best[i]),
@@ -128,6 +152,31 @@ def _cmd_generate(args):
         hit = "*" if r["best_score"] >= np.float32(optimum) else " "
         print(f"{r['seed']:>4} {r['best_score']:>10.4f}{hit}{r['queries']:>8}  {r['best_arch']}")
     print(f"mean best {best.mean():.4f} +- {best.std():.4f}, hit rate {out['hit_rate']:.0%} (* = optimum)")
+
+
+def _cmd_prior(args):
+    import jax
+
+    from . import prior, tables
+    table = tables.load(args.benchmark, args.dataset, data_dir=args.data_dir)
+    r = prior.score_table(jax.random.key(args.seed), table, args.k, args.method, args.budget)
+    space = table.space
+    if args.json:
+        print(json.dumps(dict(benchmark=table.info.benchmark, dataset=table.info.dataset, k=args.k,
+                              method=args.method, lookups=r.lookups, unique_lookups=r.unique_lookups,
+                              slots=list(space.slot_names), choices=[list(c) for c in space.choices],
+                              score=np.nan_to_num(r.score).tolist(), prior=r.prior.tolist(),
+                              frequency=r.frequency.tolist())))
+    else:
+        width = max(len(n) for c in space.choices for n in c)
+        print(f"score[slot, op] of the top-{args.k} of {table.name} ({args.method}, {r.lookups} lookups)")
+        print(" " * 12 + " ".join(f"{n:>{width}}" for n in space.op_names))
+        for i, name in enumerate(space.slot_names):
+            print(f"{name:>12}" + " ".join(f"{v:>{width}.3f}" for v in np.nan_to_num(r.score[i])))
+    if args.plot:
+        from .prior.plot import heatmap
+        heatmap(r.score, space, f"{table.name}: Shapley score, top-{args.k}", args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr)
 
 
 def _cmd_import_nats(args):
@@ -168,9 +217,31 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--steps", type=int, default=100)
     g.add_argument("--budget", type=int, default=300, help="unique queries for random/rea")
     g.add_argument("--faithful", action="store_true", help="EDNAG: reproduce the reference code's behaviour")
+    pg = g.add_argument_group("pgnag")
+    pg.add_argument("--k", type=int, default=20, help="top-k architectures scored")
+    pg.add_argument("--tau", type=float, default=None, help="prior temperature (default: std of the scores)")
+    pg.add_argument("--samples", type=int, default=100, help="architectures generated per run")
+    pg.add_argument("--prior-budget", type=int, default=None, help="score the top-k of B random queries")
+    pg.add_argument("--prior-from", default=None, help="BENCHMARK:DATASET to score the prior on (transfer)")
+    pg.add_argument("--prior-method", choices=["exact", "mc", "loo"], default="exact")
+    pg.add_argument("--prior", choices=["shapley", "frequency", "uniform"], default="shapley")
+    pg.add_argument("--sampler", choices=["diffusion", "direct"], default="diffusion")
+    pg.add_argument("--iterations", type=int, default=1500, help="denoiser training iterations")
     g.add_argument("--data-dir", default=None)
     g.add_argument("--json", action="store_true", help="print one JSON object")
     g.set_defaults(func=_cmd_generate)
+
+    pr = sub.add_parser("prior", help="PG-NAG component scores of a table's best architectures")
+    pr.add_argument("--benchmark", default="nasbench_graph")
+    pr.add_argument("--dataset", default="cora")
+    pr.add_argument("--data-dir", default=None)
+    pr.add_argument("--k", type=int, default=20)
+    pr.add_argument("--method", choices=["exact", "mc", "loo"], default="exact")
+    pr.add_argument("--budget", type=int, default=None, help="score the top-k of B random queries")
+    pr.add_argument("--seed", type=int, default=0)
+    pr.add_argument("--plot", default=None, help="write a heatmap PNG of score[slot, op] here")
+    pr.add_argument("--json", action="store_true")
+    pr.set_defaults(func=_cmd_prior)
 
     d = sub.add_parser("data", help="data tools")
     dsub = d.add_subparsers(dest="data_command", parser_class=_Parser)

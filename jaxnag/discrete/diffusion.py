@@ -1,0 +1,113 @@
+"""Multinomial diffusion whose limit is a prior ``p[slot, choice]`` (PG-NAG), as pure functions.
+
+Forward: ``q(x_t | x_0) = Cat(abar_t x_0 + (1 - abar_t) p)``,
+``q(x_t | x_{t-1}) = Cat(alpha_t x_{t-1} + (1 - alpha_t) p)`` with ``alpha_t = abar_t / abar_{t-1}``,
+so ``x_T`` is (close to) ``Cat(p)``. Posterior:
+``q(x_{t-1} | x_t, x_0) ∝ (alpha_t [x_{t-1} = x_t] + (1 - alpha_t) p[x_t]) (abar_{t-1} x_0 + (1 - abar_{t-1}) p)``.
+The model predicts ``x_0`` probabilities; plugging them into the posterior gives
+``p_theta(x_{t-1} | x_t)`` (x0-parameterisation, Hoogeboom et al. 2021).
+
+Shapes: ``x`` int ``[..., R]``; probabilities ``[..., R, C]``; the prior ``[R, C]``.
+
+Example:
+  >>> import jax, jax.numpy as jnp
+  >>> from jaxnag.discrete import diffusion
+  >>> abar = diffusion.cosine_schedule(50)
+  >>> float(abar[0]), float(abar[-1]) < 1e-3
+  (1.0, True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+
+def cosine_schedule(steps: int, s: float = 0.008) -> jax.Array:
+    """``abar[t]`` for t = 0..T (Nichol & Dhariwal): ``abar[0] = 1``, ``abar[T] ≈ 0``."""
+    t = jnp.arange(steps + 1, dtype=jnp.float32) / steps
+    f = jnp.cos((t + s) / (1 + s) * jnp.pi / 2) ** 2
+    abar = f / f[0]
+    return jnp.clip(abar, 0.0, 1.0).at[-1].set(0.0)
+
+
+def _bcast(v, like):
+    return jnp.reshape(v, jnp.shape(v) + (1,) * (like.ndim - jnp.ndim(v)))
+
+
+def q_probs(x0_probs: jax.Array, abar_t, prior: jax.Array) -> jax.Array:
+    """Marginal ``q(x_t | x_0)`` probabilities ``[..., R, C]`` (``abar_t`` scalar or ``[...]``)."""
+    a = _bcast(jnp.asarray(abar_t, jnp.float32), x0_probs)
+    return a * x0_probs + (1.0 - a) * jnp.broadcast_to(prior, x0_probs.shape)
+
+
+def sample_categorical(key: jax.Array, probs: jax.Array) -> jax.Array:
+    """One draw per row of ``probs [..., C]`` -> int32 ``[...]``."""
+    return jax.random.categorical(key, jnp.log(jnp.maximum(probs, 1e-30)), axis=-1).astype(jnp.int32)
+
+
+def q_sample(key: jax.Array, x0: jax.Array, abar_t, prior: jax.Array) -> jax.Array:
+    """Draw ``x_t ~ q(x_t | x_0)`` for int ``x0 [..., R]``."""
+    c = prior.shape[-1]
+    return sample_categorical(key, q_probs(jax.nn.one_hot(x0, c), abar_t, prior))
+
+
+def posterior_probs(x_t: jax.Array, x0_probs: jax.Array, alpha_t, abar_prev, prior: jax.Array) -> jax.Array:
+    """``q(x_{t-1} | x_t, x_0)`` with ``x_0`` given as probabilities ``[..., R, C]``."""
+    c = prior.shape[-1]
+    onehot = jax.nn.one_hot(x_t, c)
+    prior_b = jnp.broadcast_to(prior, x0_probs.shape)
+    p_at_xt = jnp.sum(prior_b * onehot, axis=-1, keepdims=True)
+    a = _bcast(jnp.asarray(alpha_t, jnp.float32), x0_probs)
+    b = _bcast(jnp.asarray(abar_prev, jnp.float32), x0_probs)
+    fact1 = a * onehot + (1.0 - a) * p_at_xt
+    fact2 = b * x0_probs + (1.0 - b) * prior_b
+    post = fact1 * fact2
+    return post / jnp.maximum(jnp.sum(post, axis=-1, keepdims=True), 1e-30)
+
+
+def loss(logits: jax.Array, x0: jax.Array, x_t: jax.Array, t: jax.Array, abar: jax.Array, prior: jax.Array,
+         ce_weight: float = 0.1) -> jax.Array:
+    """x0-parameterised loss, mean over the batch: ``KL(q(x_{t-1}|x_t,x_0) || p_theta(x_{t-1}|x_t))``
+    summed over slots (at t = 1 the negative log-likelihood of ``x_0``), plus ``ce_weight``
+    times the cross-entropy of the predicted ``x_0``.
+
+    Args:
+      logits: model output ``[B, R, C]`` (masked entries very negative).
+      x0, x_t: int ``[B, R]``; t: int ``[B]`` in 1..T.
+    """
+    c = prior.shape[-1]
+    x0_pred = jax.nn.softmax(logits, axis=-1)
+    x0_true = jax.nn.one_hot(x0, c)
+    alpha_t = abar[t] / jnp.maximum(abar[t - 1], 1e-12)
+    q = posterior_probs(x_t, x0_true, alpha_t, abar[t - 1], prior)
+    p = posterior_probs(x_t, x0_pred, alpha_t, abar[t - 1], prior)
+    kl = jnp.sum(q * (jnp.log(jnp.maximum(q, 1e-30)) - jnp.log(jnp.maximum(p, 1e-30))), axis=(-2, -1))
+    logp0 = jax.nn.log_softmax(logits, axis=-1)
+    nll = -jnp.sum(jnp.sum(x0_true * logp0, axis=-1), axis=-1)
+    main = jnp.where(t == 1, nll, kl)
+    return jnp.mean(main + ce_weight * nll)
+
+
+def sample(key: jax.Array, denoise: Callable[[jax.Array, jax.Array], jax.Array], prior: jax.Array, steps: int,
+           n: int) -> jax.Array:
+    """Ancestral sampling of ``n`` architectures from ``x_T ~ Cat(prior)``; argmax of the predicted
+    ``x_0`` at the last step. ``denoise(x_t [n, R], t [n]) -> logits [n, R, C]``. One ``lax.scan``.
+    """
+    abar = cosine_schedule(steps)
+    k0, key = jax.random.split(key)
+    x = sample_categorical(k0, jnp.broadcast_to(prior, (n,) + prior.shape))
+
+    def body(x, inp):
+        t, k = inp
+        logits = denoise(x, jnp.full((n,), t, jnp.int32))
+        x0_pred = jax.nn.softmax(logits, axis=-1)
+        post = posterior_probs(x, x0_pred, abar[t] / jnp.maximum(abar[t - 1], 1e-12), abar[t - 1], prior)
+        x_new = jnp.where(t > 1, sample_categorical(k, post), jnp.argmax(logits, axis=-1).astype(jnp.int32))
+        return x_new, None
+
+    ts = jnp.arange(steps, 0, -1, dtype=jnp.int32)
+    x, _ = jax.lax.scan(body, x, (ts, jax.random.split(key, steps)))
+    return x

@@ -1,0 +1,5 @@
+"""Networks in Flax NNX (imported on demand: ``import jaxnag`` does not load flax)."""
+
+from .layers import Block as Block
+from .layers import TimeEmbedding as TimeEmbedding
+from .layers import sinusoidal as sinusoidal
