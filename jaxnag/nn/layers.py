@@ -22,7 +22,8 @@ def sinusoidal(x: jax.Array, dim: int, max_period: float = 10_000.0) -> jax.Arra
     """Sinusoidal features ``[..., dim]`` of a scalar input ``x [...]`` (time, sigma or position)."""
     half = dim // 2
     freqs = jnp.exp(-math.log(max_period) * jnp.arange(half, dtype=jnp.float32) / half)
-    ang = jnp.asarray(x, jnp.float32)[..., None] * freqs
+    x = jnp.asarray(x, jnp.float32)[..., None]
+    ang = x * freqs.reshape((1,) * (x.ndim - 1) + (half,))
     return jnp.concatenate([jnp.sin(ang), jnp.cos(ang)], axis=-1)
 
 

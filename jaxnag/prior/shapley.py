@@ -61,7 +61,7 @@ def coalition_matrix(players: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _values(fitness, ops, keep, removed, failed_value):
-    cand = jnp.where(keep, ops, removed)
+    cand = jnp.where(keep, jnp.broadcast_to(ops, keep.shape), jnp.broadcast_to(removed, keep.shape))
     v = jnp.asarray(fitness(cand), jnp.float32)
     return jnp.where(jnp.isfinite(v), v, failed_value)
 
@@ -106,7 +106,7 @@ def monte_carlo(fitness: Callable, ops: jax.Array, removed, key: jax.Array, perm
             order = players[jax.random.permutation(kk, p)]
             # prefix masks: step j keeps order[:j] (plus non-players)
             rank = jnp.zeros(r, jnp.int32).at[order].set(jnp.arange(p))
-            keep = (rank[None, :] < jnp.arange(p + 1)[:, None]) | non_player[None, :]
+            keep = (rank[None, :] < jnp.arange(p + 1)[:, None]) | jnp.broadcast_to(non_player, (p + 1, r))
             v = _values(fitness, a[None, :], keep, rem, failed_value)  # [P+1]
             contrib = jnp.zeros(r, jnp.float32).at[order].set(v[1:] - v[:-1])
             return contrib

@@ -1,0 +1,163 @@
+import itertools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxnag import pgnag, prior, spaces, tables
+from jaxnag.discrete import diffusion, train
+from jaxnag.prior import shapley
+
+
+def brute_force_shapley(v, n):
+    """Shapley values by the permutation definition (all n! orders)."""
+    phi = np.zeros(n)
+    for perm in itertools.permutations(range(n)):
+        s = set()
+        for i in perm:
+            phi[i] += v(s | {i}) - v(s)
+            s = s | {i}
+    return phi / math.factorial(n)
+
+
+@pytest.fixture(scope="module")
+def tiny_table():
+    """A random table on TNB101 micro (4 ops, removed op = none)."""
+    space = spaces.get("tnb101_micro")
+    rng = np.random.default_rng(0)
+    return tables.from_arrays(space, space.all_ops(), rng.normal(size=space.size).astype(np.float32) * 10)
+
+
+def test_exact_shapley_matches_brute_force(tiny_table):
+    space = tiny_table.space
+    a = np.array([3, 1, 2, 3, 0, 1])
+    removed = shapley.removed_choices(space)
+    assert removed.tolist() == [0] * 6
+
+    def v(coalition):
+        ops = np.where([i in coalition for i in range(6)], a, 0)
+        return float(tiny_table(jnp.asarray(ops)))
+
+    want = brute_force_shapley(v, 6)
+    got, lookups = shapley.exact(tiny_table, jnp.asarray(a), removed)
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-4, atol=1e-4)
+    assert lookups == 64
+    # Efficiency: the values add up to v(all) - v(empty).
+    assert float(got.sum()) == pytest.approx(v(set(range(6))) - v(set()), abs=1e-3)
+    # Monte-Carlo converges to it; leave-one-out is its own thing.
+    mc, n_mc = shapley.monte_carlo(tiny_table, jnp.asarray(a), removed, jax.random.key(0), permutations=2000)
+    np.testing.assert_allclose(np.asarray(mc), want, atol=0.6)
+    assert n_mc == 2000 * 7
+    loo, n_loo = shapley.leave_one_out(tiny_table, jnp.asarray(a), removed)
+    np.testing.assert_allclose(np.asarray(loo), [v(set(range(6))) - v(set(range(6)) - {i}) for i in range(6)],
+                               rtol=1e-4, atol=1e-4)
+    assert n_loo == 7
+
+
+def test_exact_shapley_vmapped_and_non_players():
+    additive = lambda ops: (ops @ jnp.array([1, 10, 100])).astype(jnp.float32)  # noqa: E731
+    phi, n = shapley.exact(additive, jnp.array([[1, 2, 3], [2, 0, 1]]), removed=np.array([0, 0, -1]))
+    np.testing.assert_allclose(np.asarray(phi), [[1, 20, 0], [2, 0, 0]])
+    assert n == 4
+
+
+def test_score_table_nb201_lookups_and_priors(nb201_c10):
+    r = prior.score_table(jax.random.key(0), nb201_c10, k=20)
+    assert r.lookups == 20 * 64 and r.unique_lookups <= 1280
+    assert r.score.shape == r.prior.shape == r.frequency.shape == (6, 5)
+    np.testing.assert_allclose(r.prior.sum(1), 1, rtol=1e-6)
+    np.testing.assert_allclose(r.frequency.sum(1), 1, rtol=1e-6)
+    assert (r.prior >= 0.05 / 5 - 1e-7).all()  # eps-uniform floor
+    np.testing.assert_allclose(r.score[:, 0], 0.0, atol=1e-4)  # "none" is the removed state: no credit
+    # The 0->3 residual is skip_connect in the best cells and the prior says so.
+    assert int(np.argmax(r.prior[3])) == 1
+    b = prior.score_table(jax.random.key(0), nb201_c10, k=10, method="loo", budget=200)
+    assert b.lookups == 200 + 10 * 7 and b.unique_lookups <= b.lookups
+    with pytest.raises(ValueError, match="unknown scoring method"):
+        prior.score_table(jax.random.key(0), nb201_c10, method="banzhaf")
+
+
+def test_score_matrix_fallbacks():
+    space = spaces.get("tnb101_micro")
+    ops = np.array([[3, 3, 3, 1, 3, 3], [2, 3, 3, 1, 3, 3]])
+    phi = np.ones((2, 6))
+    phi[:, 3] = 5.0
+    z = prior.score_matrix(ops, phi, space)
+    assert z[0, 1] == 0.0 and z[3, 1] == 5.0 and z[0, 3] == 1.0
+    m = prior.score_matrix(ops, phi, space, fallback="op_mean")
+    assert m[0, 1] == 5.0  # skip's mean over the slots where it was seen
+
+
+def test_prior_temperature_and_uniform():
+    space = spaces.get("nb201")
+    score = np.tile(np.arange(5.0), (6, 1))
+    sharp = prior.prior_from_scores(score, space, 0.1, eps=0.0)
+    flat = prior.prior_from_scores(score, space, 100.0, eps=0.0)
+    assert sharp[0, 4] > 0.99 and abs(flat[0, 4] - 0.2) < 0.01
+    np.testing.assert_allclose(prior.uniform_prior(space), 0.2)
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        prior.prior_from_scores(score, space, 0.0)
+
+
+def test_op_mapping_nb201_to_tnb101():
+    src, dst = spaces.get("nb201"), spaces.get("tnb101_micro")
+    idx = prior.mapping.op_index_map(src, dst)
+    assert idx[0].tolist() == [0, 1, 2, 3]  # none, skip, conv_1x1 <- nor_conv_1x1, conv_3x3 <- nor_conv_3x3
+    p = np.tile([0.1, 0.1, 0.1, 0.3, 0.4], (6, 1))  # avg_pool has no counterpart: its mass is dropped
+    q = prior.map_prior(p, src, dst, eps=0.0)
+    np.testing.assert_allclose(q[0], [1 / 6, 1 / 6, 1 / 6, 0.5], rtol=1e-5)
+    back = prior.mapping.op_index_map(dst, src)
+    assert back[0].tolist() == [0, 1, 2, 3, -1]
+    with pytest.raises(ValueError, match="cell graphs differ"):
+        prior.mapping.op_index_map(src, spaces.get("nasbench_graph"))
+
+
+def test_forward_process_converges_to_prior():
+    p = jnp.asarray(np.random.default_rng(0).dirichlet(np.ones(5), size=6), jnp.float32)
+    abar = diffusion.cosine_schedule(100)
+    assert float(abar[0]) == 1.0 and float(abar[-1]) == 0.0 and bool(jnp.all(jnp.diff(abar) <= 0))
+    x0 = jnp.zeros((20000, 6), jnp.int32)
+    xt = diffusion.q_sample(jax.random.key(0), x0, abar[100], p)
+    freq = np.stack([np.bincount(np.asarray(xt[:, s]), minlength=5) for s in range(6)]) / 20000
+    np.testing.assert_allclose(freq, np.asarray(p), atol=0.015)
+    # Marginal and posterior are proper distributions; at abar=1 the marginal is x0.
+    q0 = diffusion.q_probs(jax.nn.one_hot(x0[:2], 5), 1.0, p)
+    np.testing.assert_allclose(np.asarray(q0), np.asarray(jax.nn.one_hot(x0[:2], 5)))
+    post = diffusion.posterior_probs(x0[:3] + 2, jax.nn.one_hot(x0[:3], 5), 0.9, 0.5, p)
+    np.testing.assert_allclose(np.asarray(post.sum(-1)), 1.0, rtol=1e-5)
+
+
+def test_posterior_matches_bayes_rule():
+    p = jnp.asarray([[0.1, 0.2, 0.3, 0.4]])
+    x0, xt, a, b = 2, 1, 0.7, 0.6
+    prev = b * np.eye(4)[x0] + (1 - b) * np.asarray(p[0])                      # q(x_{t-1} | x0)
+    like = np.array([a * (i == xt) + (1 - a) * float(p[0, xt]) for i in range(4)])  # q(x_t | x_{t-1} = i)
+    want = prev * like / (prev * like).sum()
+    got = diffusion.posterior_probs(jnp.array([xt]), jax.nn.one_hot(jnp.array([x0]), 4), a, b, p)
+    np.testing.assert_allclose(np.asarray(got[0]), want, rtol=1e-5)
+
+
+def test_train_sample_shapes_validity_and_loss(nb201_c10):
+    space = nb201_c10.space
+    top, _ = nb201_c10.top_k(20)
+    p = prior.frequency_prior(top, space)
+    model, losses = train.fit(jax.random.key(0), top, p, space, train.TrainConfig(iterations=200, batch=64))
+    assert losses.shape == (200,) and float(losses[-20:].mean()) < float(losses[:20].mean())
+    x = train.generate(jax.random.key(1), model, p, 64)
+    assert x.shape == (64, 6) and x.dtype == jnp.int32 and bool(jnp.all(space.is_valid(x)))
+    assert np.array_equal(np.asarray(x), np.asarray(train.generate(jax.random.key(1), model, p, 64)))
+    # A model trained on the best cells samples far better than chance.
+    assert float(jnp.nanmean(nb201_c10(x))) > float(jnp.nanmean(nb201_c10.values)) + 5
+
+
+def test_pgnag_run_transfer_and_errors(data_dir):
+    src = tables.load("nb201", "cifar10", data_dir=data_dir)
+    dst = tables.load("tnb101_micro", "class_scene", data_dir=data_dir)
+    r = pgnag.run(jax.random.key(0), src, dst, pgnag.Config(sampler="direct", samples=50))
+    assert r.samples.shape == (50, 6) and r.prior.shape == (6, 4)
+    assert r.target_queries == len(np.unique(np.asarray(dst.space.rank(r.samples))))
+    assert np.isfinite(r.best) and r.best >= r.mean
+    with pytest.raises(ValueError, match="unknown prior"):
+        pgnag.Config(prior="gaussian")
