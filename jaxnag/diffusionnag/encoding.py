@@ -1,0 +1,75 @@
+"""DiffusionNAG's node-operation matrix for cell spaces with ops on edges (NB201, TNB101 micro).
+
+``X [V, F]`` with V = R + 2 nodes (0 input, 1..R the edge ops in slot order, R+1
+output) and F = C + 2 node types (``input, output`` then the space's ops). Data are
+scaled to {-1, +1}; samples map back with ``(x + 1) / 2`` and a 0.5 threshold.
+
+Example:
+  >>> import numpy as np
+  >>> from jaxnag import spaces
+  >>> from jaxnag.diffusionnag import encoding
+  >>> s = spaces.get("nb201")
+  >>> x = encoding.to_matrix(np.array([3, 3, 3, 1, 3, 3]), s)
+  >>> x.shape, bool(encoding.is_valid(x, s)), encoding.from_matrix(x, s).tolist()
+  ((8, 7), True, [3, 3, 3, 1, 3, 3])
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+
+def shape(space) -> tuple[int, int]:
+    r, c = space.shape
+    return r + 2, c + 2
+
+
+def to_matrix(ops, space) -> jax.Array:
+    """int ops ``[..., R]`` -> binary node-operation matrix ``[..., R+2, C+2]``."""
+    ops = jnp.asarray(ops)
+    v, f = shape(space)
+    body = jax.nn.one_hot(ops + 2, f)
+    first = jnp.broadcast_to(jax.nn.one_hot(0, f), ops.shape[:-1] + (1, f))
+    last = jnp.broadcast_to(jax.nn.one_hot(1, f), ops.shape[:-1] + (1, f))
+    return jnp.concatenate([first, body, last], axis=-2)
+
+
+def binarize(x: jax.Array) -> jax.Array:
+    """Sample in [-1, 1] scale -> {0, 1}: ``(x + 1) / 2 > 0.5``."""
+    return ((x + 1.0) / 2.0 > 0.5).astype(jnp.float32)
+
+
+def is_valid(b: jax.Array, space) -> jax.Array:
+    """bool ``[...]``: every row exactly one 1, row 0 input, last row output, no input/output
+    in the op rows, and every op a real choice of its slot."""
+    b = jnp.asarray(b)
+    one_per_row = jnp.all(jnp.sum(b, axis=-1) == 1, axis=-1)
+    ends = (b[..., 0, 0] == 1) & (b[..., -1, 1] == 1)
+    body = b[..., 1:-1, :]
+    no_io = jnp.all(body[..., :2] == 0, axis=(-2, -1))
+    ops = jnp.argmax(body[..., 2:], axis=-1)
+    return one_per_row & ends & no_io & space.is_valid(ops)
+
+
+def from_matrix(b: jax.Array, space) -> jax.Array:
+    """Op rows -> int ops ``[..., R]`` (argmax over the op columns; check :func:`is_valid` first)."""
+    return jnp.argmax(jnp.asarray(b)[..., 1:-1, 2:], axis=-1).astype(jnp.int32)
+
+
+def metrics(b: jax.Array, space, train_ops=None) -> dict:
+    """Validity, uniqueness and novelty of binary samples ``[n, V, F]`` (host-side).
+
+    validity = valid / total; uniqueness = unique valid / valid; novelty = unique valid
+    not in ``train_ops`` / unique valid.
+    """
+    import numpy as np
+    valid = np.asarray(is_valid(b, space))
+    ops = np.asarray(from_matrix(b, space))[valid]
+    ranks = np.unique(np.asarray(space.rank(ops))) if len(ops) else np.zeros(0, int)
+    out = dict(n=int(len(valid)), validity=float(valid.mean()),
+               uniqueness=float(len(ranks) / max(valid.sum(), 1)))
+    if train_ops is not None:
+        train_ranks = np.asarray(space.rank(np.asarray(train_ops)))
+        out["novelty"] = float(np.mean(~np.isin(ranks, train_ranks))) if len(ranks) else 0.0
+    return out
