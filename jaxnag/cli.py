@@ -48,7 +48,7 @@ def _method_ednag(args, table, space):
 
 
 METHODS: dict[str, Callable] = {"ednag": _method_ednag, "random": _method_random, "rea": _method_rea,
-                                "pgnag": None}  # pgnag is host-driven: see _run_pgnag
+                                "pgnag": None, "diffusionnag": None}  # host-driven: see _run_pgnag, _run_diffusionnag
 
 
 # --------------------------------------------------------------------------- commands
@@ -114,18 +114,69 @@ def _run_pgnag(args, table, keys):
     return np.stack(best_ops), np.asarray(best, np.float64), np.asarray(queries)
 
 
+def _run_diffusionnag(args, table, keys):
+    """DiffusionNAG: guided rounds per seed from a trained score checkpoint; the predictor is
+    trained on --predictor-queries random table lookups and ranks the generated cells; the
+    reported best is the best true metric among the predictor's top-5 (5 more lookups)."""
+    import jax
+
+    from .diffusionnag import guidance, train
+    if not args.checkpoint:
+        raise CLIError("--method diffusionnag needs --checkpoint DIR (train one with `jaxnag train-score`)")
+    model, tcfg, space = train.load_score(args.checkpoint, table.space)
+    sde = tcfg.make_sde()
+    gcfg = guidance.GuidanceConfig(scale=args.guidance_scale, steps=args.pc_steps)
+    best_ops, best, queries = [], [], []
+    for i, key in enumerate(keys):
+        k_q, k_p, k_g = jax.random.split(key, 3)
+        pred = None
+        q_ranks = np.zeros(0, np.int64)
+        if args.predictor_queries > 0:
+            q = space.sample_unique(k_q, args.predictor_queries)
+            pred = guidance.fit_predictor(k_p, space, q, table(q), sde)
+            q_ranks = np.asarray(space.rank(q))
+        ops, _, info = guidance.generate(k_g, model, sde, space, args.samples, pred, gcfg, verbose=True)
+        if len(ops) == 0:
+            raise CLIError("no valid architecture was generated; train the score network longer")
+        top = ops[:5]
+        vals = np.asarray(table(top), np.float64)
+        j = int(np.nanargmax(vals))
+        best_ops.append(top[j])
+        best.append(vals[j])
+        queries.append(len(np.union1d(q_ranks, np.asarray(space.rank(top)))))
+        print(f"jaxnag: diffusionnag run {i + 1}/{len(keys)}: best of top-5 = {vals[j]:.4f} "
+              f"({info.rounds} rounds, validity {info.validity:.0%})", file=sys.stderr, flush=True)
+    return np.stack(best_ops), np.asarray(best), np.asarray(queries)
+
+
+def _cmd_train_score(args):
+    import jax
+
+    from . import spaces
+    from .diffusionnag import train
+    cfg = train.TrainConfig(net=args.net, iterations=args.iterations, batch=args.batch, lr=args.lr,
+                            sigma_max=args.sigma_max, log_every=min(args.log_every, args.iterations),
+                            ckpt_every=args.ckpt_every)
+    _, info = train.train_score(jax.random.key(args.seed), spaces.get(args.space), cfg, args.out,
+                                resume=not args.restart)
+    print(f"wrote {args.out}: {info['steps']} steps, final loss {info['losses'][-1] if info['losses'] else float('nan'):.4f}, "
+          f"{info['steps_per_s']:.1f} steps/s")
+
+
 def _cmd_generate(args):
     import jax
 
-    for flag in ("seeds", "population", "steps", "budget", "k", "samples", "iterations"):
+    for flag in ("seeds", "population", "steps", "budget", "k", "samples", "iterations", "pc_steps"):
         if getattr(args, flag) < 1:
-            raise CLIError(f"--{flag} must be a positive integer, got {getattr(args, flag)}")
+            raise CLIError(f"--{flag.replace('_', '-')} must be a positive integer, got {getattr(args, flag)}")
     table = _load_table(args)
     space = table.space
     keys = jax.random.split(jax.random.key(args.seed), args.seeds)
     t0 = time.perf_counter()
     if args.method == "pgnag":
         best_ops, best, queries = _run_pgnag(args, table, keys)
+    elif args.method == "diffusionnag":
+        best_ops, best, queries = _run_diffusionnag(args, table, keys)
     else:
         run = METHODS[args.method](args, table, space)
         print(f"jaxnag: compiling and running {args.seeds} x {args.method} on {table.name} in one call ...",
@@ -227,9 +278,28 @@ def build_parser() -> argparse.ArgumentParser:
     pg.add_argument("--prior", choices=["shapley", "frequency", "uniform"], default="shapley")
     pg.add_argument("--sampler", choices=["diffusion", "direct"], default="diffusion")
     pg.add_argument("--iterations", type=int, default=1500, help="denoiser training iterations")
+    dn = g.add_argument_group("diffusionnag")
+    dn.add_argument("--checkpoint", default=None, help="score checkpoint folder from `jaxnag train-score`")
+    dn.add_argument("--guidance-scale", type=float, default=5.0, help="w in s + w * grad f")
+    dn.add_argument("--predictor-queries", type=int, default=300, help="table lookups to train the predictor")
+    dn.add_argument("--pc-steps", type=int, default=1000, help="predictor-corrector steps")
     g.add_argument("--data-dir", default=None)
     g.add_argument("--json", action="store_true", help="print one JSON object")
     g.set_defaults(func=_cmd_generate)
+
+    ts = sub.add_parser("train-score", help="train a DiffusionNAG score network (writes a resumable checkpoint)")
+    ts.add_argument("--out", required=True, help="checkpoint folder")
+    ts.add_argument("--space", default="nb201")
+    ts.add_argument("--net", choices=["small", "reference"], default="small")
+    ts.add_argument("--iterations", type=int, default=6000)
+    ts.add_argument("--batch", type=int, default=256)
+    ts.add_argument("--lr", type=float, default=1e-3)
+    ts.add_argument("--sigma-max", type=float, default=5.0)
+    ts.add_argument("--log-every", type=int, default=500)
+    ts.add_argument("--ckpt-every", type=int, default=2000)
+    ts.add_argument("--seed", type=int, default=0)
+    ts.add_argument("--restart", action="store_true", help="ignore an existing checkpoint in --out")
+    ts.set_defaults(func=_cmd_train_score)
 
     pr = sub.add_parser("prior", help="PG-NAG component scores of a table's best architectures")
     pr.add_argument("--benchmark", default="nasbench_graph")
@@ -255,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     from .spaces import InvalidArchitecture
-    from .tables import DataError
+    from .tables import DataError  # CheckpointError is a DataError
     try:
         args = build_parser().parse_args(argv)
         args.func(args)

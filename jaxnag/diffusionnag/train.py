@@ -27,13 +27,14 @@ import optax
 from flax import nnx
 
 from .. import sde as sde_lib
+from ..tables import DataError
 from ..nn.score_net import REFERENCE, SMALL, NetConfig, ScoreNet, op_node_graph
 from . import encoding
 
 CONFIGS = {"reference": REFERENCE, "small": SMALL}
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(DataError):
     """A checkpoint folder is missing, incomplete or corrupt."""
 
 

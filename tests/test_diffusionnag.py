@@ -1,0 +1,134 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from jaxnag import spaces, tables
+from jaxnag.diffusionnag import encoding, guidance, train
+from jaxnag.diffusionnag.sampler import guided, pc_sample
+from jaxnag.nn.score_net import REFERENCE, SMALL, ScoreNet, attention_mask, count_params, nb201_graph
+from jaxnag.sde import VESDE, VPSDE, dsm_loss
+
+S = spaces.get("nb201")
+
+
+def test_reference_parameter_count():
+    net = ScoreNet(REFERENCE, nb201_graph(), rngs=nnx.Rngs(0))
+    total = count_params(net)
+    head = count_params(net.h1) + count_params(net.h2) + count_params(net.h3)
+    assert 3.95e6 < total < 4.05e6 and head == 3_552_775
+    assert count_params(ScoreNet(SMALL, nb201_graph(), rngs=nnx.Rngs(0))) < 200_000
+
+
+def test_graph_and_masks():
+    a = nb201_graph()
+    # input feeds the three edges leaving node 0; the edges into node 3 feed the output.
+    assert np.flatnonzero(a[0]).tolist() == [1, 2, 4] and np.flatnonzero(a[:, 7]).tolist() == [4, 5, 6]
+    assert np.flatnonzero(a[1]).tolist() == [3, 5]  # edge 0->1 feeds 1->2 and 1->3
+    raw, clo = attention_mask(a, "raw"), attention_mask(a, "closure")
+    assert raw.sum() < clo.sum() and clo[0, 7] and not raw[0, 7]
+    assert np.all(np.diag(raw)) and np.all(raw.sum(1) >= 1)
+    with pytest.raises(ValueError, match="mask mode"):
+        attention_mask(a, "full")
+
+
+def test_encoding_round_trip_and_validity():
+    ops = S.all_ops()[::97]
+    b = encoding.to_matrix(ops, S)
+    assert b.shape == (len(ops), 8, 7) and bool(jnp.all(encoding.is_valid(b, S)))
+    assert np.array_equal(np.asarray(encoding.from_matrix(b, S)), ops)
+    bad = b.at[0, 3, 0].set(1.0)  # two ones in a row, one of them "input"
+    assert not bool(encoding.is_valid(bad, S)[0])
+    bad2 = b.at[1, 0].set(jnp.eye(7)[2])  # row 0 is not input
+    assert not bool(encoding.is_valid(bad2, S)[1])
+    m = encoding.metrics(jnp.concatenate([b[:3], b[:1], bad[:1]]), S, train_ops=ops[:2])
+    assert m["validity"] == pytest.approx(0.8) and m["uniqueness"] == pytest.approx(0.75)
+    assert m["novelty"] == pytest.approx(1 / 3)
+
+
+def test_sdes_and_loss():
+    ve = VESDE(0.1, 5.0)
+    assert float(ve.sigma(jnp.float32(0.0))) == pytest.approx(0.1)
+    _, g = ve.sde(jnp.zeros(3), jnp.float32(1.0))
+    assert float(g) == pytest.approx(5.0 * np.sqrt(2 * np.log(50)), rel=1e-5)
+    vp = VPSDE()
+    mean, std = vp.marginal(jnp.ones((2, 3)), jnp.array([0.0, 1.0]))
+    assert float(std[0]) == pytest.approx(0.0, abs=1e-6) and float(mean[1, 0]) < 0.01
+    # The exact score of Gaussian data gives the minimal DSM loss (= 1 per entry at the optimum? no: compare).
+    x0 = jax.random.normal(jax.random.key(0), (4096, 3))
+    exact = lambda x, s: -x / (1.0 + s[:, None] ** 2)  # noqa: E731
+    zero = lambda x, s: jnp.zeros_like(x)  # noqa: E731
+    assert float(dsm_loss(exact, ve, x0, jax.random.key(1))) < float(dsm_loss(zero, ve, x0, jax.random.key(1)))
+
+
+def test_sampler_recovers_gaussian_and_is_deterministic():
+    sde = VESDE(0.1, 5.0)
+    score = lambda x, s: -(x - 2.0) / (0.25 + s[:, None] ** 2)  # noqa: E731  data N(2, 0.5^2)
+    run = jax.jit(lambda k: pc_sample(k, score, sde, (2000, 2), steps=300))
+    x = run(jax.random.key(0))
+    assert x.shape == (2000, 2)
+    np.testing.assert_allclose(np.asarray(x.mean(0)), 2.0, atol=0.06)
+    np.testing.assert_allclose(np.asarray(x.std(0)), 0.5, atol=0.06)
+    np.testing.assert_array_equal(np.asarray(run(jax.random.key(0))), np.asarray(x))
+    batched = jax.vmap(lambda k: pc_sample(k, score, sde, (16, 2), steps=20))(jax.random.split(jax.random.key(1), 3))
+    assert batched.shape == (3, 16, 2)
+
+
+def test_guidance_gradient_direction():
+    sde = VESDE(0.1, 5.0)
+    zero = lambda x, s: jnp.zeros_like(x)  # noqa: E731
+    pred = lambda x, s: jnp.sum(x[..., 0], axis=-1)  # noqa: E731  rewards feature 0
+    g = guided(zero, pred, 3.0)(jnp.zeros((2, 4, 2)), jnp.ones(2))
+    np.testing.assert_allclose(np.asarray(g[..., 0]), 3.0)
+    np.testing.assert_allclose(np.asarray(g[..., 1]), 0.0)
+    x = pc_sample(jax.random.key(0), guided(lambda x, s: -x / (1 + s[:, None, None] ** 2), pred, 1.0), sde,
+                  (512, 4, 2), steps=100)
+    assert float(x[..., 0].mean()) > float(x[..., 1].mean()) + 0.5
+
+
+def test_training_loss_decreases_and_checkpoint_round_trip(tmp_path):
+    cfg = train.TrainConfig(iterations=60, batch=32, log_every=20, ckpt_every=60)
+    model, info = train.train_score(jax.random.key(0), S, cfg, tmp_path / "ck", verbose=False)
+    assert info["steps"] == 60 and info["losses"][-1] < info["losses"][0]
+    loaded, cfg2, space = train.load_score(tmp_path / "ck")
+    assert cfg2 == cfg and space is S
+    x, lvl = jnp.zeros((2, 8, 7)), jnp.ones(2)
+    np.testing.assert_allclose(np.asarray(loaded(x, lvl)), np.asarray(model(x, lvl)), rtol=1e-6)
+    # Resuming continues from the saved step.
+    _, info2 = train.train_score(jax.random.key(0), S, cfg.__class__(**{**cfg.__dict__, "iterations": 80}),
+                                 tmp_path / "ck", verbose=False)
+    assert info2["steps"] == 80
+
+
+def test_corrupt_and_missing_checkpoints(tmp_path):
+    with pytest.raises(train.CheckpointError, match="no config.json"):
+        train.load_score(tmp_path)
+    cfg = train.TrainConfig(iterations=20, batch=8, log_every=20, ckpt_every=20)
+    train.train_score(jax.random.key(0), S, cfg, tmp_path / "ck", verbose=False)
+    for f in (tmp_path / "ck").rglob("*"):
+        if f.is_file() and f.name != "config.json" and f.stat().st_size > 100:
+            f.write_bytes(b"garbage")
+    with pytest.raises(train.CheckpointError, match="corrupt or incomplete"):
+        train.load_score(tmp_path / "ck")
+    (tmp_path / "ck" / "config.json").write_text("{not json")
+    with pytest.raises(train.CheckpointError, match="corrupt"):
+        train.load_score(tmp_path / "ck")
+    with pytest.raises(train.CheckpointError, match="trained on nb201, not tnb101_micro"):
+        cfg_dir = tmp_path / "ok"
+        train.train_score(jax.random.key(0), S, cfg, cfg_dir, verbose=False)
+        train.load_score(cfg_dir, spaces.get("tnb101_micro"))
+
+
+def test_predictor_learns_and_generate_rounds(nb201_c10):
+    sde = VESDE(0.1, 5.0)
+    q = S.sample_unique(jax.random.key(0), 200)
+    pred = guidance.fit_predictor(jax.random.key(1), S, q, nb201_c10(q), sde, iterations=300)
+    test = S.sample_unique(jax.random.key(2), 500)
+    p = guidance.rank_by_predictor(pred, test, S, sde)
+    assert np.corrcoef(p, np.asarray(nb201_c10(test)))[0, 1] > 0.5
+    model = ScoreNet(SMALL, nb201_graph(), rngs=nnx.Rngs(0))  # untrained: few valid samples, but it runs
+    ops, scores, info = guidance.generate(jax.random.key(3), model, sde, S, 1, pred,
+                                          guidance.GuidanceConfig(steps=5, round_size=16, max_rounds=2))
+    assert info.rounds >= 1 and info.sampled == 16 * info.rounds
+    assert ops.shape[1:] == (6,) and (scores is None or len(scores) == len(ops))
