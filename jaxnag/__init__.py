@@ -16,7 +16,8 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("spaces", "tables", "baselines", "ednag", "schedules", "shaping", "cli")
+_SUBMODULES = ("spaces", "tables", "baselines", "ednag", "schedules", "shaping", "queries", "prior", "discrete",
+               "pgnag", "sde", "nn", "diffusionnag", "cli")
 
 
 def __getattr__(name):

@@ -1,0 +1,153 @@
+"""DiffusionNAG on NB201: sample quality, predictor-guided generation, throughput.
+
+Needs a score checkpoint from ``jaxnag train-score --out DIR`` (the small config
+trains on this CPU in minutes).
+
+1. Unguided: validity, uniqueness, novelty of 1,000 samples (1,000 PC steps).
+2. Guided: for CIFAR-10, CIFAR-100, ImageNet16-120 and predictor budgets of 100, 300
+   and 1,000 table queries, over SEEDS seeds: train the noise-aware predictor, run
+   guided rounds until 100 unique valid cells exist, rank them by the predictor and
+   report the true accuracy of the top-1 and the best of the top-5 (and how often the
+   top-5 holds the optimum).
+3. Throughput, side by side in this process: sampling architectures per second for
+   1,000 PC steps at batch 1, 100 and 1,000 for both network configs (the reference
+   network and the small batches are timed over fewer steps and scaled, since the
+   cost per step is constant: the table says which), and training steps per second.
+
+  JAXNAG_DATA_DIR=../shared/data python benchmarks/diffusionnag.py --checkpoint DIR [--seeds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from jaxnag import spaces, tables
+from jaxnag.diffusionnag import encoding, guidance, train
+from jaxnag.diffusionnag.sampler import pc_sample
+from jaxnag.nn.score_net import REFERENCE, SMALL, ScoreNet, count_params, nb201_graph
+
+
+def sample_fn(model, sde, n, steps):
+    g, st = nnx.split(model)
+
+    @jax.jit
+    def run(st, key):
+        m = nnx.merge(g, st)
+        return pc_sample(key, lambda x, lvl: m(x, lvl), sde, (n, 8, 7), steps)
+
+    return lambda key: run(st, key)
+
+
+def throughput(sde, model_small, rows):
+    for name, model, cfg in (("small", model_small, SMALL),
+                             ("reference", ScoreNet(REFERENCE, nb201_graph(), rngs=nnx.Rngs(0)), REFERENCE)):
+        for batch in (1, 100, 1000):
+            steps = 1000 if (name == "small" and batch == 1000) else (20 if name == "reference" else 100)
+            f = sample_fn(model, sde, batch, steps)
+            jax.block_until_ready(f(jax.random.key(0)))
+            t0 = time.perf_counter()
+            jax.block_until_ready(f(jax.random.key(1)))
+            dt = (time.perf_counter() - t0) * 1000 / steps  # scaled to 1,000 PC steps
+            rows.append(dict(config=name, params=count_params(model), batch=batch, timed_steps=steps,
+                             seconds_per_1000_steps=dt, archs_per_s=batch / dt))
+            print(f"sampling {name:<9} batch {batch:>4}: {batch / dt:9.2f} archs/s for 1,000 PC steps "
+                  f"({dt:.2f} s; timed over {steps} steps)", flush=True)
+
+
+def train_rate(space, rows):
+    for name in ("small", "reference"):
+        cfg = train.TrainConfig(net=name, iterations=40, log_every=20, ckpt_every=10**9)
+        train.train_score(jax.random.key(0), space, cfg, verbose=False)  # compile (first chunk) + run
+        _, info = train.train_score(jax.random.key(1), space, cfg, verbose=False)
+        rows.append(dict(config=name, batch=cfg.batch, steps_per_s=info["steps_per_s"]))
+        print(f"training {name:<9}: {info['steps_per_s']:.2f} steps/s (batch 256, includes compilation of one chunk)",
+              flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--checkpoint", required=True)
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--scale", type=float, default=5.0)
+    ap.add_argument("--guided-steps", type=int, default=250)
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--out", default="docs")
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(exist_ok=True)
+    model, tcfg, space = train.load_score(args.checkpoint, spaces.get("nb201"))
+    sde = tcfg.make_sde()
+    result = dict(checkpoint=str(args.checkpoint), train_config=tcfg.__dict__)
+
+    x = sample_fn(model, sde, 1000, 1000)(jax.random.key(123))
+    m = encoding.metrics(encoding.binarize(x), space, train_ops=space.all_ops())
+    result["unguided"] = m
+    print(f"unguided 1,000 samples: validity {m['validity']:.2%}, uniqueness {m['uniqueness']:.2%}, "
+          f"novelty {m['novelty']:.2%}", flush=True)
+
+    guided_rows = []
+    gcfg = guidance.GuidanceConfig(scale=args.scale, steps=args.guided_steps)
+    for ds in ("cifar10", "cifar100", "imagenet16"):
+        t = tables.load("nb201", ds, data_dir=args.data_dir)
+        for q in (100, 300, 1000):
+            top1, top5, hit, rounds = [], [], [], []
+            for seed in range(args.seeds):
+                k_q, k_p, k_g = jax.random.split(jax.random.key(1000 * seed + q), 3)
+                qs = space.sample_unique(k_q, q)
+                pred = guidance.fit_predictor(k_p, space, qs, t(qs), sde)
+                ops, _, info = guidance.generate(k_g, model, sde, space, 100, pred, gcfg)
+                acc = np.asarray(t(ops[:5]), np.float64)
+                top1.append(acc[0])
+                top5.append(acc.max())
+                hit.append(bool(acc.max() >= np.float32(t.optimum)))
+                rounds.append(info.rounds)
+            row = dict(dataset=ds, queries=q, top1=float(np.mean(top1)), top1_std=float(np.std(top1)),
+                       top5=float(np.mean(top5)), top5_std=float(np.std(top5)), hit5=float(np.mean(hit)),
+                       optimum=float(t.optimum), rounds=float(np.mean(rounds)))
+            guided_rows.append(row)
+            print(f"guided {ds:<10} Q={q:<5} top-1 {row['top1']:.3f} +- {row['top1_std']:.3f}  top-5 best "
+                  f"{row['top5']:.3f}  optimum in top-5: {row['hit5']:.0%}", flush=True)
+    result["guided"] = guided_rows
+
+    tp, tr = [], []
+    throughput(sde, model, tp)
+    train_rate(space, tr)
+    result["sampling"], result["training"] = tp, tr
+    (out / "diffusionnag.json").write_text(json.dumps(result, indent=1))
+    lines = ["# DiffusionNAG on NB201", "",
+             f"Produced by `JAXNAG_DATA_DIR=../shared/data python benchmarks/diffusionnag.py --checkpoint "
+             f"{args.checkpoint} --seeds {args.seeds}` (CPU, 2 cores). Checkpoint: the small network "
+             f"({tcfg.iterations} iterations, batch {tcfg.batch}, lr {tcfg.lr}, VE-SDE sigma {tcfg.sigma_min}-"
+             f"{tcfg.sigma_max}), made by `jaxnag train-score --out {args.checkpoint} --iterations {tcfg.iterations}`.",
+             "", "## Unguided samples (1,000, 1,000 PC steps)", "",
+             f"validity {m['validity']:.2%}, uniqueness {m['uniqueness']:.2%}, novelty {m['novelty']:.2%} "
+             "(the training set is all 15,625 cells, so every valid sample is in it: novelty is 0 by construction).",
+             "", f"## Guided generation (scale {args.scale}, {args.guided_steps} PC steps, rounds of 256 until 100 "
+             f"unique valid cells, ranked by the predictor; {args.seeds} seeds)", "",
+             "| dataset | predictor queries | top-1 accuracy | best of top-5 | optimum in top-5 | optimum |",
+             "|---|---|---|---|---|---|"]
+    for r in guided_rows:
+        lines.append(f"| {r['dataset']} | {r['queries']} | {r['top1']:.3f} +- {r['top1_std']:.3f} | "
+                     f"{r['top5']:.3f} +- {r['top5_std']:.3f} | {r['hit5']:.0%} | {r['optimum']:.2f} |")
+    lines += ["", "## Sampling throughput (architectures per second for 1,000 PC steps)", "",
+              "| network | parameters | batch | seconds per 1,000 steps | archs/s | timed over |", "|---|---|---|---|---|---|"]
+    for r in tp:
+        lines.append(f"| {r['config']} | {r['params']:,} | {r['batch']} | {r['seconds_per_1000_steps']:.2f} | "
+                     f"{r['archs_per_s']:.2f} | {r['timed_steps']} steps |")
+    lines += ["", "## Training throughput", "", "| network | batch | steps/s |", "|---|---|---|"]
+    for r in tr:
+        lines.append(f"| {r['config']} | {r['batch']} | {r['steps_per_s']:.2f} |")
+    (out / "diffusionnag.md").write_text("\n".join(lines) + "\n")
+    print(f"wrote {out / 'diffusionnag.md'}")
+
+
+if __name__ == "__main__":
+    main()
