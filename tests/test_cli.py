@@ -82,3 +82,36 @@ def test_console_script_entry_point():
     res = subprocess.run([sys.executable, "-m", "jaxnag.cli", "generate", "--method", "nope"],
                          capture_output=True, text=True)
     assert res.returncode == 2 and "Traceback" not in res.stderr
+
+
+def test_pgnag_and_prior_commands(capsys, data_dir, tmp_path):
+    code, out, err = run(capsys, "generate", "--method", "pgnag", "--benchmark", "tnb101_micro", "--dataset",
+                         "jigsaw", "--prior-from", "nb201:cifar10", "--data-dir", str(data_dir), "--seeds", "1",
+                         "--iterations", "20", "--samples", "10", "--json")
+    assert code == 0, err
+    obj = json.loads(out)
+    assert obj["method"] == "pgnag" and obj["runs"][0]["best_arch"].startswith("64-41414-")
+    assert 1 <= obj["runs"][0]["queries"] <= 10  # transfer: only the generated samples touch the target
+    code, out, err = run(capsys, "prior", "--benchmark", "nb201", "--dataset", "cifar10", "--data-dir",
+                         str(data_dir), "--k", "5", "--json", "--plot", str(tmp_path / "h.png"))
+    obj = json.loads(out)
+    assert code == 0 and obj["lookups"] == 5 * 64 and len(obj["score"]) == 6
+    assert (tmp_path / "h.png").stat().st_size > 1000
+    code, _, err = run(capsys, "generate", "--method", "pgnag", "--prior-from", "nb201", "--seeds", "1")
+    assert code == 2 and "--prior-from takes BENCHMARK:DATASET" in err
+
+
+def test_diffusionnag_commands(capsys, tmp_path, data_dir):
+    code, out, err = run(capsys, "train-score", "--out", str(tmp_path / "ck"), "--iterations", "20",
+                         "--batch", "16", "--log-every", "10", "--ckpt-every", "20")
+    assert code == 0, err
+    assert "wrote" in out and (tmp_path / "ck" / "config.json").is_file()
+    code, _, err = run(capsys, "generate", "--method", "diffusionnag", "--benchmark", "nb201", "--dataset",
+                       "cifar10", "--data-dir", str(data_dir), "--seeds", "1")
+    assert code == 2 and "needs --checkpoint DIR" in err
+    code, _, err = run(capsys, "generate", "--method", "diffusionnag", "--checkpoint", str(tmp_path / "nope"),
+                       "--benchmark", "nb201", "--dataset", "cifar10", "--data-dir", str(data_dir))
+    assert code == 2 and "no config.json" in err
+    code, _, err = run(capsys, "generate", "--method", "diffusionnag", "--checkpoint", str(tmp_path / "ck"),
+                       "--benchmark", "tnb101_micro", "--dataset", "jigsaw", "--data-dir", str(data_dir))
+    assert code == 2 and "trained on nb201, not tnb101_micro" in err
