@@ -126,7 +126,8 @@ def test_predictor_learns_and_generate_rounds(nb201_c10):
     pred = guidance.fit_predictor(jax.random.key(1), S, q, nb201_c10(q), sde, iterations=300)
     test = S.sample_unique(jax.random.key(2), 500)
     p = guidance.rank_by_predictor(pred, test, S, sde)
-    assert np.corrcoef(p, np.asarray(nb201_c10(test)))[0, 1] > 0.5
+    from scipy.stats import spearmanr
+    assert spearmanr(p, np.asarray(nb201_c10(test)))[0] > 0.6
     model = ScoreNet(SMALL, nb201_graph(), rngs=nnx.Rngs(0))  # untrained: few valid samples, but it runs
     ops, scores, info = guidance.generate(jax.random.key(3), model, sde, S, 1, pred,
                                           guidance.GuidanceConfig(steps=5, round_size=16, max_rounds=2))
