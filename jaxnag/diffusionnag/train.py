@@ -130,7 +130,8 @@ def train_score(key: jax.Array, space, config: TrainConfig = TrainConfig(), out:
     """Train (or resume) a score network on ``data_ops`` (default: every valid encoding of the space).
 
     Returns ``(ema_model, info)`` where ``info`` has ``losses`` (mean per chunk), ``steps``,
-    ``seconds`` and ``steps_per_s``.
+    ``seconds``, ``steps_per_s`` (overall, compilation included) and ``steady_steps_per_s``
+    (median over the chunks after the first).
     """
     k_init, k_loop = jax.random.split(key)
     model = build(space, config, k_init)
@@ -164,14 +165,16 @@ def train_score(key: jax.Array, space, config: TrainConfig = TrainConfig(), out:
             return dict(params=params, ema=ema, opt=opt_state, step=t["step"] + 1), loss
         return jax.lax.scan(step, tree, jax.random.split(k, config.log_every))
 
-    losses = []
+    losses, chunk_seconds = [], []
     t0 = time.perf_counter()
     start = int(tree["step"])
     done = start
     while done < config.iterations:
         k_loop, k = jax.random.split(jax.random.fold_in(k_loop, done))
+        tc = time.perf_counter()
         tree, l = chunk(tree, k)
         done = int(tree["step"])
+        chunk_seconds.append(time.perf_counter() - tc)
         losses.append(float(jnp.mean(l)))
         if verbose:
             rate = (done - start) / (time.perf_counter() - t0)
@@ -181,8 +184,11 @@ def train_score(key: jax.Array, space, config: TrainConfig = TrainConfig(), out:
             _save(out, done, tree, config, space, config.keep)
     seconds = time.perf_counter() - t0
     ema_model = nnx.merge(graphdef, tree["ema"], rest)
-    return ema_model, dict(losses=losses, steps=done, seconds=seconds,
-                           steps_per_s=(done - start) / seconds if seconds > 0 else float("nan"))
+    # Steady-state rate: chunks after the first (which includes compilation).
+    steady = chunk_seconds[1:] or chunk_seconds
+    return ema_model, dict(losses=losses, steps=done, seconds=seconds, chunk_seconds=chunk_seconds,
+                           steps_per_s=(done - start) / seconds if seconds > 0 else float("nan"),
+                           steady_steps_per_s=config.log_every / float(np.median(steady)) if steady else float("nan"))
 
 
 def load_score(directory, space=None):
