@@ -102,7 +102,8 @@ def _run_pgnag(args, table, keys):
             raise CLIError(f"--prior-from takes BENCHMARK:DATASET, got {args.prior_from!r}")
         source = tables.load(bench, ds, data_dir=args.data_dir)
     cfg = pgnag.Config(k=args.k, method=args.prior_method, budget=args.prior_budget, temperature=args.tau,
-                       prior=args.prior, sampler=args.sampler, samples=args.samples, iterations=args.iterations)
+                       prior=args.prior, sampler=args.sampler, samples=args.samples,
+                       train=pgnag.TrainConfig(iterations=args.iterations))
     best_ops, best, queries = [], [], []
     for i, key in enumerate(keys):
         r = pgnag.run(key, source, table, cfg)

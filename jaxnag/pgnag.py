@@ -11,7 +11,7 @@ Example:
   >>> import jax
   >>> from jaxnag import pgnag, tables
   >>> t = tables.load("nasbench_graph", "cora")
-  >>> cfg = pgnag.Config(k=5, method="loo", samples=20, iterations=50)
+  >>> cfg = pgnag.Config(k=5, method="loo", samples=20, train=pgnag.TrainConfig(iterations=50))
   >>> res = pgnag.run(jax.random.key(0), t, t, cfg)
   >>> res.samples.shape
   (20, 5)
@@ -29,6 +29,7 @@ import numpy as np
 
 from . import prior as prior_lib
 from .discrete import diffusion, train
+from .discrete.train import TrainConfig as TrainConfig
 
 PRIORS = ("shapley", "frequency", "uniform")
 SAMPLERS = ("diffusion", "direct")
@@ -49,7 +50,7 @@ class Config:
       sampler: ``diffusion`` (train the denoiser, ancestral sampling) or ``direct``
         (sample the prior itself, slot by slot).
       samples: architectures generated.
-      steps, d, layers, heads, iterations, batch, lr: denoiser and training settings.
+      train: denoiser size and training settings (:class:`jaxnag.discrete.train.TrainConfig`).
     """
 
     k: int = 20
@@ -61,13 +62,7 @@ class Config:
     prior: str = "shapley"
     sampler: str = "diffusion"
     samples: int = 100
-    steps: int = 50
-    d: int = 64
-    layers: int = 2
-    heads: int = 4
-    iterations: int = 1500
-    batch: int = 256
-    lr: float = 1e-3
+    train: train.TrainConfig = train.TrainConfig()
 
     def __post_init__(self):
         if self.prior not in PRIORS:
@@ -76,10 +71,6 @@ class Config:
             raise ValueError(f"unknown sampler {self.sampler!r}; available: {', '.join(SAMPLERS)}")
         if self.k < 1 or self.samples < 1:
             raise ValueError(f"k and samples must be >= 1, got k={self.k}, samples={self.samples}")
-
-    def train_config(self) -> train.TrainConfig:
-        return train.TrainConfig(steps=self.steps, d=self.d, layers=self.layers, heads=self.heads,
-                                 iterations=self.iterations, batch=self.batch, lr=self.lr)
 
 
 class Result(NamedTuple):
@@ -148,7 +139,7 @@ def run(key: jax.Array, source, target, config: Config = Config(), scoring: prio
     if config.sampler == "diffusion":
         if len(train_ops) == 0:
             raise ValueError(f"no training architecture of {src.name} maps onto {dst.name}")
-        model, _ = train.fit(k_train, train_ops, p, dst, config.train_config())
+        model, _ = train.fit(k_train, train_ops, p, dst, config.train)
         samples = np.asarray(train.generate(k_sample, model, p, config.samples))
         seconds = time.perf_counter() - t0
     else:
