@@ -173,7 +173,8 @@ def write_md(rows, path, args, train_mean, trainings, shapley_s):
              f"{train_mean:.1f} s on average over {trainings} trainings." if trainings else "",
              "", "`target lookups`: transfer = the 100 generated samples evaluated on the target (no lookup for "
              "the prior); budget = unique architectures queried on the target (B random + leave-one-out scoring "
-             "of the top-10 + new samples), and REA / random search get PG-NAG's (shapley+diffusion) number; "
+             "of the top-10 + new samples), and REA / random search get PG-NAG's (shapley+diffusion) number; there "
+             "`best` is the best architecture among all target lookups (the B random ones included), as for REA; "
              "whole-table = scoring lookups + samples (the whole table was read to find the top-20).", ""]
     for proto in ("transfer", "budget", "whole-table"):
         sub = [r for r in rows if r["protocol"] == proto]
