@@ -135,7 +135,7 @@ def _run_diffusionnag(args, table, keys):
         if args.predictor_queries > 0:
             q = space.sample_unique(k_q, args.predictor_queries)
             pred = guidance.fit_predictor(k_p, space, q, table(q), sde)
-            q_ranks = np.asarray(space.rank(q))
+            q_ranks = np.asarray(space.query_id(q))
         ops, _, info = guidance.generate(k_g, model, sde, space, args.samples, pred, gcfg, verbose=True)
         if len(ops) == 0:
             raise CLIError("no valid architecture was generated; train the score network longer")
@@ -144,7 +144,7 @@ def _run_diffusionnag(args, table, keys):
         j = int(np.nanargmax(vals))
         best_ops.append(top[j])
         best.append(vals[j])
-        queries.append(len(np.union1d(q_ranks, np.asarray(space.rank(top)))))
+        queries.append(len(np.union1d(q_ranks, np.asarray(space.query_id(top)))))
         print(f"jaxnag: diffusionnag run {i + 1}/{len(keys)}: best of top-5 = {vals[j]:.4f} "
               f"({info.rounds} rounds, validity {info.validity:.0%})", file=sys.stderr, flush=True)
     return np.stack(best_ops), np.asarray(best), np.asarray(queries)

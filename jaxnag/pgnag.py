@@ -148,15 +148,15 @@ def run(key: jax.Array, source, target, config: Config = Config(), scoring: prio
     values = np.asarray(target(jnp.asarray(samples)), np.float64)
     finite = np.where(np.isfinite(values), values, -np.inf)
     i = int(np.argmax(finite))
-    ranks = np.unique(np.asarray(dst.rank(samples)))
-    train_ranks = np.asarray(dst.rank(train_ops)) if len(train_ops) else np.zeros(0, np.int32)
+    ranks = np.unique(np.asarray(dst.query_id(samples)))
+    train_ranks = np.asarray(dst.query_id(train_ops)) if len(train_ops) else np.zeros(0, np.int32)
     novelty = float(np.mean(~np.isin(ranks, train_ranks)))
     same_task = source is target or (source.info.benchmark == target.info.benchmark
                                      and source.info.dataset == target.info.dataset)
     if same_task:
         # Scoring lookups plus samples other than the scored architectures (a sample equal to
         # a scoring coalition is counted again: a conservative over-count).
-        queries = scoring.unique_lookups + int(np.sum(~np.isin(ranks, np.asarray(dst.rank(scoring.top_ops)))))
+        queries = scoring.unique_lookups + int(np.sum(~np.isin(ranks, np.asarray(dst.query_id(scoring.top_ops)))))
     else:
         queries = len(ranks)
     return Result(samples, values, samples[i], float(finite[i]),

@@ -166,3 +166,16 @@ def test_sample_unique():
     assert len(np.unique(np.asarray(s.rank(ops)))) == 300
     with pytest.raises(ValueError, match="cannot draw"):
         s.sample_unique(jax.random.key(1), 5000)
+
+
+def test_query_ids_follow_the_benchmark():
+    g = spaces.get("nasbench_graph")
+    a = g.from_string("0-0-0-0|gcn|gat|sage|gin")
+    b = g.from_string("0-0-0-0|gat|gcn|gin|sage")
+    assert int(g.query_id(a)) == int(g.query_id(b)) and int(g.rank(a)) != int(g.rank(b))
+    assert len(g.distinct_ranks()) == 26206  # one per benchmark row
+    ops = g.sample_unique(jax.random.key(0), 500)
+    assert len(np.unique(np.asarray(g.query_id(ops)))) == 500
+    nb = spaces.get("nb201")  # NB201 benchmarks every cell: a query per encoding
+    ops = nb.sample_unique(jax.random.key(0), 50)
+    np.testing.assert_array_equal(np.asarray(nb.query_id(ops)), np.asarray(nb.rank(ops)))

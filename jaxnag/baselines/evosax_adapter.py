@@ -68,7 +68,7 @@ def evosax_search(key: jax.Array, name: str, fitness: Callable, space: SearchSpa
 
     def track(carry, ops, f):
         seen, queries, best_ops, best_f = carry
-        seen, new = mark(seen, space.rank(ops), space.is_valid(ops))
+        seen, new = mark(seen, space.query_id(ops), space.is_valid(ops))
         queries = queries + new
         i = jnp.argmax(f)
         better = f[i] > best_f

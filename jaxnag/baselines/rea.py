@@ -76,7 +76,7 @@ def rea(key: jax.Array, fitness: Callable[[jax.Array], jax.Array], space: Search
     pad = population - p0
     pop = jnp.concatenate([valid_ops, jnp.zeros((pad, space.num_slots), jnp.int32)])
     pop_f = jnp.concatenate([init_f, jnp.full((pad,), -jnp.inf)])
-    seen = jnp.zeros(space.size, bool).at[space.rank(valid_ops)].set(True)
+    seen = jnp.zeros(space.size, bool).at[space.query_id(valid_ops)].set(True)
     hist = jnp.full((budget,), -jnp.inf).at[:p0].set(jax.lax.cummax(init_f))
     state = _State(key, pop, pop_f, jnp.int32(0), seen, jnp.int32(p0), valid_ops[i0], init_f[i0],
                    hist, jnp.int32(0))
@@ -93,7 +93,7 @@ def rea(key: jax.Array, fitness: Callable[[jax.Array], jax.Array], space: Search
         child = mutate_one_slot(k_m, parent, space)
         ok = space.is_valid(child)
         f = failed_as(fitness(child))
-        r = space.rank(child)
+        r = space.query_id(child)
         new = ok & ~s.seen[r]
         queries = s.queries + new.astype(jnp.int32)
         better = f > s.best_f

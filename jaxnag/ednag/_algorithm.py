@@ -222,7 +222,7 @@ def _selection_fitness(f: jax.Array, config: Config) -> jax.Array:
 
 def _track(state_seen, queries, ops, valid, f, best_ops, best_f, space):
     if state_seen.shape[0] > 1:
-        state_seen, new = queries_lib.mark(state_seen, space.rank(ops), valid)
+        state_seen, new = queries_lib.mark(state_seen, space.query_id(ops), valid)
         queries = queries + new
     fin = jnp.where(valid & jnp.isfinite(f), f, -jnp.inf)
     i = jnp.argmax(fin)

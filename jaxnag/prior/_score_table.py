@@ -83,7 +83,7 @@ def score_table(key: jax.Array, table, k: int = 20, method: str = "exact", budge
         drawn = np.asarray(space.sample_unique(k_draw, budget))
         vals = np.asarray(table(jnp.asarray(drawn)))
         lookups += budget
-        seen = np.asarray(space.rank(drawn))
+        seen = np.asarray(space.query_id(drawn))
         vals = np.where(np.isfinite(vals), vals, -np.inf)
         order = np.argsort(-vals, kind="stable")[:k]
         top_ops, top_values = drawn[order], vals[order]
@@ -101,7 +101,7 @@ def score_table(key: jax.Array, table, k: int = 20, method: str = "exact", budge
     phi = np.asarray(phi)
     lookups += per * len(top_ops)
     cand = _candidates(np.asarray(top_ops), removed, method, k_mc, permutations)
-    touched = np.union1d(seen, np.asarray(space.rank(cand)))
+    touched = np.union1d(seen, np.asarray(space.query_id(cand)))
     unique = len(touched) if method != "mc" else len(seen) + min(per * len(top_ops), len(touched) - len(seen))
     score = scores.score_matrix(top_ops, phi, space, fallback)
     tau = temperature if temperature is not None else float(np.nanstd(score)) or 1.0

@@ -33,6 +33,8 @@ class SearchSpace:
       edges: for spaces whose slots are the edges of a fixed cell DAG, the
         ``(src, dst)`` node pair of each slot; ``None`` otherwise.
       description: one line for ``jaxnag spaces``.
+      benchmark_dedups_isomorphs: the benchmark stores one entry per isomorphism class
+        (NAS-Bench-Graph), so isomorphic encodings are one query (see :meth:`query_id`).
 
     Equality is identity: registry spaces are singletons, so a space can be a
     static argument of ``jax.jit``.
@@ -62,6 +64,7 @@ class SearchSpace:
         default=None, repr=False)
     _adjacency: Callable[[np.ndarray], np.ndarray] | None = dataclasses.field(
         default=None, repr=False)
+    benchmark_dedups_isomorphs: bool = False
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -233,6 +236,11 @@ class SearchSpace:
         """Isomorphism-canonical id (a rank) of ``ops [..., R]``; jittable (a gather)."""
         return jnp.asarray(self.canonical_table())[self.rank(ops)]
 
+    def query_id(self, ops: jax.Array) -> jax.Array:
+        """Id under which ``ops [..., R]`` counts as a benchmark query, in ``[0, size)``: the
+        canonical id where the benchmark stores one entry per isomorphism class, else the rank."""
+        return self.canonical(ops) if self.benchmark_dedups_isomorphs else self.rank(ops)
+
     # ------------------------------------------------------------------ misc
     def random(self, key: jax.Array, shape: Sequence[int] = ()) -> jax.Array:
         """Uniformly random valid encodings, int32 ``[*shape, R]`` (rejection-free where all are valid)."""
@@ -250,9 +258,18 @@ class SearchSpace:
         return _cached(self, "valid_ranks",
                        lambda: np.flatnonzero(np.asarray(self.is_valid(self.all_ops()))).astype(np.int32))
 
+    def distinct_ranks(self) -> np.ndarray:
+        """Ranks of one encoding per distinct benchmark query: all valid encodings, or one
+        representative per isomorphism class where the benchmark dedups them."""
+        if not self.benchmark_dedups_isomorphs:
+            return self.valid_ranks()
+        return _cached(self, "distinct_ranks", lambda: np.intersect1d(
+            self.valid_ranks(), np.unique(self.canonical_table())).astype(np.int32))
+
     def sample_unique(self, key: jax.Array, n: int) -> jax.Array:
-        """``n`` distinct valid encodings drawn uniformly without replacement, int32 ``[n, R]``."""
-        valid = self.valid_ranks()
+        """``n`` distinct valid architectures (distinct queries, see :meth:`query_id`) drawn uniformly
+        without replacement, int32 ``[n, R]``."""
+        valid = self.distinct_ranks()
         if n > len(valid):
             raise ValueError(f"cannot draw {n} distinct architectures from the {len(valid)} valid ones of {self.name}")
         return self.unrank(jax.random.choice(key, jnp.asarray(valid), (n,), replace=False))

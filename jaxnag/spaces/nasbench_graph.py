@@ -116,5 +116,6 @@ def make() -> SearchSpace:
         _extra_valid=_not_all_skip,
         _canonical_ids=_canonical_ids,
         _adjacency=_adjacency,
+        benchmark_dedups_isomorphs=True,
     )
     return space
