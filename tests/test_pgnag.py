@@ -161,3 +161,24 @@ def test_pgnag_run_transfer_and_errors(data_dir):
     assert np.isfinite(r.best) and r.best >= r.mean
     with pytest.raises(ValueError, match="unknown prior"):
         pgnag.Config(prior="gaussian")
+
+
+def test_candidates_are_what_the_estimators_evaluate(tiny_table):
+    """Count the distinct calls each estimator makes with a recording fitness, compare with candidates()."""
+    space = tiny_table.space
+    removed = shapley.removed_choices(space)
+    ops = np.array([[3, 1, 2, 3, 0, 1], [1, 1, 1, 1, 1, 1]])
+    key = jax.random.key(5)
+    for method, call in [("exact", lambda f: shapley.exact(f, jnp.asarray(ops), removed)),
+                         ("loo", lambda f: shapley.leave_one_out(f, jnp.asarray(ops), removed)),
+                         ("mc", lambda f: shapley.monte_carlo(f, jnp.asarray(ops), removed, key, 4))]:
+        seen = []
+
+        def recording(o):
+            jax.debug.callback(lambda x: seen.append(np.asarray(x).reshape(-1, 6)), o)
+            return tiny_table(o)
+
+        jax.block_until_ready(call(recording)[0])
+        got = {tuple(r) for batch in seen for r in batch}
+        want = {tuple(r) for r in shapley.candidates(ops, removed, method, key, 4)}
+        assert got == want, method

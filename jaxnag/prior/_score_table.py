@@ -35,25 +35,6 @@ class PriorResult(NamedTuple):
     unique_lookups: int
 
 
-def _candidates(ops, removed, method, key, permutations):
-    """Every architecture the scoring evaluates (host-side, for counting unique lookups)."""
-    removed = np.asarray(removed)
-    players = np.flatnonzero(removed >= 0)
-    rem = np.maximum(removed, 0)
-    if method == "exact":
-        masks, _ = shapley.coalition_matrix(len(players))
-        keep = np.ones((len(masks), len(removed)), bool)
-        keep[:, players] = masks
-    elif method == "loo":
-        keep = np.ones((len(players) + 1, len(removed)), bool)
-        keep[np.arange(1, len(players) + 1), players] = False
-    else:  # every prefix of a permutation is a subset: bound by all subsets seen is costly; use exact's set
-        masks, _ = shapley.coalition_matrix(len(players))
-        keep = np.ones((len(masks), len(removed)), bool)
-        keep[:, players] = masks
-    return np.where(keep[None], ops[:, None, :], rem[None, None, :]).reshape(-1, len(removed))
-
-
 def score_table(key: jax.Array, table, k: int = 20, method: str = "exact", budget: int | None = None,
                 temperature: float | None = None, eps: float = 0.05, permutations: int = 32,
                 removed=None, failed_value: float = 0.0, fallback: str = "zero") -> PriorResult:
@@ -100,9 +81,8 @@ def score_table(key: jax.Array, table, k: int = 20, method: str = "exact", budge
         phi, per = shapley.leave_one_out(table, ops_j, removed, failed_value)
     phi = np.asarray(phi)
     lookups += per * len(top_ops)
-    cand = _candidates(np.asarray(top_ops), removed, method, k_mc, permutations)
-    touched = np.union1d(seen, np.asarray(space.query_id(cand)))
-    unique = len(touched) if method != "mc" else len(seen) + min(per * len(top_ops), len(touched) - len(seen))
+    cand = shapley.candidates(np.asarray(top_ops), removed, method, k_mc, permutations)
+    unique = len(np.union1d(seen, np.asarray(space.query_id(cand))))
     score = scores.score_matrix(top_ops, phi, space, fallback)
     tau = temperature if temperature is not None else float(np.nanstd(score)) or 1.0
     return PriorResult(np.asarray(top_ops), np.asarray(top_values), phi, score,

@@ -91,31 +91,66 @@ def exact(fitness: Callable, ops: jax.Array, removed, failed_value: float = 0.0)
     return jax.vmap(one)(flat).reshape(ops.shape[:-1] + (r,)), 2**p
 
 
+def permutation_orders(key: jax.Array, n: int, removed, permutations: int) -> jax.Array:
+    """int32 ``[n, permutations, P]``: the random player orders :func:`monte_carlo` uses for ``n``
+    architectures with this ``key``."""
+    players = jnp.asarray(_players(removed))
+    p = int(players.shape[0])
+    per_arch = lambda k: jax.vmap(lambda kk: players[jax.random.permutation(kk, p)])(  # noqa: E731
+        jax.random.split(k, permutations))
+    return jax.vmap(per_arch)(jax.random.split(key, n))
+
+
+def _prefix_keep(order: jax.Array, removed) -> jax.Array:
+    """bool ``[P+1, R]``: step j keeps the first j players of ``order`` (non-players always kept)."""
+    removed = np.asarray(removed)
+    r, p = removed.shape[0], order.shape[0]
+    position = jnp.full(r, p, jnp.int32).at[order].set(jnp.arange(p, dtype=jnp.int32))
+    return (position[None, :] < jnp.arange(p + 1)[:, None]) | jnp.broadcast_to(jnp.asarray(removed < 0), (p + 1, r))
+
+
 def monte_carlo(fitness: Callable, ops: jax.Array, removed, key: jax.Array, permutations: int = 32,
                 failed_value: float = 0.0) -> tuple[jax.Array, int]:
     """Permutation-sampling estimate with ``permutations`` orders per architecture."""
     removed = np.asarray(removed, np.int32)
-    players = jnp.asarray(_players(removed))
-    p = int(players.shape[0])
     r = removed.shape[0]
+    p = len(_players(removed))
     rem = jnp.asarray(np.maximum(removed, 0))
-    non_player = jnp.asarray(removed < 0)
 
-    def one(a, k):
-        def per_perm(kk):
-            order = players[jax.random.permutation(kk, p)]
-            # prefix masks: step j keeps order[:j] (plus non-players)
-            rank = jnp.zeros(r, jnp.int32).at[order].set(jnp.arange(p))
-            keep = (rank[None, :] < jnp.arange(p + 1)[:, None]) | jnp.broadcast_to(non_player, (p + 1, r))
-            v = _values(fitness, a[None, :], keep, rem, failed_value)  # [P+1]
-            contrib = jnp.zeros(r, jnp.float32).at[order].set(v[1:] - v[:-1])
-            return contrib
-        return jnp.mean(jax.vmap(per_perm)(jax.random.split(k, permutations)), axis=0)
+    def one(a, orders):
+        def per_perm(order):
+            v = _values(fitness, a[None, :], _prefix_keep(order, removed), rem, failed_value)  # [P+1]
+            return jnp.zeros(r, jnp.float32).at[order].set(v[1:] - v[:-1])
+        return jnp.mean(jax.vmap(per_perm)(orders), axis=0)
 
     ops = jnp.asarray(ops)
     flat = ops.reshape(-1, r)
-    keys = jax.random.split(key, flat.shape[0])
-    return jax.vmap(one)(flat, keys).reshape(ops.shape[:-1] + (r,)), permutations * (p + 1)
+    orders = permutation_orders(key, flat.shape[0], removed, permutations)
+    return jax.vmap(one)(flat, orders).reshape(ops.shape[:-1] + (r,)), permutations * (p + 1)
+
+
+def candidates(ops, removed, method: str, key: jax.Array | None = None, permutations: int = 32) -> np.ndarray:
+    """Every architecture an estimator evaluates for ``ops [k, R]`` (host-side), ``[k * L, R]``;
+    for ``mc`` pass the same ``key`` and ``permutations`` as to :func:`monte_carlo`."""
+    ops = np.asarray(ops)
+    removed = np.asarray(removed)
+    players = _players(removed)
+    r = removed.shape[0]
+    if method == "exact":
+        masks, _ = coalition_matrix(len(players))
+        keep = np.ones((len(masks), r), bool)
+        keep[:, players] = masks
+        keep = np.broadcast_to(keep, (len(ops),) + keep.shape)
+    elif method == "loo":
+        keep = np.ones((len(players) + 1, r), bool)
+        keep[np.arange(1, len(players) + 1), players] = False
+        keep = np.broadcast_to(keep, (len(ops),) + keep.shape)
+    elif method == "mc":
+        orders = permutation_orders(key, len(ops), removed, permutations)
+        keep = np.asarray(jax.vmap(jax.vmap(lambda o: _prefix_keep(o, removed)))(orders)).reshape(len(ops), -1, r)
+    else:
+        raise ValueError(f"unknown method {method!r}")
+    return np.where(keep, ops[:, None, :], np.maximum(removed, 0)[None, None, :]).reshape(-1, r)
 
 
 def leave_one_out(fitness: Callable, ops: jax.Array, removed, failed_value: float = 0.0) -> tuple[jax.Array, int]:
