@@ -45,16 +45,10 @@ def generate(key, variant, scoring, src, dst, tcfg, eps=0.05):
     prior_name, sampler = variant
     if prior_name == "random":
         return np.asarray(dst.sample_unique(key, N)), 0.0
-    base = {"shapley": scoring.prior, "frequency": scoring.frequency, "uniform": prior.uniform_prior(src)}[prior_name]
-    p = base if src is dst else prior.map_prior(base, src, dst, eps)
-    if sampler == "direct":
-        return np.asarray(pgnag.sample_prior(key, p, N)), 0.0
-    k1, k2 = jax.random.split(key)
-    train_ops = pgnag._map_ops(scoring.top_ops, src, dst)
-    t0 = time.perf_counter()
-    model, _ = train.fit(k1, train_ops, p, dst, tcfg)
-    seconds = time.perf_counter() - t0
-    return np.asarray(train.generate(k2, model, p, N)), seconds
+    cfg = pgnag.Config(prior=prior_name, sampler=sampler, samples=N, eps=eps, train=tcfg)
+    k_train, k_sample = (key, key) if sampler == "direct" else jax.random.split(key)
+    samples, _, _, seconds = pgnag.generate_samples(k_train, k_sample, scoring, src, dst, cfg)
+    return samples, seconds
 
 
 VARIANTS = [("shapley", "diffusion"), ("shapley", "direct"), ("frequency", "diffusion"), ("frequency", "direct"),

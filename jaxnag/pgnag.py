@@ -116,6 +116,27 @@ def _map_ops(ops: np.ndarray, src, dst) -> np.ndarray:
     return mapped[keep].astype(np.int32)
 
 
+def generate_samples(k_train: jax.Array, k_sample: jax.Array, scoring: prior_lib.PriorResult, src, dst,
+                     config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Build the prior on ``dst`` from ``scoring`` (done on ``src``) and draw ``config.samples``
+    architectures with ``config.sampler``.
+
+    Returns ``(samples [n, R], prior [R, C], training architectures [k', R], training seconds)``.
+    """
+    base = {"shapley": scoring.prior, "frequency": scoring.frequency,
+            "uniform": prior_lib.uniform_prior(src)}[config.prior]
+    p = base if src is dst else prior_lib.map_prior(base, src, dst, config.eps)
+    train_ops = _map_ops(scoring.top_ops, src, dst)
+    if config.sampler == "direct":
+        return np.asarray(sample_prior(k_sample, p, config.samples)), p, train_ops, 0.0
+    if len(train_ops) == 0:
+        raise ValueError(f"no training architecture of {src.name} maps onto {dst.name}")
+    t0 = time.perf_counter()
+    model, _ = train.fit(k_train, train_ops, p, dst, config.train)
+    seconds = time.perf_counter() - t0
+    return np.asarray(train.generate(k_sample, model, p, config.samples)), p, train_ops, seconds
+
+
 def run(key: jax.Array, source, target, config: Config = Config(), scoring: prior_lib.PriorResult | None = None
         ) -> Result:
     """Score ``source``, build the prior, generate ``config.samples`` architectures for ``target``.
@@ -131,20 +152,7 @@ def run(key: jax.Array, source, target, config: Config = Config(), scoring: prio
     if scoring is None:
         scoring = prior_lib.score_table(k_score, source, config.k, config.method, config.budget,
                                         config.temperature, config.eps, fallback=config.fallback)
-    base = {"shapley": scoring.prior, "frequency": scoring.frequency,
-            "uniform": prior_lib.uniform_prior(src)}[config.prior]
-    p = base if src is dst else prior_lib.map_prior(base, src, dst, config.eps)
-    train_ops = _map_ops(scoring.top_ops, src, dst)
-    t0 = time.perf_counter()
-    if config.sampler == "diffusion":
-        if len(train_ops) == 0:
-            raise ValueError(f"no training architecture of {src.name} maps onto {dst.name}")
-        model, _ = train.fit(k_train, train_ops, p, dst, config.train)
-        samples = np.asarray(train.generate(k_sample, model, p, config.samples))
-        seconds = time.perf_counter() - t0
-    else:
-        samples = np.asarray(sample_prior(k_sample, p, config.samples))
-        seconds = 0.0
+    samples, p, train_ops, seconds = generate_samples(k_train, k_sample, scoring, src, dst, config)
     values = np.asarray(target(jnp.asarray(samples)), np.float64)
     finite = np.where(np.isfinite(values), values, -np.inf)
     i = int(np.argmax(finite))

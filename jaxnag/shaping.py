@@ -60,11 +60,16 @@ def identity(f: jax.Array) -> jax.Array:
     return f
 
 
+def finite_mean(f: jax.Array) -> jax.Array:
+    """Mean over the finite entries of ``f`` (0 if there are none)."""
+    ok = jnp.isfinite(f)
+    return jnp.where(ok, f, 0.0).sum() / jnp.maximum(ok.sum(), 1)
+
+
 def _finite_stats(f):
     ok = jnp.isfinite(f)
-    n = jnp.maximum(ok.sum(), 1)
-    mean = jnp.where(ok, f, 0.0).sum() / n
-    var = jnp.where(ok, (f - mean) ** 2, 0.0).sum() / n
+    mean = finite_mean(f)
+    var = jnp.where(ok, (f - mean) ** 2, 0.0).sum() / jnp.maximum(ok.sum(), 1)
     return ok, mean, jnp.sqrt(var)
 
 

@@ -209,7 +209,6 @@ def _log_weights(f: jax.Array, config: Config) -> jax.Array:
     if config.faithful:
         return shaping.log_energy(shaping.rescale(config.task_scale * f), config.temperature)
     g = shaping.SHAPINGS[config.shaping](config.task_scale * f)
-    g = jnp.where(jnp.isfinite(f), g, -jnp.inf)
     return jnp.where(jnp.isfinite(f), g / config.temperature, -jnp.inf)
 
 
@@ -301,15 +300,11 @@ def generate(key: jax.Array, fitness: Callable, space: SearchSpace, config: Conf
 
     def body(s, k):
         s = step(k, s, fitness, space, config)
-        return s, (s.best_fitness, _nanmean(s.fitness), s.queries)
+        return s, (s.best_fitness, shaping.finite_mean(s.fitness), s.queries)
 
-    first = (state.best_fitness, _nanmean(state.fitness), state.queries)
+    first = (state.best_fitness, shaping.finite_mean(state.fitness), state.queries)
     state, (best, mean, queries) = jax.lax.scan(body, state, jax.random.split(key, config.steps - 1))
     cat = lambda a, b: jnp.concatenate([jnp.reshape(a, (1,)), b])  # noqa: E731
     return Result(state.best_ops, state.best_fitness, state.queries, cat(first[0], best), cat(first[1], mean),
                   cat(first[2], queries), state.ops, state.fitness)
 
-
-def _nanmean(f):
-    ok = jnp.isfinite(f)
-    return jnp.where(ok, f, 0.0).sum() / jnp.maximum(ok.sum(), 1)
