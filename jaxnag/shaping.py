@@ -79,13 +79,13 @@ def zscore(f: jax.Array) -> jax.Array:
     return jnp.where(ok, (f - mean) / jnp.maximum(std, 1e-8), -jnp.inf)
 
 
-_PAIRWISE_MAX = 256  # below this pool size, ranks by pairwise comparison beat a sort on CPU
+PAIRWISE_MAX = 256  # below this pool size, ranks by pairwise comparison beat a sort on CPU
 
 
 def descending_position(v: jax.Array) -> jax.Array:
     """Position of each entry in the stable descending order of ``v [M]`` (0 = largest; ties by index)."""
     m = v.shape[0]
-    if m <= _PAIRWISE_MAX:
+    if m <= PAIRWISE_MAX:
         idx = jnp.arange(m)
         ahead = (v[None, :] > v[:, None]) | ((v[None, :] == v[:, None]) & (idx[None, :] < idx[:, None]))
         return jnp.sum(ahead, axis=1).astype(jnp.int32)

@@ -124,6 +124,11 @@ def test_polynomial_mutation_values():
     d2 = (1 - np.asarray(x)) / 2
     delta = 1 - (2 * (1 - u) + 2 * (u - 0.5) * (1 - d2) ** (m + 1)) ** (1 / (m + 1))
     np.testing.assert_allclose(np.asarray(mutation.polynomial_delta(x, u, m)), np.asarray(x) + 2 * delta, rtol=1e-5)
+    # Bounds and rounding: values at or a float step past the bounds stay finite and in range.
+    edge = jnp.array([-1.0, 1.0, -1.0000001, 1.0000001])
+    for u in (0.0, 0.25, 0.5, 0.75, 0.999):
+        out = np.asarray(mutation.polynomial_delta(edge, u, m))
+        assert np.isfinite(out).all() and (np.abs(out) <= 1.0).all(), (u, out)
 
 
 def test_per_individual_mutation_keeps_argmax_per_gene_does_not():
@@ -158,3 +163,30 @@ def test_selection_roulette_follows_probabilities():
     idx = jax.vmap(lambda k: selection.select(k, x, f, 1, 0.0, 0.0))(jax.random.split(jax.random.key(0), 4000))
     share = float(np.mean(np.asarray(idx)[:, 0] == 3))
     assert share == pytest.approx(1.0 / 1.3, abs=0.03)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_pairwise_and_sorting_paths_agree(monkeypatch, seed):
+    """Small pools use comparisons instead of sorts; both paths give the same answers (ties included)."""
+    from jaxnag import queries
+    rng = np.random.default_rng(seed)
+    m, n = 40, 12
+    x = jnp.asarray(rng.normal(size=(m, 6)), jnp.float32)
+    f = jnp.asarray(rng.integers(0, 8, m), jnp.float32)  # many ties
+    ranks = jnp.asarray(rng.integers(0, 30, m))
+    valid = jnp.asarray(rng.random(m) < 0.7)
+    seen = jnp.zeros(30, bool).at[jnp.asarray(rng.integers(0, 30, 5))].set(True)
+
+    def run():
+        return (shaping.descending_position(f), selection._elites(f, 3),
+                selection.select(jax.random.key(seed), x, f, n, 0.25, 0.25), *queries.mark(seen, ranks, valid))
+
+    small = run()
+    for mod in (shaping, selection, queries):
+        monkeypatch.setattr(mod, "PAIRWISE_MAX", 1)
+    large = run()
+    for a, b in zip(small, large):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    # And against a plain-Python count of the new valid ranks.
+    expect = {int(r) for r, v in zip(ranks, valid) if v and not seen[int(r)]}
+    assert int(small[4]) == len(expect)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from ..shaping import descending_position
+from ..shaping import PAIRWISE_MAX, descending_position
 
 
 def minmax(v: jax.Array) -> jax.Array:
@@ -49,14 +49,7 @@ def select(key: jax.Array, x: jax.Array, f: jax.Array, n: int, elite_rate, diver
     n_div = jnp.floor(diversity_rate * n).astype(jnp.int32)
     div = diversity(x)
 
-    # Elites: walk the fitness order, skipping an entry equal to its predecessor; an entry
-    # is kept iff it differs from its predecessor and fewer than n_elite kept ones precede it.
-    pos = descending_position(f)
-    sorted_f = jnp.zeros(m, f.dtype).at[pos].set(f)
-    distinct_sorted = jnp.concatenate([jnp.ones(1, bool), sorted_f[1:] != sorted_f[:-1]])
-    kept_before = jnp.cumsum(distinct_sorted) - 1  # kept entries strictly before, for kept ones
-    elite = distinct_sorted[pos] & (kept_before[pos] < n_elite)
-
+    elite = _elites(f, n_elite)
     eligible = (~elite) & (f >= 0.1 * jnp.max(f))
     diverse = eligible & (descending_position(jnp.where(eligible, div, -jnp.inf)) < n_div)
 
@@ -64,4 +57,29 @@ def select(key: jax.Array, x: jax.Array, f: jax.Array, n: int, elite_rate, diver
     gumbel = jnp.log(p) + jax.random.gumbel(key, (m,))
     # Elites first, then diverse, then roulette order; top-n of the combined priority.
     priority = jnp.where(elite, 2e9, jnp.where(diverse, 1e9, gumbel))
-    return jax.lax.top_k(priority, n)[1].astype(jnp.int32)
+    if m > PAIRWISE_MAX:
+        return jax.lax.top_k(priority, n)[1].astype(jnp.int32)
+    # Small pools: invert the descending positions by comparison (no sort, no scatter);
+    # the same indices in the same order as top_k, whose ties also go to the lower index.
+    pos = descending_position(priority)
+    return jnp.argmax(pos[None, :] == jnp.arange(n)[:, None], axis=1).astype(jnp.int32)
+
+
+def _elites(f: jax.Array, n_elite) -> jax.Array:
+    """Walk the fitness order, skipping an entry equal to its predecessor; keep the
+    first ``n_elite`` entries not skipped. Returns the mask of kept entries.
+
+    Kept entries are the first (lowest index) of each distinct value, and one is kept
+    iff fewer than ``n_elite`` distinct values are larger.
+    """
+    m = f.shape[0]
+    if m > PAIRWISE_MAX:
+        pos = descending_position(f)
+        sorted_f = jnp.zeros(m, f.dtype).at[pos].set(f)
+        distinct_sorted = jnp.concatenate([jnp.ones(1, bool), sorted_f[1:] != sorted_f[:-1]])
+        kept_before = jnp.cumsum(distinct_sorted) - 1  # kept entries strictly before, for kept ones
+        return distinct_sorted[pos] & (kept_before[pos] < n_elite)
+    idx = jnp.arange(m)
+    first = ~jnp.any((f[None, :] == f[:, None]) & (idx[None, :] < idx[:, None]), axis=1)
+    larger = jnp.sum(first[None, :] & (f[None, :] > f[:, None]), axis=1)
+    return first & (larger < n_elite)
