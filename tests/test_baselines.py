@@ -72,9 +72,11 @@ def test_random_search_and_rea_reach_nb201_optimum(nb201_c10):
 
 def test_queries_mark_counts_distinct_valid():
     from jaxnag import queries
-    seen = jnp.zeros(8, bool).at[1].set(True)
-    ranks = jnp.array([1, 4, 4, 6, 6, 2])
-    valid = jnp.array([True, True, True, False, True, False])
+    seen, _ = queries.mark(queries.empty(40), jnp.array([1, 37]), jnp.array([True, True]))
+    ranks = jnp.array([1, 4, 4, 6, 6, 2, 39, 33])
+    valid = jnp.array([True, True, True, False, True, False, True, True])
     seen2, new = jax.jit(queries.mark)(seen, ranks, valid)
-    assert int(new) == 2  # 4 (twice) and 6 (valid once); 1 was seen, 2 is invalid
-    assert np.asarray(seen2).tolist() == [False, True, False, False, True, False, True, False]
+    assert int(new) == 4  # 4 (twice), 6 (valid once), 39, 33; 1 was seen, 2 is invalid
+    members = np.flatnonzero(np.asarray(queries.contains(seen2, jnp.arange(40))))
+    assert members.tolist() == [1, 4, 6, 33, 37, 39]
+    assert int(queries.count(seen2)) == 6

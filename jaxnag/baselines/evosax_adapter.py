@@ -23,7 +23,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from ..queries import mark
+from .. import queries as seen_set
 from ..shaping import failed_as
 from ..spaces import SearchSpace
 
@@ -68,13 +68,13 @@ def evosax_search(key: jax.Array, name: str, fitness: Callable, space: SearchSpa
 
     def track(carry, ops, f):
         seen, queries, best_ops, best_f = carry
-        seen, new = mark(seen, space.query_id(ops), space.is_valid(ops))
+        seen, new = seen_set.mark(seen, space.query_id(ops), space.is_valid(ops))
         queries = queries + new
         i = jnp.argmax(f)
         better = f[i] > best_f
         return seen, queries, jnp.where(better, ops[i], best_ops), jnp.where(better, f[i], best_f)
 
-    carry = (jnp.zeros(space.size, bool), jnp.int32(0), jnp.zeros(r, jnp.int32), jnp.float32(-jnp.inf))
+    carry = (seen_set.empty(space.size), jnp.int32(0), jnp.zeros(r, jnp.int32), jnp.float32(-jnp.inf))
     if name == "CMA_ES":
         state = strategy.init(k_init, jnp.zeros(r * c), params)
     else:

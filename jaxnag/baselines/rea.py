@@ -25,6 +25,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from .. import queries as seen_set
 from ..spaces import SearchSpace
 from ..shaping import failed_as
 from ._common import SearchResult
@@ -35,7 +36,7 @@ class _State(NamedTuple):
     pop: jax.Array        # [P, R]
     pop_f: jax.Array      # [P]
     oldest: jax.Array     # index of the oldest member
-    seen: jax.Array       # [space.size] bool
+    seen: jax.Array       # query ids evaluated, a jaxnag.queries bit set
     queries: jax.Array
     best_ops: jax.Array
     best_f: jax.Array
@@ -76,7 +77,7 @@ def rea(key: jax.Array, fitness: Callable[[jax.Array], jax.Array], space: Search
     pad = population - p0
     pop = jnp.concatenate([valid_ops, jnp.zeros((pad, space.num_slots), jnp.int32)])
     pop_f = jnp.concatenate([init_f, jnp.full((pad,), -jnp.inf)])
-    seen = jnp.zeros(space.size, bool).at[space.query_id(valid_ops)].set(True)
+    seen, _ = seen_set.mark(seen_set.empty(space.size), space.query_id(valid_ops), jnp.ones(p0, bool))
     hist = jnp.full((budget,), -jnp.inf).at[:p0].set(jax.lax.cummax(init_f))
     state = _State(key, pop, pop_f, jnp.int32(0), seen, jnp.int32(p0), valid_ops[i0], init_f[i0],
                    hist, jnp.int32(0))
@@ -94,7 +95,7 @@ def rea(key: jax.Array, fitness: Callable[[jax.Array], jax.Array], space: Search
         ok = space.is_valid(child)
         f = failed_as(fitness(child))
         r = space.query_id(child)
-        new = ok & ~s.seen[r]
+        new = ok & ~seen_set.contains(s.seen, r)
         queries = s.queries + new.astype(jnp.int32)
         better = f > s.best_f
         best_f = jnp.where(better, f, s.best_f)
@@ -104,7 +105,7 @@ def rea(key: jax.Array, fitness: Callable[[jax.Array], jax.Array], space: Search
         pop = jnp.where(ok, s.pop.at[s.oldest].set(child), s.pop)
         pop_f = jnp.where(ok, s.pop_f.at[s.oldest].set(f), s.pop_f)
         oldest = jnp.where(ok, (s.oldest + 1) % population, s.oldest)
-        return _State(key, pop, pop_f, oldest, s.seen.at[r].set(s.seen[r] | ok), queries, best_ops, best_f,
+        return _State(key, pop, pop_f, oldest, seen_set.mark(s.seen, r[None], ok[None])[0], queries, best_ops, best_f,
                       hist, s.cycles + 1)
 
     s = jax.lax.while_loop(cond, body, state)

@@ -140,7 +140,7 @@ class State(NamedTuple):
       fitness: float32 ``[N]`` raw fitness (NaN = failed or invalid).
       t: int32, the current noise level index (counts down from T-1 to 0).
       best_ops, best_fitness: best architecture evaluated so far.
-      seen: bool ``[space.size]`` encodings evaluated so far (``[1]`` if not tracked).
+      seen: query ids evaluated so far, a :mod:`jaxnag.queries` bit set (one word if not tracked).
       queries: int32 unique valid architectures evaluated (-1 if not tracked).
     """
 
@@ -220,7 +220,7 @@ def _selection_fitness(f: jax.Array, config: Config) -> jax.Array:
 
 
 def _track(state_seen, queries, ops, valid, f, best_ops, best_f, space):
-    if state_seen.shape[0] > 1:
+    if space.size <= _MAX_TRACKED:
         state_seen, new = queries_lib.mark(state_seen, space.query_id(ops), valid)
         queries = queries + new
     fin = jnp.where(valid & jnp.isfinite(f), f, -jnp.inf)
@@ -250,7 +250,7 @@ def init(key: jax.Array, fitness: Callable, space: SearchSpace, config: Config) 
     ops, valid = decode(x, space, config)
     f = _evaluate(fitness, ops, valid, config)
     tracked = space.size <= _MAX_TRACKED
-    seen = jnp.zeros(space.size if tracked else 1, bool)
+    seen = queries_lib.empty(space.size if tracked else 1)
     seen, queries, best_ops, best_f = _track(seen, jnp.int32(0 if tracked else -1), ops, valid, f,
                                             jnp.zeros(space.num_slots, jnp.int32), jnp.float32(-jnp.inf), space)
     return State(x, ops, f, jnp.int32(config.steps - 1), best_ops, best_f, seen, queries)

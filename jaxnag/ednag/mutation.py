@@ -29,10 +29,17 @@ def polynomial_delta(x: jax.Array, u: jax.Array, index, lo=-1.0, hi=1.0) -> jax.
     d = jnp.maximum(jnp.where(below, hi - x, x - lo) / span, 0.0)  # 1 - d1 or 1 - d2, >= 0
     a = jnp.where(below, 2.0 * u, 2.0 * (1.0 - u))
     b = jnp.where(below, 1.0 - 2.0 * u, 2.0 * u - 1.0)
-    # Powers as exp(log): XLA's CPU pow costs about twice as much (log(0) = -inf gives 0).
-    root = jnp.exp(jnp.log(jnp.maximum(a + b * jnp.exp(m1 * jnp.log(d)), 0.0)) / m1)
+    root = _pow(jnp.maximum(a + b * _pow(d, m1), 0.0), 1.0 / m1)
     delta = jnp.where(below, root - 1.0, 1.0 - root)
     return jnp.clip(x + delta * span, lo, hi)
+
+
+def _pow(v: jax.Array, p) -> jax.Array:
+    """``v ** p`` for ``v >= 0``: repeated multiplication for a small whole ``p`` known at
+    trace time, else ``exp(p log v)`` (both about twice as fast as XLA's CPU ``pow``)."""
+    if isinstance(p, (int, float)) and float(p).is_integer() and 0 < p <= 32:
+        return jax.lax.integer_pow(v, int(p))
+    return jnp.exp(p * jnp.log(v))  # log(0) = -inf gives 0 for p > 0
 
 
 def polynomial(key: jax.Array, x: jax.Array, rate, index, per_gene: bool, lo=-1.0, hi=1.0) -> jax.Array:

@@ -35,8 +35,7 @@ def diversity(x: jax.Array) -> jax.Array:
     """Min-max normalised ``sum_j ||x_i - x_j||`` for ``x [M, D]``."""
     sq = jnp.sum(x * x, axis=-1)
     d2 = jnp.maximum(sq[:, None] + sq[None, :] - 2.0 * x @ x.T, 0.0)
-    d = jnp.where(d2 > 0, jnp.sqrt(jnp.where(d2 > 0, d2, 1.0)), 0.0)
-    return minmax(jnp.sum(d, axis=1))
+    return minmax(jnp.sum(jnp.sqrt(d2), axis=1))
 
 
 def select(key: jax.Array, x: jax.Array, f: jax.Array, n: int, elite_rate, diversity_rate) -> jax.Array:
@@ -61,8 +60,10 @@ def select(key: jax.Array, x: jax.Array, f: jax.Array, n: int, elite_rate, diver
         return jax.lax.top_k(priority, n)[1].astype(jnp.int32)
     # Small pools: invert the descending positions by comparison (no sort, no scatter);
     # the same indices in the same order as top_k, whose ties also go to the lower index.
+    # Positions are a permutation, so each row of the comparison has exactly one match.
     pos = descending_position(priority)
-    return jnp.argmax(pos[None, :] == jnp.arange(n)[:, None], axis=1).astype(jnp.int32)
+    hit = pos[None, :] == jnp.arange(n, dtype=pos.dtype)[:, None]
+    return jnp.sum(jnp.where(hit, jnp.arange(m, dtype=jnp.int32)[None, :], 0), axis=1)
 
 
 def _elites(f: jax.Array, n_elite) -> jax.Array:
