@@ -94,12 +94,22 @@ def descending_position(v: jax.Array) -> jax.Array:
 
 
 def centered_rank(f: jax.Array) -> jax.Array:
-    """Ranks of ``f [n]`` mapped to ``[-0.5, 0.5]`` (best = 0.5); failed entries rank lowest;
-    ties are broken by index (the earlier entry ranks higher)."""
+    """Ranks of ``f [n]`` mapped to ``[-0.5, 0.5]`` (best = 0.5); failed entries rank lowest.
+
+    Tied entries share a rank (that of the best of them: ``#{j: f_j <= f_i} - 1``), so
+    copies of one architecture get one weight and selection can still tell they are equal.
+
+    Example:
+      >>> centered_rank(jnp.array([1.0, 3.0, 3.0, jnp.nan, 2.0])).tolist()
+      [-0.25, 0.5, 0.5, -0.5, 0.0]
+    """
     f = failed_as(f)
     n = f.shape[-1]
-    ranks = (n - 1 - descending_position(f)).astype(jnp.float32)
-    return ranks / max(n - 1, 1) - 0.5
+    if n <= PAIRWISE_MAX:
+        ranks = jnp.sum(f[None, :] <= f[:, None], axis=1) - 1
+    else:
+        ranks = jnp.searchsorted(jnp.sort(f), f, side="right") - 1
+    return ranks.astype(jnp.float32) / max(n - 1, 1) - 0.5
 
 
 SHAPINGS = {"rescale": rescale, "identity": identity, "power": power, "zscore": zscore,

@@ -57,6 +57,13 @@ def test_population_shapings_ignore_failures():
     assert np.isneginf(z[1]) and np.isneginf(z[3])
     r = np.asarray(shaping.centered_rank(f))
     assert r[2] == 0.5 and r[0] > r[1] and r[0] > r[3]
+    # Ties share the rank of the best of them, on both the comparison and the sorting path.
+    g = jnp.array([2.0, 5.0, 2.0, jnp.nan, 5.0, 1.0])
+    expect = np.array([3, 5, 3, 0, 5, 1]) / 5 - 0.5
+    np.testing.assert_allclose(np.asarray(shaping.centered_rank(g)), expect, atol=1e-7)
+    big = jnp.tile(g, 60)  # 360 entries: the sorting path
+    ranks = (np.asarray(shaping.centered_rank(big)) + 0.5) * 359
+    np.testing.assert_allclose(ranks[:6], np.array([239, 359, 239, 59, 359, 119]), atol=1e-3)
     np.testing.assert_allclose(np.asarray(shaping.failed_as(f, 0.0)), [1, 0, 3, 0])
 
 
