@@ -111,3 +111,13 @@ def test_other_spaces():
         s = spaces.get(name)
         res = jax.jit(lambda k: ednag.generate(k, table, s, CFG))(jax.random.key(0))
         assert bool(s.is_valid(res.best_ops)) and float(res.best_fitness) > 0.7
+
+
+def test_faithful_lookups_count_decoded_matrices(nb201_c10, space):
+    faithful = ednag.Config.faithful_reference(population=12, steps=6)
+    state = ednag.init(jax.random.key(0), nb201_c10, space, faithful)
+    for k in range(3):
+        state = ednag.step(jax.random.key(k), state, nb201_c10, space, faithful)
+    # Invalid matrices count as lookups, so there are at least as many as valid queries.
+    assert int(state.lookups) == int(queries.count(state.lookups_seen)) >= int(state.queries) > 0
+    assert int(ednag.init(jax.random.key(0), nb201_c10, space, CFG).lookups) == -1  # default mode: not counted

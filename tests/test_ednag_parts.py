@@ -198,3 +198,25 @@ def test_pairwise_and_sorting_paths_agree(monkeypatch, seed):
     # And against a plain-Python count of the new valid ranks.
     expect = {int(r) for r, v in zip(ranks, valid) if v and int(r) not in set(np.asarray(prior).tolist())}
     assert int(small[4]) == len(expect)
+
+
+def test_reference_selection_quirks():
+    sel = jax.jit(selection.select_reference, static_argnums=3)
+    x = jnp.array([[0.0], [0.1], [5.0], [0.2], [9.0], [0.3], [0.4], [0.5], [0.6], [0.7]])
+    f = jnp.array([10.0, 10.0, 1.0, 8.0, 0.5, 7.0, 6.0, 5.0, 4.0, 3.0])
+    for k in range(5):
+        idx = np.asarray(sel(jax.random.key(k), x, f, 5, 0.4, 0.2)).tolist()
+        assert idx[:3] == [0, 3, 2]  # elites skip the tie; diverse = most distant fit one
+        assert len(set(idx)) == 5
+    # Too few distinct values: elites padded from the top of the order (a repeat).
+    same = jnp.full(10, 3.0)
+    assert np.asarray(sel(jax.random.key(0), x, same, 5, 0.4, 0.0)).tolist()[:2] == [0, 0]
+    # Diverse picks do not exclude elites: the best individual is also the most distant one.
+    f2 = f.at[4].set(20.0)
+    assert np.asarray(sel(jax.random.key(0), x, f2, 5, 0.2, 0.2)).tolist()[:2] == [4, 4]
+    # Roulette: a taken index's mass flows to the next free index in pool order.
+    z = jnp.zeros((4, 1))
+    f3 = jnp.array([1.0, 0.0, 0.0, 0.0])  # p = [1, .1, .1, .1] / 1.3; index 0 is the elite
+    idx = jax.vmap(lambda k: sel(k, z, f3, 2, 0.5, 0.0))(jax.random.split(jax.random.key(0), 4000))
+    assert (np.asarray(idx)[:, 0] == 0).all()
+    assert float(np.mean(np.asarray(idx)[:, 1] == 1)) == pytest.approx(1.1 / 1.3, abs=0.02)

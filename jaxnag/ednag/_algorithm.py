@@ -11,8 +11,10 @@ Two behaviours (``Config.faithful``):
 - faithful: the reference code, quirks included: the (R+2) x (C+2) layout whose
   input/output columns can make an architecture invalid (fitness 0), float32 weights
   with 1e-9 floors, ``rescale`` + ``energy`` shaping with an explicit ``task_scale``,
-  one mutation draw per individual (a no-op on the decoded architecture) with
-  distribution index 8 on the first step.
+  no DDIM noise on the first step (alpha_t = 0), one mutation draw per individual (a
+  no-op on the decoded architecture) with distribution index 8 on the first step, and
+  the reference's selection (:func:`selection.select_reference`: repeats allowed,
+  roulette mass flowing to the next free index).
 - default: the fixes listed in ``methods.md``: R x C layout (always valid), log-space
   weights, per-gene mutation, a scale-free shaping (no knowledge of the optimum).
 
@@ -142,6 +144,9 @@ class State(NamedTuple):
       best_ops, best_fitness: best architecture evaluated so far.
       seen: query ids evaluated so far, a :mod:`jaxnag.queries` bit set (one word if not tracked).
       queries: int32 unique valid architectures evaluated (-1 if not tracked).
+      lookups_seen, lookups: faithful mode only (else one word and -1): the distinct
+        decoded (R, C+2) matrices evaluated, invalid ones included, which is what the
+        reference's count of unique lookups measures.
     """
 
     x: jax.Array
@@ -152,6 +157,8 @@ class State(NamedTuple):
     best_fitness: jax.Array
     seen: jax.Array
     queries: jax.Array
+    lookups_seen: jax.Array
+    lookups: jax.Array
 
 
 class Result(NamedTuple):
@@ -164,6 +171,7 @@ class Result(NamedTuple):
     best_ops: jax.Array
     best_fitness: jax.Array
     queries: jax.Array
+    lookups: jax.Array
     best_trace: jax.Array
     mean_trace: jax.Array
     queries_trace: jax.Array
@@ -189,11 +197,17 @@ def decode(x: jax.Array, space: SearchSpace, config: Config) -> tuple[jax.Array,
     if not config.faithful:
         ops = space.from_one_hot(x.reshape(n, r, c))
         return ops, space.is_valid(ops)
-    grid = x.reshape(n, r + 2, c + 2)[:, 1:-1, :]
-    mask = jnp.concatenate([jnp.ones((r, 2), bool), jnp.asarray(space.choice_mask)], axis=1)
-    am = jnp.argmax(jnp.where(mask, grid, -jnp.inf), axis=-1)
+    am = _faithful_argmax(x, space)
     ops = jnp.maximum(am - 2, 0).astype(jnp.int32)
     return ops, jnp.all(am >= 2, axis=-1) & space.is_valid(ops)
+
+
+def _faithful_argmax(x: jax.Array, space: SearchSpace) -> jax.Array:
+    """Faithful layout: per row 1..R, the argmax over (input, output, choices...)."""
+    r, c = space.shape
+    grid = x.reshape(x.shape[0], r + 2, c + 2)[:, 1:-1, :]
+    mask = jnp.concatenate([jnp.ones((r, 2), bool), jnp.asarray(space.choice_mask)], axis=1)
+    return jnp.argmax(jnp.where(mask, grid, -jnp.inf), axis=-1)
 
 
 def _evaluate(fitness, ops, valid, config: Config):
@@ -229,6 +243,22 @@ def _track(state_seen, queries, ops, valid, f, best_ops, best_f, space):
     return (state_seen, queries, jnp.where(better, ops[i], best_ops), jnp.where(better, fin[i], best_f))
 
 
+def _lookup_space(space: SearchSpace, config: Config) -> int:
+    """Number of distinct decoded faithful matrices, or 0 where they are not counted."""
+    r, c = space.shape
+    size = (c + 2) ** r
+    return size if config.faithful and size <= _MAX_TRACKED else 0
+
+
+def _track_lookups(lookups_seen, lookups, x, space, config):
+    if not _lookup_space(space, config):
+        return lookups_seen, lookups
+    r, c = space.shape
+    ids = _faithful_argmax(x, space) @ (c + 2) ** jnp.arange(r - 1, -1, -1)
+    lookups_seen, new = queries_lib.mark(lookups_seen, ids, jnp.ones(x.shape[0], bool))
+    return lookups_seen, lookups + new
+
+
 # ----------------------------------------------------------------------------- API
 def _check(fitness, space: SearchSpace, config: Config):
     if not isinstance(space, SearchSpace):
@@ -253,7 +283,9 @@ def init(key: jax.Array, fitness: Callable, space: SearchSpace, config: Config) 
     seen = queries_lib.empty(space.size if tracked else 1)
     seen, queries, best_ops, best_f = _track(seen, jnp.int32(0 if tracked else -1), ops, valid, f,
                                             jnp.zeros(space.num_slots, jnp.int32), jnp.float32(-jnp.inf), space)
-    return State(x, ops, f, jnp.int32(config.steps - 1), best_ops, best_f, seen, queries)
+    lookups_seen, lookups = _track_lookups(queries_lib.empty(_lookup_space(space, config) or 1),
+                                           jnp.int32(0 if _lookup_space(space, config) else -1), x, space, config)
+    return State(x, ops, f, jnp.int32(config.steps - 1), best_ops, best_f, seen, queries, lookups_seen, lookups)
 
 
 def step(key: jax.Array, state: State, fitness: Callable, space: SearchSpace, config: Config) -> State:
@@ -265,10 +297,14 @@ def step(key: jax.Array, state: State, fitness: Callable, space: SearchSpace, co
     if config.faithful:
         x0 = denoise.weighted_x0_faithful(state.x, jnp.exp(log_w), a_t)
         index = jnp.where(state.t == config.steps - 1, 8.0, config.mutation_index)
+        eta = jnp.where(a_t > 0, config.noise, 0.0)  # the reference's sigma is 0 at alpha_t = 0
+        select = selection.select_reference
     else:
         x0 = denoise.weighted_x0_log(state.x, log_w, a_t)
         index = config.mutation_index
-    x = denoise.normalize(denoise.ddim_step(k_ddim, state.x, x0, a_t, a_prev, config.noise))
+        eta = config.noise
+        select = selection.select
+    x = denoise.normalize(denoise.ddim_step(k_ddim, state.x, x0, a_t, a_prev, eta))
     x = denoise.normalize(mutation.polynomial(k_mut, x, config.mutation_rate, index,
                                               per_gene=not config.faithful))
     ops, valid = decode(x, space, config)
@@ -277,10 +313,12 @@ def step(key: jax.Array, state: State, fitness: Callable, space: SearchSpace, co
                                             state.best_fitness, space)
     pool_x = jnp.concatenate([state.x, x])
     pool_f = jnp.concatenate([state.fitness, f])
-    idx = selection.select(k_sel, pool_x, _selection_fitness(pool_f, config), config.population,
-                           config.elite_rate, config.diversity_rate)
+    idx = select(k_sel, pool_x, _selection_fitness(pool_f, config), config.population,
+                 config.elite_rate, config.diversity_rate)
     pool_ops = jnp.concatenate([state.ops, ops])
-    return State(pool_x[idx], pool_ops[idx], pool_f[idx], state.t - 1, best_ops, best_f, seen, queries)
+    lookups_seen, lookups = _track_lookups(state.lookups_seen, state.lookups, x, space, config)
+    return State(pool_x[idx], pool_ops[idx], pool_f[idx], state.t - 1, best_ops, best_f, seen, queries,
+                 lookups_seen, lookups)
 
 
 def generate(key: jax.Array, fitness: Callable, space: SearchSpace, config: Config = Config()) -> Result:
@@ -305,6 +343,7 @@ def generate(key: jax.Array, fitness: Callable, space: SearchSpace, config: Conf
     first = (state.best_fitness, shaping.finite_mean(state.fitness), state.queries)
     state, (best, mean, queries) = jax.lax.scan(body, state, jax.random.split(key, config.steps - 1))
     cat = lambda a, b: jnp.concatenate([jnp.reshape(a, (1,)), b])  # noqa: E731
-    return Result(state.best_ops, state.best_fitness, state.queries, cat(first[0], best), cat(first[1], mean),
+    return Result(state.best_ops, state.best_fitness, state.queries, state.lookups, cat(first[0], best),
+                  cat(first[1], mean),
                   cat(first[2], queries), state.ops, state.fitness)
 

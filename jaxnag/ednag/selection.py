@@ -84,3 +84,67 @@ def _elites(f: jax.Array, n_elite) -> jax.Array:
     first = ~jnp.any((f[None, :] == f[:, None]) & (idx[None, :] < idx[:, None]), axis=1)
     larger = jnp.sum(first[None, :] & (f[None, :] > f[:, None]), axis=1)
     return first & (larger < n_elite)
+
+
+def select_reference(key: jax.Array, x: jax.Array, f: jax.Array, n: int, elite_rate, diversity_rate) -> jax.Array:
+    """The reference code's selection, quirks included (faithful mode). Indices ``[n]``,
+    possibly repeated.
+
+    Differences from :func:`select`: if fewer than ``n_elite`` distinct fitness values
+    exist, the elites are padded with the top of the fitness order (repeats); the diverse
+    picks do not exclude elites (an individual can be taken twice) and, if fewer than
+    ``n_div`` are fit enough, are padded with the most diverse regardless of fitness;
+    the roulette draws ``u`` and takes the first index in pool order, not yet taken, whose
+    cumulative probability reaches ``u`` (redrawing when none does), so the mass of a
+    taken index flows to the next free one rather than being renormalised.
+
+    Example:
+      >>> import jax, jax.numpy as jnp
+      >>> x = jax.random.normal(jax.random.key(0), (8, 5)); f = jnp.arange(8.0)
+      >>> idx = select_reference(jax.random.key(1), x, f, 4, 0.25, 0.25)
+      >>> int(idx[0])
+      7
+    """
+    m = x.shape[0]
+    n_elite = jnp.floor(elite_rate * n).astype(jnp.int32)
+    n_div = jnp.floor(diversity_rate * n).astype(jnp.int32)
+    div = diversity(x)
+    slots = jnp.arange(n)
+
+    # Elites: the first n_elite of the kept (distinct-value) entries in fitness order, then
+    # the fitness order from its top while places remain.
+    kept = _elites(f, m)
+    pos = descending_position(f)
+    kept_rank = jnp.where(kept, descending_position(jnp.where(kept, f, -jnp.inf)), m)
+    n_kept = jnp.sum(kept)
+    by_rank = jnp.sum(jnp.where(kept_rank[None, :] == slots[:, None], jnp.arange(m)[None, :], 0), axis=1)
+    by_pos = jnp.sum(jnp.where(pos[None, :] == (slots - n_kept)[:, None], jnp.arange(m)[None, :], 0), axis=1)
+    elite_idx = jnp.where(slots < n_kept, by_rank, by_pos)
+
+    # Diverse: in diversity order, those with f >= 0.1 max (elites not excluded), then padding.
+    fit = f >= 0.1 * jnp.max(f)
+    dpos = descending_position(div)
+    fit_rank = jnp.where(fit, descending_position(jnp.where(fit, div, -jnp.inf)), m)
+    n_fit = jnp.sum(fit)
+    by_fit = jnp.sum(jnp.where(fit_rank[None, :] == slots[:, None], jnp.arange(m)[None, :], 0), axis=1)
+    by_div = jnp.sum(jnp.where(dpos[None, :] == (slots - n_fit)[:, None], jnp.arange(m)[None, :], 0), axis=1)
+    diverse_idx = jnp.where(slots < n_fit, by_fit, by_div)
+
+    # Place k: elite k for k < n_elite, diverse k - n_elite below n_elite + n_div, then roulette.
+    first = jnp.where(slots < n_elite, elite_idx, diverse_idx[jnp.clip(slots - n_elite, 0, n - 1)])
+    n_fixed = jnp.minimum(n_elite + n_div, n)
+    taken = jnp.zeros(m, bool).at[first].max(slots < n_fixed)
+    cum = jnp.cumsum(0.9 * minmax(f * (1.0 + div)) + 0.1)
+    cum = cum / cum[-1]
+
+    def draw(k, carry):
+        taken, out, key = carry
+        key, sub = jax.random.split(key)
+        # Redrawing until some free index has cum >= u is drawing u below the largest free cum.
+        u = jax.random.uniform(sub) * jnp.max(jnp.where(taken, 0.0, cum))
+        j = jnp.argmax(~taken & (cum >= u))
+        use = k >= n_fixed
+        return taken.at[j].set(taken[j] | use), out.at[k].set(jnp.where(use, j, out[k])), key
+
+    _, out, _ = jax.lax.fori_loop(0, n, draw, (taken, first.astype(jnp.int32), key))
+    return out.astype(jnp.int32)
