@@ -1,7 +1,9 @@
 """EDNAG speed, side by side in one process, reported as ratios.
 
 (a) one EDNAG run (N = 30, T = 100) after compilation;
-(b) 1,000 seeds vmapped in one call;
+(b) 1,000 seeds vmapped in one call (JAX's default threefry keys, and philox keys:
+    random bits are a large share of the work at N = 30, and XLA's CPU threefry is a
+    rolled loop);
 (c) per-generation time of EDNAG against evosax DiffusionEvolution at population 512
     and 30 dimensions (NB201's 6 x 5 encoding), both 100 generations under lax.scan
     on the same table fitness;
@@ -60,8 +62,12 @@ def main():
 
     many = jax.jit(jax.vmap(lambda k: ednag.generate(k, table, space, cfg)))
     keys = jax.random.split(key, 1000)
+    philox = jax.random.split(jax.random.key(0, impl="philox2x32"), 1000)
     jax.block_until_ready(many(keys))
+    jax.block_until_ready(many(philox))
     res["1000_seeds_s"], res["1000_seeds_min_s"] = timed(many, keys, repeats=max(2, args.repeats // 2))
+    res["1000_seeds_philox_s"], res["1000_seeds_philox_min_s"] = timed(many, philox,
+                                                                       repeats=max(2, args.repeats // 2))
 
     big = cfg.replace(population=512)
     ed512 = jax.jit(lambda k: ednag.generate(k, table, space, big))
@@ -107,6 +113,8 @@ def main():
         f"| (a) one run, N = 30, T = 100 | {res['one_run_s'] * 1e3:.2f} ms |",
         f"| (a) reference loop (methods.md, same CPU kind) / one run | {res['ratio_reference_over_one_run']:.0f}x |",
         f"| (b) 1,000 seeds vmapped, one call | {res['1000_seeds_s']:.3f} s |",
+        f"| (b) 1,000 seeds, philox2x32 keys (`jax.random.key(0, impl='philox2x32')`) "
+        f"| {res['1000_seeds_philox_s']:.3f} s |",
         f"| (b) 1,000 sequential runs / one vmapped call | {res['ratio_one_run_x1000_over_vmapped_1000']:.1f}x |",
         f"| (c) EDNAG per generation, population 512, 30 dims | {res['ednag_per_gen_512_ms']:.3f} ms |",
         f"| (c) evosax DiffusionEvolution per generation, same shapes | {res['evosax_de_per_gen_512_ms']:.3f} ms |",

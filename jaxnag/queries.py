@@ -20,7 +20,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from .shaping import PAIRWISE_MAX
+from .shaping import PAIRWISE_MAX, descending_order
 
 
 def empty(size: int) -> jax.Array:
@@ -46,8 +46,9 @@ def first_occurrence(ids: jax.Array, valid: jax.Array) -> jax.Array:
         idx = jnp.arange(n)
         earlier = (ids[None, :] == ids[:, None]) & valid[None, :] & (idx[None, :] < idx[:, None])
         return valid & ~jnp.any(earlier, axis=1)
-    # Sort by (id, invalid first-last, index): the first entry of each id's run is its first valid one.
-    order = jnp.lexsort((jnp.arange(n), ~valid, ids))
+    # Order by (id, valid before invalid, index): the first entry of each id's run is its first valid one.
+    key = 2 * jnp.asarray(ids, jnp.int32) + (~valid).astype(jnp.int32)
+    order = descending_order(-key)
     r, v = ids[order], valid[order]
     head = jnp.concatenate([jnp.ones(1, bool), r[1:] != r[:-1]]) & v
     return jnp.zeros(n, bool).at[order].set(head)

@@ -89,8 +89,14 @@ def descending_position(v: jax.Array) -> jax.Array:
         idx = jnp.arange(m)
         ahead = (v[None, :] > v[:, None]) | ((v[None, :] == v[:, None]) & (idx[None, :] < idx[:, None]))
         return jnp.sum(ahead, axis=1).astype(jnp.int32)
-    order = jnp.argsort(-v, stable=True)
+    order = descending_order(v)
     return jnp.zeros(m, jnp.int32).at[order].set(jnp.arange(m, dtype=jnp.int32))
+
+
+def descending_order(v: jax.Array) -> jax.Array:
+    """Indices of ``v [M]`` from largest to smallest, ties by index (a stable argsort of ``-v``;
+    XLA's TopK breaks ties by index, and with ``k = M`` it is one sort with no negation)."""
+    return jax.lax.top_k(v, v.shape[0])[1]
 
 
 def centered_rank(f: jax.Array) -> jax.Array:
@@ -108,7 +114,10 @@ def centered_rank(f: jax.Array) -> jax.Array:
     if n <= PAIRWISE_MAX:
         ranks = jnp.sum(f[None, :] <= f[:, None], axis=1) - 1
     else:
-        ranks = jnp.searchsorted(jnp.sort(f), f, side="right") - 1
+        vals, order = jax.lax.top_k(f, n)  # descending; a tie-run's rank is set by its first entry
+        head = jnp.concatenate([jnp.ones(1, bool), vals[1:] != vals[:-1]])
+        run_start = jax.lax.cummax(jnp.where(head, jnp.arange(n), 0))
+        ranks = jnp.zeros(n, jnp.int32).at[order].set(n - 1 - run_start)
     return ranks.astype(jnp.float32) / max(n - 1, 1) - 0.5
 
 
