@@ -6,7 +6,9 @@
     rolled loop);
 (c) per-generation time of EDNAG against evosax DiffusionEvolution at population 512
     and 30 dimensions (NB201's 6 x 5 encoding), both 100 generations under lax.scan
-    on the same table fitness;
+    on the same table fitness; and, like for like, EDNAG's denoising part alone
+    (evaluate, count queries, fitness weights, x0, DDIM: what a DiffusionEvolution
+    generation does), composed from jaxnag.ednag.denoise;
 (d) compile time of one run.
 
   JAXNAG_DATA_DIR=../shared/data python benchmarks/ednag_speed.py [--repeats 5] [--out docs]
@@ -21,9 +23,11 @@ import time
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
-from jaxnag import ednag, tables
+from jaxnag import ednag, queries, schedules, shaping, tables
+from jaxnag.ednag import denoise
 from jaxnag.baselines.evosax_adapter import evosax_search
 
 REFERENCE_RUN_S = (2.1, 2.3)  # reference EDNAG loop on these CPUs (methods.md)
@@ -36,6 +40,33 @@ def timed(fn, *args, repeats):
         jax.block_until_ready(fn(*args))
         out.append(time.perf_counter() - t0)
     return float(np.median(out)), float(np.min(out))
+
+
+def denoise_only(key, table, space, n, steps):
+    """EDNAG's denoising generations without mutation and selection, at population n."""
+    r, c = space.shape
+    alphas = schedules.get("cosine", steps)
+
+    def evaluate(x, seen, q):
+        ops = space.from_one_hot(x.reshape(n, r, c))
+        seen, new = queries.mark(seen, space.query_id(ops), space.is_valid(ops))
+        return table(ops), seen, q + new
+
+    k0, key = jax.random.split(key)
+    x = jax.random.normal(k0, (n, r * c))
+    f, seen, q = evaluate(x, queries.empty(space.size), jnp.int32(0))
+
+    def body(carry, inp):
+        x, f, seen, q = carry
+        k, t = inp
+        x0 = denoise.weighted_x0_log(x, shaping.centered_rank(f) / 0.1, alphas[t])
+        x = denoise.normalize(denoise.ddim_step(k, x, x0, alphas[t], alphas[t - 1], 0.8))
+        f, seen, q = evaluate(x, seen, q)
+        return (x, f, seen, q), jnp.max(f)
+
+    ts = jnp.arange(steps - 1, 0, -1)
+    (x, f, seen, q), best = jax.lax.scan(body, (x, f, seen, q), (jax.random.split(key, steps - 1), ts))
+    return best, q
 
 
 def main():
@@ -79,6 +110,11 @@ def main():
     res["ednag_per_gen_512_ms"] = ed_s / (big.steps - 1) * 1e3
     res["evosax_de_per_gen_512_ms"] = evo_s / 100 * 1e3
     res["ratio_evosax_over_ednag_per_gen"] = res["evosax_de_per_gen_512_ms"] / res["ednag_per_gen_512_ms"]
+    den512 = jax.jit(lambda k: denoise_only(k, table, space, 512, big.steps))
+    jax.block_until_ready(den512(key))
+    den_s, _ = timed(den512, key, repeats=args.repeats)
+    res["ednag_denoise_only_per_gen_512_ms"] = den_s / (big.steps - 1) * 1e3
+    res["ratio_evosax_over_denoise_only"] = res["evosax_de_per_gen_512_ms"] / res["ednag_denoise_only_per_gen_512_ms"]
 
     # (e) multi-task generation: every task x 100 seeds in one compiled call (vmap over tables and keys).
     multi = []
@@ -119,6 +155,9 @@ def main():
         f"| (c) EDNAG per generation, population 512, 30 dims | {res['ednag_per_gen_512_ms']:.3f} ms |",
         f"| (c) evosax DiffusionEvolution per generation, same shapes | {res['evosax_de_per_gen_512_ms']:.3f} ms |",
         f"| (c) evosax / EDNAG per generation | {res['ratio_evosax_over_ednag_per_gen']:.2f}x |",
+        f"| (c) EDNAG denoising part alone (evaluate, weights, x0, DDIM), same shapes "
+        f"| {res['ednag_denoise_only_per_gen_512_ms']:.3f} ms |",
+        f"| (c) evosax / EDNAG denoising part, like for like | {res['ratio_evosax_over_denoise_only']:.2f}x |",
         f"| (d) compile time of one run (lower + compile) | {res['compile_s']:.2f} s |",
         "",
         "(e) Multi-task generation, one compiled call each (vmap over stacked tables and 100 seeds):",
