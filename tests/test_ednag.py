@@ -91,6 +91,10 @@ def test_nan_and_inf_fitness_are_failures(nb201_c10, space):
     all_fail = lambda ops: jnp.full(ops.shape[:-1], jnp.nan)  # noqa: E731
     res = ednag.generate(jax.random.key(0), all_fail, space, CFG)
     assert float(res.best_fitness) == -np.inf and int(res.queries) > 0
+    state = ednag.init(jax.random.key(1), all_fail, space, CFG)
+    for k in range(3):
+        state = ednag.step(jax.random.key(k), state, all_fail, space, CFG)
+    assert bool(jnp.all(jnp.isfinite(state.x)))  # nothing to weigh or select by, but no NaN either
 
 
 def test_bad_input(nb201_c10, space, data_dir):

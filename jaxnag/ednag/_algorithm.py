@@ -16,7 +16,8 @@ Two behaviours (``Config.faithful``):
   the reference's selection (:func:`selection.select_reference`: repeats allowed,
   roulette mass flowing to the next free index).
 - default: the fixes listed in ``methods.md``: R x C layout (always valid), log-space
-  weights, per-gene mutation, a scale-free shaping (no knowledge of the optimum).
+  weights, per-gene mutation, a scale-free shaping (no knowledge of the optimum), used
+  both for the x0 weights and, as ``exp(log w - max log w)``, for selection.
 
 Example:
   >>> import jax
@@ -229,8 +230,12 @@ def _log_weights(f: jax.Array, config: Config) -> jax.Array:
 def _selection_fitness(f: jax.Array, config: Config) -> jax.Array:
     if config.faithful:
         return shaping.rescale(config.task_scale * f)
-    # Scale-free: ranks in [0, 1] (failures rank lowest), so no metric range is assumed.
-    return shaping.centered_rank(f) + 0.5
+    # The x0 weights' energy, scaled to a maximum of 1 (failures 0): scale-free like the
+    # shaping, and as steep near the top as the reference's rescale, so selection keeps
+    # its pressure (plain ranks in [0, 1] made the roulette nearly uniform).
+    log_w = _log_weights(f, config)
+    top = jnp.max(log_w)
+    return jnp.where(jnp.isfinite(top), jnp.exp(log_w - top), 0.0)  # all failed: all 0
 
 
 def _track(state_seen, queries, ops, valid, f, best_ops, best_f, space):
