@@ -111,24 +111,11 @@ def select_reference(key: jax.Array, x: jax.Array, f: jax.Array, n: int, elite_r
     div = diversity(x)
     slots = jnp.arange(n)
 
-    # Elites: the first n_elite of the kept (distinct-value) entries in fitness order, then
-    # the fitness order from its top while places remain.
-    kept = _elites(f, m)
-    pos = descending_position(f)
-    kept_rank = jnp.where(kept, descending_position(jnp.where(kept, f, -jnp.inf)), m)
-    n_kept = jnp.sum(kept)
-    by_rank = jnp.sum(jnp.where(kept_rank[None, :] == slots[:, None], jnp.arange(m)[None, :], 0), axis=1)
-    by_pos = jnp.sum(jnp.where(pos[None, :] == (slots - n_kept)[:, None], jnp.arange(m)[None, :], 0), axis=1)
-    elite_idx = jnp.where(slots < n_kept, by_rank, by_pos)
-
-    # Diverse: in diversity order, those with f >= 0.1 max (elites not excluded), then padding.
-    fit = f >= 0.1 * jnp.max(f)
-    dpos = descending_position(div)
-    fit_rank = jnp.where(fit, descending_position(jnp.where(fit, div, -jnp.inf)), m)
-    n_fit = jnp.sum(fit)
-    by_fit = jnp.sum(jnp.where(fit_rank[None, :] == slots[:, None], jnp.arange(m)[None, :], 0), axis=1)
-    by_div = jnp.sum(jnp.where(dpos[None, :] == (slots - n_fit)[:, None], jnp.arange(m)[None, :], 0), axis=1)
-    diverse_idx = jnp.where(slots < n_fit, by_fit, by_div)
+    # Elites: the kept (distinct-value) entries in fitness order, then the fitness order
+    # from its top while places remain. Diverse: in diversity order, those with
+    # f >= 0.1 max (elites not excluded), then the diversity order from its top.
+    elite_idx = _members_then_top(_elites(f, m), f, n)
+    diverse_idx = _members_then_top(f >= 0.1 * jnp.max(f), div, n)
 
     # Place k: elite k for k < n_elite, diverse k - n_elite below n_elite + n_div, then roulette.
     first = jnp.where(slots < n_elite, elite_idx, diverse_idx[jnp.clip(slots - n_elite, 0, n - 1)])
@@ -148,3 +135,17 @@ def select_reference(key: jax.Array, x: jax.Array, f: jax.Array, n: int, elite_r
 
     _, out, _ = jax.lax.fori_loop(0, n, draw, (taken, first.astype(jnp.int32), key))
     return out.astype(jnp.int32)
+
+
+def _members_then_top(mask: jax.Array, v: jax.Array, n: int) -> jax.Array:
+    """``n`` indices: the entries where ``mask`` holds, by descending ``v``; after them, all
+    entries by descending ``v`` from the top again (so repeats are possible)."""
+    m = v.shape[0]
+    slots = jnp.arange(n)
+    rank = jnp.where(mask, descending_position(jnp.where(mask, v, -jnp.inf)), m)
+    count = jnp.sum(mask)
+
+    def at(position, wanted):  # the index whose position is `wanted`, per slot (0 if none)
+        return jnp.sum(jnp.where(position[None, :] == wanted[:, None], jnp.arange(m)[None, :], 0), axis=1)
+
+    return jnp.where(slots < count, at(rank, slots), at(descending_position(v), slots - count))
