@@ -288,8 +288,9 @@ def init(key: jax.Array, fitness: Callable, space: SearchSpace, config: Config) 
     seen = queries_lib.empty(space.size if tracked else 1)
     seen, queries, best_ops, best_f = _track(seen, jnp.int32(0 if tracked else -1), ops, valid, f,
                                             jnp.zeros(space.num_slots, jnp.int32), jnp.float32(-jnp.inf), space)
-    lookups_seen, lookups = _track_lookups(queries_lib.empty(_lookup_space(space, config) or 1),
-                                           jnp.int32(0 if _lookup_space(space, config) else -1), x, space, config)
+    n_matrices = _lookup_space(space, config)
+    lookups_seen, lookups = _track_lookups(queries_lib.empty(n_matrices or 1), jnp.int32(0 if n_matrices else -1),
+                                           x, space, config)
     return State(x, ops, f, jnp.int32(config.steps - 1), best_ops, best_f, seen, queries, lookups_seen, lookups)
 
 
