@@ -95,8 +95,9 @@ def rea(key: jax.Array, fitness: Callable[[jax.Array], jax.Array], space: Search
         ok = space.is_valid(child)
         f = failed_as(fitness(child))
         r = space.query_id(child)
-        new = ok & ~seen_set.contains(s.seen, r)
-        queries = s.queries + new.astype(jnp.int32)
+        seen, n_new = seen_set.mark(s.seen, r[None], ok[None])
+        new = n_new > 0
+        queries = s.queries + n_new
         better = f > s.best_f
         best_f = jnp.where(better, f, s.best_f)
         best_ops = jnp.where(better, child, s.best_ops)
@@ -105,8 +106,7 @@ def rea(key: jax.Array, fitness: Callable[[jax.Array], jax.Array], space: Search
         pop = jnp.where(ok, s.pop.at[s.oldest].set(child), s.pop)
         pop_f = jnp.where(ok, s.pop_f.at[s.oldest].set(f), s.pop_f)
         oldest = jnp.where(ok, (s.oldest + 1) % population, s.oldest)
-        return _State(key, pop, pop_f, oldest, seen_set.mark(s.seen, r[None], ok[None])[0], queries, best_ops, best_f,
-                      hist, s.cycles + 1)
+        return _State(key, pop, pop_f, oldest, seen, queries, best_ops, best_f, hist, s.cycles + 1)
 
     s = jax.lax.while_loop(cond, body, state)
     # After an early stop (max_cycles) carry the best forward over the unused budget.
