@@ -29,6 +29,7 @@ import numpy as np
 
 from . import prior as prior_lib
 from .discrete import diffusion, train
+from .errors import ConfigError, UnknownName, check_int, check_range
 from .discrete.train import TrainConfig as TrainConfig
 
 PRIORS = ("shapley", "frequency", "uniform")
@@ -66,11 +67,21 @@ class Config:
 
     def __post_init__(self):
         if self.prior not in PRIORS:
-            raise ValueError(f"unknown prior {self.prior!r}; available: {', '.join(PRIORS)}")
+            raise UnknownName(f"unknown prior {self.prior!r}; available: {', '.join(PRIORS)}")
         if self.sampler not in SAMPLERS:
-            raise ValueError(f"unknown sampler {self.sampler!r}; available: {', '.join(SAMPLERS)}")
-        if self.k < 1 or self.samples < 1:
-            raise ValueError(f"k and samples must be >= 1, got k={self.k}, samples={self.samples}")
+            raise UnknownName(f"unknown sampler {self.sampler!r}; available: {', '.join(SAMPLERS)}")
+        if self.method not in prior_lib._score_table.METHODS:
+            raise UnknownName(f"unknown scoring method {self.method!r}; available: "
+                              f"{', '.join(prior_lib._score_table.METHODS)}")
+        check_int("k", self.k, lo=1)
+        check_int("samples", self.samples, lo=1)
+        if self.budget is not None:
+            check_int("budget", self.budget, lo=1)
+        if self.temperature is not None:
+            check_range("temperature", self.temperature, lo=0.0, lo_open=True)
+        check_range("eps", self.eps, lo=0.0, hi=1.0, hi_open=True)
+        if not isinstance(self.train, train.TrainConfig):
+            raise ConfigError(f"train must be a discrete.train.TrainConfig, got {type(self.train).__name__}")
 
 
 class Result(NamedTuple):
@@ -81,8 +92,11 @@ class Result(NamedTuple):
       values: their target metric (NaN where the table has none).
       best_ops, best: the best sample and its value; mean: mean over finite samples.
       novelty: share of unique samples not among the training architectures.
-      target_queries: unique target architectures looked up (scoring on the target
-        table, if any, plus the distinct samples evaluated).
+      target_queries: unique target architectures whose metric was used: the distinct samples
+        evaluated, plus whatever the prior read of the target (its B queries when budgeted,
+        every row of the table when the prior comes from the whole target table).
+      protocol: ``transfer``, ``budgeted`` or ``whole-table`` (see :func:`protocol`).
+      prior_source: the table the prior was scored on (``benchmark/dataset:metric``).
       scoring: the :class:`jaxnag.prior.PriorResult` of the source.
       prior: the prior used on the target space.
       train_seconds: denoiser training time (0 for direct sampling).
@@ -95,9 +109,32 @@ class Result(NamedTuple):
     mean: float
     novelty: float
     target_queries: int
+    protocol: str
+    prior_source: str
     scoring: prior_lib.PriorResult
     prior: np.ndarray
     train_seconds: float
+
+
+def same_task(source, target) -> bool:
+    """Whether the prior's source table is the target task itself."""
+    return source is target or (source.info.benchmark == target.info.benchmark
+                                and source.info.dataset == target.info.dataset
+                                and source.info.space is target.info.space)
+
+
+def protocol(source, target, config: Config) -> str:
+    """Which protocol a run follows, by what the prior reads of the target:
+
+    - ``transfer``: the prior comes from another task; it reads nothing of the target;
+    - ``budgeted``: the top-k of ``config.budget`` random target queries (comparable with
+      searches at the same number of unique queries);
+    - ``whole-table``: the top-k of the whole target table (the paper's setting): it reads
+      every row, the optimum included, so its hit rate is not comparable with a search's.
+    """
+    if not same_task(source, target):
+        return "transfer"
+    return "whole-table" if config.budget is None else "budgeted"
 
 
 def sample_prior(key: jax.Array, prior: np.ndarray, n: int) -> jax.Array:
@@ -130,7 +167,7 @@ def generate_samples(k_train: jax.Array, k_sample: jax.Array, scoring: prior_lib
     if config.sampler == "direct":
         return np.asarray(sample_prior(k_sample, p, config.samples)), p, train_ops, 0.0
     if len(train_ops) == 0:
-        raise ValueError(f"no training architecture of {src.name} maps onto {dst.name}")
+        raise ConfigError(f"no training architecture of {src.name} maps onto {dst.name}")
     t0 = time.perf_counter()
     model, _ = train.fit(k_train, train_ops, p, dst, config.train)
     seconds = time.perf_counter() - t0
@@ -159,9 +196,11 @@ def run(key: jax.Array, source, target, config: Config = Config(), scoring: prio
     ranks = np.unique(np.asarray(dst.query_id(samples)))
     train_ranks = np.asarray(dst.query_id(train_ops)) if len(train_ops) else np.zeros(0, np.int32)
     novelty = float(np.mean(~np.isin(ranks, train_ranks)))
-    same_task = source is target or (source.info.benchmark == target.info.benchmark
-                                     and source.info.dataset == target.info.dataset)
-    if same_task:
+    proto = protocol(source, target, config)
+    if proto == "whole-table":
+        # Finding the top-k read every row of the table: every sample's metric was already known.
+        queries = int(source.info.row_ops.shape[0])
+    elif proto == "budgeted":
         # Scoring lookups plus samples other than the scored architectures (a sample equal to
         # a scoring coalition is counted again: a conservative over-count).
         queries = scoring.unique_lookups + int(np.sum(~np.isin(ranks, np.asarray(dst.query_id(scoring.top_ops)))))
@@ -169,5 +208,5 @@ def run(key: jax.Array, source, target, config: Config = Config(), scoring: prio
         queries = len(ranks)
     return Result(samples, values, samples[i], float(finite[i]),
                   float(np.mean(values[np.isfinite(values)])) if np.isfinite(values).any() else float("nan"),
-                  novelty, int(queries), scoring, p, seconds)
+                  novelty, int(queries), proto, source.name, scoring, p, seconds)
 

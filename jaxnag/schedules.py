@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from .errors import ConfigError, UnknownName
+
 
 def cosine(steps: int) -> jnp.ndarray:
     """EDNAG's reference schedule ``alpha[k] = (cos(pi k / (T-1)) + 1) / 2``, exact 1 and 0 endpoints."""
     if steps < 2:
-        raise ValueError(f"a schedule needs at least 2 steps, got {steps}")
+        raise ConfigError(f"a schedule needs at least 2 steps, got {steps}")
     k = jnp.arange(steps, dtype=jnp.float32)
     a = (jnp.cos(jnp.pi * k / (steps - 1)) + 1.0) / 2.0
     return a.at[0].set(1.0).at[-1].set(0.0)
@@ -31,14 +33,14 @@ def cosine_clipped(steps: int, eps: float = 1e-4) -> jnp.ndarray:
 def linear(steps: int, start: float = 1.0 - 1e-4, end: float = 1e-4) -> jnp.ndarray:
     """``alpha`` linear in k from ``start`` to ``end`` (the DDIM-style linear schedule)."""
     if steps < 2:
-        raise ValueError(f"a schedule needs at least 2 steps, got {steps}")
+        raise ConfigError(f"a schedule needs at least 2 steps, got {steps}")
     return jnp.linspace(start, end, steps, dtype=jnp.float32)
 
 
 def ddpm(steps: int, beta_start: float = 1e-4, beta_end: float = 0.02) -> jnp.ndarray:
     """DDPM (Ho et al. 2020): ``alpha[k] = prod_{i<=k} (1 - beta_i)``, beta linear; ``alpha[0] = 1``."""
     if steps < 2:
-        raise ValueError(f"a schedule needs at least 2 steps, got {steps}")
+        raise ConfigError(f"a schedule needs at least 2 steps, got {steps}")
     betas = jnp.linspace(beta_start, beta_end, steps - 1, dtype=jnp.float32)
     return jnp.concatenate([jnp.ones(1, jnp.float32), jnp.cumprod(1.0 - betas)])
 
@@ -49,5 +51,5 @@ SCHEDULES = {"cosine": cosine, "cosine_clipped": cosine_clipped, "linear": linea
 def get(name: str, steps: int) -> jnp.ndarray:
     """Schedule by name: ``cosine``, ``cosine_clipped``, ``linear`` or ``ddpm``."""
     if name not in SCHEDULES:
-        raise KeyError(f"unknown schedule {name!r}; available: {', '.join(SCHEDULES)}")
+        raise UnknownName(f"unknown schedule {name!r}; available: {', '.join(SCHEDULES)}")
     return SCHEDULES[name](steps)

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-# Knots (accuracy %) and slopes of EDNAG's piecewise-linear rescale.
-_KNOTS = jnp.array([0.0, 30.0, 50.0, 70.0, 75.0, 80.0, 85.0, 90.0, 95.0], jnp.float32)
-_SLOPES = jnp.array([0.1, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 40.0, 50.0], jnp.float32)
+# Knots (accuracy %) and slopes of EDNAG's piecewise-linear rescale (numpy: no jax array at import).
+_KNOTS = np.array([0.0, 30.0, 50.0, 70.0, 75.0, 80.0, 85.0, 90.0, 95.0], np.float32)
+_SLOPES = np.array([0.1, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 40.0, 50.0], np.float32)
+_BASE = np.concatenate([np.zeros(1), np.cumsum(np.diff(_KNOTS) * _SLOPES[:-1])]).astype(np.float32)
 
 
 def failed_as(fitness: jax.Array, value=-jnp.inf) -> jax.Array:
@@ -33,10 +35,9 @@ def rescale(acc: jax.Array) -> jax.Array:
     153 at 85, 303 at 90, 503 at 95. Below 0 it extends with slope 0.1.
     """
     acc = jnp.asarray(acc, jnp.float32)
-    seg = jnp.concatenate([jnp.diff(_KNOTS) * _SLOPES[:-1]])
-    base = jnp.concatenate([jnp.zeros(1), jnp.cumsum(seg)])  # value at each knot
-    i = jnp.clip(jnp.searchsorted(_KNOTS, acc, side="right") - 1, 0, len(_KNOTS) - 1)
-    return base[i] + _SLOPES[i] * (acc - _KNOTS[i])
+    knots, slopes, base = jnp.asarray(_KNOTS), jnp.asarray(_SLOPES), jnp.asarray(_BASE)
+    i = jnp.clip(jnp.searchsorted(knots, acc, side="right") - 1, 0, len(_KNOTS) - 1)
+    return base[i] + slopes[i] * (acc - knots[i])
 
 
 def energy(f: jax.Array, temperature=1.0) -> jax.Array:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+from ..errors import check_int
 from ..spaces import SearchSpace
 from ..shaping import failed_as
 from ._common import SearchResult
@@ -33,6 +34,7 @@ def random_search(key: jax.Array, fitness: Callable[[jax.Array], jax.Array], spa
       space: the search space.
       budget: number of unique architectures to query (static).
     """
+    check_int("budget", budget, lo=1, hi=len(space.distinct_ranks()))
     ops = space.sample_unique(key, budget)
     f = failed_as(fitness(ops))
     best_by_query = jax.lax.cummax(f)

@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import queries as seen_set
+from ..errors import check_int
 from ..spaces import SearchSpace
 from ..shaping import failed_as
 from ._common import SearchResult
@@ -67,8 +68,11 @@ def rea(key: jax.Array, fitness: Callable[[jax.Array], jax.Array], space: Search
         practice is 50/10).
       max_cycles: safety bound on mutation cycles (default ``50 * budget``).
     """
-    if sample > population:
-        raise ValueError(f"sample ({sample}) must not exceed population ({population})")
+    check_int("budget", budget, lo=1, hi=len(space.distinct_ranks()))
+    check_int("population", population, lo=1)
+    check_int("sample", sample, lo=1, hi=population)
+    if max_cycles is not None:
+        check_int("max_cycles", max_cycles, lo=1)
     p0 = min(population, budget)
     k0, key = jax.random.split(key)
     valid_ops = space.sample_unique(k0, p0)

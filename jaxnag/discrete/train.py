@@ -25,6 +25,7 @@ import numpy as np
 import optax
 from flax import nnx
 
+from ..errors import ConfigError, check_int, check_range
 from . import diffusion
 from .denoiser import Denoiser
 
@@ -43,6 +44,19 @@ class TrainConfig:
     warmup: int = 100
     ce_weight: float = 0.1
     augment: bool = True     # train on random isomorphic variants where the space defines them
+
+    def __post_init__(self):
+        check_int("steps", self.steps, lo=1)
+        check_int("d", self.d, lo=1)
+        check_int("layers", self.layers, lo=1)
+        check_int("heads", self.heads, lo=1)
+        if self.d % self.heads:
+            raise ConfigError(f"d ({self.d}) must be a multiple of heads ({self.heads})")
+        check_int("iterations", self.iterations, lo=1)
+        check_int("batch", self.batch, lo=1)
+        check_range("lr", self.lr, lo=0.0, lo_open=True)
+        check_int("warmup", self.warmup, lo=0)
+        check_range("ce_weight", self.ce_weight, lo=0.0)
 
 
 def isomorphic_variants(ops: np.ndarray, space, cap: int = 64) -> np.ndarray:
@@ -65,7 +79,7 @@ def fit(key: jax.Array, data_ops: np.ndarray, prior: np.ndarray, space, config: 
     """
     data_ops = space.check(data_ops)
     if data_ops.ndim != 2 or len(data_ops) == 0:
-        raise ValueError("fit needs a non-empty [k, R] array of architectures")
+        raise ConfigError("fit needs a non-empty [k, R] array of architectures")
     k_model, k_loop = jax.random.split(key)
     model = Denoiser(space, config.steps, config.d, config.layers, config.heads,
                      rngs=nnx.Rngs(params=k_model))

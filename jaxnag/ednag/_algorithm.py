@@ -38,9 +38,11 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .. import queries as queries_lib
 from .. import schedules, shaping
+from ..errors import ConfigError, UnknownName, check_int, check_range
 from ..spaces import SearchSpace
 from . import denoise, mutation, selection
 
@@ -87,14 +89,20 @@ class Config:
     task_scale: float = 1.0
 
     def __post_init__(self):
-        if not isinstance(self.population, int) or self.population < 2:
-            raise ValueError(f"population must be an int >= 2, got {self.population!r}")
-        if not isinstance(self.steps, int) or self.steps < 2:
-            raise ValueError(f"steps must be an int >= 2, got {self.steps!r}")
+        # Checked where the values are concrete; traced leaves (under jit/vmap) pass through.
+        check_int("population", self.population, lo=2)
+        check_int("steps", self.steps, lo=2)
         if self.shaping not in shaping.SHAPINGS:
-            raise ValueError(f"unknown shaping {self.shaping!r}; available: {', '.join(shaping.SHAPINGS)}")
+            raise UnknownName(f"unknown shaping {self.shaping!r}; available: {', '.join(shaping.SHAPINGS)}")
         if self.schedule not in schedules.SCHEDULES:
-            raise ValueError(f"unknown schedule {self.schedule!r}; available: {', '.join(schedules.SCHEDULES)}")
+            raise UnknownName(f"unknown schedule {self.schedule!r}; available: {', '.join(schedules.SCHEDULES)}")
+        check_range("temperature", self.temperature, lo=0.0, lo_open=True)
+        check_range("noise", self.noise, lo=0.0)
+        check_range("mutation_rate", self.mutation_rate, lo=0.0, hi=1.0)
+        check_range("mutation_index", self.mutation_index, lo=0.0)
+        check_range("elite_rate", self.elite_rate, lo=0.0, hi=1.0)
+        check_range("diversity_rate", self.diversity_rate, lo=0.0, hi=1.0)
+        check_range("task_scale", self.task_scale, lo=0.0, lo_open=True)
 
     def replace(self, **kw) -> "Config":
         return dataclasses.replace(self, **kw)
@@ -110,15 +118,15 @@ class Config:
         """
         sizes = {len(v) for v in sweep.values()}
         if len(sizes) != 1:
-            raise ValueError(f"batched needs 1-D values of one common length, got lengths {sorted(sizes)}")
+            raise ConfigError(f"batched needs 1-D values of one common length, got lengths {sorted(sizes)}")
         n = sizes.pop()
         data = [f.name for f in dataclasses.fields(self) if f.name not in _STATIC]
         bad = set(sweep) - set(data)
         if bad:
-            raise ValueError(f"cannot sweep {sorted(bad)}: only {', '.join(data)} are pytree leaves")
-        vals = {k: jnp.asarray(sweep[k], jnp.float32) if k in sweep else jnp.full(n, getattr(self, k), jnp.float32)
+            raise ConfigError(f"cannot sweep {sorted(bad)}: only {', '.join(data)} are pytree leaves")
+        vals = {k: np.asarray(sweep[k], np.float32) if k in sweep else np.full(n, getattr(self, k), np.float32)
                 for k in data}
-        return dataclasses.replace(self, **vals)
+        return dataclasses.replace(self, **vals)  # validated by __post_init__ like scalar fields
 
     @classmethod
     def faithful_reference(cls, task_scale: float = 1.0, **kw) -> "Config":
@@ -214,22 +222,31 @@ def _faithful_argmax(x: jax.Array, space: SearchSpace) -> jax.Array:
 def _evaluate(fitness, ops, valid, config: Config):
     f = jnp.asarray(fitness(ops), jnp.float32)
     if f.shape != ops.shape[:-1]:
-        raise ValueError(f"fitness must map ops {list(ops.shape)} to shape {ops.shape[:-1]}, got {f.shape}")
-    f = jnp.where(valid & jnp.isfinite(f), f, jnp.nan)
-    # The reference scores invalid architectures 0.
-    return jnp.where(jnp.isnan(f), 0.0, f) if config.faithful else f
+        raise ConfigError(f"fitness must map ops {list(ops.shape)} to shape {ops.shape[:-1]}, got {f.shape}")
+    # A failed evaluation (NaN/inf, or an invalid decode) stays NaN in every mode: it is never a score.
+    return jnp.where(valid & jnp.isfinite(f), f, jnp.nan)
+
+
+def _faithful_shaped(f: jax.Array, config: Config) -> jax.Array:
+    """The reference's ``rescale(task_scale * f)``, where it scored a failure as accuracy 0: a failure
+    here gets ``min(0, lowest rescaled success)``, which is the reference's value on accuracy tables
+    and never lets a failure outrank a real (possibly negative) measurement."""
+    g = shaping.rescale(config.task_scale * f)
+    ok = jnp.isfinite(f)
+    floor = jnp.minimum(0.0, jnp.min(jnp.where(ok, g, jnp.inf)))
+    return jnp.where(ok, g, floor)
 
 
 def _log_weights(f: jax.Array, config: Config) -> jax.Array:
     if config.faithful:
-        return shaping.log_energy(shaping.rescale(config.task_scale * f), config.temperature)
+        return shaping.log_energy(_faithful_shaped(f, config), config.temperature)
     g = shaping.SHAPINGS[config.shaping](config.task_scale * f)
     return jnp.where(jnp.isfinite(f), g / config.temperature, -jnp.inf)
 
 
 def _selection_fitness(f: jax.Array, config: Config) -> jax.Array:
     if config.faithful:
-        return shaping.rescale(config.task_scale * f)
+        return _faithful_shaped(f, config)
     # The x0 weights' energy, scaled to a maximum of 1 (failures 0): scale-free like the
     # shaping, and as steep near the top as the reference's rescale, so selection keeps
     # its pressure (plain ranks in [0, 1] made the roulette nearly uniform).
@@ -274,7 +291,7 @@ def _check(fitness, space: SearchSpace, config: Config):
         raise TypeError("fitness must be a function ops [..., R] -> [...]")
     table_space = getattr(getattr(fitness, "info", None), "space", None)
     if table_space is not None and table_space is not space:
-        raise ValueError(f"fitness table is for space {table_space.name}, not {space.name}")
+        raise ConfigError(f"fitness table is for space {table_space.name}, not {space.name}")
 
 
 def init(key: jax.Array, fitness: Callable, space: SearchSpace, config: Config) -> State:

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..errors import ConfigError, DataError, UnknownName, check_finite, check_int, check_range
 from . import scores, shapley
 
 METHODS = ("exact", "mc", "loo")
@@ -54,8 +55,18 @@ def score_table(key: jax.Array, table, k: int = 20, method: str = "exact", budge
       fallback: score of a (slot, op) no scored architecture uses (:func:`scores.score_matrix`).
     """
     if method not in METHODS:
-        raise ValueError(f"unknown scoring method {method!r}; available: {', '.join(METHODS)}")
+        raise UnknownName(f"unknown scoring method {method!r}; available: {', '.join(METHODS)}")
     space = table.info.space
+    if table.values.ndim != 1:
+        raise ConfigError("score_table takes one table, not a stacked one (index it: jax.tree.map(lambda a: a[i], t))")
+    check_int("k", k, lo=1)
+    if budget is not None:
+        check_int("budget", budget, lo=1, hi=len(space.distinct_ranks()))
+    if temperature is not None:
+        check_range("temperature", temperature, lo=0.0, lo_open=True)
+    check_range("eps", eps, lo=0.0, hi=1.0, hi_open=True)
+    check_int("permutations", permutations, lo=1)
+    check_finite("failed_value", failed_value)
     removed = shapley.removed_choices(space) if removed is None else np.asarray(removed, np.int32)
     k_draw, k_mc = jax.random.split(key)
     lookups = 0
@@ -71,7 +82,7 @@ def score_table(key: jax.Array, table, k: int = 20, method: str = "exact", budge
     else:
         top_ops, top_values = table.top_k(k)
     if len(top_ops) == 0:
-        raise ValueError("no architecture to score")
+        raise DataError("no architecture to score")
     ops_j = jnp.asarray(top_ops, jnp.int32)
     if method == "exact":
         phi, per = shapley.exact(table, ops_j, removed, failed_value)

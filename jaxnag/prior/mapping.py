@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ConfigError
 from .scores import mix_uniform
 
 
@@ -33,7 +34,7 @@ def _norm(name: str) -> str:
 def op_index_map(src, dst) -> np.ndarray:
     """For each target choice of each slot, the source choice index, or -1 if none."""
     if src.num_slots != dst.num_slots or src.edges != dst.edges:
-        raise ValueError(f"cannot map {src.name} onto {dst.name}: the cell graphs differ")
+        raise ConfigError(f"cannot map {src.name} onto {dst.name}: the cell graphs differ")
     out = np.full(dst.shape, -1, np.int32)
     for slot in range(dst.num_slots):
         names = [_norm(n) for n in src.choices[slot]]

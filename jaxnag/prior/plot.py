@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ConfigError
+
 
 def heatmap(score: np.ndarray, space, title: str, path, ax=None):
     """Draw ``score[slot, op]`` with slot and op names; write ``path`` when no axis is given."""
@@ -12,7 +14,7 @@ def heatmap(score: np.ndarray, space, title: str, path, ax=None):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as e:
-        raise ImportError("plotting needs matplotlib: pip install matplotlib") from e
+        raise ConfigError("plotting needs matplotlib: pip install matplotlib") from e
     own = ax is None
     if own:
         fig, ax = plt.subplots(figsize=(1.2 * space.num_choices + 2, 0.5 * space.num_slots + 1.5))

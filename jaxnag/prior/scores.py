@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import UnknownName, check_range
 
 FALLBACKS = ("zero", "op_mean")
 
@@ -32,7 +33,7 @@ def score_matrix(ops: np.ndarray, phi: np.ndarray, space, fallback: str = "zero"
     An op never seen anywhere gets 0 under both. Non-choice columns are NaN.
     """
     if fallback not in FALLBACKS:
-        raise ValueError(f"unknown fallback {fallback!r}; available: {', '.join(FALLBACKS)}")
+        raise UnknownName(f"unknown fallback {fallback!r}; available: {', '.join(FALLBACKS)}")
     ops = np.asarray(ops)
     phi = np.asarray(phi, np.float64)
     r, c = space.shape
@@ -59,8 +60,7 @@ def mix_uniform(p: np.ndarray, mask: np.ndarray, eps: float) -> np.ndarray:
 
 def prior_from_scores(score: np.ndarray, space, temperature: float = 1.0, eps: float = 0.05) -> np.ndarray:
     """``p[slot] = (1 - eps) softmax(score[slot] / temperature) + eps * uniform``."""
-    if temperature <= 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
+    check_range("temperature", temperature, lo=0.0, lo_open=True)
     mask = space.choice_mask
     z = np.where(mask, np.nan_to_num(score, nan=-np.inf) / temperature, -np.inf)
     z = z - z.max(1, keepdims=True)

@@ -32,6 +32,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..errors import UnknownName
+
 
 def removed_choices(space) -> np.ndarray:
     """Default removed choice per slot: ``none`` where the slot has it, ``skip`` otherwise, or -1."""
@@ -149,7 +151,7 @@ def candidates(ops, removed, method: str, key: jax.Array | None = None, permutat
         orders = permutation_orders(key, len(ops), removed, permutations)
         keep = np.asarray(jax.vmap(jax.vmap(lambda o: _prefix_keep(o, removed)))(orders)).reshape(len(ops), -1, r)
     else:
-        raise ValueError(f"unknown method {method!r}")
+        raise UnknownName(f"unknown method {method!r}")
     return np.where(keep, ops[:, None, :], np.maximum(removed, 0)[None, None, :]).reshape(-1, r)
 
 

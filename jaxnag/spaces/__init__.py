@@ -10,7 +10,8 @@ Example:
 
 from __future__ import annotations
 
-from ._space import InvalidArchitecture as InvalidArchitecture
+from ..errors import InvalidArchitecture as InvalidArchitecture
+from ..errors import UnknownName
 from ._space import SearchSpace as SearchSpace
 from . import nasbench_graph as _nbg
 from . import nb201 as _nb201
@@ -41,7 +42,7 @@ def get(name: str | SearchSpace) -> SearchSpace:
     key = str(name).lower().replace("-", "_")
     key = _ALIASES.get(key, key)
     if key not in _FACTORIES:
-        raise KeyError(f"unknown search space {name!r}; available: {', '.join(_FACTORIES)}")
+        raise UnknownName(f"unknown search space {name!r}; available: {', '.join(_FACTORIES)}")
     if key not in _INSTANCES:
         _INSTANCES[key] = _FACTORIES[key]()
     return _INSTANCES[key]

@@ -16,9 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-
-class InvalidArchitecture(ValueError):
-    """Raised for an arch string or ops array that does not belong to a space."""
+from ..errors import ConfigError, InvalidArchitecture
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -164,17 +162,21 @@ class SearchSpace:
         if arr.ndim == 0 or arr.shape[-1] != self.num_slots:
             raise InvalidArchitecture(
                 f"{self.name}: ops must have shape [..., {self.num_slots}], got {arr.shape}")
+        if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.number):
+            raise InvalidArchitecture(f"{self.name}: ops must be integers, got dtype {arr.dtype}")
         if not np.issubdtype(arr.dtype, np.integer):
             if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
                 raise InvalidArchitecture(f"{self.name}: ops must be integers, got dtype {arr.dtype}")
-        arr = arr.astype(np.int32)
-        bad = (arr < 0) | (arr >= self.choice_counts)
+        # Range-check before narrowing to int32, so a huge int64 cannot wrap into a valid choice.
+        wide = arr.astype(np.float64) if not np.issubdtype(arr.dtype, np.integer) else arr
+        bad = (wide < 0) | (wide >= self.choice_counts)
         if bad.any():
             where = np.argwhere(bad)[0]
             slot = int(where[-1])
             raise InvalidArchitecture(
                 f"{self.name}: slot {slot} ({self.slot_names[slot]}) has choice "
-                f"{int(arr[tuple(where)])}, valid range is 0..{self.choice_counts[slot] - 1}")
+                f"{wide[tuple(where)]:g}, valid range is 0..{self.choice_counts[slot] - 1}")
+        arr = arr.astype(np.int32)
         with jax.ensure_compile_time_eval():
             valid = np.asarray(self.is_valid(arr))
         if not valid.all():
@@ -270,8 +272,9 @@ class SearchSpace:
         """``n`` distinct valid architectures (distinct queries, see :meth:`query_id`) drawn uniformly
         without replacement, int32 ``[n, R]``."""
         valid = self.distinct_ranks()
-        if n > len(valid):
-            raise ValueError(f"cannot draw {n} distinct architectures from the {len(valid)} valid ones of {self.name}")
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 0 <= n <= len(valid):
+            raise ConfigError(f"cannot draw {n!r} distinct architectures: {self.name} has {len(valid)} "
+                              f"(the budget must be an integer in [1, {len(valid)}])")
         return self.unrank(jax.random.choice(key, jnp.asarray(valid), (n,), replace=False))
 
     def __repr__(self) -> str:

@@ -1,0 +1,140 @@
+"""jaxnag's own error types: bad input, missing or corrupt data, failed generation.
+
+Every error jaxnag raises on purpose derives from :class:`JaxnagError`, so a caller
+(the CLI first of all) can tell a user's mistake, which deserves one clear line,
+from a bug, which deserves its traceback. Each type also derives from the builtin
+that fits it (``ValueError``, ``KeyError``, ...), so ``except ValueError`` keeps working.
+
+Example:
+  >>> from jaxnag import errors
+  >>> try:
+  ...     errors.check_positive_int("population", 0)
+  ... except errors.ConfigError as e:
+  ...     print(e)
+  population must be an integer >= 1, got 0
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+__all__ = ["CheckpointError", "ConfigError", "DataError", "GenerationError", "Interrupted", "InvalidArchitecture",
+           "JaxnagError", "UnknownName", "check_finite", "check_int", "check_positive_int", "check_range",
+           "is_concrete"]
+
+
+class JaxnagError(Exception):
+    """Base of every error jaxnag raises for bad input or unusable data."""
+
+
+class ConfigError(JaxnagError, ValueError):
+    """A hyperparameter, flag or argument is out of range, not finite or inconsistent."""
+
+
+class UnknownName(JaxnagError, KeyError):
+    """An unknown space, benchmark, dataset, metric, method or option name."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class InvalidArchitecture(JaxnagError, ValueError):
+    """An arch string or ops array that does not belong to a space."""
+
+
+class DataError(JaxnagError, RuntimeError):
+    """A benchmark file is missing, truncated, corrupt or does not match its space."""
+
+
+class CheckpointError(DataError):
+    """A checkpoint folder is missing, incomplete, corrupt or belongs to another run."""
+
+
+class GenerationError(JaxnagError, RuntimeError):
+    """A generator could not produce what was asked (e.g. no valid sample at all)."""
+
+
+class Interrupted(JaxnagError):
+    """The user interrupted a long job (Ctrl-C) after jaxnag saved what it could."""
+
+
+# ----------------------------------------------------------------------------- checks
+def _host(value):
+    """``value`` as a numpy array if it holds host-checkable numbers now, else None: tracers (under
+    jit/vmap) and the placeholder objects jax unflattens pytrees with are not checked."""
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)):
+        return np.asarray(value)  # refused by the caller as not a number
+    if isinstance(value, (numbers.Number, np.ndarray, np.generic, list, tuple)):
+        return np.asarray(value)
+    try:
+        import jax
+        if isinstance(value, jax.Array):
+            return np.asarray(value)
+    except Exception:  # a tracer refuses conversion
+        return None
+    return None
+
+
+def is_concrete(value) -> bool:
+    """Whether ``value`` holds host values that can be checked now (not a tracer or placeholder)."""
+    return _host(value) is not None
+
+
+def check_int(name: str, value, lo: int | None = None, hi: int | None = None) -> int:
+    """``value`` as a Python int within ``[lo, hi]``; bools and non-integers are refused."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ConfigError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        if hi is None:
+            raise ConfigError(f"{name} must be an integer >= {lo}, got {value}")
+        raise ConfigError(f"{name} must be an integer in [{lo}, {hi}], got {value}")
+    return value
+
+
+def check_positive_int(name: str, value) -> int:
+    """``value`` as an int >= 1."""
+    return check_int(name, value, lo=1)
+
+
+def check_finite(name: str, value):
+    """Refuse NaN or inf (any element, for arrays); tracers pass unchecked."""
+    arr = _host(value)
+    if arr is None:
+        return value
+    if not np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_:
+        raise ConfigError(f"{name} must be a number, got {value!r}")
+    if not np.all(np.isfinite(arr)):
+        raise ConfigError(f"{name} must be finite, got {value!r}")
+    return value
+
+
+def check_range(name: str, value, lo: float | None = None, hi: float | None = None,
+                lo_open: bool = False, hi_open: bool = False):
+    """Refuse non-finite values and values outside ``[lo, hi]`` (``(lo`` / ``hi)`` when open)."""
+    check_finite(name, value)
+    arr = _host(value)
+    if arr is None:
+        return value
+    arr = arr.astype(np.float64)
+    bad = np.zeros(arr.shape, bool)
+    if lo is not None:
+        bad |= (arr <= lo) if lo_open else (arr < lo)
+    if hi is not None:
+        bad |= (arr >= hi) if hi_open else (arr > hi)
+    if bad.any():
+        left = "(" if lo_open else "["
+        right = ")" if hi_open else "]"
+        lo_s = "-inf" if lo is None else _num(lo)
+        hi_s = "inf" if hi is None else _num(hi)
+        raise ConfigError(f"{name} must be in {left}{lo_s}, {hi_s}{right}, got {value!r}")
+    return value
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() and math.isfinite(v) else f"{v:g}"
