@@ -251,3 +251,47 @@ def test_import_nats_errors(nats_archive, tmp_path):
     (root / "000011.pickle.pbz2").write_bytes(bz2.compress(pickle.dumps({"200": np.random.default_rng(0)})))
     with pytest.raises(DataError, match="refusing to unpickle"):
         import_nats(root, tmp_path / "o.npz")
+
+
+def test_cost_metrics_are_minimised(data_dir):
+    lat = tables.load("hw360", "cifar100", data_dir=data_dir, metric="pi5/litert/lat_ms")
+    params = tables.load("nb201", "cifar10", data_dir=data_dir, metric="params_mb")
+    for t in (lat, params):
+        assert t.goal == "min"
+        raw = t.info.row_values[np.isfinite(t.info.row_values)]
+        # The optimum is the smallest value, reported in the metric's units.
+        assert float(t.to_metric(t.optimum)) == pytest.approx(float(raw.min()))
+        ops, best = t.best()
+        assert best == pytest.approx(float(raw.min())) and float(t(ops)) == pytest.approx(-best)
+    assert tables.load("nb201", "cifar10", data_dir=data_dir).goal == "max"
+    assert tables.benchmark("nasbench_graph").goal("latency") == "min"
+
+
+def test_constraint_penalty_and_constrained_optimum(data_dir):
+    acc = tables.load("hw360", "cifar100", data_dir=data_dir)
+    lat = tables.load("hw360", "cifar100", data_dir=data_dir, metric="pi5/litert/lat_ms")
+    c = tables.constrain(acc, lat, "<=", 2.0)
+    a, ms = np.asarray(acc.values), lat.to_metric(np.asarray(lat.values))
+    feasible = np.isfinite(ms) & (ms <= 2.0) & np.isfinite(a)
+    assert float(c.optimum) == pytest.approx(float(a[feasible].max()))
+    assert float(c.optimum) < float(acc.optimum)
+    v = np.asarray(c.values)
+    infeasible = np.isfinite(ms) & (ms > 2.0) & np.isfinite(a)
+    assert v[infeasible].max() < v[feasible].min()  # every penalty below every feasible value
+    order = np.argsort(ms[infeasible])
+    assert np.all(np.diff(v[infeasible][order]) <= 1e-4)  # further out, lower
+    assert np.all(np.isnan(c.to_metric(v[infeasible]))) and np.allclose(c.to_metric(v[feasible]), a[feasible])
+    # Constraints compose; the optimum and the floor respect both.
+    both = tables.constrain(c, tables.load("hw360", "cifar100", data_dir=data_dir, metric="pi5/onnx/lat_ms"), "<=", 3.0)
+    assert float(both.optimum) <= float(c.optimum)
+    with pytest.raises(tables.DataError, match="no architecture"):
+        tables.constrain(acc, lat, "<=", -1.0)
+    assert tables.parse_constraint("pi5/litert/lat_ms <= 5") == ("pi5/litert/lat_ms", "<=", 5.0)
+
+
+def test_availability_reports_corrupt_files(tmp_path, data_dir):
+    (tmp_path / "nb201.npz").write_bytes(b"not a zip file at all")
+    rows = {r["benchmark"]: r for r in tables.availability(tmp_path)}
+    assert not rows["nb201"]["available"] and "corrupt" in rows["nb201"]["problem"]
+    rows = {r["benchmark"]: r for r in tables.availability(data_dir)}
+    assert rows["nb201"]["available"] and "valid_acc" not in rows["nb201"]["metrics"]

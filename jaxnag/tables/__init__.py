@@ -15,11 +15,13 @@ from ._sources import benchmark as benchmark
 from ._sources import data_dir as data_dir
 from ._sources import load as load
 from ._sources import load_custom as load_custom
-from ._table import DataError as DataError
+from ..errors import DataError as DataError
+from ._constraints import constrain as constrain
+from ._constraints import parse as parse_constraint
 from ._table import Table as Table
 from ._table import TableInfo as TableInfo
 from ._table import from_arrays as from_arrays
 from ._table import stack as stack
 
-__all__ = ["BENCHMARKS", "ENV_VAR", "Benchmark", "DataError", "Table", "TableInfo", "availability",
+__all__ = ["BENCHMARKS", "ENV_VAR", "Benchmark", "DataError", "Table", "TableInfo", "availability", "constrain", "parse_constraint",
            "benchmark", "data_dir", "from_arrays", "load", "load_custom", "stack"]

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from .. import spaces
-from ._table import DataError, Table, from_arrays
+from ..errors import ConfigError, DataError, UnknownName
+from ._table import GOALS, Table, from_arrays
 
 ENV_VAR = "JAXNAG_DATA_DIR"
 
@@ -26,7 +26,11 @@ _NB201_HOWTO = (
 
 @dataclasses.dataclass(frozen=True)
 class Benchmark:
-    """A benchmark jaxnag can load: its space, datasets, metrics and source."""
+    """A benchmark jaxnag can load: its space, datasets, metrics and source.
+
+    ``minimised`` names the metrics that are better when smaller (costs); every other
+    metric is maximised. ``default_dataset`` is used when none is named.
+    """
 
     name: str
     space: str
@@ -36,12 +40,20 @@ class Benchmark:
     source: str
     howto: str
     aliases: dict = dataclasses.field(default_factory=dict)
+    minimised: tuple[str, ...] = ()
+    default_dataset: str | None = None
 
-    def dataset(self, name: str) -> str:
+    def dataset(self, name: str | None) -> str:
+        if name is None:
+            return self.default_dataset or self.datasets[0]
         key = self.aliases.get(name, self.aliases.get(name.lower(), name))
         if key not in self.datasets:
-            raise KeyError(f"unknown dataset {name!r} for {self.name}; available: {', '.join(self.datasets)}")
+            raise UnknownName(f"unknown dataset {name!r} for {self.name}; available: {', '.join(self.datasets)}")
         return key
+
+    def goal(self, metric: str) -> str:
+        """``"min"`` for a cost metric, else ``"max"``."""
+        return "min" if metric in self.minimised else "max"
 
 
 _NB201_ALIASES = {"ImageNet16-120": "imagenet16", "imagenet16-120": "imagenet16",
@@ -50,26 +62,31 @@ _NB201_ALIASES = {"ImageNet16-120": "imagenet16", "imagenet16-120": "imagenet16"
 BENCHMARKS: dict[str, Benchmark] = {
     b.name: b for b in [
         Benchmark("nb201", "nb201", ("cifar10", "cifar100", "imagenet16"),
-                  ("test_acc", "test_acc_12ep", "valid_acc", "params_mb", "flops_m"), "test_acc",
-                  "nb201.npz in the data directory", _NB201_HOWTO, _NB201_ALIASES),
+                  ("test_acc", "test_acc_12ep", "params_mb", "flops_m"), "test_acc",
+                  "nb201.npz in the data directory", _NB201_HOWTO, _NB201_ALIASES,
+                  minimised=("params_mb", "flops_m"), default_dataset="cifar10"),
         Benchmark("tnb101_micro", "tnb101_micro",
                   ("class_scene", "class_object", "jigsaw", "room_layout", "segmentsemantic",
                    "normal", "autoencoder"),
                   ("val", "zen"), "val", "tnb101_micro.npz in the data directory",
                   "It is re-encoded from NASLib's TransNAS-Bench-101 zero-cost file "
-                  f"(automl/NASLib, all_benchmarks_zen.zip); put it in {ENV_VAR}"),
+                  f"(automl/NASLib, all_benchmarks_zen.zip); put it in {ENV_VAR}",
+                  default_dataset="class_object"),
         Benchmark("hw360", "nb201", ("cifar100", "darcy", "ninapro"),
                   ("metric", "pi5/litert/lat_ms", "pi5/litert/energy_mj", "pi5/onnx/lat_ms",
                    "pi5/onnx/energy_mj", "pi5/torchmobile/lat_ms", "pi5/torchmobile/energy_mj",
                    "pixel/litert/lat_ms"),
                   "metric", "hw360_nb201.npz (and nb201.npz for the arch index) in the data directory",
                   "It is re-encoded from HW-NAS-Bench-360's results/dataset.parquet; put it and "
-                  f"nb201.npz in {ENV_VAR}"),
+                  f"nb201.npz in {ENV_VAR}",
+                  minimised=("pi5/litert/lat_ms", "pi5/litert/energy_mj", "pi5/onnx/lat_ms",
+                             "pi5/onnx/energy_mj", "pi5/torchmobile/lat_ms", "pi5/torchmobile/energy_mj",
+                             "pixel/litert/lat_ms"), default_dataset="cifar100"),
         Benchmark("nasbench_graph", "nasbench_graph",
                   ("arxiv", "citeseer", "computers", "cora", "cs", "photo", "physics", "proteins", "pubmed"),
                   ("test", "valid", "latency", "params"), "test",
                   "the installed nas-bench-graph package (or nasbench_graph.npz in the data directory)",
-                  "pip install nas-bench-graph"),
+                  "pip install nas-bench-graph", minimised=("latency", "params"), default_dataset="cora"),
     ]
 }
 _BENCH_ALIASES = {"nasbench201": "nb201", "nats_tss": "nb201", "tnb101": "tnb101_micro",
@@ -82,7 +99,7 @@ def benchmark(name: str) -> Benchmark:
     key = name.lower().replace("-", "_")
     key = _BENCH_ALIASES.get(key, key)
     if key not in BENCHMARKS:
-        raise KeyError(f"unknown benchmark {name!r}; available: {', '.join(BENCHMARKS)}")
+        raise UnknownName(f"unknown benchmark {name!r}; available: {', '.join(BENCHMARKS)}")
     return BENCHMARKS[key]
 
 
@@ -110,7 +127,9 @@ def open_npz(filename: str, directory: str | os.PathLike | None, howto: str,
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as e:
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as e:  # reading is the boundary: whatever a damaged file raises means "corrupt"
         raise DataError(f"{path} is truncated or corrupt ({type(e).__name__}: {e}). "
                         f"Replace it with a fresh copy. {howto}") from None
     missing = [k for k in required if k not in arrays]
@@ -129,7 +148,7 @@ def _check_rows(path_desc: str, arrays: dict, key: str, n: int) -> np.ndarray:
 def _metric_key(bench: Benchmark, metric: str | None) -> str:
     metric = metric or bench.default_metric
     if metric not in bench.metrics:
-        raise KeyError(f"unknown metric {metric!r} for {bench.name}; available: {', '.join(bench.metrics)}")
+        raise UnknownName(f"unknown metric {metric!r} for {bench.name}; available: {', '.join(bench.metrics)}")
     return metric
 
 
@@ -145,7 +164,7 @@ def _load_nb201(bench, dataset, metric, directory) -> Table:
     if len(ops) != space.size:
         raise DataError(f"nb201.npz has {len(ops)} rows, expected all {space.size} NB201 cells. {bench.howto}")
     return from_arrays(space, ops, vals, benchmark=bench.name, dataset=dataset, metric=metric,
-                       source=str(data_dir(directory) / "nb201.npz"))
+                       source=str(data_dir(directory) / "nb201.npz"), goal=bench.goal(metric))
 
 
 def _load_tnb101(bench, dataset, metric, directory) -> Table:
@@ -156,7 +175,7 @@ def _load_tnb101(bench, dataset, metric, directory) -> Table:
     ops = arrays["ops"]
     vals = _check_rows("tnb101_micro.npz", arrays, key, len(ops))
     return from_arrays(spaces.get("tnb101_micro"), ops, vals, benchmark=bench.name, dataset=dataset,
-                       metric=metric, source=str(data_dir(directory) / "tnb101_micro.npz"))
+                       metric=metric, source=str(data_dir(directory) / "tnb101_micro.npz"), goal=bench.goal(metric))
 
 
 def _load_hw360(bench, dataset, metric, directory) -> Table:
@@ -167,11 +186,14 @@ def _load_hw360(bench, dataset, metric, directory) -> Table:
         raise DataError(f"hw360_nb201.npz has no column {key!r}. {bench.howto}")
     nb = open_npz("nb201.npz", directory, _NB201_HOWTO, ("ops",))
     index = arrays["index"]
+    if index.ndim != 1 or not np.issubdtype(index.dtype, np.integer) or index.size == 0:
+        raise DataError(f"hw360_nb201.npz: 'index' must be a non-empty 1-D integer array, got {index.dtype} "
+                        f"{index.shape}. {bench.howto}")
     if index.min() < 0 or index.max() >= len(nb["ops"]):
         raise DataError("hw360_nb201.npz: arch index out of range of nb201.npz")
     vals = _check_rows("hw360_nb201.npz", arrays, key, len(index))
     return from_arrays(spaces.get("nb201"), nb["ops"][index], vals, benchmark=bench.name, dataset=dataset,
-                       metric=metric, source=str(data_dir(directory) / "hw360_nb201.npz"))
+                       metric=metric, source=str(data_dir(directory) / "hw360_nb201.npz"), goal=bench.goal(metric))
 
 
 _NBG_FIELDS = {"test": ("perf", "test"), "valid": ("valid_perf", "valid"),
@@ -219,26 +241,28 @@ def _load_nbg(bench, dataset, metric, directory) -> Table:
                         f"(hash scheme mismatch in {source})")
     ops = space.unrank(rep_canon)
     return from_arrays(space, np.asarray(ops), vals, benchmark=bench.name, dataset=dataset, metric=metric,
-                       source=source, dense_index=dense_index)
+                       source=source, dense_index=dense_index, goal=bench.goal(metric))
 
 
 _LOADERS = {"nb201": _load_nb201, "tnb101_micro": _load_tnb101, "hw360": _load_hw360,
             "nasbench_graph": _load_nbg}
 
 
-def load(benchmark_name: str, dataset: str, data_dir: str | os.PathLike | None = None,
+def load(benchmark_name: str, dataset: str | None = None, data_dir: str | os.PathLike | None = None,
          metric: str | None = None) -> Table:
     """Load one benchmark table as a jittable fitness :class:`Table`.
 
     Args:
       benchmark_name: ``nb201``, ``tnb101_micro``, ``hw360`` or ``nasbench_graph``.
-      dataset: a dataset or task of that benchmark (``jaxnag benchmarks`` lists them).
+      dataset: a dataset or task of that benchmark (``jaxnag benchmarks`` lists them); default
+        the benchmark's ``default_dataset``.
       data_dir: folder with the ``.npz`` tables; default ``$JAXNAG_DATA_DIR``.
         NAS-Bench-Graph needs none (it reads the installed package).
-      metric: which column; default the benchmark's accuracy-like metric.
+      metric: which column; default the benchmark's accuracy-like metric. Cost metrics
+        (latency, energy, params, FLOPs) are minimised: the table's fitness is their negation.
 
     Raises:
-      KeyError: unknown benchmark, dataset or metric.
+      UnknownName: unknown benchmark, dataset or metric (a ``KeyError``).
       DataError: missing, truncated, corrupt or mismatched data.
 
     Example:
@@ -253,12 +277,17 @@ def load(benchmark_name: str, dataset: str, data_dir: str | os.PathLike | None =
     return _LOADERS[bench.name](bench, ds, metric, data_dir)
 
 
-def load_custom(path: str | os.PathLike, space: str | spaces.SearchSpace, metric: str) -> Table:
+def load_custom(path: str | os.PathLike, space: str | spaces.SearchSpace, metric: str,
+                goal: str = "max") -> Table:
     """Load a custom table: an ``.npz`` with int ``ops [n, R]`` and a float column ``metric [n]``.
+
+    ``goal`` says whether the metric is maximised (``"max"``, default) or minimised (``"min"``).
 
     Raises:
       DataError: missing or corrupt file, missing key, wrong shapes, invalid or duplicate rows.
     """
+    if goal not in GOALS:
+        raise ConfigError(f"goal must be 'max' or 'min', got {goal!r}")
     space = spaces.get(space)
     path = Path(path)
     howto = f"A custom table is an .npz with an int array 'ops' of shape [n, {space.num_slots}] and float columns"
@@ -273,14 +302,16 @@ def load_custom(path: str | os.PathLike, space: str | spaces.SearchSpace, metric
     if not np.issubdtype(vals.dtype, np.number):
         raise DataError(f"{path}: column {metric!r} must be numeric, got {vals.dtype}")
     return from_arrays(space, ops, vals.astype(np.float32), benchmark="custom", dataset=path.stem,
-                       metric=metric, source=str(path))
+                       metric=metric, source=str(path), goal=goal)
 
 
 def availability(directory=None) -> list[dict]:
-    """One entry per benchmark: datasets, metrics, source and whether its data is present."""
+    """One entry per benchmark: datasets, metrics (with their goal), source and whether its data
+    is present and readable (a corrupt file is reported as such, with the reason)."""
     root = data_dir(directory)
     out = []
     for b in BENCHMARKS.values():
+        problem = None
         if b.name == "nasbench_graph":
             try:
                 import nas_bench_graph  # noqa: F401
@@ -291,7 +322,14 @@ def availability(directory=None) -> list[dict]:
             files = {"nb201": ["nb201.npz"], "tnb101_micro": ["tnb101_micro.npz"],
                      "hw360": ["hw360_nb201.npz", "nb201.npz"]}[b.name]
             present = bool(root) and all((root / f).is_file() for f in files)
+            if present:
+                try:
+                    for f in files:
+                        open_npz(f, root, b.howto, ("ops",) if f != "hw360_nb201.npz" else ("index",))
+                except DataError as e:
+                    present, problem = False, str(e)
         out.append(dict(benchmark=b.name, space=b.space, datasets=list(b.datasets), metrics=list(b.metrics),
+                        minimised=list(b.minimised), default_dataset=b.dataset(None),
                         default_metric=b.default_metric, source=b.source, available=present,
-                        howto=None if present else b.howto))
+                        problem=problem, howto=None if present else b.howto))
     return out

@@ -1,10 +1,14 @@
 """A benchmark table as a jittable fitness function (a gather over a dense array).
 
-A :class:`Table` is a pytree whose leaves are the dense metric array ``values``
+A :class:`Table` is a pytree whose leaves are the dense fitness array ``values``
 (one entry per encoding of the space, NaN where the benchmark has no entry or the
 encoding is invalid) and the optimum. Calling it on int ops ``[..., R]`` is a
 gather, so it works under ``jit`` and ``vmap``, and a stack of tables (same space)
 is one pytree to ``vmap`` over for multi-task generation.
+
+Fitness is always maximised. A metric that is better when smaller (latency, energy,
+parameters, FLOPs) has ``goal="min"``: its fitness is the negated metric, and
+:meth:`Table.to_metric` converts a fitness back into the metric's own units.
 """
 
 from __future__ import annotations
@@ -15,11 +19,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..errors import ConfigError, DataError, InvalidArchitecture
 from ..spaces import SearchSpace
 
-
-class DataError(RuntimeError):
-    """A benchmark file is missing, truncated, corrupt or does not match its space."""
+GOALS = ("max", "min")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -31,7 +34,10 @@ class TableInfo:
       benchmark, dataset, metric: what the values are.
       source: where they were read from (a path or a package).
       row_ops: int32 ``[n, R]``, the benchmark's own rows (one per distinct entry).
-      row_values: float32 ``[n]``, the metric of each row.
+      row_values: float32 ``[n]``, the metric of each row, in the metric's own units.
+      goal: ``"max"`` if larger metric values are better, ``"min"`` if smaller are.
+      feasible_floor: for a constrained table (:func:`jaxnag.tables.constrain`), the
+        fitness below which values are penalties of infeasible architectures; else None.
     """
 
     space: SearchSpace
@@ -41,11 +47,18 @@ class TableInfo:
     source: str
     row_ops: np.ndarray = dataclasses.field(repr=False)
     row_values: np.ndarray = dataclasses.field(repr=False)
+    goal: str = "max"
+    feasible_floor: float | None = None
+
+    @property
+    def sign(self) -> float:
+        """+1 where the metric is maximised, -1 where it is minimised (fitness = sign * metric)."""
+        return 1.0 if self.goal == "max" else -1.0
 
 
 @jax.tree_util.register_pytree_node_class
 class Table:
-    """Benchmark metric as a function of the architecture; higher is better.
+    """Benchmark metric as a fitness of the architecture; higher fitness is better.
 
     Example:
       >>> import jax, jax.numpy as jnp
@@ -77,6 +90,12 @@ class Table:
     def __call__(self, ops: jax.Array) -> jax.Array:
         """Metric of ``ops [..., R]``; NaN for an invalid encoding or one the table lacks."""
         space = self.info.space
+        if isinstance(ops, (np.ndarray, list, tuple)):
+            host = np.asarray(ops)
+            if host.dtype == np.bool_ or not np.issubdtype(host.dtype, np.integer):
+                raise InvalidArchitecture(f"{self.name}: ops must be integers, got dtype {host.dtype}")
+            if host.size and (host.min() < np.iinfo(np.int32).min or host.max() > np.iinfo(np.int32).max):
+                raise InvalidArchitecture(f"{self.name}: ops outside the int32 range (largest {host.max()})")
         ops = jnp.asarray(ops)
         if ops.shape[-1:] != (space.num_slots,):
             raise ValueError(
@@ -90,15 +109,32 @@ class Table:
     def name(self) -> str:
         return f"{self.info.benchmark}/{self.info.dataset}:{self.info.metric}"
 
+    @property
+    def goal(self) -> str:
+        """``"max"`` or ``"min"``: the direction in which the metric is better."""
+        return self.info.goal
+
+    def to_metric(self, fitness) -> np.ndarray:
+        """Fitness values (host) -> the metric in its own units; NaN for failed evaluations and,
+        on a constrained table, for penalties of infeasible architectures."""
+        f = np.asarray(fitness, np.float64)
+        ok = np.isfinite(f)
+        if self.info.feasible_floor is not None:
+            ok &= f >= self.info.feasible_floor
+        return np.where(ok, self.info.sign * f, np.nan)
+
+    def _row_fitness(self) -> np.ndarray:
+        vals = self.info.sign * self.info.row_values.astype(np.float64)
+        return np.where(np.isfinite(vals), vals, -np.inf)
+
     def best(self) -> tuple[np.ndarray, float]:
-        """``(ops [R], value)`` of the table's best row (host-side)."""
-        i = int(np.nanargmax(self.info.row_values))
+        """``(ops [R], metric value)`` of the table's best row (host-side)."""
+        i = int(np.argmax(self._row_fitness()))
         return self.info.row_ops[i], float(self.info.row_values[i])
 
     def top_k(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` best distinct rows, best first: ``(ops [k, R], values [k])``."""
-        vals = np.where(np.isfinite(self.info.row_values), self.info.row_values, -np.inf)
-        order = np.argsort(-vals, kind="stable")[:k]
+        """The ``k`` best distinct rows, best first: ``(ops [k, R], metric values [k])``."""
+        order = np.argsort(-self._row_fitness(), kind="stable")[:k]
         return self.info.row_ops[order], self.info.row_values[order]
 
     def __repr__(self) -> str:
@@ -108,8 +144,8 @@ class Table:
 
 def from_arrays(space: SearchSpace, ops, values, *, benchmark: str = "custom",
                 dataset: str = "custom", metric: str = "metric", source: str = "arrays",
-                dense_index=None) -> Table:
-    """Build a :class:`Table` from rows ``ops [n, R]`` and ``values [n]``.
+                dense_index=None, goal: str = "max") -> Table:
+    """Build a :class:`Table` from rows ``ops [n, R]`` and metric ``values [n]``.
 
     Args:
       space: the search space the rows belong to.
@@ -119,13 +155,19 @@ def from_arrays(space: SearchSpace, ops, values, *, benchmark: str = "custom",
         row that stands for it (-1 for none). The default maps each row to its own
         encoding only; spaces with isomorphic encodings (NAS-Bench-Graph) pass
         the class mapping here.
+      goal: ``"max"`` (default) if larger values are better, ``"min"`` if smaller are.
 
     Raises:
       DataError: shapes, duplicates or invalid rows.
     """
-    ops_np = np.asarray(ops)
-    vals_np = np.asarray(values, np.float32)
     where = f"{benchmark}/{dataset} ({source})"
+    ops_np = np.asarray(ops)
+    try:
+        vals_np = np.asarray(values, np.float32)
+    except (TypeError, ValueError):
+        raise DataError(f"{where}: metric {metric!r} must be numeric") from None
+    if goal not in GOALS:
+        raise DataError(f"{where}: goal must be 'max' or 'min', got {goal!r}")
     if ops_np.ndim != 2 or ops_np.shape[1] != space.num_slots:
         raise DataError(f"{where}: ops must have shape [n, {space.num_slots}] for space {space.name}, got {ops_np.shape}")
     if vals_np.shape != (ops_np.shape[0],):
@@ -148,8 +190,9 @@ def from_arrays(space: SearchSpace, ops, values, *, benchmark: str = "custom",
     finite = vals_np[np.isfinite(vals_np)]
     if finite.size == 0:
         raise DataError(f"{where}: metric {metric!r} has no finite value")
-    info = TableInfo(space, benchmark, dataset, metric, source, ops_np, vals_np)
-    return Table(jnp.asarray(dense), jnp.asarray(finite.max(), jnp.float32), info)
+    sign = 1.0 if goal == "max" else -1.0
+    info = TableInfo(space, benchmark, dataset, metric, source, ops_np, vals_np, goal)
+    return Table(jnp.asarray(sign * dense, jnp.float32), jnp.asarray(sign * finite, jnp.float32).max(), info)
 
 
 def stack(tables: list[Table]) -> Table:
@@ -160,11 +203,13 @@ def stack(tables: list[Table]) -> Table:
       >>> # jax.vmap(lambda t: ednag.generate(key, t, space, cfg))(tbl)
     """
     if not tables:
-        raise ValueError("stack needs at least one table")
+        raise ConfigError("stack needs at least one table")
     space = tables[0].info.space
     for t in tables:
         if t.info.space is not space:
-            raise ValueError(f"cannot stack tables of spaces {space.name} and {t.info.space.name}")
+            raise ConfigError(f"cannot stack tables of spaces {space.name} and {t.info.space.name}")
+        if t.info.goal != tables[0].info.goal:
+            raise ConfigError(f"cannot stack a maximised and a minimised metric ({tables[0].name}, {t.name})")
     info = dataclasses.replace(
         tables[0].info, dataset="+".join(t.info.dataset for t in tables),
         metric="+".join(sorted({t.info.metric for t in tables})))

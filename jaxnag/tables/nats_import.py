@@ -35,7 +35,7 @@ import numpy as np
 
 from ..spaces import get as get_space
 from ..spaces.nb201 import EDGES, OP_NAMES
-from ._table import DataError
+from ..errors import DataError
 
 DATASETS = {"cifar10": "cifar10", "cifar100": "cifar100", "imagenet16": "ImageNet16-120"}
 _TEST_SET = {"cifar10": "ori-test", "cifar100": "x-test", "ImageNet16-120": "x-test"}
