@@ -26,6 +26,7 @@ import numpy as np
 import optax
 from flax import nnx
 
+from ..errors import ConfigError, GenerationError, UnknownName, check_int, check_range
 from ..nn.layers import Block, TimeEmbedding, sinusoidal
 from ..nn.score_net import attention_mask, op_node_graph
 from . import encoding
@@ -75,10 +76,15 @@ def fit_predictor(key, space, ops, values, sde, iterations: int = 1500, batch: i
     at 10%) from dominating the loss; its outputs then order cells but are not in
     metric units (``mean`` / ``std`` are 0 / 1).
     """
+    check_int("iterations", iterations, lo=1)
+    check_int("batch", batch, lo=1)
+    check_range("lr", lr, lo=0.0, lo_open=True)
     ops, values = np.asarray(ops), np.asarray(values, np.float64)
+    if values.shape != ops.shape[:1]:
+        raise ConfigError(f"values must have shape ({len(ops)},), one per architecture, got {values.shape}")
     ok = np.isfinite(values)
     if ok.sum() < 2:
-        raise ValueError("the predictor needs at least two architectures with a finite metric")
+        raise ConfigError("the predictor needs at least two architectures with a finite metric")
     ops, values = ops[ok], values[ok]
     if target == "zscore":
         mean, std = float(values.mean()), float(values.std() or 1.0)
@@ -89,7 +95,7 @@ def fit_predictor(key, space, ops, values, sde, iterations: int = 1500, batch: i
         mean, std = 0.0, 1.0
         y = jnp.asarray(ndtri((r + 0.5) / len(r)), jnp.float32)
     else:
-        raise ValueError(f"unknown predictor target {target!r}; use 'zscore' or 'rank'")
+        raise UnknownName(f"unknown predictor target {target!r}; use 'zscore' or 'rank'")
     x0 = encoding.to_matrix(jnp.asarray(ops), space) * 2.0 - 1.0
     k_init, k_loop = jax.random.split(key)
     model = PredictorNet(space, rngs=nnx.Rngs(params=k_init))
@@ -127,6 +133,14 @@ class GuidanceConfig:
     steps: int = 1000
     snr: float = 0.16
     max_rounds: int = 20
+
+    def __post_init__(self):
+        check_range("scale", self.scale, lo=0.0)
+        check_range("decrement", self.decrement, lo=0.0)
+        check_int("round_size", self.round_size, lo=1)
+        check_int("steps", self.steps, lo=2)
+        check_range("snr", self.snr, lo=0.0, lo_open=True)
+        check_int("max_rounds", self.max_rounds, lo=1)
 
 
 class GenerateInfo(NamedTuple):
@@ -167,7 +181,14 @@ def generate(key, score_model, sde, space, n: int, predictor: Predictor | None =
              config: GuidanceConfig = GuidanceConfig(), verbose: bool = False):
     """Rounds of (guided) sampling until ``n`` unique valid architectures; returns
     ``(ops [m, R] best-predicted first, predicted [m] or None, GenerateInfo)`` with m >= n
-    unless ``max_rounds`` ran out."""
+    unless ``max_rounds`` ran out.
+
+    Raises:
+      GenerationError: a round produced no valid sample at all (an undertrained score network,
+        or a guidance scale that throws samples off the data): stopping then saves the
+        remaining rounds, which would fail the same way.
+    """
+    check_int("n", n, lo=1)
     sample = make_sampler(score_model, sde, space, predictor, config)
     seen: dict[int, np.ndarray] = {}
     total = valid_total = 0
@@ -183,6 +204,9 @@ def generate(key, score_model, sde, space, n: int, predictor: Predictor | None =
         valid_total += int(ok.sum())
         scales.append(scale)
         rounds += 1
+        if not ok.any():
+            raise GenerationError(f"round {rounds}: 0 of {len(ok)} samples are valid architectures (validity 0%, "
+                                  f"guidance scale {scale:g}); the score network needs more training")
         if verbose:
             print(f"jaxnag: round {rounds}: scale {scale:g}, {int(ok.sum())}/{len(ok)} valid, "
                   f"{len(seen)} unique so far", file=sys.stderr, flush=True)

@@ -1,11 +1,25 @@
 """Train DiffusionNAG's score network: denoising score matching with optax, EMA, orbax checkpoints.
 
-Training runs in compiled chunks (``lax.scan`` of ``log_every`` steps under plain
-``jax.jit``, the network passed as an ``nnx.split`` state); between chunks the loop
-prints progress and, every ``ckpt_every`` steps, saves a resumable checkpoint
-(params, EMA params, optimizer state, step) with orbax, plus ``config.json``.
-Only the latest ``keep`` checkpoints are kept and the one loaded is the latest: the
-reference called its latest checkpoint "best", jaxnag does not claim that.
+Training runs in compiled chunks (a ``lax.scan`` under plain ``jax.jit``, one compilation, the
+network passed as an ``nnx.split`` state). Step ``n`` draws its randomness from
+``fold_in(key, n)``, so a run that is stopped and resumed ends with exactly the parameters of an
+uninterrupted one.
+
+A checkpoint folder belongs to jaxnag and cannot lose work::
+
+  DIR/jaxnag-score.json     what the folder holds: space and network (checked before training)
+  DIR/runs/0/run.json       one run: its key, training settings, start time
+  DIR/runs/0/<step>/        orbax checkpoints of that run (params, EMA, optimizer state, step)
+
+- :func:`train_score` refuses, before any compilation, a folder that is a file, unwritable, not
+  empty and not a jaxnag checkpoint, or one of a different space or network.
+- Resuming continues the newest run; ``resume=False`` (``--restart``) starts ``runs/<n+1>`` and
+  deletes nothing. Each run's checkpoint manager only ever prunes steps of its own run.
+- Saves happen at every multiple of ``ckpt_every`` and at the end; the run stops at exactly
+  ``iterations`` steps. Orbax writes each step to a temporary folder and renames it when complete,
+  so an interrupted save leaves the previous step loadable. Ctrl-C saves the current step.
+- :func:`load_score` opens the folder read-only and loads the latest complete step of the newest
+  run that has one. The reference called its latest checkpoint "best"; jaxnag does not claim that.
 
 Example:
   >>> # model, info = train.train_score(jax.random.key(0), spaces.get("nb201"),
@@ -15,7 +29,9 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -27,21 +43,27 @@ import optax
 from flax import nnx
 
 from .. import sde as sde_lib
-from ..tables import DataError
+from ..errors import CheckpointError, ConfigError, Interrupted, JaxnagError, UnknownName, check_int, check_range
 from ..nn.score_net import REFERENCE, SMALL, NetConfig, ScoreNet, op_node_graph
 from . import encoding
 
+MARKER = "jaxnag-score.json"
+FORMAT = 1
 CONFIGS = {"reference": REFERENCE, "small": SMALL}
 
 
-class CheckpointError(DataError):
-    """A checkpoint folder is missing, incomplete or corrupt."""
+class TrainingInterrupted(Interrupted):
+    """Training was interrupted (Ctrl-C); the current step was saved and the run can be resumed."""
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """Score-network training. Defaults suit the small network on a CPU; the reference
-    used lr 2e-5, 1,000 warm-up steps and 250k iterations."""
+    used lr 2e-5, 1,000 warm-up steps and 250k iterations.
+
+    ``iterations``, ``log_every``, ``ckpt_every`` and ``keep`` may change when a run is
+    resumed; every other field defines the run and must match.
+    """
 
     net: str = "small"
     sde: str = "ve"
@@ -57,23 +79,51 @@ class TrainConfig:
     ckpt_every: int = 2000
     keep: int = 2
 
-    def net_config(self) -> NetConfig:
+    def __post_init__(self):
         if self.net not in CONFIGS:
-            raise ValueError(f"unknown network config {self.net!r}; available: {', '.join(CONFIGS)}")
+            raise UnknownName(f"unknown network config {self.net!r}; available: {', '.join(CONFIGS)}")
+        if self.sde not in ("ve", "vp"):
+            raise UnknownName(f"unknown sde {self.sde!r}; use 've' or 'vp'")
+        check_range("sigma_min", self.sigma_min, lo=0.0, lo_open=True)
+        check_range("sigma_max", self.sigma_max, lo=self.sigma_min, lo_open=True)
+        check_int("iterations", self.iterations, lo=1)
+        check_int("batch", self.batch, lo=1)
+        check_range("lr", self.lr, lo=0.0, lo_open=True)
+        check_int("warmup", self.warmup, lo=0)
+        check_range("clip", self.clip, lo=0.0, lo_open=True)
+        check_range("ema_max", self.ema_max, lo=0.0, hi=1.0)
+        check_int("log_every", self.log_every, lo=1)
+        check_int("ckpt_every", self.ckpt_every, lo=1)
+        check_int("keep", self.keep, lo=1)
+
+    def net_config(self) -> NetConfig:
         return CONFIGS[self.net]
 
     def make_sde(self):
         if self.sde == "ve":
             return sde_lib.VESDE(self.sigma_min, self.sigma_max)
-        if self.sde == "vp":
-            return sde_lib.VPSDE()
-        raise ValueError(f"unknown sde {self.sde!r}; use 've' or 'vp'")
+        return sde_lib.VPSDE()
+
+    def identity(self) -> dict:
+        """The fields that define a run (all but the schedule of logging and saving)."""
+        d = dataclasses.asdict(self)
+        for k in _RESUMABLE:
+            d.pop(k)
+        return d
+
+
+_RESUMABLE = ("iterations", "log_every", "ckpt_every", "keep")
+
+
+def check_space(space) -> None:
+    """DiffusionNAG's node-operation matrices need a cell space with ops on edges."""
+    if space.edges is None:
+        raise ConfigError(f"DiffusionNAG needs a cell space with ops on edges; {space.name} has none")
 
 
 def build(space, config: TrainConfig, key) -> ScoreNet:
     """A fresh score network for ``space`` (its op-node graph) and ``config.net``."""
-    if space.edges is None:
-        raise ValueError(f"DiffusionNAG needs a cell space with ops on edges; {space.name} has none")
+    check_space(space)
     output = max(d for _, d in space.edges)
     v, f = encoding.shape(space)
     net_cfg = dataclasses.replace(config.net_config(), features=f)
@@ -90,63 +140,166 @@ def ema_decay(step, max_decay):
     return jnp.minimum(max_decay, (1.0 + step) / (10.0 + step))
 
 
-def _save(directory: Path, step: int, tree, config: TrainConfig, space, keep: int):
-    import orbax.checkpoint as ocp
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "config.json").write_text(json.dumps(dict(train=dataclasses.asdict(config), space=space.name)))
-    with ocp.CheckpointManager(directory.resolve(), options=ocp.CheckpointManagerOptions(max_to_keep=keep)) as m:
-        m.save(step, args=ocp.args.StandardSave(tree))
-        m.wait_until_finished()
+# ----------------------------------------------------------------------------- the folder
+def _write_json(path: Path, obj) -> None:
+    """Write ``obj`` as JSON atomically (a temporary file renamed over the target)."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(obj, indent=1))
+    os.replace(tmp, path)
 
 
-def _restore(directory: Path, abstract):
+def _read_json(path: Path) -> dict:
+    try:
+        obj = json.loads(path.read_text())
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{path} is corrupt ({type(e).__name__}: {str(e)[:120]})") from None
+    if not isinstance(obj, dict):
+        raise CheckpointError(f"{path} is corrupt (not a JSON object)")
+    return obj
+
+
+def _runs(directory: Path) -> list[Path]:
+    root = directory / "runs"
+    if not root.is_dir():
+        return []
+    return sorted((p for p in root.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name))
+
+
+def _steps(run: Path) -> list[int]:
+    """Complete orbax steps of a run (temporary folders of interrupted saves are not steps)."""
+    if not run.is_dir():
+        return []
+    return sorted(int(p.name) for p in run.iterdir() if p.is_dir() and p.name.isdigit())
+
+
+def _identity(space, config: TrainConfig) -> dict:
+    return dict(format=FORMAT, space=space.name, train=config.identity())
+
+
+def _describe_mismatch(have: dict, want: dict) -> str:
+    diffs = []
+    if have.get("space") != want["space"]:
+        diffs.append(f"space {have.get('space')} vs {want['space']}")
+    for k, v in want["train"].items():
+        if have.get("train", {}).get(k) != v:
+            diffs.append(f"{k} {have.get('train', {}).get(k)!r} vs {v!r}")
+    return ", ".join(diffs) or "format differs"
+
+
+def prepare(directory, space, config: TrainConfig, resume: bool = True) -> tuple[Path, bool]:
+    """Check ``directory`` can take this training run and return ``(run folder, resuming)``.
+
+    Creates the folder and its marker if new. Never deletes anything. Raises
+    :class:`CheckpointError` (before any training) for a file, an unwritable folder, a
+    non-empty folder that is not a jaxnag score checkpoint, or a checkpoint of another
+    space or network.
+    """
+    check_space(space)
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise CheckpointError(f"--out {directory} is a file, not a folder")
+    want = _identity(space, config)
+    marker = directory / MARKER
+    if directory.is_dir() and any(directory.iterdir()) and not marker.is_file():
+        what = "an older jaxnag checkpoint" if (directory / "config.json").is_file() else "not a jaxnag score checkpoint"
+        raise CheckpointError(f"{directory} is not empty and is {what}; nothing was written: "
+                              "train into a new or empty folder")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / f".write-test-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise CheckpointError(f"cannot write to {directory} ({e.strerror or e})") from None
+    if marker.is_file():
+        have = _read_json(marker)
+        if have != want:
+            raise CheckpointError(f"{directory} holds a score network of another kind ({_describe_mismatch(have, want)}); "
+                                  "nothing was written: train into a new folder")
+    else:
+        _write_json(marker, want)
+    runs = _runs(directory)
+    if resume and runs and _steps(runs[-1]):
+        return runs[-1], True
+    if runs and not _steps(runs[-1]):  # a run that never saved a step: reuse its number
+        return runs[-1], False
+    run = directory / "runs" / str(int(runs[-1].name) + 1 if runs else 0)
+    run.mkdir(parents=True)
+    return run, False
+
+
+def _manager(run: Path, keep: int | None = None, read_only: bool = False):
     import orbax.checkpoint as ocp
-    with ocp.CheckpointManager(directory.resolve()) as m:
-        step = m.latest_step()
+    _quiet_orbax()
+    opts = ocp.CheckpointManagerOptions(max_to_keep=keep, enable_async_checkpointing=False, create=not read_only,
+                                        read_only=read_only)
+    return ocp.CheckpointManager(run.resolve(), options=opts, item_handlers=ocp.StandardCheckpointHandler())
+
+
+def _quiet_orbax():
+    """Orbax logs routine notes (read-only folders, handler registries) as absl warnings and a damaged
+    file as absl errors before it raises; jaxnag turns what it raises into one clear line itself,
+    so the log stays quiet below critical."""
+    import logging
+    logging.getLogger("absl").setLevel(logging.CRITICAL)
+
+
+def _restore(run: Path, abstract, step: int | None = None):
+    import orbax.checkpoint as ocp
+    with _manager(run, read_only=True) as m:
+        step = m.latest_step() if step is None else step
         if step is None:
-            raise CheckpointError(f"{directory} holds no checkpoint step (train with `jaxnag train-score`)")
+            raise CheckpointError(f"{run} holds no checkpoint step (train with `jaxnag train-score`)")
+        _check_shapes(m, step, abstract, run)
         try:
             return step, m.restore(step, args=ocp.args.StandardRestore(abstract))
         except Exception as e:  # orbax raises many types for damaged files
-            raise CheckpointError(f"checkpoint step {step} in {directory} is corrupt or incomplete "
-                                  f"({type(e).__name__}: {str(e)[:200]})") from None
+            raise CheckpointError(f"checkpoint step {step} in {run} is corrupt or incomplete "
+                                  f"({type(e).__name__}: {str(e)[:160]})") from None
 
 
-def load_config(directory) -> tuple[TrainConfig, str]:
-    """``(TrainConfig, space name)`` stored beside a checkpoint."""
-    path = Path(directory) / "config.json"
-    if not path.is_file():
-        raise CheckpointError(f"{directory} is not a jaxnag score checkpoint (no config.json); "
-                              "train one with `jaxnag train-score --out DIR`")
+def _check_shapes(manager, step: int, abstract, run: Path) -> None:
+    """Name a network-size mismatch as such (not as corruption), where orbax can read the metadata."""
     try:
-        raw = json.loads(path.read_text())
-        return TrainConfig(**raw["train"]), raw["space"]
-    except (ValueError, KeyError, TypeError) as e:
-        raise CheckpointError(f"{path} is corrupt ({e})") from None
+        meta = manager.item_metadata(step)
+        have = {_path(k): tuple(v.shape) for k, v in jax.tree_util.tree_leaves_with_path(meta) if hasattr(v, "shape")}
+    except Exception:  # unreadable metadata: the restore reports the damage
+        return
+    for k, v in jax.tree_util.tree_leaves_with_path(abstract):
+        key = _path(k)
+        if key in have and have[key] != tuple(v.shape):
+            raise CheckpointError(f"{run} step {step} holds a network of another size ({key}: {list(have[key])}, "
+                                  f"this configuration expects {list(v.shape)})")
 
 
-def train_score(key: jax.Array, space, config: TrainConfig = TrainConfig(), out: str | Path | None = None,
-                data_ops=None, resume: bool = True, verbose: bool = True):
-    """Train (or resume) a score network on ``data_ops`` (default: every valid encoding of the space).
+def _path(keys) -> str:
+    """A tree path as ``a/b/0/c`` whatever key types the tree uses (orbax metadata and nnx differ)."""
+    parts = [str(getattr(k, "key", getattr(k, "idx", getattr(k, "name", k)))) for k in keys]
+    return "/".join(p for p in parts if p != "value")
 
-    Returns ``(ema_model, info)`` where ``info`` has ``losses`` (mean per chunk), ``steps``,
-    ``seconds``, ``steps_per_s`` (overall, compilation included) and ``steady_steps_per_s``
-    (median over the chunks after the first).
-    """
-    k_init, k_loop = jax.random.split(key)
+
+def _abstract(tree):
+    return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), tree)
+
+
+def _fresh_tree(space, config: TrainConfig, k_init):
     model = build(space, config, k_init)
     graphdef, params, rest = nnx.split(model, nnx.Param, ...)
-    sde = config.make_sde()
+    tree = dict(params=params, ema=params, opt=optimizer(config).init(params), step=jnp.int32(0))
+    return graphdef, rest, tree
+
+
+# ----------------------------------------------------------------------------- training
+@functools.partial(jax.jit, static_argnames=("graphdef", "config"))
+def _train_chunk(tree, n, rest, data, k_loop, *, graphdef, config: TrainConfig):
+    """The first ``n`` of ``log_every`` training steps (the rest are skipped), as one scan.
+
+    Module-level and keyed by the static network definition and config, so every chunk
+    length, every resumed process step and every call with the same settings share one
+    compilation.
+    """
     opt = optimizer(config)
-    tree = dict(params=params, ema=params, opt=opt.init(params), step=jnp.int32(0))
-    out = Path(out) if out is not None else None
-    if out is not None and resume and (out / "config.json").is_file():
-        _, tree = _restore(out, jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), tree))
-        if verbose:
-            print(f"jaxnag: resumed {out} at step {int(tree['step'])}", file=sys.stderr)
-    if data_ops is None:
-        data_ops = space.all_ops()[np.asarray(space.is_valid(space.all_ops()))]
-    data = jnp.asarray(encoding.to_matrix(jnp.asarray(data_ops), space)) * 2.0 - 1.0
+    sde = config.make_sde()
 
     def loss_fn(p, k):
         k_i, k_l, k_d = jax.random.split(k, 3)
@@ -154,57 +307,180 @@ def train_score(key: jax.Array, space, config: TrainConfig = TrainConfig(), out:
         net = nnx.merge(graphdef, p, rest)
         return sde_lib.dsm_loss(lambda x, lvl: net(x, lvl, k_d), sde, x0, k_l)
 
-    @jax.jit
-    def chunk(tree, k):
-        def step(t, kk):
-            loss, grads = jax.value_and_grad(loss_fn)(t["params"], kk)
-            upd, opt_state = opt.update(grads, t["opt"], t["params"])
-            params = optax.apply_updates(t["params"], upd)
-            d = ema_decay(t["step"], config.ema_max)
-            ema = jax.tree.map(lambda e, q: d * e + (1 - d) * q, t["ema"], params)
-            return dict(params=params, ema=ema, opt=opt_state, step=t["step"] + 1), loss
-        return jax.lax.scan(step, tree, jax.random.split(k, config.log_every))
+    def one_step(t):
+        loss, grads = jax.value_and_grad(loss_fn)(t["params"], jax.random.fold_in(k_loop, t["step"]))
+        upd, opt_state = opt.update(grads, t["opt"], t["params"])
+        params = optax.apply_updates(t["params"], upd)
+        d = ema_decay(t["step"], config.ema_max)
+        ema = jax.tree.map(lambda e, q: d * e + (1 - d) * q, t["ema"], params)
+        return dict(params=params, ema=ema, opt=opt_state, step=t["step"] + 1), loss
+
+    def body(t, i):
+        return jax.lax.cond(i < n, one_step, lambda t: (t, jnp.float32(jnp.nan)), t)
+    return jax.lax.scan(body, tree, jnp.arange(config.log_every))
+
+
+def _chunk_fn(graphdef, rest, data, config: TrainConfig, k_loop):
+    """``chunk(tree, n) -> (tree, losses [log_every])`` for one training run."""
+    # The schedule of logging and saving does not change the step: share compilations across it.
+    static = dataclasses.replace(config, iterations=1, ckpt_every=1, keep=1)
+    return lambda tree, n: _train_chunk(tree, n, rest, data, k_loop, graphdef=graphdef, config=static)
+
+
+def _key_record(key) -> dict:
+    return dict(impl=str(jax.random.key_impl(key)), data=np.asarray(jax.random.key_data(key)).tolist())
+
+
+def _key_from_record(rec: dict, where: Path):
+    try:
+        return jax.random.wrap_key_data(jnp.asarray(rec["data"], jnp.uint32), impl=rec["impl"])
+    except Exception as e:
+        raise CheckpointError(f"{where}: unreadable run key ({type(e).__name__}: {e})") from None
+
+
+def train_score(key: jax.Array, space, config: TrainConfig = TrainConfig(), out: str | Path | None = None,
+                data_ops=None, resume: bool = True, verbose: bool = True):
+    """Train (or resume) a score network on ``data_ops`` (default: every valid encoding of the space).
+
+    With ``out``, see the module doc for what is checked, saved and never deleted. When a run
+    is resumed, its stored key is used (``key`` is ignored), so the result does not depend on
+    where it was interrupted.
+
+    Returns ``(ema_model, info)`` where ``info`` has ``losses`` (mean per chunk), ``steps``,
+    ``seconds``, ``steps_per_s`` (overall, compilation included), ``steady_steps_per_s``
+    (median over the chunks after the first), ``run`` (the run folder) and ``saved`` (steps saved).
+
+    Raises:
+      CheckpointError: see :func:`prepare`; a corrupt checkpoint to resume.
+      TrainingInterrupted: on Ctrl-C, after saving the current step.
+    """
+    if not isinstance(config, TrainConfig):
+        raise ConfigError(f"config must be a diffusionnag.train.TrainConfig, got {type(config).__name__}")
+    out = Path(out) if out is not None else None
+    run, resuming = prepare(out, space, config, resume) if out is not None else (None, False)
+    if resuming:
+        key = _key_from_record(_read_json(run / "run.json").get("key", {}), run / "run.json")
+    k_init, k_loop = jax.random.split(key)
+    graphdef, rest, tree = _fresh_tree(space, config, k_init)
+    if resuming:
+        _, tree = _restore(run, _abstract(tree))
+        if verbose:
+            print(f"jaxnag: resumed {run} at step {int(tree['step'])}", file=sys.stderr, flush=True)
+    elif run is not None:
+        _write_json(run / "run.json", dict(key=_key_record(key), train=dataclasses.asdict(config),
+                                           started=time.strftime("%Y-%m-%dT%H:%M:%S")))
+    if data_ops is None:
+        data_ops = space.all_ops()[np.asarray(space.is_valid(space.all_ops()))]
+    data = jnp.asarray(encoding.to_matrix(jnp.asarray(data_ops), space)) * 2.0 - 1.0
+    chunk = _chunk_fn(graphdef, rest, data, config, k_loop)
+
+    manager = _manager(run, config.keep) if run is not None else None
+    saved: list[int] = []
+
+    def save(step: int):
+        if manager is None or step in saved or step in _steps(run):
+            return
+        import orbax.checkpoint as ocp
+        manager.save(step, args=ocp.args.StandardSave(tree), force=True)
+        manager.wait_until_finished()
+        saved.append(step)
 
     losses, chunk_seconds = [], []
     t0 = time.perf_counter()
-    start = int(tree["step"])
-    done = start
-    while done < config.iterations:
-        k_loop, k = jax.random.split(jax.random.fold_in(k_loop, done))
-        tc = time.perf_counter()
-        tree, l = chunk(tree, k)
+    start = done = int(tree["step"])
+    try:
+        while done < config.iterations:
+            next_ckpt = (done // config.ckpt_every + 1) * config.ckpt_every
+            n = min(config.log_every, next_ckpt - done, config.iterations - done)
+            tc = time.perf_counter()
+            new_tree, l = chunk(tree, jnp.int32(n))
+            done = int(new_tree["step"])  # waits for the chunk
+            tree = new_tree
+            chunk_seconds.append(time.perf_counter() - tc)
+            losses.append(float(jnp.nanmean(l)))
+            if verbose:
+                rate = (done - start) / (time.perf_counter() - t0)
+                print(f"jaxnag: score training step {done}/{config.iterations}  loss {losses[-1]:.4f}  "
+                      f"{rate:.1f} steps/s", file=sys.stderr, flush=True)
+            if done % config.ckpt_every == 0 or done >= config.iterations:
+                save(done)
+    except KeyboardInterrupt:
         done = int(tree["step"])
-        chunk_seconds.append(time.perf_counter() - tc)
-        losses.append(float(jnp.mean(l)))
-        if verbose:
-            rate = (done - start) / (time.perf_counter() - t0)
-            print(f"jaxnag: score training step {done}/{config.iterations}  loss {losses[-1]:.4f}  "
-                  f"{rate:.1f} steps/s", file=sys.stderr, flush=True)
-        if out is not None and (done % config.ckpt_every == 0 or done >= config.iterations):
-            _save(out, done, tree, config, space, config.keep)
+        if manager is not None:
+            save(done)
+            manager.close()
+            raise TrainingInterrupted(f"interrupted at step {done}; saved {run} (run the same command to resume)") \
+                from None
+        raise TrainingInterrupted(f"interrupted at step {done}; nothing saved (no output folder)") from None
+    if manager is not None:
+        manager.close()
     seconds = time.perf_counter() - t0
     ema_model = nnx.merge(graphdef, tree["ema"], rest)
-    # Steady-state rate: chunks after the first (which includes compilation).
+    # Steady-state rate: chunks after the first (which includes compilation), full-length ones.
     steady = chunk_seconds[1:] or chunk_seconds
     return ema_model, dict(losses=losses, steps=done, seconds=seconds, chunk_seconds=chunk_seconds,
                            steps_per_s=(done - start) / seconds if seconds > 0 else float("nan"),
-                           steady_steps_per_s=config.log_every / float(np.median(steady)) if steady else float("nan"))
+                           steady_steps_per_s=config.log_every / float(np.median(steady)) if steady else float("nan"),
+                           run=run, saved=saved)
+
+
+# ----------------------------------------------------------------------------- loading
+def _locate(directory: Path) -> tuple[TrainConfig, str, Path]:
+    """``(config, space name, run folder)`` of the newest run with a complete step."""
+    if not directory.is_dir():
+        raise CheckpointError(f"{directory} is not a folder; train a score network with `jaxnag train-score --out DIR`")
+    marker = directory / MARKER
+    if not marker.is_file():
+        if (directory / "config.json").is_file():  # the layout of jaxnag 0.1 (read-only support)
+            raw = _read_json(directory / "config.json")
+            return _config_from(raw.get("train"), directory / "config.json"), raw.get("space"), directory
+        raise CheckpointError(f"{directory} is not a jaxnag score checkpoint (no {MARKER}); "
+                              "train one with `jaxnag train-score --out DIR`")
+    _read_json(marker)
+    for run in reversed(_runs(directory)):
+        if _steps(run):
+            raw = _read_json(run / "run.json")
+            return _config_from(raw.get("train"), run / "run.json"), _read_json(marker).get("space"), run
+    raise CheckpointError(f"{directory} holds no completed checkpoint step yet (training saves at every "
+                          "--ckpt-every steps and at the end)")
+
+
+def _config_from(raw, where: Path) -> TrainConfig:
+    try:
+        return TrainConfig(**raw)
+    except (TypeError, JaxnagError) as e:
+        raise CheckpointError(f"{where} is corrupt ({e})") from None
+
+
+def load_config(directory) -> tuple[TrainConfig, str]:
+    """``(TrainConfig, space name)`` of the run that :func:`load_score` would load."""
+    config, space_name, _ = _locate(Path(directory))
+    return config, space_name
+
+
+def latest_step(directory) -> int:
+    """The training step of the checkpoint that :func:`load_score` would load."""
+    _, _, run = _locate(Path(directory))
+    return _steps(run)[-1]
 
 
 def load_score(directory, space=None):
-    """The EMA score network stored in ``directory`` (latest step) and its TrainConfig.
+    """The EMA score network stored in ``directory`` (latest step), its TrainConfig and space.
+
+    Opens the folder read-only: loading never creates, changes or deletes a file.
 
     Raises:
-      CheckpointError: missing, incomplete or corrupt checkpoint, or a different space.
+      CheckpointError: missing, incomplete or corrupt checkpoint, or a different space or network size.
     """
     from .. import spaces
     directory = Path(directory)
-    config, space_name = load_config(directory)
+    config, space_name, run = _locate(directory)
     if space is not None and space.name != space_name:
         raise CheckpointError(f"{directory} was trained on {space_name}, not {space.name}")
-    space = spaces.get(space_name)
-    model = build(space, config, jax.random.key(0))
-    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
-    tree = dict(params=params, ema=params, opt=optimizer(config).init(params), step=jnp.int32(0))
-    _, tree = _restore(directory, jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), tree))
+    try:
+        space = spaces.get(space_name)
+    except KeyError:
+        raise CheckpointError(f"{directory} names an unknown space {space_name!r}") from None
+    graphdef, rest, tree = _fresh_tree(space, config, jax.random.key(0))
+    _, tree = _restore(run, _abstract(tree))
     return nnx.merge(graphdef, tree["ema"], rest), config, space
