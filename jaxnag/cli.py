@@ -1,10 +1,16 @@
 """The ``jaxnag`` command line: a thin layer over the library.
 
+Every flag is checked before anything is compiled or trained. A user error (a bad flag,
+an unknown name, missing or corrupt data, a checkpoint that does not fit) is one line on
+stderr and exit status 2; Ctrl-C is one line and status 130. A bug in jaxnag still shows
+its traceback; ``--debug`` shows it for user errors too.
+
 Examples:
   jaxnag spaces
   jaxnag benchmarks --data-dir ../shared/data
   jaxnag generate --method ednag --benchmark nasbench_graph --dataset cora --seeds 10 --json
   jaxnag generate --method rea --benchmark nb201 --dataset cifar10 --budget 300 --data-dir DIR
+  jaxnag generate --method ednag --benchmark hw360 --dataset cifar100 --constraint 'pi5/litert/lat_ms<=5'
   jaxnag generate --method random --table my.npz --metric acc --space nb201 --budget 100
   jaxnag data import-nats NATS-tss-v1_0-3ffb9-simple --out DIR/nb201.npz
 """
@@ -13,42 +19,150 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 import time
-from collections.abc import Callable
 
 import numpy as np
 
+from .errors import ConfigError, GenerationError, Interrupted, JaxnagError, check_int, check_range
 
-class CLIError(Exception):
-    """A user error: printed as one line, exit status 2."""
+SEED_MAX = 2**32 - 1
+
+
+class CLIError(JaxnagError):
+    """A user error found by the command line itself."""
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *a, **kw):
+        kw.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(*a, **kw)
+
     def error(self, message):  # one line, no usage dump
         raise CLIError(f"{self.prog}: {message} (see --help)")
 
 
-# --------------------------------------------------------------------------- methods
-def _method_random(args, table, space):
-    from .baselines import random_search
-    return lambda key: random_search(key, table, space, args.budget)
+def _version() -> str:
+    from . import __version__
+    return __version__
 
 
-def _method_rea(args, table, space):
-    from .baselines import rea
-    return lambda key: rea(key, table, space, args.budget)
+# --------------------------------------------------------------------------- method flags
+# The flags each method reads, with their defaults (the parser's defaults are None, so a flag
+# the user gave can be told from one left out, and a flag that does not apply is refused).
+METHOD_FLAGS: dict[str, dict[str, object]] = {
+    "ednag": dict(population=30, steps=100, faithful=False),
+    "random": dict(budget=300),
+    "rea": dict(budget=300),
+    "pgnag": dict(k=20, tau=None, samples=100, prior_budget=None, prior_from=None, prior_method="exact",
+                  prior="shapley", sampler="diffusion", iterations=1500),
+    "diffusionnag": dict(checkpoint=None, guidance_scale=5.0, predictor_queries=300, pc_steps=1000, samples=100),
+}
+METHODS = tuple(METHOD_FLAGS)
 
 
-def _method_ednag(args, table, space):
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _apply_method_flags(args) -> dict:
+    """Refuse flags the method does not read; fill in the defaults of the ones it does. Returns the
+    method's settings (recorded in the JSON output)."""
+    own = METHOD_FLAGS[args.method]
+    for method, flags in METHOD_FLAGS.items():
+        for name in flags:
+            if name not in own and getattr(args, name) not in (None, False):
+                wanted = ", ".join(_flag(n) for n in own) or "none"
+                raise CLIError(f"{_flag(name)} does not apply to --method {args.method} (its flags: {wanted})")
+    settings = {}
+    for name, default in own.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+        settings[name] = getattr(args, name)
+    return settings
+
+
+def _check_generate_flags(args, space_size: int) -> None:
+    """Range checks of every numeric flag, named as the user typed them, before any compilation."""
+    check_int("--seeds", args.seeds, lo=1)
+    check_int("--seed", args.seed, lo=0, hi=SEED_MAX)
+    m = args.method
+    if m == "ednag":
+        check_int("--population", args.population, lo=2)
+        check_int("--steps", args.steps, lo=2)
+    if m in ("random", "rea"):
+        check_int("--budget", args.budget, lo=1, hi=space_size)
+    if m == "pgnag":
+        check_int("--k", args.k, lo=1)
+        check_int("--samples", args.samples, lo=1)
+        check_int("--iterations", args.iterations, lo=1)
+        if args.tau is not None:
+            check_range("--tau", args.tau, lo=0.0, lo_open=True)
+        if args.prior_budget is not None:
+            check_int("--prior-budget", args.prior_budget, lo=1, hi=space_size)
+    if m == "diffusionnag":
+        check_range("--guidance-scale", args.guidance_scale, lo=0.0)
+        check_int("--predictor-queries", args.predictor_queries, lo=0, hi=space_size)
+        if args.predictor_queries == 1:
+            raise ConfigError("--predictor-queries must be 0 (no guidance) or at least 2")
+        check_int("--pc-steps", args.pc_steps, lo=2)
+        check_int("--samples", args.samples, lo=1)
+
+
+# --------------------------------------------------------------------------- vmapped methods
+def _jittable_run(args, table, space):
+    """``key -> result`` for the methods that run as one vmapped program."""
+    if args.method == "random":
+        from .baselines import random_search
+        return lambda key: random_search(key, table, space, args.budget)
+    if args.method == "rea":
+        from .baselines import rea
+        return lambda key: rea(key, table, space, args.budget)
     from . import ednag
     cfg = ednag.Config.faithful_reference() if args.faithful else ednag.Config()
     cfg = cfg.replace(population=args.population, steps=args.steps)
     return lambda key: ednag.generate(key, table, space, cfg)
 
 
-METHODS: dict[str, Callable] = {"ednag": _method_ednag, "random": _method_random, "rea": _method_rea,
-                                "pgnag": None, "diffusionnag": None}  # host-driven: see _run_pgnag, _run_diffusionnag
+def _free_memory_bytes() -> int | None:
+    """Memory one call may use: the accelerator's free memory, or the host's available memory."""
+    import jax
+    dev = jax.devices()[0]
+    if dev.platform != "cpu":
+        stats = dev.memory_stats() or {}
+        if "bytes_limit" in stats:
+            return int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0))
+        return None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def _compile_fitting(run, keys):
+    """Compile ``vmap(run)`` for ``keys``; refuse, with the number of seeds that would fit, a call
+    whose buffers exceed the free memory (instead of an out-of-memory crash)."""
+    import jax
+    n = keys.shape[0]
+    compiled = jax.jit(jax.vmap(run)).lower(jax.ShapeDtypeStruct(keys.shape, keys.dtype)).compile()
+    try:
+        m = compiled.memory_analysis()
+        need = int(m.temp_size_in_bytes + m.argument_size_in_bytes + m.output_size_in_bytes)
+    except Exception:  # a backend without memory analysis: run and let the runtime say
+        return compiled
+    free = _free_memory_bytes()
+    if free is not None and need > 0.8 * free:
+        fit = max(int(0.8 * free / (need / n)), 0)
+        raise ConfigError(f"--seeds {n} needs about {need / 2**30:.1f} GiB in one call and "
+                          f"{free / 2**30:.1f} GiB is free: at most {fit} seeds fit (run several calls with "
+                          f"--seed to cover more)")
+    return compiled
 
 
 # --------------------------------------------------------------------------- commands
@@ -75,21 +189,45 @@ def _cmd_benchmarks(args):
         print(json.dumps(rows, indent=2))
         return
     for r in rows:
-        mark = "available" if r["available"] else "MISSING"
+        mark = "available" if r["available"] else ("UNREADABLE" if r["problem"] else "MISSING")
         print(f"{r['benchmark']:<15} [{mark}] space={r['space']}  source: {r['source']}")
-        print(f"{'':<15} datasets: {', '.join(r['datasets'])}")
-        print(f"{'':<15} metrics:  {', '.join(r['metrics'])} (default {r['default_metric']})")
+        print(f"{'':<15} datasets: {', '.join(r['datasets'])} (default {r['default_dataset']})")
+        goals = [f"{m} ({'min' if m in r['minimised'] else 'max'})" for m in r["metrics"]]
+        print(f"{'':<15} metrics:  {', '.join(goals)}; default {r['default_metric']}")
+        if r["problem"]:
+            print(f"{'':<15} problem: {r['problem']}")
         if r["howto"]:
             print(f"{'':<15} how to get it: {r['howto']}")
 
 
+def _goal_flag(args) -> str | None:
+    if args.minimise and args.maximise:
+        raise CLIError("--minimise and --maximise exclude each other")
+    return "min" if args.minimise else "max" if args.maximise else None
+
+
 def _load_table(args):
+    """The objective table, with the --constraint penalties applied."""
     from . import tables
+    goal = _goal_flag(args)
     if args.table:
         if not args.space or not args.metric:
             raise CLIError("--table needs --space NAME and --metric KEY")
-        return tables.load_custom(args.table, args.space, args.metric)
-    return tables.load(args.benchmark, args.dataset, data_dir=args.data_dir, metric=args.metric)
+        table = tables.load_custom(args.table, args.space, args.metric, goal or "max")
+        load_cost = lambda metric: tables.load_custom(args.table, args.space, metric)  # noqa: E731
+    else:
+        if goal is not None:
+            raise CLIError("--minimise/--maximise are for --table: a benchmark's metrics declare their direction "
+                           "(see `jaxnag benchmarks`)")
+        if args.space:
+            raise CLIError("--space is for --table: a benchmark has its own space")
+        table = tables.load(args.benchmark, args.dataset, data_dir=args.data_dir, metric=args.metric)
+        load_cost = lambda metric: tables.load(args.benchmark, table.info.dataset, data_dir=args.data_dir,  # noqa: E731
+                                               metric=metric)
+    for text in args.constraint or ():
+        metric, op, bound = tables.parse_constraint(text)
+        table = tables.constrain(table, load_cost(metric), op, bound)
+    return table
 
 
 def _run_pgnag(args, table, keys):
@@ -104,15 +242,22 @@ def _run_pgnag(args, table, keys):
     cfg = pgnag.Config(k=args.k, method=args.prior_method, budget=args.prior_budget, temperature=args.tau,
                        prior=args.prior, sampler=args.sampler, samples=args.samples,
                        train=pgnag.TrainConfig(iterations=args.iterations))
+    proto = pgnag.protocol(source, table, cfg)
+    reads = {"transfer": f"prior scored on {source.name}; it reads nothing of the target",
+             "budgeted": f"prior from the top-{cfg.k} of {cfg.budget} random target queries (counted)",
+             "whole-table": f"prior from the top-{cfg.k} of the whole target table: every one of its "
+                            f"{len(source.info.row_ops)} rows is counted as read, so the hit rate is not comparable "
+                            "with a search's (use --prior-budget B or --prior-from)"}[proto]
+    print(f"jaxnag: pgnag protocol: {proto} ({reads})", file=sys.stderr, flush=True)
     best_ops, best, queries = [], [], []
     for i, key in enumerate(keys):
         r = pgnag.run(key, source, table, cfg)
         best_ops.append(r.best_ops)
         best.append(r.best)
         queries.append(r.target_queries)
-        print(f"jaxnag: pgnag run {i + 1}/{len(keys)}: best of {cfg.samples} = {r.best:.4f}, "
-              f"mean {r.mean:.4f}, novelty {r.novelty:.0%}", file=sys.stderr, flush=True)
-    return np.stack(best_ops), np.asarray(best, np.float64), np.asarray(queries)
+        print(f"jaxnag: pgnag run {i + 1}/{len(keys)}: best of {cfg.samples} = "
+              f"{_fmt(table.to_metric(r.best))}, novelty {r.novelty:.0%}", file=sys.stderr, flush=True)
+    return np.stack(best_ops), np.asarray(best, np.float64), np.asarray(queries), dict(protocol=proto)
 
 
 def _run_diffusionnag(args, table, keys):
@@ -125,6 +270,7 @@ def _run_diffusionnag(args, table, keys):
     if not args.checkpoint:
         raise CLIError("--method diffusionnag needs --checkpoint DIR (train one with `jaxnag train-score`)")
     model, tcfg, space = train.load_score(args.checkpoint, table.space)
+    trained = train.latest_step(args.checkpoint)
     sde = tcfg.make_sde()
     gcfg = guidance.GuidanceConfig(scale=args.guidance_scale, steps=args.pc_steps)
     best_ops, best, queries = [], [], []
@@ -136,81 +282,100 @@ def _run_diffusionnag(args, table, keys):
             q = space.sample_unique(k_q, args.predictor_queries)
             pred = guidance.fit_predictor(k_p, space, q, table(q), sde)
             q_ranks = np.asarray(space.query_id(q))
-        ops, _, info = guidance.generate(k_g, model, sde, space, args.samples, pred, gcfg, verbose=True)
-        if len(ops) == 0:
-            raise CLIError("no valid architecture was generated; train the score network longer")
+        try:
+            ops, _, info = guidance.generate(k_g, model, sde, space, args.samples, pred, gcfg, verbose=True)
+        except GenerationError as e:
+            raise GenerationError(f"{e}: {args.checkpoint} holds {trained} training steps; train longer with "
+                                  f"`jaxnag train-score --out {args.checkpoint} --iterations N` (it resumes)") from None
         top = ops[:5]
         vals = np.asarray(table(top), np.float64)
-        j = int(np.nanargmax(vals))
+        j = int(np.nanargmax(np.where(np.isfinite(vals), vals, -np.inf)))
         best_ops.append(top[j])
         best.append(vals[j])
         queries.append(len(np.union1d(q_ranks, np.asarray(space.query_id(top)))))
-        print(f"jaxnag: diffusionnag run {i + 1}/{len(keys)}: best of top-5 = {vals[j]:.4f} "
+        print(f"jaxnag: diffusionnag run {i + 1}/{len(keys)}: best of top-5 = {_fmt(table.to_metric(vals[j]))} "
               f"({info.rounds} rounds, validity {info.validity:.0%})", file=sys.stderr, flush=True)
-    return np.stack(best_ops), np.asarray(best), np.asarray(queries)
+    return np.stack(best_ops), np.asarray(best), np.asarray(queries), dict(checkpoint_steps=trained)
 
 
-def _cmd_train_score(args):
-    import jax
+def _fmt(v) -> str:
+    v = float(v)
+    return f"{v:.4f}" if math.isfinite(v) else "-"
 
-    from . import spaces
-    from .diffusionnag import train
-    cfg = train.TrainConfig(net=args.net, iterations=args.iterations, batch=args.batch, lr=args.lr,
-                            sigma_max=args.sigma_max, log_every=min(args.log_every, args.iterations),
-                            ckpt_every=args.ckpt_every)
-    _, info = train.train_score(jax.random.key(args.seed), spaces.get(args.space), cfg, args.out,
-                                resume=not args.restart)
-    print(f"wrote {args.out}: {info['steps']} steps, final loss {info['losses'][-1] if info['losses'] else float('nan'):.4f}, "
-          f"{info['steps_per_s']:.1f} steps/s")
+
+def _finite_or_none(v):
+    v = float(v)
+    return v if math.isfinite(v) else None
 
 
 def _cmd_generate(args):
     import jax
 
-    for flag in ("seeds", "population", "steps", "budget", "k", "samples", "iterations", "pc_steps"):
-        if getattr(args, flag) < 1:
-            raise CLIError(f"--{flag.replace('_', '-')} must be a positive integer, got {getattr(args, flag)}")
+    settings = _apply_method_flags(args)
+    check_int("--seeds", args.seeds, lo=1)
+    check_int("--seed", args.seed, lo=0, hi=SEED_MAX)
     table = _load_table(args)
     space = table.space
+    _check_generate_flags(args, len(space.distinct_ranks()))
     keys = jax.random.split(jax.random.key(args.seed), args.seeds)
     t0 = time.perf_counter()
+    extra = {}
     if args.method == "pgnag":
-        best_ops, best, queries = _run_pgnag(args, table, keys)
+        best_ops, best, queries, extra = _run_pgnag(args, table, keys)
     elif args.method == "diffusionnag":
-        best_ops, best, queries = _run_diffusionnag(args, table, keys)
+        best_ops, best, queries, extra = _run_diffusionnag(args, table, keys)
     else:
-        run = METHODS[args.method](args, table, space)
         print(f"jaxnag: compiling and running {args.seeds} x {args.method} on {table.name} in one call ...",
               file=sys.stderr, flush=True)
-        res = jax.block_until_ready(jax.jit(jax.vmap(run))(keys))
+        res = jax.block_until_ready(_compile_fitting(_jittable_run(args, table, space), keys)(keys))
         best_ops = np.asarray(res.best_ops)
         best = np.asarray(res.best_fitness, np.float64)
         queries = np.asarray(res.queries)
     elapsed = time.perf_counter() - t0
     optimum = float(table.optimum)
+    metric = table.to_metric(best)  # in the metric's units; NaN for a failed or infeasible best
+    hits = best >= np.float32(optimum)
     # "seed" i is the run's key: jax.random.split(jax.random.key(--seed), --seeds)[i]
-    runs = [dict(seed=i, best_arch=space.to_string(best_ops[i]), best_score=float(best[i]),
-                 queries=int(queries[i])) for i in range(args.seeds)]
+    runs = [dict(seed=i, best_arch=space.to_string(best_ops[i]) if np.isfinite(metric[i]) else None,
+                 best_score=_finite_or_none(metric[i]), queries=int(queries[i])) for i in range(args.seeds)]
+    failed = int(np.sum(~np.isfinite(metric)))
     out = dict(method=args.method, benchmark=table.info.benchmark, dataset=table.info.dataset,
-               metric=table.info.metric, optimum=optimum,
-               hit_rate=float(np.mean(best >= np.float32(optimum))), time_s=elapsed, runs=runs)
+               metric=table.info.metric, goal=table.goal, optimum=float(table.to_metric(optimum)),
+               hit_rate=float(np.mean(hits)), time_s=elapsed, runs=runs, seed=args.seed, seeds=args.seeds,
+               config=settings, version=_version(), **extra)
     if args.json:
-        print(json.dumps(out))
+        print(json.dumps(out, allow_nan=False))
         return
-    print(f"{args.method} on {table.name}  ({args.seeds} runs in {elapsed:.2f} s incl. compilation; "
-          f"optimum {optimum:.4f})")
+    print(f"{args.method} on {table.name} ({table.goal}imise; {args.seeds} runs in {elapsed:.2f} s incl. "
+          f"compilation; optimum {out['optimum']:.4f})")
     print(f"{'run':>4} {'best':>10} {'queries':>8}  architecture")
-    for r in runs:
-        hit = "*" if r["best_score"] >= np.float32(optimum) else " "
-        print(f"{r['seed']:>4} {r['best_score']:>10.4f}{hit}{r['queries']:>8}  {r['best_arch']}")
-    print(f"mean best {best.mean():.4f} +- {best.std():.4f}, hit rate {out['hit_rate']:.0%} (* = optimum)")
+    for r, hit in zip(runs, hits):
+        print(f"{r['seed']:>4} {_fmt(r['best_score'] if r['best_score'] is not None else math.nan):>10}"
+              f"{'*' if hit else ' '}{r['queries']:>8}  {r['best_arch'] or '(none)'}")
+    ok = metric[np.isfinite(metric)]
+    if len(ok):
+        print(f"mean best {ok.mean():.4f} +- {ok.std():.4f}, hit rate {out['hit_rate']:.0%} (* = optimum)")
+    if failed:
+        what = "satisfies the constraints with a finite metric" if table.info.feasible_floor is not None \
+            else "has a finite metric"
+        print(f"{failed} of {args.seeds} runs found no architecture that {what} "
+              f"(the table has {len(table.info.row_ops)} rows for {space.size} encodings)")
 
 
 def _cmd_prior(args):
     import jax
 
     from . import prior, tables
+    check_int("--k", args.k, lo=1)
+    check_int("--seed", args.seed, lo=0, hi=SEED_MAX)
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise CLIError("--plot needs matplotlib: pip install matplotlib (or jaxnag[bench])") from None
     table = tables.load(args.benchmark, args.dataset, data_dir=args.data_dir)
+    if args.budget is not None:
+        check_int("--budget", args.budget, lo=1, hi=len(table.space.distinct_ranks()))
     r = prior.score_table(jax.random.key(args.seed), table, args.k, args.method, args.budget)
     space = table.space
     if args.json:
@@ -218,7 +383,7 @@ def _cmd_prior(args):
                               method=args.method, lookups=r.lookups, unique_lookups=r.unique_lookups,
                               slots=list(space.slot_names), choices=[list(c) for c in space.choices],
                               score=np.nan_to_num(r.score).tolist(), prior=r.prior.tolist(),
-                              frequency=r.frequency.tolist())))
+                              frequency=r.frequency.tolist(), version=_version()), allow_nan=False))
     else:
         width = max(len(n) for c in space.choices for n in c)
         print(f"score[slot, op] of the top-{args.k} of {table.name} ({args.method}, {r.lookups} lookups)")
@@ -229,6 +394,40 @@ def _cmd_prior(args):
         from .prior.plot import heatmap
         heatmap(r.score, space, f"{table.name}: Shapley score, top-{args.k}", args.plot)
         print(f"wrote {args.plot}", file=sys.stderr)
+
+
+def _cmd_train_score(args):
+    import jax
+
+    from . import spaces
+    from .diffusionnag import train
+    check_int("--iterations", args.iterations, lo=1)
+    check_int("--batch", args.batch, lo=1)
+    check_range("--lr", args.lr, lo=0.0, lo_open=True)
+    check_range("--sigma-max", args.sigma_max, lo=0.1, lo_open=True)
+    check_int("--log-every", args.log_every, lo=1)
+    check_int("--ckpt-every", args.ckpt_every, lo=1)
+    check_int("--seed", args.seed, lo=0, hi=SEED_MAX)
+    check_int("--validity-samples", args.validity_samples, lo=0)
+    check_int("--pc-steps", args.pc_steps, lo=2)
+    space = spaces.get(args.space)
+    cfg = train.TrainConfig(net=args.net, iterations=args.iterations, batch=args.batch, lr=args.lr,
+                            sigma_max=args.sigma_max, log_every=min(args.log_every, args.iterations),
+                            ckpt_every=args.ckpt_every)
+    model, info = train.train_score(jax.random.key(args.seed), space, cfg, args.out, resume=not args.restart)
+    final = info["losses"][-1] if info["losses"] else float("nan")
+    verb = "trained" if info["saved"] else "nothing to train:"
+    print(f"{verb} {args.out} ({info['run']}): {info['steps']} steps, saved steps {info['saved'] or 'none new'}, "
+          f"final loss {_fmt(final)}, {info['steps_per_s']:.1f} steps/s")
+    if args.validity_samples:
+        from .diffusionnag import encoding
+        from .diffusionnag.sampler import pc_sample
+        v, f = encoding.shape(space)
+        x = jax.jit(lambda k: pc_sample(k, model, cfg.make_sde(), (args.validity_samples, v, f), args.pc_steps))(
+            jax.random.key(args.seed))
+        m = encoding.metrics(encoding.binarize(x), space)
+        print(f"validity of {m['n']} unguided samples ({args.pc_steps} PC steps): {m['validity']:.0%}, "
+              f"uniqueness {m['uniqueness']:.0%}")
 
 
 def _cmd_import_nats(args):
@@ -243,7 +442,10 @@ def _cmd_import_nats(args):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import spaces, tables
     p = _Parser(prog="jaxnag", description="Neural architecture generation in JAX.")
+    p.add_argument("--version", action="version", version=f"jaxnag {_version()}")
+    p.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
     sub.required = True
 
@@ -251,60 +453,76 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=_cmd_spaces)
 
-    b = sub.add_parser("benchmarks", help="list benchmarks, datasets and where their data comes from")
+    b = sub.add_parser("benchmarks", help="list benchmarks, datasets, metrics and whether their data is readable")
     b.add_argument("--data-dir", default=None, help="folder with the .npz tables (default $JAXNAG_DATA_DIR)")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=_cmd_benchmarks)
 
-    g = sub.add_parser("generate", help="generate architectures for a task with one method, over seeds")
-    g.add_argument("--method", choices=sorted(METHODS), default="ednag")
-    g.add_argument("--benchmark", default="nasbench_graph")
-    g.add_argument("--dataset", default="cora")
+    g = sub.add_parser("generate", help="generate architectures for a task with one method, over seeds",
+                       description="Method flags left out take the method's default (shown in brackets); a flag "
+                                   "that does not apply to --method is refused.")
+    g.add_argument("--method", choices=METHODS, default="ednag")
+    g.add_argument("--benchmark", default="nasbench_graph", help=f"one of {', '.join(tables.BENCHMARKS)}")
+    g.add_argument("--dataset", default=None, help="a dataset of the benchmark (default: its default dataset)")
     g.add_argument("--table", default=None, help="custom .npz table (with --metric and --space)")
-    g.add_argument("--metric", default=None)
-    g.add_argument("--space", default=None)
+    g.add_argument("--metric", default=None, help="a metric of the benchmark, or the column of --table")
+    g.add_argument("--space", default=None, help=f"space of --table: {', '.join(spaces.names())}")
+    g.add_argument("--minimise", action="store_true", help="--table: smaller metric values are better")
+    g.add_argument("--maximise", action="store_true", help="--table: larger metric values are better (the default)")
+    g.add_argument("--constraint", action="append", default=None, metavar="METRIC<=VALUE",
+                   help="keep METRIC within VALUE (<=, <, >=, >; repeatable); a penalty every method respects, "
+                        "and the hit rate counts the constrained optimum")
     g.add_argument("--seeds", type=int, default=10, help="independent runs, vmapped in one call")
-    g.add_argument("--seed", type=int, default=0, help="base PRNG seed")
-    g.add_argument("--population", type=int, default=30)
-    g.add_argument("--steps", type=int, default=100)
-    g.add_argument("--budget", type=int, default=300, help="unique queries for random/rea")
-    g.add_argument("--faithful", action="store_true", help="EDNAG: reproduce the reference code's behaviour")
+    g.add_argument("--seed", type=int, default=0, help=f"base PRNG seed, 0..{SEED_MAX}")
+    ed = g.add_argument_group("ednag")
+    ed.add_argument("--population", type=int, default=None, help="[30]")
+    ed.add_argument("--steps", type=int, default=None, help="[100]")
+    ed.add_argument("--faithful", action="store_true", default=None, help="reproduce the reference code's behaviour")
+    bl = g.add_argument_group("random, rea")
+    bl.add_argument("--budget", type=int, default=None, help="unique queries [300]")
     pg = g.add_argument_group("pgnag")
-    pg.add_argument("--k", type=int, default=20, help="top-k architectures scored")
-    pg.add_argument("--tau", type=float, default=None, help="prior temperature (default: std of the scores)")
-    pg.add_argument("--samples", type=int, default=100, help="architectures generated per run")
-    pg.add_argument("--prior-budget", type=int, default=None, help="score the top-k of B random queries")
+    pg.add_argument("--k", type=int, default=None, help="top-k architectures scored [20]")
+    pg.add_argument("--tau", type=float, default=None, help="prior temperature [std of the scores]")
+    pg.add_argument("--samples", type=int, default=None, help="architectures generated per run (also diffusionnag) "
+                                                               "[100]")
+    pg.add_argument("--prior-budget", type=int, default=None, help="score the top-k of B random target queries")
     pg.add_argument("--prior-from", default=None, help="BENCHMARK:DATASET to score the prior on (transfer)")
-    pg.add_argument("--prior-method", choices=["exact", "mc", "loo"], default="exact")
-    pg.add_argument("--prior", choices=["shapley", "frequency", "uniform"], default="shapley")
-    pg.add_argument("--sampler", choices=["diffusion", "direct"], default="diffusion")
-    pg.add_argument("--iterations", type=int, default=1500, help="denoiser training iterations")
+    pg.add_argument("--prior-method", choices=["exact", "mc", "loo"], default=None, help="[exact]")
+    pg.add_argument("--prior", choices=["shapley", "frequency", "uniform"], default=None, help="[shapley]")
+    pg.add_argument("--sampler", choices=["diffusion", "direct"], default=None, help="[diffusion]")
+    pg.add_argument("--iterations", type=int, default=None, help="denoiser training iterations [1500]")
     dn = g.add_argument_group("diffusionnag")
     dn.add_argument("--checkpoint", default=None, help="score checkpoint folder from `jaxnag train-score`")
-    dn.add_argument("--guidance-scale", type=float, default=5.0, help="w in s + w * grad f")
-    dn.add_argument("--predictor-queries", type=int, default=300, help="table lookups to train the predictor")
-    dn.add_argument("--pc-steps", type=int, default=1000, help="predictor-corrector steps")
-    g.add_argument("--data-dir", default=None)
-    g.add_argument("--json", action="store_true", help="print one JSON object")
+    dn.add_argument("--guidance-scale", type=float, default=None, help="w in s + w * grad f [5.0]")
+    dn.add_argument("--predictor-queries", type=int, default=None, help="table lookups to train the predictor [300]")
+    dn.add_argument("--pc-steps", type=int, default=None, help="predictor-corrector steps [1000]")
+    g.add_argument("--data-dir", default=None, help="folder with the .npz tables (default $JAXNAG_DATA_DIR)")
+    g.add_argument("--json", action="store_true", help="print one JSON object (standard JSON: null for no value)")
     g.set_defaults(func=_cmd_generate)
 
-    ts = sub.add_parser("train-score", help="train a DiffusionNAG score network (writes a resumable checkpoint)")
-    ts.add_argument("--out", required=True, help="checkpoint folder")
-    ts.add_argument("--space", default="nb201")
+    ts = sub.add_parser("train-score", help="train a DiffusionNAG score network (a resumable checkpoint folder)",
+                        description="Trains into --out, a jaxnag checkpoint folder: resumes its newest run, or "
+                                    "--restart starts a new run beside it. Nothing is ever deleted except older "
+                                    "steps of the run being trained. Ctrl-C saves the current step.")
+    ts.add_argument("--out", required=True, help="checkpoint folder (new, empty, or one made by train-score)")
+    ts.add_argument("--space", default="nb201", help=f"one of {', '.join(spaces.names())}")
     ts.add_argument("--net", choices=["small", "reference"], default="small")
-    ts.add_argument("--iterations", type=int, default=6000)
+    ts.add_argument("--iterations", type=int, default=6000, help="train until this step")
     ts.add_argument("--batch", type=int, default=256)
     ts.add_argument("--lr", type=float, default=1e-3)
     ts.add_argument("--sigma-max", type=float, default=5.0)
     ts.add_argument("--log-every", type=int, default=500)
-    ts.add_argument("--ckpt-every", type=int, default=2000)
+    ts.add_argument("--ckpt-every", type=int, default=2000, help="save at every multiple of this step (and at the end)")
     ts.add_argument("--seed", type=int, default=0)
-    ts.add_argument("--restart", action="store_true", help="ignore an existing checkpoint in --out")
+    ts.add_argument("--restart", action="store_true", help="start a new run in --out (keeps the old runs)")
+    ts.add_argument("--validity-samples", type=int, default=64, help="unguided samples drawn at the end to report "
+                                                                       "validity (0: skip)")
+    ts.add_argument("--pc-steps", type=int, default=1000, help="PC steps of those samples")
     ts.set_defaults(func=_cmd_train_score)
 
     pr = sub.add_parser("prior", help="PG-NAG component scores of a table's best architectures")
     pr.add_argument("--benchmark", default="nasbench_graph")
-    pr.add_argument("--dataset", default="cora")
+    pr.add_argument("--dataset", default=None, help="default: the benchmark's default dataset")
     pr.add_argument("--data-dir", default=None)
     pr.add_argument("--k", type=int, default=20)
     pr.add_argument("--method", choices=["exact", "mc", "loo"], default="exact")
@@ -324,21 +542,35 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _one_line(e: BaseException) -> str:
+    msg = " ".join(str(e).split()) or type(e).__name__
+    return msg if msg.startswith("jaxnag") else f"jaxnag: error: {msg}"
+
+
 def main(argv=None) -> int:
-    from .spaces import InvalidArchitecture
-    from .tables import DataError  # CheckpointError is a DataError
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
         args.func(args)
-    except CLIError as e:
-        msg = str(e)
-        print(msg if msg.startswith("jaxnag") else f"jaxnag: error: {msg}", file=sys.stderr)
+    except Interrupted as e:  # Ctrl-C after jaxnag saved what it could
+        print(_one_line(e), file=sys.stderr)
+        return 130
+    except JaxnagError as e:  # a user error: one line (a traceback only with --debug)
+        if debug:
+            raise
+        print(_one_line(e), file=sys.stderr)
         return 2
-    except KeyError as e:
-        print(f"jaxnag: error: {e.args[0] if e.args else e}", file=sys.stderr)
-        return 2
-    except (DataError, InvalidArchitecture, ValueError, FileNotFoundError) as e:
-        print(f"jaxnag: error: {e}", file=sys.stderr)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("jaxnag: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # out of memory is the machine's limit, not a bug; anything else is a bug
+        if "RESOURCE_EXHAUSTED" not in str(e) or debug:
+            raise
+        print(f"jaxnag: error: out of memory ({' '.join(str(e).split())[:200]}); use fewer --seeds or a smaller "
+              "--population", file=sys.stderr)
         return 2
     return 0
 

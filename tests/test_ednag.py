@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxnag import ednag, queries, spaces, tables
+from jaxnag import ednag, errors, queries, spaces, tables
 
 CFG = ednag.Config(population=16, steps=8)
 
@@ -98,11 +98,11 @@ def test_nan_and_inf_fitness_are_failures(nb201_c10, space):
 
 
 def test_bad_input(nb201_c10, space, data_dir):
-    with pytest.raises(ValueError, match="population must be an int >= 2"):
+    with pytest.raises(errors.ConfigError, match="population must be an integer >= 2"):
         ednag.Config(population=1)
-    with pytest.raises(ValueError, match="unknown shaping 'softmax'"):
+    with pytest.raises(errors.UnknownName, match="unknown shaping 'softmax'"):
         ednag.Config(shaping="softmax")
-    with pytest.raises(ValueError, match="fitness table is for space nb201, not tnb101_micro"):
+    with pytest.raises(errors.ConfigError, match="fitness table is for space nb201, not tnb101_micro"):
         ednag.generate(jax.random.key(0), nb201_c10, spaces.get("tnb101_micro"), CFG)
     with pytest.raises(ValueError, match=r"to shape \(16,\)"):
         ednag.generate(jax.random.key(0), lambda ops: jnp.zeros(3), space, CFG)
@@ -125,3 +125,17 @@ def test_faithful_lookups_count_decoded_matrices(nb201_c10, space):
     # Invalid matrices count as lookups, so there are at least as many as valid queries.
     assert int(state.lookups) == int(queries.count(state.lookups_seen)) >= int(state.queries) > 0
     assert int(ednag.init(jax.random.key(0), nb201_c10, space, CFG).lookups) == -1  # default mode: not counted
+
+
+def test_failures_are_never_scores_in_faithful_mode(space):
+    """A table with negative values and missing rows: faithful mode must not turn NaN into 0."""
+    ops = space.all_ops()
+    vals = -(np.arange(space.size, dtype=np.float32) + 1.0)
+    vals[::2] = np.nan
+    t = tables.from_arrays(space, ops, vals)
+    cfg = ednag.Config.faithful_reference(population=8, steps=6)
+    res = jax.jit(jax.vmap(lambda k: ednag.generate(k, t, space, cfg)))(jax.random.split(jax.random.key(0), 4))
+    best = np.asarray(res.best_fitness)
+    assert np.all(best < 0) and np.all(np.isfinite(best))
+    np.testing.assert_array_equal(best, np.asarray(t(res.best_ops)))
+    assert np.all(np.isnan(np.asarray(res.final_fitness)) | (np.asarray(res.final_fitness) < 0))

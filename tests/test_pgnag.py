@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxnag import pgnag, prior, spaces, tables
+from jaxnag import errors, pgnag, prior, spaces, tables
 from jaxnag.discrete import diffusion, train
 from jaxnag.prior import shapley
 
@@ -75,7 +75,7 @@ def test_score_table_nb201_lookups_and_priors(nb201_c10):
     assert int(np.argmax(r.prior[3])) == 1
     b = prior.score_table(jax.random.key(0), nb201_c10, k=10, method="loo", budget=200)
     assert b.lookups == 200 + 10 * 7 and b.unique_lookups <= b.lookups
-    with pytest.raises(ValueError, match="unknown scoring method"):
+    with pytest.raises(errors.UnknownName, match="unknown scoring method"):
         prior.score_table(jax.random.key(0), nb201_c10, method="banzhaf")
 
 
@@ -97,7 +97,7 @@ def test_prior_temperature_and_uniform():
     flat = prior.prior_from_scores(score, space, 100.0, eps=0.0)
     assert sharp[0, 4] > 0.99 and abs(flat[0, 4] - 0.2) < 0.01
     np.testing.assert_allclose(prior.uniform_prior(space), 0.2)
-    with pytest.raises(ValueError, match="temperature must be > 0"):
+    with pytest.raises(errors.ConfigError, match=r"temperature must be in \(0, inf\]"):
         prior.prior_from_scores(score, space, 0.0)
 
 
@@ -159,7 +159,7 @@ def test_pgnag_run_transfer_and_errors(data_dir):
     assert r.samples.shape == (50, 6) and r.prior.shape == (6, 4)
     assert r.target_queries == len(np.unique(np.asarray(dst.space.rank(r.samples))))
     assert np.isfinite(r.best) and r.best >= r.mean
-    with pytest.raises(ValueError, match="unknown prior"):
+    with pytest.raises(errors.UnknownName, match="unknown prior"):
         pgnag.Config(prior="gaussian")
 
 
@@ -182,3 +182,16 @@ def test_candidates_are_what_the_estimators_evaluate(tiny_table):
         got = {tuple(r) for batch in seen for r in batch}
         want = {tuple(r) for r in shapley.candidates(ops, removed, method, key, 4)}
         assert got == want, method
+
+
+def test_protocols_say_what_they_read(data_dir):
+    c10 = tables.load("nb201", "cifar10", data_dir=data_dir)
+    c100 = tables.load("nb201", "cifar100", data_dir=data_dir)
+    cfg = pgnag.Config(k=5, method="loo", sampler="direct", samples=10)
+    whole = pgnag.run(jax.random.key(0), c10, c10, cfg)
+    assert whole.protocol == "whole-table" and whole.target_queries == 15625
+    budgeted = pgnag.run(jax.random.key(0), c10, c10, cfg.__class__(**{**cfg.__dict__, "budget": 50}))
+    assert budgeted.protocol == "budgeted" and 50 <= budgeted.target_queries <= 50 + 5 * 7 + 10
+    transfer = pgnag.run(jax.random.key(0), c10, c100, cfg)
+    assert transfer.protocol == "transfer" and transfer.prior_source == c10.name
+    assert transfer.target_queries == len(np.unique(np.asarray(c100.space.rank(transfer.samples))))

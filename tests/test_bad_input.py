@@ -1,0 +1,292 @@
+"""Bad input, one row per case: the CLI answers with exit 2 and one line (no traceback), the
+Python API with a jaxnag error type naming the problem, and no file is lost or corrupted."""
+
+import json
+import math
+
+import jax
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from jaxnag import errors, spaces, tables
+from jaxnag.cli import main
+
+NB201 = spaces.get("nb201")
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 2, (code, out, err)
+    assert message in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and err.startswith("jaxnag")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("bad")
+    ops = NB201.all_ops()
+    np.savez(d / "three.npz", ops=ops[:3], acc=np.array([1.0, 2.0, 3.0], np.float32))
+    np.savez(d / "strings.npz", ops=ops[:3], acc=np.array(["a", "b", "c"]))
+    np.savez(d / "floatops.npz", ops=ops[:3] + 0.5, acc=np.ones(3, np.float32))
+    wide = ops[:3].astype(np.int64)
+    wide[0, 0] = 2**32 + 1  # wraps to 1 in int32: must be refused, not read as a valid cell
+    np.savez(d / "wide.npz", ops=wide, acc=np.ones(3, np.float32))
+    np.savez(d / "dups.npz", ops=np.stack([ops[0], ops[0]]), acc=np.ones(2, np.float32))
+    np.savez(d / "allnan.npz", ops=ops[:3], acc=np.full(3, np.nan, np.float32))
+    (d / "random.npz").write_bytes(bytes(range(256)) * 8)
+    (d / "afile").write_text("not a folder")
+    return d
+
+
+# --------------------------------------------------------------------------- CLI
+CLI_CASES = [
+    # generate: numbers out of range, before any compilation
+    (["generate", "--seeds", "0"], "--seeds must be an integer >= 1"),
+    (["generate", "--seeds", "-5"], "--seeds must be an integer >= 1"),
+    (["generate", "--seed", "-1"], "--seed must be an integer in [0, 4294967295]"),
+    (["generate", "--seed", "99999999999999999999999"], "--seed must be an integer in [0, 4294967295]"),
+    (["generate", "--population", "1"], "--population must be an integer >= 2"),
+    (["generate", "--steps", "1"], "--steps must be an integer >= 2"),
+    (["generate", "--method", "rea", "--budget", "0"], "--budget must be an integer in [1, 26206]"),
+    (["generate", "--method", "rea", "--budget", "100000"], "--budget must be an integer in [1, 26206]"),
+    (["generate", "--method", "random", "--budget", "-3"], "--budget must be an integer in [1, 26206]"),
+    (["generate", "--method", "pgnag", "--k", "0"], "--k must be an integer >= 1"),
+    (["generate", "--method", "pgnag", "--tau", "nan"], "--tau must be finite"),
+    (["generate", "--method", "pgnag", "--tau", "-1"], "--tau must be in (0, inf]"),
+    (["generate", "--method", "pgnag", "--prior-budget", "-5"], "--prior-budget must be an integer in [1, 26206]"),
+    (["generate", "--method", "pgnag", "--samples", "0"], "--samples must be an integer >= 1"),
+    (["generate", "--method", "pgnag", "--iterations", "0"], "--iterations must be an integer >= 1"),
+    (["generate", "--method", "diffusionnag", "--guidance-scale", "nan"], "--guidance-scale must be finite"),
+    (["generate", "--method", "diffusionnag", "--guidance-scale", "-1"], "--guidance-scale must be in [0, inf]"),
+    (["generate", "--method", "diffusionnag", "--predictor-queries", "-3"], "--predictor-queries must be an integer"),
+    (["generate", "--method", "diffusionnag", "--predictor-queries", "1"], "--predictor-queries must be 0"),
+    (["generate", "--method", "diffusionnag", "--pc-steps", "1"], "--pc-steps must be an integer >= 2"),
+    (["generate", "--method", "diffusionnag"], "needs --checkpoint DIR"),
+    # generate: flags that do not apply, names that do not exist
+    (["generate", "--method", "rea", "--population", "8"], "--population does not apply to --method rea"),
+    (["generate", "--method", "ednag", "--budget", "8"], "--budget does not apply to --method ednag"),
+    (["generate", "--method", "random", "--faithful"], "--faithful does not apply to --method random"),
+    (["generate", "--method", "ednag", "--checkpoint", "x"], "--checkpoint does not apply to --method ednag"),
+    (["generate", "--method", "nope"], "invalid choice: 'nope'"),
+    (["generate", "--benchmark", "nb999"], "unknown benchmark 'nb999'"),
+    (["generate", "--dataset", "mnist"], "unknown dataset 'mnist' for nasbench_graph"),
+    (["generate", "--metric", "accuracy"], "unknown metric 'accuracy' for nasbench_graph"),
+    (["generate", "--benchmark", "nb201", "--metric", "valid_acc", "--data-dir", "{data}"], "unknown metric 'valid_acc'"),
+    (["generate", "--seeds", "many"], "invalid int value: 'many'"),
+    (["generate", "--population", "2.5"], "invalid int value: '2.5'"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["generate", "--minimise"], "--minimise/--maximise are for --table"),
+    (["generate", "--space", "nb201"], "--space is for --table"),
+    # generate: data problems
+    (["generate", "--benchmark", "nb201", "--data-dir", "/nonexistent"], "nb201.npz not found"),
+    (["generate", "--benchmark", "nb201", "--data-dir", "{files}"], "nb201.npz not found"),
+    (["generate", "--table", "x.npz"], "--table needs --space NAME and --metric KEY"),
+    (["generate", "--table", "{files}/nope.npz", "--space", "nb201", "--metric", "acc"], "nope.npz not found"),
+    (["generate", "--table", "{files}/random.npz", "--space", "nb201", "--metric", "acc"], "truncated or corrupt"),
+    (["generate", "--table", "{files}/three.npz", "--space", "nb201", "--metric", "loss"], "has no column 'loss'"),
+    (["generate", "--table", "{files}/three.npz", "--space", "nb999", "--metric", "acc"], "unknown search space"),
+    (["generate", "--table", "{files}/strings.npz", "--space", "nb201", "--metric", "acc"], "must be numeric"),
+    (["generate", "--table", "{files}/floatops.npz", "--space", "nb201", "--metric", "acc"], "must be an integer array"),
+    (["generate", "--table", "{files}/wide.npz", "--space", "nb201", "--metric", "acc"], "has choice 4.29497e+09"),
+    (["generate", "--table", "{files}/dups.npz", "--space", "nb201", "--metric", "acc"], "duplicate row"),
+    (["generate", "--table", "{files}/allnan.npz", "--space", "nb201", "--metric", "acc"], "has no finite value"),
+    (["generate", "--table", "{files}/three.npz", "--space", "nb201", "--metric", "acc", "--minimise", "--maximise"],
+     "exclude each other"),
+    # constraints
+    (["generate", "--constraint", "latency"], "constraint must look like 'METRIC<=VALUE'"),
+    (["generate", "--constraint", "latency<=abc"], "constraint bound must be a number"),
+    (["generate", "--constraint", "latency<=nan"], "constraint bound must be finite"),
+    (["generate", "--constraint", "speed<=1"], "unknown metric 'speed'"),
+    (["generate", "--constraint", "latency<=-1"], "no architecture of nasbench_graph/cora:test satisfies latency<=-1"),
+    # pgnag
+    (["generate", "--method", "pgnag", "--prior-from", "nb201", "--seeds", "1"], "--prior-from takes BENCHMARK:DATASET"),
+    (["generate", "--method", "pgnag", "--prior-from", "nb201:mnist", "--data-dir", "{data}"], "unknown dataset 'mnist'"),
+    # diffusionnag checkpoints
+    (["generate", "--method", "diffusionnag", "--checkpoint", "{files}/nope", "--benchmark", "nb201",
+      "--data-dir", "{data}"], "is not a folder"),
+    (["generate", "--method", "diffusionnag", "--checkpoint", "{files}", "--benchmark", "nb201",
+      "--data-dir", "{data}"], "is not a jaxnag score checkpoint"),
+    # train-score: every numeric flag, before training
+    (["train-score", "--out", "{tmp}/ck", "--lr", "nan"], "--lr must be finite"),
+    (["train-score", "--out", "{tmp}/ck", "--lr", "0"], "--lr must be in (0, inf]"),
+    (["train-score", "--out", "{tmp}/ck", "--batch", "0"], "--batch must be an integer >= 1"),
+    (["train-score", "--out", "{tmp}/ck", "--sigma-max", "0"], "--sigma-max must be in (0.1, inf]"),
+    (["train-score", "--out", "{tmp}/ck", "--iterations", "0"], "--iterations must be an integer >= 1"),
+    (["train-score", "--out", "{tmp}/ck", "--log-every", "0"], "--log-every must be an integer >= 1"),
+    (["train-score", "--out", "{tmp}/ck", "--log-every", "-1"], "--log-every must be an integer >= 1"),
+    (["train-score", "--out", "{tmp}/ck", "--ckpt-every", "0"], "--ckpt-every must be an integer >= 1"),
+    (["train-score", "--out", "{tmp}/ck", "--validity-samples", "-1"], "--validity-samples must be an integer >= 0"),
+    (["train-score", "--out", "{tmp}/ck", "--space", "nb999"], "unknown search space 'nb999'"),
+    (["train-score", "--out", "{tmp}/ck", "--space", "nasbench_graph"], "needs a cell space with ops on edges"),
+    (["train-score", "--out", "{files}/afile"], "is a file, not a folder"),
+    (["train-score", "--out", "{files}"], "is not empty and is not a jaxnag score checkpoint"),
+    # prior
+    (["prior", "--k", "-3"], "--k must be an integer >= 1"),
+    (["prior", "--k", "0"], "--k must be an integer >= 1"),
+    (["prior", "--budget", "0"], "--budget must be an integer in [1, 26206]"),
+    (["prior", "--seed", "-1"], "--seed must be an integer in [0, 4294967295]"),
+    (["prior", "--benchmark", "nb999"], "unknown benchmark"),
+    # data
+    (["data", "import-nats", "{files}/nope", "--out", "{tmp}/x.npz"], "does not exist"),
+]
+
+
+@pytest.mark.parametrize("argv, message", CLI_CASES, ids=[" ".join(a)[:60] for a, _ in CLI_CASES])
+def test_cli_bad_input_one_line(capsys, files, data_dir, tmp_path, argv, message):
+    argv = [a.format(files=files, data=data_dir, tmp=tmp_path) for a in argv]
+    before = sorted(p.name for p in files.iterdir())
+    one_line_error(capsys, argv, message)
+    assert sorted(p.name for p in files.iterdir()) == before  # nothing created, nothing lost
+    assert not (tmp_path / "ck").exists() or not any((tmp_path / "ck").iterdir())
+
+
+def test_plot_without_matplotlib_is_one_line(capsys, monkeypatch, tmp_path):
+    monkeypatch.setitem(__import__("sys").modules, "matplotlib", None)
+    one_line_error(capsys, ["prior", "--plot", str(tmp_path / "h.png")], "--plot needs matplotlib")
+    assert not (tmp_path / "h.png").exists()
+
+
+def test_too_many_seeds_answers_with_what_fits(capsys):
+    code, out, err = run(capsys, "generate", "--method", "ednag", "--seeds", "100000000")
+    assert code == 2 and "seeds fit" in err and "GiB" in err and len(err.strip().splitlines()) == 2
+    fit = int(err.split("at most ")[1].split()[0])
+    assert 0 < fit < 100_000_000
+
+
+def test_json_is_standard_and_records_the_run(capsys, files):
+    code, out, err = run(capsys, "generate", "--method", "rea", "--table", files / "three.npz", "--space", "nb201",
+                         "--metric", "acc", "--seeds", "2", "--budget", "20", "--seed", "7", "--json")
+    assert code == 0, err
+    obj = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
+    assert obj["seed"] == 7 and obj["config"] == {"budget": 20} and obj["version"]
+    # 20 random queries among 15,625 cells never meet the 3 rows: no best, said plainly.
+    assert all(r["best_score"] is None and r["best_arch"] is None for r in obj["runs"]) and obj["hit_rate"] == 0.0
+    code, out, err = run(capsys, "generate", "--method", "rea", "--table", files / "three.npz", "--space", "nb201",
+                         "--metric", "acc", "--seeds", "2", "--budget", "20")
+    assert "2 of 2 runs found no architecture that has a finite metric" in out and "inf" not in out
+
+
+def test_debug_shows_the_traceback(capsys):
+    with pytest.raises(errors.ConfigError):
+        main(["--debug", "generate", "--seeds", "0"])
+
+
+def test_interrupt_is_one_line(capsys, monkeypatch):
+    import jaxnag.cli as cli
+
+    def boom(args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cli, "_cmd_spaces", boom)
+    code, out, err = run(capsys, "spaces")
+    assert code == 130 and err.strip() == "jaxnag: interrupted"
+
+
+def test_library_bug_keeps_its_traceback(monkeypatch):
+    import jaxnag.cli as cli
+
+    def bug(args):
+        raise ValueError("an internal bug")
+    monkeypatch.setattr(cli, "_cmd_spaces", bug)
+    with pytest.raises(ValueError, match="an internal bug"):
+        main(["spaces"])
+
+
+# --------------------------------------------------------------------------- API
+def _api_cases():
+    from jaxnag import ednag, pgnag, prior
+    from jaxnag.baselines import random_search, rea
+    from jaxnag.diffusionnag import guidance, train
+    from jaxnag.discrete.train import TrainConfig as DenoiserConfig
+    key = jax.random.key(0)
+    t = tables.from_arrays(NB201, NB201.all_ops()[:50], np.arange(50, dtype=np.float32))
+    return [
+        (lambda: ednag.Config(temperature=float("nan")), errors.ConfigError, "temperature must be finite"),
+        (lambda: ednag.Config(temperature=0.0), errors.ConfigError, "temperature must be in (0, inf]"),
+        (lambda: ednag.Config(noise=-1.0), errors.ConfigError, "noise must be in [0, inf]"),
+        (lambda: ednag.Config(mutation_rate=1.5), errors.ConfigError, "mutation_rate must be in [0, 1]"),
+        (lambda: ednag.Config(elite_rate=float("inf")), errors.ConfigError, "elite_rate must be finite"),
+        (lambda: ednag.Config(task_scale=0.0), errors.ConfigError, "task_scale must be in (0, inf]"),
+        (lambda: ednag.Config(population=2.5), errors.ConfigError, "population must be an integer"),
+        (lambda: ednag.Config(shaping="magic"), errors.UnknownName, "unknown shaping 'magic'"),
+        (lambda: ednag.Config().batched(temperature=[1.0, float("nan")]), errors.ConfigError, "must be finite"),
+        (lambda: rea(key, t, NB201, budget=20_000), errors.ConfigError, "budget must be an integer in [1, 15625]"),
+        (lambda: rea(key, t, NB201, budget=10, sample=60), errors.ConfigError, "sample must be an integer in [1, 50]"),
+        (lambda: random_search(key, t, NB201, budget=0), errors.ConfigError, "budget must be an integer in [1, 15625]"),
+        (lambda: prior.score_table(key, t, k=-3), errors.ConfigError, "k must be an integer >= 1"),
+        (lambda: prior.score_table(key, t, k=5, eps=1.0), errors.ConfigError, "eps must be in [0, 1)"),
+        (lambda: prior.score_table(key, t, method="magic"), errors.UnknownName, "unknown scoring method"),
+        (lambda: pgnag.Config(temperature=float("nan")), errors.ConfigError, "temperature must be finite"),
+        (lambda: pgnag.Config(budget=-1), errors.ConfigError, "budget must be an integer >= 1"),
+        (lambda: DenoiserConfig(lr=float("nan")), errors.ConfigError, "lr must be finite"),
+        (lambda: DenoiserConfig(d=30, heads=4), errors.ConfigError, "multiple of heads"),
+        (lambda: train.TrainConfig(lr=float("nan")), errors.ConfigError, "lr must be finite"),
+        (lambda: train.TrainConfig(batch=0), errors.ConfigError, "batch must be an integer >= 1"),
+        (lambda: train.TrainConfig(sigma_max=0.05), errors.ConfigError, "sigma_max must be in (0.1, inf]"),
+        (lambda: train.TrainConfig(log_every=0), errors.ConfigError, "log_every must be an integer >= 1"),
+        (lambda: train.TrainConfig(net="huge"), errors.UnknownName, "unknown network config 'huge'"),
+        (lambda: guidance.GuidanceConfig(scale=float("nan")), errors.ConfigError, "scale must be finite"),
+        (lambda: guidance.GuidanceConfig(steps=1), errors.ConfigError, "steps must be an integer >= 2"),
+        (lambda: NB201.check(np.array([[2**33, 0, 0, 0, 0, 0]], np.int64)), errors.InvalidArchitecture, "has choice"),
+        (lambda: t(np.array([2**33, 0, 0, 0, 0, 0], np.int64)), errors.InvalidArchitecture, "outside the int32 range"),
+        (lambda: NB201.from_string("|conv~0|"), errors.InvalidArchitecture, "must have 3 nodes"),
+        (lambda: tables.load("nb201", "cifar10", metric="valid_acc"), errors.UnknownName, "unknown metric"),
+        (lambda: tables.from_arrays(NB201, NB201.all_ops()[:2], [1.0, 2.0], goal="up"), errors.DataError,
+         "goal must be 'max' or 'min'"),
+        (lambda: tables.stack([]), errors.ConfigError, "at least one table"),
+    ]
+
+
+API_IDS = ["ednag-temp-nan", "ednag-temp-0", "ednag-noise", "ednag-mut-rate", "ednag-elite-inf", "ednag-scale",
+           "ednag-pop-float", "ednag-shaping", "ednag-batched-nan", "rea-budget", "rea-sample", "random-budget",
+           "prior-k", "prior-eps", "prior-method", "pgnag-temp", "pgnag-budget", "denoiser-lr", "denoiser-heads",
+           "score-lr", "score-batch", "score-sigma", "score-log-every", "score-net", "guidance-scale",
+           "guidance-steps", "check-int64", "table-int64", "arch-string", "metric", "goal", "stack"]
+
+
+@pytest.mark.parametrize("i", range(len(API_IDS)), ids=API_IDS)
+def test_api_bad_input_raises_jaxnag_error(i):
+    fn, kind, message = _api_cases()[i]
+    with pytest.raises(kind, match=None) as info:
+        fn()
+    assert message in str(info.value) and isinstance(info.value, errors.JaxnagError)
+
+
+def test_enough_cases():
+    assert len(CLI_CASES) + len(API_IDS) >= 60
+
+
+# --------------------------------------------------------------------------- random bytes
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(blob=st.binary(min_size=0, max_size=4096))
+def test_random_bytes_as_table_never_traceback(capsys, tmp_path, blob):
+    path = tmp_path / "t.npz"
+    path.write_bytes(blob)
+    code, out, err = run(capsys, "generate", "--method", "random", "--table", path, "--space", "nb201",
+                         "--metric", "acc", "--seeds", "1", "--budget", "5")
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(blob=st.binary(min_size=0, max_size=2048), which=st.sampled_from(["marker", "run", "step"]))
+def test_random_bytes_as_checkpoint_never_traceback(capsys, tmp_path, data_dir, blob, which):
+    from jaxnag.diffusionnag import train
+    ck = tmp_path / "ck"
+    run_dir = ck / "runs" / "0"
+    (run_dir / "10" / "default").mkdir(parents=True, exist_ok=True)
+    (ck / train.MARKER).write_text(json.dumps(dict(format=1, space="nb201", train={})))
+    (run_dir / "run.json").write_text(json.dumps(dict(train={})))
+    target = {"marker": ck / train.MARKER, "run": run_dir / "run.json",
+              "step": run_dir / "10" / "default" / "_METADATA"}[which]
+    target.write_bytes(blob)
+    code, out, err = run(capsys, "generate", "--method", "diffusionnag", "--checkpoint", ck, "--benchmark", "nb201",
+                         "--data-dir", data_dir, "--seeds", "1")
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert math.isfinite(len(err))
