@@ -109,7 +109,7 @@ def test_predictor_learns_and_generate_rounds(nb201_c10):
     # The exact score of the data gives valid samples; rounds run until n unique, best-predicted first.
     # (At scale 50 the predictor's gradient pulls every sample onto its favourite cell: scale 0 here.)
     ops, scores, info = guidance.generate(jax.random.key(3), Score(zero=False), sde, S, 20, pred,
-                                          guidance.GuidanceConfig(scale=0.0, steps=50, round_size=16, max_rounds=5))
+                                          guidance.GuidanceConfig(scale=0.0, steps=20, round_size=16, max_rounds=5))
     assert info.rounds >= 1 and info.sampled == 16 * info.rounds and info.validity > 0.5
     assert ops.shape[1:] == (6,) and len(ops) >= 20 and len(scores) == len(ops)
     assert np.all(np.diff(scores) <= 0)
