@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 import time
 
@@ -71,11 +70,10 @@ def _apply_method_flags(args) -> dict:
     """Refuse flags the method does not read; fill in the defaults of the ones it does. Returns the
     method's settings (recorded in the JSON output)."""
     own = METHOD_FLAGS[args.method]
-    for method, flags in METHOD_FLAGS.items():
-        for name in flags:
-            if name not in own and getattr(args, name) not in (None, False):
-                wanted = ", ".join(_flag(n) for n in own) or "none"
-                raise CLIError(f"{_flag(name)} does not apply to --method {args.method} (its flags: {wanted})")
+    for name in dict.fromkeys(n for flags in METHOD_FLAGS.values() for n in flags):
+        if name not in own and getattr(args, name) not in (None, False):
+            wanted = ", ".join(_flag(n) for n in own) or "none"
+            raise CLIError(f"{_flag(name)} does not apply to --method {args.method} (its flags: {wanted})")
     settings = {}
     for name, default in own.items():
         if getattr(args, name) is None:
@@ -85,9 +83,8 @@ def _apply_method_flags(args) -> dict:
 
 
 def _check_generate_flags(args, space_size: int) -> None:
-    """Range checks of every numeric flag, named as the user typed them, before any compilation."""
-    check_int("--seeds", args.seeds, lo=1)
-    check_int("--seed", args.seed, lo=0, hi=SEED_MAX)
+    """Range checks of the method's numeric flags, named as the user typed them, before any compilation
+    (``--seeds`` and ``--seed`` are checked before the table is loaded)."""
     m = args.method
     if m == "ednag":
         check_int("--population", args.population, lo=2)

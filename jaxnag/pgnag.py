@@ -29,7 +29,8 @@ import numpy as np
 
 from . import prior as prior_lib
 from .discrete import diffusion, train
-from .errors import ConfigError, UnknownName, check_int, check_range
+from .errors import ConfigError, UnknownName, check_int
+from .prior._score_table import check_scoring
 from .discrete.train import TrainConfig as TrainConfig
 
 PRIORS = ("shapley", "frequency", "uniform")
@@ -70,16 +71,8 @@ class Config:
             raise UnknownName(f"unknown prior {self.prior!r}; available: {', '.join(PRIORS)}")
         if self.sampler not in SAMPLERS:
             raise UnknownName(f"unknown sampler {self.sampler!r}; available: {', '.join(SAMPLERS)}")
-        if self.method not in prior_lib._score_table.METHODS:
-            raise UnknownName(f"unknown scoring method {self.method!r}; available: "
-                              f"{', '.join(prior_lib._score_table.METHODS)}")
-        check_int("k", self.k, lo=1)
+        check_scoring(self.k, self.method, self.budget, self.temperature, self.eps)
         check_int("samples", self.samples, lo=1)
-        if self.budget is not None:
-            check_int("budget", self.budget, lo=1)
-        if self.temperature is not None:
-            check_range("temperature", self.temperature, lo=0.0, lo_open=True)
-        check_range("eps", self.eps, lo=0.0, hi=1.0, hi_open=True)
         if not isinstance(self.train, train.TrainConfig):
             raise ConfigError(f"train must be a discrete.train.TrainConfig, got {type(self.train).__name__}")
 

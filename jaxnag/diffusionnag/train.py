@@ -219,10 +219,10 @@ def prepare(directory, space, config: TrainConfig, resume: bool = True) -> tuple
     else:
         _write_json(marker, want)
     runs = _runs(directory)
-    if resume and runs and _steps(runs[-1]):
-        return runs[-1], True
     if runs and not _steps(runs[-1]):  # a run that never saved a step: reuse its number
         return runs[-1], False
+    if resume and runs:
+        return runs[-1], True
     run = directory / "runs" / str(int(runs[-1].name) + 1 if runs else 0)
     run.mkdir(parents=True)
     return run, False
@@ -406,14 +406,14 @@ def train_score(key: jax.Array, space, config: TrainConfig = TrainConfig(), out:
                 save(done)
     except KeyboardInterrupt:
         done = int(tree["step"])
+        if manager is None:
+            raise TrainingInterrupted(f"interrupted at step {done}; nothing saved (no output folder)") from None
+        save(done)
+        raise TrainingInterrupted(f"interrupted at step {done}; saved {run} (run the same command to resume)") \
+            from None
+    finally:
         if manager is not None:
-            save(done)
             manager.close()
-            raise TrainingInterrupted(f"interrupted at step {done}; saved {run} (run the same command to resume)") \
-                from None
-        raise TrainingInterrupted(f"interrupted at step {done}; nothing saved (no output folder)") from None
-    if manager is not None:
-        manager.close()
     seconds = time.perf_counter() - t0
     ema_model = nnx.merge(graphdef, tree["ema"], rest)
     # Steady-state rate: chunks after the first (which includes compilation), full-length ones.
@@ -436,11 +436,11 @@ def _locate(directory: Path) -> tuple[TrainConfig, str, Path]:
             return _config_from(raw.get("train"), directory / "config.json"), raw.get("space"), directory
         raise CheckpointError(f"{directory} is not a jaxnag score checkpoint (no {MARKER}); "
                               "train one with `jaxnag train-score --out DIR`")
-    _read_json(marker)
+    space_name = _read_json(marker).get("space")
     for run in reversed(_runs(directory)):
         if _steps(run):
             raw = _read_json(run / "run.json")
-            return _config_from(raw.get("train"), run / "run.json"), _read_json(marker).get("space"), run
+            return _config_from(raw.get("train"), run / "run.json"), space_name, run
     raise CheckpointError(f"{directory} holds no completed checkpoint step yet (training saves at every "
                           "--ckpt-every steps and at the end)")
 

@@ -36,6 +36,18 @@ class PriorResult(NamedTuple):
     unique_lookups: int
 
 
+def check_scoring(k, method: str, budget, temperature, eps) -> None:
+    """Range checks of the scoring arguments (shared by :func:`score_table` and ``pgnag.Config``)."""
+    if method not in METHODS:
+        raise UnknownName(f"unknown scoring method {method!r}; available: {', '.join(METHODS)}")
+    check_int("k", k, lo=1)
+    if budget is not None:
+        check_int("budget", budget, lo=1)
+    if temperature is not None:
+        check_range("temperature", temperature, lo=0.0, lo_open=True)
+    check_range("eps", eps, lo=0.0, hi=1.0, hi_open=True)
+
+
 def score_table(key: jax.Array, table, k: int = 20, method: str = "exact", budget: int | None = None,
                 temperature: float | None = None, eps: float = 0.05, permutations: int = 32,
                 removed=None, failed_value: float = 0.0, fallback: str = "zero") -> PriorResult:
@@ -54,17 +66,12 @@ def score_table(key: jax.Array, table, k: int = 20, method: str = "exact", budge
       removed: removed choice per slot (default :func:`shapley.removed_choices`).
       fallback: score of a (slot, op) no scored architecture uses (:func:`scores.score_matrix`).
     """
-    if method not in METHODS:
-        raise UnknownName(f"unknown scoring method {method!r}; available: {', '.join(METHODS)}")
     space = table.info.space
     if table.values.ndim != 1:
         raise ConfigError("score_table takes one table, not a stacked one (index it: jax.tree.map(lambda a: a[i], t))")
-    check_int("k", k, lo=1)
+    check_scoring(k, method, budget, temperature, eps)
     if budget is not None:
         check_int("budget", budget, lo=1, hi=len(space.distinct_ranks()))
-    if temperature is not None:
-        check_range("temperature", temperature, lo=0.0, lo_open=True)
-    check_range("eps", eps, lo=0.0, hi=1.0, hi_open=True)
     check_int("permutations", permutations, lo=1)
     check_finite("failed_value", failed_value)
     removed = shapley.removed_choices(space) if removed is None else np.asarray(removed, np.int32)

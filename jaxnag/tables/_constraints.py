@@ -90,8 +90,7 @@ def constrain(objective: Table, cost: Table, op: str, bound: float) -> Table:
     values = np.where(feasible, fit, np.where(np.isfinite(metric), floor - 0.01 * span - violation, np.nan))
     values = np.where(ok, values, np.nan)
     info = objective.info
-    rows = np.asarray(cost.to_metric(np.asarray(cost(info.row_ops))))
-    keep = np.isfinite(rows) & _OPS[op](rows, bound)
+    keep = feasible[np.asarray(objective.space.rank(info.row_ops))]
     info = dataclasses.replace(info, metric=f"{info.metric} s.t. {label}", row_ops=info.row_ops[keep],
                                row_values=info.row_values[keep],
                                feasible_floor=floor if earlier is None else earlier)
