@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-from .errors import ConfigError, GenerationError, Interrupted, JaxnagError, check_int, check_range
+from .errors import ConfigError, Interrupted, JaxnagError, check_int, check_range
 
 SEED_MAX = 2**32 - 1
 
@@ -34,9 +34,16 @@ class CLIError(JaxnagError):
     """A user error found by the command line itself."""
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    def _get_help_string(self, action):  # no "(default: None)" on flags whose default is the method's
+        if action.default in (None, False):
+            return action.help
+        return super()._get_help_string(action)
+
+
 class _Parser(argparse.ArgumentParser):
     def __init__(self, *a, **kw):
-        kw.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        kw.setdefault("formatter_class", _Formatter)
         super().__init__(*a, **kw)
 
     def error(self, message):  # one line, no usage dump
@@ -49,78 +56,88 @@ def _version() -> str:
 
 
 # --------------------------------------------------------------------------- method flags
-# The flags each method reads, with their defaults (the parser's defaults are None, so a flag
-# the user gave can be told from one left out, and a flag that does not apply is refused).
-METHOD_FLAGS: dict[str, dict[str, object]] = {
-    "ednag": dict(population=30, steps=100, faithful=False),
-    "random": dict(budget=300),
-    "rea": dict(budget=300),
-    "pgnag": dict(k=20, tau=None, samples=100, prior_budget=None, prior_from=None, prior_method="exact",
-                  prior="shapley", sampler="diffusion", iterations=1500),
-    "diffusionnag": dict(checkpoint=None, guidance_scale=5.0, predictor_queries=300, pc_steps=1000, samples=100),
-}
-METHODS = tuple(METHOD_FLAGS)
-
-
+# Every generator of the registry names its settings; each is a flag --name-with-dashes. The parser's
+# defaults are None, so a flag the user gave can be told from one left out, and a flag that does not
+# apply to --method is refused.
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def _apply_method_flags(args) -> dict:
+def _all_settings() -> dict:
+    from . import registry
+    out = {}
+    for name in registry.names():
+        for setting, spec in registry.settings(name).items():
+            out.setdefault(setting, spec)
+    return out
+
+
+def _apply_method_flags(args) -> tuple[dict, dict]:
     """Refuse flags the method does not read; fill in the defaults of the ones it does. Returns the
-    method's settings (recorded in the JSON output)."""
-    own = METHOD_FLAGS[args.method]
-    for name in dict.fromkeys(n for flags in METHOD_FLAGS.values() for n in flags):
+    method's ``(config settings, context settings)`` (both recorded in the JSON output)."""
+    from . import registry
+    own = registry.settings(args.method)
+    for name in _all_settings():
         if name not in own and getattr(args, name) not in (None, False):
             wanted = ", ".join(_flag(n) for n in own) or "none"
             raise CLIError(f"{_flag(name)} does not apply to --method {args.method} (its flags: {wanted})")
-    settings = {}
-    for name, default in own.items():
-        if getattr(args, name) is None:
-            setattr(args, name, default)
-        settings[name] = getattr(args, name)
-    return settings
+    config, context = {}, {}
+    for name, spec in own.items():
+        value = getattr(args, name)
+        (context if spec.context else config)[name] = spec.default if value is None else value
+    return config, context
 
 
-def _check_generate_flags(args, space_size: int) -> None:
-    """Range checks of the method's numeric flags, named as the user typed them, before any compilation
-    (``--seeds`` and ``--seed`` are checked before the table is loaded)."""
-    m = args.method
-    if m == "ednag":
-        check_int("--population", args.population, lo=2)
-        check_int("--steps", args.steps, lo=2)
-    if m in ("random", "rea"):
-        check_int("--budget", args.budget, lo=1, hi=space_size)
-    if m == "pgnag":
-        check_int("--k", args.k, lo=1)
-        check_int("--samples", args.samples, lo=1)
-        check_int("--iterations", args.iterations, lo=1)
-        if args.tau is not None:
-            check_range("--tau", args.tau, lo=0.0, lo_open=True)
-        if args.prior_budget is not None:
-            check_int("--prior-budget", args.prior_budget, lo=1, hi=space_size)
-    if m == "diffusionnag":
-        check_range("--guidance-scale", args.guidance_scale, lo=0.0)
-        check_int("--predictor-queries", args.predictor_queries, lo=0, hi=space_size)
-        if args.predictor_queries == 1:
-            raise ConfigError("--predictor-queries must be 0 (no guidance) or at least 2")
-        check_int("--pc-steps", args.pc_steps, lo=2)
-        check_int("--samples", args.samples, lo=1)
+def _build_config(gen, space, settings: dict):
+    """The generator's checked config; an error about a setting names its flag."""
+    try:
+        return gen.config(space, **settings)
+    except ConfigError as e:
+        msg = str(e)
+        for name in sorted(settings, key=len, reverse=True):
+            if msg.startswith(name + " "):
+                raise type(e)(_flag(name) + msg[len(name):]) from None
+        raise
 
 
-# --------------------------------------------------------------------------- vmapped methods
-def _jittable_run(args, table, space):
-    """``key -> result`` for the methods that run as one vmapped program."""
-    if args.method == "random":
-        from .baselines import random_search
-        return lambda key: random_search(key, table, space, args.budget)
-    if args.method == "rea":
-        from .baselines import rea
-        return lambda key: rea(key, table, space, args.budget)
-    from . import ednag
-    cfg = ednag.Config.faithful_reference() if args.faithful else ednag.Config()
-    cfg = cfg.replace(population=args.population, steps=args.steps)
-    return lambda key: ednag.generate(key, table, space, cfg)
+def _context(args, gen, context: dict, table) -> dict:
+    """What the generator needs besides the fitness: PG-NAG's source table, DiffusionNAG's score model."""
+    from . import pgnag, tables
+    out = {}
+    if "source" in gen.context:
+        source = None
+        if context.get("prior_from"):
+            bench, _, ds = context["prior_from"].partition(":")
+            if not ds:
+                raise CLIError(f"--prior-from takes BENCHMARK:DATASET, got {context['prior_from']!r}")
+            source = tables.load(bench, ds, data_dir=args.data_dir)
+            if pgnag.same_task(source, table):
+                source = None  # the target itself: budgeted or whole-table
+        out["source"] = source
+    if "score_model" in gen.context:
+        from .diffusionnag import generator
+        if not context.get("checkpoint"):
+            raise CLIError("--method diffusionnag needs --checkpoint DIR (train one with `jaxnag train-score`)")
+        out["score_model"], args.trained_steps = generator.load(context["checkpoint"], table.space)
+    return out
+
+
+def _describe(args, gen, config, context: dict, table) -> dict:
+    """One stderr line about what the run reads, and the method's extra JSON fields."""
+    if gen.name == "pgnag":
+        source = context["source"]
+        proto = "transfer" if source is not None else ("whole-table" if config.budget is None else "budgeted")
+        reads = {"transfer": f"prior scored on {source.name if source is not None else ''}; it reads nothing of "
+                             "the target",
+                 "budgeted": f"prior from the top-{config.k} of {config.budget} random target queries (counted)",
+                 "whole-table": f"prior from the top-{config.k} of the whole target table: every one of its "
+                                f"{len(table.info.row_ops)} rows is counted as read, so the hit rate is not "
+                                "comparable with a search's (use --prior-budget B or --prior-from)"}[proto]
+        print(f"jaxnag: pgnag protocol: {proto} ({reads})", file=sys.stderr, flush=True)
+        return dict(protocol=proto)
+    if gen.name == "diffusionnag":
+        return dict(checkpoint_steps=args.trained_steps)
+    return {}
 
 
 def _free_memory_bytes() -> int | None:
@@ -142,12 +159,14 @@ def _free_memory_bytes() -> int | None:
     return None
 
 
-def _compile_fitting(run, keys):
-    """Compile ``vmap(run)`` for ``keys``; refuse, with the number of seeds that would fit, a call
-    whose buffers exceed the free memory (instead of an out-of-memory crash)."""
+def _compile_fitting(run, keys, *args):
+    """Compile ``vmap(run)`` over ``keys`` (the other arguments shared); refuse, with the number of seeds
+    that would fit, a call whose buffers exceed the free memory (instead of an out-of-memory crash)."""
     import jax
     n = keys.shape[0]
-    compiled = jax.jit(jax.vmap(run)).lower(jax.ShapeDtypeStruct(keys.shape, keys.dtype)).compile()
+    in_axes = (0,) + (None,) * len(args)
+    compiled = jax.jit(jax.vmap(run, in_axes=in_axes)).lower(jax.ShapeDtypeStruct(keys.shape, keys.dtype),
+                                                             *args).compile()
     try:
         m = compiled.memory_analysis()
         need = int(m.temp_size_in_bytes + m.argument_size_in_bytes + m.output_size_in_bytes)
@@ -227,74 +246,6 @@ def _load_table(args):
     return table
 
 
-def _run_pgnag(args, table, keys):
-    """PG-NAG is host-driven (scoring, training): one run per seed, with progress."""
-    from . import pgnag, tables
-    source = table
-    if args.prior_from:
-        bench, _, ds = args.prior_from.partition(":")
-        if not ds:
-            raise CLIError(f"--prior-from takes BENCHMARK:DATASET, got {args.prior_from!r}")
-        source = tables.load(bench, ds, data_dir=args.data_dir)
-    cfg = pgnag.Config(k=args.k, method=args.prior_method, budget=args.prior_budget, temperature=args.tau,
-                       prior=args.prior, sampler=args.sampler, samples=args.samples,
-                       train=pgnag.TrainConfig(iterations=args.iterations))
-    proto = pgnag.protocol(source, table, cfg)
-    reads = {"transfer": f"prior scored on {source.name}; it reads nothing of the target",
-             "budgeted": f"prior from the top-{cfg.k} of {cfg.budget} random target queries (counted)",
-             "whole-table": f"prior from the top-{cfg.k} of the whole target table: every one of its "
-                            f"{len(source.info.row_ops)} rows is counted as read, so the hit rate is not comparable "
-                            "with a search's (use --prior-budget B or --prior-from)"}[proto]
-    print(f"jaxnag: pgnag protocol: {proto} ({reads})", file=sys.stderr, flush=True)
-    best_ops, best, queries = [], [], []
-    for i, key in enumerate(keys):
-        r = pgnag.run(key, source, table, cfg)
-        best_ops.append(r.best_ops)
-        best.append(r.best)
-        queries.append(r.target_queries)
-        print(f"jaxnag: pgnag run {i + 1}/{len(keys)}: best of {cfg.samples} = "
-              f"{_fmt(table.to_metric(r.best))}, novelty {r.novelty:.0%}", file=sys.stderr, flush=True)
-    return np.stack(best_ops), np.asarray(best, np.float64), np.asarray(queries), dict(protocol=proto)
-
-
-def _run_diffusionnag(args, table, keys):
-    """DiffusionNAG: guided rounds per seed from a trained score checkpoint; the predictor is
-    trained on --predictor-queries random table lookups and ranks the generated cells; the
-    reported best is the best true metric among the predictor's top-5 (5 more lookups)."""
-    import jax
-
-    from .diffusionnag import guidance, train
-    if not args.checkpoint:
-        raise CLIError("--method diffusionnag needs --checkpoint DIR (train one with `jaxnag train-score`)")
-    model, tcfg, space = train.load_score(args.checkpoint, table.space)
-    trained = train.latest_step(args.checkpoint)
-    sde = tcfg.make_sde()
-    gcfg = guidance.GuidanceConfig(scale=args.guidance_scale, steps=args.pc_steps)
-    best_ops, best, queries = [], [], []
-    for i, key in enumerate(keys):
-        k_q, k_p, k_g = jax.random.split(key, 3)
-        pred = None
-        q_ranks = np.zeros(0, np.int64)
-        if args.predictor_queries > 0:
-            q = space.sample_unique(k_q, args.predictor_queries)
-            pred = guidance.fit_predictor(k_p, space, q, table(q), sde)
-            q_ranks = np.asarray(space.query_id(q))
-        try:
-            ops, _, info = guidance.generate(k_g, model, sde, space, args.samples, pred, gcfg, verbose=True)
-        except GenerationError as e:
-            raise GenerationError(f"{e}: {args.checkpoint} holds {trained} training steps; train longer with "
-                                  f"`jaxnag train-score --out {args.checkpoint} --iterations N` (it resumes)") from None
-        top = ops[:5]
-        vals = np.asarray(table(top), np.float64)
-        j = int(np.nanargmax(np.where(np.isfinite(vals), vals, -np.inf)))
-        best_ops.append(top[j])
-        best.append(vals[j])
-        queries.append(len(np.union1d(q_ranks, np.asarray(space.query_id(top)))))
-        print(f"jaxnag: diffusionnag run {i + 1}/{len(keys)}: best of top-5 = {_fmt(table.to_metric(vals[j]))} "
-              f"({info.rounds} rounds, validity {info.validity:.0%})", file=sys.stderr, flush=True)
-    return np.stack(best_ops), np.asarray(best), np.asarray(queries), dict(checkpoint_steps=trained)
-
-
 def _fmt(v) -> str:
     v = float(v)
     return f"{v:.4f}" if math.isfinite(v) else "-"
@@ -308,26 +259,31 @@ def _finite_or_none(v):
 def _cmd_generate(args):
     import jax
 
-    settings = _apply_method_flags(args)
+    from . import registry
+    settings, context_settings = _apply_method_flags(args)
     check_int("--seeds", args.seeds, lo=1)
     check_int("--seed", args.seed, lo=0, hi=SEED_MAX)
     table = _load_table(args)
     space = table.space
-    _check_generate_flags(args, len(space.distinct_ranks()))
+    gen = registry.get(args.method)
+    config = _build_config(gen, space, settings)
+    context = _context(args, gen, context_settings, table)
+    extra = _describe(args, gen, config, context, table)
     keys = jax.random.split(jax.random.key(args.seed), args.seeds)
     t0 = time.perf_counter()
-    extra = {}
+    print(f"jaxnag: compiling and running {args.seeds} x {args.method} on {table.name} in one call ...",
+          file=sys.stderr, flush=True)
+    run = lambda key, t, ctx: gen.generate(key, t, space, config, **ctx)  # noqa: E731
+    res = jax.block_until_ready(_compile_fitting(run, keys, table, context)(keys, table, context))
     if args.method == "pgnag":
-        best_ops, best, queries, extra = _run_pgnag(args, table, keys)
-    elif args.method == "diffusionnag":
-        best_ops, best, queries, extra = _run_diffusionnag(args, table, keys)
-    else:
-        print(f"jaxnag: compiling and running {args.seeds} x {args.method} on {table.name} in one call ...",
-              file=sys.stderr, flush=True)
-        res = jax.block_until_ready(_compile_fitting(_jittable_run(args, table, space), keys)(keys))
-        best_ops = np.asarray(res.best_ops)
-        best = np.asarray(res.best_fitness, np.float64)
-        queries = np.asarray(res.queries)
+        from . import pgnag
+        pgnag.check(res, config, "the prior's source table")
+    if args.method == "diffusionnag":
+        from .diffusionnag import generator
+        generator.check(res, args.trained_steps, context_settings["checkpoint"])
+    best_ops = np.asarray(res.best_ops)
+    best = np.asarray(res.best_fitness, np.float64)
+    queries = np.asarray(res.queries)
     elapsed = time.perf_counter() - t0
     optimum = float(table.optimum)
     metric = table.to_metric(best)  # in the metric's units; NaN for a failed or infeasible best
@@ -339,7 +295,7 @@ def _cmd_generate(args):
     out = dict(method=args.method, benchmark=table.info.benchmark, dataset=table.info.dataset,
                metric=table.info.metric, goal=table.goal, optimum=float(table.to_metric(optimum)),
                hit_rate=float(np.mean(hits)), time_s=elapsed, runs=runs, seed=args.seed, seeds=args.seeds,
-               config=settings, version=_version(), **extra)
+               config={**settings, **context_settings}, version=_version(), **extra)
     if args.json:
         print(json.dumps(out, allow_nan=False))
         return
@@ -377,7 +333,7 @@ def _cmd_prior(args):
     space = table.space
     if args.json:
         print(json.dumps(dict(benchmark=table.info.benchmark, dataset=table.info.dataset, k=args.k,
-                              method=args.method, lookups=r.lookups, unique_lookups=r.unique_lookups,
+                              method=args.method, lookups=int(r.lookups), unique_lookups=int(r.unique_lookups),
                               slots=list(space.slot_names), choices=[list(c) for c in space.choices],
                               score=np.nan_to_num(r.score).tolist(), prior=r.prior.tolist(),
                               frequency=r.frequency.tolist(), version=_version()), allow_nan=False))
@@ -438,8 +394,33 @@ def _cmd_import_nats(args):
     print(msg)
 
 
+def _add_method_flags(g) -> None:
+    """One argument group per generator of the registry, each flag once (under its first method)."""
+    from . import registry
+    done = set()
+    for name in registry.names():
+        gen = registry.get(name)
+        group = g.add_argument_group(name, gen.description)
+        for setting, spec in gen.settings.items():
+            if setting in done:
+                continue
+            done.add(setting)
+            users = [m for m in registry.names() if setting in registry.settings(m)]
+            defaults = [registry.settings(m)[setting].default for m in users]
+            if len(users) > 1:
+                default = " [" + ", ".join(f"{m} {d}" for m, d in zip(users, defaults)) + "]"
+            else:
+                default = "" if spec.default is None else f" [{spec.default}]"
+            also = f" (also {', '.join(u for u in users if u != name)})" if len(users) > 1 and spec.type is bool else ""
+            if spec.type is bool:
+                group.add_argument(_flag(setting), action="store_true", default=None, help=spec.help + also)
+            else:
+                group.add_argument(_flag(setting), type=spec.type, default=None, choices=spec.choices,
+                                   help=f"{spec.help}{default}")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from . import spaces, tables
+    from . import registry, spaces, tables
     p = _Parser(prog="jaxnag", description="Neural architecture generation in JAX.")
     p.add_argument("--version", action="version", version=f"jaxnag {_version()}")
     p.add_argument("--debug", action="store_true", help="show the full traceback of an error")
@@ -458,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("generate", help="generate architectures for a task with one method, over seeds",
                        description="Method flags left out take the method's default (shown in brackets); a flag "
                                    "that does not apply to --method is refused.")
-    g.add_argument("--method", choices=METHODS, default="ednag")
+    g.add_argument("--method", choices=registry.names(), default="ednag")
     g.add_argument("--benchmark", default="nasbench_graph", help=f"one of {', '.join(tables.BENCHMARKS)}")
     g.add_argument("--dataset", default=None, help="a dataset of the benchmark (default: its default dataset)")
     g.add_argument("--table", default=None, help="custom .npz table (with --metric and --space)")
@@ -471,28 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "and the hit rate counts the constrained optimum")
     g.add_argument("--seeds", type=int, default=10, help="independent runs, vmapped in one call")
     g.add_argument("--seed", type=int, default=0, help=f"base PRNG seed, 0..{SEED_MAX}")
-    ed = g.add_argument_group("ednag")
-    ed.add_argument("--population", type=int, default=None, help="[30]")
-    ed.add_argument("--steps", type=int, default=None, help="[100]")
-    ed.add_argument("--faithful", action="store_true", default=None, help="reproduce the reference code's behaviour")
-    bl = g.add_argument_group("random, rea")
-    bl.add_argument("--budget", type=int, default=None, help="unique queries [300]")
-    pg = g.add_argument_group("pgnag")
-    pg.add_argument("--k", type=int, default=None, help="top-k architectures scored [20]")
-    pg.add_argument("--tau", type=float, default=None, help="prior temperature [std of the scores]")
-    pg.add_argument("--samples", type=int, default=None, help="architectures generated per run (also diffusionnag) "
-                                                               "[100]")
-    pg.add_argument("--prior-budget", type=int, default=None, help="score the top-k of B random target queries")
-    pg.add_argument("--prior-from", default=None, help="BENCHMARK:DATASET to score the prior on (transfer)")
-    pg.add_argument("--prior-method", choices=["exact", "mc", "loo"], default=None, help="[exact]")
-    pg.add_argument("--prior", choices=["shapley", "frequency", "uniform"], default=None, help="[shapley]")
-    pg.add_argument("--sampler", choices=["diffusion", "direct"], default=None, help="[diffusion]")
-    pg.add_argument("--iterations", type=int, default=None, help="denoiser training iterations [1500]")
-    dn = g.add_argument_group("diffusionnag")
-    dn.add_argument("--checkpoint", default=None, help="score checkpoint folder from `jaxnag train-score`")
-    dn.add_argument("--guidance-scale", type=float, default=None, help="w in s + w * grad f [5.0]")
-    dn.add_argument("--predictor-queries", type=int, default=None, help="table lookups to train the predictor [300]")
-    dn.add_argument("--pc-steps", type=int, default=None, help="predictor-corrector steps [1000]")
+    _add_method_flags(g)
     g.add_argument("--data-dir", default=None, help="folder with the .npz tables (default $JAXNAG_DATA_DIR)")
     g.add_argument("--json", action="store_true", help="print one JSON object (standard JSON: null for no value)")
     g.set_defaults(func=_cmd_generate)

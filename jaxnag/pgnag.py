@@ -1,26 +1,40 @@
-"""PG-NAG (Xie, Ji, Sun, ICML 2025): prior-knowledge-guided architecture generation.
+"""PG-NAG (Xie, Ji, Sun, ICML 2025): prior-knowledge-guided architecture generation, end to end in JAX.
 
 Score the components of the best architectures of a *source* table (Shapley values),
-turn the scores into a categorical prior, train a discrete diffusion model whose
-limit is that prior on those architectures, and sample architectures for a *target*
-task (the same table, or another one: transfer, through :mod:`jaxnag.prior.mapping`
-when the op vocabularies differ). Every choice the method description leaves open is
-a field of :class:`Config`.
+turn the scores into a categorical prior, train a discrete diffusion model whose limit
+is that prior on those architectures, and sample architectures for a *target* task
+(the same table, or another one: transfer, through :mod:`jaxnag.prior.mapping` when the op
+vocabularies differ). Every choice the method description leaves open is a field of
+:class:`Config`.
+
+Scoring, prior, denoiser training (``lax.scan`` over NNX state) and sampling are one
+jittable function: :func:`generate` compiles once per space and config and ``vmap`` runs it
+over seeds and over stacked target (and source) tables. It speaks the generator protocol
+(:mod:`jaxnag.protocol`): ``init`` scores and trains, each ``ask`` samples ``samples``
+architectures, ``tell`` takes their fitness.
+
+Which protocol a run follows depends on what the prior reads of the target:
+
+- ``transfer`` (``source=`` another task's table): nothing of the target;
+- ``budgeted`` (no source, ``config.budget = B``): the top-k of B random target queries, all
+  counted, so the run compares with searches at equal unique queries;
+- ``whole-table`` (no source, no budget; the paper's setting): the top-k of the whole target
+  table, so every row counts as read and the hit rate is not comparable with a search's.
 
 Example:
   >>> import jax
-  >>> from jaxnag import pgnag, tables
+  >>> from jaxnag import pgnag, spaces, tables
   >>> t = tables.load("nasbench_graph", "cora")
-  >>> cfg = pgnag.Config(k=5, method="loo", samples=20, train=pgnag.TrainConfig(iterations=50))
-  >>> res = pgnag.run(jax.random.key(0), t, t, cfg)
-  >>> res.samples.shape
-  (20, 5)
+  >>> cfg = pgnag.Config(k=5, method="loo", budget=50, samples=20, train=pgnag.TrainConfig(iterations=50))
+  >>> res = jax.jit(lambda k: pgnag.generate(k, t, t.space, cfg))(jax.random.key(0))
+  >>> res.extras["samples"].shape
+  (1, 20, 5)
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
+from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
@@ -28,18 +42,26 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import prior as prior_lib
+from . import queries as seen_set
 from .discrete import diffusion, train
-from .errors import ConfigError, UnknownName, check_int
-from .prior._score_table import check_scoring
 from .discrete.train import TrainConfig as TrainConfig
+from .errors import ConfigError, DataError, UnknownName, check_int, check_range, is_concrete
+from .prior._score_table import check_scoring
+from .protocol import Result, trace_result
+from .shaping import failed_as
+
+__all__ = ["Config", "PRIORS", "Report", "SAMPLERS", "State", "TrainConfig", "ask", "done", "generate", "init",
+           "protocol", "run", "same_task", "sample_prior", "tell"]
 
 PRIORS = ("shapley", "frequency", "uniform")
 SAMPLERS = ("diffusion", "direct")
+PROTOCOLS = ("transfer", "budgeted", "whole-table")
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    """PG-NAG settings.
+    """PG-NAG settings. ``temperature`` and ``eps`` are pytree leaves (sweepable by ``vmap``); the
+    others are static.
 
     Attributes:
       k: number of best source architectures scored and trained on.
@@ -51,7 +73,11 @@ class Config:
       prior: which prior drives generation: ``shapley``, ``frequency`` or ``uniform``.
       sampler: ``diffusion`` (train the denoiser, ancestral sampling) or ``direct``
         (sample the prior itself, slot by slot).
-      samples: architectures generated.
+      samples: architectures generated per round.
+      rounds: ask/tell rounds of ``generate`` (each samples ``samples`` more).
+      permutations: Monte-Carlo permutations per architecture (``method="mc"``).
+      max_missing: :func:`run` refuses a prior whose share of coalition lookups the source
+        table lacks exceeds this (the result of :func:`generate` reports the share).
       train: denoiser size and training settings (:class:`jaxnag.discrete.train.TrainConfig`).
     """
 
@@ -64,35 +90,218 @@ class Config:
     prior: str = "shapley"
     sampler: str = "diffusion"
     samples: int = 100
-    train: train.TrainConfig = train.TrainConfig()
+    rounds: int = 1
+    permutations: int = 32
+    max_missing: float = 0.1
+    train: TrainConfig = TrainConfig()
 
     def __post_init__(self):
         if self.prior not in PRIORS:
             raise UnknownName(f"unknown prior {self.prior!r}; available: {', '.join(PRIORS)}")
         if self.sampler not in SAMPLERS:
             raise UnknownName(f"unknown sampler {self.sampler!r}; available: {', '.join(SAMPLERS)}")
+        if self.fallback not in prior_lib.scores.FALLBACKS:
+            raise UnknownName(f"unknown fallback {self.fallback!r}; available: {', '.join(prior_lib.scores.FALLBACKS)}")
         check_scoring(self.k, self.method, self.budget, self.temperature, self.eps)
         check_int("samples", self.samples, lo=1)
-        if not isinstance(self.train, train.TrainConfig):
+        check_int("rounds", self.rounds, lo=1)
+        check_int("permutations", self.permutations, lo=1)
+        check_range("max_missing", self.max_missing, lo=0.0, hi=1.0)
+        if not isinstance(self.train, TrainConfig):
             raise ConfigError(f"train must be a discrete.train.TrainConfig, got {type(self.train).__name__}")
 
+    def replace(self, **kw) -> "Config":
+        return dataclasses.replace(self, **kw)
 
-class Result(NamedTuple):
-    """A PG-NAG run on one target (host-side).
+
+jax.tree_util.register_dataclass(
+    Config, data_fields=["temperature", "eps"],
+    meta_fields=[f.name for f in dataclasses.fields(Config) if f.name not in ("temperature", "eps")])
+
+
+class State(NamedTuple):
+    """PG-NAG's state after scoring and training (a pytree).
 
     Attributes:
-      samples: int ``[samples, R]`` generated architectures (target space).
-      values: their target metric (NaN where the table has none).
-      best_ops, best: the best sample and its value; mean: mean over finite samples.
-      novelty: share of unique samples not among the training architectures.
-      target_queries: unique target architectures whose metric was used: the distinct samples
-        evaluated, plus whatever the prior read of the target (its B queries when budgeted,
-        every row of the table when the prior comes from the whole target table).
-      protocol: ``transfer``, ``budgeted`` or ``whole-table`` (see :func:`protocol`).
+      scoring: the source's :class:`jaxnag.prior.PriorResult`.
+      prior: ``[R, C]`` the prior on the target space.
+      model: the trained denoiser's NNX state (None for direct sampling).
+      losses: ``[iterations]`` training losses (empty for direct sampling).
+      train_ids, train_kept: target query ids of the training architectures, and which of
+        them map onto the target space.
+      seen, queries: target queries read so far (the prior's reads included, see the module doc).
+      best_ops, best_fitness: best sample so far.
+      proposal: ``[samples, R]`` what the last ask drew.
+      rounds: rounds told.
+      distinct, novel: distinct samples per round, summed, and those not among the training set.
+    """
+
+    scoring: prior_lib.PriorResult
+    prior: jax.Array
+    model: object
+    losses: jax.Array
+    train_ids: jax.Array
+    train_kept: jax.Array
+    seen: jax.Array
+    queries: jax.Array
+    best_ops: jax.Array
+    best_fitness: jax.Array
+    proposal: jax.Array
+    rounds: jax.Array
+    distinct: jax.Array
+    novel: jax.Array
+
+
+def same_task(source, target) -> bool:
+    """Whether two tables are one task (host-side: same benchmark, dataset and space)."""
+    return source is target or (source.info.benchmark == target.info.benchmark
+                                and source.info.dataset == target.info.dataset
+                                and source.info.space is target.info.space)
+
+
+def protocol(source, target, config: Config) -> str:
+    """``transfer``, ``budgeted`` or ``whole-table``: which protocol :func:`run` follows (module doc)."""
+    if not same_task(source, target):
+        return "transfer"
+    return "whole-table" if config.budget is None else "budgeted"
+
+
+def sample_prior(key: jax.Array, prior, n: int) -> jax.Array:
+    """``n`` draws of each slot independently from ``prior [R, C]`` -> int32 ``[n, R]``."""
+    p = jnp.broadcast_to(jnp.asarray(prior, jnp.float32), (n,) + jnp.shape(prior))
+    return diffusion.sample_categorical(key, p)
+
+
+def _source_space(source, space):
+    src = getattr(getattr(source, "info", None), "space", None)
+    return space if src is None else src
+
+
+def _init(key: jax.Array, space, config: Config, source, proto: str) -> State:
+    if not isinstance(config, Config):
+        raise TypeError(f"config must be a pgnag.Config, got {type(config).__name__}")
+    if source is None or not callable(source):
+        raise ConfigError("PG-NAG needs a source of prior knowledge: a table (source=...) or a jittable fitness")
+    src = _source_space(source, space)
+    if getattr(source, "values", None) is not None and source.values.ndim != 1:
+        raise ConfigError("source is a stacked table: vmap over it (one source per task), or index it: table[i]")
+    if proto == "whole-table" and getattr(source, "values", None) is None:
+        raise ConfigError("the whole-table protocol scores a jaxnag.tables.Table: give config.budget for any other "
+                          "fitness")
+    k_score, k_train = jax.random.split(key)
+    scoring = prior_lib.score(k_score, source, src, config.k, config.method, config.budget, config.temperature,
+                              config.eps, config.permutations, None, 0.0, config.fallback)
+    base = {"shapley": scoring.prior, "frequency": scoring.frequency,
+            "uniform": prior_lib.uniform_prior(src)}[config.prior]
+    p = base if src is space else prior_lib.map_prior(base, src, space, config.eps)
+    train_ops, kept = prior_lib.mapping.map_ops(scoring.top_ops, src, space)
+    if config.sampler == "diffusion":
+        model, losses = train.train_state(k_train, train_ops, kept.astype(jnp.float32), p, space, config.train)
+    else:
+        model, losses = None, jnp.zeros(0, jnp.float32)
+    seen = seen_set.empty(space.size)
+    if proto == "budgeted":
+        seen = scoring.seen
+    elif proto == "whole-table":
+        distinct = space.distinct_ranks()
+        has = jnp.isfinite(source.values[jnp.asarray(distinct)])
+        seen, _ = seen_set.mark(seen, space.query_id(space.unrank(jnp.asarray(distinct))), has)
+    return State(scoring, p, model, losses, space.query_id(train_ops), kept, seen, seen_set.count(seen),
+                 train_ops[0], jnp.float32(-jnp.inf), jnp.zeros((config.samples, space.num_slots), jnp.int32),
+                 jnp.int32(0), jnp.int32(0), jnp.int32(0))
+
+
+def init(key: jax.Array, space, config: Config, source) -> State:
+    """Score ``source`` (a table, or with ``config.budget`` any jittable fitness), build the prior on
+    ``space`` and train the denoiser: the ``transfer`` protocol (the target is read only by
+    ``tell``). :func:`generate` without a source uses the target itself."""
+    return _init(key, space, config, source, "transfer")
+
+
+def ask(key: jax.Array, state: State, space, config: Config) -> tuple[jax.Array, State]:
+    """Draw ``config.samples`` architectures ``[samples, R]`` (denoiser or prior)."""
+    if config.sampler == "direct":
+        ops = sample_prior(key, state.prior, config.samples)
+    else:
+        ops = train.sample(key, state.model, state.prior, config.samples, space, config.train)
+    return ops, state._replace(proposal=ops)
+
+
+def tell(state: State, values: jax.Array, space, config: Config) -> State:
+    """Take the fitness ``values [samples]`` of the drawn architectures."""
+    values = jnp.asarray(values, jnp.float32)
+    if values.shape != (config.samples,):
+        raise ConfigError(f"tell takes one fitness value per sample: shape ({config.samples},), got {values.shape}")
+    ops = state.proposal
+    valid = space.is_valid(ops)
+    f = jnp.where(valid, failed_as(values), -jnp.inf)
+    ids = space.query_id(ops)
+    seen, new = seen_set.mark(state.seen, ids, valid)
+    first = seen_set.first_occurrence(ids, valid)
+    known = jnp.any((ids[:, None] == state.train_ids[None, :]) & state.train_kept[None, :], axis=1)
+    i = jnp.argmax(f)
+    better = f[i] > state.best_fitness
+    return state._replace(seen=seen, queries=state.queries + new, best_ops=jnp.where(better, ops[i], state.best_ops),
+                          best_fitness=jnp.where(better, f[i], state.best_fitness), rounds=state.rounds + 1,
+                          distinct=state.distinct + jnp.sum(first), novel=state.novel + jnp.sum(first & ~known))
+
+
+def done(state: State, config: Config) -> jax.Array:
+    return state.rounds >= config.rounds
+
+
+def generate(key: jax.Array, fitness: Callable, space, config: Config = Config(), source=None) -> Result:
+    """A whole PG-NAG run on the target ``fitness``; jittable, vmappable over keys, stacked target
+    tables (and stacked sources), and a batched config's leaves.
+
+    Args:
+      key: PRNG key.
+      fitness: the target, ``ops [..., R] -> [...]`` (a table, or any jittable function).
+      space: the target space.
+      config: settings.
+      source: the prior's source table (``transfer``); None scores the target itself (``budgeted``
+        with ``config.budget``, else ``whole-table``: ``fitness`` must then be a table).
+
+    Returns a :class:`jaxnag.protocol.Result`, one trace entry per round, with extras ``samples``
+    ``[rounds, samples, R]``, ``values`` (their fitness), ``prior``, ``score``, ``top_ops``,
+    ``top_values``, ``phi``, ``missing_share``, ``scoring_lookups``, ``novelty`` (share of distinct
+    samples not among the training architectures), ``train_rows`` (training architectures that map
+    onto the target) and ``final_loss``.
+    """
+    proto = "transfer" if source is not None else ("whole-table" if config.budget is None else "budgeted")
+    k_init, k_run = jax.random.split(key)
+    state = _init(k_init, space, config, fitness if source is None else source, proto)
+
+    def body(s, r):
+        ops, s = ask(jax.random.fold_in(k_run, r), s, space, config)
+        values = jnp.asarray(fitness(ops), jnp.float32)
+        s = tell(s, values, space, config)
+        return s, (s.best_fitness, s.queries, ops, values)
+
+    state, (best, queries, ops, values) = jax.lax.scan(body, state, jnp.arange(config.rounds))
+    sc = state.scoring
+    return trace_result(state.best_ops, state.best_fitness, state.queries, best, queries, samples=ops, values=values,
+                        prior=state.prior, score=sc.score, top_ops=sc.top_ops, top_values=sc.top_values, phi=sc.phi,
+                        missing_share=sc.missing_share, scoring_lookups=sc.unique_lookups,
+                        novelty=state.novel / jnp.maximum(state.distinct, 1),
+                        train_rows=jnp.sum(state.train_kept).astype(jnp.int32),
+                        final_loss=jnp.mean(state.losses[-10:]) if config.sampler == "diffusion" else jnp.float32(0))
+
+
+class Report(NamedTuple):
+    """One PG-NAG run on one target, on the host (:func:`run`).
+
+    Attributes:
+      samples: int ``[rounds * samples, R]`` generated architectures (target space).
+      values: their target fitness (NaN where the table has none).
+      best_ops, best: the best sample and its fitness; mean: mean over finite samples.
+      novelty: share of distinct samples not among the training architectures.
+      target_queries: unique target architectures whose metric was used (module doc).
+      protocol: ``transfer``, ``budgeted`` or ``whole-table``.
       prior_source: the table the prior was scored on (``benchmark/dataset:metric``).
-      scoring: the :class:`jaxnag.prior.PriorResult` of the source.
-      prior: the prior used on the target space.
-      train_seconds: denoiser training time (0 for direct sampling).
+      prior: the prior used on the target space; score: the source's score matrix.
+      missing_share: share of coalition lookups the source lacked.
+      result: the :class:`jaxnag.protocol.Result` of :func:`generate`.
     """
 
     samples: np.ndarray
@@ -104,102 +313,37 @@ class Result(NamedTuple):
     target_queries: int
     protocol: str
     prior_source: str
-    scoring: prior_lib.PriorResult
     prior: np.ndarray
-    train_seconds: float
+    score: np.ndarray
+    missing_share: float
+    result: Result
 
 
-def same_task(source, target) -> bool:
-    """Whether the prior's source table is the target task itself."""
-    return source is target or (source.info.benchmark == target.info.benchmark
-                                and source.info.dataset == target.info.dataset
-                                and source.info.space is target.info.space)
+def check(result: Result, config: Config, source_name: str = "the source") -> None:
+    """Refuse a result whose prior is meaningless (host-side): too many coalition lookups missing
+    from the source (more than ``config.max_missing``), or no training architecture on the target."""
+    share = np.asarray(result.extras["missing_share"])
+    if share.size and float(share.max()) > config.max_missing:
+        raise DataError(f"{source_name} lacks {float(share.max()):.0%} of the coalition lookups Shapley scoring "
+                        f"needs (more than max_missing={config.max_missing:g}); its prior would be meaningless. "
+                        "Score a table that covers the space (a benchmark table), or raise max_missing to accept it")
+    if config.sampler == "diffusion" and int(np.asarray(result.extras["train_rows"]).min()) == 0:
+        raise ConfigError("no training architecture of the source maps onto the target space")
 
 
-def protocol(source, target, config: Config) -> str:
-    """Which protocol a run follows, by what the prior reads of the target:
-
-    - ``transfer``: the prior comes from another task; it reads nothing of the target;
-    - ``budgeted``: the top-k of ``config.budget`` random target queries (comparable with
-      searches at the same number of unique queries);
-    - ``whole-table``: the top-k of the whole target table (the paper's setting): it reads
-      every row, the optimum included, so its hit rate is not comparable with a search's.
-    """
-    if not same_task(source, target):
-        return "transfer"
-    return "whole-table" if config.budget is None else "budgeted"
+_generate = jax.jit(generate, static_argnames=("space",))
 
 
-def sample_prior(key: jax.Array, prior: np.ndarray, n: int) -> jax.Array:
-    """``n`` draws of each slot independently from ``prior [R, C]`` -> int32 ``[n, R]``."""
-    p = jnp.broadcast_to(jnp.asarray(prior, jnp.float32), (n,) + np.shape(prior))
-    return diffusion.sample_categorical(key, p)
-
-
-def _map_ops(ops: np.ndarray, src, dst) -> np.ndarray:
-    """Training architectures carried to the target space; rows using an op without counterpart are dropped."""
-    if src is dst:
-        return ops
-    idx = prior_lib.mapping.op_index_map(dst, src)  # for each source op: its target index
-    mapped = np.take_along_axis(np.broadcast_to(idx, (len(ops),) + idx.shape), ops[:, :, None], axis=2)[..., 0]
-    keep = (mapped >= 0).all(axis=1)
-    return mapped[keep].astype(np.int32)
-
-
-def generate_samples(k_train: jax.Array, k_sample: jax.Array, scoring: prior_lib.PriorResult, src, dst,
-                     config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """Build the prior on ``dst`` from ``scoring`` (done on ``src``) and draw ``config.samples``
-    architectures with ``config.sampler``.
-
-    Returns ``(samples [n, R], prior [R, C], training architectures [k', R], training seconds)``.
-    """
-    base = {"shapley": scoring.prior, "frequency": scoring.frequency,
-            "uniform": prior_lib.uniform_prior(src)}[config.prior]
-    p = base if src is dst else prior_lib.map_prior(base, src, dst, config.eps)
-    train_ops = _map_ops(scoring.top_ops, src, dst)
-    if config.sampler == "direct":
-        return np.asarray(sample_prior(k_sample, p, config.samples)), p, train_ops, 0.0
-    if len(train_ops) == 0:
-        raise ConfigError(f"no training architecture of {src.name} maps onto {dst.name}")
-    t0 = time.perf_counter()
-    model, _ = train.fit(k_train, train_ops, p, dst, config.train)
-    seconds = time.perf_counter() - t0
-    return np.asarray(train.generate(k_sample, model, p, config.samples)), p, train_ops, seconds
-
-
-def run(key: jax.Array, source, target, config: Config = Config(), scoring: prior_lib.PriorResult | None = None
-        ) -> Result:
-    """Score ``source``, build the prior, generate ``config.samples`` architectures for ``target``.
-
-    Args:
-      key: PRNG key.
-      source, target: :class:`jaxnag.tables.Table` (may be the same table).
-      config: settings.
-      scoring: a precomputed :func:`jaxnag.prior.score_table` result to reuse.
-    """
-    k_score, k_train, k_sample = jax.random.split(key, 3)
-    src, dst = source.info.space, target.info.space
-    if scoring is None:
-        scoring = prior_lib.score_table(k_score, source, config.k, config.method, config.budget,
-                                        config.temperature, config.eps, fallback=config.fallback)
-    samples, p, train_ops, seconds = generate_samples(k_train, k_sample, scoring, src, dst, config)
-    values = np.asarray(target(jnp.asarray(samples)), np.float64)
-    finite = np.where(np.isfinite(values), values, -np.inf)
-    i = int(np.argmax(finite))
-    ranks = np.unique(np.asarray(dst.query_id(samples)))
-    train_ranks = np.asarray(dst.query_id(train_ops)) if len(train_ops) else np.zeros(0, np.int32)
-    novelty = float(np.mean(~np.isin(ranks, train_ranks)))
+def run(key: jax.Array, source, target, config: Config = Config()) -> Report:
+    """Score ``source``, build the prior, generate for ``target`` (host wrapper of :func:`generate`,
+    compiled once per space and config; the protocol is decided by :func:`protocol`)."""
     proto = protocol(source, target, config)
-    if proto == "whole-table":
-        # Finding the top-k read every row of the table: every sample's metric was already known.
-        queries = int(source.info.row_ops.shape[0])
-    elif proto == "budgeted":
-        # Scoring lookups plus samples other than the scored architectures (a sample equal to
-        # a scoring coalition is counted again: a conservative over-count).
-        queries = scoring.unique_lookups + int(np.sum(~np.isin(ranks, np.asarray(dst.query_id(scoring.top_ops)))))
-    else:
-        queries = len(ranks)
-    return Result(samples, values, samples[i], float(finite[i]),
-                  float(np.mean(values[np.isfinite(values)])) if np.isfinite(values).any() else float("nan"),
-                  novelty, int(queries), proto, source.name, scoring, p, seconds)
-
+    res = _generate(key, target, target.info.space, config, None if proto != "transfer" else source)
+    check(res, config, source.name)
+    samples = np.asarray(res.extras["samples"]).reshape(-1, target.info.space.num_slots)
+    values = np.asarray(res.extras["values"], np.float64).reshape(-1)
+    finite = np.isfinite(values)
+    return Report(samples, np.where(finite, values, np.nan), np.asarray(res.best_ops), float(res.best_fitness),
+                  float(values[finite].mean()) if finite.any() else float("nan"), float(res.extras["novelty"]),
+                  int(res.queries), proto, source.name, np.asarray(res.extras["prior"]),
+                  np.asarray(res.extras["score"]), float(res.extras["missing_share"]), res)

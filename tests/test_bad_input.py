@@ -71,7 +71,12 @@ CLI_CASES = [
     (["generate", "--method", "diffusionnag", "--pc-steps", "1"], "--pc-steps must be an integer >= 2"),
     (["generate", "--method", "diffusionnag"], "needs --checkpoint DIR"),
     # generate: flags that do not apply, names that do not exist
-    (["generate", "--method", "rea", "--population", "8"], "--population does not apply to --method rea"),
+    (["generate", "--method", "rea", "--steps", "8"], "--steps does not apply to --method rea"),
+    (["generate", "--method", "ednag", "--prior-from", "nb201:cifar10"], "--prior-from does not apply to --method ednag"),
+    (["generate", "--method", "evosax", "--strategy", "Adam"], "argument --strategy: invalid choice: 'Adam'"),
+    (["generate", "--method", "rea", "--sample", "99"], "--sample must be an integer in [1, 50]"),
+    (["generate", "--method", "random", "--budget", "30", "--batch", "7"], "batch (7) must divide budget (30)"),
+    (["generate", "--method", "diffusionnag", "--top", "0"], "--top must be an integer >= 1"),
     (["generate", "--method", "ednag", "--budget", "8"], "--budget does not apply to --method ednag"),
     (["generate", "--method", "random", "--faithful"], "--faithful does not apply to --method random"),
     (["generate", "--method", "ednag", "--checkpoint", "x"], "--checkpoint does not apply to --method ednag"),
@@ -166,7 +171,7 @@ def test_json_is_standard_and_records_the_run(capsys, files):
                          "--metric", "acc", "--seeds", "2", "--budget", "20", "--seed", "7", "--json")
     assert code == 0, err
     obj = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
-    assert obj["seed"] == 7 and obj["config"] == {"budget": 20} and obj["version"]
+    assert obj["seed"] == 7 and obj["config"]["budget"] == 20 and obj["version"]
     # 20 random queries among 15,625 cells never meet the 3 rows: no best, said plainly.
     assert all(r["best_score"] is None and r["best_arch"] is None for r in obj["runs"]) and obj["hit_rate"] == 0.0
     code, out, err = run(capsys, "generate", "--method", "rea", "--table", files / "three.npz", "--space", "nb201",
@@ -203,10 +208,11 @@ def test_library_bug_keeps_its_traceback(monkeypatch):
 def _api_cases():
     from jaxnag import ednag, pgnag, prior
     from jaxnag.baselines import random_search, rea
-    from jaxnag.diffusionnag import guidance, train
+    from jaxnag.diffusionnag import generator, guidance, train
     from jaxnag.discrete.train import TrainConfig as DenoiserConfig
     key = jax.random.key(0)
     t = tables.from_arrays(NB201, NB201.all_ops()[:50], np.arange(50, dtype=np.float32))
+    few = tables.from_arrays(NB201, NB201.all_ops()[1::1302], np.arange(12, dtype=np.float32))
     return [
         (lambda: ednag.Config(temperature=float("nan")), errors.ConfigError, "temperature must be finite"),
         (lambda: ednag.Config(temperature=0.0), errors.ConfigError, "temperature must be in (0, inf]"),
@@ -225,6 +231,9 @@ def _api_cases():
         (lambda: prior.score_table(key, t, method="magic"), errors.UnknownName, "unknown scoring method"),
         (lambda: pgnag.Config(temperature=float("nan")), errors.ConfigError, "temperature must be finite"),
         (lambda: pgnag.Config(budget=-1), errors.ConfigError, "budget must be an integer >= 1"),
+        # A table of 12 spread-out cells lacks most coalition lookups: the prior would be meaningless.
+        (lambda: pgnag.run(key, few, few, pgnag.Config(k=5, method="loo", sampler="direct", samples=10)),
+         errors.DataError, "of the coalition lookups Shapley scoring needs"),
         (lambda: DenoiserConfig(lr=float("nan")), errors.ConfigError, "lr must be finite"),
         (lambda: DenoiserConfig(d=30, heads=4), errors.ConfigError, "multiple of heads"),
         (lambda: train.TrainConfig(lr=float("nan")), errors.ConfigError, "lr must be finite"),
@@ -232,8 +241,10 @@ def _api_cases():
         (lambda: train.TrainConfig(sigma_max=0.05), errors.ConfigError, "sigma_max must be in (0.1, inf]"),
         (lambda: train.TrainConfig(log_every=0), errors.ConfigError, "log_every must be an integer >= 1"),
         (lambda: train.TrainConfig(net="huge"), errors.UnknownName, "unknown network config 'huge'"),
-        (lambda: guidance.GuidanceConfig(scale=float("nan")), errors.ConfigError, "scale must be finite"),
-        (lambda: guidance.GuidanceConfig(steps=1), errors.ConfigError, "steps must be an integer >= 2"),
+        (lambda: generator.Config(scale=float("nan")), errors.ConfigError, "scale must be finite"),
+        (lambda: generator.Config(steps=1), errors.ConfigError, "steps must be an integer >= 2"),
+        (lambda: generator.Config(top=600), errors.ConfigError, "top (600) cannot exceed the samples generated (256)"),
+        (lambda: guidance.PredictorConfig(target="mse"), errors.UnknownName, "unknown predictor target 'mse'"),
         (lambda: NB201.check(np.array([[2**33, 0, 0, 0, 0, 0]], np.int64)), errors.InvalidArchitecture, "has choice"),
         (lambda: t(np.array([2**33, 0, 0, 0, 0, 0], np.int64)), errors.InvalidArchitecture, "outside the int32 range"),
         (lambda: NB201.from_string("|conv~0|"), errors.InvalidArchitecture, "must have 3 nodes"),
@@ -246,9 +257,9 @@ def _api_cases():
 
 API_IDS = ["ednag-temp-nan", "ednag-temp-0", "ednag-noise", "ednag-mut-rate", "ednag-elite-inf", "ednag-scale",
            "ednag-pop-float", "ednag-shaping", "ednag-batched-nan", "rea-budget", "rea-sample", "random-budget",
-           "prior-k", "prior-eps", "prior-method", "pgnag-temp", "pgnag-budget", "denoiser-lr", "denoiser-heads",
-           "score-lr", "score-batch", "score-sigma", "score-log-every", "score-net", "guidance-scale",
-           "guidance-steps", "check-int64", "table-int64", "arch-string", "metric", "goal", "stack"]
+           "prior-k", "prior-eps", "prior-method", "pgnag-temp", "pgnag-budget", "pgnag-missing", "denoiser-lr", "denoiser-heads",
+           "score-lr", "score-batch", "score-sigma", "score-log-every", "score-net", "generator-scale",
+           "generator-steps", "generator-top", "predictor-target", "check-int64", "table-int64", "arch-string", "metric", "goal", "stack"]
 
 
 @pytest.mark.parametrize("i", range(len(API_IDS)), ids=API_IDS)

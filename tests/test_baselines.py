@@ -19,9 +19,9 @@ def test_random_search_budget_and_uniqueness():
     t, _ = _toy_table(space)
     r = jax.jit(lambda k: random_search(k, t, space, 200))(jax.random.key(0))
     assert int(r.queries) == 200
-    assert r.best_by_query.shape == (200,)
-    assert bool(jnp.all(jnp.diff(r.best_by_query) >= 0))
-    assert float(r.best_by_query[-1]) == float(r.best_fitness) == float(t(r.best_ops))
+    assert r.best_trace.shape == (200,)
+    assert bool(jnp.all(jnp.diff(r.best_trace) >= 0))
+    assert float(r.best_trace[-1]) == float(r.best_fitness) == float(t(r.best_ops))
 
 
 def test_rea_counts_unique_queries_and_improves():
@@ -31,7 +31,7 @@ def test_rea_counts_unique_queries_and_improves():
         jax.random.split(jax.random.key(0), 4))
     assert np.all(np.asarray(r.queries) == 150)
     assert bool(jnp.all(r.best_fitness == 6.0))  # the toy landscape is easy for REA
-    assert bool(jnp.all(jnp.diff(r.best_by_query, axis=1) >= 0))
+    assert bool(jnp.all(jnp.diff(r.best_trace, axis=1) >= 0))
 
 
 def test_rea_budget_smaller_than_population():

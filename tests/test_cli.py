@@ -99,4 +99,4 @@ def test_diffusionnag_commands(capsys, tmp_path, data_dir):
                        "--benchmark", "nb201", "--dataset", "cifar10", "--data-dir", str(data_dir), "--seeds", "1",
                        "--predictor-queries", "0", "--pc-steps", "20")
     last = err.strip().splitlines()[-1]
-    assert code == 2 and "round 1: 0 of 256 samples are valid" in last and "holds 20 training steps" in last
+    assert code == 2 and "0% of the generated samples are valid" in last and "holds 20 training steps" in last

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from jaxnag import spaces, tables
+from jaxnag import protocol, registry, spaces, tables
 from jaxnag.errors import GenerationError
-from jaxnag.diffusionnag import encoding, guidance, train
+from jaxnag.diffusionnag import encoding, generator, guidance, train
 from jaxnag.diffusionnag.sampler import guided, pc_sample
 from jaxnag.nn.score_net import REFERENCE, SMALL, ScoreNet, attention_mask, count_params, nb201_graph
 from jaxnag.sde import VESDE, VPSDE, dsm_loss
@@ -102,17 +102,28 @@ def test_predictor_learns_and_generate_rounds(nb201_c10):
     p = guidance.rank_by_predictor(pred, test, S, sde)
     from scipy.stats import spearmanr
     assert spearmanr(p, np.asarray(nb201_c10(test)))[0] > 0.6
-    # A score that pulls every entry to 0 gives no valid sample: the first round says so.
-    with pytest.raises(GenerationError, match="round 1: 0 of 16 samples are valid"):
-        guidance.generate(jax.random.key(3), Score(zero=True), sde, S, 1, pred,
-                          guidance.GuidanceConfig(steps=5, round_size=16, max_rounds=2))
-    # The exact score of the data gives valid samples; rounds run until n unique, best-predicted first.
+    # A score that pulls every entry to 0 gives no valid sample: check() says so.
+    cfg = generator.Config(queries=200, top=5, round_size=16, rounds=2, steps=20, scale=0.0,
+                           predictor=generator.PredictorConfig(iterations=300))
+    zero = generator.ScoreModel.of(Score(zero=True), sde)
+    res = generator.generate(jax.random.key(3), nb201_c10, S, cfg.replace(steps=5), zero)
+    assert float(res.extras["validity"]) == 0.0 and bool(jnp.all(jnp.isnan(res.extras["candidate_values"])))
+    with pytest.raises(GenerationError, match="0% of the generated samples are valid"):
+        generator.check(res)
+    # The exact score of the data gives valid samples; the top-5 are the best-predicted distinct ones.
     # (At scale 50 the predictor's gradient pulls every sample onto its favourite cell: scale 0 here.)
-    ops, scores, info = guidance.generate(jax.random.key(3), Score(zero=False), sde, S, 20, pred,
-                                          guidance.GuidanceConfig(scale=0.0, steps=20, round_size=16, max_rounds=5))
-    assert info.rounds >= 1 and info.sampled == 16 * info.rounds and info.validity > 0.5
-    assert ops.shape[1:] == (6,) and len(ops) >= 20 and len(scores) == len(ops)
-    assert np.all(np.diff(scores) <= 0)
+    exact = generator.ScoreModel.of(Score(zero=False), sde)
+    run = jax.jit(lambda k: generator.generate(k, nb201_c10, S, cfg, exact))
+    res = run(jax.random.key(3))
+    assert float(res.extras["validity"]) > 0.5 and int(res.extras["distinct"]) >= 5
+    assert res.extras["candidates"].shape == (5, 6) and bool(jnp.all(jnp.diff(res.extras["predicted"]) <= 0))
+    assert 200 < int(res.queries) <= 205  # 200 predictor queries + the candidates that are new
+    assert float(res.best_fitness) >= float(res.extras["generated_best"])
+    # ask/tell with a host fitness gives the same run.
+    host = protocol.run(registry.get("diffusionnag"), jax.random.key(3), lambda o: np.asarray(nb201_c10(o)), S, cfg,
+                        score_model=exact)
+    np.testing.assert_array_equal(np.asarray(host.best_ops), np.asarray(res.best_ops))
+    assert int(host.extras["rounds"]) == 2 and int(host.queries) == int(res.queries)
 
 
 class Score(nnx.Module):

@@ -1,5 +1,6 @@
 """EDNAG as a whole: shapes, jit/vmap over keys, configs and tables, compile-once, bad input."""
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -18,8 +19,8 @@ def space():
 def test_generate_shapes_and_traces(nb201_c10, space):
     res = jax.jit(lambda k: ednag.generate(k, nb201_c10, space, CFG))(jax.random.key(0))
     assert res.best_ops.shape == (6,) and res.best_ops.dtype == jnp.int32
-    assert res.best_trace.shape == res.mean_trace.shape == res.queries_trace.shape == (8,)
-    assert res.final_ops.shape == (16, 6)
+    assert res.best_trace.shape == res.extras["mean_trace"].shape == res.queries_trace.shape == (8,)
+    assert res.extras["final_ops"].shape == (16, 6)
     assert float(res.best_fitness) == pytest.approx(float(nb201_c10(res.best_ops)))
     assert bool(jnp.all(jnp.diff(res.best_trace) >= 0)) and bool(jnp.all(jnp.diff(res.queries_trace) >= 0))
     # Unique queries never exceed evaluations (16 per round) and grow past one population.
@@ -29,7 +30,9 @@ def test_generate_shapes_and_traces(nb201_c10, space):
 def test_queries_count_unique_architectures(space):
     t = tables.from_arrays(space, space.all_ops(), np.arange(space.size, dtype=np.float32))
     cfg = ednag.Config(population=8, steps=6)
-    state = ednag.init(jax.random.key(1), t, space, cfg)
+    state = ednag.init(jax.random.key(1), space, cfg)
+    assert int(state.queries) == 0 and int(state.t) == cfg.steps  # the initial population is not told yet
+    state = ednag.step(jax.random.key(1), state, t, space, cfg)
     assert int(state.queries) == len({int(r) for r in np.asarray(space.rank(state.ops))})
     key = jax.random.key(2)
     for _ in range(4):
@@ -50,12 +53,8 @@ def test_vmap_over_keys_configs_and_tables(data_dir, space):
     assert 90 < float(res.best_fitness[0]) <= 94.38 and 60 < float(res.best_fitness[1]) <= 73.52
     # A sweep over a hyperparameter is a vmap over a batched Config.
     cfgs = CFG.batched(temperature=[0.25, 1.0, 4.0])
-    sweep = jax.jit(jax.vmap(lambda c: ednag.generate(jax.random.key(0), ts_first(ts), space, c)))(cfgs)
+    sweep = jax.jit(jax.vmap(lambda c: ednag.generate(jax.random.key(0), ts[0], space, c)))(cfgs)
     assert sweep.best_fitness.shape == (3,)
-
-
-def ts_first(ts):
-    return jax.tree.map(lambda a: a[0], ts)
 
 
 def test_compiles_once_per_configuration(nb201_c10, space):
@@ -87,12 +86,12 @@ def test_nan_and_inf_fitness_are_failures(nb201_c10, space):
         res = jax.jit(lambda k: ednag.generate(k, flaky, space, cfg))(jax.random.key(0))
         assert bool(jnp.isfinite(res.best_fitness))
         assert int(res.best_ops[0]) != 3 and int(res.best_ops[1]) != 3
-        assert bool(jnp.all(jnp.isfinite(res.mean_trace)))
+        assert bool(jnp.all(jnp.isfinite(res.extras["mean_trace"])))
     all_fail = lambda ops: jnp.full(ops.shape[:-1], jnp.nan)  # noqa: E731
     res = ednag.generate(jax.random.key(0), all_fail, space, CFG)
     assert float(res.best_fitness) == -np.inf and int(res.queries) > 0
-    state = ednag.init(jax.random.key(1), all_fail, space, CFG)
-    for k in range(3):
+    state = ednag.init(jax.random.key(1), space, CFG)
+    for k in range(4):
         state = ednag.step(jax.random.key(k), state, all_fail, space, CFG)
     assert bool(jnp.all(jnp.isfinite(state.x)))  # nothing to weigh or select by, but no NaN either
 
@@ -119,12 +118,12 @@ def test_other_spaces():
 
 def test_faithful_lookups_count_decoded_matrices(nb201_c10, space):
     faithful = ednag.Config.faithful_reference(population=12, steps=6)
-    state = ednag.init(jax.random.key(0), nb201_c10, space, faithful)
-    for k in range(3):
+    state = ednag.init(jax.random.key(0), space, faithful)
+    for k in range(4):
         state = ednag.step(jax.random.key(k), state, nb201_c10, space, faithful)
     # Invalid matrices count as lookups, so there are at least as many as valid queries.
     assert int(state.lookups) == int(queries.count(state.lookups_seen)) >= int(state.queries) > 0
-    assert int(ednag.init(jax.random.key(0), nb201_c10, space, CFG).lookups) == -1  # default mode: not counted
+    assert int(ednag.init(jax.random.key(0), space, CFG).lookups) == -1  # default mode: not counted
 
 
 def test_failures_are_never_scores_in_faithful_mode(space):
@@ -138,4 +137,23 @@ def test_failures_are_never_scores_in_faithful_mode(space):
     best = np.asarray(res.best_fitness)
     assert np.all(best < 0) and np.all(np.isfinite(best))
     np.testing.assert_array_equal(best, np.asarray(t(res.best_ops)))
-    assert np.all(np.isnan(np.asarray(res.final_fitness)) | (np.asarray(res.final_fitness) < 0))
+    final = np.asarray(res.extras["final_fitness"])
+    assert np.all(np.isnan(final) | (final < 0))
+
+
+def test_ask_tell_with_a_host_fitness_equals_step(nb201_c10, space):
+    """The fitness may live outside JAX: ask, evaluate on the host, tell == step with the table."""
+    cfg = ednag.Config(population=8, steps=4)
+    a = b = ednag.init(jax.random.key(0), space, cfg)
+    for r in range(cfg.steps):
+        k = jax.random.key(10 + r)
+        a = ednag.step(k, a, nb201_c10, space, cfg)
+        ops, b = ednag.ask(k, b, space, cfg)
+        b = ednag.tell(b, np.asarray(nb201_c10(np.asarray(ops))), space, cfg)
+    chex.assert_trees_all_equal(a, b)
+    assert bool(ednag.done(a, cfg))
+    # Past the last step: an error where t is concrete, a no-op under jit.
+    with pytest.raises(errors.ConfigError, match="this EDNAG run is finished"):
+        ednag.ask(jax.random.key(0), a, space, cfg)
+    again = jax.jit(lambda s: ednag.step(jax.random.key(1), s, nb201_c10, space, cfg))(a)
+    chex.assert_trees_all_equal(again, a)

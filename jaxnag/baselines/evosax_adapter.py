@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -24,18 +25,53 @@ import jax
 import jax.numpy as jnp
 
 from .. import queries as seen_set
+from ..errors import ConfigError, UnknownName, check_int
+from ..protocol import Result, trace_result
 from ..shaping import failed_as
 from ..spaces import SearchSpace
 
 STRATEGIES = ("DiffusionEvolution", "SimpleGA", "CMA_ES")
 
 
-class EvosaxResult(NamedTuple):
+__all__ = ["Config", "STRATEGIES", "State", "ask", "done", "evosax_search", "generate", "init", "make_strategy", "tell"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """An evosax strategy run (all static): ``strategy`` name, ``population`` and ``generations``
+    ask/tell rounds (plus the evaluation of the initial population, except for CMA-ES)."""
+
+    strategy: str = "SimpleGA"
+    population: int = 30
+    generations: int = 100
+
+    def __post_init__(self):
+        if self.strategy not in STRATEGIES:
+            raise UnknownName(f"unknown evosax strategy {self.strategy!r}; available: {', '.join(STRATEGIES)}")
+        check_int("population", self.population, lo=2)
+        check_int("generations", self.generations, lo=1)
+
+    @property
+    def rounds(self) -> int:
+        return self.generations + (self.strategy != "CMA_ES")
+
+
+jax.tree_util.register_dataclass(Config, data_fields=[], meta_fields=["strategy", "population", "generations"])
+
+
+class State(NamedTuple):
+    """The evosax state plus jaxnag's bookkeeping (a pytree)."""
+
+    es: object               # the strategy's own state
+    x0: jax.Array            # [N, R*C] initial population (evaluated in round 0 except for CMA-ES)
+    init_key: jax.Array
+    x: jax.Array             # what the last ask proposed
+    tell_key: jax.Array
+    rounds: jax.Array
+    seen: jax.Array
+    queries: jax.Array
     best_ops: jax.Array
     best_fitness: jax.Array
-    queries: jax.Array
-    best_trace: jax.Array      # [generations] best so far after each generation
-    queries_trace: jax.Array   # [generations] unique architectures so far
 
 
 def make_strategy(name: str, population: int, dim: int, generations: int):
@@ -50,47 +86,112 @@ def make_strategy(name: str, population: int, dim: int, generations: int):
         return algorithms.SimpleGA(population, solution)
     if name == "CMA_ES":
         return algorithms.CMA_ES(population, solution)
-    raise KeyError(f"unknown evosax strategy {name!r}; available: {', '.join(STRATEGIES)}")
+    raise UnknownName(f"unknown evosax strategy {name!r}; available: {', '.join(STRATEGIES)}")
 
 
-def evosax_search(key: jax.Array, name: str, fitness: Callable, space: SearchSpace, population: int,
-                  generations: int) -> EvosaxResult:
-    """Run an evosax strategy for ``generations`` ask/tell rounds of ``population``."""
+def _decode(x, space):
     r, c = space.shape
-    strategy = make_strategy(name, population, r * c, generations)
+    return space.from_one_hot(x.reshape(x.shape[0], r, c))
+
+
+def _track(state: State, ops, f, space):
+    seen, new = seen_set.mark(state.seen, space.query_id(ops), space.is_valid(ops))
+    i = jnp.argmax(f)
+    better = f[i] > state.best_fitness
+    return state._replace(seen=seen, queries=state.queries + new, best_ops=jnp.where(better, ops[i], state.best_ops),
+                          best_fitness=jnp.where(better, f[i], state.best_fitness))
+
+
+def _shaped(values, ops, space):
+    """jaxnag fitness -> what evosax minimises (failures and invalid decodes: a large value)."""
+    f = jnp.where(space.is_valid(ops), failed_as(jnp.asarray(values, jnp.float32)), -jnp.inf)
+    return f, jnp.where(jnp.isfinite(f), -f, 1e10)
+
+
+def init(key: jax.Array, space: SearchSpace, config: Config) -> State:
+    r, c = space.shape
+    strategy = make_strategy(config.strategy, config.population, r * c, config.generations)
+    params = strategy.default_params
+    k_init, k_pop, key = jax.random.split(key, 3)
+    x0 = jax.random.normal(k_pop, (config.population, r * c))
+    es = strategy.init(k_init, jnp.zeros(r * c), params) if config.strategy == "CMA_ES" else \
+        strategy.init(k_init, x0, jnp.zeros(config.population), params)
+    return State(es, x0, k_init, x0, key, jnp.int32(0), seen_set.empty(space.size), jnp.int32(0),
+                 jnp.zeros(r, jnp.int32), jnp.float32(-jnp.inf))
+
+
+def ask(key: jax.Array, state: State, space: SearchSpace, config: Config) -> tuple[jax.Array, State]:
+    r, c = space.shape
+    strategy = make_strategy(config.strategy, config.population, r * c, config.generations)
+    k_ask, k_tell = jax.random.split(key)
+    x, es = strategy.ask(k_ask, state.es, strategy.default_params)
+    if config.strategy != "CMA_ES":
+        initial = state.rounds == 0
+        x = jnp.where(initial, state.x0, x)
+        es = jax.tree.map(lambda a, b: jnp.where(initial, a, b), state.es, es)
+    return _decode(x, space), state._replace(es=es, x=x, tell_key=k_tell)
+
+
+def tell(state: State, values: jax.Array, space: SearchSpace, config: Config) -> State:
+    r, c = space.shape
+    strategy = make_strategy(config.strategy, config.population, r * c, config.generations)
+    params = strategy.default_params
+    values = jnp.asarray(values, jnp.float32)
+    if values.shape != (config.population,):
+        raise ConfigError(f"tell takes one fitness value per proposed architecture: shape ({config.population},), "
+                          f"got {values.shape}")
+    ops = _decode(state.x, space)
+    f, loss = _shaped(values, ops, space)
+    es, _ = strategy.tell(state.tell_key, state.x, loss, state.es, params)
+    if config.strategy != "CMA_ES":
+        initial = state.rounds == 0
+        es0 = strategy.init(state.init_key, state.x0, loss, params)
+        es = jax.tree.map(lambda a, b: jnp.where(initial, a, b), es0, es)
+    told = _track(state._replace(es=es, rounds=state.rounds + 1), ops, f, space)
+    finished = done(state, config)
+    return jax.tree.map(lambda old, new: jnp.where(finished, old, new), state, told)
+
+
+def done(state: State, config: Config) -> jax.Array:
+    return state.rounds >= config.rounds
+
+
+def generate(key: jax.Array, fitness: Callable, space: SearchSpace, config: Config = Config()) -> Result:
+    """Run the strategy for ``generations`` ask/tell rounds (one ``lax.scan``); one trace entry per
+    generation."""
+    r, c = space.shape
+    strategy = make_strategy(config.strategy, config.population, r * c, config.generations)
     params = strategy.default_params
     k_init, k_pop, key = jax.random.split(key, 3)
 
     def evaluate(x):
-        ops = space.from_one_hot(x.reshape(x.shape[0], r, c))
-        f = jnp.where(space.is_valid(ops), failed_as(jnp.asarray(fitness(ops), jnp.float32)), -jnp.inf)
-        return ops, f
+        ops = _decode(x, space)
+        return (ops,) + _shaped(fitness(ops), ops, space)
 
-    def track(carry, ops, f):
-        seen, queries, best_ops, best_f = carry
-        seen, new = seen_set.mark(seen, space.query_id(ops), space.is_valid(ops))
-        queries = queries + new
-        i = jnp.argmax(f)
-        better = f[i] > best_f
-        return seen, queries, jnp.where(better, ops[i], best_ops), jnp.where(better, f[i], best_f)
-
-    carry = (seen_set.empty(space.size), jnp.int32(0), jnp.zeros(r, jnp.int32), jnp.float32(-jnp.inf))
-    if name == "CMA_ES":
-        state = strategy.init(k_init, jnp.zeros(r * c), params)
+    state = State(None, None, None, None, None, jnp.int32(0), seen_set.empty(space.size), jnp.int32(0),
+                  jnp.zeros(r, jnp.int32), jnp.float32(-jnp.inf))
+    if config.strategy == "CMA_ES":
+        es = strategy.init(k_init, jnp.zeros(r * c), params)
     else:
-        x0 = jax.random.normal(k_pop, (population, r * c))
-        ops0, f0 = evaluate(x0)
-        carry = track(carry, ops0, f0)
-        state = strategy.init(k_init, x0, jnp.where(jnp.isfinite(f0), -f0, 1e10), params)
+        x0 = jax.random.normal(k_pop, (config.population, r * c))
+        ops0, f0, loss0 = evaluate(x0)
+        state = _track(state, ops0, f0, space)
+        es = strategy.init(k_init, x0, loss0, params)
 
     def body(loop, k):
-        state, carry = loop
+        es, s = loop
         k_ask, k_tell = jax.random.split(k)
-        x, state = strategy.ask(k_ask, state, params)
-        ops, f = evaluate(x)
-        carry = track(carry, ops, f)
-        state, _ = strategy.tell(k_tell, x, jnp.where(jnp.isfinite(f), -f, 1e10), state, params)
-        return (state, carry), (carry[3], carry[1])
+        x, es = strategy.ask(k_ask, es, params)
+        ops, f, loss = evaluate(x)
+        s = _track(s, ops, f, space)
+        es, _ = strategy.tell(k_tell, x, loss, es, params)
+        return (es, s), (s.best_fitness, s.queries)
 
-    (state, carry), (best_trace, q_trace) = jax.lax.scan(body, (state, carry), jax.random.split(key, generations))
-    return EvosaxResult(carry[2], carry[3], carry[1], best_trace, q_trace)
+    (es, state), (best_trace, q_trace) = jax.lax.scan(body, (es, state), jax.random.split(key, config.generations))
+    return trace_result(state.best_ops, state.best_fitness, state.queries, best_trace, q_trace)
+
+
+def evosax_search(key: jax.Array, name: str, fitness: Callable, space: SearchSpace, population: int,
+                  generations: int) -> Result:
+    """``generate(key, fitness, space, Config(name, population, generations))``."""
+    return generate(key, fitness, space, Config(name, population, generations))

@@ -1,36 +1,41 @@
-"""DiffusionNAG guidance: a noise-aware accuracy predictor and guided generation rounds.
+"""DiffusionNAG's noise-aware accuracy predictor (Flax NNX), trained with optax inside JAX.
 
-The reference predictor is meta-learned over tasks from image features (not
-available offline); jaxnag trains its predictor on a budget of table queries: the
-node-operation matrices of ``Q`` queried architectures, noised by the SDE at random
-times (so it is accurate along the reverse process), regressing the standardised
-metric or, by default, Gaussianised ranks of it (MSE). Guided score: ``s(x, t) + w * grad_x sum_b f(x_b, level)``.
-Generation runs rounds of ``round_size`` samples, lowering ``w`` by ``decrement``
-each round, until ``n`` unique valid architectures exist; they are ranked by the
-predictor on the clean matrices.
+The reference predictor is meta-learned over tasks from image features (not available
+offline); jaxnag trains its predictor on a budget of table queries: the node-operation
+matrices of ``Q`` queried architectures, noised by the SDE at random times (so it is
+accurate along the reverse process), regressing the standardised metric or, by default,
+Gaussianised ranks of it (MSE). Guided generation (:mod:`jaxnag.diffusionnag.generator`)
+adds ``w * grad_x sum_b f(x_b, level)`` to the score.
 
 Example:
-  >>> # pred = fit_predictor(key, space, ops, acc, sde)
-  >>> # ops, scores, info = generate(key, score_model, sde, space, 20, pred, scale=50.0)
+  >>> import jax
+  >>> from jaxnag import spaces, tables
+  >>> from jaxnag.sde import VESDE
+  >>> s, t = spaces.get("nb201"), tables.load("nasbench_graph", "cora")
+  >>> q = s.sample_unique(jax.random.key(0), 50)
+  >>> pred = fit_predictor(jax.random.key(1), s, q, q.sum(1).astype(float), VESDE(0.1, 5.0), iterations=20)
+  >>> rank_by_predictor(pred, q[:3], s, VESDE(0.1, 5.0)).shape
+  (3,)
 """
 
 from __future__ import annotations
 
 import dataclasses
-import sys
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import nnx
 
-from ..errors import ConfigError, GenerationError, UnknownName, check_int, check_range
+from ..errors import ConfigError, UnknownName, check_int, check_range
 from ..nn.layers import Block, TimeEmbedding, sinusoidal
 from ..nn.score_net import attention_mask, op_node_graph
+from ..nn.training import optimizer, scan_steps
 from . import encoding
-from .sampler import guided, pc_sample
+
+__all__ = ["Predictor", "PredictorConfig", "PredictorNet", "fit_predictor", "predict_clean", "predictor_graphdef",
+           "predictor_state", "rank_by_predictor", "regression_targets"]
 
 
 class PredictorNet(nnx.Module):
@@ -56,6 +61,103 @@ class PredictorNet(nnx.Module):
         return self.out2(jax.nn.silu(self.out1(h)))[:, 0]
 
 
+@dataclasses.dataclass(frozen=True)
+class PredictorConfig:
+    """The accuracy predictor's size and training (all static).
+
+    Attributes:
+      iterations, batch, lr: AdamW steps (cosine decay), batch size, learning rate.
+      target: ``rank`` (normal scores of the ranks, default) or ``zscore`` (standardised metric).
+      d, layers, heads: transformer width, depth, heads.
+      eps: smallest SDE time the training noise is drawn from.
+    """
+
+    iterations: int = 1500
+    batch: int = 128
+    lr: float = 2e-3
+    target: str = "rank"
+    d: int = 32
+    layers: int = 2
+    heads: int = 4
+    eps: float = 1e-5
+
+    def __post_init__(self):
+        check_int("iterations", self.iterations, lo=1)
+        check_int("batch", self.batch, lo=1)
+        check_range("lr", self.lr, lo=0.0, lo_open=True)
+        if self.target not in TARGETS:
+            raise UnknownName(f"unknown predictor target {self.target!r}; available: {', '.join(TARGETS)}")
+        check_int("d", self.d, lo=1)
+        check_int("layers", self.layers, lo=1)
+        check_int("heads", self.heads, lo=1)
+        if self.d % self.heads:
+            raise ConfigError(f"d ({self.d}) must be a multiple of heads ({self.heads})")
+
+
+jax.tree_util.register_static(PredictorConfig)
+TARGETS = ("rank", "zscore")
+
+
+def _build(key, space, config: PredictorConfig) -> PredictorNet:
+    return PredictorNet(space, config.d, config.layers, config.heads, rngs=nnx.Rngs(params=key))
+
+
+def predictor_graphdef(space, config: PredictorConfig):
+    """The static definition of the predictor network (from an abstract one)."""
+    return nnx.split(nnx.eval_shape(lambda: _build(jax.random.key(0), space, config)))[0]
+
+
+def regression_targets(values: jax.Array, target: str) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``(y [Q], mean, std)`` for the finite entries of ``values [Q]`` (others: y = 0): the
+    standardised metric (``zscore``) or normal scores of the ranks (``rank``, mean 0, std 1)."""
+    v = jnp.asarray(values, jnp.float32)
+    ok = jnp.isfinite(v)
+    n = jnp.maximum(jnp.sum(ok), 1)
+    if target == "zscore":
+        mean = jnp.sum(jnp.where(ok, v, 0.0)) / n
+        std = jnp.sqrt(jnp.sum(jnp.where(ok, (v - mean) ** 2, 0.0)) / n)
+        std = jnp.where(std > 0, std, 1.0)
+        return jnp.where(ok, (v - mean) / std, 0.0), mean, std
+    idx = jnp.arange(v.shape[0])
+    below = ok[None, :] & ((v[None, :] < v[:, None]) | ((v[None, :] == v[:, None]) & (idx[None, :] < idx[:, None])))
+    rank = jnp.sum(below, axis=1)
+    y = jax.scipy.special.ndtri((rank + 0.5) / n)
+    return jnp.where(ok, y, 0.0), jnp.float32(0.0), jnp.float32(1.0)
+
+
+def predictor_state(key: jax.Array, space, ops: jax.Array, values: jax.Array, sde,
+                    config: PredictorConfig = PredictorConfig()):
+    """Train a :class:`PredictorNet` on ``ops [Q, R]`` with metric ``values [Q]`` (failed ones left
+    out); pure and jittable. Returns ``(state, mean, std)``: the network's NNX state and the target's
+    scale (the prediction in metric units is ``net(x, level) * std + mean``)."""
+    y, mean, std = regression_targets(values, config.target)
+    logw = jnp.log(jnp.isfinite(jnp.asarray(values, jnp.float32)).astype(jnp.float32))
+    x0 = encoding.to_matrix(jnp.asarray(ops), space) * 2.0 - 1.0
+    k_init, k_loop = jax.random.split(key)
+    graph, params, rest = nnx.split(_build(k_init, space, config), nnx.Param, ...)
+    opt = optimizer(config.lr, config.iterations)
+
+    def loss_fn(p, k):
+        k_i, k_t, k_z = jax.random.split(k, 3)
+        i = jax.random.categorical(k_i, logw, shape=(config.batch,))
+        t = jax.random.uniform(k_t, (config.batch,), minval=config.eps, maxval=1.0)
+        mu, s = sde.marginal(x0[i], t)
+        xt = mu + s[:, None, None] * jax.random.normal(k_z, mu.shape)
+        pred = nnx.merge(graph, p, rest)(xt, sde.noise_level(t))
+        return jnp.mean((pred - y[i]) ** 2)
+
+    params, _, _ = scan_steps(loss_fn, opt, params, opt.init(params), jax.random.split(k_loop, config.iterations))
+    return nnx.state(nnx.merge(graph, params, rest)), mean, std
+
+
+def predict_clean(state, ops: jax.Array, space, sde, config: PredictorConfig) -> jax.Array:
+    """Predictor output for clean architectures ``ops [n, R]`` at the SDE's smallest noise level
+    (normalised units: higher is better); jittable."""
+    net = nnx.merge(predictor_graphdef(space, config), state)
+    x = encoding.to_matrix(jnp.asarray(ops), space) * 2.0 - 1.0
+    return net(x, sde.noise_level(jnp.full((x.shape[0],), 1e-5)))
+
+
 class Predictor(NamedTuple):
     """A trained predictor: ``model(x, level)`` predicts the standardised metric."""
 
@@ -67,106 +169,28 @@ class Predictor(NamedTuple):
         return self.model(x, level)
 
 
+_predictor_state = jax.jit(predictor_state, static_argnames=("space", "sde", "config"))
+
+
 def fit_predictor(key, space, ops, values, sde, iterations: int = 1500, batch: int = 128, lr: float = 2e-3,
                   eps: float = 1e-5, target: str = "rank") -> Predictor:
-    """Train a :class:`PredictorNet` on ``ops [Q, R]`` with metric ``values [Q]`` (failed ones dropped).
+    """Train a :class:`PredictorNet` on ``ops [Q, R]`` with metric ``values [Q]`` (failed ones dropped);
+    host wrapper of :func:`predictor_state`, compiled once per space, SDE, settings and Q.
 
     ``target``: ``zscore`` regresses the standardised metric; ``rank`` regresses normal
     scores of the ranks (Gaussianised), which keeps the long low tail of NB201 (cells
     at 10%) from dominating the loss; its outputs then order cells but are not in
     metric units (``mean`` / ``std`` are 0 / 1).
     """
-    check_int("iterations", iterations, lo=1)
-    check_int("batch", batch, lo=1)
-    check_range("lr", lr, lo=0.0, lo_open=True)
+    config = PredictorConfig(iterations, batch, lr, target, eps=eps)
     ops, values = np.asarray(ops), np.asarray(values, np.float64)
     if values.shape != ops.shape[:1]:
         raise ConfigError(f"values must have shape ({len(ops)},), one per architecture, got {values.shape}")
-    ok = np.isfinite(values)
-    if ok.sum() < 2:
+    if np.isfinite(values).sum() < 2:
         raise ConfigError("the predictor needs at least two architectures with a finite metric")
-    ops, values = ops[ok], values[ok]
-    if target == "zscore":
-        mean, std = float(values.mean()), float(values.std() or 1.0)
-        y = jnp.asarray((values - mean) / std, jnp.float32)
-    elif target == "rank":
-        from scipy.special import ndtri  # scipy comes with jax
-        r = np.argsort(np.argsort(values, kind="stable"), kind="stable")
-        mean, std = 0.0, 1.0
-        y = jnp.asarray(ndtri((r + 0.5) / len(r)), jnp.float32)
-    else:
-        raise UnknownName(f"unknown predictor target {target!r}; use 'zscore' or 'rank'")
-    x0 = encoding.to_matrix(jnp.asarray(ops), space) * 2.0 - 1.0
-    k_init, k_loop = jax.random.split(key)
-    model = PredictorNet(space, rngs=nnx.Rngs(params=k_init))
-    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
-    opt = optax.chain(optax.clip_by_global_norm(1.0), optax.adamw(optax.cosine_decay_schedule(lr, iterations), 1e-4))
-
-    def loss_fn(p, k):
-        k_i, k_t, k_z = jax.random.split(k, 3)
-        i = jax.random.randint(k_i, (batch,), 0, x0.shape[0])
-        t = jax.random.uniform(k_t, (batch,), minval=eps, maxval=1.0)
-        mu, s = sde.marginal(x0[i], t)
-        xt = mu + s[:, None, None] * jax.random.normal(k_z, mu.shape)
-        pred = nnx.merge(graphdef, p, rest)(xt, sde.noise_level(t))
-        return jnp.mean((pred - y[i]) ** 2)
-
-    @jax.jit
-    def run(params, k):
-        def step(carry, kk):
-            p, o = carry
-            loss, g = jax.value_and_grad(loss_fn)(p, kk)
-            u, o = opt.update(g, o, p)
-            return (optax.apply_updates(p, u), o), loss
-        (params, _), losses = jax.lax.scan(step, (params, opt.init(params)), jax.random.split(k, iterations))
-        return params, losses
-
-    params, _ = run(params, k_loop)
-    return Predictor(nnx.merge(graphdef, params, rest), mean, std)
-
-
-@dataclasses.dataclass(frozen=True)
-class GuidanceConfig:
-    scale: float = 50.0        # w of the first round (the reference's 1e4 is for its own predictor's scale)
-    decrement: float = 0.0     # w drops by this each round (the reference: 300 from 1e4)
-    round_size: int = 256
-    steps: int = 1000
-    snr: float = 0.16
-    max_rounds: int = 20
-
-    def __post_init__(self):
-        check_range("scale", self.scale, lo=0.0)
-        check_range("decrement", self.decrement, lo=0.0)
-        check_int("round_size", self.round_size, lo=1)
-        check_int("steps", self.steps, lo=2)
-        check_range("snr", self.snr, lo=0.0, lo_open=True)
-        check_int("max_rounds", self.max_rounds, lo=1)
-
-
-class GenerateInfo(NamedTuple):
-    rounds: int
-    sampled: int
-    validity: float
-    scales: tuple
-
-
-def make_sampler(score_model, sde, space, predictor, config: GuidanceConfig):
-    """A jitted ``sample(key, scale) -> binary matrices [round_size, V, F]`` (one compilation)."""
-    v, f = encoding.shape(space)
-    g_s, s_state = nnx.split(score_model)
-    g_p, p_state = (None, None) if predictor is None else nnx.split(predictor.model)
-
-    @jax.jit
-    def sample(key, scale, s_state, p_state):
-        net = nnx.merge(g_s, s_state)
-        fn = lambda x, lvl: net(x, lvl)  # noqa: E731
-        if predictor is not None:
-            pred = nnx.merge(g_p, p_state)
-            fn = guided(fn, lambda x, lvl: pred(x, lvl), scale)
-        x = pc_sample(key, fn, sde, (config.round_size, v, f), config.steps, config.snr)
-        return encoding.binarize(x)
-
-    return lambda key, scale: sample(key, jnp.float32(scale), s_state, p_state)
+    state, mean, std = _predictor_state(key, space, jnp.asarray(ops, jnp.int32), jnp.asarray(values, jnp.float32),
+                                        sde, config)
+    return Predictor(nnx.merge(predictor_graphdef(space, config), state), float(mean), float(std))
 
 
 def rank_by_predictor(predictor: Predictor, ops, space, sde) -> np.ndarray:
@@ -175,47 +199,3 @@ def rank_by_predictor(predictor: Predictor, ops, space, sde) -> np.ndarray:
     x = encoding.to_matrix(jnp.asarray(ops), space) * 2.0 - 1.0
     lvl = sde.noise_level(jnp.full((x.shape[0],), 1e-5))
     return np.asarray(predictor(x, lvl)) * predictor.std + predictor.mean
-
-
-def generate(key, score_model, sde, space, n: int, predictor: Predictor | None = None,
-             config: GuidanceConfig = GuidanceConfig(), verbose: bool = False):
-    """Rounds of (guided) sampling until ``n`` unique valid architectures; returns
-    ``(ops [m, R] best-predicted first, predicted [m] or None, GenerateInfo)`` with m >= n
-    unless ``max_rounds`` ran out.
-
-    Raises:
-      GenerationError: a round produced no valid sample at all (an undertrained score network,
-        or a guidance scale that throws samples off the data): stopping then saves the
-        remaining rounds, which would fail the same way.
-    """
-    check_int("n", n, lo=1)
-    sample = make_sampler(score_model, sde, space, predictor, config)
-    seen: dict[int, np.ndarray] = {}
-    total = valid_total = 0
-    scale, scales, rounds = config.scale, [], 0
-    while len(seen) < n and rounds < config.max_rounds:
-        key, k = jax.random.split(key)
-        b = sample(k, scale)
-        ok = np.asarray(encoding.is_valid(b, space))
-        ops = np.asarray(encoding.from_matrix(b, space))[ok]
-        for o, r in zip(ops, np.asarray(space.rank(ops)) if len(ops) else []):
-            seen.setdefault(int(r), o)
-        total += len(ok)
-        valid_total += int(ok.sum())
-        scales.append(scale)
-        rounds += 1
-        if not ok.any():
-            raise GenerationError(f"round {rounds}: 0 of {len(ok)} samples are valid architectures (validity 0%, "
-                                  f"guidance scale {scale:g}); the score network needs more training")
-        if verbose:
-            print(f"jaxnag: round {rounds}: scale {scale:g}, {int(ok.sum())}/{len(ok)} valid, "
-                  f"{len(seen)} unique so far", file=sys.stderr, flush=True)
-        scale = max(scale - config.decrement, 0.0)
-    ops = np.stack(list(seen.values())) if seen else np.zeros((0, space.num_slots), np.int32)
-    if predictor is not None and len(ops):
-        pred = rank_by_predictor(predictor, ops, space, sde)
-        order = np.argsort(-pred, kind="stable")
-        ops, pred = ops[order], pred[order]
-    else:
-        pred = None
-    return ops, pred, GenerateInfo(rounds, total, valid_total / max(total, 1), tuple(scales))

@@ -44,6 +44,7 @@ from flax import nnx
 
 from .. import sde as sde_lib
 from ..errors import CheckpointError, ConfigError, Interrupted, JaxnagError, UnknownName, check_int, check_range
+from ..nn.training import optimizer_step
 from ..nn.score_net import REFERENCE, SMALL, NetConfig, ScoreNet, op_node_graph
 from . import encoding
 
@@ -308,9 +309,8 @@ def _train_chunk(tree, n, rest, data, k_loop, *, graphdef, config: TrainConfig):
         return sde_lib.dsm_loss(lambda x, lvl: net(x, lvl, k_d), sde, x0, k_l)
 
     def one_step(t):
-        loss, grads = jax.value_and_grad(loss_fn)(t["params"], jax.random.fold_in(k_loop, t["step"]))
-        upd, opt_state = opt.update(grads, t["opt"], t["params"])
-        params = optax.apply_updates(t["params"], upd)
+        params, opt_state, loss = optimizer_step(loss_fn, opt, t["params"], t["opt"],
+                                                 jax.random.fold_in(k_loop, t["step"]))
         d = ema_decay(t["step"], config.ema_max)
         ema = jax.tree.map(lambda e, q: d * e + (1 - d) * q, t["ema"], params)
         return dict(params=params, ema=ema, opt=opt_state, step=t["step"] + 1), loss

@@ -1,6 +1,7 @@
 """EDNAG: evolutionary diffusion for training-free architecture generation.
 
-``init`` / ``step`` / ``generate`` are pure functions; the pieces they compose are
+``init`` / ``ask`` / ``tell`` / ``step`` / ``generate`` are pure functions (the generator
+protocol of :mod:`jaxnag.protocol`); the pieces they compose are
 in :mod:`jaxnag.ednag.denoise`, :mod:`jaxnag.ednag.mutation`,
 :mod:`jaxnag.ednag.selection`, :mod:`jaxnag.schedules` and :mod:`jaxnag.shaping`.
 
@@ -17,7 +18,10 @@ from . import denoise as denoise
 from . import mutation as mutation
 from . import selection as selection
 from ._algorithm import Config as Config
-from ._algorithm import Result as Result
+from ._algorithm import ask as ask
+from ._algorithm import done as done
+from ._algorithm import tell as tell
+from ..protocol import Result as Result
 from ._algorithm import State as State
 from ._algorithm import decode as decode
 from ._algorithm import dim as dim
@@ -25,5 +29,5 @@ from ._algorithm import generate as generate
 from ._algorithm import init as init
 from ._algorithm import step as step
 
-__all__ = ["Config", "Result", "State", "decode", "denoise", "dim", "generate", "init", "mutation",
-           "selection", "step"]
+__all__ = ["Config", "Result", "State", "ask", "decode", "denoise", "dim", "done", "generate", "init", "mutation",
+           "selection", "step", "tell"]

@@ -42,7 +42,8 @@ import numpy as np
 
 from .. import queries as queries_lib
 from .. import schedules, shaping
-from ..errors import ConfigError, UnknownName, check_int, check_range
+from ..protocol import Result, trace_result
+from ..errors import ConfigError, UnknownName, check_int, check_range, is_concrete
 from ..spaces import SearchSpace
 from . import denoise, mutation, selection
 
@@ -148,14 +149,17 @@ class State(NamedTuple):
     Attributes:
       x: float32 ``[N, D]`` population in encoding space.
       ops: int32 ``[N, R]`` decoded architectures.
-      fitness: float32 ``[N]`` raw fitness (NaN = failed or invalid).
-      t: int32, the current noise level index (counts down from T-1 to 0).
+      fitness: float32 ``[N]`` raw fitness (NaN = failed, invalid, or not evaluated yet).
+      t: int32 noise level index: ``steps`` before the initial population is told, then
+        ``steps - 1`` down to 0 (finished: ``ask``/``tell`` are then a no-op).
       best_ops, best_fitness: best architecture evaluated so far.
       seen: query ids evaluated so far, a :mod:`jaxnag.queries` bit set (one word if not tracked).
       queries: int32 unique valid architectures evaluated (-1 if not tracked).
       lookups_seen, lookups: faithful mode only (else one word and -1): the distinct
         decoded (R, C+2) matrices evaluated, invalid ones included, which is what the
         reference's count of unique lookups measures.
+      proposal: float32 ``[N, D]``, what the last ``ask`` proposed (the children).
+      select_key: the key ``tell`` selects survivors with (drawn by ``ask``).
     """
 
     x: jax.Array
@@ -168,24 +172,8 @@ class State(NamedTuple):
     queries: jax.Array
     lookups_seen: jax.Array
     lookups: jax.Array
-
-
-class Result(NamedTuple):
-    """Outcome of :func:`generate` (batched under ``vmap``).
-
-    Traces have one entry per evaluation round: index 0 after the initial
-    population, then one per denoising step (``steps`` entries in all).
-    """
-
-    best_ops: jax.Array
-    best_fitness: jax.Array
-    queries: jax.Array
-    lookups: jax.Array
-    best_trace: jax.Array
-    mean_trace: jax.Array
-    queries_trace: jax.Array
-    final_ops: jax.Array
-    final_fitness: jax.Array
+    proposal: jax.Array
+    select_key: jax.Array
 
 
 # ----------------------------------------------------------------------------- layout
@@ -217,14 +205,6 @@ def _faithful_argmax(x: jax.Array, space: SearchSpace) -> jax.Array:
     grid = x.reshape(x.shape[0], r + 2, c + 2)[:, 1:-1, :]
     mask = jnp.concatenate([jnp.ones((r, 2), bool), jnp.asarray(space.choice_mask)], axis=1)
     return jnp.argmax(jnp.where(mask, grid, -jnp.inf), axis=-1)
-
-
-def _evaluate(fitness, ops, valid, config: Config):
-    f = jnp.asarray(fitness(ops), jnp.float32)
-    if f.shape != ops.shape[:-1]:
-        raise ConfigError(f"fitness must map ops {list(ops.shape)} to shape {ops.shape[:-1]}, got {f.shape}")
-    # A failed evaluation (NaN/inf, or an invalid decode) stays NaN in every mode: it is never a score.
-    return jnp.where(valid & jnp.isfinite(f), f, jnp.nan)
 
 
 def _faithful_shaped(f: jax.Array, config: Config) -> jax.Array:
@@ -287,65 +267,120 @@ def _check(fitness, space: SearchSpace, config: Config):
         raise TypeError(f"space must be a SearchSpace (jaxnag.spaces.get(name)), got {type(space).__name__}")
     if not isinstance(config, Config):
         raise TypeError(f"config must be an ednag.Config, got {type(config).__name__}")
-    if not callable(fitness):
+    if fitness is not None and not callable(fitness):
         raise TypeError("fitness must be a function ops [..., R] -> [...]")
     table_space = getattr(getattr(fitness, "info", None), "space", None)
     if table_space is not None and table_space is not space:
         raise ConfigError(f"fitness table is for space {table_space.name}, not {space.name}")
 
 
-def init(key: jax.Array, fitness: Callable, space: SearchSpace, config: Config) -> State:
-    """Draw ``x ~ N(0, I)`` of shape ``[N, D]`` and evaluate it."""
-    _check(fitness, space, config)
+def init(key: jax.Array, space: SearchSpace, config: Config) -> State:
+    """Draw the initial population ``x ~ N(0, I)`` of shape ``[N, D]``; the first :func:`ask`
+    proposes it for evaluation."""
+    _check(None, space, config)
     n = config.population
     x = jax.random.normal(key, (n, dim(space, config)), jnp.float32)
-    ops, valid = decode(x, space, config)
-    f = _evaluate(fitness, ops, valid, config)
+    ops, _ = decode(x, space, config)
     tracked = space.size <= _MAX_TRACKED
     seen = queries_lib.empty(space.size if tracked else 1)
-    seen, queries, best_ops, best_f = _track(seen, jnp.int32(0 if tracked else -1), ops, valid, f,
-                                            jnp.zeros(space.num_slots, jnp.int32), jnp.float32(-jnp.inf), space)
     n_matrices = _lookup_space(space, config)
-    lookups_seen, lookups = _track_lookups(queries_lib.empty(n_matrices or 1), jnp.int32(0 if n_matrices else -1),
-                                           x, space, config)
-    return State(x, ops, f, jnp.int32(config.steps - 1), best_ops, best_f, seen, queries, lookups_seen, lookups)
+    return State(x, ops, jnp.full(n, jnp.nan, jnp.float32), jnp.int32(config.steps),
+                 jnp.zeros(space.num_slots, jnp.int32), jnp.float32(-jnp.inf), seen, jnp.int32(0 if tracked else -1),
+                 queries_lib.empty(n_matrices or 1), jnp.int32(0 if n_matrices else -1), x, key)
 
 
-def step(key: jax.Array, state: State, fitness: Callable, space: SearchSpace, config: Config) -> State:
-    """One denoising step from level ``t`` to ``t - 1``: weights, x0, DDIM, mutation, selection."""
+def _children(keys, state: State, space: SearchSpace, config: Config) -> jax.Array:
+    """One denoising step from level ``t`` to ``t - 1``: weights, x0, DDIM, mutation."""
+    k_ddim, k_mut = keys
     alphas = schedules.get(config.schedule, config.steps)
-    a_t, a_prev = alphas[state.t], alphas[state.t - 1]
-    k_ddim, k_mut, k_sel = jax.random.split(key, 3)
+    t = jnp.clip(state.t, 1, config.steps - 1)
+    a_t, a_prev = alphas[t], alphas[t - 1]
     log_w = _log_weights(state.fitness, config)
     if config.faithful:
         x0 = denoise.weighted_x0_faithful(state.x, jnp.exp(log_w), a_t)
         index = jnp.where(state.t == config.steps - 1, 8.0, config.mutation_index)
         eta = jnp.where(a_t > 0, config.noise, 0.0)  # the reference's sigma is 0 at alpha_t = 0
-        select = selection.select_reference
     else:
         x0 = denoise.weighted_x0_log(state.x, log_w, a_t)
         index = config.mutation_index
         eta = config.noise
-        select = selection.select
     x = denoise.normalize(denoise.ddim_step(k_ddim, state.x, x0, a_t, a_prev, eta))
-    x = denoise.normalize(mutation.polynomial(k_mut, x, config.mutation_rate, index,
-                                              per_gene=not config.faithful))
+    return denoise.normalize(mutation.polynomial(k_mut, x, config.mutation_rate, index,
+                                                 per_gene=not config.faithful))
+
+
+def _check_running(state: State, config: Config) -> None:
+    if is_concrete(state.t) and int(state.t) <= 0:
+        raise ConfigError(f"this EDNAG run is finished: all {config.steps} rounds were told (t = 0); "
+                          "start a new one with init")
+
+
+def ask(key: jax.Array, state: State, space: SearchSpace, config: Config) -> tuple[jax.Array, State]:
+    """Propose ``N`` architectures to evaluate: the initial population first, then the children
+    of one denoising step. Returns ``(ops [N, R], state)``; pass their fitness to :func:`tell`.
+
+    Past the last step (``t = 0``) it raises where ``t`` is concrete; under ``jit`` it is a
+    no-op that proposes the current population again (and :func:`tell` changes nothing).
+    """
+    _check_running(state, config)
+    k_ddim, k_mut, k_sel = jax.random.split(key, 3)
+    initial = state.t >= config.steps
+    running = (state.t > 0) & ~initial
+    x = jax.lax.cond(running, lambda: _children((k_ddim, k_mut), state, space, config), lambda: state.x)
+    ops, _ = decode(x, space, config)
+    finished = state.t <= 0
+    return ops, jax.lax.cond(finished, lambda: state, lambda: state._replace(proposal=x, select_key=k_sel))
+
+
+def tell(state: State, values: jax.Array, space: SearchSpace, config: Config) -> State:
+    """Take the fitness ``values [N]`` of the architectures the last :func:`ask` proposed and keep
+    ``N`` of parents and children (the initial population is kept as it is)."""
+    n = config.population
+    values = jnp.asarray(values, jnp.float32)
+    if values.shape != (n,):
+        raise ConfigError(f"tell takes one fitness value per proposed architecture: shape ({n},), got {values.shape}")
+    x = state.proposal
     ops, valid = decode(x, space, config)
-    f = _evaluate(fitness, ops, valid, config)
+    # A failed evaluation (NaN/inf, or an invalid decode) stays NaN in every mode: it is never a score.
+    f = jnp.where(valid & jnp.isfinite(values), values, jnp.nan)
+    initial = state.t >= config.steps
+    finished = state.t <= 0
     seen, queries, best_ops, best_f = _track(state.seen, state.queries, ops, valid, f, state.best_ops,
                                             state.best_fitness, space)
+    lookups_seen, lookups = _track_lookups(state.lookups_seen, state.lookups, x, space, config)
     pool_x = jnp.concatenate([state.x, x])
     pool_f = jnp.concatenate([state.fitness, f])
-    idx = select(k_sel, pool_x, _selection_fitness(pool_f, config), config.population,
-                 config.elite_rate, config.diversity_rate)
+    select = selection.select_reference if config.faithful else selection.select
+    idx = select(state.select_key, pool_x, _selection_fitness(pool_f, config), n, config.elite_rate,
+                 config.diversity_rate)
     pool_ops = jnp.concatenate([state.ops, ops])
-    lookups_seen, lookups = _track_lookups(state.lookups_seen, state.lookups, x, space, config)
-    return State(pool_x[idx], pool_ops[idx], pool_f[idx], state.t - 1, best_ops, best_f, seen, queries,
-                 lookups_seen, lookups)
+    keep = (jnp.where(initial, x, pool_x[idx]), jnp.where(initial, ops, pool_ops[idx]),
+            jnp.where(initial, f, pool_f[idx]))
+    told = State(*keep, jnp.where(initial, config.steps - 1, state.t - 1).astype(jnp.int32), best_ops, best_f,
+                 seen, queries, lookups_seen, lookups, state.proposal, state.select_key)
+    return jax.tree.map(lambda old, new: jnp.where(finished, old, new), state, told)
+
+
+def _evaluate(fitness, ops):
+    f = jnp.asarray(fitness(ops), jnp.float32)
+    if f.shape != ops.shape[:-1]:
+        raise ConfigError(f"fitness must map ops {list(ops.shape)} to shape {ops.shape[:-1]}, got {f.shape}")
+    return f
+
+
+def step(key: jax.Array, state: State, fitness: Callable, space: SearchSpace, config: Config) -> State:
+    """:func:`ask`, evaluate ``fitness`` on the proposals, :func:`tell`: one round."""
+    _check(fitness, space, config)
+    ops, state = ask(key, state, space, config)
+    return tell(state, _evaluate(fitness, ops), space, config)
 
 
 def generate(key: jax.Array, fitness: Callable, space: SearchSpace, config: Config = Config()) -> Result:
-    """A full EDNAG run (``init`` then ``steps - 1`` steps under ``lax.scan``).
+    """A full EDNAG run: the initial population, then ``steps - 1`` denoising steps under ``lax.scan``.
+
+    Returns a :class:`jaxnag.protocol.Result` with one trace entry per round (``steps``) and
+    extras ``mean_trace`` (mean finite fitness of the population per round), ``lookups``
+    (faithful mode: distinct decoded matrices, else -1), ``final_ops``, ``final_fitness``.
 
     Jittable and vmappable over ``key``, over a batched ``config`` (its leaves) and
     over a stacked :class:`jaxnag.tables.Table` passed as ``fitness``.
@@ -356,8 +391,10 @@ def generate(key: jax.Array, fitness: Callable, space: SearchSpace, config: Conf
       space: the search space.
       config: hyperparameters.
     """
+    _check(fitness, space, config)
     k0, key = jax.random.split(key)
-    state = init(k0, fitness, space, config)
+    state = init(k0, space, config)
+    state = tell(state, _evaluate(fitness, state.ops), space, config)  # the initial population
 
     def body(s, k):
         s = step(k, s, fitness, space, config)
@@ -366,7 +403,11 @@ def generate(key: jax.Array, fitness: Callable, space: SearchSpace, config: Conf
     first = (state.best_fitness, shaping.finite_mean(state.fitness), state.queries)
     state, (best, mean, queries) = jax.lax.scan(body, state, jax.random.split(key, config.steps - 1))
     cat = lambda a, b: jnp.concatenate([jnp.reshape(a, (1,)), b])  # noqa: E731
-    return Result(state.best_ops, state.best_fitness, state.queries, state.lookups, cat(first[0], best),
-                  cat(first[1], mean),
-                  cat(first[2], queries), state.ops, state.fitness)
+    return trace_result(state.best_ops, state.best_fitness, state.queries, cat(first[0], best), cat(first[2], queries),
+                        mean_trace=cat(first[1], mean), lookups=state.lookups, final_ops=state.ops,
+                        final_fitness=state.fitness)
 
+
+def done(state: State, config: Config) -> jax.Array:
+    """Whether all ``steps`` rounds (the initial population and ``steps - 1`` denoising steps) were told."""
+    return state.t <= 0

@@ -14,6 +14,7 @@ from . import mapping as mapping
 from . import scores as scores
 from . import shapley as shapley
 from ._score_table import PriorResult as PriorResult
+from ._score_table import score as score
 from ._score_table import score_table as score_table
 from .mapping import map_prior as map_prior
 from .mapping import map_scores as map_scores
@@ -23,4 +24,4 @@ from .scores import score_matrix as score_matrix
 from .scores import uniform_prior as uniform_prior
 
 __all__ = ["PriorResult", "frequency_prior", "map_prior", "map_scores", "mapping", "prior_from_scores",
-           "score_matrix", "score_table", "scores", "shapley", "uniform_prior"]
+           "score", "score_matrix", "score_table", "scores", "shapley", "uniform_prior"]

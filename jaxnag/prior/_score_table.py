@@ -9,31 +9,40 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..errors import ConfigError, DataError, UnknownName, check_finite, check_int, check_range
+from .. import queries
 from . import scores, shapley
+
+__all__ = ["METHODS", "PriorResult", "check_scoring", "score", "score_table"]
 
 METHODS = ("exact", "mc", "loo")
 
 
 class PriorResult(NamedTuple):
-    """What :func:`score_table` found (host-side numpy arrays).
+    """What :func:`score` found (jax arrays; :func:`score_table` gives numpy ones).
 
     Attributes:
-      top_ops, top_values: the k architectures scored, best first.
+      top_ops, top_values: the k architectures scored, best first, and their fitness.
       phi: ``[k, R]`` component values (Shapley or leave-one-out).
       score: ``[R, C]`` score matrix; prior: the softmax prior; frequency: the
         frequency prior of the same top-k (the ablation).
       lookups: fitness calls spent (budget draws + component scoring).
       unique_lookups: distinct architectures those calls touched.
+      missing_share: share of the coalition lookups the fitness had no value for (NaN): they
+        count as ``failed_value``. Near 0 on a full benchmark table; a table that holds only a
+        few architectures leaves most coalitions unknown and the prior is then meaningless.
+      seen: the query ids those lookups touched (a :mod:`jaxnag.queries` bit set).
     """
 
-    top_ops: np.ndarray
-    top_values: np.ndarray
-    phi: np.ndarray
-    score: np.ndarray
-    prior: np.ndarray
-    frequency: np.ndarray
-    lookups: int
-    unique_lookups: int
+    top_ops: jax.Array
+    top_values: jax.Array
+    phi: jax.Array
+    score: jax.Array
+    prior: jax.Array
+    frequency: jax.Array
+    lookups: jax.Array
+    unique_lookups: jax.Array
+    missing_share: jax.Array
+    seen: jax.Array
 
 
 def check_scoring(k, method: str, budget, temperature, eps) -> None:
@@ -48,61 +57,98 @@ def check_scoring(k, method: str, budget, temperature, eps) -> None:
     check_range("eps", eps, lo=0.0, hi=1.0, hi_open=True)
 
 
-def score_table(key: jax.Array, table, k: int = 20, method: str = "exact", budget: int | None = None,
-                temperature: float | None = None, eps: float = 0.05, permutations: int = 32,
-                removed=None, failed_value: float = 0.0, fallback: str = "zero") -> PriorResult:
-    """Shapley-score the top-k architectures of ``table`` and build the priors.
+def _top(values, ids, k):
+    v = jnp.where(jnp.isfinite(values), values, -jnp.inf)
+    top_v, i = jax.lax.top_k(v, k)
+    return ids[i], top_v
+
+
+def score(key: jax.Array, fitness, space, k: int = 20, method: str = "exact", budget: int | None = None,
+          temperature=None, eps=0.05, permutations: int = 32, removed=None, failed_value: float = 0.0,
+          fallback: str = "zero") -> PriorResult:
+    """Shapley-score the top-k architectures and build the priors; jittable and vmappable (over
+    keys and stacked tables).
 
     Args:
       key: PRNG key (budget draws, Monte-Carlo permutations).
-      table: a :class:`jaxnag.tables.Table` (or any fitness with ``.space`` via ``info``).
+      fitness: a :class:`jaxnag.tables.Table` (the top-k of the whole table are scored), or with
+        ``budget`` any jittable fitness ``ops [..., R] -> [...]``.
+      space: the search space of ``fitness``.
       k: how many of the best architectures to score.
       method: ``exact`` (2^P lookups each), ``mc`` (permutation sampling) or ``loo``.
-      budget: if given, the top-k are taken among ``budget`` uniformly drawn
+      budget: if given, the top-k are taken among ``budget`` uniformly drawn distinct
         architectures (the realistic setting) instead of the whole table.
       temperature: softmax temperature of the prior; default the standard deviation
         of the score matrix (scale-free).
       eps: uniform mixing weight.
       removed: removed choice per slot (default :func:`shapley.removed_choices`).
+      failed_value: value of a coalition the fitness has no value for.
       fallback: score of a (slot, op) no scored architecture uses (:func:`scores.score_matrix`).
     """
-    space = table.info.space
-    if table.values.ndim != 1:
-        raise ConfigError("score_table takes one table, not a stacked one (index it: jax.tree.map(lambda a: a[i], t))")
     check_scoring(k, method, budget, temperature, eps)
     if budget is not None:
         check_int("budget", budget, lo=1, hi=len(space.distinct_ranks()))
+        if k > budget:
+            raise ConfigError(f"k ({k}) cannot exceed the scoring budget ({budget})")
     check_int("permutations", permutations, lo=1)
     check_finite("failed_value", failed_value)
     removed = shapley.removed_choices(space) if removed is None else np.asarray(removed, np.int32)
     k_draw, k_mc = jax.random.split(key)
-    lookups = 0
-    seen = np.zeros(0, np.int64)
+    seen = queries.empty(space.size)
     if budget is not None:
-        drawn = np.asarray(space.sample_unique(k_draw, budget))
-        vals = np.asarray(table(jnp.asarray(drawn)))
-        lookups += budget
-        seen = np.asarray(space.query_id(drawn))
-        vals = np.where(np.isfinite(vals), vals, -np.inf)
-        order = np.argsort(-vals, kind="stable")[:k]
-        top_ops, top_values = drawn[order], vals[order]
+        drawn = space.sample_unique(k_draw, budget)
+        top_ops, top_values = _top(jnp.asarray(fitness(drawn), jnp.float32), drawn, k)
+        seen, _ = queries.mark(seen, space.query_id(drawn), jnp.ones(budget, bool))
+        lookups = budget
     else:
-        top_ops, top_values = table.top_k(k)
-    if len(top_ops) == 0:
-        raise DataError("no architecture to score")
-    ops_j = jnp.asarray(top_ops, jnp.int32)
+        values = getattr(fitness, "values", None)
+        if values is None:
+            raise ConfigError("scoring the whole table needs a jaxnag.tables.Table; for any other fitness "
+                              "give a budget (the top-k of that many random queries are scored)")
+        if values.ndim != 1:
+            raise ConfigError("score takes one table, not a stacked one (vmap over it, or index it: table[i])")
+        distinct = space.distinct_ranks()
+        ids, top_values = _top(values[jnp.asarray(distinct)], jnp.asarray(distinct), min(k, len(distinct)))
+        top_ops = space.unrank(ids)
+        lookups = 0
     if method == "exact":
-        phi, per = shapley.exact(table, ops_j, removed, failed_value)
+        phi, per = shapley.exact(fitness, top_ops, removed, failed_value)
     elif method == "mc":
-        phi, per = shapley.monte_carlo(table, ops_j, removed, k_mc, permutations, failed_value)
+        phi, per = shapley.monte_carlo(fitness, top_ops, removed, k_mc, permutations, failed_value)
     else:
-        phi, per = shapley.leave_one_out(table, ops_j, removed, failed_value)
-    phi = np.asarray(phi)
-    lookups += per * len(top_ops)
-    cand = shapley.candidates(np.asarray(top_ops), removed, method, k_mc, permutations)
-    unique = len(np.union1d(seen, np.asarray(space.query_id(cand))))
-    score = scores.score_matrix(top_ops, phi, space, fallback)
-    tau = temperature if temperature is not None else float(np.nanstd(score)) or 1.0
-    return PriorResult(np.asarray(top_ops), np.asarray(top_values), phi, score,
-                       scores.prior_from_scores(score, space, tau, eps),
-                       scores.frequency_prior(top_ops, space, eps), int(lookups), int(unique))
+        phi, per = shapley.leave_one_out(fitness, top_ops, removed, failed_value)
+    lookups += per * top_ops.shape[0]
+    cand = shapley.candidates(top_ops, removed, method, k_mc, permutations).reshape(-1, space.num_slots)
+    missing = jnp.mean(~jnp.isfinite(jnp.asarray(fitness(cand), jnp.float32)))
+    seen, _ = queries.mark(seen, space.query_id(cand), space.is_valid(cand))
+    score_m = scores.score_matrix(top_ops, phi, space, fallback)
+    tau = scores.default_temperature(score_m) if temperature is None else temperature
+    return PriorResult(top_ops, top_values, phi, score_m, scores.prior_from_scores(score_m, space, tau, eps),
+                       scores.frequency_prior(top_ops, space, eps), jnp.int32(lookups), queries.count(seen),
+                       missing, seen)
+
+
+_score = jax.jit(score, static_argnames=("space", "k", "method", "budget", "permutations", "removed", "fallback"))
+
+
+def score_table(key: jax.Array, table, k: int = 20, method: str = "exact", budget: int | None = None,
+                temperature: float | None = None, eps: float = 0.05, permutations: int = 32,
+                removed=None, failed_value: float = 0.0, fallback: str = "zero") -> PriorResult:
+    """:func:`score` of one table, compiled once per setting, with host (numpy) results.
+
+    Example:
+      >>> import jax
+      >>> from jaxnag import prior, tables
+      >>> r = prior.score_table(jax.random.key(0), tables.load("nasbench_graph", "cora"), k=5, method="loo")
+      >>> r.prior.shape, float(r.missing_share)
+      ((5, 9), 0.0)
+    """
+    space = table.info.space
+    if table.values.ndim != 1:
+        raise ConfigError("score_table takes one table, not a stacked one (index it: table[i])")
+    check_scoring(k, method, budget, temperature, eps)  # here: under jit the leaves are traced
+    check_finite("failed_value", failed_value)
+    removed = None if removed is None else tuple(int(r) for r in np.asarray(removed).reshape(-1))
+    res = _score(key, table, space, k, method, budget, temperature, eps, permutations, removed, failed_value,
+                 fallback)
+    return PriorResult(*(np.asarray(x) for x in res))

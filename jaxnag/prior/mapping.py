@@ -21,10 +21,14 @@ Example:
 
 from __future__ import annotations
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from ..errors import ConfigError
 from .scores import mix_uniform
+
+__all__ = ["map_ops", "map_prior", "map_scores", "op_index_map"]
 
 
 def _norm(name: str) -> str:
@@ -44,19 +48,34 @@ def op_index_map(src, dst) -> np.ndarray:
     return out
 
 
-def map_prior(p: np.ndarray, src, dst, eps: float = 0.05) -> np.ndarray:
-    """Prior on ``src`` -> prior on ``dst`` by the rule above (eps-uniform mixed)."""
+def map_prior(p, src, dst, eps=0.05) -> jax.Array:
+    """Prior on ``src`` -> prior on ``dst`` by the rule above (eps-uniform mixed); jittable."""
     idx = op_index_map(src, dst)
-    known = dst.choice_mask & (idx >= 0)
-    mapped = np.where(known, np.take_along_axis(np.asarray(p), np.maximum(idx, 0), axis=1), 0.0)
+    known = jnp.asarray(dst.choice_mask & (idx >= 0))
+    mapped = jnp.where(known, jnp.take_along_axis(jnp.asarray(p, jnp.float32), jnp.asarray(np.maximum(idx, 0)), axis=1),
+                       0.0)
     empty = mapped.sum(1, keepdims=True) <= 0  # a slot with no shared op: no evidence at all
-    mapped = np.where(empty, dst.choice_mask.astype(float), mapped)
+    mapped = jnp.where(empty, jnp.asarray(dst.choice_mask, jnp.float32), mapped)
     return mix_uniform(mapped, dst.choice_mask, eps)
 
 
-def map_scores(score: np.ndarray, src, dst) -> np.ndarray:
+def map_ops(ops, src, dst) -> tuple[jax.Array, jax.Array]:
+    """Architectures ``[k, R]`` of ``src`` carried to ``dst``: ``(ops [k, R], kept [k])``; a row using an
+    op without counterpart is not kept (its ops are then meaningless)."""
+    ops = jnp.asarray(ops, jnp.int32)
+    if src is dst:
+        return ops, jnp.ones(ops.shape[0], bool)
+    idx = jnp.asarray(op_index_map(dst, src))  # for each source op: its target index
+    mapped = jnp.take_along_axis(jnp.broadcast_to(idx, ops.shape[:1] + idx.shape), ops[:, :, None], axis=2)[..., 0]
+    kept = jnp.all(mapped >= 0, axis=1)
+    return jnp.maximum(mapped, 0), kept
+
+
+def map_scores(score, src, dst) -> jax.Array:
     """Score matrix on ``src`` -> on ``dst``; target ops without a source get the slot's minimum."""
     idx = op_index_map(src, dst)
-    mapped = np.where(idx >= 0, np.take_along_axis(np.asarray(score), np.maximum(idx, 0), axis=1), np.nan)
-    floor = np.nanmin(mapped, axis=1, keepdims=True)
-    return np.where(dst.choice_mask, np.where(np.isfinite(mapped), mapped, floor), np.nan)
+    mapped = jnp.where(jnp.asarray(idx >= 0),
+                       jnp.take_along_axis(jnp.asarray(score, jnp.float32), jnp.asarray(np.maximum(idx, 0)), axis=1),
+                       jnp.nan)
+    floor = jnp.nanmin(mapped, axis=1, keepdims=True)
+    return jnp.where(jnp.asarray(dst.choice_mask), jnp.where(jnp.isfinite(mapped), mapped, floor), jnp.nan)

@@ -1,4 +1,4 @@
-"""From component scores to a categorical prior ``p[slot, choice]``.
+"""From component scores to a categorical prior ``p[slot, choice]`` (pure, jittable functions).
 
 Example:
   >>> import numpy as np
@@ -12,14 +12,26 @@ Example:
 
 from __future__ import annotations
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from ..errors import UnknownName, check_range
 
+__all__ = ["FALLBACKS", "default_temperature", "frequency_prior", "mix_uniform", "prior_from_scores", "score_matrix",
+           "uniform_prior"]
+
 FALLBACKS = ("zero", "op_mean")
 
 
-def score_matrix(ops: np.ndarray, phi: np.ndarray, space, fallback: str = "zero") -> np.ndarray:
+def _counts(ops, space, weights=None):
+    """``[R, C]`` (weighted) number of rows of ``ops [k, R]`` using each choice at each slot."""
+    onehot = jax.nn.one_hot(jnp.asarray(ops), space.num_choices, dtype=jnp.float32)
+    w = jnp.ones(onehot.shape[0], jnp.float32) if weights is None else jnp.asarray(weights, jnp.float32)
+    return jnp.einsum("k,krc->rc", w, onehot), onehot
+
+
+def score_matrix(ops, phi, space, fallback: str = "zero", weights=None) -> jax.Array:
     """``score[slot, op]``: mean Shapley value over the architectures using ``op`` at ``slot``.
 
     Where no scored architecture uses ``op`` at ``slot`` there is no evidence:
@@ -30,54 +42,53 @@ def score_matrix(ops: np.ndarray, phi: np.ndarray, space, fallback: str = "zero"
       description's rule; on NB201 it credits ``skip_connect`` on every edge with the
       large value it earns only on the 0->3 residual edge).
 
-    An op never seen anywhere gets 0 under both. Non-choice columns are NaN.
+    An op never seen anywhere gets 0 under both. Non-choice columns are NaN. ``weights [k]``
+    (0 or 1) leaves rows out.
     """
     if fallback not in FALLBACKS:
         raise UnknownName(f"unknown fallback {fallback!r}; available: {', '.join(FALLBACKS)}")
-    ops = np.asarray(ops)
-    phi = np.asarray(phi, np.float64)
-    r, c = space.shape
-    total = np.zeros((r, c))
-    count = np.zeros((r, c))
-    for slot in range(r):
-        np.add.at(total[slot], ops[:, slot], phi[:, slot])
-        np.add.at(count[slot], ops[:, slot], 1)
-    score = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-    op_total, op_count = total.sum(0), count.sum(0)
-    op_mean = np.where(op_count > 0, op_total / np.maximum(op_count, 1), 0.0)
-    fill = op_mean[None, :] if fallback == "op_mean" else np.zeros((1, c))
-    score = np.where(np.isfinite(score), score, fill)
-    return np.where(space.choice_mask, score, np.nan)
+    count, onehot = _counts(ops, space, weights)
+    w = jnp.ones(onehot.shape[0], jnp.float32) if weights is None else jnp.asarray(weights, jnp.float32)
+    total = jnp.einsum("k,kr,krc->rc", w, jnp.asarray(phi, jnp.float32), onehot)
+    score = jnp.where(count > 0, total / jnp.maximum(count, 1), jnp.nan)
+    op_count = count.sum(0)
+    op_mean = jnp.where(op_count > 0, total.sum(0) / jnp.maximum(op_count, 1), 0.0)
+    fill = op_mean[None, :] if fallback == "op_mean" else jnp.zeros((1, space.num_choices))
+    score = jnp.where(jnp.isfinite(score), score, fill)
+    return jnp.where(jnp.asarray(space.choice_mask), score, jnp.nan)
 
 
-def mix_uniform(p: np.ndarray, mask: np.ndarray, eps: float) -> np.ndarray:
+def mix_uniform(p, mask, eps) -> jax.Array:
     """``(1 - eps) p + eps * uniform`` over each slot's real choices; rows sum to one."""
+    mask = jnp.asarray(mask)
     uni = mask / mask.sum(1, keepdims=True)
-    p = np.where(mask, np.nan_to_num(p), 0.0)
-    p = p / np.maximum(p.sum(1, keepdims=True), 1e-30)
-    return ((1 - eps) * p + eps * uni).astype(np.float32)
+    p = jnp.where(mask, jnp.nan_to_num(jnp.asarray(p, jnp.float32)), 0.0)
+    p = p / jnp.maximum(p.sum(1, keepdims=True), 1e-30)
+    return ((1 - eps) * p + eps * uni).astype(jnp.float32)
 
 
-def prior_from_scores(score: np.ndarray, space, temperature: float = 1.0, eps: float = 0.05) -> np.ndarray:
+def default_temperature(score) -> jax.Array:
+    """The scale-free default temperature: the standard deviation of the score matrix (1 if 0)."""
+    sd = jnp.nanstd(jnp.asarray(score, jnp.float32))
+    return jnp.where(sd > 0, sd, 1.0)
+
+
+def prior_from_scores(score, space, temperature=1.0, eps=0.05) -> jax.Array:
     """``p[slot] = (1 - eps) softmax(score[slot] / temperature) + eps * uniform``."""
     check_range("temperature", temperature, lo=0.0, lo_open=True)
-    mask = space.choice_mask
-    z = np.where(mask, np.nan_to_num(score, nan=-np.inf) / temperature, -np.inf)
+    mask = jnp.asarray(space.choice_mask)
+    z = jnp.where(mask, jnp.nan_to_num(jnp.asarray(score, jnp.float32), nan=-jnp.inf) / temperature, -jnp.inf)
     z = z - z.max(1, keepdims=True)
-    e = np.where(mask, np.exp(z), 0.0)
+    e = jnp.where(mask, jnp.exp(z), 0.0)
     return mix_uniform(e / e.sum(1, keepdims=True), mask, eps)
 
 
-def frequency_prior(ops: np.ndarray, space, eps: float = 0.05) -> np.ndarray:
+def frequency_prior(ops, space, eps=0.05, weights=None) -> jax.Array:
     """How often each choice appears at each slot among ``ops [k, R]``, eps-uniform mixed."""
-    ops = np.asarray(ops)
-    r, c = space.shape
-    counts = np.zeros((r, c))
-    for slot in range(r):
-        np.add.at(counts[slot], ops[:, slot], 1)
-    return mix_uniform(counts, space.choice_mask, eps)
+    count, _ = _counts(ops, space, weights)
+    return mix_uniform(count, space.choice_mask, eps)
 
 
-def uniform_prior(space) -> np.ndarray:
+def uniform_prior(space) -> jax.Array:
     """Uniform over each slot's choices."""
-    return mix_uniform(space.choice_mask.astype(float), space.choice_mask, 0.0)
+    return mix_uniform(np.asarray(space.choice_mask, np.float32), space.choice_mask, 0.0)

@@ -34,6 +34,9 @@ import numpy as np
 
 from ..errors import UnknownName
 
+__all__ = ["candidates", "coalition_matrix", "exact", "leave_one_out", "monte_carlo", "permutation_orders",
+           "removed_choices"]
+
 
 def removed_choices(space) -> np.ndarray:
     """Default removed choice per slot: ``none`` where the slot has it, ``skip`` otherwise, or -1."""
@@ -131,10 +134,10 @@ def monte_carlo(fitness: Callable, ops: jax.Array, removed, key: jax.Array, perm
     return jax.vmap(one)(flat, orders).reshape(ops.shape[:-1] + (r,)), permutations * (p + 1)
 
 
-def candidates(ops, removed, method: str, key: jax.Array | None = None, permutations: int = 32) -> np.ndarray:
-    """Every architecture an estimator evaluates for ``ops [k, R]`` (host-side), ``[k * L, R]``;
-    for ``mc`` pass the same ``key`` and ``permutations`` as to :func:`monte_carlo`."""
-    ops = np.asarray(ops)
+def candidates(ops, removed, method: str, key: jax.Array | None = None, permutations: int = 32) -> jax.Array:
+    """Every architecture an estimator evaluates for ``ops [k, R]``, ``[k, L, R]`` (jittable); for ``mc``
+    pass the same ``key`` and ``permutations`` as to :func:`monte_carlo`."""
+    ops = jnp.asarray(ops, jnp.int32)
     removed = np.asarray(removed)
     players = _players(removed)
     r = removed.shape[0]
@@ -142,17 +145,17 @@ def candidates(ops, removed, method: str, key: jax.Array | None = None, permutat
         masks, _ = coalition_matrix(len(players))
         keep = np.ones((len(masks), r), bool)
         keep[:, players] = masks
-        keep = np.broadcast_to(keep, (len(ops),) + keep.shape)
+        keep = jnp.broadcast_to(jnp.asarray(keep), (ops.shape[0],) + keep.shape)
     elif method == "loo":
         keep = np.ones((len(players) + 1, r), bool)
         keep[np.arange(1, len(players) + 1), players] = False
-        keep = np.broadcast_to(keep, (len(ops),) + keep.shape)
+        keep = jnp.broadcast_to(jnp.asarray(keep), (ops.shape[0],) + keep.shape)
     elif method == "mc":
-        orders = permutation_orders(key, len(ops), removed, permutations)
-        keep = np.asarray(jax.vmap(jax.vmap(lambda o: _prefix_keep(o, removed)))(orders)).reshape(len(ops), -1, r)
+        orders = permutation_orders(key, ops.shape[0], removed, permutations)
+        keep = jax.vmap(jax.vmap(lambda o: _prefix_keep(o, removed)))(orders).reshape(ops.shape[0], -1, r)
     else:
         raise UnknownName(f"unknown method {method!r}")
-    return np.where(keep, ops[:, None, :], np.maximum(removed, 0)[None, None, :]).reshape(-1, r)
+    return jnp.where(keep, ops[:, None, :], jnp.asarray(np.maximum(removed, 0))[None, None, :])
 
 
 def leave_one_out(fitness: Callable, ops: jax.Array, removed, failed_value: float = 0.0) -> tuple[jax.Array, int]:

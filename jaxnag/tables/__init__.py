@@ -22,6 +22,7 @@ from ._table import Table as Table
 from ._table import TableInfo as TableInfo
 from ._table import from_arrays as from_arrays
 from ._table import stack as stack
+from ._table import unstack as unstack
 
 __all__ = ["BENCHMARKS", "ENV_VAR", "Benchmark", "DataError", "Table", "TableInfo", "availability", "constrain", "parse_constraint",
-           "benchmark", "data_dir", "from_arrays", "load", "load_custom", "stack"]
+           "benchmark", "data_dir", "from_arrays", "load", "load_custom", "stack", "unstack"]

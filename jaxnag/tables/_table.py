@@ -27,7 +27,14 @@ GOALS = ("max", "min")
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class TableInfo:
-    """Static, host-side description of a table (compared by identity under ``jit``).
+    """Static, host-side description of a table.
+
+    It is the table's pytree aux data, and two infos compare equal when they describe the same
+    computation: same space, same metric direction and the same number of stacked tasks. So
+    every table of one space (CIFAR-10, CIFAR-100, a reload of either) reuses one compilation
+    of a jitted function; the values are leaves. Inside a traced function the info is the one
+    of the first table traced: use it for the space and the direction only, and read names,
+    rows and optima on the host.
 
     Attributes:
       space: the search space of the table.
@@ -49,6 +56,16 @@ class TableInfo:
     row_values: np.ndarray = dataclasses.field(repr=False)
     goal: str = "max"
     feasible_floor: float | None = None
+    tasks: tuple["TableInfo", ...] | None = None
+
+    def _key(self):
+        return (id(self.space), self.goal, None if self.tasks is None else len(self.tasks))
+
+    def __eq__(self, other):
+        return isinstance(other, TableInfo) and self.space is other.space and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
 
     @property
     def sign(self) -> float:
@@ -106,7 +123,28 @@ class Table:
         return jnp.where(valid, out, jnp.nan)
 
     @property
+    def num_tasks(self) -> int | None:
+        """Number of stacked tasks (:func:`stack`), or None for one table."""
+        return None if self.info.tasks is None else len(self.info.tasks)
+
+    def __len__(self) -> int:
+        if self.info.tasks is None:
+            raise TypeError(f"{self.name} is one table, not a stack of tables")
+        return len(self.info.tasks)
+
+    def __getitem__(self, i: int) -> "Table":
+        """Task ``i`` of a stacked table, with its own names, rows and optimum."""
+        if self.info.tasks is None:
+            raise TypeError(f"{self.name} is one table, not a stack: there is no task to index")
+        n = len(self.info.tasks)
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not -n <= i < n:
+            raise IndexError(f"task index {i!r} out of range for a stack of {n} tables")
+        return Table(self.values[i], self.optimum[i], self.info.tasks[i])
+
+    @property
     def name(self) -> str:
+        if self.info.tasks is not None:
+            return "+".join(t.benchmark + "/" + t.dataset + ":" + t.metric for t in self.info.tasks)
         return f"{self.info.benchmark}/{self.info.dataset}:{self.info.metric}"
 
     @property
@@ -114,9 +152,22 @@ class Table:
         """``"max"`` or ``"min"``: the direction in which the metric is better."""
         return self.info.goal
 
+    def _one(self, what: str) -> TableInfo:
+        if self.info.tasks is not None:
+            raise ConfigError(f"{what} of a stack of {len(self.info.tasks)} tables: index one task first "
+                              f"(table[i].{what}(...), or [t.{what}(...) for t in tables.unstack(table)])")
+        return self.info
+
     def to_metric(self, fitness) -> np.ndarray:
         """Fitness values (host) -> the metric in its own units; NaN for failed evaluations and,
-        on a constrained table, for penalties of infeasible architectures."""
+        on a constrained table, for penalties of infeasible architectures. On a stacked table the
+        leading axis of ``fitness`` is the task."""
+        if self.info.tasks is not None:
+            f = np.asarray(fitness)
+            if f.shape[:1] != (len(self.info.tasks),):
+                raise ConfigError(f"to_metric on a stack of {len(self.info.tasks)} tables needs values with a "
+                                  f"leading task axis of that length, got shape {f.shape}")
+            return np.stack([self[i].to_metric(f[i]) for i in range(len(self.info.tasks))])
         f = np.asarray(fitness, np.float64)
         ok = np.isfinite(f)
         if self.info.feasible_floor is not None:
@@ -124,7 +175,8 @@ class Table:
         return np.where(ok, self.info.sign * f, np.nan)
 
     def _row_fitness(self) -> np.ndarray:
-        vals = self.info.sign * self.info.row_values.astype(np.float64)
+        info = self._one("best")
+        vals = info.sign * info.row_values.astype(np.float64)
         return np.where(np.isfinite(vals), vals, -np.inf)
 
     def best(self) -> tuple[np.ndarray, float]:
@@ -198,6 +250,9 @@ def from_arrays(space: SearchSpace, ops, values, *, benchmark: str = "custom",
 def stack(tables: list[Table]) -> Table:
     """Stack tables of one space into a batched table to ``vmap`` over (multi-task runs).
 
+    The stack keeps each task's names, rows and optimum: ``stacked[i]`` is task ``i`` again,
+    :func:`unstack` gives them all back, and ``stacked.optimum`` is ``[tasks]``.
+
     Example:
       >>> # tbl = tables.stack([tables.load("nb201", d) for d in ("cifar10", "cifar100")])
       >>> # jax.vmap(lambda t: ednag.generate(key, t, space, cfg))(tbl)
@@ -206,11 +261,20 @@ def stack(tables: list[Table]) -> Table:
         raise ConfigError("stack needs at least one table")
     space = tables[0].info.space
     for t in tables:
+        if t.info.tasks is not None:
+            raise ConfigError(f"cannot stack {t.name}: it is already a stack (unstack it first)")
         if t.info.space is not space:
             raise ConfigError(f"cannot stack tables of spaces {space.name} and {t.info.space.name}")
         if t.info.goal != tables[0].info.goal:
             raise ConfigError(f"cannot stack a maximised and a minimised metric ({tables[0].name}, {t.name})")
-    info = dataclasses.replace(
-        tables[0].info, dataset="+".join(t.info.dataset for t in tables),
-        metric="+".join(sorted({t.info.metric for t in tables})))
+    first = tables[0].info
+    info = TableInfo(space, "+".join(dict.fromkeys(t.info.benchmark for t in tables)),
+                     "+".join(t.info.dataset for t in tables), "+".join(dict.fromkeys(t.info.metric for t in tables)),
+                     "+".join(dict.fromkeys(t.info.source for t in tables)), first.row_ops[:0], first.row_values[:0],
+                     first.goal, None, tuple(t.info for t in tables))
     return Table(jnp.stack([t.values for t in tables]), jnp.stack([t.optimum for t in tables]), info)
+
+
+def unstack(table: Table) -> list[Table]:
+    """The tables a :func:`stack` was made of (each with its own names, rows and optimum)."""
+    return [table[i] for i in range(len(table))]

@@ -1,0 +1,137 @@
+"""Random search with a budget of unique architectures.
+
+The ``budget`` architectures are drawn without replacement at ``init``; each ``ask``
+proposes the next ``batch`` of them (all of them by default: one round).
+
+Example:
+  >>> import jax
+  >>> from jaxnag import spaces, tables
+  >>> from jaxnag.baselines import random_sampling
+  >>> space = spaces.get("nasbench_graph")
+  >>> t = tables.load("nasbench_graph", "cora")
+  >>> r = jax.jit(lambda k: random_sampling.generate(k, t, space, random_sampling.Config(100)))(jax.random.key(0))
+  >>> int(r.queries)
+  100
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from ..errors import ConfigError, check_int, is_concrete
+from ..protocol import Result, trace_result
+from ..shaping import failed_as
+from ..spaces import SearchSpace
+
+__all__ = ["Config", "State", "ask", "done", "generate", "init", "random_search", "tell"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Random search settings (all static).
+
+    Attributes:
+      budget: unique architectures to query.
+      batch: architectures per ask/tell round (default: the whole budget; must divide it).
+    """
+
+    budget: int = 300
+    batch: int | None = None
+
+    def __post_init__(self):
+        check_int("budget", self.budget, lo=1)
+        if self.batch is not None:
+            check_int("batch", self.batch, lo=1, hi=self.budget)
+            if self.budget % self.batch:
+                raise ConfigError(f"batch ({self.batch}) must divide budget ({self.budget})")
+
+    @property
+    def round_size(self) -> int:
+        return self.budget if self.batch is None else self.batch
+
+
+jax.tree_util.register_dataclass(Config, data_fields=[], meta_fields=["budget", "batch"])
+
+
+class State(NamedTuple):
+    """Random search state: the drawn architectures and how many were told."""
+
+    ops: jax.Array            # [budget, R], drawn at init
+    told: jax.Array           # architectures told so far
+    best_ops: jax.Array
+    best_fitness: jax.Array
+    queries: jax.Array
+    best_by_query: jax.Array  # [budget]
+
+
+def _check_budget(space: SearchSpace, config: Config) -> None:
+    check_int("budget", config.budget, lo=1, hi=len(space.distinct_ranks()))
+
+
+def init(key: jax.Array, space: SearchSpace, config: Config) -> State:
+    """Draw the ``budget`` distinct architectures the run will query."""
+    _check_budget(space, config)
+    ops = space.sample_unique(key, config.budget)
+    return State(ops, jnp.int32(0), ops[0], jnp.float32(-jnp.inf), jnp.int32(0),
+                 jnp.full(config.budget, -jnp.inf, jnp.float32))
+
+
+def ask(key: jax.Array, state: State, space: SearchSpace, config: Config) -> tuple[jax.Array, State]:
+    """The next ``batch`` drawn architectures (``key`` is unused: the draw was made at init)."""
+    del key
+    if is_concrete(state.told) and int(state.told) >= config.budget:
+        raise ConfigError(f"this random search is finished: its budget of {config.budget} was spent")
+    start = jnp.minimum(state.told, config.budget - config.round_size)
+    return jax.lax.dynamic_slice_in_dim(state.ops, start, config.round_size), state
+
+
+def tell(state: State, values: jax.Array, space: SearchSpace, config: Config) -> State:
+    """Record the fitness of the architectures the last ``ask`` proposed."""
+    b = config.round_size
+    values = jnp.asarray(values, jnp.float32)
+    if values.shape != (b,):
+        raise ConfigError(f"tell takes one fitness value per proposed architecture: shape ({b},), got {values.shape}")
+    f = failed_as(values)
+    start = jnp.minimum(state.told, config.budget - b)
+    ops = jax.lax.dynamic_slice_in_dim(state.ops, start, b)
+    i = jnp.argmax(f)
+    better = f[i] > state.best_fitness
+    hist = jax.lax.dynamic_update_slice_in_dim(state.best_by_query,
+                                               jnp.maximum(jax.lax.cummax(f), state.best_fitness), start, 0)
+    told = State(state.ops, state.told + b, jnp.where(better, ops[i], state.best_ops),
+                 jnp.where(better, f[i], state.best_fitness), state.queries + b, hist)
+    finished = state.told >= config.budget
+    return jax.tree.map(lambda old, new: jnp.where(finished, old, new), state, told)
+
+
+def done(state: State, config: Config) -> jax.Array:
+    return state.told >= config.budget
+
+
+def generate(key: jax.Array, fitness: Callable, space: SearchSpace, config: Config = Config()) -> Result:
+    """Query ``budget`` distinct valid architectures drawn uniformly; keep the best.
+
+    The trace is per unique query: ``best_trace[q - 1]`` is the best after ``q`` queries.
+    """
+    state = init(key, space, config)
+    rounds = config.budget // config.round_size
+
+    def body(s, _):
+        ops, s = ask(key, s, space, config)
+        return tell(s, fitness(ops), space, config), None
+
+    state, _ = jax.lax.scan(body, state, None, length=rounds)
+    return trace_result(state.best_ops, state.best_fitness, state.queries, state.best_by_query,
+                        jnp.arange(1, config.budget + 1, dtype=jnp.int32))
+
+
+def random_search(key: jax.Array, fitness: Callable[[jax.Array], jax.Array], space: SearchSpace,
+                  budget: int) -> Result:
+    """``generate(key, fitness, space, Config(budget))``."""
+    check_int("budget", budget, lo=1, hi=len(space.distinct_ranks()))
+    return generate(key, fitness, space, Config(budget))

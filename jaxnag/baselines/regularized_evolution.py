@@ -1,0 +1,219 @@
+"""Regularized evolution (REA; Real et al., AAAI 2019) with a budget of unique queries.
+
+Aging evolution: a FIFO population of ``population`` architectures; each cycle
+draws ``sample`` members uniformly, mutates the fittest one (one slot set to a
+different choice), evaluates the child, appends it and removes the oldest
+member. Re-evaluating an architecture seen before costs no query (tables are
+deterministic); the loop stops after ``budget`` unique architectures.
+
+Example:
+  >>> import jax
+  >>> from jaxnag import spaces, tables
+  >>> from jaxnag.baselines import rea
+  >>> space = spaces.get("nasbench_graph")
+  >>> t = tables.load("nasbench_graph", "cora")
+  >>> r = jax.jit(lambda k: rea(k, t, space, budget=200))(jax.random.key(0))
+  >>> int(r.queries)
+  200
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from .. import queries as seen_set
+from ..errors import ConfigError, check_int, is_concrete
+from ..protocol import Result, trace_result
+from ..shaping import failed_as
+from ..spaces import SearchSpace
+
+
+__all__ = ["Config", "State", "ask", "done", "generate", "init", "mutate_one_slot", "rea", "tell"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """REA settings (all static).
+
+    Attributes:
+      budget: unique architectures to query; the first ``min(population, budget)`` are random.
+      population, sample: REA's P and S (Real et al. use 100/25 on NB101; NB201 practice is 50/10).
+      max_cycles: safety bound on mutation cycles (default ``50 * budget``).
+    """
+
+    budget: int = 300
+    population: int = 50
+    sample: int = 10
+    max_cycles: int | None = None
+
+    def __post_init__(self):
+        check_int("budget", self.budget, lo=1)
+        check_int("population", self.population, lo=1)
+        check_int("sample", self.sample, lo=1, hi=self.population)
+        if self.max_cycles is not None:
+            check_int("max_cycles", self.max_cycles, lo=1)
+
+    @property
+    def initial(self) -> int:
+        return min(self.population, self.budget)
+
+    @property
+    def cycle_limit(self) -> int:
+        return 50 * self.budget if self.max_cycles is None else self.max_cycles
+
+
+jax.tree_util.register_dataclass(Config, data_fields=[], meta_fields=["budget", "population", "sample", "max_cycles"])
+
+
+class State(NamedTuple):
+    """REA's state (a pytree).
+
+    Attributes:
+      key: the loop key of :func:`generate` (unused by ask/tell, which take a key per round).
+      pop, pop_f: the aging population ``[P, R]`` and its fitness (-inf for empty slots).
+      oldest: index of the oldest member.
+      seen, queries: query ids evaluated (a :mod:`jaxnag.queries` bit set) and their number.
+      best_ops, best_fitness: the best so far.
+      best_by_query: ``[budget]`` best fitness after each unique query.
+      cycles: mutation cycles run.
+      initial_ops: the ``min(P, budget)`` random architectures of the first rounds.
+      filled: how many of them were told.
+      child: ``[R]``, what the last ask proposed.
+    """
+
+    key: jax.Array
+    pop: jax.Array
+    pop_f: jax.Array
+    oldest: jax.Array
+    seen: jax.Array
+    queries: jax.Array
+    best_ops: jax.Array
+    best_fitness: jax.Array
+    best_by_query: jax.Array
+    cycles: jax.Array
+    initial_ops: jax.Array
+    filled: jax.Array
+    child: jax.Array
+
+
+def mutate_one_slot(key: jax.Array, ops: jax.Array, space: SearchSpace) -> jax.Array:
+    """Set one uniformly chosen slot of ``ops [R]`` to a different uniformly chosen choice."""
+    k1, k2 = jax.random.split(key)
+    counts = jnp.asarray(space.choice_counts)
+    slot = jax.random.randint(k1, (), 0, space.num_slots)
+    shift = 1 + jnp.floor(jax.random.uniform(k2) * (counts[slot] - 1)).astype(jnp.int32)
+    return ops.at[slot].set((ops[slot] + shift) % counts[slot])
+
+
+def _check_space(space: SearchSpace, config: Config) -> None:
+    check_int("budget", config.budget, lo=1, hi=len(space.distinct_ranks()))
+
+
+def _start(key: jax.Array, fitness, space: SearchSpace, config: Config) -> State:
+    """The initial population drawn (and, with a ``fitness``, evaluated as one batch)."""
+    p0, population = config.initial, config.population
+    k0, key = jax.random.split(key)
+    valid_ops = space.sample_unique(k0, p0)
+    pad = population - p0
+    pop = jnp.concatenate([valid_ops, jnp.zeros((pad, space.num_slots), jnp.int32)])
+    empty = State(key, pop, jnp.full((population,), -jnp.inf), jnp.int32(0), seen_set.empty(space.size),
+                  jnp.int32(0), valid_ops[0], jnp.float32(-jnp.inf), jnp.full((config.budget,), -jnp.inf),
+                  jnp.int32(0), valid_ops, jnp.int32(0), valid_ops[0])
+    if fitness is None:
+        return empty
+    init_f = failed_as(fitness(valid_ops))
+    i0 = jnp.argmax(init_f)
+    seen, _ = seen_set.mark(empty.seen, space.query_id(valid_ops), jnp.ones(p0, bool))
+    return empty._replace(pop_f=empty.pop_f.at[:p0].set(init_f), seen=seen, queries=jnp.int32(p0),
+                          best_ops=valid_ops[i0], best_fitness=init_f[i0],
+                          best_by_query=empty.best_by_query.at[:p0].set(jax.lax.cummax(init_f)),
+                          filled=jnp.int32(p0))
+
+
+def _mutant(k_s: jax.Array, k_m: jax.Array, s: State, space: SearchSpace, config: Config) -> jax.Array:
+    idx = jax.random.choice(k_s, config.population, (config.sample,), replace=False)
+    # With a padded population (budget < population) empty slots have -inf and lose.
+    parent = s.pop[idx[jnp.argmax(s.pop_f[idx])]]
+    return mutate_one_slot(k_m, parent, space)
+
+
+def _record(s: State, child: jax.Array, f: jax.Array, space: SearchSpace, config: Config) -> State:
+    """Count ``child`` (fitness ``f``) as a query if new, update the best, and age it into the population
+    (an initial member fills the next empty slot; an invalid child is discarded)."""
+    initial = s.filled < config.initial
+    ok = space.is_valid(child)
+    seen, n_new = seen_set.mark(s.seen, space.query_id(child)[None], ok[None])
+    better = f > s.best_fitness
+    best_f = jnp.where(better, f, s.best_fitness)
+    best_ops = jnp.where(better, child, s.best_ops)
+    hist = jnp.where(n_new > 0, s.best_by_query.at[s.queries].set(best_f), s.best_by_query)
+    slot = jnp.where(initial, s.filled, s.oldest)
+    pop = jnp.where(ok, s.pop.at[slot].set(child), s.pop)
+    pop_f = jnp.where(ok, s.pop_f.at[slot].set(f), s.pop_f)
+    oldest = jnp.where(ok & ~initial, (s.oldest + 1) % config.population, s.oldest)
+    return s._replace(pop=pop, pop_f=pop_f, oldest=oldest, seen=seen, queries=s.queries + n_new,
+                      best_ops=best_ops, best_fitness=best_f, best_by_query=hist,
+                      cycles=s.cycles + (~initial).astype(jnp.int32), filled=s.filled + initial.astype(jnp.int32))
+
+
+def init(key: jax.Array, space: SearchSpace, config: Config) -> State:
+    """Draw the ``min(P, budget)`` random architectures the first rounds propose."""
+    _check_space(space, config)
+    return _start(key, None, space, config)
+
+
+def ask(key: jax.Array, state: State, space: SearchSpace, config: Config) -> tuple[jax.Array, State]:
+    """One architecture ``[1, R]``: the next random initial member, then a mutated tournament winner."""
+    if is_concrete(state.queries) and bool(done(state, config)):
+        raise ConfigError(f"this REA run is finished ({int(state.queries)} unique queries, budget {config.budget})")
+    k_s, k_m = jax.random.split(key)
+    initial = state.filled < config.initial
+    child = jnp.where(initial, state.initial_ops[jnp.minimum(state.filled, config.initial - 1)],
+                      _mutant(k_s, k_m, state, space, config))
+    return child[None], state._replace(child=child)
+
+
+def tell(state: State, values: jax.Array, space: SearchSpace, config: Config) -> State:
+    """Record the fitness ``values [1]`` of the proposed architecture (a no-op once done)."""
+    values = jnp.asarray(values, jnp.float32)
+    if values.shape != (1,):
+        raise ConfigError(f"tell takes one fitness value per proposed architecture: shape (1,), got {values.shape}")
+    told = _record(state, state.child, failed_as(values[0]), space, config)
+    finished = done(state, config)
+    return jax.tree.map(lambda old, new: jnp.where(finished, old, new), state, told)
+
+
+def done(state: State, config: Config) -> jax.Array:
+    return (state.queries >= config.budget) | (state.cycles >= config.cycle_limit)
+
+
+def generate(key: jax.Array, fitness: Callable[[jax.Array], jax.Array], space: SearchSpace,
+             config: Config = Config()) -> Result:
+    """Regularized evolution until ``budget`` unique architectures were queried (one ``while_loop``;
+    the initial population is evaluated as one batch).
+
+    The trace is per unique query: ``best_trace[q - 1]`` is the best after ``q`` queries.
+    """
+    _check_space(space, config)
+    state = _start(key, fitness, space, config)
+
+    def body(s: State) -> State:
+        key, k_s, k_m = jax.random.split(s.key, 3)
+        child = _mutant(k_s, k_m, s, space, config)
+        return _record(s._replace(key=key), child, failed_as(fitness(child)), space, config)
+
+    s = jax.lax.while_loop(lambda s: ~done(s, config), body, state)
+    # After an early stop (max_cycles) carry the best forward over the unused budget.
+    return trace_result(s.best_ops, s.best_fitness, s.queries, jax.lax.cummax(s.best_by_query),
+                        jnp.arange(1, config.budget + 1, dtype=jnp.int32), cycles=s.cycles)
+
+
+def rea(key: jax.Array, fitness: Callable[[jax.Array], jax.Array], space: SearchSpace, budget: int,
+        population: int = 50, sample: int = 10, max_cycles: int | None = None) -> Result:
+    """``generate(key, fitness, space, Config(budget, population, sample, max_cycles))``."""
+    return generate(key, fitness, space, Config(budget, population, sample, max_cycles))

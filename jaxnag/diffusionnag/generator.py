@@ -1,0 +1,295 @@
+"""DiffusionNAG end to end as one jittable generator.
+
+From a trained score network (:class:`ScoreModel`): query ``Q`` random architectures of
+the target, fit the noise-aware predictor on them, run ``rounds`` guided predictor-corrector
+rounds of ``round_size`` samples (guidance scale lowered by ``decrement`` each round), keep
+the distinct valid ones, rank them by the predictor and query the ``top`` best-predicted.
+Every shape is fixed by the config, so :func:`generate` compiles once and ``vmap`` runs it
+over seeds, guidance scales (a batched config) and stacked target tables.
+
+In the generator protocol (:mod:`jaxnag.protocol`) a run is two ask/tell rounds: the ``Q``
+predictor queries, then the ``top`` generated candidates. With ``queries=0`` generation is
+unguided and the candidates are the first distinct valid samples.
+
+Example:
+  >>> import jax
+  >>> from flax import nnx
+  >>> from jaxnag import spaces, tables
+  >>> from jaxnag.diffusionnag import generator, train
+  >>> space, t = spaces.get("nb201"), tables.from_arrays(spaces.get("nb201"), spaces.get("nb201").all_ops(),
+  ...                                                     spaces.get("nb201").all_ops().sum(1).astype(float))
+  >>> tcfg = train.TrainConfig(net="small")
+  >>> score = generator.ScoreModel.of(train.build(space, tcfg, jax.random.key(0)), tcfg.make_sde())
+  >>> cfg = generator.Config(queries=20, round_size=8, steps=4, predictor=generator.PredictorConfig(iterations=5))
+  >>> res = jax.jit(lambda k: generator.generate(k, t, space, cfg, score))(jax.random.key(1))
+  >>> res.best_trace.shape
+  (2,)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from .. import queries as seen_set
+from ..errors import ConfigError, GenerationError, check_int, check_range
+from ..protocol import Result, trace_result
+from ..shaping import failed_as
+from . import encoding
+from .guidance import PredictorConfig, predictor_graphdef, predictor_state
+from .sampler import guided, pc_sample
+
+__all__ = ["Config", "GuidedState", "PredictorConfig", "QueryState", "ScoreModel", "ask", "check", "done", "generate",
+           "init", "tell"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """DiffusionNAG generation settings. ``scale``, ``decrement`` and ``snr`` are pytree leaves
+    (sweepable by ``vmap``); the others are static.
+
+    Attributes:
+      queries: Q random target queries the predictor is trained on (0: unguided).
+      top: best-predicted distinct generated architectures that are queried.
+      round_size, rounds: samples per guided round, and rounds.
+      steps: predictor-corrector steps per round.
+      scale: guidance weight w of the first round; decrement: w drops by this each round.
+      snr: Langevin corrector signal-to-noise ratio.
+      predictor: the predictor's size and training.
+    """
+
+    queries: int = 300
+    top: int = 5
+    round_size: int = 256
+    rounds: int = 1
+    steps: int = 1000
+    scale: float = 5.0
+    decrement: float = 0.0
+    snr: float = 0.16
+    predictor: PredictorConfig = PredictorConfig()
+
+    def __post_init__(self):
+        check_int("queries", self.queries, lo=0)
+        if self.queries == 1:
+            raise ConfigError("queries must be 0 (no guidance) or at least 2")
+        check_int("top", self.top, lo=1)
+        check_int("round_size", self.round_size, lo=1)
+        check_int("rounds", self.rounds, lo=1)
+        if self.top > self.round_size * self.rounds:
+            raise ConfigError(f"top ({self.top}) cannot exceed the samples generated ({self.round_size * self.rounds})")
+        check_int("steps", self.steps, lo=2)
+        check_range("scale", self.scale, lo=0.0)
+        check_range("decrement", self.decrement, lo=0.0)
+        check_range("snr", self.snr, lo=0.0, lo_open=True)
+        if not isinstance(self.predictor, PredictorConfig):
+            raise ConfigError(f"predictor must be a PredictorConfig, got {type(self.predictor).__name__}")
+
+    def replace(self, **kw) -> "Config":
+        return dataclasses.replace(self, **kw)
+
+
+_LEAVES = ("scale", "decrement", "snr")
+jax.tree_util.register_dataclass(Config, data_fields=list(_LEAVES),
+                                 meta_fields=[f.name for f in dataclasses.fields(Config) if f.name not in _LEAVES])
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoreModel:
+    """A trained score network as a pytree: its NNX state (leaves), graph definition and SDE (static).
+
+    ``ScoreModel.of(module, sde)`` wraps a module; :func:`load` reads a ``jaxnag train-score`` folder.
+    """
+
+    state: object
+    graphdef: object
+    sde: object
+
+    @classmethod
+    def of(cls, module, sde) -> "ScoreModel":
+        graphdef, state = nnx.split(module)
+        return cls(state, graphdef, sde)
+
+    def score_fn(self) -> Callable:
+        net = nnx.merge(self.graphdef, self.state)
+        return lambda x, level: net(x, level)
+
+
+jax.tree_util.register_dataclass(ScoreModel, data_fields=["state"], meta_fields=["graphdef", "sde"])
+
+
+def load(directory, space) -> tuple[ScoreModel, int]:
+    """The score network of a ``jaxnag train-score`` folder and its number of training steps."""
+    from . import train
+    model, tcfg, _ = train.load_score(directory, space)
+    return ScoreModel.of(model, tcfg.make_sde()), train.latest_step(directory)
+
+
+class QueryState(NamedTuple):
+    """Before the predictor exists: the ``Q`` random architectures to query."""
+
+    ops: jax.Array            # [Q, R]
+    predictor_key: jax.Array
+    score: ScoreModel
+    seen: jax.Array
+    queries: jax.Array
+    best_ops: jax.Array
+    best_fitness: jax.Array
+
+
+class GuidedState(NamedTuple):
+    """After the predictor was fitted (or with no predictor): guided generation, then done."""
+
+    predictor: object         # the predictor's NNX state (None when unguided)
+    score: ScoreModel
+    seen: jax.Array
+    queries: jax.Array
+    best_ops: jax.Array
+    best_fitness: jax.Array
+    candidates: jax.Array     # [top, R] what the last ask proposed
+    candidate_ok: jax.Array   # [top] which of them are distinct valid samples
+    predicted: jax.Array      # [top] their predicted value (normalised)
+    validity: jax.Array       # share of generated samples that are valid architectures
+    distinct: jax.Array       # distinct valid samples generated
+    generated_best: jax.Array  # best fitness among the queried candidates
+    told: jax.Array
+
+
+def _check(space, config: Config, score_model) -> None:
+    if not isinstance(config, Config):
+        raise TypeError(f"config must be a diffusionnag.generator.Config, got {type(config).__name__}")
+    if not isinstance(score_model, ScoreModel):
+        raise TypeError("score_model must be a diffusionnag.generator.ScoreModel (ScoreModel.of(module, sde) or "
+                        "generator.load(directory, space))")
+    if space.edges is None:
+        raise ConfigError(f"DiffusionNAG needs a cell space with fixed edges; {space.name} has none")
+
+
+def _guided_state(predictor, score, seen, queries, best_ops, best_f, config: Config, space) -> GuidedState:
+    top = config.top
+    return GuidedState(predictor, score, seen, queries, best_ops, best_f, jnp.zeros((top, space.num_slots), jnp.int32),
+                       jnp.zeros(top, bool), jnp.zeros(top, jnp.float32), jnp.float32(0), jnp.int32(0),
+                       jnp.float32(-jnp.inf), jnp.bool_(False))
+
+
+def init(key: jax.Array, space, config: Config, score_model: ScoreModel):
+    """Draw the ``Q`` predictor queries (a :class:`QueryState`), or with ``queries=0`` go straight to
+    unguided generation (a :class:`GuidedState`)."""
+    _check(space, config, score_model)
+    k_q, k_p = jax.random.split(key)
+    seen = seen_set.empty(space.size)
+    zero = jnp.zeros(space.num_slots, jnp.int32)
+    if config.queries == 0:
+        return _guided_state(None, score_model, seen, jnp.int32(0), zero, jnp.float32(-jnp.inf), config, space)
+    return QueryState(space.sample_unique(k_q, config.queries), k_p, score_model, seen, jnp.int32(0), zero,
+                      jnp.float32(-jnp.inf))
+
+
+def _generate_candidates(key, state: GuidedState, space, config: Config):
+    """Guided rounds -> the ``top`` best-predicted distinct valid samples."""
+    v, f = encoding.shape(space)
+    sde = state.score.sde
+    score_fn = state.score.score_fn()
+    pred_net = None if state.predictor is None else nnx.merge(predictor_graphdef(space, config.predictor),
+                                                             state.predictor)
+
+    def one_round(r, k):
+        scale = jnp.maximum(config.scale - r * config.decrement, 0.0)
+        fn = score_fn if pred_net is None else guided(score_fn, lambda x, lvl: pred_net(x, lvl), scale)
+        return encoding.binarize(pc_sample(k, fn, sde, (config.round_size, v, f), config.steps, config.snr))
+
+    b = jax.vmap(one_round)(jnp.arange(config.rounds), jax.random.split(key, config.rounds)) \
+        if config.rounds > 1 else one_round(0, key)[None]
+    b = b.reshape((-1, v, f))
+    valid = encoding.is_valid(b, space)
+    ops = encoding.from_matrix(b, space)
+    distinct = seen_set.first_occurrence(space.query_id(ops), valid)
+    if pred_net is None:  # unguided: the first distinct valid samples, in generation order
+        score = -jnp.arange(ops.shape[0], dtype=jnp.float32)
+    else:
+        x = encoding.to_matrix(ops, space) * 2.0 - 1.0
+        score = pred_net(x, sde.noise_level(jnp.full((x.shape[0],), 1e-5)))
+    top_s, idx = jax.lax.top_k(jnp.where(distinct, score, -jnp.inf), config.top)
+    return ops[idx], jnp.isfinite(top_s), top_s, jnp.mean(valid), jnp.sum(distinct).astype(jnp.int32)
+
+
+def ask(key: jax.Array, state, space, config: Config):
+    """The ``Q`` predictor queries, then the ``top`` generated candidates ``[top, R]`` (candidates that
+    are not distinct valid samples, when fewer exist, are repeats whose values are ignored)."""
+    if isinstance(state, QueryState):
+        return state.ops, state
+    ops, ok, pred, validity, distinct = _generate_candidates(key, state, space, config)
+    return ops, state._replace(candidates=ops, candidate_ok=ok, predicted=pred, validity=validity, distinct=distinct)
+
+
+def _track(seen, queries, best_ops, best_f, ops, ok, values, space):
+    f = jnp.where(ok, failed_as(jnp.asarray(values, jnp.float32)), -jnp.inf)
+    seen, new = seen_set.mark(seen, space.query_id(ops), ok & space.is_valid(ops))
+    i = jnp.argmax(f)
+    better = f[i] > best_f
+    return seen, queries + new, jnp.where(better, ops[i], best_ops), jnp.where(better, f[i], best_f), f
+
+
+def tell(state, values: jax.Array, space, config: Config):
+    """The predictor queries' values fit the predictor; the candidates' values end the run."""
+    values = jnp.asarray(values, jnp.float32)
+    if isinstance(state, QueryState):
+        if values.shape != (config.queries,):
+            raise ConfigError(f"tell takes one value per predictor query: shape ({config.queries},), got {values.shape}")
+        seen, queries, best_ops, best_f, _ = _track(state.seen, state.queries, state.best_ops, state.best_fitness,
+                                                    state.ops, jnp.ones(config.queries, bool), values, space)
+        pstate, _, _ = predictor_state(state.predictor_key, space, state.ops, values, state.score.sde, config.predictor)
+        return _guided_state(pstate, state.score, seen, queries, best_ops, best_f, config, space)
+    if values.shape != (config.top,):
+        raise ConfigError(f"tell takes one value per candidate: shape ({config.top},), got {values.shape}")
+    seen, queries, best_ops, best_f, f = _track(state.seen, state.queries, state.best_ops, state.best_fitness,
+                                                state.candidates, state.candidate_ok, values, space)
+    return state._replace(seen=seen, queries=queries, best_ops=best_ops, best_fitness=best_f,
+                          generated_best=jnp.max(f), told=jnp.bool_(True))
+
+
+def done(state, config: Config) -> jax.Array:
+    return jnp.bool_(False) if isinstance(state, QueryState) else state.told
+
+
+def generate(key: jax.Array, fitness: Callable, space, config: Config = Config(),
+             score_model: ScoreModel | None = None) -> Result:
+    """A whole DiffusionNAG run (the two rounds of the module doc); jittable and vmappable.
+
+    Returns a :class:`jaxnag.protocol.Result` with two trace entries (after the predictor queries,
+    after the candidates; ``best_fitness`` is the best of all of them) and extras ``generated_best``
+    (best true fitness among the queried candidates), ``candidates`` ``[top, R]``, ``candidate_values``,
+    ``predicted``, ``validity`` (share of valid samples; 0 means the score network is untrained, see
+    :func:`check`) and ``distinct`` (distinct valid samples generated).
+    """
+    if score_model is None:
+        raise ConfigError("DiffusionNAG needs a trained score_model (generator.load(directory, space))")
+    k_init, k_run = jax.random.split(key)
+    state = init(k_init, space, config, score_model)
+    best, queries = [], []
+    for r in range(2 if config.queries else 1):
+        ops, state = ask(jax.random.fold_in(k_run, r), state, space, config)
+        told = jnp.asarray(fitness(ops), jnp.float32)
+        state = tell(state, told, space, config)
+        best.append(state.best_fitness)
+        queries.append(state.queries)
+    if len(best) == 1:  # unguided: no predictor round
+        best, queries = [jnp.float32(-jnp.inf)] + best, [jnp.int32(0)] + queries
+    values = jnp.where(state.candidate_ok, told, jnp.nan)
+    return trace_result(state.best_ops, state.best_fitness, state.queries, jnp.stack(best), jnp.stack(queries),
+                        generated_best=state.generated_best, candidates=state.candidates, candidate_values=values,
+                        predicted=state.predicted, validity=state.validity, distinct=state.distinct)
+
+
+def check(result: Result, trained_steps: int | None = None, where: str = "the score network") -> None:
+    """Raise :class:`GenerationError` where a run produced no valid architecture (host-side)."""
+    validity = np.asarray(result.extras["validity"])
+    if validity.size and float(validity.min()) == 0.0:
+        more = "" if trained_steps is None else f" ({where} holds {trained_steps} training steps)"
+        raise GenerationError(f"0% of the generated samples are valid architectures{more}: the score network "
+                              "needs more training (`jaxnag train-score --out DIR --iterations N` resumes)")

@@ -1,0 +1,154 @@
+"""The protocol every generator speaks, and the common :class:`Result`.
+
+A generator (EDNAG, PG-NAG, DiffusionNAG, random search, REA, the evosax strategies) is a
+:class:`Generator`: a ``Config`` pytree (static fields apart, so a sweep is a ``vmap``) and
+pure functions
+
+- ``init(key, space, config, **context) -> state``
+- ``ask(key, state, space, config) -> (ops [n, R], state)``: architectures to evaluate;
+- ``tell(state, values [n], space, config) -> state``: their fitness (NaN = failed);
+- ``step(key, state, fitness, space, config, **context) -> state``: ask, evaluate, tell;
+- ``generate(key, fitness, space, config, **context) -> Result``: a whole run, jittable and
+  vmappable over keys, batched configs and stacked tables;
+- ``done(state, config) -> bool``: whether the run has spent its rounds or its budget.
+
+``context`` names what a generator needs besides the fitness: PG-NAG's ``source`` table (the
+prior knowledge), DiffusionNAG's trained ``score_model``. Every state carries ``best_ops``,
+``best_fitness`` and ``queries``. ask/tell lets the fitness live outside JAX (a training job,
+a remote evaluation): :func:`run` drives any generator with a host function.
+
+Example:
+  >>> import jax, numpy as np
+  >>> from jaxnag import registry, spaces, tables
+  >>> space, t = spaces.get("nasbench_graph"), tables.load("nasbench_graph", "cora")
+  >>> gen = registry.get("random")
+  >>> cfg = gen.config(space, budget=20)
+  >>> res = run(gen, jax.random.key(0), lambda ops: np.asarray(t(ops)), space, cfg)
+  >>> int(res.queries)
+  20
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .errors import ConfigError, GenerationError
+
+__all__ = ["Generator", "Result", "run", "trace_result"]
+
+
+class Result(NamedTuple):
+    """What every generator's ``generate`` returns (a pytree; batched under ``vmap``).
+
+    Attributes:
+      best_ops: int32 ``[R]``, the best architecture whose fitness the run saw.
+      best_fitness: float32, its fitness (-inf if every evaluation failed).
+      queries: int32, unique architectures evaluated (distinct benchmark queries; -1 where
+        the space is too large to count).
+      best_trace: float32 ``[L]``, best fitness so far ...
+      queries_trace: int32 ``[L]``, ... after this many unique queries (one entry per round,
+        or per query for the budgeted baselines).
+      extras: method-specific arrays (a dict).
+    """
+
+    best_ops: jax.Array
+    best_fitness: jax.Array
+    queries: jax.Array
+    best_trace: jax.Array
+    queries_trace: jax.Array
+    extras: dict
+
+
+def trace_result(best_ops, best_fitness, queries, best_trace, queries_trace, **extras) -> Result:
+    """A :class:`Result` with ``extras`` given as keywords."""
+    return Result(best_ops, best_fitness, queries, best_trace, queries_trace, dict(extras))
+
+
+@dataclasses.dataclass(frozen=True)
+class Generator:
+    """One registered generator (see the module docstring for the functions' signatures).
+
+    Attributes:
+      name: registry name (``jaxnag generate --method NAME``).
+      description: one line.
+      config_type: the ``Config`` class.
+      config: ``config(space, **settings) -> Config``: the default config with ``settings``
+        (the generator's :attr:`settings` names) replaced, checked.
+      settings: the settings ``config`` takes, with their defaults (the CLI's flags).
+      context: keyword arguments ``init``/``generate`` need besides the fitness.
+      small: settings for a quick run (tests, examples).
+    """
+
+    name: str
+    description: str
+    config_type: type
+    config: Callable[..., Any]
+    settings: dict
+    init: Callable
+    ask: Callable
+    tell: Callable
+    generate: Callable
+    done: Callable
+    context: tuple[str, ...] = ()
+    small: dict = dataclasses.field(default_factory=dict)
+
+    def step(self, key, state, fitness, space, config):
+        """Ask, evaluate ``fitness`` on the proposals, tell."""
+        ops, state = self.ask(key, state, space, config)
+        values = jnp.asarray(fitness(ops), jnp.float32)
+        if values.shape != ops.shape[:-1]:
+            raise ConfigError(f"fitness must map ops {list(ops.shape)} to shape {ops.shape[:-1]}, got {values.shape}")
+        return self.tell(state, values, space, config)
+
+    @property
+    def jitted(self):
+        """``(init, ask, tell)`` under ``jax.jit`` with the space static: compiled once per generator,
+        space and config shapes (cached on the generator)."""
+        cache = self.__dict__.get("_jitted")
+        if cache is None:
+            cache = (jax.jit(self.init, static_argnums=(1,)), jax.jit(self.ask, static_argnums=(2,)), jax.jit(self.tell, static_argnums=(2,)))
+            object.__setattr__(self, "_jitted", cache)
+        return cache
+
+
+def run(generator: Generator, key: jax.Array, evaluate: Callable, space, config, *, max_rounds: int = 1_000_000,
+        callback: Callable | None = None, **context) -> Result:
+    """Drive ``generator`` with a host fitness: ``evaluate(ops: np.ndarray [n, R]) -> [n]`` floats
+    (NaN for a failed evaluation), called once per round outside JAX.
+
+    ``init``, ``ask`` and ``tell`` run compiled (once per generator, space and config shape);
+    round ``r`` asks with ``fold_in(key, r)``. ``callback(round, ops, values, state)`` sees each
+    round. Returns a :class:`Result` whose trace has one entry per round.
+
+    Raises:
+      ConfigError: ``evaluate`` returned the wrong number of values.
+      GenerationError: the run did not finish within ``max_rounds``.
+    """
+    init, ask, tell = generator.jitted
+    k_init, k_run = jax.random.split(key)
+    state = init(k_init, space, config, **context)
+    best, queries = [], []
+    r = 0
+    while not bool(generator.done(state, config)):
+        if r >= max_rounds:
+            raise GenerationError(f"{generator.name} did not finish in {max_rounds} rounds")
+        ops, state = ask(jax.random.fold_in(k_run, r), state, space, config)
+        ops_np = np.asarray(ops)
+        values = np.asarray(evaluate(ops_np), np.float64).reshape(-1)
+        if values.shape != ops_np.shape[:1]:
+            raise ConfigError(f"evaluate must return one value per architecture: {ops_np.shape[0]} asked, "
+                              f"{values.shape[0]} returned")
+        state = tell(state, jnp.asarray(values, jnp.float32), space, config)
+        if callback is not None:
+            callback(r, ops_np, values, state)
+        best.append(float(state.best_fitness))
+        queries.append(int(state.queries))
+        r += 1
+    return trace_result(state.best_ops, state.best_fitness, state.queries, jnp.asarray(best, jnp.float32),
+                        jnp.asarray(queries, jnp.int32), rounds=jnp.int32(r))

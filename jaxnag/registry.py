@@ -1,0 +1,192 @@
+"""The registry of generators: every method jaxnag runs, behind one protocol (:mod:`jaxnag.protocol`).
+
+The command line, the tests and the benchmarks iterate over :func:`names` / :func:`get`;
+each :class:`~jaxnag.protocol.Generator` says which settings it takes (the CLI's flags),
+builds its checked ``Config`` from them, and names the context it needs besides the
+fitness (PG-NAG's ``source`` table, DiffusionNAG's ``score_model``).
+
+Example:
+  >>> import jax
+  >>> from jaxnag import registry, spaces, tables
+  >>> space, t = spaces.get("nasbench_graph"), tables.load("nasbench_graph", "cora")
+  >>> for name in ("ednag", "random", "rea"):
+  ...     gen = registry.get(name)
+  ...     res = jax.jit(lambda k: gen.generate(k, t, space, gen.config(space, **gen.small)))(jax.random.key(0))
+  ...     print(name, res.best_ops.shape)
+  ednag (5,)
+  random (5,)
+  rea (5,)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+
+from .errors import ConfigError, UnknownName, check_int
+from .protocol import Generator
+
+__all__ = ["Setting", "get", "names", "settings"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One setting of a generator (a CLI flag ``--name-with-dashes``).
+
+    ``context=True`` marks a setting that names the generator's context (a table to score,
+    a checkpoint folder) rather than a config field.
+    """
+
+    default: object
+    type: type = int
+    help: str = ""
+    choices: tuple | None = None
+    context: bool = False
+
+
+def _renamed(build: Callable, names: dict[str, str]):
+    """Run ``build()``; a :class:`ConfigError` about a config field is re-raised under the setting's name."""
+    try:
+        return build()
+    except ConfigError as e:
+        msg = str(e)
+        for field, setting in names.items():
+            if msg.startswith(field + " "):
+                raise type(e)(setting + msg[len(field):]) from None
+        raise
+
+
+# ----------------------------------------------------------------------------- the generators
+def _ednag() -> Generator:
+    from . import ednag
+
+    def config(space, population=30, steps=100, faithful=False, **fields):
+        base = ednag.Config.faithful_reference() if faithful else ednag.Config()
+        return base.replace(population=population, steps=steps, **fields)
+
+    return Generator(
+        "ednag", "EDNAG: evolutionary diffusion, training-free (Zhou et al. 2025)", ednag.Config, config,
+        dict(population=Setting(30, help="population N"), steps=Setting(100, help="T: the initial population and T-1 "
+                                                                                  "denoising steps"),
+             faithful=Setting(False, bool, "reproduce the reference code's behaviour")),
+        ednag.init, ednag.ask, ednag.tell, ednag.generate, ednag.done, small=dict(population=8, steps=5))
+
+
+def _budget(space, budget: int) -> None:
+    check_int("budget", budget, lo=1, hi=len(space.distinct_ranks()))
+
+
+def _random() -> Generator:
+    from .baselines import random_sampling as rs
+
+    def config(space, budget=300, batch=None):
+        _budget(space, budget)
+        return rs.Config(budget, batch)
+
+    return Generator("random", "random search: distinct uniform architectures", rs.Config, config,
+                     dict(budget=Setting(300, help="unique queries"),
+                          batch=Setting(None, help="architectures per ask/tell round [the whole budget]")),
+                     rs.init, rs.ask, rs.tell, rs.generate, rs.done, small=dict(budget=20, batch=10))
+
+
+def _rea() -> Generator:
+    from .baselines import regularized_evolution as rea
+
+    def config(space, budget=300, population=50, sample=10):
+        _budget(space, budget)
+        return rea.Config(budget, population, sample)
+
+    return Generator("rea", "regularized evolution (Real et al. 2019)", rea.Config, config,
+                     dict(budget=Setting(300, help="unique queries"), population=Setting(50, help="population P"),
+                          sample=Setting(10, help="tournament size S")),
+                     rea.init, rea.ask, rea.tell, rea.generate, rea.done, small=dict(budget=30, population=10, sample=3))
+
+
+def _evosax() -> Generator:
+    from .baselines import evosax_adapter as evo
+
+    def config(space, strategy="SimpleGA", population=30, generations=100):
+        evo.make_strategy(strategy, population, 2, generations)  # evosax installed, strategy known
+        return evo.Config(strategy, population, generations)
+
+    return Generator("evosax", "an evosax strategy on the one-hot relaxation (extra: jaxnag[baselines])", evo.Config,
+                     config, dict(strategy=Setting("SimpleGA", str, "evosax strategy", evo.STRATEGIES),
+                                  population=Setting(30, help="population"),
+                                  generations=Setting(100, help="ask/tell generations")),
+                     evo.init, evo.ask, evo.tell, evo.generate, evo.done,
+                     small=dict(strategy="SimpleGA", population=8, generations=4))
+
+
+def _pgnag() -> Generator:
+    from . import pgnag
+
+    def config(space, k=20, tau=None, samples=100, rounds=1, prior_budget=None, prior_method="exact",
+               prior="shapley", sampler="diffusion", iterations=pgnag.TrainConfig().iterations):
+        if prior_budget is not None:
+            _renamed(lambda: _budget(space, prior_budget), {"budget": "prior_budget"})
+        return _renamed(lambda: pgnag.Config(
+            k=k, method=prior_method, budget=prior_budget, temperature=tau, prior=prior, sampler=sampler,
+            samples=samples, rounds=rounds, train=pgnag.TrainConfig(iterations=iterations)),
+            {"temperature": "tau", "budget": "prior_budget", "iterations": "iterations"})
+
+    return Generator(
+        "pgnag", "PG-NAG: Shapley prior + prior-limit discrete diffusion (Xie et al. 2025)", pgnag.Config, config,
+        dict(k=Setting(20, help="top-k architectures scored"),
+             tau=Setting(None, float, "prior temperature [std of the scores]"),
+             samples=Setting(100, help="architectures generated per round"),
+             rounds=Setting(1, help="generation rounds"),
+             prior_budget=Setting(None, int, "score the top-k of B random target queries"),
+             prior_from=Setting(None, str, "BENCHMARK:DATASET to score the prior on (transfer)", context=True),
+             prior_method=Setting("exact", str, "Shapley estimator", ("exact", "mc", "loo")),
+             prior=Setting("shapley", str, "prior driving generation", pgnag.PRIORS),
+             sampler=Setting("diffusion", str, "denoiser or the prior itself", pgnag.SAMPLERS),
+             iterations=Setting(pgnag.TrainConfig().iterations, help="denoiser training iterations")),
+        pgnag.init, pgnag.ask, pgnag.tell, pgnag.generate, pgnag.done, context=("source",),
+        small=dict(k=5, prior_method="loo", samples=10, iterations=10))
+
+
+def _diffusionnag() -> Generator:
+    from .diffusionnag import generator as dn
+
+    def config(space, guidance_scale=5.0, predictor_queries=300, pc_steps=1000, top=5, round_size=256, rounds=1):
+        if predictor_queries:
+            _renamed(lambda: _budget(space, predictor_queries), {"budget": "predictor_queries"})
+        return _renamed(lambda: dn.Config(queries=predictor_queries, top=top, round_size=round_size, rounds=rounds,
+                                          steps=pc_steps, scale=guidance_scale),
+                        {"queries": "predictor_queries", "steps": "pc_steps", "scale": "guidance_scale"})
+
+    return Generator(
+        "diffusionnag", "DiffusionNAG: guided score-based diffusion (An et al. 2024)", dn.Config, config,
+        dict(checkpoint=Setting(None, str, "score checkpoint folder from `jaxnag train-score`", context=True),
+             guidance_scale=Setting(5.0, float, "w in s + w * grad f"),
+             predictor_queries=Setting(300, help="table lookups to train the predictor (0: unguided)"),
+             pc_steps=Setting(1000, help="predictor-corrector steps"),
+             top=Setting(5, help="best-predicted generated architectures queried"),
+             round_size=Setting(256, help="samples per guided round"),
+             rounds=Setting(1, help="generation rounds")),
+        dn.init, dn.ask, dn.tell, dn.generate, dn.done, context=("score_model",),
+        small=dict(predictor_queries=20, pc_steps=4, round_size=8))
+
+
+_FACTORIES: dict[str, Callable[[], Generator]] = {
+    "ednag": _ednag, "pgnag": _pgnag, "diffusionnag": _diffusionnag, "random": _random, "rea": _rea,
+    "evosax": _evosax}
+
+
+def names() -> tuple[str, ...]:
+    """The registered generators."""
+    return tuple(_FACTORIES)
+
+
+@functools.cache
+def get(name: str) -> Generator:
+    """The generator called ``name`` (imports its modules on first use)."""
+    if name not in _FACTORIES:
+        raise UnknownName(f"unknown generator {name!r}; available: {', '.join(_FACTORIES)}")
+    return _FACTORIES[name]()
+
+
+def settings(name: str) -> dict[str, Setting]:
+    """The settings of a generator (its CLI flags), with defaults."""
+    return get(name).settings
