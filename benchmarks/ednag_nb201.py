@@ -16,12 +16,9 @@ import time
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from jaxnag import ednag, spaces, tables
-from jaxnag.baselines import random_search, rea
-from jaxnag.baselines.evosax_adapter import evosax_search
+from jaxnag import registry, tables
 
 NB201 = [("nb201", d) for d in ("cifar10", "cifar100", "imagenet16")]
 TNB = [("tnb101_micro", t) for t in tables.benchmark("tnb101_micro").datasets]
@@ -45,23 +42,24 @@ def curve(queries_trace, best_trace, grid):
 
 
 def run_method(name, table, space, keys, dataset):
-    n = len(keys)
+    """Every method through the registry's generators: one vmapped ``generate`` over the seeds."""
     if name.startswith("ednag"):
+        gen = registry.get("ednag")
         if name == "ednag-faithful":
-            cfg = ednag.Config.faithful_reference(task_scale=REFERENCE_SCALE[dataset])
+            cfg = gen.config(space, faithful=True, task_scale=REFERENCE_SCALE[dataset])
         elif name in BUDGETED:
-            cfg = ednag.Config(population=BUDGETED[name][0], steps=BUDGETED[name][1])
+            cfg = gen.config(space, population=BUDGETED[name][0], steps=BUDGETED[name][1])
         else:
-            cfg = ednag.Config()
-        r = jax.jit(jax.vmap(lambda k: ednag.generate(k, table, space, cfg)))(keys)
-        return r.best_fitness, r.queries, r.queries_trace, r.best_trace, r.lookups
-    if name in ("random", "rea"):
-        fn = random_search if name == "random" else rea
-        r = jax.jit(jax.vmap(lambda k: fn(k, table, space, BUDGET)))(keys)
-        q = np.broadcast_to(np.arange(1, BUDGET + 1), (n, BUDGET))
-        return r.best_fitness, r.queries, q, r.best_by_query, None
-    r = jax.jit(jax.vmap(lambda k: evosax_search(k, name, table, space, 30, 100)))(keys)
-    return r.best_fitness, r.queries, r.queries_trace, r.best_trace, None
+            cfg = gen.config(space)
+    elif name in ("random", "rea"):
+        gen = registry.get(name)
+        cfg = gen.config(space, budget=BUDGET)
+    else:
+        gen = registry.get("evosax")
+        cfg = gen.config(space, strategy=name, population=30, generations=100)
+    r = jax.jit(jax.vmap(lambda k, t: gen.generate(k, t, space, cfg), in_axes=(0, None)))(keys, table)
+    q = np.broadcast_to(np.asarray(r.queries_trace), np.shape(r.best_trace))
+    return r.best_fitness, r.queries, q, r.best_trace, r.extras.get("lookups")
 
 
 def main():

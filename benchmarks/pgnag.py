@@ -19,38 +19,22 @@ whose best is the target optimum.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import sys
 import time
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from jaxnag import pgnag, prior, spaces, tables
-from jaxnag.baselines import random_search, rea
-from jaxnag.discrete import train
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import describe  # noqa: E402
+
+from jaxnag import pgnag, prior, registry, tables  # noqa: E402
+from jaxnag.discrete import train  # noqa: E402
 
 N = 100
-
-
-def evaluate(table, samples):
-    v = np.asarray(table(jnp.asarray(samples)), np.float64)
-    v = v[np.isfinite(v)]
-    return v.mean(), v.max()
-
-
-def generate(key, variant, scoring, src, dst, tcfg, eps=0.05):
-    """Samples for one (prior, sampler) variant; returns (samples [N, R], training seconds)."""
-    prior_name, sampler = variant
-    if prior_name == "random":
-        return np.asarray(dst.sample_unique(key, N)), 0.0
-    cfg = pgnag.Config(prior=prior_name, sampler=sampler, samples=N, eps=eps, train=tcfg)
-    k_train, k_sample = (key, key) if sampler == "direct" else jax.random.split(key)
-    samples, _, _, seconds = pgnag.generate_samples(k_train, k_sample, scoring, src, dst, cfg)
-    return samples, seconds
-
-
 VARIANTS = [("shapley", "diffusion"), ("shapley", "direct"), ("frequency", "diffusion"), ("frequency", "direct"),
             ("uniform", "diffusion"), ("random", "-")]
 
@@ -59,83 +43,71 @@ def name(v):
     return "random" if v[0] == "random" else f"{v[0]}+{v[1]}"
 
 
-def protocol_transfer(args, keys, tcfg, rows, train_times):
-    src_table = tables.load("nb201", "cifar10", data_dir=args.data_dir)
-    scoring = prior.score_table(jax.random.key(0), src_table, 20, "exact")
-    targets = {"nb201": [tables.load("nb201", d, data_dir=args.data_dir) for d in ("cifar100", "imagenet16")]
-               + [tables.load("hw360", d, data_dir=args.data_dir) for d in ("ninapro", "darcy")],
-               "tnb101_micro": [tables.load("tnb101_micro", t, data_dir=args.data_dir)
-                                for t in tables.benchmark("tnb101_micro").datasets]}
-    for space_name, tgts in targets.items():
-        dst = spaces.get(space_name)
+def run_variant(keys, v, target, tcfg, source=None, **cfg):
+    """One vmapped call over ``keys``: ``(mean of the samples, best, queries)`` per seed (host arrays)."""
+    space = target.space
+    if v[0] == "random":
+        gen = registry.get("random")
+        res = jax.jit(jax.vmap(lambda k, t: gen.generate(k, t, space, gen.config(space, budget=N)),
+                               in_axes=(0, None)))(keys, target)
+        samples = jax.vmap(lambda k: space.sample_unique(k, N))(keys)  # what random search drew with these keys
+        v_all = np.asarray(target(samples), np.float64)
+        return np.nanmean(v_all, 1), np.asarray(res.best_fitness, np.float64), np.asarray(res.queries)
+    config = pgnag.Config(prior=v[0], sampler=v[1], samples=N, train=tcfg, **cfg)
+    res = _pgnag(keys, target, space, config, source)
+    values = np.asarray(res.extras["values"], np.float64).reshape(len(keys), -1)
+    return np.nanmean(values, 1), np.asarray(res.best_fitness, np.float64), np.asarray(res.queries)
+
+
+@functools.partial(jax.jit, static_argnames=("space", "config"))
+def _pgnag(keys, target, space, config, source):
+    return jax.vmap(lambda k: pgnag.generate(k, target, space, config, source=source))(keys)
+
+
+def row(proto, target, variant, mean, best, queries, **kw):
+    hit = float(np.mean(best >= np.float32(target.optimum)))
+    r = dict(protocol=proto, target=target.name, variant=variant, mean=float(np.mean(mean)), best=float(best.mean()),
+             best_std=float(best.std()), hit=hit, optimum=float(target.optimum),
+             target_queries=int(round(float(np.mean(queries)))), **kw)
+    print(f"{proto:<12} {target.name:<34} {variant:<20} queries {r['target_queries']:>5} mean {r['mean']:.4f} "
+          f"best {r['best']:.4f} hit {hit:.0%}", flush=True)
+    return r
+
+
+def protocol_transfer(args, keys, tcfg, rows):
+    src = tables.load("nb201", "cifar10", data_dir=args.data_dir)
+    targets = [tables.load("nb201", d, data_dir=args.data_dir) for d in ("cifar100", "imagenet16")] \
+        + [tables.load("hw360", d, data_dir=args.data_dir) for d in ("ninapro", "darcy")] \
+        + [tables.load("tnb101_micro", t, data_dir=args.data_dir) for t in tables.benchmark("tnb101_micro").datasets]
+    for t in targets:
         for v in VARIANTS:
-            res = {t.name: [] for t in tgts}
-            for key in keys:
-                samples, secs = generate(key, v, scoring, src_table.space, dst, tcfg)
-                if secs:
-                    train_times.append(secs)
-                for t in tgts:
-                    res[t.name].append(evaluate(t, samples))
-            for t in tgts:
-                arr = np.asarray(res[t.name])
-                rows.append(dict(protocol="transfer", source="nb201/cifar10", target=t.name, variant=name(v),
-                                 mean=arr[:, 0].mean(), best=arr[:, 1].mean(), best_std=arr[:, 1].std(),
-                                 hit=float(np.mean(arr[:, 1] >= np.float32(t.optimum))),
-                                 optimum=float(t.optimum), target_queries=N, prior_lookups=scoring.lookups))
-                print(f"transfer {t.name:<34} {name(v):<20} mean {rows[-1]['mean']:.4f} best {rows[-1]['best']:.4f}"
-                      f" hit {rows[-1]['hit']:.0%}", flush=True)
+            rows.append(row("transfer", t, name(v), *run_variant(keys, v, t, tcfg, source=src),
+                            source="nb201/cifar10"))
 
 
-def protocol_budget(args, keys, tcfg, rows, train_times):
+def protocol_budget(args, keys, tcfg, rows):
     for ds in ("cifar10", "cifar100", "imagenet16"):
         t = tables.load("nb201", ds, data_dir=args.data_dir)
-        space = t.space
         for budget in (100, 300):
+            q_main = None
             for v in [("shapley", "diffusion"), ("frequency", "direct")]:
-                best, mean, queries = [], [], []
-                for key in keys:
-                    k1, k2 = jax.random.split(key)
-                    scoring = prior.score_table(k1, t, 10, "loo", budget=budget)
-                    samples, secs = generate(k2, v, scoring, space, space, tcfg)
-                    if secs:
-                        train_times.append(secs)
-                    m, _ = evaluate(t, samples)
-                    ranks = np.unique(np.asarray(space.rank(samples)))
-                    new = int(np.sum(~np.isin(ranks, np.asarray(space.rank(scoring.top_ops)))))
-                    queries.append(scoring.unique_lookups + new)
-                    best.append(max(float(np.max(scoring.top_values)), float(np.nanmax(np.asarray(t(samples))))))
-                    mean.append(m)
-                q = int(round(np.mean(queries)))
-                if v == ("shapley", "diffusion"):
-                    q_main = q  # the baselines get PG-NAG's own number of unique queries
-                rows.append(dict(protocol="budget", target=t.name, budget=budget, variant=name(v), mean=np.mean(mean),
-                                 best=np.mean(best), best_std=np.std(best),
-                                 hit=float(np.mean(np.asarray(best) >= np.float32(t.optimum))),
-                                 optimum=float(t.optimum), target_queries=q))
-                print(f"budget B={budget} {t.name:<26} {name(v):<20} queries {q} best {rows[-1]['best']:.4f} "
-                      f"hit {rows[-1]['hit']:.0%}", flush=True)
-            for bname, fn in (("rea", rea), ("random search", random_search)):
-                q = q_main
-                r = jax.jit(jax.vmap(lambda k: fn(k, t, space, q)))(keys)
-                b = np.asarray(r.best_fitness, np.float64)
-                rows.append(dict(protocol="budget", target=t.name, budget=budget, variant=bname, mean=float("nan"),
-                                 best=b.mean(), best_std=b.std(), hit=float(np.mean(b >= np.float32(t.optimum))),
-                                 optimum=float(t.optimum), target_queries=q))
-                print(f"budget B={budget} {t.name:<26} {bname:<20} queries {q} best {b.mean():.4f} "
-                      f"hit {rows[-1]['hit']:.0%}", flush=True)
+                r = row("budget", t, name(v), *run_variant(keys, v, t, tcfg, k=10, method="loo", budget=budget),
+                        budget=budget)
+                rows.append(r)
+                q_main = q_main or r["target_queries"]  # the baselines get PG-NAG's own number of unique queries
+            for bname in ("rea", "random"):
+                gen = registry.get(bname)
+                cfg = gen.config(t.space, budget=q_main)
+                res = jax.jit(jax.vmap(lambda k, tab: gen.generate(k, tab, tab.space, cfg), in_axes=(0, None)))(keys, t)
+                rows.append(row("budget", t, "random search" if bname == "random" else bname, np.nan,
+                                np.asarray(res.best_fitness, np.float64), np.asarray(res.queries), budget=budget))
 
 
-def protocol_whole(args, keys, tcfg, rows, train_times):
+def protocol_whole(args, keys, tcfg, rows):
     for ds in ("cifar10", "cifar100", "imagenet16"):
         t = tables.load("nb201", ds, data_dir=args.data_dir)
-        scoring = prior.score_table(jax.random.key(0), t, 20, "exact")
         for v in [("shapley", "diffusion"), ("frequency", "direct")]:
-            arr = np.asarray([evaluate(t, generate(k, v, scoring, t.space, t.space, tcfg)[0]) for k in keys])
-            rows.append(dict(protocol="whole-table", target=t.name, variant=name(v), mean=arr[:, 0].mean(),
-                             best=arr[:, 1].mean(), best_std=arr[:, 1].std(),
-                             hit=float(np.mean(arr[:, 1] >= np.float32(t.optimum))), optimum=float(t.optimum),
-                             target_queries=scoring.unique_lookups + N))
-            print(f"whole {t.name:<28} {name(v):<20} best {rows[-1]['best']:.4f} hit {rows[-1]['hit']:.0%}", flush=True)
+            rows.append(row("whole-table", t, name(v), *run_variant(keys, v, t, tcfg)))
 
 
 def heatmaps(args, path):
@@ -153,32 +125,34 @@ def heatmaps(args, path):
     fig.savefig(path, dpi=110)
 
 
-def write_md(rows, path, args, train_mean, trainings, shapley_s):
+def write_md(rows, path, args, timing, machine):
     lines = ["# PG-NAG benchmarks", "",
              f"Produced by `JAXNAG_DATA_DIR=../shared/data python benchmarks/pgnag.py --seeds {args.seeds} "
-             f"--iterations {args.iterations}` (CPU, 2 cores). {args.seeds} seeds x {N} generated architectures per "
-             "cell. `mean` = mean metric of the samples (no selection), `best` = best of the 100 (mean over seeds), "
+             f"--iterations {args.iterations}` on {machine}. {args.seeds} seeds x {N} generated architectures per "
+             "cell, each cell one vmapped call of `pgnag.generate` over the seeds. `mean` = mean metric of the samples "
+             "(no selection), `best` = best architecture the run queried (mean over seeds), "
              "`hit` = share of seeds whose best is the target's optimum. Variants: prior (shapley = softmax of "
              "the Shapley score matrix; frequency = per-slot op frequency of the same top-k; uniform) x sampler "
              "(diffusion = the trained prior-limit denoiser; direct = sampling the prior slot by slot); random = "
              "100 distinct uniform architectures.", "",
-             f"Exact Shapley of the NB201 CIFAR-10 top-20 (1,280 lookups), after compilation: {shapley_s * 1e3:.2f} ms. "
-             f"Denoiser training ({args.iterations} iterations, batch 256, d 64, 2 layers): "
-             f"{train_mean:.1f} s on average over {trainings} trainings." if trainings else "",
-             "", "`target lookups`: transfer = the 100 generated samples evaluated on the target (no lookup for "
-             "the prior); budget = unique architectures queried on the target (B random + leave-one-out scoring "
-             "of the top-10 + new samples), and REA / random search get PG-NAG's (shapley+diffusion) number; there "
-             "`best` is the best architecture among all target lookups (the B random ones included), as for REA; "
-             "whole-table = scoring lookups + samples (the whole table was read to find the top-20).", ""]
+             f"Timing: the CIFAR-10 -> CIFAR-100 shapley+diffusion cell ({args.seeds} seeds, denoiser "
+             f"{args.iterations} iterations of batch {train.TrainConfig().batch}): {timing['first']:.1f} s with "
+             f"compilation, {timing['again']:.2f} s after it ({timing['again'] / args.seeds:.2f} s per seed).", "",
+             "`target lookups`: distinct target architectures whose metric the run used. Transfer = the distinct "
+             "generated samples (no lookup for the prior); budget = the B random draws + the leave-one-out scoring "
+             "lookups of the top-10 + new samples, and REA / random search get PG-NAG's (shapley+diffusion) number; "
+             "there `best` includes the B random draws, as for REA; whole-table = every row of the table "
+             "(reading the whole table is how its top-20 are found).", ""]
     for proto in ("transfer", "budget", "whole-table"):
         sub = [r for r in rows if r["protocol"] == proto]
         if not sub:
             continue
-        lines += [f"## {proto}", "", "| target | B | variant | target lookups | mean | best of 100 | hit |",
+        lines += [f"## {proto}", "", "| target | B | variant | target lookups | mean | best | hit |",
                   "|---|---|---|---|---|---|---|"]
         for r in sub:
+            mean = "-" if not np.isfinite(r["mean"]) else f"{r['mean']:.4f}"
             lines.append(f"| {r['target']} | {r.get('budget', '-')} | {r['variant']} | {r['target_queries']} | "
-                         f"{r['mean']:.4f} | {r['best']:.4f} +- {r['best_std']:.4f} | {r['hit']:.0%} |")
+                         f"{mean} | {r['best']:.4f} +- {r['best_std']:.4f} | {r['hit']:.0%} |")
         lines.append("")
     path.write_text("\n".join(lines))
 
@@ -186,41 +160,38 @@ def write_md(rows, path, args, train_mean, trainings, shapley_s):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=10)
-    ap.add_argument("--iterations", type=int, default=800)
+    ap.add_argument("--iterations", type=int, default=train.TrainConfig().iterations)
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--out", default="docs")
     ap.add_argument("--protocols", default="transfer,budget,whole")
     ap.add_argument("--report", action="store_true", help="only rewrite OUT/pgnag.md from OUT/pgnag.json")
     args = ap.parse_args()
-    if args.report:
-        saved = json.loads((Path(args.out) / "pgnag.json").read_text())
-        write_md(saved["rows"], Path(args.out) / "pgnag.md", args, saved["train_seconds_mean"], saved["trainings"],
-                 saved["shapley_s"])
-        return
     out = Path(args.out)
+    if args.report:
+        saved = json.loads((out / "pgnag.json").read_text())
+        write_md(saved["rows"], out / "pgnag.md", args, saved["timing"], saved["machine"])
+        return
     out.mkdir(exist_ok=True)
     keys = jax.random.split(jax.random.key(7), args.seeds)
     tcfg = train.TrainConfig(iterations=args.iterations)
-    c10 = tables.load("nb201", "cifar10", data_dir=args.data_dir)
-    top, _ = c10.top_k(20)
-    f = jax.jit(lambda o: prior.shapley.exact(c10, o, prior.shapley.removed_choices(c10.space))[0])
-    jax.block_until_ready(f(jnp.asarray(top)))
+    c10, c100 = (tables.load("nb201", d, data_dir=args.data_dir) for d in ("cifar10", "cifar100"))
     t0 = time.perf_counter()
-    for _ in range(20):
-        jax.block_until_ready(f(jnp.asarray(top)))
-    shapley_s = (time.perf_counter() - t0) / 20
-    rows, train_times = [], []
+    jax.block_until_ready(run_variant(keys, ("shapley", "diffusion"), c100, tcfg, source=c10))
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    jax.block_until_ready(run_variant(keys, ("shapley", "diffusion"), c100, tcfg, source=c10))
+    timing = dict(first=first, again=time.perf_counter() - t0)
+    rows = []
     todo = args.protocols.split(",")
     if "transfer" in todo:
-        protocol_transfer(args, keys, tcfg, rows, train_times)
+        protocol_transfer(args, keys, tcfg, rows)
     if "budget" in todo:
-        protocol_budget(args, keys, tcfg, rows, train_times)
+        protocol_budget(args, keys, tcfg, rows)
     if "whole" in todo:
-        protocol_whole(args, keys, tcfg, rows, train_times)
-    train_mean = float(np.mean(train_times)) if train_times else float("nan")
-    (out / "pgnag.json").write_text(json.dumps(dict(rows=rows, train_seconds_mean=train_mean,
-                                                    trainings=len(train_times), shapley_s=shapley_s), indent=1))
-    write_md(rows, out / "pgnag.md", args, train_mean, len(train_times), shapley_s)
+        protocol_whole(args, keys, tcfg, rows)
+    machine = describe()
+    (out / "pgnag.json").write_text(json.dumps(dict(rows=rows, timing=timing, machine=machine), indent=1))
+    write_md(rows, out / "pgnag.md", args, timing, machine)
     heatmaps(args, out / "pgnag_scores.png")
     print(f"wrote {out / 'pgnag.md'}")
 

@@ -27,6 +27,8 @@ import numpy as np
 
 from .errors import ConfigError, Interrupted, JaxnagError, check_int, check_range
 
+__all__ = ["build_parser", "main"]
+
 SEED_MAX = 2**32 - 1
 
 

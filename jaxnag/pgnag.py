@@ -45,7 +45,7 @@ from . import prior as prior_lib
 from . import queries as seen_set
 from .discrete import diffusion, train
 from .discrete.train import TrainConfig as TrainConfig
-from .errors import ConfigError, DataError, UnknownName, check_int, check_range, is_concrete
+from .errors import ConfigError, DataError, UnknownName, check_int, check_range
 from .prior._score_table import check_scoring
 from .protocol import Result, trace_result
 from .shaping import failed_as
@@ -130,7 +130,8 @@ class State(NamedTuple):
       train_ids, train_kept: target query ids of the training architectures, and which of
         them map onto the target space.
       seen, queries: target queries read so far (the prior's reads included, see the module doc).
-      best_ops, best_fitness: best sample so far.
+      best_ops, best_fitness: best target query so far (the samples, and in the budgeted
+        protocol the B random draws).
       proposal: ``[samples, R]`` what the last ask drew.
       rounds: rounds told.
       distinct, novel: distinct samples per round, summed, and those not among the training set.
@@ -200,14 +201,16 @@ def _init(key: jax.Array, space, config: Config, source, proto: str) -> State:
     else:
         model, losses = None, jnp.zeros(0, jnp.float32)
     seen = seen_set.empty(space.size)
-    if proto == "budgeted":
+    best_ops, best_f = train_ops[0], jnp.float32(-jnp.inf)
+    if proto == "budgeted":  # the B random draws are queries of the target: their best counts
         seen = scoring.seen
+        best_ops, best_f = scoring.top_ops[0], scoring.top_values[0]
     elif proto == "whole-table":
         distinct = space.distinct_ranks()
         has = jnp.isfinite(source.values[jnp.asarray(distinct)])
         seen, _ = seen_set.mark(seen, space.query_id(space.unrank(jnp.asarray(distinct))), has)
     return State(scoring, p, model, losses, space.query_id(train_ops), kept, seen, seen_set.count(seen),
-                 train_ops[0], jnp.float32(-jnp.inf), jnp.zeros((config.samples, space.num_slots), jnp.int32),
+                 best_ops, best_f, jnp.zeros((config.samples, space.num_slots), jnp.int32),
                  jnp.int32(0), jnp.int32(0), jnp.int32(0))
 
 

@@ -22,6 +22,8 @@ import jax.numpy as jnp
 
 from .shaping import PAIRWISE_MAX, descending_order
 
+__all__ = ["contains", "count", "empty", "first_occurrence", "mark"]
+
 
 def empty(size: int) -> jax.Array:
     """An empty set of ids in ``[0, size)``."""

@@ -149,24 +149,28 @@ def _pgnag() -> Generator:
 def _diffusionnag() -> Generator:
     from .diffusionnag import generator as dn
 
-    def config(space, guidance_scale=5.0, predictor_queries=300, pc_steps=1000, top=5, round_size=256, rounds=1):
+    def config(space, guidance_scale=5.0, predictor_queries=300, predictor_iterations=1500, pc_steps=1000, top=5,
+               round_size=256, rounds=1):
         if predictor_queries:
             _renamed(lambda: _budget(space, predictor_queries), {"budget": "predictor_queries"})
         return _renamed(lambda: dn.Config(queries=predictor_queries, top=top, round_size=round_size, rounds=rounds,
-                                          steps=pc_steps, scale=guidance_scale),
-                        {"queries": "predictor_queries", "steps": "pc_steps", "scale": "guidance_scale"})
+                                          steps=pc_steps, scale=guidance_scale,
+                                          predictor=dn.PredictorConfig(iterations=predictor_iterations)),
+                        {"queries": "predictor_queries", "steps": "pc_steps", "scale": "guidance_scale",
+                         "iterations": "predictor_iterations"})
 
     return Generator(
         "diffusionnag", "DiffusionNAG: guided score-based diffusion (An et al. 2024)", dn.Config, config,
         dict(checkpoint=Setting(None, str, "score checkpoint folder from `jaxnag train-score`", context=True),
              guidance_scale=Setting(5.0, float, "w in s + w * grad f"),
              predictor_queries=Setting(300, help="table lookups to train the predictor (0: unguided)"),
+             predictor_iterations=Setting(1500, help="predictor training iterations"),
              pc_steps=Setting(1000, help="predictor-corrector steps"),
              top=Setting(5, help="best-predicted generated architectures queried"),
              round_size=Setting(256, help="samples per guided round"),
              rounds=Setting(1, help="generation rounds")),
         dn.init, dn.ask, dn.tell, dn.generate, dn.done, context=("score_model",),
-        small=dict(predictor_queries=20, pc_steps=4, round_size=8))
+        small=dict(predictor_queries=20, predictor_iterations=10, pc_steps=4, round_size=8))
 
 
 _FACTORIES: dict[str, Callable[[], Generator]] = {

@@ -1,6 +1,9 @@
-"""Noise schedules: ``alpha[k]`` (cumulative signal level) for k = 0..T-1, ``alpha[0]`` = clean.
+"""Noise schedules, the one home of jaxnag's discrete-time schedules.
 
-All return float32 ``[T]`` arrays, decreasing from (about) 1 to (about) 0.
+``alpha[k]`` (cumulative signal level) for k = 0..T-1, ``alpha[0]`` = clean: float32 ``[T]``
+arrays, decreasing from (about) 1 to (about) 0 (EDNAG). :func:`nichol_cosine` gives the
+``T + 1`` levels ``abar[0..T]`` of the multinomial diffusion (PG-NAG). The continuous-time
+SDEs of DiffusionNAG define their noise in :mod:`jaxnag.sde`.
 
 Example:
   >>> from jaxnag import schedules
@@ -14,6 +17,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from .errors import ConfigError, UnknownName
+
+__all__ = ["SCHEDULES", "cosine", "cosine_clipped", "ddpm", "get", "linear", "nichol_cosine"]
 
 
 def cosine(steps: int) -> jnp.ndarray:
@@ -43,6 +48,15 @@ def ddpm(steps: int, beta_start: float = 1e-4, beta_end: float = 0.02) -> jnp.nd
         raise ConfigError(f"a schedule needs at least 2 steps, got {steps}")
     betas = jnp.linspace(beta_start, beta_end, steps - 1, dtype=jnp.float32)
     return jnp.concatenate([jnp.ones(1, jnp.float32), jnp.cumprod(1.0 - betas)])
+
+
+def nichol_cosine(steps: int, s: float = 0.008) -> jnp.ndarray:
+    """``abar[t]`` for t = 0..T (Nichol & Dhariwal 2021): ``abar[0] = 1``, ``abar[T] = 0``; ``[T + 1]``."""
+    if steps < 1:
+        raise ConfigError(f"a schedule needs at least 1 step, got {steps}")
+    t = jnp.arange(steps + 1, dtype=jnp.float32) / steps
+    f = jnp.cos((t + s) / (1 + s) * jnp.pi / 2) ** 2
+    return jnp.clip(f / f[0], 0.0, 1.0).at[-1].set(0.0)
 
 
 SCHEDULES = {"cosine": cosine, "cosine_clipped": cosine_clipped, "linear": linear, "ddpm": ddpm}

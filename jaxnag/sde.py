@@ -23,6 +23,8 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+__all__ = ["VESDE", "VPSDE", "dsm_loss"]
+
 
 def _b(v, like):
     return jnp.reshape(v, jnp.shape(v) + (1,) * (like.ndim - jnp.ndim(v)))

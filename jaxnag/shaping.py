@@ -16,6 +16,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+__all__ = ["PAIRWISE_MAX", "SHAPINGS", "centered_rank", "descending_order", "descending_position", "energy",
+           "failed_as", "finite_mean", "identity", "log_energy", "power", "rescale", "zscore"]
+
 # Knots (accuracy %) and slopes of EDNAG's piecewise-linear rescale (numpy: no jax array at import).
 _KNOTS = np.array([0.0, 30.0, 50.0, 70.0, 75.0, 80.0, 85.0, 90.0, 95.0], np.float32)
 _SLOPES = np.array([0.1, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 40.0, 50.0], np.float32)

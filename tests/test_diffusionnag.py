@@ -94,7 +94,7 @@ def test_training_loss_decreases(tmp_path):
     assert info["steps"] == 60 and info["losses"][-1] < info["losses"][0] and info["saved"] == [60]
 
 
-def test_predictor_learns_and_generate_rounds(nb201_c10):
+def test_predictor_learns_to_rank(nb201_c10):
     sde = VESDE(0.1, 5.0)
     q = S.sample_unique(jax.random.key(0), 200)
     pred = guidance.fit_predictor(jax.random.key(1), S, q, nb201_c10(q), sde, iterations=300)
@@ -102,26 +102,37 @@ def test_predictor_learns_and_generate_rounds(nb201_c10):
     p = guidance.rank_by_predictor(pred, test, S, sde)
     from scipy.stats import spearmanr
     assert spearmanr(p, np.asarray(nb201_c10(test)))[0] > 0.6
+
+
+GEN_CFG = generator.Config(queries=100, top=5, round_size=16, rounds=2, steps=20, scale=0.0,
+                           predictor=generator.PredictorConfig(iterations=50))
+
+
+def test_generator_rounds_and_validity(nb201_c10):
+    sde = VESDE(0.1, 5.0)
     # A score that pulls every entry to 0 gives no valid sample: check() says so.
-    cfg = generator.Config(queries=200, top=5, round_size=16, rounds=2, steps=20, scale=0.0,
-                           predictor=generator.PredictorConfig(iterations=300))
     zero = generator.ScoreModel.of(Score(zero=True), sde)
-    res = generator.generate(jax.random.key(3), nb201_c10, S, cfg.replace(steps=5), zero)
+    run = jax.jit(lambda k, s, c: generator.generate(k, nb201_c10, S, c, s))
+    res = run(jax.random.key(3), zero, GEN_CFG)
     assert float(res.extras["validity"]) == 0.0 and bool(jnp.all(jnp.isnan(res.extras["candidate_values"])))
     with pytest.raises(GenerationError, match="0% of the generated samples are valid"):
         generator.check(res)
     # The exact score of the data gives valid samples; the top-5 are the best-predicted distinct ones.
     # (At scale 50 the predictor's gradient pulls every sample onto its favourite cell: scale 0 here.)
-    exact = generator.ScoreModel.of(Score(zero=False), sde)
-    run = jax.jit(lambda k: generator.generate(k, nb201_c10, S, cfg, exact))
-    res = run(jax.random.key(3))
+    res = run(jax.random.key(3), generator.ScoreModel.of(Score(zero=False), sde), GEN_CFG)
     assert float(res.extras["validity"]) > 0.5 and int(res.extras["distinct"]) >= 5
     assert res.extras["candidates"].shape == (5, 6) and bool(jnp.all(jnp.diff(res.extras["predicted"]) <= 0))
-    assert 200 < int(res.queries) <= 205  # 200 predictor queries + the candidates that are new
+    assert 100 < int(res.queries) <= 105  # 100 predictor queries + the candidates that are new
     assert float(res.best_fitness) >= float(res.extras["generated_best"])
-    # ask/tell with a host fitness gives the same run.
-    host = protocol.run(registry.get("diffusionnag"), jax.random.key(3), lambda o: np.asarray(nb201_c10(o)), S, cfg,
-                        score_model=exact)
+
+
+@pytest.mark.slow
+def test_generator_ask_tell_equals_generate(nb201_c10):
+    """ask/tell with a host fitness gives the run generate gives (same keys)."""
+    exact = generator.ScoreModel.of(Score(zero=False), VESDE(0.1, 5.0))
+    res = jax.jit(lambda k: generator.generate(k, nb201_c10, S, GEN_CFG, exact))(jax.random.key(3))
+    host = protocol.run(registry.get("diffusionnag"), jax.random.key(3), lambda o: np.asarray(nb201_c10(o)), S,
+                        GEN_CFG, score_model=exact)
     np.testing.assert_array_equal(np.asarray(host.best_ops), np.asarray(res.best_ops))
     assert int(host.extras["rounds"]) == 2 and int(host.queries) == int(res.queries)
 

@@ -32,12 +32,13 @@ def test_queries_count_unique_architectures(space):
     cfg = ednag.Config(population=8, steps=6)
     state = ednag.init(jax.random.key(1), space, cfg)
     assert int(state.queries) == 0 and int(state.t) == cfg.steps  # the initial population is not told yet
-    state = ednag.step(jax.random.key(1), state, t, space, cfg)
+    step = jax.jit(lambda k, s: ednag.step(k, s, t, space, cfg))
+    state = step(jax.random.key(1), state)
     assert int(state.queries) == len({int(r) for r in np.asarray(space.rank(state.ops))})
     key = jax.random.key(2)
     for _ in range(4):
         key, k = jax.random.split(key)
-        state = ednag.step(k, state, t, space, cfg)
+        state = step(k, state)
         # Every survivor was evaluated, and the count is exactly the number of marked encodings.
         assert bool(queries.contains(state.seen, space.rank(state.ops)).all())
         assert int(state.queries) == int(queries.count(state.seen))
@@ -88,11 +89,12 @@ def test_nan_and_inf_fitness_are_failures(nb201_c10, space):
         assert int(res.best_ops[0]) != 3 and int(res.best_ops[1]) != 3
         assert bool(jnp.all(jnp.isfinite(res.extras["mean_trace"])))
     all_fail = lambda ops: jnp.full(ops.shape[:-1], jnp.nan)  # noqa: E731
-    res = ednag.generate(jax.random.key(0), all_fail, space, CFG)
+    res = jax.jit(lambda k: ednag.generate(k, all_fail, space, CFG))(jax.random.key(0))
     assert float(res.best_fitness) == -np.inf and int(res.queries) > 0
     state = ednag.init(jax.random.key(1), space, CFG)
+    step = jax.jit(lambda k, s: ednag.step(k, s, all_fail, space, CFG))
     for k in range(4):
-        state = ednag.step(jax.random.key(k), state, all_fail, space, CFG)
+        state = step(jax.random.key(k), state)
     assert bool(jnp.all(jnp.isfinite(state.x)))  # nothing to weigh or select by, but no NaN either
 
 
@@ -119,8 +121,9 @@ def test_other_spaces():
 def test_faithful_lookups_count_decoded_matrices(nb201_c10, space):
     faithful = ednag.Config.faithful_reference(population=12, steps=6)
     state = ednag.init(jax.random.key(0), space, faithful)
+    step = jax.jit(lambda k, s: ednag.step(k, s, nb201_c10, space, faithful))
     for k in range(4):
-        state = ednag.step(jax.random.key(k), state, nb201_c10, space, faithful)
+        state = step(jax.random.key(k), state)
     # Invalid matrices count as lookups, so there are at least as many as valid queries.
     assert int(state.lookups) == int(queries.count(state.lookups_seen)) >= int(state.queries) > 0
     assert int(ednag.init(jax.random.key(0), space, CFG).lookups) == -1  # default mode: not counted
@@ -145,15 +148,18 @@ def test_ask_tell_with_a_host_fitness_equals_step(nb201_c10, space):
     """The fitness may live outside JAX: ask, evaluate on the host, tell == step with the table."""
     cfg = ednag.Config(population=8, steps=4)
     a = b = ednag.init(jax.random.key(0), space, cfg)
+    step = jax.jit(lambda k, s: ednag.step(k, s, nb201_c10, space, cfg))
+    ask = jax.jit(lambda k, s: ednag.ask(k, s, space, cfg))
+    tell = jax.jit(lambda s, v: ednag.tell(s, v, space, cfg))
     for r in range(cfg.steps):
         k = jax.random.key(10 + r)
-        a = ednag.step(k, a, nb201_c10, space, cfg)
-        ops, b = ednag.ask(k, b, space, cfg)
-        b = ednag.tell(b, np.asarray(nb201_c10(np.asarray(ops))), space, cfg)
+        a = step(k, a)
+        ops, b = ask(k, b)
+        b = tell(b, np.asarray(nb201_c10(np.asarray(ops))))
     chex.assert_trees_all_equal(a, b)
     assert bool(ednag.done(a, cfg))
     # Past the last step: an error where t is concrete, a no-op under jit.
     with pytest.raises(errors.ConfigError, match="this EDNAG run is finished"):
         ednag.ask(jax.random.key(0), a, space, cfg)
-    again = jax.jit(lambda s: ednag.step(jax.random.key(1), s, nb201_c10, space, cfg))(a)
+    again = step(jax.random.key(1), a)
     chex.assert_trees_all_equal(again, a)

@@ -19,6 +19,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+__all__ = ["binarize", "from_matrix", "is_valid", "metrics", "shape", "to_matrix"]
+
 
 def shape(space) -> tuple[int, int]:
     r, c = space.shape

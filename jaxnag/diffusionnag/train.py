@@ -48,6 +48,9 @@ from ..nn.training import optimizer_step
 from ..nn.score_net import REFERENCE, SMALL, NetConfig, ScoreNet, op_node_graph
 from . import encoding
 
+__all__ = ["CONFIGS", "FORMAT", "MARKER", "TrainConfig", "TrainingInterrupted", "build", "check_space",
+           "ema_decay", "latest_step", "load_config", "load_score", "optimizer", "prepare", "train_score"]
+
 MARKER = "jaxnag-score.json"
 FORMAT = 1
 CONFIGS = {"reference": REFERENCE, "small": SMALL}

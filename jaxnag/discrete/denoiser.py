@@ -24,6 +24,8 @@ from flax import nnx
 
 from ..nn.layers import Block, TimeEmbedding
 
+__all__ = ["Denoiser", "slot_graph"]
+
 
 def slot_graph(space) -> np.ndarray:
     """bool ``[R, R]``: slots whose edges share a node (all True for spaces without fixed edges)."""

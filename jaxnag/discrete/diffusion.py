@@ -24,13 +24,9 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+from ..schedules import nichol_cosine as cosine_schedule  # the forward process's abar[0..T]
 
-def cosine_schedule(steps: int, s: float = 0.008) -> jax.Array:
-    """``abar[t]`` for t = 0..T (Nichol & Dhariwal): ``abar[0] = 1``, ``abar[T] ≈ 0``."""
-    t = jnp.arange(steps + 1, dtype=jnp.float32) / steps
-    f = jnp.cos((t + s) / (1 + s) * jnp.pi / 2) ** 2
-    abar = f / f[0]
-    return jnp.clip(abar, 0.0, 1.0).at[-1].set(0.0)
+__all__ = ["cosine_schedule", "loss", "posterior_probs", "q_probs", "q_sample", "sample", "sample_categorical"]
 
 
 def _bcast(v, like):

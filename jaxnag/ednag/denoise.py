@@ -16,6 +16,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+__all__ = ["ddim_step", "normalize", "weighted_x0_faithful", "weighted_x0_log"]
+
 
 def weighted_x0_faithful(x: jax.Array, w: jax.Array, alpha_t) -> jax.Array:
     """Reference x0 estimate in float32, with its 1e-9 floors.

@@ -14,6 +14,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+__all__ = ["polynomial", "polynomial_delta"]
+
 
 def polynomial_delta(x: jax.Array, u: jax.Array, index, lo=-1.0, hi=1.0) -> jax.Array:
     """The mutated value for uniform draws ``u`` (broadcast against ``x``).

@@ -24,6 +24,8 @@ import jax.numpy as jnp
 
 from ..shaping import PAIRWISE_MAX, descending_position
 
+__all__ = ["diversity", "minmax", "select", "select_reference"]
+
 
 def minmax(v: jax.Array) -> jax.Array:
     """``(v - min) / (max - min)``, 0 where the range is empty."""

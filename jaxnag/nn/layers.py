@@ -17,6 +17,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+__all__ = ["Block", "TimeEmbedding", "sinusoidal"]
+
 
 def sinusoidal(x: jax.Array, dim: int, max_period: float = 10_000.0) -> jax.Array:
     """Sinusoidal features ``[..., dim]`` of a scalar input ``x [...]`` (time, sigma or position)."""
@@ -40,31 +42,44 @@ class TimeEmbedding(nnx.Module):
 
 
 class Block(nnx.Module):
-    """Pre-LayerNorm transformer block with masked self-attention.
+    """Pre-LayerNorm transformer block with masked multi-head self-attention and a GELU MLP: the one
+    transformer block of jaxnag (PG-NAG's denoiser, DiffusionNAG's score network and predictor).
 
-    ``mask [N, N]`` (or ``[B, N, N]``): node i attends to node j where True. Masked
-    logits get -1e9 (not -inf), so a fully masked row stays finite.
+    ``mask [N, N]`` (or ``[B, N, N]``): node i attends to node j where True. Masked logits get
+    -1e9 (not -inf), so a fully masked row stays finite. Dropout (rate ``dropout``) applies to
+    the attention and MLP outputs when a ``key`` is given.
     """
 
-    def __init__(self, d: int, heads: int, ffn: int, *, rngs: nnx.Rngs):
+    def __init__(self, d: int, heads: int, ffn: int, dropout: float = 0.0, *, rngs: nnx.Rngs):
+        if d % heads:
+            raise ValueError(f"d ({d}) must be a multiple of heads ({heads})")
         self.ln1 = nnx.LayerNorm(d, rngs=rngs)
-        self.attn = nnx.MultiHeadAttention(heads, d, decode=False, keep_rngs=False, rngs=rngs,
-                                           attention_fn=_masked_attention)
+        self.q = nnx.Linear(d, d, rngs=rngs)
+        self.k = nnx.Linear(d, d, rngs=rngs)
+        self.v = nnx.Linear(d, d, rngs=rngs)
+        self.o = nnx.Linear(d, d, rngs=rngs)
         self.ln2 = nnx.LayerNorm(d, rngs=rngs)
-        self.ff1 = nnx.Linear(d, ffn, rngs=rngs)
-        self.ff2 = nnx.Linear(ffn, d, rngs=rngs)
+        self.f1 = nnx.Linear(d, ffn, rngs=rngs)
+        self.f2 = nnx.Linear(ffn, d, rngs=rngs)
+        self.heads = heads
+        self.rate = dropout
 
-    def __call__(self, h: jax.Array, mask: jax.Array) -> jax.Array:
-        m = jnp.broadcast_to(mask, h.shape[:-2] + mask.shape[-2:])[..., None, :, :]  # [B, 1, N, N]
-        h = h + self.attn(self.ln1(h), mask=m)
-        return h + self.ff2(jax.nn.gelu(self.ff1(self.ln2(h))))
+    def _drop(self, h, key):
+        if key is None or self.rate == 0.0:
+            return h
+        keep = jax.random.bernoulli(key, 1.0 - self.rate, h.shape)
+        return jnp.where(keep, h / (1.0 - self.rate), 0.0)
 
+    def __call__(self, h: jax.Array, mask: jax.Array, key: jax.Array | None = None) -> jax.Array:
+        b, n, d = h.shape
+        k1, k2 = (None, None) if key is None else jax.random.split(key)
+        x = self.ln1(h)
+        split = lambda t: t.reshape(b, n, self.heads, d // self.heads)  # noqa: E731
+        q, k, val = split(self.q(x)), split(self.k(x)), split(self.v(x))
+        logits = jnp.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(d // self.heads)
+        m = mask if mask.ndim == 2 else mask[:, None]
+        logits = jnp.where(jnp.broadcast_to(m, logits.shape), logits, -1e9)
+        att = jnp.einsum("bhqk,bkhd->bqhd", jax.nn.softmax(logits, axis=-1), val).reshape(b, n, d)
+        h = h + self._drop(self.o(att), k1)
+        return h + self._drop(self.f2(jax.nn.gelu(self.f1(self.ln2(h)))), k2)
 
-def _masked_attention(query, key, value, mask=None, **kw):
-    """Dot-product attention with -1e9 for masked logits (an all-masked row stays finite)."""
-    depth = query.shape[-1]
-    logits = jnp.einsum("...qhd,...khd->...hqk", query / jnp.sqrt(depth).astype(query.dtype), key)
-    if mask is not None:
-        logits = jnp.where(mask, logits, -1e9)
-    weights = jax.nn.softmax(logits, axis=-1)
-    return jnp.einsum("...hqk,...khd->...qhd", weights, value)

@@ -34,7 +34,10 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from .layers import TimeEmbedding, sinusoidal
+from .layers import Block, TimeEmbedding, sinusoidal
+
+__all__ = ["NB201_NODE_TYPES", "NetConfig", "REFERENCE", "SMALL", "ScoreNet", "attention_mask", "count_params",
+           "nb201_graph", "op_node_graph", "transitive_closure"]
 
 # NB201 as a node-operation DAG: node 0 input, nodes 1-6 the edges in arch-string order
 # (0->1, 0->2, 1->2, 0->3, 1->3, 2->3), node 7 output. Vocabulary of node types:
@@ -102,38 +105,6 @@ REFERENCE = NetConfig()
 SMALL = NetConfig(d=32, layers=3, heads=4, ffn=64, dropout=0.0, head=128)
 
 
-class _Block(nnx.Module):
-    def __init__(self, c: NetConfig, *, rngs: nnx.Rngs):
-        self.ln1 = nnx.LayerNorm(c.d, rngs=rngs)
-        self.q = nnx.Linear(c.d, c.d, rngs=rngs)
-        self.k = nnx.Linear(c.d, c.d, rngs=rngs)
-        self.v = nnx.Linear(c.d, c.d, rngs=rngs)
-        self.o = nnx.Linear(c.d, c.d, rngs=rngs)
-        self.ln2 = nnx.LayerNorm(c.d, rngs=rngs)
-        self.f1 = nnx.Linear(c.d, c.ffn, rngs=rngs)
-        self.f2 = nnx.Linear(c.ffn, c.d, rngs=rngs)
-        self.heads = c.heads
-        self.rate = c.dropout
-
-    def _drop(self, h, key):
-        if key is None or self.rate == 0.0:
-            return h
-        keep = jax.random.bernoulli(key, 1.0 - self.rate, h.shape)
-        return jnp.where(keep, h / (1.0 - self.rate), 0.0)
-
-    def __call__(self, h, mask, key=None):
-        b, v, d = h.shape
-        k1, k2 = (None, None) if key is None else jax.random.split(key)
-        x = self.ln1(h)
-        split = lambda t: t.reshape(b, v, self.heads, d // self.heads)  # noqa: E731
-        q, k, val = split(self.q(x)), split(self.k(x)), split(self.v(x))
-        logits = jnp.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(d // self.heads)
-        logits = jnp.where(jnp.broadcast_to(mask, logits.shape), logits, -1e9)
-        att = jnp.einsum("bhqk,bkhd->bqhd", jax.nn.softmax(logits, axis=-1), val).reshape(b, v, d)
-        h = h + self._drop(self.o(att), k1)
-        return h + self._drop(self.f2(jax.nn.gelu(self.f1(self.ln2(h)))), k2)
-
-
 class ScoreNet(nnx.Module):
     def __init__(self, config: NetConfig, adjacency: np.ndarray, *, rngs: nnx.Rngs):
         c = config
@@ -141,7 +112,7 @@ class ScoreNet(nnx.Module):
         v = adjacency.shape[0]
         self.embed = nnx.Linear(c.features, c.d, rngs=rngs)
         self.sigma_embed = TimeEmbedding(c.d, 4 * c.d, c.d, rngs=rngs)
-        self.blocks = nnx.List([_Block(c, rngs=rngs) for _ in range(c.layers)])
+        self.blocks = nnx.List([Block(c.d, c.heads, c.ffn, c.dropout, rngs=rngs) for _ in range(c.layers)])
         self.out_norms = nnx.List([nnx.LayerNorm(c.d, rngs=rngs) for _ in range(c.layers)])
         width = c.layers * c.d
         hidden = c.head or 2 * width

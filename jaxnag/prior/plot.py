@@ -6,6 +6,8 @@ import numpy as np
 
 from ..errors import ConfigError
 
+__all__ = ["heatmap"]
+
 
 def heatmap(score: np.ndarray, space, title: str, path, ax=None):
     """Draw ``score[slot, op]`` with slot and op names; write ``path`` when no axis is given."""

@@ -26,6 +26,8 @@ import numpy as np
 
 from ._space import InvalidArchitecture, SearchSpace
 
+__all__ = ["LINKS", "LINK_NAMES", "OP_NAMES", "SKIP", "encoding_hashes", "make", "make_grid", "valid_hash"]
+
 OP_NAMES = ("gat", "gcn", "gin", "cheb", "sage", "arma", "graph", "fc", "skip")
 LINKS = (
     (0, 0, 0, 0), (0, 0, 0, 1), (0, 0, 1, 1), (0, 0, 1, 2), (0, 0, 1, 3),

@@ -17,6 +17,8 @@ import numpy as np
 
 from ._space import InvalidArchitecture, SearchSpace
 
+__all__ = ["EDGES", "OP_NAMES", "canonical_ids", "make", "unique_string"]
+
 OP_NAMES = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
 _NODE_INPUTS = ((0,), (0, 1), (0, 1, 2))  # node k+1 reads these nodes, in slot order

@@ -20,6 +20,8 @@ import numpy as np
 from ._space import InvalidArchitecture, SearchSpace
 from .nb201 import EDGES, canonical_ids
 
+__all__ = ["OP_NAMES", "PREFIX", "make"]
+
 OP_NAMES = ("none", "skip_connect", "conv_1x1", "conv_3x3")
 PREFIX = "64-41414-"
 _PATTERN = re.compile(r"^(?:64-41414-)?([0-3])_([0-3]{2})_([0-3]{3})$")

@@ -37,6 +37,8 @@ from ..spaces import get as get_space
 from ..spaces.nb201 import EDGES, OP_NAMES
 from ..errors import DataError
 
+__all__ = ["DATASETS", "import_nats", "read_pbz2"]
+
 DATASETS = {"cifar10": "cifar10", "cifar100": "cifar100", "imagenet16": "ImageNet16-120"}
 _TEST_SET = {"cifar10": "ori-test", "cifar100": "x-test", "ImageNet16-120": "x-test"}
 _SAFE = {

@@ -1,0 +1,16 @@
+"""What machine a benchmark ran on, detected (never typed in): shared by the benchmark scripts."""
+
+from __future__ import annotations
+
+import os
+import platform
+
+
+def describe() -> str:
+    """e.g. ``"2 CPU cores (x86_64, Linux), jax 0.10.2 on cpu"``."""
+    import jax
+    dev = jax.devices()[0]
+    kind = dev.device_kind if dev.platform != "cpu" else dev.platform
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (f"{cores} CPU cores ({platform.machine()}, {platform.system()}), jax {jax.__version__} on "
+            f"{len(jax.devices())} x {kind}")
