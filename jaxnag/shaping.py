@@ -67,13 +67,13 @@ def identity(f: jax.Array) -> jax.Array:
 def finite_mean(f: jax.Array) -> jax.Array:
     """Mean over the finite entries of ``f`` (0 if there are none)."""
     ok = jnp.isfinite(f)
-    return jnp.where(ok, f, 0.0).sum() / jnp.maximum(ok.sum(), 1)
+    return jnp.where(ok, f, 0.0).sum() / jnp.maximum(ok.sum(), 1).astype(f.dtype)
 
 
 def _finite_stats(f):
     ok = jnp.isfinite(f)
     mean = finite_mean(f)
-    var = jnp.where(ok, (f - mean) ** 2, 0.0).sum() / jnp.maximum(ok.sum(), 1)
+    var = jnp.where(ok, (f - mean) ** 2, 0.0).sum() / jnp.maximum(ok.sum(), 1).astype(f.dtype)
     return ok, mean, jnp.sqrt(var)
 
 

@@ -151,7 +151,7 @@ class Score(nnx.Module):
         v, f = encoding.shape(S)
         cand = jnp.eye(f) * 2.0 - 1.0
         d2 = jnp.sum((x[:, :, None, :] - cand[None, None]) ** 2, axis=-1)  # [B, V, F]
-        allowed = jnp.concatenate([jnp.eye(f)[:1], jnp.tile((jnp.arange(f) >= 2)[None], (v - 2, 1)),
-                                   jnp.eye(f)[1:2]]).astype(bool)
+        eye = jnp.eye(f, dtype=bool)
+        allowed = jnp.concatenate([eye[:1], jnp.tile((jnp.arange(f) >= 2)[None], (v - 2, 1)), eye[1:2]])
         w = jax.nn.softmax(jnp.where(allowed[None], -d2 / (2 * s2), -jnp.inf), axis=-1)
         return (jnp.einsum("bvf,fg->bvg", w, cand) - x) / s2

@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .. import queries as seen_set
 from ..errors import ConfigError, UnknownName, check_int
@@ -74,19 +75,45 @@ class State(NamedTuple):
     best_fitness: jax.Array
 
 
+class _Standard:
+    """An evosax strategy whose calls trace under JAX's standard dtype promotion (evosax mixes int
+    and float arrays, which jaxnag's own code, checked under ``strict``, does not)."""
+
+    def __init__(self, strategy):
+        self._s = strategy
+        self.default_params = strategy.default_params
+
+    def _call(self, name, *args):
+        with jax.numpy_dtype_promotion("standard"):
+            return getattr(self._s, name)(*args)
+
+    def init(self, *args):
+        return self._call("init", *args)
+
+    def ask(self, *args):
+        return self._call("ask", *args)
+
+    def tell(self, *args):
+        return self._call("tell", *args)
+
+
 def make_strategy(name: str, population: int, dim: int, generations: int):
+    """The evosax strategy ``name`` for ``population`` vectors of ``dim``."""
     try:
         from evosax import algorithms
     except ImportError as e:  # pragma: no cover
         raise ImportError("evosax baselines need: pip install 'jaxnag[baselines]'") from e
-    solution = jnp.zeros(dim)
-    if name == "DiffusionEvolution":
-        return algorithms.DiffusionEvolution(population, solution, num_generations=generations)
-    if name == "SimpleGA":
-        return algorithms.SimpleGA(population, solution)
-    if name == "CMA_ES":
-        return algorithms.CMA_ES(population, solution)
-    raise UnknownName(f"unknown evosax strategy {name!r}; available: {', '.join(STRATEGIES)}")
+    if name not in STRATEGIES:
+        raise UnknownName(f"unknown evosax strategy {name!r}; available: {', '.join(STRATEGIES)}")
+    solution = np.zeros(dim, np.float32)
+    with jax.numpy_dtype_promotion("standard"):
+        if name == "DiffusionEvolution":
+            strategy = algorithms.DiffusionEvolution(population, solution, num_generations=generations)
+        elif name == "SimpleGA":
+            strategy = algorithms.SimpleGA(population, solution)
+        else:
+            strategy = algorithms.CMA_ES(population, solution)
+    return _Standard(strategy)
 
 
 def _decode(x, space):

@@ -106,7 +106,7 @@ def mutate_one_slot(key: jax.Array, ops: jax.Array, space: SearchSpace) -> jax.A
     k1, k2 = jax.random.split(key)
     counts = jnp.asarray(space.choice_counts)
     slot = jax.random.randint(k1, (), 0, space.num_slots)
-    shift = 1 + jnp.floor(jax.random.uniform(k2) * (counts[slot] - 1)).astype(jnp.int32)
+    shift = 1 + jnp.floor(jax.random.uniform(k2) * (counts[slot] - 1).astype(jnp.float32)).astype(jnp.int32)
     return ops.at[slot].set((ops[slot] + shift) % counts[slot])
 
 

@@ -199,7 +199,7 @@ def _generate_candidates(key, state: GuidedState, space, config: Config):
                                                              state.predictor)
 
     def one_round(r, k):
-        scale = jnp.maximum(config.scale - r * config.decrement, 0.0)
+        scale = jnp.maximum(config.scale - jnp.asarray(r).astype(jnp.float32) * config.decrement, 0.0)
         fn = score_fn if pred_net is None else guided(score_fn, lambda x, lvl: pred_net(x, lvl), scale)
         return encoding.binarize(pc_sample(k, fn, sde, (config.round_size, v, f), config.steps, config.snr))
 

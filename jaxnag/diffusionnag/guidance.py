@@ -112,7 +112,7 @@ def regression_targets(values: jax.Array, target: str) -> tuple[jax.Array, jax.A
     standardised metric (``zscore``) or normal scores of the ranks (``rank``, mean 0, std 1)."""
     v = jnp.asarray(values, jnp.float32)
     ok = jnp.isfinite(v)
-    n = jnp.maximum(jnp.sum(ok), 1)
+    n = jnp.maximum(jnp.sum(ok), 1).astype(jnp.float32)
     if target == "zscore":
         mean = jnp.sum(jnp.where(ok, v, 0.0)) / n
         std = jnp.sqrt(jnp.sum(jnp.where(ok, (v - mean) ** 2, 0.0)) / n)
@@ -121,7 +121,7 @@ def regression_targets(values: jax.Array, target: str) -> tuple[jax.Array, jax.A
     idx = jnp.arange(v.shape[0])
     below = ok[None, :] & ((v[None, :] < v[:, None]) | ((v[None, :] == v[:, None]) & (idx[None, :] < idx[:, None])))
     rank = jnp.sum(below, axis=1)
-    y = jax.scipy.special.ndtri((rank + 0.5) / n)
+    y = jax.scipy.special.ndtri((rank.astype(jnp.float32) + 0.5) / n)
     return jnp.where(ok, y, 0.0), jnp.float32(0.0), jnp.float32(1.0)
 
 

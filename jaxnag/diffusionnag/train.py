@@ -141,6 +141,7 @@ def optimizer(config: TrainConfig) -> optax.GradientTransformation:
 
 
 def ema_decay(step, max_decay):
+    step = jnp.asarray(step).astype(jnp.float32)
     return jnp.minimum(max_decay, (1.0 + step) / (10.0 + step))
 
 

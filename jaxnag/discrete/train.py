@@ -117,7 +117,7 @@ def train_state(key: jax.Array, data_ops: jax.Array, weights: jax.Array, prior: 
     def loss_fn(p, key):
         k_i, k_v, k_t, k_q = jax.random.split(key, 4)
         i = jax.random.categorical(k_i, logw, shape=(config.batch,))
-        j = jnp.floor(jax.random.uniform(k_v, (config.batch,)) * counts[i]).astype(jnp.int32)
+        j = jnp.floor(jax.random.uniform(k_v, (config.batch,)) * counts[i].astype(jnp.float32)).astype(jnp.int32)
         x0 = space.unrank(variants[i, j])
         t = jax.random.randint(k_t, (config.batch,), 1, config.steps + 1)
         x_t = diffusion.q_sample(k_q, x0, abar[t], prior)

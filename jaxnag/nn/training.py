@@ -28,7 +28,8 @@ __all__ = ["optimizer", "optimizer_step", "scan_steps"]
 def optimizer_step(loss_fn: Callable, opt: optax.GradientTransformation, params, opt_state, key: jax.Array):
     """One step: ``(params, opt_state, loss)`` after ``value_and_grad(loss_fn)(params, key)`` and ``opt``."""
     loss, grads = jax.value_and_grad(loss_fn)(params, key)
-    updates, opt_state = opt.update(grads, opt_state, params)
+    with jax.numpy_dtype_promotion("standard"):  # optax's schedules mix its int32 step count with floats
+        updates, opt_state = opt.update(grads, opt_state, params)
     return optax.apply_updates(params, updates), opt_state, loss
 
 

@@ -61,7 +61,7 @@ def score_matrix(ops, phi, space, fallback: str = "zero", weights=None) -> jax.A
 def mix_uniform(p, mask, eps) -> jax.Array:
     """``(1 - eps) p + eps * uniform`` over each slot's real choices; rows sum to one."""
     mask = jnp.asarray(mask)
-    uni = mask / mask.sum(1, keepdims=True)
+    uni = mask.astype(jnp.float32) / mask.sum(1, keepdims=True).astype(jnp.float32)
     p = jnp.where(mask, jnp.nan_to_num(jnp.asarray(p, jnp.float32)), 0.0)
     p = p / jnp.maximum(p.sum(1, keepdims=True), 1e-30)
     return ((1 - eps) * p + eps * uni).astype(jnp.float32)
