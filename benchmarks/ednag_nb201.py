@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import jax
 import numpy as np
 
-from jaxnag import registry, tables
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import describe  # noqa: E402
+
+from jaxnag import registry, tables  # noqa: E402
 
 NB201 = [("nb201", d) for d in ("cifar10", "cifar100", "imagenet16")]
 TNB = [("tnb101_micro", t) for t in tables.benchmark("tnb101_micro").datasets]
@@ -112,7 +116,8 @@ def write_markdown(rows, path, seeds):
         "# EDNAG vs baselines on NB201 and TransNAS-Bench-101 micro",
         "",
         f"Produced by `JAXNAG_DATA_DIR=../shared/data python benchmarks/ednag_nb201.py --seeds {seeds}` "
-        "(CPU, 2 cores). Fitness is the table metric itself (NB201: 200-epoch test accuracy; TNB101: "
+        f"on {describe()}. Every method is a generator of `jaxnag.registry`, one vmapped `generate` over the "
+        "seeds. Fitness is the table metric itself (NB201: 200-epoch test accuracy; TNB101: "
         "final validation metric). `hit` = share of seeds whose best equals the table optimum; "
         "`queries` = unique architectures evaluated; `@Q` = best within the first Q unique queries "
         "(hit rate in brackets). EDNAG: N = 30, T = 100; random search and REA (P 50, S 10): 1,000 "

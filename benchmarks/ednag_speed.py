@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
+import sys
 import time
 from pathlib import Path
 
@@ -26,9 +26,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnag import ednag, queries, schedules, shaping, tables
-from jaxnag.ednag import denoise
-from jaxnag.baselines.evosax_adapter import evosax_search
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import describe  # noqa: E402
+
+from jaxnag import ednag, queries, schedules, shaping, tables  # noqa: E402
+from jaxnag.ednag import denoise  # noqa: E402
+from jaxnag.baselines.evosax_adapter import evosax_search  # noqa: E402
 
 REFERENCE_RUN_S = (2.1, 2.3)  # reference EDNAG loop on these CPUs (methods.md)
 
@@ -135,13 +138,13 @@ def main():
     res["multitask"] = multi
     res["ratio_reference_over_one_run"] = REFERENCE_RUN_S[0] / res["one_run_s"]
     res["ratio_one_run_x1000_over_vmapped_1000"] = 1000 * res["one_run_s"] / res["1000_seeds_s"]
-    res["machine"] = f"{platform.machine()}, {jax.devices()[0].platform}, jax {jax.__version__}"
+    res["machine"] = describe()
 
     lines = [
         "# EDNAG speed (one process, side by side)",
         "",
         f"Produced by `JAXNAG_DATA_DIR=../shared/data python benchmarks/ednag_speed.py --repeats {args.repeats}` "
-        f"on {res['machine']} (2-core CPU). Medians of {args.repeats} repeats after compilation. "
+        f"on {res['machine']}. Medians of {args.repeats} repeats after compilation. "
         "Timings on these shared machines are noisy; the ratios are the figures to read.",
         "",
         "| measurement | value |",

@@ -13,13 +13,17 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import sys
 import time
 from pathlib import Path
 
 import jax
 import numpy as np
 
-from jaxnag import ednag, tables
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import describe  # noqa: E402
+
+from jaxnag import ednag, tables  # noqa: E402
 
 DATASETS = ("cifar10", "cifar100", "imagenet16")
 GRID = dict(diversity_rate=[0.0, 0.2], elite_rate=[0.1, 0.3, 0.5], mutation_index=[2.0, 3.0, 5.0],
@@ -68,7 +72,7 @@ def main():
         "# EDNAG hyperparameter sweep on NB201 (default mode)",
         "",
         f"Produced by `JAXNAG_DATA_DIR=../shared/data python benchmarks/ednag_sweep.py --seeds {args.seeds} "
-        f"--check-seeds {args.check_seeds}` (2-core CPU). {len(combos)} configurations x 3 datasets x "
+        f"--check-seeds {args.check_seeds}` on {describe()}. {len(combos)} configurations x 3 datasets x "
         f"{args.seeds} seeds = {len(combos) * 3 * args.seeds:,} runs of N = 30, T = 100 in "
         f"{sweep_s:.1f} s (one compiled call: the configs are a batched `ednag.Config`). Other fields at "
         "their defaults. `hit` = share of seeds reaching the table optimum (CIFAR-10 / CIFAR-100 / "

@@ -57,18 +57,22 @@ def count_compilations(name, args, space, ctx):
                 hit_rate=float(np.mean(hits)), settings=overrides)
 
 
+def timed_twice(fn, n: int, *args):
+    """``fn(keys, *args)`` with n keys: ``(result, seconds with compilation, seconds after it)`` (new keys)."""
+    t0 = time.perf_counter()
+    res = jax.block_until_ready(fn(jax.random.split(jax.random.key(0), n), *args))
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    jax.block_until_ready(fn(jax.random.split(jax.random.key(1), n), *args))
+    return res, first, time.perf_counter() - t0
+
+
 def pgnag_transfer(args):
     gen = registry.get("pgnag")
     c10, c100 = (tables.load("nb201", d, data_dir=args.data_dir) for d in ("cifar10", "cifar100"))
     cfg = gen.config(c100.space)
     run = jax.jit(jax.vmap(lambda k, t, s: gen.generate(k, t, t.space, cfg, source=s), in_axes=(0, None, None)))
-    keys = jax.random.split(jax.random.key(0), 10)
-    t0 = time.perf_counter()
-    res = jax.block_until_ready(run(keys, c100, c10))
-    first = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    jax.block_until_ready(run(jax.random.split(jax.random.key(1), 10), c100, c10))
-    again = time.perf_counter() - t0
+    res, first, again = timed_twice(run, 10, c100, c10)
     env = dict(os.environ, JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", ""))
     cmd = ["jaxnag", "generate", "--method", "pgnag", "--prior-from", "nb201:cifar10", "--benchmark", "nb201",
            "--dataset", "cifar100", "--seeds", "10", "--json"]
@@ -99,13 +103,7 @@ def diffusionnag_grid(args, score, space):
         traces.append(1)
         return jax.vmap(jax.vmap(one, in_axes=(0, None, None)), in_axes=(None, 0, None))(keys, t, s)
 
-    keys = jax.random.split(jax.random.key(0), 5)
-    t0 = time.perf_counter()
-    res = jax.block_until_ready(grid(keys, st, score))
-    first = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    jax.block_until_ready(grid(jax.random.split(jax.random.key(1), 5), st, score))
-    again = time.perf_counter() - t0
+    res, first, again = timed_twice(grid, 5, st, score)
     gen_best = np.asarray(res.extras["generated_best"])
     opt = np.asarray(st.optimum)[:, None]
     return dict(seeds=5, datasets=list(DATASETS), pc_steps=args.pc_steps, compilations=len(traces),
@@ -117,11 +115,17 @@ def diffusionnag_grid(args, score, space):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data-dir", default=None)
-    p.add_argument("--checkpoint", required=True, help="a `jaxnag train-score` folder for DiffusionNAG")
+    p.add_argument("--checkpoint", help="a `jaxnag train-score` folder for DiffusionNAG")
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--pc-steps", type=int, default=250)
     p.add_argument("--out", default="docs")
+    p.add_argument("--report", action="store_true", help="only rewrite OUT/protocol.md from OUT/protocol.json")
     args = p.parse_args()
+    if args.report:
+        write(json.loads((Path(args.out) / "protocol.json").read_text()), Path(args.out))
+        return
+    if not args.checkpoint:
+        p.error("--checkpoint DIR is needed (a `jaxnag train-score` folder)")
     space = tables.load("nb201", "cifar10", data_dir=args.data_dir).space
     score, trained = generator.load(args.checkpoint, space)
     ctx = {"pgnag": dict(source=tables.load("nb201", "cifar10", data_dir=args.data_dir)),
@@ -184,8 +188,8 @@ def write(out, d: Path):
         "| dataset | best of top-5 (mean) | top-5 holds the optimum |",
         "|---|---|---|",
     ]
-    for d, b, h in zip(dn["datasets"], dn["best_of_top5"], dn["top5_has_optimum"]):
-        lines.append(f"| {d} | {b:.3f} | {h:.0%} |")
+    for ds, b, h in zip(dn["datasets"], dn["best_of_top5"], dn["top5_has_optimum"]):
+        lines.append(f"| {ds} | {b:.3f} | {h:.0%} |")
     (d / "protocol.md").write_text("\n".join(lines) + "\n")
 
 

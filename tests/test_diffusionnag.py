@@ -155,3 +155,14 @@ class Score(nnx.Module):
         allowed = jnp.concatenate([eye[:1], jnp.tile((jnp.arange(f) >= 2)[None], (v - 2, 1)), eye[1:2]])
         w = jax.nn.softmax(jnp.where(allowed[None], -d2 / (2 * s2), -jnp.inf), axis=-1)
         return (jnp.einsum("bvf,fg->bvg", w, cand) - x) / s2
+
+
+@pytest.mark.slow
+def test_generator_vmaps_over_guidance_scales(nb201_c10):
+    """A config whose scale leaf is an array is a sweep: one call, one run per scale."""
+    exact = generator.ScoreModel.of(Score(zero=False), VESDE(0.1, 5.0))
+    scales = GEN_CFG.replace(scale=jnp.array([0.0, 5.0, 50.0]))
+    res = jax.jit(jax.vmap(lambda c: generator.generate(jax.random.key(0), nb201_c10, S, c, exact)))(scales)
+    assert res.best_fitness.shape == (3,) and res.extras["validity"].shape == (3,)
+    # The same key and predictor: the unguided run (scale 0) differs from the guided ones.
+    assert not np.array_equal(np.asarray(res.extras["candidates"][0]), np.asarray(res.extras["candidates"][2]))
