@@ -45,7 +45,7 @@ from . import prior as prior_lib
 from . import queries as seen_set
 from .discrete import diffusion, train
 from .discrete.train import TrainConfig as TrainConfig
-from .errors import ConfigError, DataError, UnknownName, check_int, check_range
+from .errors import ConfigError, DataError, UnknownName, check_int, check_range, is_concrete
 from .prior._score_table import check_scoring
 from .protocol import Result, trace_result
 from .shaping import failed_as
@@ -222,7 +222,10 @@ def init(key: jax.Array, space, config: Config, source) -> State:
 
 
 def ask(key: jax.Array, state: State, space, config: Config) -> tuple[jax.Array, State]:
-    """Draw ``config.samples`` architectures ``[samples, R]`` (denoiser or prior)."""
+    """Draw ``config.samples`` architectures ``[samples, R]`` (denoiser or prior). After the last round it
+    raises where the round count is concrete (under ``jit`` it draws again; ``tell`` then changes nothing)."""
+    if is_concrete(state.rounds) and int(state.rounds) >= config.rounds:
+        raise ConfigError(f"this PG-NAG run is finished: all {config.rounds} rounds were told")
     if config.sampler == "direct":
         ops = sample_prior(key, state.prior, config.samples)
     else:
@@ -244,9 +247,11 @@ def tell(state: State, values: jax.Array, space, config: Config) -> State:
     known = jnp.any((ids[:, None] == state.train_ids[None, :]) & state.train_kept[None, :], axis=1)
     i = jnp.argmax(f)
     better = f[i] > state.best_fitness
-    return state._replace(seen=seen, queries=state.queries + new, best_ops=jnp.where(better, ops[i], state.best_ops),
+    told = state._replace(seen=seen, queries=state.queries + new, best_ops=jnp.where(better, ops[i], state.best_ops),
                           best_fitness=jnp.where(better, f[i], state.best_fitness), rounds=state.rounds + 1,
                           distinct=state.distinct + jnp.sum(first), novel=state.novel + jnp.sum(first & ~known))
+    finished = state.rounds >= config.rounds  # past the last round: a no-op
+    return jax.tree.map(lambda old, now: jnp.where(finished, old, now), state, told)
 
 
 def done(state: State, config: Config) -> jax.Array:

@@ -161,7 +161,8 @@ class Score(nnx.Module):
 def test_generator_vmaps_over_guidance_scales(nb201_c10):
     """A config whose scale leaf is an array is a sweep: one call, one run per scale."""
     exact = generator.ScoreModel.of(Score(zero=False), VESDE(0.1, 5.0))
-    scales = GEN_CFG.replace(scale=jnp.array([0.0, 5.0, 50.0]))
+    scales = GEN_CFG.replace(scale=jnp.array([0.0, 5.0, 50.0]), decrement=jnp.zeros(3),
+                             snr=jnp.full(3, GEN_CFG.snr))  # every leaf batched: vmap over axis 0
     res = jax.jit(jax.vmap(lambda c: generator.generate(jax.random.key(0), nb201_c10, S, c, exact)))(scales)
     assert res.best_fitness.shape == (3,) and res.extras["validity"].shape == (3,)
     # The same key and predictor: the unguided run (scale 0) differs from the guided ones.

@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import queries as seen_set
-from ..errors import ConfigError, UnknownName, check_int
+from ..errors import ConfigError, UnknownName, check_int, is_concrete
 from ..protocol import Result, trace_result
 from ..shaping import failed_as
 from ..spaces import SearchSpace
@@ -149,6 +149,8 @@ def init(key: jax.Array, space: SearchSpace, config: Config) -> State:
 
 def ask(key: jax.Array, state: State, space: SearchSpace, config: Config) -> tuple[jax.Array, State]:
     r, c = space.shape
+    if is_concrete(state.rounds) and int(state.rounds) >= config.rounds:
+        raise ConfigError(f"this {config.strategy} run is finished: all {config.rounds} rounds were told")
     strategy = make_strategy(config.strategy, config.population, r * c, config.generations)
     k_ask, k_tell = jax.random.split(key)
     x, es = strategy.ask(k_ask, state.es, strategy.default_params)

@@ -38,7 +38,7 @@ import numpy as np
 from flax import nnx
 
 from .. import queries as seen_set
-from ..errors import ConfigError, GenerationError, check_int, check_range
+from ..errors import ConfigError, GenerationError, check_int, check_range, is_concrete
 from ..protocol import Result, trace_result
 from ..shaping import failed_as
 from . import encoding
@@ -223,6 +223,8 @@ def ask(key: jax.Array, state, space, config: Config):
     are not distinct valid samples, when fewer exist, are repeats whose values are ignored)."""
     if isinstance(state, QueryState):
         return state.ops, state
+    if is_concrete(state.told) and bool(state.told):
+        raise ConfigError("this DiffusionNAG run is finished: its candidates were told (start a new one with init)")
     ops, ok, pred, validity, distinct = _generate_candidates(key, state, space, config)
     return ops, state._replace(candidates=ops, candidate_ok=ok, predicted=pred, validity=validity, distinct=distinct)
 
@@ -249,8 +251,9 @@ def tell(state, values: jax.Array, space, config: Config):
         raise ConfigError(f"tell takes one value per candidate: shape ({config.top},), got {values.shape}")
     seen, queries, best_ops, best_f, f = _track(state.seen, state.queries, state.best_ops, state.best_fitness,
                                                 state.candidates, state.candidate_ok, values, space)
-    return state._replace(seen=seen, queries=queries, best_ops=best_ops, best_fitness=best_f,
+    told = state._replace(seen=seen, queries=queries, best_ops=best_ops, best_fitness=best_f,
                           generated_best=jnp.max(f), told=jnp.bool_(True))
+    return jax.tree.map(lambda old, new: jnp.where(state.told, old, new), state, told)  # told once: a no-op after
 
 
 def done(state, config: Config) -> jax.Array:
