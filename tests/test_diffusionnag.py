@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from jaxnag import protocol, registry, spaces, tables
+from jaxnag import protocol, registry, spaces
 from jaxnag.errors import GenerationError
 from jaxnag.diffusionnag import encoding, generator, guidance, train
 from jaxnag.diffusionnag.sampler import guided, pc_sample

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..errors import ConfigError, DataError, UnknownName, check_finite, check_int, check_range
+from ..errors import ConfigError, UnknownName, check_finite, check_int, check_range
 from .. import queries
 from . import scores, shapley
 
