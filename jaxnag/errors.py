@@ -22,7 +22,7 @@ import numbers
 import numpy as np
 
 __all__ = ["CheckpointError", "ConfigError", "DataError", "GenerationError", "Interrupted", "InvalidArchitecture",
-           "JaxnagError", "UnknownName", "check_finite", "check_int", "check_positive_int", "check_range",
+           "JaxnagError", "MissingDependency", "UnknownName", "check_finite", "check_int", "check_positive_int", "check_range",
            "is_concrete"]
 
 
@@ -55,6 +55,10 @@ class CheckpointError(DataError):
 
 class GenerationError(JaxnagError, RuntimeError):
     """A generator could not produce what was asked (e.g. no valid sample at all)."""
+
+
+class MissingDependency(JaxnagError, ImportError):
+    """An optional dependency is not installed; the message says which extra to install."""
 
 
 class Interrupted(JaxnagError):

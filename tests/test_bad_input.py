@@ -194,6 +194,12 @@ def test_interrupt_is_one_line(capsys, monkeypatch):
     assert code == 130 and err.strip() == "jaxnag: interrupted"
 
 
+def test_missing_optional_dependency_is_one_line(capsys, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "evosax", None)  # as if evosax were not installed
+    one_line_error(capsys, ["generate", "--method", "evosax", "--seeds", "1"],
+                   "the evosax baselines need evosax: pip install 'jaxnag[baselines]'")
+
+
 def test_library_bug_keeps_its_traceback(monkeypatch):
     import jaxnag.cli as cli
 

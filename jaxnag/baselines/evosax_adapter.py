@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import queries as seen_set
-from ..errors import ConfigError, UnknownName, check_int, is_concrete
+from ..errors import ConfigError, MissingDependency, UnknownName, check_int, is_concrete
 from ..protocol import Result, trace_result
 from ..shaping import failed_as
 from ..spaces import SearchSpace
@@ -101,8 +101,8 @@ def make_strategy(name: str, population: int, dim: int, generations: int):
     """The evosax strategy ``name`` for ``population`` vectors of ``dim``."""
     try:
         from evosax import algorithms
-    except ImportError as e:  # pragma: no cover
-        raise ImportError("evosax baselines need: pip install 'jaxnag[baselines]'") from e
+    except ImportError:
+        raise MissingDependency("the evosax baselines need evosax: pip install 'jaxnag[baselines]'") from None
     if name not in STRATEGIES:
         raise UnknownName(f"unknown evosax strategy {name!r}; available: {', '.join(STRATEGIES)}")
     solution = np.zeros(dim, np.float32)
