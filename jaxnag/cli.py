@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-from .errors import ConfigError, Interrupted, JaxnagError, check_int, check_range
+from .errors import ConfigError, Interrupted, JaxnagError, check_int, check_range, renamed
 
 __all__ = ["build_parser", "main"]
 
@@ -92,14 +92,7 @@ def _apply_method_flags(args) -> tuple[dict, dict]:
 
 def _build_config(gen, space, settings: dict):
     """The generator's checked config; an error about a setting names its flag."""
-    try:
-        return gen.config(space, **settings)
-    except ConfigError as e:
-        msg = str(e)
-        for name in sorted(settings, key=len, reverse=True):
-            if msg.startswith(name + " "):
-                raise type(e)(_flag(name) + msg[len(name):]) from None
-        raise
+    return renamed(lambda: gen.config(space, **settings), {name: _flag(name) for name in settings})
 
 
 def _context(args, gen, context: dict, table) -> dict:
@@ -127,8 +120,9 @@ def _context(args, gen, context: dict, table) -> dict:
 def _describe(args, gen, config, context: dict, table) -> dict:
     """One stderr line about what the run reads, and the method's extra JSON fields."""
     if gen.name == "pgnag":
+        from . import pgnag
         source = context["source"]
-        proto = "transfer" if source is not None else ("whole-table" if config.budget is None else "budgeted")
+        proto = pgnag.protocol_of(source, config)
         reads = {"transfer": f"prior scored on {source.name if source is not None else ''}; it reads nothing of "
                              "the target",
                  "budgeted": f"prior from the top-{config.k} of {config.budget} random target queries (counted)",
@@ -330,7 +324,7 @@ def _cmd_prior(args):
             raise CLIError("--plot needs matplotlib: pip install matplotlib (or jaxnag[bench])") from None
     table = tables.load(args.benchmark, args.dataset, data_dir=args.data_dir)
     if args.budget is not None:
-        check_int("--budget", args.budget, lo=1, hi=len(table.space.distinct_ranks()))
+        table.space.check_budget(args.budget, "--budget")
     r = prior.score_table(jax.random.key(args.seed), table, args.k, args.method, args.budget)
     space = table.space
     if args.json:

@@ -23,7 +23,7 @@ import numpy as np
 
 __all__ = ["CheckpointError", "ConfigError", "DataError", "GenerationError", "Interrupted", "InvalidArchitecture",
            "JaxnagError", "MissingDependency", "UnknownName", "check_finite", "check_int", "check_positive_int", "check_range",
-           "is_concrete"]
+           "is_concrete", "renamed"]
 
 
 class JaxnagError(Exception):
@@ -138,6 +138,19 @@ def check_range(name: str, value, lo: float | None = None, hi: float | None = No
         hi_s = "inf" if hi is None else _num(hi)
         raise ConfigError(f"{name} must be in {left}{lo_s}, {hi_s}{right}, got {value!r}")
     return value
+
+
+def renamed(build, names: dict[str, str]):
+    """Run ``build()``; a :class:`ConfigError` whose message starts with a key of ``names`` (a field name)
+    is raised again under the value (the name the caller used: a setting, a flag)."""
+    try:
+        return build()
+    except ConfigError as e:
+        msg = str(e)
+        for field, name in names.items():
+            if msg.startswith(field + " "):
+                raise type(e)(name + msg[len(field):]) from None
+        raise
 
 
 def _num(v: float) -> str:

@@ -47,11 +47,11 @@ from .discrete import diffusion, train
 from .discrete.train import TrainConfig as TrainConfig
 from .errors import ConfigError, DataError, UnknownName, check_int, check_range, is_concrete
 from .prior._score_table import check_scoring
-from .protocol import Result, trace_result
+from .protocol import Result, evaluate, trace_result, unless_finished
 from .shaping import failed_as
 
 __all__ = ["Config", "PRIORS", "Report", "SAMPLERS", "State", "TrainConfig", "ask", "done", "generate", "init",
-           "protocol", "run", "same_task", "sample_prior", "tell"]
+           "protocol", "protocol_of", "run", "same_task", "sample_prior", "tell"]
 
 PRIORS = ("shapley", "frequency", "uniform")
 SAMPLERS = ("diffusion", "direct")
@@ -162,7 +162,12 @@ def same_task(source, target) -> bool:
 
 def protocol(source, target, config: Config) -> str:
     """``transfer``, ``budgeted`` or ``whole-table``: which protocol :func:`run` follows (module doc)."""
-    if not same_task(source, target):
+    return protocol_of(None if same_task(source, target) else source, config)
+
+
+def protocol_of(source, config: Config) -> str:
+    """The protocol of :func:`generate` with this ``source`` (None: the target itself)."""
+    if source is not None:
         return "transfer"
     return "whole-table" if config.budget is None else "budgeted"
 
@@ -206,9 +211,8 @@ def _init(key: jax.Array, space, config: Config, source, proto: str) -> State:
         seen = scoring.seen
         best_ops, best_f = scoring.top_ops[0], scoring.top_values[0]
     elif proto == "whole-table":
-        distinct = space.distinct_ranks()
-        has = jnp.isfinite(source.values[jnp.asarray(distinct)])
-        seen, _ = seen_set.mark(seen, space.query_id(space.unrank(jnp.asarray(distinct))), has)
+        distinct = jnp.asarray(space.distinct_ranks())  # one rank per query: each is its own query id
+        seen, _ = seen_set.mark(seen, distinct, jnp.isfinite(source.values[distinct]))
     return State(scoring, p, model, losses, space.query_id(train_ops), kept, seen, seen_set.count(seen),
                  best_ops, best_f, jnp.zeros((config.samples, space.num_slots), jnp.int32),
                  jnp.int32(0), jnp.int32(0), jnp.int32(0))
@@ -250,8 +254,7 @@ def tell(state: State, values: jax.Array, space, config: Config) -> State:
     told = state._replace(seen=seen, queries=state.queries + new, best_ops=jnp.where(better, ops[i], state.best_ops),
                           best_fitness=jnp.where(better, f[i], state.best_fitness), rounds=state.rounds + 1,
                           distinct=state.distinct + jnp.sum(first), novel=state.novel + jnp.sum(first & ~known))
-    finished = state.rounds >= config.rounds  # past the last round: a no-op
-    return jax.tree.map(lambda old, now: jnp.where(finished, old, now), state, told)
+    return unless_finished(state.rounds >= config.rounds, state, told)  # past the last round: a no-op
 
 
 def done(state: State, config: Config) -> jax.Array:
@@ -276,13 +279,13 @@ def generate(key: jax.Array, fitness: Callable, space, config: Config = Config()
     samples not among the training architectures), ``train_rows`` (training architectures that map
     onto the target) and ``final_loss``.
     """
-    proto = "transfer" if source is not None else ("whole-table" if config.budget is None else "budgeted")
+    proto = protocol_of(source, config)
     k_init, k_run = jax.random.split(key)
     state = _init(k_init, space, config, fitness if source is None else source, proto)
 
     def body(s, r):
         ops, s = ask(jax.random.fold_in(k_run, r), s, space, config)
-        values = jnp.asarray(fitness(ops), jnp.float32)
+        values = evaluate(fitness, ops)
         s = tell(s, values, space, config)
         return s, (s.best_fitness, s.queries, ops, values)
 

@@ -40,7 +40,7 @@ import numpy as np
 
 from .errors import ConfigError, GenerationError
 
-__all__ = ["Generator", "Result", "run", "trace_result"]
+__all__ = ["Generator", "Result", "evaluate", "run", "trace_result", "unless_finished"]
 
 
 class Result(NamedTuple):
@@ -68,6 +68,19 @@ class Result(NamedTuple):
 def trace_result(best_ops, best_fitness, queries, best_trace, queries_trace, **extras) -> Result:
     """A :class:`Result` with ``extras`` given as keywords."""
     return Result(best_ops, best_fitness, queries, best_trace, queries_trace, dict(extras))
+
+
+def evaluate(fitness: Callable, ops: jax.Array) -> jax.Array:
+    """``fitness(ops)`` as float32 of shape ``ops.shape[:-1]`` (one value per architecture), checked."""
+    values = jnp.asarray(fitness(ops), jnp.float32)
+    if values.shape != ops.shape[:-1]:
+        raise ConfigError(f"fitness must map ops {list(ops.shape)} to shape {ops.shape[:-1]}, got {values.shape}")
+    return values
+
+
+def unless_finished(finished, before, after):
+    """``after``, or ``before`` where ``finished``: how ``tell`` past the last round is a no-op under ``jit``."""
+    return jax.tree.map(lambda old, new: jnp.where(finished, old, new), before, after)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,10 +114,7 @@ class Generator:
     def step(self, key, state, fitness, space, config):
         """Ask, evaluate ``fitness`` on the proposals, tell."""
         ops, state = self.ask(key, state, space, config)
-        values = jnp.asarray(fitness(ops), jnp.float32)
-        if values.shape != ops.shape[:-1]:
-            raise ConfigError(f"fitness must map ops {list(ops.shape)} to shape {ops.shape[:-1]}, got {values.shape}")
-        return self.tell(state, values, space, config)
+        return self.tell(state, evaluate(fitness, ops), space, config)
 
     @property
     def jitted(self):
@@ -112,7 +122,8 @@ class Generator:
         space and config shapes (cached on the generator)."""
         cache = self.__dict__.get("_jitted")
         if cache is None:
-            cache = (jax.jit(self.init, static_argnums=(1,)), jax.jit(self.ask, static_argnums=(2,)), jax.jit(self.tell, static_argnums=(2,)))
+            cache = (jax.jit(self.init, static_argnums=(1,)), jax.jit(self.ask, static_argnums=(2,)),
+                     jax.jit(self.tell, static_argnums=(2,)))
             object.__setattr__(self, "_jitted", cache)
         return cache
 

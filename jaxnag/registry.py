@@ -24,7 +24,7 @@ import dataclasses
 import functools
 from collections.abc import Callable
 
-from .errors import ConfigError, UnknownName, check_int
+from .errors import UnknownName, renamed
 from .protocol import Generator
 
 __all__ = ["Setting", "get", "names", "settings"]
@@ -45,18 +45,6 @@ class Setting:
     context: bool = False
 
 
-def _renamed(build: Callable, names: dict[str, str]):
-    """Run ``build()``; a :class:`ConfigError` about a config field is re-raised under the setting's name."""
-    try:
-        return build()
-    except ConfigError as e:
-        msg = str(e)
-        for field, setting in names.items():
-            if msg.startswith(field + " "):
-                raise type(e)(setting + msg[len(field):]) from None
-        raise
-
-
 # ----------------------------------------------------------------------------- the generators
 def _ednag() -> Generator:
     from . import ednag
@@ -73,15 +61,11 @@ def _ednag() -> Generator:
         ednag.init, ednag.ask, ednag.tell, ednag.generate, ednag.done, small=dict(population=8, steps=5))
 
 
-def _budget(space, budget: int) -> None:
-    check_int("budget", budget, lo=1, hi=len(space.distinct_ranks()))
-
-
 def _random() -> Generator:
     from .baselines import random_sampling as rs
 
     def config(space, budget=300, batch=None):
-        _budget(space, budget)
+        space.check_budget(budget)
         return rs.Config(budget, batch)
 
     return Generator("random", "random search: distinct uniform architectures", rs.Config, config,
@@ -94,7 +78,7 @@ def _rea() -> Generator:
     from .baselines import regularized_evolution as rea
 
     def config(space, budget=300, population=50, sample=10):
-        _budget(space, budget)
+        space.check_budget(budget)
         return rea.Config(budget, population, sample)
 
     return Generator("rea", "regularized evolution (Real et al. 2019)", rea.Config, config,
@@ -124,8 +108,8 @@ def _pgnag() -> Generator:
     def config(space, k=20, tau=None, samples=100, rounds=1, prior_budget=None, prior_method="exact",
                prior="shapley", sampler="diffusion", iterations=pgnag.TrainConfig().iterations):
         if prior_budget is not None:
-            _renamed(lambda: _budget(space, prior_budget), {"budget": "prior_budget"})
-        return _renamed(lambda: pgnag.Config(
+            space.check_budget(prior_budget, "prior_budget")
+        return renamed(lambda: pgnag.Config(
             k=k, method=prior_method, budget=prior_budget, temperature=tau, prior=prior, sampler=sampler,
             samples=samples, rounds=rounds, train=pgnag.TrainConfig(iterations=iterations)),
             {"temperature": "tau", "budget": "prior_budget", "iterations": "iterations"})
@@ -152,8 +136,8 @@ def _diffusionnag() -> Generator:
     def config(space, guidance_scale=5.0, predictor_queries=300, predictor_iterations=1500, pc_steps=1000, top=5,
                round_size=256, rounds=1):
         if predictor_queries:
-            _renamed(lambda: _budget(space, predictor_queries), {"budget": "predictor_queries"})
-        return _renamed(lambda: dn.Config(queries=predictor_queries, top=top, round_size=round_size, rounds=rounds,
+            space.check_budget(predictor_queries, "predictor_queries")
+        return renamed(lambda: dn.Config(queries=predictor_queries, top=top, round_size=round_size, rounds=rounds,
                                           steps=pc_steps, scale=guidance_scale,
                                           predictor=dn.PredictorConfig(iterations=predictor_iterations)),
                         {"queries": "predictor_queries", "steps": "pc_steps", "scale": "guidance_scale",

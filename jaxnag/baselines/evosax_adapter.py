@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import queries as seen_set
 from ..errors import ConfigError, MissingDependency, UnknownName, check_int, is_concrete
-from ..protocol import Result, trace_result
+from ..protocol import Result, trace_result, unless_finished
 from ..shaping import failed_as
 from ..spaces import SearchSpace
 
@@ -178,7 +178,7 @@ def tell(state: State, values: jax.Array, space: SearchSpace, config: Config) ->
         es = jax.tree.map(lambda a, b: jnp.where(initial, a, b), es0, es)
     told = _track(state._replace(es=es, rounds=state.rounds + 1), ops, f, space)
     finished = done(state, config)
-    return jax.tree.map(lambda old, new: jnp.where(finished, old, new), state, told)
+    return unless_finished(finished, state, told)
 
 
 def done(state: State, config: Config) -> jax.Array:

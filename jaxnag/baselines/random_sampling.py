@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 
 from ..errors import ConfigError, check_int, is_concrete
-from ..protocol import Result, trace_result
+from ..protocol import Result, trace_result, unless_finished
 from ..shaping import failed_as
 from ..spaces import SearchSpace
 
@@ -69,13 +69,9 @@ class State(NamedTuple):
     best_by_query: jax.Array  # [budget]
 
 
-def _check_budget(space: SearchSpace, config: Config) -> None:
-    check_int("budget", config.budget, lo=1, hi=len(space.distinct_ranks()))
-
-
 def init(key: jax.Array, space: SearchSpace, config: Config) -> State:
     """Draw the ``budget`` distinct architectures the run will query."""
-    _check_budget(space, config)
+    space.check_budget(config.budget)
     ops = space.sample_unique(key, config.budget)
     return State(ops, jnp.int32(0), ops[0], jnp.float32(-jnp.inf), jnp.int32(0),
                  jnp.full(config.budget, -jnp.inf, jnp.float32))
@@ -106,7 +102,7 @@ def tell(state: State, values: jax.Array, space: SearchSpace, config: Config) ->
     told = State(state.ops, state.told + b, jnp.where(better, ops[i], state.best_ops),
                  jnp.where(better, f[i], state.best_fitness), state.queries + b, hist)
     finished = state.told >= config.budget
-    return jax.tree.map(lambda old, new: jnp.where(finished, old, new), state, told)
+    return unless_finished(finished, state, told)
 
 
 def done(state: State, config: Config) -> jax.Array:
@@ -133,5 +129,5 @@ def generate(key: jax.Array, fitness: Callable, space: SearchSpace, config: Conf
 def random_search(key: jax.Array, fitness: Callable[[jax.Array], jax.Array], space: SearchSpace,
                   budget: int) -> Result:
     """``generate(key, fitness, space, Config(budget))``."""
-    check_int("budget", budget, lo=1, hi=len(space.distinct_ranks()))
+    space.check_budget(budget)
     return generate(key, fitness, space, Config(budget))

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 
 from .. import queries as seen_set
 from ..errors import ConfigError, check_int, is_concrete
-from ..protocol import Result, trace_result
+from ..protocol import Result, trace_result, unless_finished
 from ..shaping import failed_as
 from ..spaces import SearchSpace
 
@@ -110,10 +110,6 @@ def mutate_one_slot(key: jax.Array, ops: jax.Array, space: SearchSpace) -> jax.A
     return ops.at[slot].set((ops[slot] + shift) % counts[slot])
 
 
-def _check_space(space: SearchSpace, config: Config) -> None:
-    check_int("budget", config.budget, lo=1, hi=len(space.distinct_ranks()))
-
-
 def _start(key: jax.Array, fitness, space: SearchSpace, config: Config) -> State:
     """The initial population drawn (and, with a ``fitness``, evaluated as one batch)."""
     p0, population = config.initial, config.population
@@ -163,7 +159,7 @@ def _record(s: State, child: jax.Array, f: jax.Array, space: SearchSpace, config
 
 def init(key: jax.Array, space: SearchSpace, config: Config) -> State:
     """Draw the ``min(P, budget)`` random architectures the first rounds propose."""
-    _check_space(space, config)
+    space.check_budget(config.budget)
     return _start(key, None, space, config)
 
 
@@ -185,7 +181,7 @@ def tell(state: State, values: jax.Array, space: SearchSpace, config: Config) ->
         raise ConfigError(f"tell takes one fitness value per proposed architecture: shape (1,), got {values.shape}")
     told = _record(state, state.child, failed_as(values[0]), space, config)
     finished = done(state, config)
-    return jax.tree.map(lambda old, new: jnp.where(finished, old, new), state, told)
+    return unless_finished(finished, state, told)
 
 
 def done(state: State, config: Config) -> jax.Array:
@@ -199,7 +195,7 @@ def generate(key: jax.Array, fitness: Callable[[jax.Array], jax.Array], space: S
 
     The trace is per unique query: ``best_trace[q - 1]`` is the best after ``q`` queries.
     """
-    _check_space(space, config)
+    space.check_budget(config.budget)
     state = _start(key, fitness, space, config)
 
     def body(s: State) -> State:

@@ -39,7 +39,7 @@ from flax import nnx
 
 from .. import queries as seen_set
 from ..errors import ConfigError, GenerationError, check_int, check_range, is_concrete
-from ..protocol import Result, trace_result
+from ..protocol import Result, evaluate, trace_result, unless_finished
 from ..shaping import failed_as
 from . import encoding
 from .guidance import PredictorConfig, predictor_graphdef, predictor_state
@@ -253,7 +253,7 @@ def tell(state, values: jax.Array, space, config: Config):
                                                 state.candidates, state.candidate_ok, values, space)
     told = state._replace(seen=seen, queries=queries, best_ops=best_ops, best_fitness=best_f,
                           generated_best=jnp.max(f), told=jnp.bool_(True))
-    return jax.tree.map(lambda old, new: jnp.where(state.told, old, new), state, told)  # told once: a no-op after
+    return unless_finished(state.told, state, told)  # told once: a no-op after
 
 
 def done(state, config: Config) -> jax.Array:
@@ -277,7 +277,7 @@ def generate(key: jax.Array, fitness: Callable, space, config: Config = Config()
     best, queries = [], []
     for r in range(2 if config.queries else 1):
         ops, state = ask(jax.random.fold_in(k_run, r), state, space, config)
-        told = jnp.asarray(fitness(ops), jnp.float32)
+        told = evaluate(fitness, ops)
         state = tell(state, told, space, config)
         best.append(state.best_fitness)
         queries.append(state.queries)

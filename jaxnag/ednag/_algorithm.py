@@ -42,7 +42,7 @@ import numpy as np
 
 from .. import queries as queries_lib
 from .. import schedules, shaping
-from ..protocol import Result, trace_result
+from ..protocol import Result, evaluate, trace_result, unless_finished
 from ..errors import ConfigError, UnknownName, check_int, check_range, is_concrete
 from ..spaces import SearchSpace
 from . import denoise, mutation, selection
@@ -358,21 +358,14 @@ def tell(state: State, values: jax.Array, space: SearchSpace, config: Config) ->
             jnp.where(initial, f, pool_f[idx]))
     told = State(*keep, jnp.where(initial, config.steps - 1, state.t - 1).astype(jnp.int32), best_ops, best_f,
                  seen, queries, lookups_seen, lookups, state.proposal, state.select_key)
-    return jax.tree.map(lambda old, new: jnp.where(finished, old, new), state, told)
-
-
-def _evaluate(fitness, ops):
-    f = jnp.asarray(fitness(ops), jnp.float32)
-    if f.shape != ops.shape[:-1]:
-        raise ConfigError(f"fitness must map ops {list(ops.shape)} to shape {ops.shape[:-1]}, got {f.shape}")
-    return f
+    return unless_finished(finished, state, told)
 
 
 def step(key: jax.Array, state: State, fitness: Callable, space: SearchSpace, config: Config) -> State:
     """:func:`ask`, evaluate ``fitness`` on the proposals, :func:`tell`: one round."""
     _check(fitness, space, config)
     ops, state = ask(key, state, space, config)
-    return tell(state, _evaluate(fitness, ops), space, config)
+    return tell(state, evaluate(fitness, ops), space, config)
 
 
 def generate(key: jax.Array, fitness: Callable, space: SearchSpace, config: Config = Config()) -> Result:
@@ -394,7 +387,7 @@ def generate(key: jax.Array, fitness: Callable, space: SearchSpace, config: Conf
     _check(fitness, space, config)
     k0, key = jax.random.split(key)
     state = init(k0, space, config)
-    state = tell(state, _evaluate(fitness, state.ops), space, config)  # the initial population
+    state = tell(state, evaluate(fitness, state.ops), space, config)  # the initial population
 
     def body(s, k):
         s = step(k, s, fitness, space, config)

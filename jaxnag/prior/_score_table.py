@@ -87,7 +87,7 @@ def score(key: jax.Array, fitness, space, k: int = 20, method: str = "exact", bu
     """
     check_scoring(k, method, budget, temperature, eps)
     if budget is not None:
-        check_int("budget", budget, lo=1, hi=len(space.distinct_ranks()))
+        space.check_budget(budget)
         if k > budget:
             raise ConfigError(f"k ({k}) cannot exceed the scoring budget ({budget})")
     check_int("permutations", permutations, lo=1)

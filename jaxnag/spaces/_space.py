@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..errors import ConfigError, InvalidArchitecture
+from ..errors import ConfigError, InvalidArchitecture, check_int
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -267,6 +267,10 @@ class SearchSpace:
             return self.valid_ranks()
         return _cached(self, "distinct_ranks", lambda: np.intersect1d(
             self.valid_ranks(), np.unique(self.canonical_table())).astype(np.int32))
+
+    def check_budget(self, n, name: str = "budget") -> int:
+        """``n`` as an int in ``[1, number of distinct queries]``: a budget of unique architectures."""
+        return check_int(name, n, lo=1, hi=len(self.distinct_ranks()))
 
     def sample_unique(self, key: jax.Array, n: int) -> jax.Array:
         """``n`` distinct valid architectures (distinct queries, see :meth:`query_id`) drawn uniformly
