@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 
@@ -95,29 +96,13 @@ def _build_config(gen, space, settings: dict):
     return renamed(lambda: gen.config(space, **settings), {name: _flag(name) for name in settings})
 
 
-def _context(args, gen, context: dict, table) -> dict:
-    """What the generator needs besides the fitness: PG-NAG's source table, DiffusionNAG's score model."""
-    from . import pgnag, tables
-    out = {}
-    if "source" in gen.context:
-        source = None
-        if context.get("prior_from"):
-            bench, _, ds = context["prior_from"].partition(":")
-            if not ds:
-                raise CLIError(f"--prior-from takes BENCHMARK:DATASET, got {context['prior_from']!r}")
-            source = tables.load(bench, ds, data_dir=args.data_dir)
-            if pgnag.same_task(source, table):
-                source = None  # the target itself: budgeted or whole-table
-        out["source"] = source
-    if "score_model" in gen.context:
-        from .diffusionnag import generator
-        if not context.get("checkpoint"):
-            raise CLIError("--method diffusionnag needs --checkpoint DIR (train one with `jaxnag train-score`)")
-        out["score_model"], args.trained_steps = generator.load(context["checkpoint"], table.space)
-    return out
+def _context(args, gen, settings: dict, table) -> tuple[dict, dict]:
+    """What the generator needs besides the fitness (PG-NAG's source table, DiffusionNAG's score model),
+    and the notes to report; an error about a setting names its flag."""
+    return renamed(lambda: gen.context_for(settings, table, args.data_dir), {n: _flag(n) for n in settings})
 
 
-def _describe(args, gen, config, context: dict, table) -> dict:
+def _describe(gen, config, context: dict, notes: dict, table) -> dict:
     """One stderr line about what the run reads, and the method's extra JSON fields."""
     if gen.name == "pgnag":
         from . import pgnag
@@ -132,27 +117,8 @@ def _describe(args, gen, config, context: dict, table) -> dict:
         print(f"jaxnag: pgnag protocol: {proto} ({reads})", file=sys.stderr, flush=True)
         return dict(protocol=proto)
     if gen.name == "diffusionnag":
-        return dict(checkpoint_steps=args.trained_steps)
+        return dict(checkpoint_steps=notes["checkpoint_steps"])
     return {}
-
-
-def _free_memory_bytes() -> int | None:
-    """Memory one call may use: the accelerator's free memory, or the host's available memory."""
-    import jax
-    dev = jax.devices()[0]
-    if dev.platform != "cpu":
-        stats = dev.memory_stats() or {}
-        if "bytes_limit" in stats:
-            return int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0))
-        return None
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
 
 
 def _compile_fitting(run, keys, *args):
@@ -168,7 +134,8 @@ def _compile_fitting(run, keys, *args):
         need = int(m.temp_size_in_bytes + m.argument_size_in_bytes + m.output_size_in_bytes)
     except Exception:  # a backend without memory analysis: run and let the runtime say
         return compiled
-    free = _free_memory_bytes()
+    from .parallel import device_memory
+    free = device_memory()
     if free is not None and need > 0.8 * free:
         fit = max(int(0.8 * free / (need / n)), 0)
         raise ConfigError(f"--seeds {n} needs about {need / 2**30:.1f} GiB in one call and "
@@ -263,20 +230,15 @@ def _cmd_generate(args):
     space = table.space
     gen = registry.get(args.method)
     config = _build_config(gen, space, settings)
-    context = _context(args, gen, context_settings, table)
-    extra = _describe(args, gen, config, context, table)
+    context, notes = _context(args, gen, context_settings, table)
+    extra = _describe(gen, config, context, notes, table)
     keys = jax.random.split(jax.random.key(args.seed), args.seeds)
     t0 = time.perf_counter()
     print(f"jaxnag: compiling and running {args.seeds} x {args.method} on {table.name} in one call ...",
           file=sys.stderr, flush=True)
     run = lambda key, t, ctx: gen.generate(key, t, space, config, **ctx)  # noqa: E731
     res = jax.block_until_ready(_compile_fitting(run, keys, table, context)(keys, table, context))
-    if args.method == "pgnag":
-        from . import pgnag
-        pgnag.check(res, config, "the prior's source table")
-    if args.method == "diffusionnag":
-        from .diffusionnag import generator
-        generator.check(res, args.trained_steps, context_settings["checkpoint"])
+    gen.check_result(res, config, notes)
     best_ops = np.asarray(res.best_ops)
     best = np.asarray(res.best_fitness, np.float64)
     queries = np.asarray(res.queries)
@@ -309,6 +271,16 @@ def _cmd_generate(args):
             else "has a finite metric"
         print(f"{failed} of {args.seeds} runs found no architecture that {what} "
               f"(the table has {len(table.info.row_ops)} rows for {space.size} encodings)")
+
+
+def _cmd_bench(args):
+    from . import bench, parallel
+    if args.coordinator or args.num_processes is not None or args.process_id is not None:
+        parallel.initialize(args.coordinator, args.num_processes, args.process_id)
+    elif any(os.environ.get(v) for v in ("JAXNAG_COORDINATOR", "JAXNAG_NUM_PROCESSES", "JAXNAG_PROCESS_ID")):
+        parallel.initialize()
+    bench.run(args.grid, out=args.out, chunk=args.chunk, devices=args.devices, progress=not args.no_progress,
+              plot=not args.no_plot)
 
 
 def _cmd_prior(args):
@@ -472,6 +444,23 @@ def build_parser() -> argparse.ArgumentParser:
                                                                        "validity (0: skip)")
     ts.add_argument("--pc-steps", type=int, default=1000, help="PC steps of those samples")
     ts.set_defaults(func=_cmd_train_score)
+
+    be = sub.add_parser("bench", help="run a grid file (methods x benchmark tasks x seeds) sharded over the devices",
+                        description="Runs every cell of GRID.toml (see jaxnag.bench for the format) on every device "
+                                    "of every process, appending one JSON line per finished cell to the results "
+                                    "file; run again after a kill, it runs only the cells the file lacks. Ends with "
+                                    "a summary table (also written as .md) and a plot (.png) beside the results.")
+    be.add_argument("grid", help="the grid file (TOML)")
+    be.add_argument("--out", default=None, help="results file (JSON lines) [the grid's `out`, or GRID.jsonl]")
+    be.add_argument("--chunk", type=int, default=None, help="cells per compiled call [the grid's, or 256]")
+    be.add_argument("--devices", type=int, default=None, help="shard over the first N devices [all]")
+    be.add_argument("--no-plot", action="store_true", help="do not write the plot")
+    be.add_argument("--no-progress", action="store_true", help="no progress bar")
+    be.add_argument("--coordinator", default=None, help="HOST:PORT of process 0 for a multi-process run "
+                                                        "[$JAXNAG_COORDINATOR]")
+    be.add_argument("--num-processes", type=int, default=None, help="processes of the run [$JAXNAG_NUM_PROCESSES]")
+    be.add_argument("--process-id", type=int, default=None, help="this process's index [$JAXNAG_PROCESS_ID]")
+    be.set_defaults(func=_cmd_bench)
 
     pr = sub.add_parser("prior", help="PG-NAG component scores of a table's best architectures")
     pr.add_argument("--benchmark", default="nasbench_graph")

@@ -96,6 +96,10 @@ class Generator:
       settings: the settings ``config`` takes, with their defaults (the CLI's flags).
       context: keyword arguments ``init``/``generate`` need besides the fitness.
       small: settings for a quick run (tests, examples).
+      open_context: ``open_context(settings, target, data_dir) -> (context, notes)``: the context
+        from the context settings (a ``BENCHMARK:DATASET`` to load, a checkpoint folder), for
+        ``target``; ``notes`` are facts to report (the checkpoint's training steps).
+      check: ``check(result, config, notes)``: host-side refusal of a meaningless result (raises).
     """
 
     name: str
@@ -110,6 +114,19 @@ class Generator:
     done: Callable
     context: tuple[str, ...] = ()
     small: dict = dataclasses.field(default_factory=dict)
+    open_context: Callable | None = None
+    check: Callable | None = None
+
+    def context_for(self, settings: dict, target, data_dir=None) -> tuple[dict, dict]:
+        """``(context, notes)`` for a run on ``target`` from the context settings (see ``open_context``)."""
+        if self.open_context is None:
+            return {}, {}
+        return self.open_context(settings, target, data_dir)
+
+    def check_result(self, result, config, notes: dict | None = None) -> None:
+        """Raise where ``result`` (one run or a batch) is meaningless (see ``check``); else nothing."""
+        if self.check is not None:
+            self.check(result, config, notes or {})
 
     def step(self, key, state, fitness, space, config):
         """Ask, evaluate ``fitness`` on the proposals, tell."""

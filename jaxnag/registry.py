@@ -24,7 +24,7 @@ import dataclasses
 import functools
 from collections.abc import Callable
 
-from .errors import UnknownName, renamed
+from .errors import ConfigError, UnknownName, renamed
 from .protocol import Generator
 
 __all__ = ["Setting", "get", "names", "settings"]
@@ -103,7 +103,20 @@ def _evosax() -> Generator:
 
 
 def _pgnag() -> Generator:
-    from . import pgnag
+    from . import pgnag, tables
+
+    def open_context(settings, target, data_dir=None):
+        source, notes = None, {}
+        prior_from = settings.get("prior_from")
+        if prior_from:
+            benchmark, _, dataset = prior_from.partition(":")
+            if not dataset:
+                raise ConfigError(f"prior_from takes BENCHMARK:DATASET, got {prior_from!r}")
+            source = tables.load(benchmark, dataset, data_dir=data_dir)
+            notes["source"] = source.name
+            if pgnag.same_task(source, target):
+                source = None  # the target itself: budgeted or whole-table
+        return {"source": source}, notes
 
     def config(space, k=20, tau=None, samples=100, rounds=1, prior_budget=None, prior_method="exact",
                prior="shapley", sampler="diffusion", iterations=pgnag.TrainConfig().iterations):
@@ -127,11 +140,20 @@ def _pgnag() -> Generator:
              sampler=Setting("diffusion", str, "denoiser or the prior itself", pgnag.SAMPLERS),
              iterations=Setting(pgnag.TrainConfig().iterations, help="denoiser training iterations")),
         pgnag.init, pgnag.ask, pgnag.tell, pgnag.generate, pgnag.done, context=("source",),
-        small=dict(k=5, prior_method="loo", samples=10, iterations=10))
+        small=dict(k=5, prior_method="loo", samples=10, iterations=10), open_context=open_context,
+        check=lambda result, config, notes: pgnag.check(result, config, notes.get("source", "the prior's source")))
 
 
 def _diffusionnag() -> Generator:
     from .diffusionnag import generator as dn
+
+    def open_context(settings, target, data_dir=None):
+        folder = settings.get("checkpoint")
+        if not folder:
+            raise ConfigError("checkpoint DIR is needed by diffusionnag: a score network folder "
+                              "(train one with `jaxnag train-score`)")
+        model, steps = dn.load(folder, target.space)
+        return {"score_model": model}, {"checkpoint": str(folder), "checkpoint_steps": steps}
 
     def config(space, guidance_scale=5.0, predictor_queries=300, predictor_iterations=1500, pc_steps=1000, top=5,
                round_size=256, rounds=1):
@@ -154,7 +176,9 @@ def _diffusionnag() -> Generator:
              round_size=Setting(256, help="samples per guided round"),
              rounds=Setting(1, help="generation rounds")),
         dn.init, dn.ask, dn.tell, dn.generate, dn.done, context=("score_model",),
-        small=dict(predictor_queries=20, predictor_iterations=10, pc_steps=4, round_size=8))
+        small=dict(predictor_queries=20, predictor_iterations=10, pc_steps=4, round_size=8), open_context=open_context,
+        check=lambda result, config, notes: dn.check(result, notes.get("checkpoint_steps"),
+                                                     notes.get("checkpoint", "the score network")))
 
 
 _FACTORIES: dict[str, Callable[[], Generator]] = {

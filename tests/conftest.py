@@ -9,6 +9,17 @@ import pytest
 jax.config.update("jax_numpy_rank_promotion", "raise")
 jax.config.update("jax_numpy_dtype_promotion", "strict")
 
+MULTIDEVICE_FLAG = "--xla_force_host_platform_device_count=8"
+
+
+def pytest_configure(config):
+    """``pytest -m multidevice`` runs the sharded tests on 8 fake CPU devices (set before any backend starts)."""
+    expr = config.option.markexpr or ""
+    if "multidevice" in expr and "not multidevice" not in expr and "xla_force_host_platform_device_count" not in \
+            os.environ.get("XLA_FLAGS", ""):
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + MULTIDEVICE_FLAG).strip()
+
+
 _DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 

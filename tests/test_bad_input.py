@@ -69,7 +69,7 @@ CLI_CASES = [
     (["generate", "--method", "diffusionnag", "--predictor-queries", "-3"], "--predictor-queries must be an integer"),
     (["generate", "--method", "diffusionnag", "--predictor-queries", "1"], "--predictor-queries must be 0"),
     (["generate", "--method", "diffusionnag", "--pc-steps", "1"], "--pc-steps must be an integer >= 2"),
-    (["generate", "--method", "diffusionnag"], "needs --checkpoint DIR"),
+    (["generate", "--method", "diffusionnag"], "--checkpoint DIR is needed"),
     # generate: flags that do not apply, names that do not exist
     (["generate", "--method", "rea", "--steps", "8"], "--steps does not apply to --method rea"),
     (["generate", "--method", "ednag", "--prior-from", "nb201:cifar10"], "--prior-from does not apply to --method ednag"),
