@@ -14,3 +14,15 @@ def describe() -> str:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return (f"{cores} CPU cores ({platform.machine()}, {platform.system()}), jax {jax.__version__} on "
             f"{len(jax.devices())} x {kind}")
+
+
+def pyplot():
+    """matplotlib's pyplot on the Agg backend, or None (with a message) where matplotlib is missing."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed (pip install 'jaxnag[bench]'): no plot")
+        return None
+    return plt

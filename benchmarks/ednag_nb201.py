@@ -20,7 +20,7 @@ import jax
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import describe  # noqa: E402
+from _machine import describe, pyplot  # noqa: E402
 
 from jaxnag import registry, tables  # noqa: E402
 
@@ -140,12 +140,8 @@ def write_markdown(rows, path, seeds):
 
 
 def plot(curves, grid, path):
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib not installed: no plot")
+    plt = pyplot()
+    if plt is None:
         return
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     for ax, ds in zip(axes, ("cifar10", "cifar100", "imagenet16")):

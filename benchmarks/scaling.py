@@ -33,7 +33,7 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import describe  # noqa: E402
+from _machine import describe, pyplot  # noqa: E402
 
 from jaxnag import ednag, parallel, registry, tables  # noqa: E402
 
@@ -222,12 +222,8 @@ def write_markdown(path: Path, d: dict, args) -> None:
 
 
 def plot(path: Path, d: dict) -> None:
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is missing: no plot")
+    plt = pyplot()
+    if plt is None:
         return
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     for ax, kind in zip(axes, ("strong", "weak")):

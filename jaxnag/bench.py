@@ -109,6 +109,17 @@ def _keys(path, field: str, table, allowed) -> None:
               f"{', '.join(allowed)}")
 
 
+def _named(path, where: str, table, allowed, lookup, names):
+    """Check a [[benchmarks]] or [[methods]] table's fields and return what its ``name`` names."""
+    _keys(path, where, table, allowed)
+    if not isinstance(table.get("name"), str):
+        _fail(path, f"{where}.name", f"missing; one of {', '.join(names)}")
+    try:
+        return lookup(table["name"])
+    except UnknownName as e:
+        _fail(path, f"{where}.name", str(e))
+
+
 def _int(path, field: str, value, lo: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < lo:
         _fail(path, field, f"must be an integer >= {lo}, got {value!r}")
@@ -168,13 +179,7 @@ def load(path, *, out=None, chunk: int | None = None, devices: int | None = None
     benchmarks = []
     for i, b in enumerate(raw["benchmarks"]):
         where = f"benchmarks[{i}]"
-        _keys(path, where, b, _BENCH)
-        if not isinstance(b.get("name"), str):
-            _fail(path, f"{where}.name", f"missing; one of {', '.join(tables.BENCHMARKS)}")
-        try:
-            bench = tables.benchmark(b["name"])
-        except UnknownName as e:
-            _fail(path, f"{where}.name", str(e))
+        bench = _named(path, where, b, _BENCH, tables.benchmark, tables.BENCHMARKS)
         datasets = b.get("datasets", list(bench.datasets))
         if isinstance(datasets, str):
             datasets = [datasets]
@@ -214,13 +219,7 @@ def load(path, *, out=None, chunk: int | None = None, devices: int | None = None
 def _method_entries(path, i: int, m) -> list[MethodEntry]:
     from . import registry
     where = f"methods[{i}]"
-    _keys(path, where, m, _METHOD)
-    if not isinstance(m.get("name"), str):
-        _fail(path, f"{where}.name", f"missing; one of {', '.join(registry.names())}")
-    try:
-        gen = registry.get(m["name"])
-    except UnknownName as e:
-        _fail(path, f"{where}.name", str(e))
+    gen = _named(path, where, m, _METHOD, registry.get, registry.names())
     settings = m.get("settings", {})
     sweep = m.get("sweep", {})
     for field, table in (("settings", settings), ("sweep", sweep)):
