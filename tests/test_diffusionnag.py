@@ -94,6 +94,7 @@ def test_training_loss_decreases(tmp_path):
     assert info["steps"] == 60 and info["losses"][-1] < info["losses"][0] and info["saved"] == [60]
 
 
+@pytest.mark.slow  # 10 s on 2 cores: the default run stays under 5 minutes
 def test_predictor_learns_to_rank(nb201_c10):
     sde = VESDE(0.1, 5.0)
     q = S.sample_unique(jax.random.key(0), 200)
@@ -108,6 +109,7 @@ GEN_CFG = generator.Config(queries=100, top=5, round_size=16, rounds=2, steps=20
                            predictor=generator.PredictorConfig(iterations=50))
 
 
+@pytest.mark.slow  # 19 s on 2 cores
 def test_generator_rounds_and_validity(nb201_c10):
     sde = VESDE(0.1, 5.0)
     # A score that pulls every entry to 0 gives no valid sample: check() says so.
