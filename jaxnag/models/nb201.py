@@ -1,0 +1,221 @@
+"""The NAS-Bench-201 network of a cell, in Flax NNX, and its exact parameter and FLOP counts.
+
+The skeleton is NAS-Bench-201's (Dong & Yang, ICLR 2020, "TinyNetwork"): a 3x3 conv stem with
+batch norm; three stages of ``cells`` cells at ``C``, ``2C`` and ``4C`` channels, joined by
+residual reduction blocks (ReLU-conv3x3/2-BN, ReLU-conv3x3-BN, shortcut 2x2 average pool then
+1x1 conv); batch norm, ReLU, global average pooling and a linear classifier. A cell has 4 nodes;
+node ``j`` sums ``op(node i)`` over ``i < j`` on the 6 edges of :mod:`jaxnag.spaces.nb201`:
+``none`` (zero), ``skip_connect``, ``nor_conv_1x1`` and ``nor_conv_3x3`` (ReLU-conv-BN) and
+``avg_pool_3x3`` (stride 1, padding not counted). Images are NHWC.
+
+:func:`param_count` and :func:`flops` count like the NAS-Bench-201 API (every edge's op counts,
+connected to the output or not; FLOPs are conv and linear multiply-adds plus the linear bias) and
+reproduce the ``params_mb_*`` and ``flops_m_*`` columns of the benchmark table for every cell.
+
+Example:
+  >>> import jax.numpy as jnp
+  >>> from flax import nnx
+  >>> from jaxnag.models import nb201
+  >>> net = nb201.Network([3, 1, 3, 0, 2, 4], channels=4, cells=1, classes=10, rngs=nnx.Rngs(0))
+  >>> nnx.jit(lambda m, x: m(x))(net, jnp.ones((2, 8, 8, 3))).shape
+  (2, 10)
+  >>> nb201.count(net) == nb201.param_count([3, 1, 3, 0, 2, 4], channels=4, cells=1, classes=10)
+  True
+  >>> nb201.param_count([3, 1, 3, 0, 2, 4]) / 1e6  # the benchmark's CIFAR-10 network (C=16, N=5)
+  0.587386
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from ..errors import ConfigError, InvalidArchitecture, check_int
+from ..spaces.nb201 import EDGES, OP_NAMES
+
+__all__ = ["Cell", "Network", "ReLUConvBN", "ResidualReduction", "count", "flops", "param_count"]
+
+NONE, SKIP, CONV1, CONV3, POOL = range(5)
+_BN = dict(momentum=0.9, epsilon=1e-5)  # PyTorch's BatchNorm2d defaults (momentum 0.1 of the new batch)
+
+
+def _ops(ops) -> tuple[int, ...]:
+    """Concrete ops of one cell: 6 ints in 0..4, or an NB201 arch string."""
+    if isinstance(ops, str):
+        from .. import spaces
+        ops = spaces.get("nb201").from_string(ops)
+    arr = np.asarray(ops)
+    if arr.shape != (len(EDGES),) or not np.issubdtype(arr.dtype, np.integer):
+        raise InvalidArchitecture(f"an NB201 cell is {len(EDGES)} integer ops, got {arr.tolist()!r}")
+    if arr.min() < 0 or arr.max() >= len(OP_NAMES):
+        raise InvalidArchitecture(f"NB201 ops lie in 0..{len(OP_NAMES) - 1} ({', '.join(OP_NAMES)}), got "
+                                  f"{arr.tolist()}")
+    return tuple(int(o) for o in arr)
+
+
+class ReLUConvBN(nnx.Module):
+    """ReLU, a bias-free ``k x k`` convolution (stride ``stride``, padding ``k // 2``), batch norm."""
+
+    def __init__(self, cin: int, cout: int, k: int, stride: int = 1, *, rngs: nnx.Rngs):
+        self.conv = nnx.Conv(cin, cout, (k, k), strides=stride, padding=[(k // 2, k // 2)] * 2, use_bias=False,
+                             rngs=rngs)
+        self.bn = nnx.BatchNorm(cout, **_BN, rngs=rngs)
+
+    def __call__(self, x):
+        return self.bn(self.conv(jax.nn.relu(x)))
+
+
+def _avg_pool(x, size: int, pad: int):
+    """``size x size`` average pooling of NHWC ``x`` (stride 1 with ``pad``, else stride ``size``);
+    padded positions are not counted (PyTorch's ``count_include_pad=False``)."""
+    stride = 1 if pad else size
+    window, strides = (1, size, size, 1), (1, stride, stride, 1)
+    padding = ((0, 0), (pad, pad), (pad, pad), (0, 0))
+    total = jax.lax.reduce_window(x, jnp.zeros((), x.dtype), jax.lax.add, window, strides, padding)
+    if not pad:
+        return total / jnp.asarray(size * size, x.dtype)
+    ones = jnp.ones((1,) + x.shape[1:3] + (1,), x.dtype)
+    counts = jax.lax.reduce_window(ones, jnp.zeros((), x.dtype), jax.lax.add, window, strides, padding)
+    return total / counts
+
+
+class Cell(nnx.Module):
+    """One NB201 cell of ``channels`` channels for the concrete ``ops``."""
+
+    def __init__(self, ops, channels: int, *, rngs: nnx.Rngs):
+        self.ops = _ops(ops)
+        self.convs = nnx.List([ReLUConvBN(channels, channels, 1 if op == CONV1 else 3, rngs=rngs)
+                               if op in (CONV1, CONV3) else None for op in self.ops])
+
+    def __call__(self, x):
+        nodes = [x]
+        for j in range(1, 4):
+            total = None
+            for slot, (src, dst) in enumerate(EDGES):
+                if dst != j or self.ops[slot] == NONE:
+                    continue
+                op, h = self.ops[slot], nodes[src]
+                y = h if op == SKIP else _avg_pool(h, 3, 1) if op == POOL else self.convs[slot](h)
+                total = y if total is None else total + y
+            nodes.append(jnp.zeros_like(x) if total is None else total)
+        return nodes[3]
+
+
+class ResidualReduction(nnx.Module):
+    """NB201's residual block between stages: halves the resolution, ``cin`` -> ``cout`` channels."""
+
+    def __init__(self, cin: int, cout: int, *, rngs: nnx.Rngs):
+        self.conv_a = ReLUConvBN(cin, cout, 3, 2, rngs=rngs)
+        self.conv_b = ReLUConvBN(cout, cout, 3, 1, rngs=rngs)
+        self.shortcut = nnx.Conv(cin, cout, (1, 1), padding="VALID", use_bias=False, rngs=rngs)
+
+    def __call__(self, x):
+        down = _avg_pool(x, 2, 0)
+        return self.shortcut(down) + self.conv_b(self.conv_a(x))
+
+
+class Network(nnx.Module):
+    """The NB201 network of one cell (the same cell in every position).
+
+    Args:
+      ops: the cell: 6 ops (``spaces.get("nb201")`` encoding) or an arch string.
+      channels: C, the first stage's channels (16 in the benchmark).
+      cells: N, cells per stage (5 in the benchmark).
+      classes: outputs of the classifier.
+      in_channels: channels of the input images.
+
+    ``net.train()`` / ``net.eval()`` switch batch norm between batch statistics and running averages.
+    """
+
+    def __init__(self, ops, *, channels: int = 16, cells: int = 5, classes: int = 10, in_channels: int = 3,
+                 rngs: nnx.Rngs):
+        for name, v in (("channels", channels), ("cells", cells), ("classes", classes), ("in_channels", in_channels)):
+            check_int(name, v, lo=1)
+        self.ops = _ops(ops)
+        c = channels
+        self.stem = nnx.Conv(in_channels, c, (3, 3), padding=[(1, 1), (1, 1)], use_bias=False, rngs=rngs)
+        self.stem_bn = nnx.BatchNorm(c, **_BN, rngs=rngs)
+        layers = []
+        for stage, width in enumerate((c, 2 * c, 4 * c)):
+            if stage:
+                layers.append(ResidualReduction(width // 2, width, rngs=rngs))
+            layers.extend(Cell(self.ops, width, rngs=rngs) for _ in range(cells))
+        self.layers = nnx.List(layers)
+        self.last_bn = nnx.BatchNorm(4 * c, **_BN, rngs=rngs)
+        self.classifier = nnx.Linear(4 * c, classes, rngs=rngs)
+
+    def features(self, x):
+        """The pooled features ``[batch, 4C]`` of images ``x [batch, H, W, in_channels]``."""
+        if x.ndim != 4:
+            raise ConfigError(f"images must be [batch, height, width, channels], got shape {x.shape}")
+        h = self.stem_bn(self.stem(x))
+        for layer in self.layers:
+            h = layer(h)
+        return jnp.mean(jax.nn.relu(self.last_bn(h)), axis=(1, 2))
+
+    def __call__(self, x):
+        """Logits ``[batch, classes]``."""
+        return self.classifier(self.features(x))
+
+
+def count(module: nnx.Module) -> int:
+    """Trainable parameters of an NNX module (batch norm's running statistics are not parameters)."""
+    return int(sum(np.size(p) for p in jax.tree.leaves(nnx.state(module, nnx.Param))))
+
+
+# ----------------------------------------------------------------------------- analytic counts
+def _edge_counts(ops) -> tuple[np.ndarray, np.ndarray]:
+    """Conv 1x1 and 3x3 edges per cell of ``ops [..., 6]``."""
+    ops = np.asarray(ops)
+    if ops.shape[-1:] != (len(EDGES),):
+        raise InvalidArchitecture(f"NB201 ops have {len(EDGES)} edges, got shape {ops.shape}")
+    return (ops == CONV1).sum(-1), (ops == CONV3).sum(-1)
+
+
+def _plain(x):
+    """A Python int for one cell, an int64 array for several."""
+    x = np.asarray(x, np.int64)
+    return int(x) if x.ndim == 0 else x
+
+
+def param_count(ops, *, channels: int = 16, cells: int = 5, classes: int = 10, in_channels: int = 3) -> np.ndarray:
+    """Parameters of the network of ``ops [..., 6]`` (an int, or int64 ``[...]``), as :func:`count` counts them.
+
+    Divide by 1e6 for the table's ``params_mb_*``.
+    """
+    n1, n3 = _edge_counts(ops)
+    c = channels
+    fixed = 9 * in_channels * c + 2 * c                                 # stem conv + BN
+    for cin in (c, 2 * c):                                              # the two reduction blocks
+        cout = 2 * cin
+        fixed += 9 * cin * cout + 2 * cout + 9 * cout * cout + 2 * cout + cin * cout
+    fixed += 2 * 4 * c + 4 * c * classes + classes                      # last BN, classifier
+    per_width = sum(w * w for w in (c, 2 * c, 4 * c))
+    convs = cells * (n1 * (per_width + 2 * (7 * c)) + n3 * (9 * per_width + 2 * (7 * c)))
+    return _plain(fixed + convs)
+
+
+def flops(ops, *, resolution: int = 32, channels: int = 16, cells: int = 5, classes: int = 10,
+          in_channels: int = 3) -> np.ndarray:
+    """Multiply-adds of the network of ``ops [..., 6]`` on one ``resolution``^2 image, NB201-API style:
+    convolutions and the classifier (its bias included); pooling and batch norm are not counted.
+
+    Divide by 1e6 for the table's ``flops_m_*`` (CIFAR: resolution 32; ImageNet16-120: 16).
+    """
+    check_int("resolution", resolution, lo=4)
+    n1, n3 = _edge_counts(ops)
+    c, r = channels, resolution
+    total = r * r * 9 * in_channels * c                                  # stem
+    cell_macs = 0
+    for stage, width in enumerate((c, 2 * c, 4 * c)):
+        side = r // (2 ** stage)
+        cell_macs = cell_macs + cells * side * side * width * width * (n1 + 9 * n3)
+        if stage:
+            cin, out = width // 2, side * side
+            total += out * (9 * cin * width + 9 * width * width + cin * width)
+    total += 4 * c * classes + classes
+    return _plain(total + cell_macs)

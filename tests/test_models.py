@@ -1,0 +1,88 @@
+"""The NB201 network in NNX: its parameter and FLOP counts against the benchmark table, its forward pass."""
+
+import itertools
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from jaxnag import errors, spaces
+from jaxnag.models import nb201
+
+DATASETS = (("cifar10", 10, 32), ("cifar100", 100, 32), ("imagenet16", 120, 16))
+
+
+@pytest.fixture(scope="module")
+def table(data_dir):
+    return np.load(data_dir / "nb201.npz")
+
+
+@pytest.mark.parametrize("dataset, classes, resolution", DATASETS)
+def test_counts_equal_the_table_for_every_cell(table, dataset, classes, resolution):
+    ops = table["ops"]
+    assert ops.shape == (15_625, 6)
+    np.testing.assert_allclose(nb201.param_count(ops, classes=classes) / 1e6, table[f"params_mb_{dataset}"],
+                               rtol=1e-6, atol=0)
+    np.testing.assert_allclose(nb201.flops(ops, classes=classes, resolution=resolution) / 1e6,
+                               table[f"flops_m_{dataset}"], rtol=1e-6, atol=0)
+
+
+def _built(ops, classes, **size):
+    return nb201.count(nnx.eval_shape(lambda: nb201.Network(ops, classes=classes, rngs=nnx.Rngs(0), **size)))
+
+
+def test_the_module_has_the_counted_parameters_for_every_conv_mix():
+    """A cell's parameters depend only on its numbers of 1x1 and 3x3 convs: one cell of each of the 28 mixes,
+    the other edges a rotating choice of none / skip / pool."""
+    rng = np.random.default_rng(0)
+    for n1, n3 in itertools.product(range(7), range(7)):
+        if n1 + n3 > 6:
+            continue
+        ops = np.asarray([nb201.CONV1] * n1 + [nb201.CONV3] * n3
+                         + list(rng.choice([nb201.NONE, nb201.SKIP, nb201.POOL], 6 - n1 - n3)))
+        ops = rng.permutation(ops)
+        size = dict(channels=4, cells=1)  # the counts' dependence on C and N: the table test above
+        assert _built(ops, 10, **size) == nb201.param_count(ops, classes=10, **size), ops
+
+
+@pytest.mark.slow
+def test_the_module_has_the_table_parameters_on_500_random_cells(table):
+    idx = np.random.default_rng(1).choice(len(table["ops"]), 500, replace=False)
+    for i in idx:
+        assert abs(_built(table["ops"][i], 100) / 1e6 - table["params_mb_cifar100"][i]) < 1e-6, i
+
+
+def test_forward_train_and_eval():
+    space = spaces.get("nb201")
+    arch = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|"
+    net = nb201.Network(arch, channels=4, cells=1, classes=7, rngs=nnx.Rngs(0))
+    assert net.ops == tuple(space.from_string(arch))
+    x = jax.random.normal(jax.random.key(0), (4, 8, 8, 3))
+    forward = nnx.jit(lambda m, images: m(images))
+    y = forward(net, x)
+    chex.assert_shape(y, (4, 7))
+    chex.assert_tree_all_finite(y)
+    # training mode normalises with the batch's statistics: changing two images changes the others' logits
+    other = x.at[2:].set(0.0)
+    assert not np.allclose(forward(net, other)[:2], y[:2])
+    net.eval()  # running averages: every image on its own
+    chex.assert_trees_all_close(forward(net, other)[:2], forward(net, x)[:2], atol=1e-6)
+    # an all-none cell has no parameters of its own
+    empty = nnx.eval_shape(lambda: nb201.Network([0] * 6, channels=4, cells=1, classes=3, rngs=nnx.Rngs(0)))
+    assert nb201.count(empty) == nb201.param_count([0] * 6, channels=4, cells=1, classes=3)
+
+
+@pytest.mark.parametrize("bad", [[0, 1, 2], [0, 1, 2, 3, 4, 5], "|bogus~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+                                 [0.5] * 6])
+def test_bad_cells_are_refused(bad):
+    with pytest.raises(errors.InvalidArchitecture):
+        nb201.Network(bad, rngs=nnx.Rngs(0))
+
+
+def test_bad_images_are_refused():
+    net = nb201.Network([1] * 6, channels=4, cells=1, rngs=nnx.Rngs(0))
+    with pytest.raises(errors.ConfigError, match="images"):
+        net(jnp.ones((32, 32, 3)))
