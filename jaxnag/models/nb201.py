@@ -168,26 +168,32 @@ def count(module: nnx.Module) -> int:
 
 
 # ----------------------------------------------------------------------------- analytic counts
-def _edge_counts(ops) -> tuple[np.ndarray, np.ndarray]:
-    """Conv 1x1 and 3x3 edges per cell of ``ops [..., 6]``."""
-    ops = np.asarray(ops)
+def _edge_counts(ops):
+    """Conv 1x1 and 3x3 edges per cell of ``ops [..., 6]`` (numpy, or jax for a jax array)."""
+    xp = jnp if isinstance(ops, jax.Array) else np
+    ops = ops if xp is jnp else np.asarray(ops)
     if ops.shape[-1:] != (len(EDGES),):
         raise InvalidArchitecture(f"NB201 ops have {len(EDGES)} edges, got shape {ops.shape}")
-    return (ops == CONV1).sum(-1), (ops == CONV3).sum(-1)
+    return xp, (ops == CONV1).sum(-1), (ops == CONV3).sum(-1)
 
 
-def _plain(x):
-    """A Python int for one cell, an int64 array for several."""
+def _plain(xp, x):
+    """numpy: a Python int for one cell, an int64 array for several; jax: float32 (jittable)."""
+    if xp is jnp:
+        return x
     x = np.asarray(x, np.int64)
     return int(x) if x.ndim == 0 else x
 
 
-def param_count(ops, *, channels: int = 16, cells: int = 5, classes: int = 10, in_channels: int = 3) -> np.ndarray:
-    """Parameters of the network of ``ops [..., 6]`` (an int, or int64 ``[...]``), as :func:`count` counts them.
+def param_count(ops, *, channels: int = 16, cells: int = 5, classes: int = 10, in_channels: int = 3):
+    """Parameters of the network of ``ops [..., 6]``, as :func:`count` counts them: an int (one numpy
+    cell), int64 ``[...]`` (numpy cells) or float32 ``[...]`` (a jax array, jittable).
 
     Divide by 1e6 for the table's ``params_mb_*``.
     """
-    n1, n3 = _edge_counts(ops)
+    xp, n1, n3 = _edge_counts(ops)
+    if xp is jnp:
+        n1, n3 = n1.astype(jnp.float32), n3.astype(jnp.float32)
     c = channels
     fixed = 9 * in_channels * c + 2 * c                                 # stem conv + BN
     for cin in (c, 2 * c):                                              # the two reduction blocks
@@ -196,18 +202,21 @@ def param_count(ops, *, channels: int = 16, cells: int = 5, classes: int = 10, i
     fixed += 2 * 4 * c + 4 * c * classes + classes                      # last BN, classifier
     per_width = sum(w * w for w in (c, 2 * c, 4 * c))
     convs = cells * (n1 * (per_width + 2 * (7 * c)) + n3 * (9 * per_width + 2 * (7 * c)))
-    return _plain(fixed + convs)
+    return _plain(xp, fixed + convs)
 
 
 def flops(ops, *, resolution: int = 32, channels: int = 16, cells: int = 5, classes: int = 10,
-          in_channels: int = 3) -> np.ndarray:
+          in_channels: int = 3):
     """Multiply-adds of the network of ``ops [..., 6]`` on one ``resolution``^2 image, NB201-API style:
     convolutions and the classifier (its bias included); pooling and batch norm are not counted.
+    Types as :func:`param_count`.
 
     Divide by 1e6 for the table's ``flops_m_*`` (CIFAR: resolution 32; ImageNet16-120: 16).
     """
     check_int("resolution", resolution, lo=4)
-    n1, n3 = _edge_counts(ops)
+    xp, n1, n3 = _edge_counts(ops)
+    if xp is jnp:
+        n1, n3 = n1.astype(jnp.float32), n3.astype(jnp.float32)
     c, r = channels, resolution
     total = r * r * 9 * in_channels * c                                  # stem
     cell_macs = 0
@@ -218,4 +227,4 @@ def flops(ops, *, resolution: int = 32, channels: int = 16, cells: int = 5, clas
             cin, out = width // 2, side * side
             total += out * (9 * cin * width + 9 * width * width + cin * width)
     total += 4 * c * classes + classes
-    return _plain(total + cell_macs)
+    return _plain(xp, total + cell_macs)
