@@ -86,3 +86,33 @@ def test_bad_images_are_refused():
     net = nb201.Network([1] * 6, channels=4, cells=1, rngs=nnx.Rngs(0))
     with pytest.raises(errors.ConfigError, match="images"):
         net(jnp.ones((32, 32, 3)))
+
+
+def test_mixed_network_is_the_concrete_network_and_runs_a_population():
+    size = dict(channels=4, cells=1, classes=5)
+    x = jax.random.normal(jax.random.key(1), (3, 8, 8, 3))
+    graphdef, states = nb201.init_population(jax.random.key(0), 4, **size)
+    pop = jnp.asarray([[3, 1, 2, 0, 4, 3], [0, 0, 0, 0, 0, 0], [1, 1, 1, 1, 1, 1], [2, 3, 4, 2, 3, 4]])
+    run = jax.jit(lambda s, o, images: nb201.apply_population(graphdef, s, o, images))
+    y = run(states, pop, x)
+    chex.assert_shape(y, (4, 3, 5))
+    forward = nnx.jit(lambda m, images: m(images))
+    for i in (3,):  # member i is the concrete network of its ops, with its own weights
+        member = nnx.merge(graphdef, jax.tree.map(lambda leaf: leaf[i], states))
+        net = member.concrete(np.asarray(pop[i]))
+        assert nb201.count(net) == nb201.param_count(np.asarray(pop[i]), **size)
+        chex.assert_trees_all_close(forward(net, x), y[i], atol=1e-5)
+    assert not np.allclose(y[0], y[3])  # different ops and weights: different networks
+    with pytest.raises(errors.ConfigError, match="mode"):
+        nb201.apply_population(graphdef, states, pop, x, mode="loop")
+
+
+@pytest.mark.slow
+def test_population_by_lax_map_equals_vmap():
+    size = dict(channels=4, cells=1, classes=5)
+    x = jax.random.normal(jax.random.key(1), (3, 8, 8, 3))
+    graphdef, states = nb201.init_population(jax.random.key(0), 5, **size)
+    pop = jax.random.randint(jax.random.key(2), (5, 6), 0, 5)
+    got = {mode: jax.jit(lambda s, o, images, mode=mode: nb201.apply_population(graphdef, s, o, images, mode=mode))(
+        states, pop, x) for mode in ("vmap", "map")}
+    chex.assert_trees_all_close(got["map"], got["vmap"], atol=1e-5)

@@ -35,7 +35,8 @@ from flax import nnx
 from ..errors import ConfigError, InvalidArchitecture, check_int
 from ..spaces.nb201 import EDGES, OP_NAMES
 
-__all__ = ["Cell", "Network", "ReLUConvBN", "ResidualReduction", "count", "flops", "param_count"]
+__all__ = ["Cell", "MixedCell", "MixedNetwork", "Network", "ReLUConvBN", "ResidualReduction", "apply_population",
+           "count", "flops", "init_population", "param_count"]
 
 NONE, SKIP, CONV1, CONV3, POOL = range(5)
 _BN = dict(momentum=0.9, epsilon=1e-5)  # PyTorch's BatchNorm2d defaults (momentum 0.1 of the new batch)
@@ -116,6 +117,34 @@ class ResidualReduction(nnx.Module):
         return self.shortcut(down) + self.conv_b(self.conv_a(x))
 
 
+def _skeleton(module, make_cell, channels: int, cells: int, classes: int, in_channels: int, rngs) -> None:
+    """Give ``module`` NB201's skeleton around ``make_cell(width)``: stem, three stages of ``cells`` cells
+    joined by residual reductions, last batch norm, classifier."""
+    for name, v in (("channels", channels), ("cells", cells), ("classes", classes), ("in_channels", in_channels)):
+        check_int(name, v, lo=1)
+    c = channels
+    module.stem = nnx.Conv(in_channels, c, (3, 3), padding=[(1, 1), (1, 1)], use_bias=False, rngs=rngs)
+    module.stem_bn = nnx.BatchNorm(c, **_BN, rngs=rngs)
+    layers = []
+    for stage, width in enumerate((c, 2 * c, 4 * c)):
+        if stage:
+            layers.append(ResidualReduction(width // 2, width, rngs=rngs))
+        layers.extend(make_cell(width) for _ in range(cells))
+    module.layers = nnx.List(layers)
+    module.last_bn = nnx.BatchNorm(4 * c, **_BN, rngs=rngs)
+    module.classifier = nnx.Linear(4 * c, classes, rngs=rngs)
+
+
+def _features(module, x, apply_layer):
+    """Pooled features ``[batch, 4C]`` of a skeleton (``apply_layer(layer, h)`` runs one layer)."""
+    if x.ndim != 4:
+        raise ConfigError(f"images must be [batch, height, width, channels], got shape {x.shape}")
+    h = module.stem_bn(module.stem(x))
+    for layer in module.layers:
+        h = apply_layer(layer, h)
+    return jnp.mean(jax.nn.relu(module.last_bn(h)), axis=(1, 2))
+
+
 class Network(nnx.Module):
     """The NB201 network of one cell (the same cell in every position).
 
@@ -131,33 +160,103 @@ class Network(nnx.Module):
 
     def __init__(self, ops, *, channels: int = 16, cells: int = 5, classes: int = 10, in_channels: int = 3,
                  rngs: nnx.Rngs):
-        for name, v in (("channels", channels), ("cells", cells), ("classes", classes), ("in_channels", in_channels)):
-            check_int(name, v, lo=1)
         self.ops = _ops(ops)
-        c = channels
-        self.stem = nnx.Conv(in_channels, c, (3, 3), padding=[(1, 1), (1, 1)], use_bias=False, rngs=rngs)
-        self.stem_bn = nnx.BatchNorm(c, **_BN, rngs=rngs)
-        layers = []
-        for stage, width in enumerate((c, 2 * c, 4 * c)):
-            if stage:
-                layers.append(ResidualReduction(width // 2, width, rngs=rngs))
-            layers.extend(Cell(self.ops, width, rngs=rngs) for _ in range(cells))
-        self.layers = nnx.List(layers)
-        self.last_bn = nnx.BatchNorm(4 * c, **_BN, rngs=rngs)
-        self.classifier = nnx.Linear(4 * c, classes, rngs=rngs)
+        _skeleton(self, lambda width: Cell(self.ops, width, rngs=rngs), channels, cells, classes, in_channels, rngs)
 
     def features(self, x):
         """The pooled features ``[batch, 4C]`` of images ``x [batch, H, W, in_channels]``."""
-        if x.ndim != 4:
-            raise ConfigError(f"images must be [batch, height, width, channels], got shape {x.shape}")
-        h = self.stem_bn(self.stem(x))
-        for layer in self.layers:
-            h = layer(h)
-        return jnp.mean(jax.nn.relu(self.last_bn(h)), axis=(1, 2))
+        return _features(self, x, lambda layer, h: layer(h))
 
     def __call__(self, x):
         """Logits ``[batch, classes]``."""
         return self.classifier(self.features(x))
+
+
+class MixedCell(nnx.Module):
+    """A cell holding every op on every edge; ``ops`` (a traced int ``[6]`` allowed) picks them by one-hot masks."""
+
+    def __init__(self, channels: int, *, rngs: nnx.Rngs):
+        self.conv1 = nnx.List([ReLUConvBN(channels, channels, 1, rngs=rngs) for _ in EDGES])
+        self.conv3 = nnx.List([ReLUConvBN(channels, channels, 3, rngs=rngs) for _ in EDGES])
+
+    def __call__(self, x, ops):
+        masks = jax.nn.one_hot(ops, len(OP_NAMES), dtype=x.dtype)  # [6, 5]
+        nodes = [x]
+        for j in range(1, 4):
+            total = jnp.zeros_like(x)
+            for slot, (src, dst) in enumerate(EDGES):
+                if dst != j:
+                    continue
+                h, m = nodes[src], masks[slot]
+                total = (total + m[SKIP] * h + m[CONV1] * self.conv1[slot](h) + m[CONV3] * self.conv3[slot](h)
+                         + m[POOL] * _avg_pool(h, 3, 1))
+            nodes.append(total)
+        return nodes[3]
+
+
+class MixedNetwork(nnx.Module):
+    """The NB201 network with every op on every edge: ``net(x, ops)`` computes the network of ``ops``
+    (one-hot masks, so ``ops`` may be traced), which is what lets one compiled program ``vmap`` over a
+    population of architectures (:func:`apply_population`). It costs every op on every edge.
+
+    ``net.concrete(ops)`` is the :class:`Network` of ``ops`` with the same weights (same outputs).
+    """
+
+    def __init__(self, *, channels: int = 16, cells: int = 5, classes: int = 10, in_channels: int = 3,
+                 rngs: nnx.Rngs):
+        self.size = dict(channels=channels, cells=cells, classes=classes, in_channels=in_channels)
+        _skeleton(self, lambda width: MixedCell(width, rngs=rngs), channels, cells, classes, in_channels, rngs)
+
+    def __call__(self, x, ops):
+        """Logits ``[batch, classes]`` of the network of ``ops [6]`` on images ``x [batch, H, W, C]``."""
+        if ops.shape != (len(EDGES),):
+            raise InvalidArchitecture(f"an NB201 cell is {len(EDGES)} ops, got shape {ops.shape}")
+        return self.classifier(_features(self, x, lambda layer, h: layer(h, ops) if isinstance(layer, MixedCell)
+                                         else layer(h)))
+
+    def concrete(self, ops) -> Network:
+        """The :class:`Network` of ``ops`` (concrete) sharing this network's weights and statistics."""
+        ops = _ops(ops)
+        graphdef, target = nnx.split(nnx.eval_shape(lambda: Network(ops, **self.size, rngs=nnx.Rngs(0))))
+        mine = dict(nnx.to_flat_state(nnx.state(self)))
+        picked = []
+        for path, _ in nnx.to_flat_state(target):
+            if len(path) > 3 and path[0] == "layers" and path[2] == "convs":
+                path_here = path[:2] + ("conv1" if ops[path[3]] == CONV1 else "conv3",) + path[3:]
+            else:
+                path_here = path
+            picked.append((path, mine[path_here]))
+        return nnx.merge(graphdef, nnx.from_flat_state(picked))
+
+
+def init_population(key: jax.Array, n: int, **size):
+    """``(graphdef, states)``: ``n`` independently initialised :class:`MixedNetwork` states stacked on a
+    leading axis (``size``: channels, cells, classes, in_channels)."""
+    check_int("n", n, lo=1)
+    graphdef = nnx.graphdef(nnx.eval_shape(lambda: MixedNetwork(**size, rngs=nnx.Rngs(0))))
+    states = jax.vmap(lambda k: nnx.state(MixedNetwork(**size, rngs=nnx.Rngs(k))))(jax.random.split(key, n))
+    return graphdef, states
+
+
+def apply_population(graphdef, states, ops: jax.Array, x: jax.Array, *, train: bool = True,
+                     mode: str = "auto") -> jax.Array:
+    """Logits ``[n, batch, classes]`` of ``n`` networks (``states`` from :func:`init_population`) of
+    ``ops [n, 6]`` on one batch ``x``, in one program: ``vmap``-ed (``mode="vmap"``) or a sequential
+    ``lax.map`` (``mode="map"``, less memory). ``"auto"`` picks ``map`` on CPU, where XLA runs the
+    vmapped convolutions (one weight set per member) about 10x slower (docs/population.md), and
+    ``vmap`` on accelerators (not measured here). Batch norm uses batch statistics when ``train``."""
+    if mode not in ("auto", "vmap", "map"):
+        raise ConfigError(f"mode must be 'auto', 'vmap' or 'map', got {mode!r}")
+    if mode == "auto":
+        mode = "map" if jax.default_backend() == "cpu" else "vmap"
+
+    def one(state, cell):
+        net = nnx.merge(graphdef, state)
+        net.train() if train else net.eval()
+        return net(x, cell)
+    if mode == "vmap":
+        return jax.vmap(one)(states, ops)
+    return jax.lax.map(lambda args: one(*args), (states, ops))
 
 
 def count(module: nnx.Module) -> int:
