@@ -17,7 +17,8 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = ("spaces", "tables", "baselines", "ednag", "schedules", "shaping", "queries", "prior", "discrete",
-               "pgnag", "sde", "nn", "diffusionnag", "errors", "cli", "protocol", "registry", "parallel", "bench", "models", "proxies")
+               "pgnag", "sde", "nn", "diffusionnag", "errors", "cli", "protocol", "registry", "parallel", "bench",
+               "models", "proxies")
 
 
 def __getattr__(name):

@@ -279,8 +279,13 @@ def _config(path, entry: MethodEntry, space):
 _VOLATILE = ("seconds", "devices", "processes")  # what may differ between runs of one cell
 
 
+def _key(label: str, benchmark: str, dataset: str, seed) -> tuple:
+    """A cell's identity in the results file."""
+    return label, benchmark, dataset, int(seed)
+
+
 def _cell_key(record: dict) -> tuple:
-    return record["label"], record["benchmark"], record["dataset"], record["seed"]
+    return _key(record["label"], record["benchmark"], record["dataset"], record["seed"])
 
 
 def read_results(out) -> list[dict]:
@@ -340,13 +345,13 @@ def _jobs(grid: Grid):
     import jax
 
     from . import registry, spaces, tables
+    blocks: dict[int, list[MethodEntry]] = {}
+    for m in grid.methods:
+        blocks.setdefault(m.block, []).append(m)
     for bench_name, datasets, metric in grid.benchmarks:
         bench = tables.benchmark(bench_name)
         space = spaces.get(bench.space)
         loaded = {d: tables.load(bench_name, d, data_dir=grid.data_dir, metric=metric) for d in datasets}
-        blocks: dict[int, list[MethodEntry]] = {}
-        for m in grid.methods:
-            blocks.setdefault(m.block, []).append(m)
         for entries in blocks.values():
             gen = registry.get(entries[0].method)
             configs = [_config(grid.path, m, space) for m in entries]
@@ -401,21 +406,23 @@ def _records(gen, entries, task_tables, cells, res, seconds, devices, processes)
     fitness = np.asarray(res.best_fitness, np.float64)
     traces = np.asarray(res.best_trace, np.float64)
     metric, trace_metric = np.empty(n), np.empty(traces.shape)
+    optimum = {}  # task -> (fitness, metric)
     for t in np.unique(cells.task):
         mask = cells.task == t
         metric[mask] = task_tables[t].to_metric(fitness[mask])
         trace_metric[mask] = task_tables[t].to_metric(traces[mask])
+        best = float(task_tables[t].optimum)
+        optimum[t] = (float(np.float32(best)), float(task_tables[t].to_metric(np.asarray([best]))[0]))
     best_ops, queries, trace_queries = np.asarray(res.best_ops), np.asarray(res.queries), np.asarray(res.queries_trace)
     out = []
     for j in range(n):
         entry, table = entries[cells.config[j]], task_tables[cells.task[j]]
-        optimum = float(table.optimum)
+        opt_fitness, opt_metric = optimum[cells.task[j]]
         out.append(dict(
             label=entry.label, method=gen.name, settings={**entry.settings, **entry.context},
             benchmark=table.info.benchmark, dataset=table.info.dataset, metric=table.info.metric, goal=table.goal,
             seed=int(cells.seed[j]), best=_finite(metric[j]),
-            optimum=float(table.to_metric(np.asarray([optimum]))[0]),
-            hit=bool(math.isfinite(fitness[j]) and fitness[j] >= float(np.float32(optimum))),
+            optimum=opt_metric, hit=bool(math.isfinite(fitness[j]) and fitness[j] >= opt_fitness),
             queries=int(queries[j]), arch=table.space.to_string(best_ops[j]) if math.isfinite(metric[j]) else None,
             trace_queries=trace_queries[j].tolist(), trace_best=[_finite(v) for v in trace_metric[j]],
             seconds=seconds, devices=devices, processes=processes, jaxnag=__version__))
@@ -431,7 +438,7 @@ def run(path, *, out=None, chunk: int | None = None, devices: int | None = None,
     """
     import jax
 
-    from . import parallel
+    from . import parallel, tables
     grid = load(path, out=out, chunk=chunk, devices=devices)
     if grid.devices is not None and jax.process_count() > 1:
         raise ConfigError(f"{grid.path}: devices: a multi-process run uses every device of every process")
@@ -453,9 +460,9 @@ def run(path, *, out=None, chunk: int | None = None, devices: int | None = None,
     bar = _Progress(grid.num_cells, len(done) if lead else 0, enabled=progress and lead)
     try:
         for gen, space, entries, configs, task_tables, ctx, notes in jobs:
-            table = _stack(task_tables)
+            table = tables.stack(task_tables)
             cells = parallel.cells(len(configs), len(task_tables), grid.seeds)
-            keys = [(entries[c].label, task_tables[t].info.benchmark, task_tables[t].info.dataset, int(s))
+            keys = [_key(entries[c].label, task_tables[t].info.benchmark, task_tables[t].info.dataset, s)
                     for c, t, s in zip(cells.config, cells.task, cells.seed)]
             todo = np.asarray([k not in done for k in keys], bool)
             if jax.process_count() > 1:
@@ -494,17 +501,12 @@ def run(path, *, out=None, chunk: int | None = None, devices: int | None = None,
     return rows
 
 
-def _stack(task_tables):
-    from . import tables
-    return tables.stack(task_tables)
-
-
 def _grid_keys(grid: Grid):
     for bench_name, datasets, _ in grid.benchmarks:
         for m in grid.methods:
             for d in datasets:
                 for s in grid.seeds:
-                    yield m.label, bench_name, d, int(s)
+                    yield _key(m.label, bench_name, d, s)
 
 
 class _Progress:

@@ -277,7 +277,7 @@ def _cmd_bench(args):
     from . import bench, parallel
     if args.coordinator or args.num_processes is not None or args.process_id is not None:
         parallel.initialize(args.coordinator, args.num_processes, args.process_id)
-    elif any(os.environ.get(v) for v in ("JAXNAG_COORDINATOR", "JAXNAG_NUM_PROCESSES", "JAXNAG_PROCESS_ID")):
+    elif any(os.environ.get(v) for v in parallel.ENV.values()):
         parallel.initialize()
     bench.run(args.grid, out=args.out, chunk=args.chunk, devices=args.devices, progress=not args.no_progress,
               plot=not args.no_plot)

@@ -38,13 +38,13 @@ import numpy as np
 
 from .errors import ConfigError, check_int
 
-__all__ = ["AXIS", "Cells", "batch_configs", "cells", "device_memory", "fit", "initialize", "mesh", "run",
+__all__ = ["AXIS", "ENV", "Cells", "batch_configs", "cells", "device_memory", "fit", "initialize", "mesh", "run",
            "run_chunks"]
 
 AXIS = "grid"  # the mesh axis the cells are sharded over
 
-_ENV = {"coordinator_address": "JAXNAG_COORDINATOR", "num_processes": "JAXNAG_NUM_PROCESSES",
-        "process_id": "JAXNAG_PROCESS_ID"}
+ENV = {"coordinator_address": "JAXNAG_COORDINATOR", "num_processes": "JAXNAG_NUM_PROCESSES",
+       "process_id": "JAXNAG_PROCESS_ID"}  # initialize's arguments and the variables they default to
 
 
 # ----------------------------------------------------------------------------- processes and devices
@@ -66,7 +66,7 @@ def initialize(coordinator_address: str | None = None, num_processes: int | None
     if jax.distributed.is_initialized():
         return
     given = dict(coordinator_address=coordinator_address, num_processes=num_processes, process_id=process_id)
-    for name, env in _ENV.items():
+    for name, env in ENV.items():
         if given[name] is None and os.environ.get(env):
             given[name] = os.environ[env]
     for name in ("num_processes", "process_id"):
@@ -74,7 +74,7 @@ def initialize(coordinator_address: str | None = None, num_processes: int | None
             try:
                 given[name] = int(given[name])
             except ValueError:
-                raise ConfigError(f"{name} ({_ENV[name]}) must be an integer, got {given[name]!r}") from None
+                raise ConfigError(f"{name} ({ENV[name]}) must be an integer, got {given[name]!r}") from None
     if given["num_processes"] is not None:
         check_int("num_processes", given["num_processes"], lo=1)
         if given["process_id"] is not None:
@@ -209,9 +209,7 @@ def fit(generator, table, space, configs, *, share: float = 0.8, probe: tuple[in
     from jax.sharding import NamedSharding
     from jax.sharding import PartitionSpec as P
 
-    from . import registry
-    if isinstance(generator, str):
-        generator = registry.get(generator)
+    generator = _resolve(generator)
     one = _mesh(1)
     batched, num_configs = batch_configs(configs)
     stacked = table.num_tasks is not None
@@ -233,6 +231,12 @@ def fit(generator, table, space, configs, *, share: float = 0.8, probe: tuple[in
 
 
 # ----------------------------------------------------------------------------- running
+def _resolve(generator):
+    """A :class:`~jaxnag.protocol.Generator` from itself or its registry name."""
+    from . import registry
+    return registry.get(generator) if isinstance(generator, str) else generator
+
+
 _FUNCTIONS: dict = {}
 
 
@@ -295,9 +299,7 @@ def run_chunks(generator, seeds: Sequence[int], table, space, configs, *, mesh=N
     from jax.sharding import NamedSharding
     from jax.sharding import PartitionSpec as P
 
-    from . import registry
-    if isinstance(generator, str):
-        generator = registry.get(generator)
+    generator = _resolve(generator)
     mesh_ = mesh if mesh is not None else _mesh()
     devices = mesh_.devices.size
     batched, num_configs = batch_configs(configs)
@@ -344,13 +346,10 @@ def run(generator, seeds: Sequence[int], table, space, configs, *, mesh=None, ch
       (tasks = 1 for one table), on every process.
     """
     import jax
-    from . import registry
-    if isinstance(generator, str):
-        generator = registry.get(generator)
     batched, num_configs = batch_configs(configs)
     grid = cells(num_configs, table.num_tasks or 1, seeds)
     out = None
-    for index, res in run_chunks(generator, seeds, table, space, configs, mesh=mesh, chunk=chunk, **context):
+    for index, res in run_chunks(generator, seeds, table, space, batched, mesh=mesh, chunk=chunk, **context):
         if out is None:
             out = jax.tree.map(lambda x: np.empty((len(grid),) + x.shape[1:], x.dtype), res)
         jax.tree.map(lambda o, x: o.__setitem__(index, x), out, res)

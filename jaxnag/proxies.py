@@ -42,33 +42,31 @@ def _check(space, name: str):
                           f"not {space.name}")
 
 
+def _score(name: str, ops, resolution: int, size: dict):
+    """The proxy ``name`` of ``ops`` (numpy or jax), in millions."""
+    from .models import nb201
+    if name == "params":
+        return nb201.param_count(ops, **size) / 1e6
+    return nb201.flops(ops, resolution=resolution, **size) / 1e6
+
+
 def fitness(space, name: str, *, channels: int = 16, cells: int = 5, classes: int = 10,
             resolution: int = 32) -> Callable:
     """A jittable fitness ``ops [..., R] -> float32 [...]``: the proxy ``name`` of each architecture's
     network (``channels``, ``cells`` per stage, ``classes``, input ``resolution``), in millions."""
     import jax.numpy as jnp
 
-    from .models import nb201
     _check(space, name)
     size = dict(channels=channels, cells=cells, classes=classes)
-
-    def score(ops):
-        ops = jnp.asarray(ops)
-        if name == "params":
-            return nb201.param_count(ops, **size) / 1e6
-        return nb201.flops(ops, resolution=resolution, **size) / 1e6
-    return score
+    return lambda ops: _score(name, jnp.asarray(ops), resolution, size)
 
 
 def table(space, name: str, *, channels: int = 16, cells: int = 5, classes: int = 10, resolution: int = 32):
     """The proxy of every architecture of ``space`` as a :class:`~jaxnag.tables.Table` (benchmark
     ``proxy``, dataset ``name``), scored once on the host."""
     from . import tables
-    from .models import nb201
     _check(space, name)
     ops = np.asarray(space.all_ops())
-    size = dict(channels=channels, cells=cells, classes=classes)
-    values = (nb201.param_count(ops, **size) if name == "params"
-              else nb201.flops(ops, resolution=resolution, **size)) / 1e6
+    values = _score(name, ops, resolution, dict(channels=channels, cells=cells, classes=classes))
     return tables.from_arrays(space, ops, values, benchmark="proxy", dataset=name, metric=name,
                               source=f"jaxnag.proxies ({channels} channels, {cells} cells, {classes} classes)")
