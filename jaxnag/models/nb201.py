@@ -6,7 +6,8 @@ residual reduction blocks (ReLU-conv3x3/2-BN, ReLU-conv3x3-BN, shortcut 2x2 aver
 1x1 conv); batch norm, ReLU, global average pooling and a linear classifier. A cell has 4 nodes;
 node ``j`` sums ``op(node i)`` over ``i < j`` on the 6 edges of :mod:`jaxnag.spaces.nb201`:
 ``none`` (zero), ``skip_connect``, ``nor_conv_1x1`` and ``nor_conv_3x3`` (ReLU-conv-BN) and
-``avg_pool_3x3`` (stride 1, padding not counted). Images are NHWC.
+``avg_pool_3x3`` (stride 1, padding not counted). Images are NHWC. Weights start as PyTorch's
+defaults, U(+-1/sqrt(fan_in)).
 
 :func:`param_count` and :func:`flops` count like the NAS-Bench-201 API (every edge's op counts,
 connected to the output or not; FLOPs are conv and linear multiply-adds plus the linear bias) and
@@ -27,6 +28,10 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Callable
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -36,10 +41,59 @@ from ..errors import ConfigError, InvalidArchitecture, check_int
 from ..spaces.nb201 import EDGES, OP_NAMES
 
 __all__ = ["Cell", "MixedCell", "MixedNetwork", "Network", "ReLUConvBN", "ResidualReduction", "apply_population",
-           "count", "flops", "init_population", "param_count"]
+           "count", "flops", "init_population", "masked", "merge", "op_weight", "param_count", "tapped"]
 
 NONE, SKIP, CONV1, CONV3, POOL = range(5)
 _BN = dict(momentum=0.9, epsilon=1e-5)  # PyTorch's BatchNorm2d defaults (momentum 0.1 of the new batch)
+# PyTorch's default initialisation of conv and linear weights, U(+-1/sqrt(fan_in)), as the benchmark's
+# networks (and NASLib's zero-cost proxies) start from
+_INIT = nnx.initializers.variance_scaling(1.0 / 3.0, "fan_in", "uniform")
+
+
+def _linear(cin: int, cout: int, rngs) -> nnx.Linear:
+    """A linear layer initialised as PyTorch's (weights and bias U(+-1/sqrt(cin)))."""
+    bound = 1.0 / np.sqrt(cin)
+    return nnx.Linear(cin, cout, kernel_init=_INIT, rngs=rngs,
+                      bias_init=lambda key, shape, dtype=jnp.float32: jax.random.uniform(key, shape, dtype,
+                                                                                         -bound, bound))
+
+
+_TAP: contextvars.ContextVar = contextvars.ContextVar("jaxnag_nb201_tap", default=None)
+
+
+@contextlib.contextmanager
+def tapped(fn: Callable):
+    """Within the block, the networks pass intermediate values through ``fn(kind, value, weight, layer)``
+    and go on with what it returns: ``kind`` is ``"relu"`` (the input of a ReLU), ``"conv"`` (a
+    convolution's output, before batch norm) or ``"linear"`` (the logits); ``layer`` is the
+    ``nnx.Conv``/``nnx.Linear`` that produced the value (None for a ReLU); ``weight`` is 1, or a
+    :class:`MixedCell` op's one-hot mask (0 for an op the architecture does not use). Zero-cost proxies (:mod:`jaxnag.proxies`)
+    read activations and their gradients this way; calls happen at trace time, in network order."""
+    token = _TAP.set(fn)
+    try:
+        yield
+    finally:
+        _TAP.reset(token)
+
+
+_MASKED: contextvars.ContextVar = contextvars.ContextVar("jaxnag_nb201_masked", default=False)
+
+
+@contextlib.contextmanager
+def masked():
+    """Within the block, a :class:`MixedCell` runs every op on every edge and picks by one-hot masks
+    (instead of a ``switch`` that runs only the chosen op): slower, but a :func:`tapped` function then
+    sees every op's values, weighted by its mask, outside any branch."""
+    token = _MASKED.set(True)
+    try:
+        yield
+    finally:
+        _MASKED.reset(token)
+
+
+def _tap(kind: str, x, weight=1.0, layer=None):
+    fn = _TAP.get()
+    return x if fn is None else fn(kind, x, weight, layer)
 
 
 def _ops(ops) -> tuple[int, ...]:
@@ -61,11 +115,12 @@ class ReLUConvBN(nnx.Module):
 
     def __init__(self, cin: int, cout: int, k: int, stride: int = 1, *, rngs: nnx.Rngs):
         self.conv = nnx.Conv(cin, cout, (k, k), strides=stride, padding=[(k // 2, k // 2)] * 2, use_bias=False,
-                             rngs=rngs)
+                             kernel_init=_INIT, rngs=rngs)
         self.bn = nnx.BatchNorm(cout, **_BN, rngs=rngs)
 
-    def __call__(self, x):
-        return self.bn(self.conv(jax.nn.relu(x)))
+    def __call__(self, x, weight=1.0):
+        """``weight``: the op's mask in a :class:`MixedCell` (only :func:`tapped` sees it)."""
+        return self.bn(_tap("conv", self.conv(jax.nn.relu(_tap("relu", x, weight))), weight, self.conv))
 
 
 def _avg_pool(x, size: int, pad: int):
@@ -74,11 +129,13 @@ def _avg_pool(x, size: int, pad: int):
     stride = 1 if pad else size
     window, strides = (1, size, size, 1), (1, stride, stride, 1)
     padding = ((0, 0), (pad, pad), (pad, pad), (0, 0))
-    total = jax.lax.reduce_window(x, jnp.zeros((), x.dtype), jax.lax.add, window, strides, padding)
+    total = jax.lax.reduce_window(x, 0.0, jax.lax.add, window, strides, padding)
     if not pad:
         return total / jnp.asarray(size * size, x.dtype)
-    ones = jnp.ones((1,) + x.shape[1:3] + (1,), x.dtype)
-    counts = jax.lax.reduce_window(ones, jnp.zeros((), x.dtype), jax.lax.add, window, strides, padding)
+    h, w = x.shape[1:3]  # positions counted per window: a static numpy constant (no XLA constant folding)
+    rows = np.minimum(np.arange(h) + pad, h - 1) - np.maximum(np.arange(h) - pad, 0) + 1
+    cols = np.minimum(np.arange(w) + pad, w - 1) - np.maximum(np.arange(w) - pad, 0) + 1
+    counts = jnp.asarray(np.outer(rows, cols)[None, :, :, None], x.dtype)
     return total / counts
 
 
@@ -110,11 +167,11 @@ class ResidualReduction(nnx.Module):
     def __init__(self, cin: int, cout: int, *, rngs: nnx.Rngs):
         self.conv_a = ReLUConvBN(cin, cout, 3, 2, rngs=rngs)
         self.conv_b = ReLUConvBN(cout, cout, 3, 1, rngs=rngs)
-        self.shortcut = nnx.Conv(cin, cout, (1, 1), padding="VALID", use_bias=False, rngs=rngs)
+        self.shortcut = nnx.Conv(cin, cout, (1, 1), padding="VALID", use_bias=False, kernel_init=_INIT, rngs=rngs)
 
     def __call__(self, x):
         down = _avg_pool(x, 2, 0)
-        return self.shortcut(down) + self.conv_b(self.conv_a(x))
+        return _tap("conv", self.shortcut(down), 1.0, self.shortcut) + self.conv_b(self.conv_a(x))
 
 
 def _skeleton(module, make_cell, channels: int, cells: int, classes: int, in_channels: int, rngs) -> None:
@@ -123,7 +180,8 @@ def _skeleton(module, make_cell, channels: int, cells: int, classes: int, in_cha
     for name, v in (("channels", channels), ("cells", cells), ("classes", classes), ("in_channels", in_channels)):
         check_int(name, v, lo=1)
     c = channels
-    module.stem = nnx.Conv(in_channels, c, (3, 3), padding=[(1, 1), (1, 1)], use_bias=False, rngs=rngs)
+    module.stem = nnx.Conv(in_channels, c, (3, 3), padding=[(1, 1), (1, 1)], use_bias=False, kernel_init=_INIT,
+                           rngs=rngs)
     module.stem_bn = nnx.BatchNorm(c, **_BN, rngs=rngs)
     layers = []
     for stage, width in enumerate((c, 2 * c, 4 * c)):
@@ -132,17 +190,23 @@ def _skeleton(module, make_cell, channels: int, cells: int, classes: int, in_cha
         layers.extend(make_cell(width) for _ in range(cells))
     module.layers = nnx.List(layers)
     module.last_bn = nnx.BatchNorm(4 * c, **_BN, rngs=rngs)
-    module.classifier = nnx.Linear(4 * c, classes, rngs=rngs)
+    module.classifier = _linear(4 * c, classes, rngs)
 
 
-def _features(module, x, apply_layer):
-    """Pooled features ``[batch, 4C]`` of a skeleton (``apply_layer(layer, h)`` runs one layer)."""
+def _feature_map(module, x, apply_layer):
+    """The last feature map ``[batch, H/4, W/4, 4C]`` (after the last batch norm and ReLU, before global
+    pooling) of a skeleton; ``apply_layer(layer, h)`` runs one layer."""
     if x.ndim != 4:
         raise ConfigError(f"images must be [batch, height, width, channels], got shape {x.shape}")
-    h = module.stem_bn(module.stem(x))
+    h = module.stem_bn(_tap("conv", module.stem(x), 1.0, module.stem))
     for layer in module.layers:
         h = apply_layer(layer, h)
-    return jnp.mean(jax.nn.relu(module.last_bn(h)), axis=(1, 2))
+    return jax.nn.relu(_tap("relu", module.last_bn(h)))
+
+
+def _logits(module, x, apply_layer):
+    return _tap("linear", module.classifier(jnp.mean(_feature_map(module, x, apply_layer), axis=(1, 2))), 1.0,
+                module.classifier)
 
 
 class Network(nnx.Module):
@@ -163,24 +227,33 @@ class Network(nnx.Module):
         self.ops = _ops(ops)
         _skeleton(self, lambda width: Cell(self.ops, width, rngs=rngs), channels, cells, classes, in_channels, rngs)
 
-    def features(self, x):
-        """The pooled features ``[batch, 4C]`` of images ``x [batch, H, W, in_channels]``."""
-        return _features(self, x, lambda layer, h: layer(h))
+    def feature_map(self, x):
+        """The last feature map ``[batch, H/4, W/4, 4C]`` of images ``x [batch, H, W, in_channels]``
+        (before global pooling)."""
+        return _feature_map(self, x, lambda layer, h: layer(h))
 
     def __call__(self, x):
         """Logits ``[batch, classes]``."""
-        return self.classifier(self.features(x))
+        return _logits(self, x, lambda layer, h: layer(h))
 
 
 class MixedCell(nnx.Module):
-    """A cell holding every op on every edge; ``ops`` (a traced int ``[6]`` allowed) picks them by one-hot masks."""
+    """A cell holding every op on every edge; ``ops`` (a traced int ``[6]`` allowed) picks them.
+
+    By default each edge is a ``switch`` over its five ops, so only the chosen op runs, forward and
+    backward (under ``vmap`` JAX turns it into a select over all five); inside :func:`masked` every op
+    runs and one-hot masks pick, which lets a :func:`tapped` function see (weighted) values of all ops.
+    """
 
     def __init__(self, channels: int, *, rngs: nnx.Rngs):
         self.conv1 = nnx.List([ReLUConvBN(channels, channels, 1, rngs=rngs) for _ in EDGES])
         self.conv3 = nnx.List([ReLUConvBN(channels, channels, 3, rngs=rngs) for _ in EDGES])
 
     def __call__(self, x, ops):
+        masked = _MASKED.get()
         masks = jax.nn.one_hot(ops, len(OP_NAMES), dtype=x.dtype)  # [6, 5]
+        branches = (lambda h, c1, c3: jnp.zeros_like(h), lambda h, c1, c3: h, lambda h, c1, c3: c1(h),
+                    lambda h, c1, c3: c3(h), lambda h, c1, c3: _avg_pool(h, 3, 1))
         nodes = [x]
         for j in range(1, 4):
             total = jnp.zeros_like(x)
@@ -188,8 +261,12 @@ class MixedCell(nnx.Module):
                 if dst != j:
                     continue
                 h, m = nodes[src], masks[slot]
-                total = (total + m[SKIP] * h + m[CONV1] * self.conv1[slot](h) + m[CONV3] * self.conv3[slot](h)
-                         + m[POOL] * _avg_pool(h, 3, 1))
+                if masked:
+                    total = (total + m[SKIP] * h + m[CONV1] * self.conv1[slot](h, m[CONV1])
+                             + m[CONV3] * self.conv3[slot](h, m[CONV3]) + m[POOL] * _avg_pool(h, 3, 1))
+                else:
+                    total = total + nnx.switch(ops[slot], branches, h, self.conv1[slot], self.conv3[slot], graph=False)
+            # a node feeds up to 11 ops: the barrier keeps XLA (CPU) from fusing, so recomputing, it into each
             nodes.append(total)
         return nodes[3]
 
@@ -207,12 +284,18 @@ class MixedNetwork(nnx.Module):
         self.size = dict(channels=channels, cells=cells, classes=classes, in_channels=in_channels)
         _skeleton(self, lambda width: MixedCell(width, rngs=rngs), channels, cells, classes, in_channels, rngs)
 
-    def __call__(self, x, ops):
-        """Logits ``[batch, classes]`` of the network of ``ops [6]`` on images ``x [batch, H, W, C]``."""
+    def _apply(self, ops):
         if ops.shape != (len(EDGES),):
             raise InvalidArchitecture(f"an NB201 cell is {len(EDGES)} ops, got shape {ops.shape}")
-        return self.classifier(_features(self, x, lambda layer, h: layer(h, ops) if isinstance(layer, MixedCell)
-                                         else layer(h)))
+        return lambda layer, h: layer(h, ops) if isinstance(layer, MixedCell) else layer(h)
+
+    def feature_map(self, x, ops):
+        """The last feature map ``[batch, H/4, W/4, 4C]`` of the network of ``ops`` (before global pooling)."""
+        return _feature_map(self, x, self._apply(ops))
+
+    def __call__(self, x, ops):
+        """Logits ``[batch, classes]`` of the network of ``ops [6]`` on images ``x [batch, H, W, C]``."""
+        return _logits(self, x, self._apply(ops))
 
     def concrete(self, ops) -> Network:
         """The :class:`Network` of ``ops`` (concrete) sharing this network's weights and statistics."""
@@ -257,6 +340,20 @@ def apply_population(graphdef, states, ops: jax.Array, x: jax.Array, *, train: b
     if mode == "vmap":
         return jax.vmap(one)(states, ops)
     return jax.lax.map(lambda args: one(*args), (states, ops))
+
+
+def merge(graphdef, *states):
+    """``nnx.merge`` with fresh variables at the current trace level, so that batch norm can update
+    its statistics inside ``jit``/``grad``/``scan`` bodies whose states came from outside."""
+    return nnx.merge(graphdef, *(jax.tree.map(lambda a: a, s) for s in states))
+
+
+def op_weight(path: tuple, ops: jax.Array):
+    """1 where the variable at ``path`` of a :class:`MixedNetwork`'s state belongs to the network of
+    ``ops [6]``, 0 for a cell op the architecture does not use (a float32 scalar; ``ops`` may be traced)."""
+    if len(path) > 3 and path[0] == "layers" and path[2] in ("conv1", "conv3"):
+        return (ops[path[3]] == (CONV1 if path[2] == "conv1" else CONV3)).astype(jnp.float32)
+    return jnp.float32(1.0)
 
 
 def count(module: nnx.Module) -> int:
