@@ -30,3 +30,114 @@ def test_bad_proxy_requests():
         proxies.fitness(spaces.get("nasbench_graph"), "params")
     with pytest.raises(errors.InvalidArchitecture):
         proxies.fitness(spaces.get("nb201"), "params")(np.zeros((3, 5), np.int32))
+
+
+# ----------------------------------------------------------------------------- network proxies
+import chex  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+from flax import nnx  # noqa: E402
+
+from jaxnag.models import nb201  # noqa: E402
+from jaxnag.proxies import measures  # noqa: E402
+
+TINY = dict(channels=2, cells=1, classes=3)
+CELLS = np.array([[3, 1, 3, 0, 2, 4], [3, 3, 3, 3, 3, 3], [0, 0, 0, 0, 0, 0], [2, 0, 0, 4, 1, 0]])
+
+
+def _batch(n=4, side=8, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    return proxies.batch(rng.normal(size=(n, side, side, 3)), rng.integers(0, classes, n), classes=classes)
+
+
+def test_synflow_log_domain_equals_the_direct_sum():
+    """synflow's log-domain computation equals log sum |theta * dR/dtheta| computed directly (a network
+    small enough not to overflow), NASLib's definition: |weights|, batch norm off, one all-ones input."""
+    space = spaces.get("nb201")
+    fit = jax.jit(proxies.fitness(space, "synflow", channels=2, cells=1, classes=3, resolution=8))
+    ours = np.asarray(fit(CELLS))
+    graphdef, state = nnx.split(nb201.MixedNetwork(**TINY, rngs=nnx.Rngs(jax.random.key(0))))
+    net = nnx.merge(graphdef, jax.tree.map(jnp.abs, state))
+    for _, m in nnx.iter_modules(net):
+        if isinstance(m, nnx.BatchNorm):
+            m.mean[...] = jnp.zeros_like(m.mean[...])
+            m.var[...] = jnp.full_like(m.var[...], 1.0 - m.epsilon)
+            m.scale[...], m.bias[...] = jnp.ones_like(m.scale[...]), jnp.zeros_like(m.bias[...])
+    net.eval()
+    g, kernels, rest = nnx.split(net, nnx.All(nnx.Param, nnx.PathContains("kernel")), ...)
+
+    @jax.jit
+    def direct(cell):
+        grads = jax.grad(lambda k: jnp.sum(nb201.merge(g, k, rest)(jnp.ones((1, 8, 8, 3)), cell)))(kernels)
+        return sum(jnp.sum(jnp.abs(w * d)) for w, d in zip(jax.tree.leaves(kernels), jax.tree.leaves(grads)))
+    for cell, got in zip(CELLS, ours):
+        total = float(direct(jnp.asarray(cell)))
+        if total == 0:
+            assert got == -np.inf  # no path from input to output
+        else:
+            np.testing.assert_allclose(got, np.log(total), rtol=1e-4)
+
+
+def test_population_scores_are_a_fixed_function_of_the_cell_and_compile_once():
+    space = spaces.get("nb201")
+    fit = chex.assert_max_traces(proxies.fitness(space, "synflow", channels=2, cells=1, resolution=8), n=1)
+    jfit = jax.jit(fit)
+    a = np.asarray(jfit(CELLS))
+    b = np.asarray(jfit(CELLS[::-1]))[::-1]  # same cells, other positions and neighbours
+    np.testing.assert_array_equal(a, b)
+    assert a[2] == -np.inf and np.isfinite(a[[0, 1, 3]]).all()
+    assert a[1] > a[0]  # the all-3x3 cell carries the most synaptic flow
+
+
+def test_ensemble_is_a_percentile_mean():
+    space = spaces.get("nb201")
+    one = jax.jit(proxies.ensemble(space, ["params"], reference=50, channels=2, cells=1))
+    two = jax.jit(proxies.ensemble(space, ["params", "flops"], reference=50, channels=2, cells=1))
+    v1, v2 = np.asarray(one(CELLS)), np.asarray(two(CELLS))
+    assert ((v1 >= 0) & (v1 <= 100)).all() and v1[1] == 100.0  # the largest network tops the reference set
+    np.testing.assert_allclose(v1, v2, atol=1e-4)  # params and flops rank NB201 cells identically
+    with pytest.raises(errors.ConfigError):
+        proxies.ensemble(space, [])
+
+
+def test_bad_batches_and_missing_data():
+    space = spaces.get("nb201")
+    with pytest.raises(errors.ConfigError, match="reads data"):
+        proxies.fitness(space, "snip")
+    with pytest.raises(errors.DataError, match="NaN"):
+        proxies.batch(np.full((4, 8, 8, 3), np.nan))
+    with pytest.raises(errors.DataError, match=r"\[n, height, width, channels\]"):
+        proxies.batch(np.zeros((4, 8, 8)))
+    with pytest.raises(errors.DataError, match="0..2"):
+        proxies.batch(np.zeros((4, 8, 8, 3)), np.array([0, 1, 2, 3]), classes=3)
+    with pytest.raises(errors.DataError, match="needs|asked for"):
+        proxies.batch(np.zeros((4, 8, 8, 3)), size=16)
+    with pytest.raises(errors.DataError, match="4x4"):
+        proxies.batch(np.zeros((4, 2, 2, 3)))
+
+
+@pytest.mark.slow
+def test_every_measure_on_a_tiny_network():
+    """Every data-dependent measure: finite on connected cells, -inf/0 where the output is cut off,
+    the same with every op computed and masked (nb201.masked) as with the switch over ops."""
+    data = _batch()
+    graphdef, state = nnx.split(nb201.MixedNetwork(**TINY, rngs=nnx.Rngs(0)))
+    for name, f in measures.MEASURES.items():
+        run = jax.jit(lambda o, x, y, f=f: jax.lax.map(lambda c: f(graphdef, state, c, x, y, jax.random.key(0)), o))
+        got = np.asarray(run(CELLS, data.x, data.y))
+        assert np.isfinite(got[[0, 1, 3]]).all(), (name, got)
+        if name in ("synflow", "jacov", "nwot", "zen"):
+            assert got[2] == -np.inf, (name, got)
+        if name in ("snip", "grad_norm", "fisher", "grasp"):
+            with nb201.masked():
+                masked = np.asarray(jax.jit(lambda o, x, y, f=f: jax.lax.map(
+                    lambda c: f(graphdef, state, c, x, y, jax.random.key(0)), o))(CELLS, data.x, data.y))
+            np.testing.assert_allclose(masked, got, rtol=2e-3, atol=1e-6, err_msg=name)
+
+
+@pytest.mark.slow
+def test_table_of_a_proxy_reads_back(tmp_path):
+    space = spaces.get("nb201")
+    t = proxies.table(space, "synflow", channels=2, cells=1, resolution=8, block=625)
+    values = np.asarray(t.info.row_values)
+    assert len(values) == space.size and np.isnan(values).sum() > 0  # the disconnected cells
+    assert np.nanargmax(values) == list(map(tuple, np.asarray(t.info.row_ops))).index((3,) * 6)

@@ -1,13 +1,24 @@
-"""Zero-cost proxies as fitness: score architectures without training and without a benchmark table.
+"""Zero-cost proxies as fitness: score NB201 architectures without training and without a benchmark table.
 
-So far the data-free, exact ones for NB201: ``params`` and ``flops`` of the architecture's network
-(:mod:`jaxnag.models.nb201`, NAS-Bench-201 API conventions; "#Params" and "FLOPs" are the baselines of
-Abdelfattah et al., "Zero-Cost Proxies for Lightweight NAS", ICLR 2021, and of NASLib's zero-cost
-benchmark, Krishnakumar et al., NeurIPS 2022). Both are larger-is-better scores there: on NB201,
-bigger networks train to higher accuracy.
+Every proxy is larger-is-better and scores an architecture from its network at initialisation
+(:mod:`jaxnag.models.nb201`) and, for the data-dependent ones, one minibatch of the user's images:
 
-:func:`fitness` gives a jittable fitness every generator accepts (zero table lookups);
-:func:`table` scores a whole small space once into a :class:`~jaxnag.tables.Table`.
+- data-dependent: ``nwot``, ``jacov``, ``snip``, ``grad_norm``, ``fisher``, ``grasp``
+  (definitions and citations in :mod:`jaxnag.proxies.measures`);
+- data-free (only the batch's shape is read): ``synflow``, ``zen``, ``l2_norm``, and the exact
+  counts ``params`` and ``flops`` (the benchmark's own counters, in millions; the "#Params" and
+  "FLOPs" baselines of Abdelfattah et al., ICLR 2021, and NASLib's zero-cost benchmark).
+
+One compiled program scores a whole population: the networks share one
+:class:`~jaxnag.models.nb201.MixedNetwork` initialised from ``key`` (the same weights for every
+architecture, so a score is a deterministic function of the cell, as a fitness must be), and
+``lax.map`` runs the members ``chunk`` at a time (vmapped within a chunk). An architecture whose
+score is undefined (no path from input to output) scores ``-inf``, which generators treat as the worst.
+
+:func:`fitness` gives a jittable fitness every generator accepts (zero table lookups); :func:`table`
+scores a whole space once into a :class:`~jaxnag.tables.Table`; :func:`ensemble` averages several
+proxies' percentiles among reference architectures (a rank ensemble that is still a fixed function
+of the cell).
 
 Example:
   >>> import jax
@@ -23,15 +34,47 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
-from .errors import ConfigError, UnknownName
+from ..errors import ConfigError, DataError, UnknownName, check_int
+from .measures import DATA_FREE as _MEASURED_DATA_FREE
 
-__all__ = ["NAMES", "fitness", "table"]
+__all__ = ["COUNTS", "DATA_FREE", "NAMES", "Batch", "batch", "ensemble", "fitness", "population", "table"]
 
-NAMES = ("params", "flops")
+COUNTS = ("params", "flops")
+NAMES = ("synflow", "nwot", "jacov", "snip", "grad_norm", "fisher", "grasp", "l2_norm", "zen") + COUNTS
+DATA_FREE = _MEASURED_DATA_FREE + COUNTS
+
+
+class Batch(NamedTuple):
+    """One minibatch: images ``x`` float32 ``[B, H, W, C]`` and integer labels ``y`` int32 ``[B]``."""
+    x: object
+    y: object
+
+
+def batch(x, y=None, *, classes: int | None = None, size: int | None = None) -> Batch:
+    """A checked :class:`Batch` from host arrays (:func:`jaxnag.data.check`): ``x [n, H, W, C]`` finite
+    pixels, ``y [n]`` integer labels in ``0..classes-1`` (zeros when None, for the data-free proxies);
+    the first ``size`` images when ``size`` is given. Bad data raises :class:`~jaxnag.errors.DataError`."""
+    from ..data import check
+    x = np.asarray(x)
+    x, y = check(x, np.zeros(len(x) if x.ndim else 0, np.int32) if y is None else y, name="batch")
+    if min(x.shape[1:3]) < 4:
+        raise DataError(f"batch: images must be at least 4x4 pixels (the network halves them twice), got "
+                        f"{x.shape[1:3]}")
+    if size is not None:
+        check_int("batch size", size, lo=2)
+        if len(x) < size:
+            raise DataError(f"batch: {size} images asked for, the data has {len(x)}")
+        x, y = x[:size], y[:size]
+    if len(x) < 2:
+        raise DataError(f"batch: at least 2 images are needed, got {len(x)}")
+    if classes is not None and y.max() >= classes:
+        raise DataError(f"batch: labels must lie in 0..{classes - 1} for {classes} classes, got max {int(y.max())}")
+    return Batch(x, y)
 
 
 def _check(space, name: str):
@@ -42,31 +85,154 @@ def _check(space, name: str):
                           f"not {space.name}")
 
 
-def _score(name: str, ops, resolution: int, size: dict):
-    """The proxy ``name`` of ``ops`` (numpy or jax), in millions."""
-    from .models import nb201
+def _count(name: str, ops, resolution: int, size: dict):
+    """The exact count ``name`` of ``ops`` (numpy or jax), in millions."""
+    from ..models import nb201
+    size = {k: size[k] for k in ("channels", "cells", "classes")}
     if name == "params":
         return nb201.param_count(ops, **size) / 1e6
     return nb201.flops(ops, resolution=resolution, **size) / 1e6
 
 
-def fitness(space, name: str, *, channels: int = 16, cells: int = 5, classes: int = 10,
-            resolution: int = 32) -> Callable:
-    """A jittable fitness ``ops [..., R] -> float32 [...]``: the proxy ``name`` of each architecture's
-    network (``channels``, ``cells`` per stage, ``classes``, input ``resolution``), in millions."""
+def population(name: str, key, ops, data: Batch, *, channels: int = 16, cells: int = 5, classes: int = 10,
+               chunk: int = 1):
+    """The proxy ``name`` of each architecture ``ops [n, 6]`` (float32 ``[n]``), jittable: one
+    :class:`~jaxnag.models.nb201.MixedNetwork` initialised from ``key`` scores every member on ``data``,
+    ``chunk`` members at a time (``lax.map`` with ``batch_size``; 1 is fastest on CPU)."""
     import jax.numpy as jnp
+    from flax import nnx
 
+    from ..models import nb201
+    from .measures import MEASURES
+    if name in COUNTS:
+        return _count(name, jnp.asarray(ops), data.x.shape[1], dict(channels=channels, cells=cells, classes=classes))
+    graphdef, state = nnx.split(nb201.MixedNetwork(channels=channels, cells=cells, classes=classes,
+                                                   in_channels=data.x.shape[-1], rngs=nnx.Rngs(key)))
+    return _scored(MEASURES[name], graphdef, state, jnp.asarray(ops), data, key, chunk)
+
+
+def _scored(measure, graphdef, state, ops, data, key, chunk):
+    import jax
+    import jax.numpy as jnp
+    # the barrier stops XLA from constant-folding the network when weights and batch are constants
+    state, x, y = jax.lax.optimization_barrier((state, jnp.asarray(data.x), jnp.asarray(data.y)))
+    return jax.lax.map(lambda o: measure(graphdef, state, o, x, y, key), ops.astype(jnp.int32), batch_size=chunk)
+
+
+def _default_batch(name: str, data, classes: int, resolution: int, batch_size: int) -> Batch:
+    if data is not None:
+        return batch(*data, classes=classes) if not isinstance(data, Batch) else batch(data.x, data.y, classes=classes)
+    if name not in DATA_FREE:
+        raise ConfigError(f"proxy {name!r} reads data: pass batch=(x, y) (images [n, H, W, C], labels [n]); "
+                          f"the data-free proxies are {', '.join(DATA_FREE)}")
+    return Batch(np.zeros((batch_size, resolution, resolution, 3), np.float32), np.zeros(batch_size, np.int32))
+
+
+def fitness(space, name: str, batch: Batch | tuple | None = None, *, key: int = 0, channels: int = 16,
+            cells: int = 5, classes: int = 10, resolution: int = 32, batch_size: int = 16,
+            chunk: int = 1) -> Callable:
+    """A jittable fitness ``ops [..., 6] -> float32 [...]``: the proxy ``name`` of each architecture's
+    network (``channels``, ``cells`` per stage, ``classes``) on ``batch`` = ``(x, y)``.
+
+    The data-free proxies need no batch: they read images of ``resolution``^2 pixels, 3 channels,
+    ``batch_size`` of them (synflow one all-ones image, zen Gaussian noise). ``key`` (an int)
+    initialises the shared network once, here.
+    """
+    import jax
+    import jax.numpy as jnp
+    from flax import nnx
+
+    from ..models import nb201
+    from .measures import MEASURES
     _check(space, name)
+    check_int("key", key, lo=0)
+    check_int("chunk", chunk, lo=1)
+    data = _default_batch(name, batch, classes, resolution, batch_size)
     size = dict(channels=channels, cells=cells, classes=classes)
-    return lambda ops: _score(name, jnp.asarray(ops), resolution, size)
+    if name in COUNTS:
+        return lambda ops: _count(name, jnp.asarray(ops), data.x.shape[1], size)
+    rng = jax.random.key(key)
+    graphdef, state = nnx.split(nb201.MixedNetwork(**size, in_channels=data.x.shape[-1], rngs=nnx.Rngs(rng)))
+
+    def fit(ops):
+        ops = jnp.asarray(ops)
+        if ops.shape[-1:] != (6,):
+            from ..errors import InvalidArchitecture
+            raise InvalidArchitecture(f"NB201 ops have 6 edges, got shape {ops.shape}")
+        flat = ops.reshape(-1, 6)
+        return _scored(MEASURES[name], graphdef, state, flat, data, rng, chunk).reshape(ops.shape[:-1])
+    return fit
 
 
-def table(space, name: str, *, channels: int = 16, cells: int = 5, classes: int = 10, resolution: int = 32):
+_fitness = fitness
+
+
+def _progress(total: int, label: str):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True)
+
+
+def table(space, name: str, batch: Batch | tuple | None = None, *, block: int = 125, progress: bool = False,
+          fitness: Callable | None = None, **kwargs):
     """The proxy of every architecture of ``space`` as a :class:`~jaxnag.tables.Table` (benchmark
-    ``proxy``, dataset ``name``), scored once on the host."""
-    from . import tables
+    ``proxy``, dataset ``name``; undefined scores are NaN, a failed measurement): one compiled call per
+    ``block`` architectures (a rich progress bar when ``progress``). ``kwargs`` as :func:`fitness`, or
+    ``fitness`` given ready-made."""
+    import jax
+
+    from .. import tables
     _check(space, name)
+    check_int("block", block, lo=1)
     ops = np.asarray(space.all_ops())
-    values = _score(name, ops, resolution, dict(channels=channels, cells=cells, classes=classes))
+    fit = jax.jit(fitness or _fitness(space, name, batch, **kwargs))
+    pad = -len(ops) % block
+    padded = np.concatenate([ops, np.repeat(ops[:1], pad, axis=0)])
+    values = []
+    with _progress(len(padded) // block, f"{name}") as bar:
+        task = bar.add_task(name, total=len(padded) // block, visible=progress)
+        for i in range(0, len(padded), block):
+            values.append(np.asarray(fit(padded[i:i + block])))
+            bar.advance(task)
+    values = np.concatenate(values)[:len(ops)].astype(np.float64)
+    values[~np.isfinite(values)] = np.nan
+    size = {k: kwargs.get(k, d) for k, d in (("channels", 16), ("cells", 5), ("classes", 10))}
     return tables.from_arrays(space, ops, values, benchmark="proxy", dataset=name, metric=name,
-                              source=f"jaxnag.proxies ({channels} channels, {cells} cells, {classes} classes)")
+                              source=f"jaxnag.proxies ({size['channels']} channels, {size['cells']} cells, "
+                                     f"{size['classes']} classes)")
+
+
+def ensemble(space, members: Sequence[str | Callable], batch: Batch | tuple | None = None, *,
+             reference: int = 200, **kwargs) -> Callable:
+    """A rank ensemble as one jittable fitness: the mean over ``members`` (proxy names, or fitness
+    callables such as a proxy :func:`table`) of an architecture's percentile (0-100) among ``reference``
+    random architectures of ``space``, scored once here. Percentiles make the proxies' scales
+    comparable, and the reference set keeps the score a fixed function of the cell (a rank within
+    each population would not be). ``kwargs`` as :func:`fitness`.
+    """
+    import jax
+    import jax.numpy as jnp
+    if not members:
+        raise ConfigError("an ensemble needs at least one proxy")
+    for m in members:
+        if not callable(m):
+            _check(space, m)
+    check_int("reference", reference, lo=2)
+    key = kwargs.get("key", 0)
+    ref_ops = np.asarray(space.all_ops())[np.random.default_rng(key).choice(space.size, min(reference, space.size),
+                                                                            replace=False)]
+    fits, sorted_refs = [], []
+    for name in members:
+        fit = name if callable(name) else fitness(space, name, batch, **kwargs)
+        ref = np.sort(np.asarray(jax.jit(fit)(ref_ops), np.float64))
+        ref = ref[np.isfinite(ref)]
+        if len(ref) < 2:
+            raise ConfigError(f"proxy {name!r} is undefined on the reference architectures")
+        fits.append(fit)
+        sorted_refs.append(ref.astype(np.float32))
+    levels = [np.linspace(0.0, 100.0, len(r), dtype=np.float32) for r in sorted_refs]
+
+    def fit(ops):
+        pct = [jnp.interp(jnp.nan_to_num(f(ops), nan=-jnp.inf), jnp.asarray(r), jnp.asarray(q))
+               for f, r, q in zip(fits, sorted_refs, levels, strict=True)]
+        return sum(pct) / len(pct)
+    return fit
