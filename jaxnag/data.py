@@ -1,0 +1,102 @@
+"""Image datasets for proxies and training: the user's ``.npz`` files, and scikit-learn's bundled digits.
+
+A dataset file is an ``.npz`` with images ``x [n, H, W, C]`` (numbers, finite) and integer labels
+``y [n]`` in ``0..classes-1``. :func:`load` reads and checks one, every problem as one
+:class:`~jaxnag.errors.DataError`; :func:`digits` gives real images with nothing to download (the
+8x8 handwritten digits scikit-learn ships, resized); :func:`split` divides a dataset.
+
+Example:
+  >>> from jaxnag import data
+  >>> x, y = data.digits(resolution=16)          # needs scikit-learn (the 'examples' extra)
+  >>> x.shape, y.shape, int(y.max())
+  ((1797, 16, 16, 3), (1797,), 9)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataError, MissingDependency, check_int
+
+__all__ = ["digits", "load", "save", "split"]
+
+
+def check(x, y, *, name: str = "data") -> tuple[np.ndarray, np.ndarray]:
+    """``(x float32, y int32)`` after checking shapes, finiteness and labels."""
+    x, y = np.asarray(x), np.asarray(y)
+    if x.ndim != 4:
+        raise DataError(f"{name}: images x must be [n, height, width, channels], got shape {x.shape}")
+    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
+        raise DataError(f"{name}: images x must be numbers, got dtype {x.dtype}")
+    if y.shape != (len(x),):
+        raise DataError(f"{name}: labels y must be [n] = [{len(x)}], got shape {y.shape}")
+    bad = ~np.isfinite(x.astype(np.float32))
+    if bad.any():
+        raise DataError(f"{name}: images x contain {int(bad.sum())} NaN or infinite pixel values")
+    if not np.issubdtype(y.dtype, np.integer):
+        if not (np.issubdtype(y.dtype, np.floating) and np.isfinite(y).all() and (y == np.round(y)).all()):
+            raise DataError(f"{name}: labels y must be integers, got dtype {y.dtype}")
+    if len(y) and y.min() < 0:
+        raise DataError(f"{name}: labels y must be >= 0, got {int(y.min())}")
+    return x.astype(np.float32), y.astype(np.int32)
+
+
+def load(path, *, classes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, y)`` from an ``.npz`` file with keys ``x`` and ``y``, checked; labels must lie below
+    ``classes`` when given."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"no dataset file {path}: pass an .npz with images 'x' [n, H, W, C] and labels 'y' [n]")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            missing = [k for k in ("x", "y") if k not in z.files]
+            if missing:
+                raise DataError(f"{path}: missing key(s) {', '.join(missing)}; found {', '.join(z.files) or 'none'} "
+                                f"(images 'x' [n, H, W, C], labels 'y' [n])")
+            x, y = z["x"], z["y"]
+    except DataError:
+        raise
+    except Exception as e:  # a truncated or foreign file
+        raise DataError(f"{path} is not a readable .npz file ({type(e).__name__}: {e})") from e
+    x, y = check(x, y, name=str(path))
+    if classes is not None and len(y) and y.max() >= classes:
+        raise DataError(f"{path}: labels y must lie in 0..{classes - 1} for {classes} classes, got max {int(y.max())}")
+    return x, y
+
+
+def save(path, x, y) -> Path:
+    """Write ``x, y`` (checked) to ``path`` as a dataset file."""
+    x, y = check(x, y)
+    path = Path(path)
+    np.savez_compressed(path, x=x, y=y)
+    return path
+
+
+def digits(*, resolution: int = 32, channels: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 1,797 8x8 handwritten digits (10 classes), resized (bilinear) to ``resolution``^2,
+    repeated over ``channels``, standardised to mean 0 and std 1: float32 ``[1797, r, r, c]``, int32 ``[1797]``."""
+    check_int("resolution", resolution, lo=4)
+    check_int("channels", channels, lo=1)
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError as e:
+        raise MissingDependency("digits() needs scikit-learn: pip install 'jaxnag[examples]'") from e
+    import jax
+    d = load_digits()
+    images = d.images.astype(np.float32)[..., None] / 16.0
+    resized = np.asarray(jax.image.resize(images, (len(images), resolution, resolution, 1), "bilinear"))
+    resized = (resized - resized.mean()) / resized.std()
+    return np.repeat(resized, channels, axis=-1).astype(np.float32), d.target.astype(np.int32)
+
+
+def split(x, y, fraction: float = 0.8, *, seed: int = 0):
+    """``(x_train, y_train), (x_test, y_test)``: a seeded random split, ``fraction`` for training."""
+    if not 0.0 < fraction < 1.0:
+        raise DataError(f"fraction must lie in (0, 1), got {fraction}")
+    order = np.random.default_rng(seed).permutation(len(x))
+    cut = int(round(fraction * len(x)))
+    if cut < 1 or cut >= len(x):
+        raise DataError(f"{len(x)} examples cannot be split {fraction:.2f} / {1 - fraction:.2f}")
+    return (x[order[:cut]], y[order[:cut]]), (x[order[cut:]], y[order[cut:]])
