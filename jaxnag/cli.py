@@ -12,6 +12,9 @@ Examples:
   jaxnag generate --method rea --benchmark nb201 --dataset cifar10 --budget 300 --data-dir DIR
   jaxnag generate --method ednag --benchmark hw360 --dataset cifar100 --constraint 'pi5/litert/lat_ms<=5'
   jaxnag generate --method random --table my.npz --metric acc --space nb201 --budget 100
+  jaxnag generate --method ednag --space nb201 --proxy nwot --data images.npz
+  jaxnag proxies --space nb201 --proxy synflow --out synflow.npz
+  jaxnag train --arch '|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|...|' --data images.npz --epochs 20 --out DIR
   jaxnag data import-nats NATS-tss-v1_0-3ffb9-simple --out DIR/nb201.npz
 """
 
@@ -219,10 +222,131 @@ def _finite_or_none(v):
     return v if math.isfinite(v) else None
 
 
+def _proxy_fitness(args, space):
+    """The fitness of ``--proxy`` (one name, or several joined by commas for a rank ensemble) on
+    ``--data``, and a label for it."""
+    from . import data, proxies
+    names = [n.strip() for n in args.proxy.split(",") if n.strip()]
+    for n in names:
+        if n not in proxies.NAMES:
+            raise CLIError(f"--proxy: unknown proxy {n!r}; choose from {', '.join(proxies.NAMES)}")
+    batch = None
+    classes = args.classes
+    if args.data:
+        x, y = data.load(args.data)
+        classes = int(y.max()) + 1 if classes is None else classes
+        batch = proxies.batch(x, y, classes=classes, size=args.batch_size)
+    elif any(n not in proxies.DATA_FREE for n in names):
+        raise CLIError(f"--proxy {args.proxy} reads images: pass --data FILE.npz (images 'x' [n, H, W, C], "
+                       f"labels 'y' [n]); the data-free proxies are {', '.join(proxies.DATA_FREE)}")
+    size = dict(channels=args.channels, cells=args.cells, classes=classes or 10)
+    if len(names) == 1:
+        return proxies.fitness(space, names[0], batch, **size), names[0]
+    return proxies.ensemble(space, names, batch, **size), "rank ensemble of " + " + ".join(names)
+
+
+def _cmd_generate_proxy(args):
+    """``generate --proxy``: zero table lookups; the seeds run one after another in one program (a
+    proxy runs only each cell's chosen ops, which a vmap over seeds would undo)."""
+    import jax
+
+    from . import registry, spaces
+    if args.table or args.constraint or args.metric:
+        raise CLIError("--proxy scores architectures itself: --table, --metric and --constraint do not apply")
+    if args.space not in (None, "nb201"):
+        raise CLIError(f"--proxy builds NB201 networks: --space must be nb201, got {args.space!r}")
+    space = spaces.get("nb201")
+    settings, context_settings = _apply_method_flags(args)
+    gen = registry.get(args.method)
+    if context_settings or args.method in ("pgnag", "diffusionnag"):
+        raise CLIError(f"--proxy works with methods that need only a fitness (ednag, random, rea, evosax); "
+                       f"{args.method} reads a table or a checkpoint")
+    config = _build_config(gen, space, settings)
+    fit, label = _proxy_fitness(args, space)
+    keys = jax.random.split(jax.random.key(args.seed), args.seeds)
+    print(f"jaxnag: compiling and running {args.seeds} x {args.method} on the proxy {label} ...", file=sys.stderr,
+          flush=True)
+    t0 = time.perf_counter()
+    res = jax.block_until_ready(jax.jit(lambda k: jax.lax.map(lambda kk: gen.generate(kk, fit, space, config), k))(keys))
+    elapsed = time.perf_counter() - t0
+    best_ops, best = np.asarray(res.best_ops), np.asarray(res.best_fitness, np.float64)
+    runs = [dict(seed=i, best_arch=space.to_string(best_ops[i]) if np.isfinite(best[i]) else None,
+                 proxy_score=_finite_or_none(best[i]), queries=int(np.asarray(res.queries)[i]))
+            for i in range(args.seeds)]
+    out = dict(method=args.method, space="nb201", proxy=args.proxy, data=args.data, time_s=elapsed, runs=runs,
+               seed=args.seed, seeds=args.seeds, config=settings, version=_version())
+    if args.json:
+        print(json.dumps(out, allow_nan=False))
+        return
+    print(f"{args.method} on the proxy {label} ({args.seeds} runs in {elapsed:.2f} s incl. compilation; zero table "
+          "lookups)")
+    print(f"{'run':>4} {'proxy':>10} {'queries':>8}  architecture")
+    for r in runs:
+        print(f"{r['seed']:>4} {_fmt(r['proxy_score'] if r['proxy_score'] is not None else math.nan):>10} "
+              f"{r['queries']:>8}  {r['best_arch'] or '(none)'}")
+
+
+def _cmd_proxies(args):
+    from . import spaces
+    if args.space != "nb201":
+        raise CLIError(f"--space: proxies score NB201 networks, got {args.space!r}")
+    if "," in args.proxy:
+        raise CLIError("--proxy: one proxy per table")
+    space = spaces.get("nb201")
+    if os.path.exists(args.out):
+        raise CLIError(f"--out {args.out} exists; nothing is overwritten")
+    fit, label = _proxy_fitness(args, space)
+    from . import proxies
+    t0 = time.perf_counter()
+    table = proxies.table(space, args.proxy, fitness=fit, progress=sys.stderr.isatty())
+    ops = np.asarray(table.info.row_ops)
+    values = np.asarray(table.info.row_values, np.float64)
+    np.savez_compressed(args.out, ops=ops, **{args.proxy: values})
+    ok = np.isfinite(values)
+    print(f"jaxnag: {args.proxy} of {len(ops):,} NB201 cells in {time.perf_counter() - t0:.1f} s -> {args.out} "
+          f"({int((~ok).sum())} undefined, as NaN). Generate on it: jaxnag generate --table {args.out} "
+          f"--space nb201 --metric {args.proxy}")
+
+
+def _cmd_train(args):
+    from . import data, spaces, train
+    space = spaces.get("nb201")
+    try:
+        ops = space.from_string(args.arch)
+    except JaxnagError as e:
+        raise CLIError(f"--arch: {e}") from None
+    x, y = data.load(args.data)
+    if args.test:
+        test = data.load(args.test)
+        train_data = (x, y)
+    else:
+        check_range("--split", args.split, 0.0, 1.0)
+        train_data, test = data.split(x, y, args.split, seed=args.seed)
+    if os.path.exists(os.path.join(args.out, "checkpoint")):
+        raise CLIError(f"--out {args.out} already holds a checkpoint; nothing is overwritten (pick a new folder)")
+    classes = max(int(train_data[1].max()), int(test[1].max())) + 1 if args.classes is None else args.classes
+    run = train.train(ops, train_data, test, epochs=args.epochs, batch_size=args.batch_size,
+                      learning_rate=args.lr, channels=args.channels, cells=args.cells, classes=classes,
+                      seed=args.seed, out=args.out, progress=sys.stderr.isatty())
+    last = run.history[-1]
+    if args.json:
+        print(json.dumps(dict(arch=space.to_string(ops), history=run.history, checkpoint=str(run.checkpoint))))
+        return
+    for row in run.history:
+        print(f"epoch {row['epoch']:>3}  loss {row['train_loss']:.4f}  train {row['train_accuracy']:.2f}%  "
+              f"test {row['test_accuracy']:.2f}%  ({row['seconds']:.1f} s)")
+    print(f"trained {space.to_string(ops)}: test accuracy {last['test_accuracy']:.2f}% after {args.epochs} epochs; "
+          f"checkpoint {run.checkpoint}")
+
+
 def _cmd_generate(args):
     import jax
 
     from . import registry
+    if args.proxy:
+        return _cmd_generate_proxy(args)
+    if args.data:
+        raise CLIError("--data is read by --proxy (a data-dependent zero-cost proxy)")
     settings, context_settings = _apply_method_flags(args)
     check_int("--seeds", args.seeds, lo=1)
     check_int("--seed", args.seed, lo=0, hi=SEED_MAX)
@@ -423,7 +547,34 @@ def build_parser() -> argparse.ArgumentParser:
     _add_method_flags(g)
     g.add_argument("--data-dir", default=None, help="folder with the .npz tables (default $JAXNAG_DATA_DIR)")
     g.add_argument("--json", action="store_true", help="print one JSON object (standard JSON: null for no value)")
+    g.add_argument("--proxy", default=None, metavar="NAME[,NAME...]",
+                   help="score NB201 architectures by a zero-cost proxy instead of a table (several: a rank "
+                        "ensemble): " + ", ".join(_proxy_names()))
+    _add_proxy_flags(g)
     g.set_defaults(func=_cmd_generate)
+
+    px = sub.add_parser("proxies", help="score every NB201 cell by a zero-cost proxy into a table (.npz)")
+    px.add_argument("--space", default="nb201")
+    px.add_argument("--proxy", required=True, help=", ".join(_proxy_names()))
+    px.add_argument("--out", required=True, help="the table to write (an .npz that --table reads)")
+    _add_proxy_flags(px)
+    px.set_defaults(func=_cmd_proxies)
+
+    tr = sub.add_parser("train", help="train an NB201 architecture on an image dataset (.npz) and checkpoint it")
+    tr.add_argument("--arch", required=True, help="NB201 arch string, e.g. from `jaxnag generate`")
+    tr.add_argument("--data", required=True, help=".npz with images 'x' [n, H, W, C] and labels 'y' [n]")
+    tr.add_argument("--test", default=None, help="held-out .npz (default: --split of --data)")
+    tr.add_argument("--split", type=float, default=0.8, help="fraction of --data to train on when no --test")
+    tr.add_argument("--epochs", type=int, default=20)
+    tr.add_argument("--batch-size", type=int, default=64)
+    tr.add_argument("--lr", type=float, default=0.1, help="initial learning rate (cosine schedule, SGD Nesterov)")
+    tr.add_argument("--channels", type=int, default=16)
+    tr.add_argument("--cells", type=int, default=5)
+    tr.add_argument("--classes", type=int, default=None, help="default: largest label + 1")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--out", required=True, help="folder for the orbax checkpoint and metrics.json")
+    tr.add_argument("--json", action="store_true")
+    tr.set_defaults(func=_cmd_train)
 
     ts = sub.add_parser("train-score", help="train a DiffusionNAG score network (a resumable checkpoint folder)",
                         description="Trains into --out, a jaxnag checkpoint folder: resumes its newest run, or "
@@ -487,6 +638,19 @@ def build_parser() -> argparse.ArgumentParser:
 def _one_line(e: BaseException) -> str:
     msg = " ".join(str(e).split()) or type(e).__name__
     return msg if msg.startswith("jaxnag") else f"jaxnag: error: {msg}"
+
+
+def _proxy_names():
+    from .proxies import NAMES
+    return NAMES
+
+
+def _add_proxy_flags(p) -> None:
+    p.add_argument("--data", default=None, help="--proxy: .npz with images 'x' [n, H, W, C] and labels 'y' [n]")
+    p.add_argument("--batch-size", type=int, default=16, help="--proxy: images of --data per score")
+    p.add_argument("--classes", type=int, default=None, help="--proxy: network outputs (default: largest label + 1)")
+    p.add_argument("--channels", type=int, default=16, help="--proxy: network width C")
+    p.add_argument("--cells", type=int, default=5, help="--proxy: cells per stage N")
 
 
 def main(argv=None) -> int:

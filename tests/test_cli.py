@@ -100,3 +100,39 @@ def test_diffusionnag_commands(capsys, tmp_path, data_dir):
                        "--predictor-queries", "0", "--pc-steps", "20")
     last = err.strip().splitlines()[-1]
     assert code == 2 and "0% of the generated samples are valid" in last and "holds 20 training steps" in last
+
+
+def test_proxy_generation_training_and_bad_data(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(40, 8, 8, 3)).astype(np.float32), rng.integers(0, 3, 40)
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    code, out, err = run(capsys, "generate", "--method", "ednag", "--space", "nb201", "--proxy", "params",
+                         "--population", "8", "--steps", "3", "--seeds", "2", "--json")
+    assert code == 0, err
+    r = json.loads(out)
+    assert len(r["runs"]) == 2 and all(run_["best_arch"] for run_ in r["runs"])
+    bad = {"rank": dict(x=x[:, :, :, 0], y=y), "nan": dict(x=np.where(x > 2, np.nan, x), y=y),
+           "labels": dict(x=x, y=y + 0.5)}
+    for name, arrays in bad.items():
+        np.savez(tmp_path / f"{name}.npz", **arrays)
+        code, _, err = run(capsys, "generate", "--proxy", "nwot", "--data", str(tmp_path / f"{name}.npz"))
+        assert code == 2 and err.count("\n") == 1, (name, err)
+    code, _, err = run(capsys, "generate", "--proxy", "nwot", "--data", str(tmp_path / "d.npz"), "--batch-size", "64")
+    assert code == 2 and "64" in err
+    code, _, err = run(capsys, "generate", "--proxy", "nwot", "--data", str(tmp_path / "d.npz"), "--classes", "2")
+    assert code == 2 and "0..1" in err
+    code, _, err = run(capsys, "generate", "--proxy", "snip")
+    assert code == 2 and "--data" in err
+    code, _, err = run(capsys, "train", "--arch", "nope", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "t"))
+    assert code == 2 and "--arch" in err
+    code, out, err = run(capsys, "train", "--arch", "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|"
+                         "none~1|nor_conv_3x3~2|", "--data", str(tmp_path / "d.npz"), "--epochs", "1", "--batch-size", "8",
+                         "--channels", "2", "--cells", "1", "--out", str(tmp_path / "t"), "--json")
+    assert code == 0, err
+    assert (tmp_path / "t" / "checkpoint").exists() and len(json.loads(out)["history"]) == 1
+    code, out, err = run(capsys, "proxies", "--proxy", "flops", "--out", str(tmp_path / "flops.npz"))
+    assert code == 0, err
+    code, out, err = run(capsys, "generate", "--method", "random", "--table", str(tmp_path / "flops.npz"), "--space",
+                         "nb201", "--metric", "flops", "--budget", "300", "--seeds", "1", "--json")
+    assert code == 0, err
+    assert 7.0 < json.loads(out)["runs"][0]["best_score"] <= 220.2  # CIFAR-10 network FLOPs (M): 7.78..220.12
