@@ -1,7 +1,8 @@
 """A population of NB201 networks in one program: vmap against lax.map, side by side in one process.
 
-The mixed-op network (``jaxnag.models.nb201.MixedNetwork``: every op on every edge, picked by one-hot
-masks) lets one compiled program run a whole population of architectures; ``apply_population`` runs
+The mixed-op network (``jaxnag.models.nb201.MixedNetwork``: every op on every edge, a ``switch`` per
+edge runs the chosen one; under ``vmap`` the switch becomes a select that computes all five) lets one
+compiled program run a whole population of architectures; ``apply_population`` runs
 it ``vmap``-ed or as a sequential ``lax.map``. For reference, the concrete network of one architecture
 (only its own ops; one compilation per architecture) on the same batch. Forward pass in training
 mode (batch statistics), the benchmark's size (C=16, N=5), random images.
@@ -78,8 +79,9 @@ def main():
         L.append(f"| {r['mode']} | {r['compile_and_run_s']:.2f} | {r['seconds']:.3f} | {r['per_arch_ms']:.1f} |")
     concrete = rows[2]["per_arch_ms"]
     L += ["", f"On this CPU, `{best['mode'].split(', ')[1]}` is the faster way to run the population: "
-              f"{best['per_arch_ms']:.1f} ms per architecture. The mixed-op form computes every op on every edge, "
-              f"which costs {best['per_arch_ms'] / concrete:.1f}x the concrete network of one architecture "
+              f"{best['per_arch_ms']:.1f} ms per architecture. Under `map` each edge's switch runs only the chosen op; "
+              "under `vmap` it becomes a select over all five ops. The faster form "
+              f"costs {best['per_arch_ms'] / concrete:.1f}x the concrete network of one architecture "
               f"({concrete:.1f} ms). The concrete network needs a compilation per architecture "
               f"({rows[2]['compile_and_run_s']:.1f} s here), which the mixed-op program avoids. "
               "`apply_population(mode=\"auto\")` picks `map` on CPU for this reason, and `vmap` on accelerators. "
