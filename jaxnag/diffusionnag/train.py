@@ -233,6 +233,31 @@ def prepare(directory, space, config: TrainConfig, resume: bool = True) -> tuple
     return run, False
 
 
+class _StopFlag:
+    """SIGINT sets ``raised`` instead of raising (main thread only; elsewhere KeyboardInterrupt as usual).
+    A second Ctrl-C raises at once."""
+
+    def __init__(self):
+        import signal
+        self.raised = False
+        self._previous = None
+        try:
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        except ValueError:  # not the main thread
+            pass
+
+    def _handle(self, signum, frame):
+        if self.raised:
+            raise KeyboardInterrupt
+        self.raised = True
+
+    def restore(self):
+        import signal
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+
 def _manager(run: Path, keep: int | None = None, read_only: bool = False):
     import orbax.checkpoint as ocp
     _quiet_orbax()
@@ -392,8 +417,13 @@ def train_score(key: jax.Array, space, config: TrainConfig = TrainConfig(), out:
     losses, chunk_seconds = [], []
     t0 = time.perf_counter()
     start = done = int(tree["step"])
+    # Ctrl-C sets a flag that is read between chunks: a KeyboardInterrupt raised at an arbitrary point
+    # (inside JAX's dispatch or a lock) could leave the process unable to save, or hang
+    stop = _StopFlag()
     try:
         while done < config.iterations:
+            if stop.raised:
+                raise KeyboardInterrupt
             next_ckpt = (done // config.ckpt_every + 1) * config.ckpt_every
             n = min(config.log_every, next_ckpt - done, config.iterations - done)
             tc = time.perf_counter()
@@ -416,6 +446,7 @@ def train_score(key: jax.Array, space, config: TrainConfig = TrainConfig(), out:
         raise TrainingInterrupted(f"interrupted at step {done}; saved {run} (run the same command to resume)") \
             from None
     finally:
+        stop.restore()
         if manager is not None:
             manager.close()
     seconds = time.perf_counter() - t0
