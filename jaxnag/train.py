@@ -136,9 +136,8 @@ def train(ops, train_data, test_data=None, *, epochs: int = 200, batch_size: int
     from .models import nb201
     for name, v in (("epochs", epochs), ("batch_size", batch_size), ("seed", seed)):
         check_int(name, v, lo=0 if name == "seed" else 1)
-    x, y = _data(train_data, 1 << 30, "training data")
-    classes = int(y.max()) + 1 if classes is None else check_int("classes", classes, lo=2)
-    x, y = _data((x, y), classes, "training data")
+    x, y = _data(train_data, 1 << 30 if classes is None else check_int("classes", classes, lo=2), "training data")
+    classes = int(y.max()) + 1 if classes is None else classes
     test = _data(test_data, classes, "test data")
     if len(x) < batch_size:
         raise DataError(f"training data has {len(x)} images, fewer than one batch of {batch_size}")

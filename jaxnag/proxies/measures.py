@@ -50,7 +50,7 @@ from flax import nnx
 
 from ..models import nb201
 
-__all__ = ["DATA_FREE", "MEASURES"]
+__all__ = ["MEASURES"]
 
 _KERNELS = nnx.All(nnx.Param, nnx.PathContains("kernel"))
 
@@ -201,4 +201,3 @@ def zen(graphdef, state, ops, x, y, key):
 
 MEASURES = dict(synflow=synflow, nwot=nwot, jacov=jacov, snip=snip, grad_norm=grad_norm, fisher=fisher,
                 grasp=grasp, l2_norm=l2_norm, zen=zen)
-DATA_FREE = ("synflow", "l2_norm", "zen")  # what they read of the batch: its shape
