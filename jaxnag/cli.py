@@ -239,7 +239,7 @@ def _proxy_fitness(args, space):
     elif any(n not in proxies.DATA_FREE for n in names):
         raise CLIError(f"--proxy {args.proxy} reads images: pass --data FILE.npz (images 'x' [n, H, W, C], "
                        f"labels 'y' [n]); the data-free proxies are {', '.join(proxies.DATA_FREE)}")
-    size = dict(channels=args.channels, cells=args.cells, classes=classes or 10)
+    size = dict(channels=args.channels, cells=args.cells, classes=classes)
     if len(names) == 1:
         return proxies.fitness(space, names[0], batch, **size), names[0]
     return proxies.ensemble(space, names, batch, **size), "rank ensemble of " + " + ".join(names)
@@ -250,12 +250,10 @@ def _cmd_generate_proxy(args):
     proxy runs only each cell's chosen ops, which a vmap over seeds would undo)."""
     import jax
 
-    from . import registry, spaces
+    from . import registry
     if args.table or args.constraint or args.metric:
         raise CLIError("--proxy scores architectures itself: --table, --metric and --constraint do not apply")
-    if args.space not in (None, "nb201"):
-        raise CLIError(f"--proxy builds NB201 networks: --space must be nb201, got {args.space!r}")
-    space = spaces.get("nb201")
+    space = _network_space(args.space or "nb201", "--proxy")
     settings, context_settings = _apply_method_flags(args)
     gen = registry.get(args.method)
     if context_settings or args.method in ("pgnag", "diffusionnag"):
@@ -273,7 +271,7 @@ def _cmd_generate_proxy(args):
     runs = [dict(seed=i, best_arch=space.to_string(best_ops[i]) if np.isfinite(best[i]) else None,
                  proxy_score=_finite_or_none(best[i]), queries=int(np.asarray(res.queries)[i]))
             for i in range(args.seeds)]
-    out = dict(method=args.method, space="nb201", proxy=args.proxy, data=args.data, time_s=elapsed, runs=runs,
+    out = dict(method=args.method, space=space.name, proxy=args.proxy, data=args.data, time_s=elapsed, runs=runs,
                seed=args.seed, seeds=args.seeds, config=settings, version=_version())
     if args.json:
         print(json.dumps(out, allow_nan=False))
@@ -286,13 +284,20 @@ def _cmd_generate_proxy(args):
               f"{r['queries']:>8}  {r['best_arch'] or '(none)'}")
 
 
+def _network_space(name: str, flag: str):
+    """The search space ``name`` if jaxnag builds its networks (what a proxy scores)."""
+    from . import models, spaces
+    try:
+        models.for_space(name)
+        return spaces.get(name)
+    except JaxnagError as e:
+        raise CLIError(f"{flag} scores networks: {e}") from None
+
+
 def _cmd_proxies(args):
-    from . import spaces
-    if args.space != "nb201":
-        raise CLIError(f"--space: proxies score NB201 networks, got {args.space!r}")
     if "," in args.proxy:
         raise CLIError("--proxy: one proxy per table")
-    space = spaces.get("nb201")
+    space = _network_space(args.space, "--proxy")
     if os.path.exists(args.out):
         raise CLIError(f"--out {args.out} exists; nothing is overwritten")
     fit, label = _proxy_fitness(args, space)
@@ -303,9 +308,9 @@ def _cmd_proxies(args):
     values = np.asarray(table.info.row_values, np.float64)
     np.savez_compressed(args.out, ops=ops, **{args.proxy: values})
     ok = np.isfinite(values)
-    print(f"jaxnag: {args.proxy} of {len(ops):,} NB201 cells in {time.perf_counter() - t0:.1f} s -> {args.out} "
+    print(f"jaxnag: {args.proxy} of {len(ops):,} {space.name} cells in {time.perf_counter() - t0:.1f} s -> {args.out} "
           f"({int((~ok).sum())} undefined, as NaN). Generate on it: jaxnag generate --table {args.out} "
-          f"--space nb201 --metric {args.proxy}")
+          f"--space {space.name} --metric {args.proxy}")
 
 
 def _cmd_train(args):
@@ -548,13 +553,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--data-dir", default=None, help="folder with the .npz tables (default $JAXNAG_DATA_DIR)")
     g.add_argument("--json", action="store_true", help="print one JSON object (standard JSON: null for no value)")
     g.add_argument("--proxy", default=None, metavar="NAME[,NAME...]",
-                   help="score NB201 architectures by a zero-cost proxy instead of a table (several: a rank "
+                   help="score NB201 / TransNAS-Bench-101 micro architectures by a zero-cost proxy instead of a table (several: a rank "
                         "ensemble): " + ", ".join(_proxy_names()))
     _add_proxy_flags(g)
     g.set_defaults(func=_cmd_generate)
 
-    px = sub.add_parser("proxies", help="score every NB201 cell by a zero-cost proxy into a table (.npz)")
-    px.add_argument("--space", default="nb201")
+    px = sub.add_parser("proxies", help="score every cell of a space by a zero-cost proxy into a table (.npz)")
+    px.add_argument("--space", default="nb201", help="nb201 or tnb101_micro")
     px.add_argument("--proxy", required=True, help=", ".join(_proxy_names()))
     px.add_argument("--out", required=True, help="the table to write (an .npz that --table reads)")
     _add_proxy_flags(px)
@@ -649,8 +654,10 @@ def _add_proxy_flags(p) -> None:
     p.add_argument("--data", default=None, help="--proxy: .npz with images 'x' [n, H, W, C] and labels 'y' [n]")
     p.add_argument("--batch-size", type=int, default=16, help="--proxy: images of --data per score")
     p.add_argument("--classes", type=int, default=None, help="--proxy: network outputs (default: largest label + 1)")
-    p.add_argument("--channels", type=int, default=16, help="--proxy: network width C")
-    p.add_argument("--cells", type=int, default=5, help="--proxy: cells per stage N")
+    p.add_argument("--channels", type=int, default=None,
+                   help="--proxy: network width C [the benchmark's: nb201 16, tnb101_micro 64]")
+    p.add_argument("--cells", type=int, default=None,
+                   help="--proxy: cells per stage (nb201) or module (tnb101_micro) [5, 2]")
 
 
 def main(argv=None) -> int:

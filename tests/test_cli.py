@@ -111,6 +111,13 @@ def test_proxy_generation_training_and_bad_data(capsys, tmp_path):
     assert code == 0, err
     r = json.loads(out)
     assert len(r["runs"]) == 2 and all(run_["best_arch"] for run_ in r["runs"])
+    code, out, err = run(capsys, "generate", "--method", "ednag", "--space", "tnb101_micro", "--proxy", "params",
+                         "--classes", "63", "--seeds", "1", "--json")
+    assert code == 0, err  # the largest micro network; NASLib's class_scene params of 64-41414-3_33_333: 41.443935
+    assert json.loads(out)["runs"][0]["best_arch"] == "64-41414-3_33_333"
+    assert abs(json.loads(out)["runs"][0]["proxy_score"] - 41.443935) < 1e-4
+    code, _, err = run(capsys, "generate", "--space", "nasbench_graph", "--proxy", "params")
+    assert code == 2 and "nasbench_graph" in err
     bad = {"rank": dict(x=x[:, :, :, 0], y=y), "nan": dict(x=np.where(x > 2, np.nan, x), y=y),
            "labels": dict(x=x, y=y + 0.5)}
     for name, arrays in bad.items():

@@ -116,3 +116,65 @@ def test_population_by_lax_map_equals_vmap():
     got = {mode: jax.jit(lambda s, o, images, mode=mode: nb201.apply_population(graphdef, s, o, images, mode=mode))(
         states, pop, x) for mode in ("vmap", "map")}
     chex.assert_trees_all_close(got["map"], got["vmap"], atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- TransNAS-Bench-101 micro
+from jaxnag.models import tnb101  # noqa: E402
+
+TNB_HEADS = (("class_object", 100), ("class_scene", 63), ("room_layout", 9))
+
+
+@pytest.mark.parametrize("task, classes", TNB_HEADS)
+def test_tnb101_counts_equal_naslib_for_every_listed_cell(data_dir, task, classes):
+    """NASLib's ``params`` of its TransNAS-Bench-101 micro sets (711 cells per task, stored as float32
+    millions) are our counts; its ``flops`` also count batch norm and ReLU, so ours are 0.2-3% lower."""
+    z = np.load(data_dir / "naslib_zc_subsets.npz")
+    ops = z[f"tnb101_micro/{task}/arch"]
+    assert ops.shape == (711, 6)
+    np.testing.assert_allclose(tnb101.param_count(ops, classes=classes) / 1e6, z[f"tnb101_micro/{task}/params"],
+                               rtol=2e-7, atol=2e-6)
+    ratio = z[f"tnb101_micro/{task}/flops"] / (tnb101.flops(ops, classes=classes) / 1e6)
+    assert ((ratio > 1.0) & (ratio < 1.03)).all()
+    assert tnb101.param_count(jnp.asarray(ops), classes=classes).dtype == jnp.float32  # jittable form
+
+
+def test_tnb101_module_has_the_counted_parameters():
+    rng = np.random.default_rng(0)
+    cells = [rng.integers(0, 4, 6) for _ in range(3)] + [np.ones(6, int)]
+    for ops in cells:
+        for size in (dict(channels=4, cells=1, classes=5), dict(channels=6, cells=3, classes=7, in_channels=1)):
+            built = tnb101.count(nnx.eval_shape(lambda ops=ops, size=size: tnb101.Network(ops, rngs=nnx.Rngs(0),
+                                                                                          **size)))
+            assert built == tnb101.param_count(ops, **size), (ops, size)
+    full = nnx.eval_shape(lambda: tnb101.Network("64-41414-1_02_333", rngs=nnx.Rngs(0)))
+    assert tnb101.count(full) == tnb101.param_count([1, 0, 2, 3, 3, 3])
+
+
+def test_tnb101_mixed_network_is_the_concrete_network():
+    """The switch, the masked form and the concrete network agree, shapes shrink by 32 (stem 4, three
+    reductions), and bad cells and images are refused."""
+    size = dict(channels=4, cells=1, classes=5)
+    net = tnb101.MixedNetwork(**size, rngs=nnx.Rngs(0))
+    x = jax.random.normal(jax.random.key(1), (2, 32, 32, 3))
+    cells = np.array([[3, 0, 1, 1, 2, 3], [1, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 0]])
+    graphdef, state = nnx.split(net)
+
+    def run(o, images):
+        return jax.lax.map(lambda c: tnb101.merge(graphdef, state)(images, c), o)
+    switched = jax.jit(run)(cells, x)
+    with tnb101.masked():
+        masked = jax.jit(run)(cells, x)
+    chex.assert_shape(switched, (3, 2, 5))
+    chex.assert_trees_all_close(masked, switched, atol=1e-5)
+    forward = nnx.jit(lambda m, images: m(images))
+    for i in (0, 2):
+        concrete = net.concrete(cells[i])
+        assert tnb101.count(concrete) == tnb101.param_count(cells[i], **size)
+        chex.assert_trees_all_close(forward(concrete, x), switched[i], atol=1e-5)
+    chex.assert_shape(concrete.feature_map(x), (2, 1, 1, 32))  # 8C channels
+    assert not np.allclose(switched[0], switched[1])
+    for bad in ([0, 1, 2, 3, 4, 0], "64-41414-3_01_12", [1, 2, 3]):
+        with pytest.raises(errors.InvalidArchitecture):
+            tnb101.Network(bad, **size, rngs=nnx.Rngs(0))
+    with pytest.raises(errors.ConfigError, match="even"):
+        tnb101.Network([1] * 6, channels=5, rngs=nnx.Rngs(0))

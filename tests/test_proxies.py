@@ -116,21 +116,30 @@ def test_bad_batches_and_missing_data():
 
 
 @pytest.mark.slow
-def test_every_measure_on_a_tiny_network():
-    """Every data-dependent measure: finite on connected cells, -inf/0 where the output is cut off,
-    the same with every op computed and masked (nb201.masked) as with the switch over ops."""
-    data = _batch()
-    graphdef, state = nnx.split(nb201.MixedNetwork(**TINY, rngs=nnx.Rngs(0)))
+@pytest.mark.parametrize("space_name", ["nb201", "tnb101_micro"])
+def test_every_measure_on_a_tiny_network(space_name):
+    """Every measure: finite on connected cells, -inf where the output is cut off, the same with every
+    op computed and masked (``models.layers.masked``) as with the switch over ops."""
+    from jaxnag import models
+    model = models.for_space(space_name)
+    if space_name == "nb201":
+        cells, data, size = CELLS, _batch(), TINY
+    else:  # the micro network divides the resolution by 32
+        cells, data, size = np.array([[2, 1, 0, 3, 1, 0], [0, 0, 0, 0, 0, 0]]), _batch(side=32), \
+            dict(channels=4, cells=1, classes=3)
+    connected = [i for i in range(len(cells)) if cells[i].any()]
+    graphdef, state = nnx.split(model.MixedNetwork(**size, rngs=nnx.Rngs(0)))
     for name, f in measures.MEASURES.items():
         run = jax.jit(lambda o, x, y, f=f: jax.lax.map(lambda c: f(graphdef, state, c, x, y, jax.random.key(0)), o))
-        got = np.asarray(run(CELLS, data.x, data.y))
-        assert np.isfinite(got[[0, 1, 3]]).all(), (name, got)
-        if name in ("synflow", "jacov", "nwot", "zen"):
-            assert got[2] == -np.inf, (name, got)
-        if name in ("snip", "grad_norm", "fisher", "grasp"):
-            with nb201.masked():
+        got = np.asarray(run(cells, data.x, data.y))
+        assert np.isfinite(got[connected]).all(), (name, got)
+        # nwot reads every ReLU: the micro network's stem has one before any cell, so it stays defined
+        if name in ("synflow", "jacov", "zen") + (("nwot",) if space_name == "nb201" else ()):
+            assert (got[[i for i in range(len(cells)) if i not in connected]] == -np.inf).all(), (name, got)
+        if name in (("snip", "grad_norm", "fisher", "grasp") if space_name == "nb201" else ("snip", "fisher")):
+            with models.layers.masked():
                 masked = np.asarray(jax.jit(lambda o, x, y, f=f: jax.lax.map(
-                    lambda c: f(graphdef, state, c, x, y, jax.random.key(0)), o))(CELLS, data.x, data.y))
+                    lambda c: f(graphdef, state, c, x, y, jax.random.key(0)), o))(cells, data.x, data.y))
             np.testing.assert_allclose(masked, got, rtol=2e-3, atol=1e-6, err_msg=name)
 
 
@@ -141,3 +150,22 @@ def test_table_of_a_proxy_reads_back(tmp_path):
     values = np.asarray(t.info.row_values)
     assert len(values) == space.size and np.isnan(values).sum() > 0  # the disconnected cells
     assert np.nanargmax(values) == list(map(tuple, np.asarray(t.info.row_ops))).index((3,) * 6)
+
+
+def test_tnb101_proxies_score_the_micro_network():
+    """On TransNAS-Bench-101 micro: l2_norm of the mixed network counts exactly the weights of the
+    architecture's own network (the op weights of convs and factorized reductions), synflow is finite
+    on connected cells and -inf on the all-none cell, params are the exact counts."""
+    from jaxnag.models import tnb101
+    space = spaces.get("tnb101_micro")
+    size = dict(channels=4, cells=1, classes=5)
+    cells = np.array([[3, 0, 1, 1, 2, 3], [1, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 0], [2, 2, 0, 0, 0, 3]])
+    l2 = np.asarray(jax.jit(proxies.fitness(space, "l2_norm", **size))(cells))
+    net = tnb101.MixedNetwork(**size, rngs=nnx.Rngs(jax.random.key(0)))
+    for cell, got in zip(cells, l2):
+        kernels = nnx.state(net.concrete(cell), nnx.All(nnx.Param, nnx.PathContains("kernel")))
+        np.testing.assert_allclose(got, sum(float(jnp.linalg.norm(w)) for w in jax.tree.leaves(kernels)), rtol=1e-5)
+    syn = np.asarray(jax.jit(proxies.fitness(space, "synflow", **size))(cells))
+    assert np.isfinite(syn[[0, 1, 3]]).all() and syn[2] == -np.inf
+    params = np.asarray(proxies.fitness(space, "params", **size)(cells))
+    np.testing.assert_allclose(params * 1e6, tnb101.param_count(cells, **size), rtol=1e-6)

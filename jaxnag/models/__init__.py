@@ -2,8 +2,32 @@
 
 - :mod:`jaxnag.models.nb201`: the NAS-Bench-201 network of a cell, with exact parameter and FLOP
   counts (the benchmark's ``params_mb_*`` / ``flops_m_*``).
+- :mod:`jaxnag.models.tnb101`: the TransNAS-Bench-101 micro network of a cell with a classification
+  head, with exact parameter counts (NASLib's ``params``).
+- :mod:`jaxnag.models.layers`: what they share (initialisation, taps for zero-cost proxies, a
+  population in one program).
+
+Every model module has ``Network(ops)``, ``MixedNetwork`` (``net(x, ops)`` with traced ``ops``),
+``init_population``, ``op_weight``, ``param_count`` and ``flops``; :func:`for_space` picks it.
 """
 
-from . import nb201
+from . import layers, nb201, tnb101
 
-__all__ = ["nb201"]
+__all__ = ["for_space", "layers", "nb201", "tnb101"]
+
+_BY_SPACE = {"nb201": nb201, "tnb101_micro": tnb101}
+
+
+def for_space(space):
+    """The model module of ``space`` (a :class:`~jaxnag.spaces.SearchSpace` or its name).
+
+    Example:
+      >>> from jaxnag import models
+      >>> models.for_space("tnb101_micro").__name__
+      'jaxnag.models.tnb101'
+    """
+    from ..errors import ConfigError
+    name = getattr(space, "name", space)
+    if name not in _BY_SPACE:
+        raise ConfigError(f"jaxnag builds networks for {', '.join(_BY_SPACE)}, not {name}")
+    return _BY_SPACE[name]

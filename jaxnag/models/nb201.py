@@ -28,10 +28,6 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-from collections.abc import Callable
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -39,62 +35,14 @@ from flax import nnx
 
 from ..errors import ConfigError, InvalidArchitecture, check_int
 from ..spaces.nb201 import EDGES, OP_NAMES
+from .layers import (BN, INIT, apply_population, count, linear, masked, masked_mode, merge, stacked, tap,
+                     tapped)
 
-__all__ = ["Cell", "MixedCell", "MixedNetwork", "Network", "ReLUConvBN", "ResidualReduction", "apply_population",
+__all__ = ["SIZE", "Cell", "MixedCell", "MixedNetwork", "Network", "ReLUConvBN", "ResidualReduction", "apply_population",
            "count", "flops", "init_population", "masked", "merge", "op_weight", "param_count", "tapped"]
 
 NONE, SKIP, CONV1, CONV3, POOL = range(5)
-_BN = dict(momentum=0.9, epsilon=1e-5)  # PyTorch's BatchNorm2d defaults (momentum 0.1 of the new batch)
-# PyTorch's default initialisation of conv and linear weights, U(+-1/sqrt(fan_in)), as the benchmark's
-# networks (and NASLib's zero-cost proxies) start from
-_INIT = nnx.initializers.variance_scaling(1.0 / 3.0, "fan_in", "uniform")
-
-
-def _linear(cin: int, cout: int, rngs) -> nnx.Linear:
-    """A linear layer initialised as PyTorch's (weights and bias U(+-1/sqrt(cin)))."""
-    bound = 1.0 / np.sqrt(cin)
-    return nnx.Linear(cin, cout, kernel_init=_INIT, rngs=rngs,
-                      bias_init=lambda key, shape, dtype=jnp.float32: jax.random.uniform(key, shape, dtype,
-                                                                                         -bound, bound))
-
-
-_TAP: contextvars.ContextVar = contextvars.ContextVar("jaxnag_nb201_tap", default=None)
-
-
-@contextlib.contextmanager
-def tapped(fn: Callable):
-    """Within the block, the networks pass intermediate values through ``fn(kind, value, weight, layer)``
-    and go on with what it returns: ``kind`` is ``"relu"`` (the input of a ReLU), ``"conv"`` (a
-    convolution's output, before batch norm) or ``"linear"`` (the logits); ``layer`` is the
-    ``nnx.Conv``/``nnx.Linear`` that produced the value (None for a ReLU); ``weight`` is 1, or a
-    :class:`MixedCell` op's one-hot mask (0 for an op the architecture does not use). Zero-cost proxies (:mod:`jaxnag.proxies`)
-    read activations and their gradients this way; calls happen at trace time, in network order."""
-    token = _TAP.set(fn)
-    try:
-        yield
-    finally:
-        _TAP.reset(token)
-
-
-_MASKED: contextvars.ContextVar = contextvars.ContextVar("jaxnag_nb201_masked", default=False)
-
-
-@contextlib.contextmanager
-def masked():
-    """Within the block, a :class:`MixedCell` runs every op on every edge and picks by one-hot masks
-    (instead of a ``switch`` that runs only the chosen op): slower, but a :func:`tapped` function then
-    sees every op's values, weighted by its mask, outside any branch."""
-    token = _MASKED.set(True)
-    try:
-        yield
-    finally:
-        _MASKED.reset(token)
-
-
-def _tap(kind: str, x, weight=1.0, layer=None):
-    fn = _TAP.get()
-    return x if fn is None else fn(kind, x, weight, layer)
-
+SIZE = dict(channels=16, cells=5, classes=10)  # the benchmark network (CIFAR-10 head)
 
 def _ops(ops) -> tuple[int, ...]:
     """Concrete ops of one cell: 6 ints in 0..4, or an NB201 arch string."""
@@ -115,12 +63,12 @@ class ReLUConvBN(nnx.Module):
 
     def __init__(self, cin: int, cout: int, k: int, stride: int = 1, *, rngs: nnx.Rngs):
         self.conv = nnx.Conv(cin, cout, (k, k), strides=stride, padding=[(k // 2, k // 2)] * 2, use_bias=False,
-                             kernel_init=_INIT, rngs=rngs)
-        self.bn = nnx.BatchNorm(cout, **_BN, rngs=rngs)
+                             kernel_init=INIT, rngs=rngs)
+        self.bn = nnx.BatchNorm(cout, **BN, rngs=rngs)
 
     def __call__(self, x, weight=1.0):
         """``weight``: the op's mask in a :class:`MixedCell` (only :func:`tapped` sees it)."""
-        return self.bn(_tap("conv", self.conv(jax.nn.relu(_tap("relu", x, weight))), weight, self.conv))
+        return self.bn(tap("conv", self.conv(jax.nn.relu(tap("relu", x, weight))), weight, self.conv))
 
 
 def _avg_pool(x, size: int, pad: int):
@@ -167,11 +115,11 @@ class ResidualReduction(nnx.Module):
     def __init__(self, cin: int, cout: int, *, rngs: nnx.Rngs):
         self.conv_a = ReLUConvBN(cin, cout, 3, 2, rngs=rngs)
         self.conv_b = ReLUConvBN(cout, cout, 3, 1, rngs=rngs)
-        self.shortcut = nnx.Conv(cin, cout, (1, 1), padding="VALID", use_bias=False, kernel_init=_INIT, rngs=rngs)
+        self.shortcut = nnx.Conv(cin, cout, (1, 1), padding="VALID", use_bias=False, kernel_init=INIT, rngs=rngs)
 
     def __call__(self, x):
         down = _avg_pool(x, 2, 0)
-        return _tap("conv", self.shortcut(down), 1.0, self.shortcut) + self.conv_b(self.conv_a(x))
+        return tap("conv", self.shortcut(down), 1.0, self.shortcut) + self.conv_b(self.conv_a(x))
 
 
 def _skeleton(module, make_cell, channels: int, cells: int, classes: int, in_channels: int, rngs) -> None:
@@ -180,17 +128,17 @@ def _skeleton(module, make_cell, channels: int, cells: int, classes: int, in_cha
     for name, v in (("channels", channels), ("cells", cells), ("classes", classes), ("in_channels", in_channels)):
         check_int(name, v, lo=1)
     c = channels
-    module.stem = nnx.Conv(in_channels, c, (3, 3), padding=[(1, 1), (1, 1)], use_bias=False, kernel_init=_INIT,
+    module.stem = nnx.Conv(in_channels, c, (3, 3), padding=[(1, 1), (1, 1)], use_bias=False, kernel_init=INIT,
                            rngs=rngs)
-    module.stem_bn = nnx.BatchNorm(c, **_BN, rngs=rngs)
+    module.stem_bn = nnx.BatchNorm(c, **BN, rngs=rngs)
     layers = []
     for stage, width in enumerate((c, 2 * c, 4 * c)):
         if stage:
             layers.append(ResidualReduction(width // 2, width, rngs=rngs))
         layers.extend(make_cell(width) for _ in range(cells))
     module.layers = nnx.List(layers)
-    module.last_bn = nnx.BatchNorm(4 * c, **_BN, rngs=rngs)
-    module.classifier = _linear(4 * c, classes, rngs)
+    module.last_bn = nnx.BatchNorm(4 * c, **BN, rngs=rngs)
+    module.classifier = linear(4 * c, classes, rngs)
 
 
 def _feature_map(module, x, apply_layer):
@@ -198,14 +146,14 @@ def _feature_map(module, x, apply_layer):
     pooling) of a skeleton; ``apply_layer(layer, h)`` runs one layer."""
     if x.ndim != 4:
         raise ConfigError(f"images must be [batch, height, width, channels], got shape {x.shape}")
-    h = module.stem_bn(_tap("conv", module.stem(x), 1.0, module.stem))
+    h = module.stem_bn(tap("conv", module.stem(x), 1.0, module.stem))
     for layer in module.layers:
         h = apply_layer(layer, h)
-    return jax.nn.relu(_tap("relu", module.last_bn(h)))
+    return jax.nn.relu(tap("relu", module.last_bn(h)))
 
 
 def _logits(module, x, apply_layer):
-    return _tap("linear", module.classifier(jnp.mean(_feature_map(module, x, apply_layer), axis=(1, 2))), 1.0,
+    return tap("linear", module.classifier(jnp.mean(_feature_map(module, x, apply_layer), axis=(1, 2))), 1.0,
                 module.classifier)
 
 
@@ -250,7 +198,7 @@ class MixedCell(nnx.Module):
         self.conv3 = nnx.List([ReLUConvBN(channels, channels, 3, rngs=rngs) for _ in EDGES])
 
     def __call__(self, x, ops):
-        masked = _MASKED.get()
+        masked = masked_mode()
         masks = jax.nn.one_hot(ops, len(OP_NAMES), dtype=x.dtype)  # [6, 5]
         branches = (lambda h, c1, c3: jnp.zeros_like(h), lambda h, c1, c3: h, lambda h, c1, c3: c1(h),
                     lambda h, c1, c3: c3(h), lambda h, c1, c3: _avg_pool(h, 3, 1))
@@ -266,7 +214,6 @@ class MixedCell(nnx.Module):
                              + m[CONV3] * self.conv3[slot](h, m[CONV3]) + m[POOL] * _avg_pool(h, 3, 1))
                 else:
                     total = total + nnx.switch(ops[slot], branches, h, self.conv1[slot], self.conv3[slot], graph=False)
-            # a node feeds up to 11 ops: the barrier keeps XLA (CPU) from fusing, so recomputing, it into each
             nodes.append(total)
         return nodes[3]
 
@@ -284,14 +231,16 @@ class MixedNetwork(nnx.Module):
         self.size = dict(channels=channels, cells=cells, classes=classes, in_channels=in_channels)
         _skeleton(self, lambda width: MixedCell(width, rngs=rngs), channels, cells, classes, in_channels, rngs)
 
-    def _apply(self, ops):
+    def _apply(self, ops, each=None):
         if ops.shape != (len(EDGES),):
             raise InvalidArchitecture(f"an NB201 cell is {len(EDGES)} ops, got shape {ops.shape}")
-        return lambda layer, h: layer(h, ops) if isinstance(layer, MixedCell) else layer(h)
+        each = each or (lambda run, h: run(h))
+        return lambda layer, h: each(lambda v: layer(v, ops) if isinstance(layer, MixedCell) else layer(v), h)
 
-    def feature_map(self, x, ops):
-        """The last feature map ``[batch, H/4, W/4, 4C]`` of the network of ``ops`` (before global pooling)."""
-        return _feature_map(self, x, self._apply(ops))
+    def feature_map(self, x, ops, each=None):
+        """The last feature map ``[batch, H/4, W/4, 4C]`` of the network of ``ops`` (before global pooling);
+        ``each(run, h)``, when given, wraps every cell's and reduction block's ``run(h)``."""
+        return _feature_map(self, x, self._apply(ops, each))
 
     def __call__(self, x, ops):
         """Logits ``[batch, classes]`` of the network of ``ops [6]`` on images ``x [batch, H, W, C]``."""
@@ -311,41 +260,16 @@ class MixedNetwork(nnx.Module):
             picked.append((path, mine[path_here]))
         return nnx.merge(graphdef, nnx.from_flat_state(picked))
 
+    @staticmethod
+    def op_weight(path: tuple, ops: jax.Array):
+        """:func:`op_weight`."""
+        return op_weight(path, ops)
+
 
 def init_population(key: jax.Array, n: int, **size):
     """``(graphdef, states)``: ``n`` independently initialised :class:`MixedNetwork` states stacked on a
     leading axis (``size``: channels, cells, classes, in_channels)."""
-    check_int("n", n, lo=1)
-    graphdef = nnx.graphdef(nnx.eval_shape(lambda: MixedNetwork(**size, rngs=nnx.Rngs(0))))
-    states = jax.vmap(lambda k: nnx.state(MixedNetwork(**size, rngs=nnx.Rngs(k))))(jax.random.split(key, n))
-    return graphdef, states
-
-
-def apply_population(graphdef, states, ops: jax.Array, x: jax.Array, *, train: bool = True,
-                     mode: str = "auto") -> jax.Array:
-    """Logits ``[n, batch, classes]`` of ``n`` networks (``states`` from :func:`init_population`) of
-    ``ops [n, 6]`` on one batch ``x``, in one program: ``vmap``-ed (``mode="vmap"``) or a sequential
-    ``lax.map`` (``mode="map"``, less memory). ``"auto"`` picks ``map`` on CPU, where XLA runs the
-    vmapped convolutions (one weight set per member) about 10x slower (docs/population.md), and
-    ``vmap`` on accelerators (not measured here). Batch norm uses batch statistics when ``train``."""
-    if mode not in ("auto", "vmap", "map"):
-        raise ConfigError(f"mode must be 'auto', 'vmap' or 'map', got {mode!r}")
-    if mode == "auto":
-        mode = "map" if jax.default_backend() == "cpu" else "vmap"
-
-    def one(state, cell):
-        net = nnx.merge(graphdef, state)
-        net.train() if train else net.eval()
-        return net(x, cell)
-    if mode == "vmap":
-        return jax.vmap(one)(states, ops)
-    return jax.lax.map(lambda args: one(*args), (states, ops))
-
-
-def merge(graphdef, *states):
-    """``nnx.merge`` with fresh variables at the current trace level, so that batch norm can update
-    its statistics inside ``jit``/``grad``/``scan`` bodies whose states came from outside."""
-    return nnx.merge(graphdef, *(jax.tree.map(lambda a: a, s) for s in states))
+    return stacked(MixedNetwork, key, n, **size)
 
 
 def op_weight(path: tuple, ops: jax.Array):
@@ -354,11 +278,6 @@ def op_weight(path: tuple, ops: jax.Array):
     if len(path) > 3 and path[0] == "layers" and path[2] in ("conv1", "conv3"):
         return (ops[path[3]] == (CONV1 if path[2] == "conv1" else CONV3)).astype(jnp.float32)
     return jnp.float32(1.0)
-
-
-def count(module: nnx.Module) -> int:
-    """Trainable parameters of an NNX module (batch norm's running statistics are not parameters)."""
-    return int(sum(np.size(p) for p in jax.tree.leaves(nnx.state(module, nnx.Param))))
 
 
 # ----------------------------------------------------------------------------- analytic counts

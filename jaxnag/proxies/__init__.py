@@ -1,7 +1,8 @@
-"""Zero-cost proxies as fitness: score NB201 architectures without training and without a benchmark table.
+"""Zero-cost proxies as fitness: score architectures without training and without a benchmark table.
 
 Every proxy is larger-is-better and scores an architecture from its network at initialisation
-(:mod:`jaxnag.models.nb201`) and, for the data-dependent ones, one minibatch of the user's images:
+(:mod:`jaxnag.models`: NB201 networks for ``nb201``, TransNAS-Bench-101 micro networks with a
+classification head for ``tnb101_micro``) and, for the data-dependent ones, one minibatch of the user's images:
 
 - data-dependent: ``nwot``, ``jacov``, ``snip``, ``grad_norm``, ``fisher``, ``grasp``
   (definitions and citations in :mod:`jaxnag.proxies.measures`);
@@ -9,8 +10,8 @@ Every proxy is larger-is-better and scores an architecture from its network at i
   counts ``params`` and ``flops`` (the benchmark's own counters, in millions; the "#Params" and
   "FLOPs" baselines of Abdelfattah et al., ICLR 2021, and NASLib's zero-cost benchmark).
 
-One compiled program scores a whole population: the networks share one
-:class:`~jaxnag.models.nb201.MixedNetwork` initialised from ``key`` (the same weights for every
+One compiled program scores a whole population: the networks share one mixed network
+(:class:`~jaxnag.models.nb201.MixedNetwork`) initialised from ``key`` (the same weights for every
 architecture, so a score is a deterministic function of the cell, as a fitness must be), and
 ``lax.map`` runs the members ``chunk`` at a time (vmapped within a chunk). An architecture whose
 score is undefined (no path from input to output) scores ``-inf``, which generators treat as the worst.
@@ -77,36 +78,45 @@ def batch(x, y=None, *, classes: int | None = None, size: int | None = None) -> 
 
 
 def _check(space, name: str):
+    """The model module of ``space`` (:func:`jaxnag.models.for_space`), after checking ``name``."""
     if name not in NAMES:
         raise UnknownName(f"unknown proxy {name!r}; available: {', '.join(NAMES)}")
-    if space.name != "nb201":
-        raise ConfigError(f"proxy {name!r} needs the network of an architecture; jaxnag builds networks for nb201, "
-                          f"not {space.name}")
+    from .. import models
+    try:
+        return models.for_space(space)
+    except ConfigError as e:
+        raise ConfigError(f"proxy {name!r} needs the network of an architecture; {e}") from None
 
 
-def _count(name: str, ops, resolution: int, size: dict):
+def _size(model, channels, cells, classes) -> dict:
+    """The network size: the model's defaults (the benchmark's network) where None."""
+    defaults = model.SIZE
+    return dict(channels=defaults["channels"] if channels is None else channels,
+                cells=defaults["cells"] if cells is None else cells,
+                classes=defaults["classes"] if classes is None else classes)
+
+
+def _count(model, name: str, ops, resolution: int, size: dict):
     """The exact count ``name`` of ``ops`` (numpy or jax), in millions."""
-    from ..models import nb201
-    size = {k: size[k] for k in ("channels", "cells", "classes")}
     if name == "params":
-        return nb201.param_count(ops, **size) / 1e6
-    return nb201.flops(ops, resolution=resolution, **size) / 1e6
+        return model.param_count(ops, **size) / 1e6
+    return model.flops(ops, resolution=resolution, **size) / 1e6
 
 
-def population(name: str, key, ops, data: Batch, *, channels: int = 16, cells: int = 5, classes: int = 10,
-               chunk: int = 1):
-    """The proxy ``name`` of each architecture ``ops [n, 6]`` (float32 ``[n]``), jittable: one
-    :class:`~jaxnag.models.nb201.MixedNetwork` initialised from ``key`` scores every member on ``data``,
-    ``chunk`` members at a time (``lax.map`` with ``batch_size``; 1 is fastest on CPU)."""
+def population(name: str, key, ops, data: Batch, *, space="nb201", channels: int | None = None,
+               cells: int | None = None, classes: int | None = None, chunk: int = 1):
+    """The proxy ``name`` of each architecture ``ops [n, 6]`` of ``space`` (float32 ``[n]``), jittable:
+    one mixed network initialised from ``key`` scores every member on ``data``, ``chunk`` members at a
+    time (``lax.map`` with ``batch_size``; 1 is fastest on CPU). Sizes default to the benchmark's."""
     import jax.numpy as jnp
     from flax import nnx
 
-    from ..models import nb201
     from .measures import MEASURES
+    model = _check(space, name)
+    size = _size(model, channels, cells, classes)
     if name in COUNTS:
-        return _count(name, jnp.asarray(ops), data.x.shape[1], dict(channels=channels, cells=cells, classes=classes))
-    graphdef, state = nnx.split(nb201.MixedNetwork(channels=channels, cells=cells, classes=classes,
-                                                   in_channels=data.x.shape[-1], rngs=nnx.Rngs(key)))
+        return _count(model, name, jnp.asarray(ops), data.x.shape[1], size)
+    graphdef, state = nnx.split(model.MixedNetwork(**size, in_channels=data.x.shape[-1], rngs=nnx.Rngs(key)))
     return _scored(MEASURES[name], graphdef, state, jnp.asarray(ops), data, key, chunk)
 
 
@@ -127,11 +137,12 @@ def _default_batch(name: str, data, classes: int, resolution: int, batch_size: i
     return Batch(np.zeros((batch_size, resolution, resolution, 3), np.float32), np.zeros(batch_size, np.int32))
 
 
-def fitness(space, name: str, batch: Batch | tuple | None = None, *, key: int = 0, channels: int = 16,
-            cells: int = 5, classes: int = 10, resolution: int = 32, batch_size: int = 16,
+def fitness(space, name: str, batch: Batch | tuple | None = None, *, key: int = 0, channels: int | None = None,
+            cells: int | None = None, classes: int | None = None, resolution: int = 32, batch_size: int = 16,
             chunk: int = 1) -> Callable:
     """A jittable fitness ``ops [..., 6] -> float32 [...]``: the proxy ``name`` of each architecture's
-    network (``channels``, ``cells`` per stage, ``classes``) on ``batch`` = ``(x, y)``.
+    network (``channels``, ``cells`` per stage or module, ``classes``; None: the benchmark network's,
+    NB201 16 / 5 / 10, TransNAS-Bench-101 micro 64 / 2 / 100) on ``batch`` = ``(x, y)``.
 
     The data-free proxies need no batch: they read images of ``resolution``^2 pixels, 3 channels,
     ``batch_size`` of them (synflow one all-ones image, zen Gaussian noise). ``key`` (an int)
@@ -141,23 +152,22 @@ def fitness(space, name: str, batch: Batch | tuple | None = None, *, key: int = 
     import jax.numpy as jnp
     from flax import nnx
 
-    from ..models import nb201
     from .measures import MEASURES
-    _check(space, name)
+    model = _check(space, name)
     check_int("key", key, lo=0)
     check_int("chunk", chunk, lo=1)
-    data = _default_batch(name, batch, classes, resolution, batch_size)
-    size = dict(channels=channels, cells=cells, classes=classes)
+    size = _size(model, channels, cells, classes)
+    data = _default_batch(name, batch, size["classes"], resolution, batch_size)
     if name in COUNTS:
-        return lambda ops: _count(name, jnp.asarray(ops), data.x.shape[1], size)
+        return lambda ops: _count(model, name, jnp.asarray(ops), data.x.shape[1], size)
     rng = jax.random.key(key)
-    graphdef, state = nnx.split(nb201.MixedNetwork(**size, in_channels=data.x.shape[-1], rngs=nnx.Rngs(rng)))
+    graphdef, state = nnx.split(model.MixedNetwork(**size, in_channels=data.x.shape[-1], rngs=nnx.Rngs(rng)))
 
     def fit(ops):
         ops = jnp.asarray(ops)
         if ops.shape[-1:] != (6,):
             from ..errors import InvalidArchitecture
-            raise InvalidArchitecture(f"NB201 ops have 6 edges, got shape {ops.shape}")
+            raise InvalidArchitecture(f"{space.name} ops have 6 edges, got shape {ops.shape}")
         flat = ops.reshape(-1, 6)
         return _scored(MEASURES[name], graphdef, state, flat, data, rng, chunk).reshape(ops.shape[:-1])
     return fit
@@ -166,7 +176,7 @@ def fitness(space, name: str, batch: Batch | tuple | None = None, *, key: int = 
 _fitness = fitness
 
 
-def _progress(total: int, label: str):
+def _progress(label: str):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
     return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True)
 
@@ -180,21 +190,21 @@ def table(space, name: str, batch: Batch | tuple | None = None, *, block: int = 
     import jax
 
     from .. import tables
-    _check(space, name)
+    model = _check(space, name)
     check_int("block", block, lo=1)
     ops = np.asarray(space.all_ops())
     fit = jax.jit(fitness or _fitness(space, name, batch, **kwargs))
     pad = -len(ops) % block
     padded = np.concatenate([ops, np.repeat(ops[:1], pad, axis=0)])
     values = []
-    with _progress(len(padded) // block, f"{name}") as bar:
+    with _progress(name) as bar:
         task = bar.add_task(name, total=len(padded) // block, visible=progress)
         for i in range(0, len(padded), block):
             values.append(np.asarray(fit(padded[i:i + block])))
             bar.advance(task)
     values = np.concatenate(values)[:len(ops)].astype(np.float64)
     values[~np.isfinite(values)] = np.nan
-    size = {k: kwargs.get(k, d) for k, d in (("channels", 16), ("cells", 5), ("classes", 10))}
+    size = _size(model, kwargs.get("channels"), kwargs.get("cells"), kwargs.get("classes"))
     return tables.from_arrays(space, ops, values, benchmark="proxy", dataset=name, metric=name,
                               source=f"jaxnag.proxies ({size['channels']} channels, {size['cells']} cells, "
                                      f"{size['classes']} classes)")

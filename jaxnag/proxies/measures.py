@@ -1,7 +1,8 @@
-"""The zero-cost proxies of one NB201 architecture, as pure functions of its network's state and a batch.
+"""The zero-cost proxies of one architecture, as pure functions of its network's state and a batch.
 
-Each measure is ``f(graphdef, state, ops, x, y, key) -> float32 scalar``: ``graphdef, state`` a
-:class:`~jaxnag.models.nb201.MixedNetwork` (so ``ops [6]`` may be traced and one program serves a whole
+Each measure is ``f(graphdef, state, ops, x, y, key) -> float32 scalar``: ``graphdef, state`` a mixed
+network of :mod:`jaxnag.models` (:class:`~jaxnag.models.nb201.MixedNetwork` or
+:class:`~jaxnag.models.tnb101.MixedNetwork`, so ``ops [6]`` may be traced and one program serves a whole
 population), ``x [B, H, W, C]`` images, ``y [B]`` integer labels, ``key`` for the proxies that draw
 noise. Larger is better for every measure. Definitions follow NASLib's implementations
 (``naslib/predictors/utils/pruners/measures``, from Abdelfattah et al., "Zero-Cost Proxies for
@@ -48,7 +49,7 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
-from ..models import nb201
+from ..models import layers
 
 __all__ = ["MEASURES"]
 
@@ -57,14 +58,14 @@ _KERNELS = nnx.All(nnx.Param, nnx.PathContains("kernel"))
 
 def _split(graphdef, state, train: bool = True):
     """``(graphdef, kernels, rest)`` of the network in train or eval mode: the layer weights apart."""
-    net = nb201.merge(graphdef, state)
+    net = layers.merge(graphdef, state)
     net.train() if train else net.eval()
     return nnx.split(net, _KERNELS, ...)
 
 
 def _loss(graphdef, rest, ops, x, y):
     def loss(kernels):
-        logits = nb201.merge(graphdef, kernels, rest)(x, ops)
+        logits = layers.merge(graphdef, kernels, rest)(x, ops)
         return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
     return loss
 
@@ -101,14 +102,14 @@ def fisher(graphdef, state, ops, x, y, key):
     g, kernels, rest = _split(graphdef, state)
     # a zero gate per (example, channel) on every conv/linear output: d loss / d gate is the sum over
     # positions of activation * d loss / d activation. One abstract pass finds the layers.
-    layers = []
+    found = []
 
     def record(kind, a, w, layer):
         if layer is not None:
-            layers.append((a.shape[0], a.shape[-1], layer.kernel[...].size // a.shape[-1]))
+            found.append((a.shape[0], a.shape[-1], layer.kernel[...].size // a.shape[-1]))
         return a
-    with nb201.tapped(record):
-        jax.eval_shape(lambda k: nb201.merge(g, k, rest)(x, ops), kernels)
+    with layers.tapped(record):
+        jax.eval_shape(lambda k: layers.merge(g, k, rest)(x, ops), kernels)
 
     def loss(gates):
         it = iter(gates)
@@ -118,13 +119,13 @@ def fisher(graphdef, state, ops, x, y, key):
                 return a
             s = next(it)
             return a * (1.0 + (s[:, None, None, :] if a.ndim == 4 else s))
-        with nb201.tapped(gate):
-            logits = nb201.merge(g, kernels, rest)(x, ops)
+        with layers.tapped(gate):
+            logits = layers.merge(g, kernels, rest)(x, ops)
         return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
-    del_k = jax.grad(loss)([jnp.zeros((b, c), x.dtype) for b, c, _ in layers])
+    del_k = jax.grad(loss)([jnp.zeros((b, c), x.dtype) for b, c, _ in found])
     # NASLib gives each output channel's value to each of its fan-in weights, then sums
     return _finite(sum(fan_in * jnp.sum(0.5 * jnp.mean(d * d, axis=0))
-                       for (_, _, fan_in), d in zip(layers, del_k, strict=True)))
+                       for (_, _, fan_in), d in zip(found, del_k, strict=True)))
 
 
 def nwot(graphdef, state, ops, x, y, key):
@@ -136,22 +137,23 @@ def nwot(graphdef, state, ops, x, y, key):
             c = (a > 0).reshape(a.shape[0], -1).astype(jnp.float32)
             ks.append(w * (c @ c.T + (1.0 - c) @ (1.0 - c).T))
         return a
-    with nb201.tapped(codes), nb201.masked():
-        nb201.merge(g, kernels, rest)(x, ops)
+    with layers.tapped(codes), layers.masked():
+        layers.merge(g, kernels, rest)(x, ops)
     return _finite(jnp.linalg.slogdet(sum(ks))[1])
 
 
 def jacov(graphdef, state, ops, x, y, key):
     g, kernels, rest = _split(graphdef, state)
-    jac = jax.grad(lambda xx: jnp.sum(nb201.merge(g, kernels, rest)(xx, ops)))(x).reshape(x.shape[0], -1)
+    jac = jax.grad(lambda xx: jnp.sum(layers.merge(g, kernels, rest)(xx, ops)))(x).reshape(x.shape[0], -1)
     v = jnp.linalg.eigvalsh(jnp.corrcoef(jac))
     k = 1e-5
     return _finite(-jnp.sum(jnp.log(v + k) + 1.0 / (v + k)))
 
 
 def l2_norm(graphdef, state, ops, x, y, key):
+    net = layers.merge(graphdef, state)
     _, kernels, _ = _split(graphdef, state)
-    return _finite(sum(nb201.op_weight(path, ops) * jnp.sqrt(jnp.sum(w[...] * w[...]))
+    return _finite(sum(net.op_weight(path, ops) * jnp.sqrt(jnp.sum(w[...] * w[...]))
                        for path, w in nnx.to_flat_state(kernels)))
 
 
@@ -169,14 +171,14 @@ def synflow(graphdef, state, ops, x, y, key):
         the network is positive and linear in each layer, so the derivative scales by the same prod(c)."""
         logs = []
 
-        def normalized(layer, h):
-            h = layer(h, ops) if isinstance(layer, nb201.MixedCell) else layer(h)
+        def normalized(run, h):
+            h = run(h)
             c = jax.lax.stop_gradient(jnp.max(h))
             c = jnp.where(c > 0, c, 1.0)
             logs.append(jnp.log(c))
             return h / c
-        net = nb201.merge(g, kernels, rest)
-        feats = jnp.mean(nb201._feature_map(net, ones, normalized), axis=(1, 2))
+        net = layers.merge(g, kernels, rest)
+        feats = jnp.mean(net.feature_map(ones, ops, each=normalized), axis=(1, 2))
         return jnp.sum(feats @ net.classifier.kernel[...]), sum(logs)  # the bias: no weight, no gradient
     (_, log_c), (flow, _) = jax.jvp(summed, (kernels,), (kernels,))
     return _finite(log_c + jnp.log(flow))
@@ -187,7 +189,7 @@ def zen(graphdef, state, ops, x, y, key):
     k_w, k_x, k_mix = jax.random.split(key, 3)
     leaves, treedef = jax.tree.flatten(kernels)
     leaves = [jax.random.normal(k, w.shape, w.dtype) for k, w in zip(jax.random.split(k_w, len(leaves)), leaves)]
-    net = nb201.merge(g, jax.tree.unflatten(treedef, leaves), rest)
+    net = layers.merge(g, jax.tree.unflatten(treedef, leaves), rest)
     x1 = jax.random.normal(k_x, x.shape, jnp.float32)
     mixed = x1 + 0.01 * jax.random.normal(k_mix, x.shape, jnp.float32)
     f1, f2 = net.feature_map(x1, ops), net.feature_map(mixed, ops)  # unused ops' batch norms keep var 1
@@ -195,7 +197,7 @@ def zen(graphdef, state, ops, x, y, key):
     bn = 0.0
     for path, m in nnx.iter_modules(net):
         if isinstance(m, nnx.BatchNorm):
-            bn = bn + nb201.op_weight(path, ops) * jnp.log(jnp.sqrt(jnp.mean(m.var[...])))
+            bn = bn + net.op_weight(path, ops) * jnp.log(jnp.sqrt(jnp.mean(m.var[...])))
     return _finite(jnp.log(change) + bn)
 
 

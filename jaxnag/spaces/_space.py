@@ -202,7 +202,9 @@ class SearchSpace:
         if not isinstance(arch, str):
             raise InvalidArchitecture(f"{self.name}: arch string must be str, got {type(arch).__name__}")
         ops = self._from_string(arch.strip())
-        if not bool(self.is_valid(ops)):
+        with jax.ensure_compile_time_eval():  # a host check, also when called while tracing
+            valid = bool(self.is_valid(ops))
+        if not valid:
             raise InvalidArchitecture(f"{self.name}: {arch!r} is not a valid architecture of this space")
         return ops
 

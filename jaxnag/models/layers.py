@@ -1,0 +1,125 @@
+"""What the networks of :mod:`jaxnag.models` share: PyTorch-style initialisation and batch norm,
+taps on intermediate values (how zero-cost proxies read activations), the masked mode of mixed
+cells, state merging inside transforms, parameter counts and a population applied in one program.
+
+Example:
+  >>> from flax import nnx
+  >>> from jaxnag.models import layers
+  >>> layers.count(layers.linear(4, 3, nnx.Rngs(0)))
+  15
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from ..errors import ConfigError, check_int
+
+__all__ = ["BN", "INIT", "apply_population", "count", "linear", "masked", "masked_mode", "merge", "stacked", "tap",
+           "tapped"]
+
+BN = dict(momentum=0.9, epsilon=1e-5)  # PyTorch's BatchNorm2d defaults (momentum 0.1 of the new batch)
+# PyTorch's default initialisation of conv and linear weights, U(+-1/sqrt(fan_in))
+INIT = nnx.initializers.variance_scaling(1.0 / 3.0, "fan_in", "uniform")
+
+
+def linear(cin: int, cout: int, rngs) -> nnx.Linear:
+    """A linear layer initialised as PyTorch's (weights and bias U(+-1/sqrt(cin)))."""
+    bound = 1.0 / np.sqrt(cin)
+    return nnx.Linear(cin, cout, kernel_init=INIT, rngs=rngs,
+                      bias_init=lambda key, shape, dtype=jnp.float32: jax.random.uniform(key, shape, dtype,
+                                                                                         -bound, bound))
+
+
+_TAP: contextvars.ContextVar = contextvars.ContextVar("jaxnag_models_tap", default=None)
+
+
+@contextlib.contextmanager
+def tapped(fn: Callable):
+    """Within the block, the networks pass intermediate values through ``fn(kind, value, weight, layer)``
+    and go on with what it returns: ``kind`` is ``"relu"`` (the input of a ReLU), ``"conv"`` (a
+    convolution's output, before batch norm) or ``"linear"`` (the logits); ``layer`` is the
+    ``nnx.Conv``/``nnx.Linear`` that produced the value (None for a ReLU); ``weight`` is 1, or a mixed
+    cell op's one-hot mask (0 for an op the architecture does not use). Zero-cost proxies
+    (:mod:`jaxnag.proxies`) read activations and their gradients this way; calls happen at trace
+    time, in network order."""
+    token = _TAP.set(fn)
+    try:
+        yield
+    finally:
+        _TAP.reset(token)
+
+
+def tap(kind: str, x, weight=1.0, layer=None):
+    """Pass ``x`` through the :func:`tapped` function, if any."""
+    fn = _TAP.get()
+    return x if fn is None else fn(kind, x, weight, layer)
+
+
+_MASKED: contextvars.ContextVar = contextvars.ContextVar("jaxnag_models_masked", default=False)
+
+
+@contextlib.contextmanager
+def masked():
+    """Within the block, a mixed cell runs every op on every edge and picks by one-hot masks (instead of
+    a ``switch`` that runs only the chosen op): slower, but a :func:`tapped` function then sees every
+    op's values, weighted by its mask, outside any branch."""
+    token = _MASKED.set(True)
+    try:
+        yield
+    finally:
+        _MASKED.reset(token)
+
+
+def masked_mode() -> bool:
+    """Whether the caller is inside :func:`masked`."""
+    return _MASKED.get()
+
+
+def merge(graphdef, *states):
+    """``nnx.merge`` with fresh variables at the current trace level, so that batch norm can update
+    its statistics inside ``jit``/``grad``/``scan`` bodies whose states came from outside."""
+    return nnx.merge(graphdef, *(jax.tree.map(lambda a: a, s) for s in states))
+
+
+def count(module: nnx.Module) -> int:
+    """Trainable parameters of an NNX module (batch norm's running statistics are not parameters)."""
+    return int(sum(np.size(p) for p in jax.tree.leaves(nnx.state(module, nnx.Param))))
+
+
+def stacked(cls, key: jax.Array, n: int, **size):
+    """``(graphdef, states)``: ``n`` independently initialised ``cls(**size, rngs=...)`` (a mixed network
+    class) with their states stacked on a leading axis."""
+    check_int("n", n, lo=1)
+    graphdef = nnx.graphdef(nnx.eval_shape(lambda: cls(**size, rngs=nnx.Rngs(0))))
+    states = jax.vmap(lambda k: nnx.state(cls(**size, rngs=nnx.Rngs(k))))(jax.random.split(key, n))
+    return graphdef, states
+
+
+def apply_population(graphdef, states, ops: jax.Array, x: jax.Array, *, train: bool = True,
+                     mode: str = "auto") -> jax.Array:
+    """Logits ``[n, batch, classes]`` of ``n`` mixed networks (``states`` stacked on a leading axis, as
+    ``init_population`` of a model returns them) of ``ops [n, 6]`` on one batch ``x``, in one program:
+    ``vmap``-ed (``mode="vmap"``) or a sequential ``lax.map`` (``mode="map"``, less memory). ``"auto"``
+    picks ``map`` on CPU, where XLA runs the vmapped convolutions (one weight set per member) about 10x
+    slower (docs/population.md), and ``vmap`` on accelerators (not measured here). Batch norm uses
+    batch statistics when ``train``."""
+    if mode not in ("auto", "vmap", "map"):
+        raise ConfigError(f"mode must be 'auto', 'vmap' or 'map', got {mode!r}")
+    if mode == "auto":
+        mode = "map" if jax.default_backend() == "cpu" else "vmap"
+
+    def one(state, cell):
+        net = nnx.merge(graphdef, state)
+        net.train() if train else net.eval()
+        return net(x, cell)
+    if mode == "vmap":
+        return jax.vmap(one)(states, ops)
+    return jax.lax.map(lambda args: one(*args), (states, ops))
