@@ -82,7 +82,9 @@ def _apply_method_flags(args) -> tuple[dict, dict]:
     """Refuse flags the method does not read; fill in the defaults of the ones it does. Returns the
     method's ``(config settings, context settings)`` (both recorded in the JSON output)."""
     from . import registry
-    own = registry.settings(args.method)
+    own = dict(registry.settings(args.method))
+    if "budget" not in own and getattr(args, "budget", None) is not None:  # any method under a query budget
+        own["budget"] = registry.settings("random")["budget"]
     for name in _all_settings():
         if name not in own and getattr(args, name) not in (None, False):
             wanted = ", ".join(_flag(n) for n in own) or "none"
@@ -92,6 +94,15 @@ def _apply_method_flags(args) -> tuple[dict, dict]:
         value = getattr(args, name)
         (context if spec.context else config)[name] = spec.default if value is None else value
     return config, context
+
+
+def _maybe_budgeted(gen, settings: dict):
+    """``gen`` under a query budget (:mod:`jaxnag.budget`) when ``--budget`` is given to a method that
+    has none of its own."""
+    if "budget" in settings and "budget" not in gen.settings:
+        from . import budget
+        return budget.with_budget(gen)
+    return gen
 
 
 def _build_config(gen, space, settings: dict):
@@ -255,7 +266,7 @@ def _cmd_generate_proxy(args):
         raise CLIError("--proxy scores architectures itself: --table, --metric and --constraint do not apply")
     space = _network_space(args.space or "nb201", "--proxy")
     settings, context_settings = _apply_method_flags(args)
-    gen = registry.get(args.method)
+    gen = _maybe_budgeted(registry.get(args.method), settings)
     if context_settings or args.method in ("pgnag", "diffusionnag"):
         raise CLIError(f"--proxy works with methods that need only a fitness (ednag, random, rea, evosax); "
                        f"{args.method} reads a table or a checkpoint")
@@ -357,10 +368,10 @@ def _cmd_generate(args):
     check_int("--seed", args.seed, lo=0, hi=SEED_MAX)
     table = _load_table(args)
     space = table.space
-    gen = registry.get(args.method)
+    gen = _maybe_budgeted(registry.get(args.method), settings)
     config = _build_config(gen, space, settings)
     context, notes = _context(args, gen, context_settings, table)
-    extra = _describe(gen, config, context, notes, table)
+    extra = _describe(gen, getattr(config, "inner", config), context, notes, table)
     keys = jax.random.split(jax.random.key(args.seed), args.seeds)
     t0 = time.perf_counter()
     print(f"jaxnag: compiling and running {args.seeds} x {args.method} on {table.name} in one call ...",
@@ -512,8 +523,10 @@ def _add_method_flags(g) -> None:
             if spec.type is bool:
                 group.add_argument(_flag(setting), action="store_true", default=None, help=spec.help + also)
             else:
+                more = "; any other method: at most this many unique queries (jaxnag.budget)" \
+                    if setting == "budget" else ""
                 group.add_argument(_flag(setting), type=spec.type, default=None, choices=spec.choices,
-                                   help=f"{spec.help}{default}")
+                                   help=f"{spec.help}{default}{more}")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -225,6 +225,13 @@ def init(key: jax.Array, space, config: Config, source) -> State:
     return _init(key, space, config, source, "transfer")
 
 
+def init_on_target(key: jax.Array, fitness: Callable, space, config: Config) -> State:
+    """:func:`init` without a source: the prior is scored on ``fitness``, the target itself (the
+    ``budgeted`` protocol with ``config.budget``, else ``whole-table``); the state's ``seen`` and
+    ``queries`` record the target queries this made."""
+    return _init(key, space, config, fitness, protocol_of(None, config))
+
+
 def ask(key: jax.Array, state: State, space, config: Config) -> tuple[jax.Array, State]:
     """Draw ``config.samples`` architectures ``[samples, R]`` (denoiser or prior). After the last round it
     raises where the round count is concrete (under ``jit`` it draws again; ``tell`` then changes nothing)."""

@@ -100,6 +100,9 @@ class Generator:
         from the context settings (a ``BENCHMARK:DATASET`` to load, a checkpoint folder), for
         ``target``; ``notes`` are facts to report (the checkpoint's training steps).
       check: ``check(result, config, notes)``: host-side refusal of a meaningless result (raises).
+      init_on_target: ``init_on_target(key, fitness, space, config) -> state``, for a generator whose
+        ``init`` may read the target itself when its context is absent (PG-NAG scoring its prior on
+        target queries); the state records those queries (``seen``, ``queries``).
     """
 
     name: str
@@ -116,6 +119,7 @@ class Generator:
     small: dict = dataclasses.field(default_factory=dict)
     open_context: Callable | None = None
     check: Callable | None = None
+    init_on_target: Callable | None = None
 
     def context_for(self, settings: dict, target, data_dir=None) -> tuple[dict, dict]:
         """``(context, notes)`` for a run on ``target`` from the context settings (see ``open_context``)."""
@@ -151,7 +155,8 @@ def run(generator: Generator, key: jax.Array, evaluate: Callable, space, config,
     (NaN for a failed evaluation), called once per round outside JAX.
 
     ``init``, ``ask`` and ``tell`` run compiled (once per generator, space and config shape);
-    round ``r`` asks with ``fold_in(key, r)``. ``callback(round, ops, values, state)`` sees each
+    round ``r`` asks with ``fold_in(key, r)``. Under a query budget (:mod:`jaxnag.budget`) only the
+    new queries within the budget are evaluated (the others get NaN, which the generator never sees). ``callback(round, ops, values, state)`` sees each
     round. Returns a :class:`Result` whose trace has one entry per round.
 
     Raises:
@@ -168,10 +173,16 @@ def run(generator: Generator, key: jax.Array, evaluate: Callable, space, config,
             raise GenerationError(f"{generator.name} did not finish in {max_rounds} rounds")
         ops, state = ask(jax.random.fold_in(k_run, r), state, space, config)
         ops_np = np.asarray(ops)
-        values = np.asarray(evaluate(ops_np), np.float64).reshape(-1)
-        if values.shape != ops_np.shape[:1]:
-            raise ConfigError(f"evaluate must return one value per architecture: {ops_np.shape[0]} asked, "
-                              f"{values.shape[0]} returned")
+        # a budgeted generator (jaxnag.budget) says which rows are new queries: only those are evaluated
+        rows = np.flatnonzero(np.asarray(state.to_evaluate)) if hasattr(state, "to_evaluate") else \
+            np.arange(len(ops_np))
+        values = np.full(len(ops_np), np.nan)
+        if rows.size:
+            got = np.asarray(evaluate(ops_np[rows]), np.float64).reshape(-1)
+            if got.shape != rows.shape:
+                raise ConfigError(f"evaluate must return one value per architecture: {rows.size} asked, "
+                                  f"{got.shape[0]} returned")
+            values[rows] = got
         state = tell(state, jnp.asarray(values, jnp.float32), space, config)
         if callback is not None:
             callback(r, ops_np, values, state)

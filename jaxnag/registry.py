@@ -141,7 +141,8 @@ def _pgnag() -> Generator:
              iterations=Setting(pgnag.TrainConfig().iterations, help="denoiser training iterations")),
         pgnag.init, pgnag.ask, pgnag.tell, pgnag.generate, pgnag.done, context=("source",),
         small=dict(k=5, prior_method="loo", samples=10, iterations=10), open_context=open_context,
-        check=lambda result, config, notes: pgnag.check(result, config, notes.get("source", "the prior's source")))
+        check=lambda result, config, notes: pgnag.check(result, config, notes.get("source", "the prior's source")),
+        init_on_target=pgnag.init_on_target)
 
 
 def _diffusionnag() -> Generator:

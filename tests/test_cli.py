@@ -143,3 +143,13 @@ def test_proxy_generation_training_and_bad_data(capsys, tmp_path):
                          "nb201", "--metric", "flops", "--budget", "300", "--seeds", "1", "--json")
     assert code == 0, err
     assert 7.0 < json.loads(out)["runs"][0]["best_score"] <= 220.2  # CIFAR-10 network FLOPs (M): 7.78..220.12
+
+
+def test_budget_flag_applies_to_every_method(capsys):
+    code, out, err = run(capsys, "generate", "--method", "ednag", "--benchmark", "nb201", "--dataset", "cifar100",
+                         "--budget", "40", "--population", "10", "--seeds", "3", "--json")
+    assert code == 0, err
+    r = json.loads(out)
+    assert r["config"]["budget"] == 40 and [x["queries"] for x in r["runs"]] == [40, 40, 40]
+    code, _, err = run(capsys, "generate", "--method", "ednag", "--benchmark", "nb201", "--budget", "0")
+    assert code == 2 and "--budget" in err

@@ -1,0 +1,169 @@
+"""Generators at equal unique queries: best-so-far vs queries under a query budget (jaxnag.budget).
+
+Every method runs through ``budget.with_budget`` (at most --budget unique queries, repeats answered
+from the run's archive), --seeds seeds vmapped in one call per method and dataset, side by side in
+one process. From each run's per-query trace: the mean best (benchmark metric) and the rate of
+seeds that found the dataset's optimum, at 100, 300 and 1,000 queries; one plot per benchmark;
+a table of which method wins where.
+
+Methods (the table-fitness generators; PG-NAG and DiffusionNAG are not in this run, see
+docs/budget.md): random search, REA (P=50, S=10), evosax SimpleGA (population 30), EDNAG with its
+defaults (N=30, T=100: it ends after its T steps, about 1,300 unique queries on NB201) and EDNAG
+with N=10 (T=100, about 400-600 unique queries).
+
+  JAXNAG_DATA_DIR=../shared/data python benchmarks/budget.py [--seeds 100] [--budget 1000] [--out docs]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import describe  # noqa: E402
+
+from jaxnag import budget, registry, tables  # noqa: E402
+
+BENCHMARKS = {
+    "nb201": ("cifar10", "cifar100", "imagenet16"),
+    "tnb101_micro": ("class_scene", "class_object", "jigsaw", "room_layout", "segmentsemantic", "normal",
+                     "autoencoder"),
+    "nasbench_graph": ("arxiv", "citeseer", "computers", "cora", "cs", "photo", "physics", "proteins", "pubmed"),
+    "hw360": ("ninapro", "darcy"),
+}
+METHODS = {  # label: (registry name, settings)
+    "random": ("random", {}),
+    "REA": ("rea", dict(population=50, sample=10)),
+    "evosax SimpleGA": ("evosax", dict(strategy="SimpleGA", population=30, generations=100_000)),
+    "EDNAG (N=30, T=100)": ("ednag", dict(population=30, steps=100)),
+    "EDNAG (N=10, T=100)": ("ednag", dict(population=10, steps=100)),
+}
+AT = (100, 300, 1000)
+
+
+def run_method(label, table, space, b, seeds):
+    name, settings = METHODS[label]
+    gen = budget.with_budget(registry.get(name))
+    cfg = gen.config(space, budget=b, **settings)
+    keys = jax.random.split(jax.random.key(0), seeds)
+    t0 = time.perf_counter()
+    res = jax.block_until_ready(jax.jit(jax.vmap(lambda k: gen.generate(k, table, space, cfg)))(keys))
+    seconds = time.perf_counter() - t0
+    trace = np.asarray(res.best_trace, np.float64)  # [seeds, B] fitness units
+    spent = np.asarray(res.queries)
+    optimum = float(table.optimum)
+    row = dict(method=label, seconds=seconds, queries_mean=float(spent.mean()), queries_min=int(spent.min()))
+    for q in AT:
+        if q > b:
+            continue
+        best = trace[:, q - 1]
+        metric = np.asarray(table.to_metric(best), np.float64)
+        row[f"mean_{q}"] = float(np.nanmean(metric))
+        row[f"hit_{q}"] = float(np.mean(best >= optimum))
+    metric_curve = np.asarray(table.to_metric(trace), np.float64)
+    row["curve"] = np.nanmean(metric_curve, axis=0)[::max(1, b // 200)].tolist()
+    return row
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seeds", type=int, default=100)
+    p.add_argument("--budget", type=int, default=1000)
+    p.add_argument("--benchmarks", default=",".join(BENCHMARKS))
+    p.add_argument("--out", default="docs")
+    p.add_argument("--data-dir", default=None)
+    args = p.parse_args()
+    rows = []
+    for bench in args.benchmarks.split(","):
+        for dataset in BENCHMARKS[bench]:
+            table = tables.load(bench, dataset, data_dir=args.data_dir)
+            space = table.space
+            b = min(args.budget, len(space.distinct_ranks()))
+            for label in METHODS:
+                r = dict(benchmark=bench, dataset=dataset, budget=b, optimum=float(table.to_metric(float(table.optimum))),
+                         **run_method(label, table, space, b, args.seeds))
+                rows.append(r)
+                print({k: v for k, v in r.items() if k != "curve"}, flush=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    result = dict(machine=describe(), seeds=args.seeds, budget=args.budget, rows=rows,
+                  command="JAXNAG_DATA_DIR=../shared/data python benchmarks/budget.py " + " ".join(sys.argv[1:]))
+    (out / "budget.json").write_text(json.dumps(result, indent=1))
+    plot(out, rows)
+    write_markdown(out / "budget.md", result)
+    print(f"wrote {out / 'budget.md'}")
+
+
+def plot(out: Path, rows) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    for bench in dict.fromkeys(r["benchmark"] for r in rows):
+        datasets = list(dict.fromkeys(r["dataset"] for r in rows if r["benchmark"] == bench))
+        cols = min(3, len(datasets))
+        fig, axes = plt.subplots((len(datasets) + cols - 1) // cols, cols, figsize=(4.2 * cols, 3.2 * ((len(datasets) + cols - 1) // cols)),
+                                 squeeze=False)
+        for ax, d in zip(axes.flat, datasets):
+            for r in rows:
+                if r["benchmark"] == bench and r["dataset"] == d:
+                    step = max(1, r["budget"] // 200)
+                    x = np.arange(1, r["budget"] + 1)[::step]
+                    ax.plot(x, r["curve"], label=r["method"])
+            ax.set_xscale("log")
+            ax.set_title(d)
+            ax.set_xlabel("unique queries")
+            ax.set_ylabel("mean best")
+        for ax in list(axes.flat)[len(datasets):]:
+            ax.axis("off")
+        axes.flat[0].legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(out / f"budget_{bench}.png", dpi=90)
+        plt.close(fig)
+
+
+def write_markdown(path: Path, d: dict) -> None:
+    rows = d["rows"]
+    L = ["# Generators at equal unique queries", "",
+         f"Machine: {d['machine']}. Command: `{d['command']}`. {d['seeds']} seeds per method and dataset, "
+         "vmapped in one call; every method under `jaxnag.budget.with_budget` (repeats answered from the "
+         "run's archive, not counted). 'hit' is the share of seeds whose best so far is the dataset's "
+         "optimum; 'mean' the mean best so far in the benchmark's metric. A method that ends before the "
+         "budget (EDNAG after its T steps) keeps its last best.", ""]
+    for bench in dict.fromkeys(r["benchmark"] for r in rows):
+        L += [f"## {bench}", "", f"![best so far vs unique queries](budget_{bench}.png)", "",
+              "| dataset | method | mean@100 | hit@100 | mean@300 | hit@300 | mean@1000 | hit@1000 | queries spent (mean) | s |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in rows:
+            if r["benchmark"] != bench:
+                continue
+            cells = []
+            for q in AT:
+                cells += [f"{r[f'mean_{q}']:.4g}" if f"mean_{q}" in r else "n/a",
+                          f"{100 * r[f'hit_{q}']:.0f}%" if f"hit_{q}" in r else "n/a"]
+            L.append(f"| {r['dataset']} | {r['method']} | " + " | ".join(cells) + f" | {r['queries_mean']:.0f} | "
+                     f"{r['seconds']:.1f} |")
+        L.append("")
+    L += ["## Who wins where (mean best at 300 queries; ties within 1e-9 shared)", "",
+          "| benchmark | dataset | best method at 300 | best jaxnag generator at 300 | REA at 300 | jaxnag >= REA |",
+          "|---|---|---|---|---|---|"]
+    for key in dict.fromkeys((r["benchmark"], r["dataset"]) for r in rows):
+        group = [r for r in rows if (r["benchmark"], r["dataset"]) == key and "mean_300" in r]
+        if not group:
+            continue
+        top = max(r["mean_300"] for r in group)
+        winners = [r["method"] for r in group if r["mean_300"] >= top - 1e-9]
+        ours = max((r for r in group if r["method"].startswith("EDNAG")), key=lambda r: r["mean_300"])
+        rea = next(r for r in group if r["method"] == "REA")
+        L.append(f"| {key[0]} | {key[1]} | {', '.join(winners)} | {ours['method']} {ours['mean_300']:.4g} | "
+                 f"{rea['mean_300']:.4g} | {'yes' if ours['mean_300'] >= rea['mean_300'] - 1e-9 else '**no**'} |")
+    path.write_text("\n".join(L) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+"""A query budget for any generator: at most ``B`` unique queries, repeats answered from the run's archive.
+
+:func:`with_budget` turns any :class:`~jaxnag.protocol.Generator` (EDNAG, PG-NAG, DiffusionNAG,
+the baselines) into one that speaks the same protocol and, inside the compiled program (fixed
+shapes):
+
+- evaluates a proposal only if it is a new unique query (its :meth:`~jaxnag.spaces.SearchSpace.query_id`
+  not seen before in the run, first in its batch) and the budget has room;
+- answers a repeated architecture from the run's own archive (its earlier value, not counted);
+- hands proposals beyond the budget, and invalid ones, to the generator as failures (NaN),
+  unevaluated; the run stops when the budget is spent or the generator is done;
+- records the best fitness after each unique query (``best_trace [B]``, ``queries_trace = 1..B``),
+  which is what a comparison of generators at equal unique queries reads.
+
+Queries a generator makes in its ``init`` (PG-NAG without a source scores its prior on B target
+queries, ``Generator.init_on_target``) count against the budget as one block: the archive does not know their values (a repeat of one is
+answered as a failure), and the trace holds their best at the block's last query.
+
+The wrapped state says which rows of the last ``ask`` need evaluating (``to_evaluate``), so the
+host driver :func:`jaxnag.protocol.run` spends no evaluation on a repeat or beyond the budget.
+
+Example:
+  >>> import jax
+  >>> from jaxnag import budget, registry, spaces, tables
+  >>> space, t = spaces.get("nb201"), tables.load("nb201", "cifar10")
+  >>> gen = budget.with_budget(registry.get("ednag"))
+  >>> cfg = gen.config(space, budget=100, population=20, steps=50)
+  >>> res = jax.jit(lambda k: gen.generate(k, t, space, cfg))(jax.random.key(0))
+  >>> int(res.queries), res.best_trace.shape
+  (100, (100,))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import queries as queries_lib
+from .errors import ConfigError, GenerationError, check_int
+from .protocol import Generator, evaluate, trace_result
+
+__all__ = ["Config", "State", "with_budget"]
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """The wrapped generator's config and the budget.
+
+    Attributes:
+      inner: the generator's own config (its rounds should be enough to spend the budget).
+      budget: unique queries allowed (static: the trace has this length).
+      max_rounds: rounds at most (static), a guard for a generator that stops proposing new
+        architectures.
+    """
+
+    inner: Any
+    budget: int = dataclasses.field(metadata=dict(static=True), default=300)
+    max_rounds: int = dataclasses.field(metadata=dict(static=True), default=100_000)
+
+
+class State(NamedTuple):
+    """The wrapped generator's state and the run's archive.
+
+    Attributes:
+      inner: the generator's own state.
+      seen: query ids evaluated so far (a :mod:`jaxnag.queries` bit set).
+      archive: float32 ``[space.size]``: the value of each seen query id.
+      queries: int32, unique queries evaluated.
+      best_ops, best_fitness: the best query so far.
+      trace: float32 ``[B]``: best fitness after ``q + 1`` unique queries (-inf where not reached yet).
+      pending: int32 ``[n, R]``: the last ``ask``'s architectures.
+      to_evaluate: bool ``[n]``: which of them are new queries within the budget.
+      rounds: int32, ask/tell rounds so far.
+    """
+
+    inner: Any
+    seen: jax.Array
+    archive: jax.Array
+    queries: jax.Array
+    best_ops: jax.Array
+    best_fitness: jax.Array
+    trace: jax.Array
+    pending: jax.Array
+    to_evaluate: jax.Array
+    rounds: jax.Array
+
+
+_MAX_PHASES = 8
+
+
+def _same_type(a, b) -> bool:
+    """Same pytree structure, shapes and dtypes: what a ``while_loop`` carry must keep."""
+    if jax.tree.structure(a) != jax.tree.structure(b):
+        return False
+    return all(x.shape == y.shape and x.dtype == y.dtype for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+
+
+def _spent_in_init(inner, empty) -> bool:
+    """Whether ``inner`` (a generator's fresh state) records queries of the space made by its ``init``."""
+    fields = ("seen", "queries", "best_ops", "best_fitness")
+    if not all(hasattr(inner, f) for f in fields):
+        return False
+    return inner.seen.shape == empty.shape and inner.seen.dtype == empty.dtype
+
+
+def _admit(state: State, ops: jax.Array, space, budget: int):
+    """``(ids, valid, repeat, admitted)`` for proposals ``ops [n, R]``."""
+    valid = space.is_valid(ops)
+    ids = jnp.where(valid, space.query_id(jnp.clip(ops, 0, space.num_choices - 1)), 0)
+    repeat = valid & queries_lib.contains(state.seen, ids)
+    new = queries_lib.first_occurrence(ids, valid) & ~repeat
+    room = budget - state.queries
+    admitted = new & (jnp.cumsum(new) <= room)
+    return ids, valid, repeat, admitted
+
+
+def with_budget(gen: Generator) -> Generator:
+    """``gen`` under a query budget (module doc): ``config(space, budget=B, max_rounds=..., **settings)``,
+    the other settings being ``gen``'s; same context, same protocol."""
+
+    def config(space, budget=300, max_rounds=100_000, **settings):
+        space.check_budget(budget)
+        check_int("max_rounds", max_rounds, lo=1)
+        if "budget" in gen.settings:  # a baseline with its own budget (random search, REA): the same one
+            settings = dict(settings, budget=budget)
+        return Config(gen.config(space, **settings), int(budget), int(max_rounds))
+
+    def init(key, space, config, *, _fitness=None, **context):
+        if space.size is None or space.size > (1 << 24):
+            raise ConfigError(f"a query budget keeps an archive of the space: {space.name} is too large")
+        if _fitness is not None:
+            inner = gen.init_on_target(key, _fitness, space, config.inner)
+        else:
+            inner = gen.init(key, space, config.inner, **context)
+        n = jax.eval_shape(lambda k, s: gen.ask(k, s, space, config.inner)[0], key, inner).shape[0]
+        seen, queries = queries_lib.empty(space.size), jnp.int32(0)
+        best_ops, best = jnp.zeros(space.num_slots, jnp.int32), jnp.float32(-jnp.inf)
+        trace = jnp.full(config.budget, -jnp.inf, jnp.float32)
+        if _spent_in_init(inner, seen):  # PG-NAG scoring its prior on target queries: they count, as a block
+            seen, queries = inner.seen, jnp.maximum(inner.queries, 0).astype(jnp.int32)
+            best_ops, best = inner.best_ops.astype(jnp.int32), inner.best_fitness.astype(jnp.float32)
+            trace = trace.at[jnp.where(queries > 0, queries - 1, config.budget)].set(best, mode="drop")
+        return State(inner, seen, jnp.full(space.size, jnp.nan, jnp.float32), queries, best_ops, best, trace,
+                     jnp.zeros((n, space.num_slots), jnp.int32), jnp.zeros(n, bool), jnp.int32(0))
+
+    def ask(key, state, space, config):
+        ops, inner = gen.ask(key, state.inner, space, config.inner)
+        ops = jnp.asarray(ops, jnp.int32)
+        *_, admitted = _admit(state, ops, space, config.budget)
+        return ops, state._replace(inner=inner, pending=ops, to_evaluate=admitted)
+
+    def tell(state, values, space, config):
+        ops = state.pending
+        ids, valid, repeat, admitted = _admit(state, ops, space, config.budget)
+        values = jnp.asarray(values, jnp.float32)
+        fin = jnp.where(admitted & jnp.isfinite(values), values, -jnp.inf)
+        answered = jnp.where(admitted, values, jnp.where(repeat, state.archive[ids], jnp.nan))
+        inner = gen.tell(state.inner, answered, space, config.inner)
+        # the best after each new query, in ask order, written at its query number
+        best_after = jnp.maximum(jax.lax.cummax(fin), state.best_fitness)
+        position = jnp.where(admitted, state.queries + jnp.cumsum(admitted) - 1, config.budget)
+        trace = state.trace.at[position].set(best_after, mode="drop")
+        seen, new = queries_lib.mark(state.seen, ids, admitted)
+        archive = state.archive.at[jnp.where(admitted, ids, space.size)].set(values, mode="drop")
+        i = jnp.argmax(fin)
+        better = fin[i] > state.best_fitness
+        return state._replace(inner=inner, seen=seen, archive=archive, queries=state.queries + new,
+                              best_ops=jnp.where(better, ops[i], state.best_ops),
+                              best_fitness=jnp.where(better, fin[i], state.best_fitness), trace=trace,
+                              to_evaluate=jnp.zeros_like(state.to_evaluate), rounds=state.rounds + 1)
+
+    def done(state, config):
+        return gen.done(state.inner, config.inner) | (state.queries >= config.budget) | (state.rounds >= config.max_rounds)
+
+    def generate(key, fitness, space, config, **context):
+        k_init, k_run = jax.random.split(key)
+        on_target = gen.init_on_target is not None and all(context.get(c) is None for c in gen.context)
+        state = init(k_init, space, config, _fitness=fitness if on_target else None,
+                     **({} if on_target else context))
+
+        def body(s):
+            ops, s = ask(jax.random.fold_in(k_run, s.rounds), s, space, config)
+            # fixed shapes: the fitness sees every row; only the admitted ones' values are used
+            return tell(s, evaluate(fitness, ops), space, config)
+        # a generator whose state changes type between phases (DiffusionNAG: predictor queries, then
+        # guided rounds) runs its first phases unrolled, at trace time, until the state keeps its type
+        for _ in range(_MAX_PHASES):
+            if _same_type(jax.eval_shape(body, state), state):
+                break
+            state = body(state)
+        state = jax.lax.while_loop(lambda s: ~done(s, config), body, state)
+        trace = jax.lax.cummax(state.trace)
+        return trace_result(state.best_ops, state.best_fitness, state.queries, trace,
+                            jnp.arange(1, config.budget + 1, dtype=jnp.int32), rounds=state.rounds)
+
+    settings = dict(gen.settings)
+    from .registry import Setting
+    settings["budget"] = Setting(300, help="unique queries at most (repeats answered from the run's archive)")
+    return Generator(name=gen.name, description=f"{gen.description} (query budget)", config_type=Config,
+                     config=config, settings=settings, init=init, ask=ask, tell=tell, generate=generate, done=done,
+                     context=gen.context, small=dict(gen.small, budget=20), open_context=gen.open_context,
+                     check=_check, init_on_target=gen.init_on_target)
+
+
+def _check(result, config, notes) -> None:
+    """Refuse a run that spent more than its budget before its first round (queries made in ``init``)."""
+    spent = int(np.max(np.asarray(result.queries)))
+    if spent > config.budget:
+        raise GenerationError(f"the run spent {spent} unique queries, more than its budget {config.budget}, before "
+                              "generating anything: its init evaluates the target (PG-NAG scoring its prior: lower "
+                              "prior_budget, or use prior_method loo)")
