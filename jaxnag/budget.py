@@ -41,7 +41,7 @@ import numpy as np
 
 from . import queries as queries_lib
 from .errors import ConfigError, GenerationError, check_int
-from .protocol import Generator, evaluate, trace_result
+from .protocol import Generator, evaluate, loop, trace_result
 
 __all__ = ["Config", "State", "with_budget"]
 
@@ -88,16 +88,6 @@ class State(NamedTuple):
     pending: jax.Array
     to_evaluate: jax.Array
     rounds: jax.Array
-
-
-_MAX_PHASES = 8
-
-
-def _same_type(a, b) -> bool:
-    """Same pytree structure, shapes and dtypes: what a ``while_loop`` carry must keep."""
-    if jax.tree.structure(a) != jax.tree.structure(b):
-        return False
-    return all(x.shape == y.shape and x.dtype == y.dtype for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
 
 
 def _spent_in_init(inner, empty) -> bool:
@@ -187,13 +177,7 @@ def with_budget(gen: Generator) -> Generator:
             ops, s = ask(jax.random.fold_in(k_run, s.rounds), s, space, config)
             # fixed shapes: the fitness sees every row; only the admitted ones' values are used
             return tell(s, evaluate(fitness, ops), space, config)
-        # a generator whose state changes type between phases (DiffusionNAG: predictor queries, then
-        # guided rounds) runs its first phases unrolled, at trace time, until the state keeps its type
-        for _ in range(_MAX_PHASES):
-            if _same_type(jax.eval_shape(body, state), state):
-                break
-            state = body(state)
-        state = jax.lax.while_loop(lambda s: ~done(s, config), body, state)
+        state = loop(lambda s: ~done(s, config), body, state)
         trace = jax.lax.cummax(state.trace)
         return trace_result(state.best_ops, state.best_fitness, state.queries, trace,
                             jnp.arange(1, config.budget + 1, dtype=jnp.int32), rounds=state.rounds)

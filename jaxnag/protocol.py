@@ -40,7 +40,7 @@ import numpy as np
 
 from .errors import ConfigError, GenerationError
 
-__all__ = ["Generator", "Result", "evaluate", "run", "trace_result", "unless_finished"]
+__all__ = ["Generator", "Result", "evaluate", "loop", "run", "trace_result", "unless_finished"]
 
 
 class Result(NamedTuple):
@@ -76,6 +76,28 @@ def evaluate(fitness: Callable, ops: jax.Array) -> jax.Array:
     if values.shape != ops.shape[:-1]:
         raise ConfigError(f"fitness must map ops {list(ops.shape)} to shape {ops.shape[:-1]}, got {values.shape}")
     return values
+
+
+_MAX_PHASES = 8
+
+
+def _same_type(a, b) -> bool:
+    """Same pytree structure, shapes and dtypes: what a ``while_loop`` carry must keep."""
+    if jax.tree.structure(a) != jax.tree.structure(b):
+        return False
+    return all(x.shape == y.shape and x.dtype == y.dtype for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+
+
+def loop(cond: Callable, body: Callable, state):
+    """``jax.lax.while_loop(cond, body, state)`` for ask/tell rounds, jittable. A generator whose state
+    changes type between phases (DiffusionNAG: predictor queries, then guided rounds) runs its first
+    rounds unrolled at trace time, until ``body`` keeps the state's type (those rounds run
+    unconditionally)."""
+    for _ in range(_MAX_PHASES):
+        if _same_type(jax.eval_shape(body, state), state):
+            break
+        state = body(state)
+    return jax.lax.while_loop(cond, body, state)
 
 
 def unless_finished(finished, before, after):

@@ -36,3 +36,10 @@ def data_dir() -> Path:
 def nb201_c10(data_dir):
     from jaxnag import tables
     return tables.load("nb201", "cifar10", data_dir=data_dir)
+
+
+@pytest.fixture(scope="session")
+def nb201(data_dir):
+    """The three NB201 tables by dataset name."""
+    from jaxnag import tables
+    return {d: tables.load("nb201", d, data_dir=data_dir) for d in ("cifar10", "cifar100", "imagenet16")}

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from jaxnag import budget, errors, protocol, registry, spaces
-from test_protocol import HEAVY, _setup, nb201  # noqa: F401 (a fixture)
+from test_protocol import HEAVY, _setup
 
 NAMES = registry.names()
 

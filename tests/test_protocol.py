@@ -23,11 +23,6 @@ def _params(slow: set):
     return [pytest.param(n, marks=pytest.mark.slow) if n in slow else n for n in NAMES]
 
 
-@pytest.fixture(scope="module")
-def nb201(data_dir):
-    return {d: tables.load("nb201", d, data_dir=data_dir) for d in ("cifar10", "cifar100", "imagenet16")}
-
-
 def _setup(name, nb201):
     """(generator, space, small config, context) for a run on NB201."""
     gen = registry.get(name)
