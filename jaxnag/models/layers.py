@@ -22,7 +22,7 @@ from flax import nnx
 
 from ..errors import ConfigError, check_int
 
-__all__ = ["BN", "INIT", "apply_population", "count", "linear", "masked", "masked_mode", "merge", "stacked", "tap",
+__all__ = ["BN", "INIT", "MixedNetworkBase", "apply_population", "count", "linear", "masked", "masked_mode", "merge", "stacked", "tap",
            "tapped"]
 
 BN = dict(momentum=0.9, epsilon=1e-5)  # PyTorch's BatchNorm2d defaults (momentum 0.1 of the new batch)
@@ -92,6 +92,40 @@ def merge(graphdef, *states):
 def count(module: nnx.Module) -> int:
     """Trainable parameters of an NNX module (batch norm's running statistics are not parameters)."""
     return int(sum(np.size(p) for p in jax.tree.leaves(nnx.state(module, nnx.Param))))
+
+
+class MixedNetworkBase(nnx.Module):
+    """What the mixed networks of :mod:`jaxnag.models` share: ``net(x, ops)`` with traced ``ops [6]``,
+    ``feature_map(x, ops, each)`` and ``concrete(ops)``. A subclass sets ``self.size`` and defines
+    ``_features(x, apply_layer)``, ``_logits(x, apply_layer)``, ``_run(layer, h, ops)`` (one layer),
+    ``_network(ops, **size)`` (the concrete network class), ``_source(path, ops)`` (where a concrete
+    network's variable lives in the mixed one) and ``op_weight(path, ops)``."""
+
+    space_name = "?"
+
+    def _apply(self, ops, each=None):
+        if ops.shape != (6,):
+            from ..errors import InvalidArchitecture
+            raise InvalidArchitecture(f"a {self.space_name} cell is 6 ops, got shape {ops.shape}")
+        each = each or (lambda run, h: run(h))
+        return lambda layer, h: each(lambda v: self._run(layer, v, ops), h)
+
+    def feature_map(self, x, ops, each=None):
+        """The last feature map of the network of ``ops`` (before global pooling); ``each(run, h)``, when
+        given, wraps every layer's ``run(h)`` (synflow normalises there)."""
+        return self._features(x, self._apply(ops, each))
+
+    def __call__(self, x, ops):
+        """Logits ``[batch, classes]`` of the network of ``ops [6]`` on images ``x [batch, H, W, C]``."""
+        return self._logits(x, self._apply(ops))
+
+    def concrete(self, ops):
+        """The concrete network of ``ops`` sharing this network's weights and statistics."""
+        target_net = nnx.eval_shape(lambda: self._network(ops, **self.size, rngs=nnx.Rngs(0)))
+        graphdef, target = nnx.split(target_net)
+        mine = dict(nnx.to_flat_state(nnx.state(self)))
+        picked = [(path, mine[self._source(path, target_net.ops)]) for path, _ in nnx.to_flat_state(target)]
+        return nnx.merge(graphdef, nnx.from_flat_state(picked))
 
 
 def stacked(cls, key: jax.Array, n: int, **size):

@@ -35,8 +35,8 @@ from flax import nnx
 
 from ..errors import ConfigError, InvalidArchitecture, check_int
 from ..spaces.nb201 import EDGES, OP_NAMES
-from .layers import (BN, INIT, apply_population, count, linear, masked, masked_mode, merge, stacked, tap,
-                     tapped)
+from .layers import (BN, INIT, MixedNetworkBase, apply_population, count, linear, masked, masked_mode, merge,
+                     stacked, tap, tapped)
 
 __all__ = ["SIZE", "Cell", "MixedCell", "MixedNetwork", "Network", "ReLUConvBN", "ResidualReduction", "apply_population",
            "count", "flops", "init_population", "masked", "merge", "op_weight", "param_count", "tapped"]
@@ -218,47 +218,39 @@ class MixedCell(nnx.Module):
         return nodes[3]
 
 
-class MixedNetwork(nnx.Module):
+class MixedNetwork(MixedNetworkBase):
     """The NB201 network with every op on every edge: ``net(x, ops)`` computes the network of ``ops``
-    (one-hot masks, so ``ops`` may be traced), which is what lets one compiled program ``vmap`` over a
-    population of architectures (:func:`apply_population`). It costs every op on every edge.
+    (a ``switch`` per edge, so ``ops`` may be traced), which is what lets one compiled program serve a
+    population of architectures (:func:`apply_population`).
 
-    ``net.concrete(ops)`` is the :class:`Network` of ``ops`` with the same weights (same outputs).
+    ``net.concrete(ops)`` is the :class:`Network` of ``ops`` with the same weights (same outputs);
+    ``net.feature_map(x, ops, each=None)`` the last feature map ``[batch, H/4, W/4, 4C]``.
     """
+
+    space_name = "NB201"
 
     def __init__(self, *, channels: int = 16, cells: int = 5, classes: int = 10, in_channels: int = 3,
                  rngs: nnx.Rngs):
         self.size = dict(channels=channels, cells=cells, classes=classes, in_channels=in_channels)
         _skeleton(self, lambda width: MixedCell(width, rngs=rngs), channels, cells, classes, in_channels, rngs)
 
-    def _apply(self, ops, each=None):
-        if ops.shape != (len(EDGES),):
-            raise InvalidArchitecture(f"an NB201 cell is {len(EDGES)} ops, got shape {ops.shape}")
-        each = each or (lambda run, h: run(h))
-        return lambda layer, h: each(lambda v: layer(v, ops) if isinstance(layer, MixedCell) else layer(v), h)
+    def _features(self, x, apply_layer):
+        return _feature_map(self, x, apply_layer)
 
-    def feature_map(self, x, ops, each=None):
-        """The last feature map ``[batch, H/4, W/4, 4C]`` of the network of ``ops`` (before global pooling);
-        ``each(run, h)``, when given, wraps every cell's and reduction block's ``run(h)``."""
-        return _feature_map(self, x, self._apply(ops, each))
+    def _logits(self, x, apply_layer):
+        return _logits(self, x, apply_layer)
 
-    def __call__(self, x, ops):
-        """Logits ``[batch, classes]`` of the network of ``ops [6]`` on images ``x [batch, H, W, C]``."""
-        return _logits(self, x, self._apply(ops))
+    @staticmethod
+    def _run(layer, h, ops):
+        return layer(h, ops) if isinstance(layer, MixedCell) else layer(h)
 
-    def concrete(self, ops) -> Network:
-        """The :class:`Network` of ``ops`` (concrete) sharing this network's weights and statistics."""
-        ops = _ops(ops)
-        graphdef, target = nnx.split(nnx.eval_shape(lambda: Network(ops, **self.size, rngs=nnx.Rngs(0))))
-        mine = dict(nnx.to_flat_state(nnx.state(self)))
-        picked = []
-        for path, _ in nnx.to_flat_state(target):
-            if len(path) > 3 and path[0] == "layers" and path[2] == "convs":
-                path_here = path[:2] + ("conv1" if ops[path[3]] == CONV1 else "conv3",) + path[3:]
-            else:
-                path_here = path
-            picked.append((path, mine[path_here]))
-        return nnx.merge(graphdef, nnx.from_flat_state(picked))
+    _network = Network
+
+    @staticmethod
+    def _source(path, ops):
+        if len(path) > 3 and path[0] == "layers" and path[2] == "convs":
+            return path[:2] + ("conv1" if ops[path[3]] == CONV1 else "conv3",) + path[3:]
+        return path
 
     @staticmethod
     def op_weight(path: tuple, ops: jax.Array):

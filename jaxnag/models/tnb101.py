@@ -40,7 +40,8 @@ from flax import nnx
 from ..errors import ConfigError, InvalidArchitecture, check_int
 from ..spaces.nb201 import EDGES
 from ..spaces.tnb101 import OP_NAMES
-from .layers import BN, apply_population, count, linear, masked, masked_mode, merge, stacked, tap, tapped
+from .layers import (BN, MixedNetworkBase, apply_population, count, linear, masked, masked_mode, merge, stacked,
+                     tap, tapped)
 
 __all__ = ["SIZE", "MACRO", "Cell", "FactorizedReduce", "MixedCell", "MixedNetwork", "Network", "ReLUConvBN",
            "apply_population", "count", "flops", "init_population", "masked", "merge", "op_weight", "param_count",
@@ -116,6 +117,20 @@ def _is_identity(cin: int, cout: int, stride: int) -> bool:
     return cin == cout and stride == 1
 
 
+def _cell(x, stride: int, edge):
+    """A micro cell's output, node 3: node ``j`` sums ``edge(slot, node i, edge stride)`` over its edges
+    ``i -> j`` (edges out of node 0 take the cell's stride)."""
+    nodes = [x]
+    for j in range(1, 4):
+        total = None
+        for slot, (src, dst) in enumerate(EDGES):
+            if dst == j:
+                y = edge(slot, nodes[src], stride if src == 0 else 1)
+                total = y if total is None else total + y
+        nodes.append(total)
+    return nodes[3]
+
+
 class Cell(nnx.Module):
     """One micro cell for the concrete ``ops``: ``cin`` -> ``cout`` channels, stride ``stride``."""
 
@@ -130,18 +145,10 @@ class Cell(nnx.Module):
         self.edges = nnx.List(edges)
 
     def __call__(self, x):
-        nodes = [x]
-        for j in range(1, 4):
-            total = None
-            for slot, (src, dst) in enumerate(EDGES):
-                if dst != j:
-                    continue
-                op, h, s = self.ops[slot], nodes[src], self.stride if src == 0 else 1
-                y = (_zeros(h, self.cout, s) if op == NONE else h if self.edges[slot] is None
-                     else self.edges[slot](h))
-                total = y if total is None else total + y
-            nodes.append(total)
-        return nodes[3]
+        def edge(slot, h, s):
+            op = self.ops[slot]
+            return _zeros(h, self.cout, s) if op == NONE else h if self.edges[slot] is None else self.edges[slot](h)
+        return _cell(x, self.stride, edge)
 
 
 class MixedCell(nnx.Module):
@@ -160,25 +167,17 @@ class MixedCell(nnx.Module):
 
     def __call__(self, x, ops):
         masks = jax.nn.one_hot(ops, len(OP_NAMES), dtype=x.dtype)  # [6, 4]
-        nodes = [x]
-        for j in range(1, 4):
-            total = None
-            for slot, (src, dst) in enumerate(EDGES):
-                if dst != j:
-                    continue
-                h, m, s = nodes[src], masks[slot], self.stride if src == 0 else 1
-                red, c1, c3 = self.reduce[slot], self.conv1[slot], self.conv3[slot]
-                if masked_mode():
-                    skip = h if red is None else red(h, m[SKIP])
-                    y = m[SKIP] * skip + m[CONV1] * c1(h, m[CONV1]) + m[CONV3] * c3(h, m[CONV3])
-                else:
-                    zeros = _zeros(h, self.cout, s)
-                    skip = ((lambda h, r, a, b: h) if red is None else (lambda h, r, a, b: r(h)))
-                    y = nnx.switch(ops[slot], (lambda h, r, a, b: zeros, skip, lambda h, r, a, b: a(h),
-                                               lambda h, r, a, b: b(h)), h, red, c1, c3, graph=False)
-                total = y if total is None else total + y
-            nodes.append(total)
-        return nodes[3]
+
+        def edge(slot, h, s):
+            m, red, c1, c3 = masks[slot], self.reduce[slot], self.conv1[slot], self.conv3[slot]
+            if masked_mode():
+                skip = h if red is None else red(h, m[SKIP])
+                return m[SKIP] * skip + m[CONV1] * c1(h, m[CONV1]) + m[CONV3] * c3(h, m[CONV3])
+            zeros = _zeros(h, self.cout, s)
+            skip = (lambda h, r, a, b: h) if red is None else (lambda h, r, a, b: r(h))
+            return nnx.switch(ops[slot], (lambda h, r, a, b: zeros, skip, lambda h, r, a, b: a(h),
+                                          lambda h, r, a, b: b(h)), h, red, c1, c3, graph=False)
+        return _cell(x, self.stride, edge)
 
 
 def _skeleton(module, make_cell, channels: int, cells: int, classes: int, in_channels: int, rngs) -> None:
@@ -240,10 +239,13 @@ class Network(nnx.Module):
         return _logits(self, x, lambda layer, h: layer(h))
 
 
-class MixedNetwork(nnx.Module):
+class MixedNetwork(MixedNetworkBase):
     """The micro network with every op on every edge: ``net(x, ops)`` computes the network of ``ops``
     (``ops`` may be traced), so one compiled program serves a population; ``net.concrete(ops)`` is the
-    :class:`Network` of ``ops`` with the same weights."""
+    :class:`Network` of ``ops`` with the same weights; ``net.feature_map(x, ops, each=None)`` the last
+    feature map."""
+
+    space_name = "TransNAS-Bench-101 micro"
 
     def __init__(self, *, channels: int = 64, cells: int = 2, classes: int = 100, in_channels: int = 3,
                  rngs: nnx.Rngs):
@@ -251,35 +253,23 @@ class MixedNetwork(nnx.Module):
         _skeleton(self, lambda cin, cout, stride: MixedCell(cin, cout, stride, rngs=rngs), channels, cells, classes,
                   in_channels, rngs)
 
-    def _apply(self, ops, each=None):
-        if ops.shape != (len(EDGES),):
-            raise InvalidArchitecture(f"a TransNAS-Bench-101 micro cell is {len(EDGES)} ops, got shape {ops.shape}")
-        each = each or (lambda run, h: run(h))
-        return lambda layer, h: each(lambda v: layer(v, ops), h)
+    def _features(self, x, apply_layer):
+        return _feature_map(self, x, apply_layer)
 
-    def feature_map(self, x, ops, each=None):
-        """The last feature map of the network of ``ops``; ``each(run, h)``, when given, wraps every
-        cell's ``run(h)`` (synflow normalises there)."""
-        return _feature_map(self, x, self._apply(ops, each))
+    def _logits(self, x, apply_layer):
+        return _logits(self, x, apply_layer)
 
-    def __call__(self, x, ops):
-        """Logits ``[batch, classes]`` of the network of ``ops [6]`` on images ``x [batch, H, W, C]``."""
-        return _logits(self, x, self._apply(ops))
+    @staticmethod
+    def _run(layer, h, ops):
+        return layer(h, ops)
 
-    def concrete(self, ops) -> Network:
-        """The :class:`Network` of ``ops`` (concrete) sharing this network's weights and statistics."""
-        ops = _ops(ops)
-        graphdef, target = nnx.split(nnx.eval_shape(lambda: Network(ops, **self.size, rngs=nnx.Rngs(0))))
-        mine = dict(nnx.to_flat_state(nnx.state(self)))
-        picked = []
-        for path, _ in nnx.to_flat_state(target):
-            if len(path) > 3 and path[0] == "layers" and path[2] == "edges":
-                op = ops[path[3]]
-                path_here = path[:2] + ({CONV1: "conv1", CONV3: "conv3", SKIP: "reduce"}[op],) + path[3:]
-            else:
-                path_here = path
-            picked.append((path, mine[path_here]))
-        return nnx.merge(graphdef, nnx.from_flat_state(picked))
+    _network = Network
+
+    @staticmethod
+    def _source(path, ops):
+        if len(path) > 3 and path[0] == "layers" and path[2] == "edges":
+            return path[:2] + ({CONV1: "conv1", CONV3: "conv3", SKIP: "reduce"}[ops[path[3]]],) + path[3:]
+        return path
 
     @staticmethod
     def op_weight(path: tuple, ops: jax.Array):

@@ -123,6 +123,10 @@ def population(name: str, key, ops, data: Batch, *, space="nb201", channels: int
 def _scored(measure, graphdef, state, ops, data, key, chunk):
     import jax
     import jax.numpy as jnp
+    if hasattr(measure, "prepare"):  # the same network for every cell (synflow's |weights|, zen's Gaussian
+        # weights): built once, not once per member
+        graphdef, state = measure.prepare(graphdef, state, key)
+        measure = measure.run
     # the barrier stops XLA from constant-folding the network when weights and batch are constants
     state, x, y = jax.lax.optimization_barrier((state, jnp.asarray(data.x), jnp.asarray(data.y)))
     return jax.lax.map(lambda o: measure(graphdef, state, o, x, y, key), ops.astype(jnp.int32), batch_size=chunk)

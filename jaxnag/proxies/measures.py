@@ -157,13 +157,21 @@ def l2_norm(graphdef, state, ops, x, y, key):
                        for path, w in nnx.to_flat_state(kernels)))
 
 
-def synflow(graphdef, state, ops, x, y, key):
+def _synflow_prepare(graphdef, state, key):
+    """``(graphdef, (|kernels|, rest with batch norm off))``: what synflow's network is for every cell."""
     g, kernels, rest = _split(graphdef, state, train=False)
     kernels = jax.tree.map(jnp.abs, kernels)
-    for _, m in nnx.iter_modules(nnx.merge(g, kernels, rest)):  # batch norm off: the identity in eval mode
+    net = nnx.merge(g, kernels, rest)
+    for _, m in nnx.iter_modules(net):  # batch norm off: the identity in eval mode
         if isinstance(m, nnx.BatchNorm):
             m.scale[...], m.bias[...] = jnp.ones_like(m.scale[...]), jnp.zeros_like(m.bias[...])
             m.mean[...], m.var[...] = jnp.zeros_like(m.mean[...]), jnp.full_like(m.var[...], 1.0 - m.epsilon)
+    g, kernels, rest = nnx.split(net, _KERNELS, ...)
+    return g, (kernels, rest)
+
+
+def _synflow_run(g, prepared, ops, x, y, key):
+    kernels, rest = prepared
     ones = jnp.ones((1,) + x.shape[1:], jnp.float32)
 
     def summed(kernels):
@@ -184,12 +192,22 @@ def synflow(graphdef, state, ops, x, y, key):
     return _finite(log_c + jnp.log(flow))
 
 
-def zen(graphdef, state, ops, x, y, key):
+def synflow(graphdef, state, ops, x, y, key):
+    return _synflow_run(*_synflow_prepare(graphdef, state, key), ops, x, y, key)
+
+
+def _zen_prepare(graphdef, state, key):
+    """``(graphdef, (Gaussian kernels, rest))``: zen's network, the same for every cell."""
     g, kernels, rest = _split(graphdef, state)
-    k_w, k_x, k_mix = jax.random.split(key, 3)
     leaves, treedef = jax.tree.flatten(kernels)
+    k_w = jax.random.split(key, 3)[0]
     leaves = [jax.random.normal(k, w.shape, w.dtype) for k, w in zip(jax.random.split(k_w, len(leaves)), leaves)]
-    net = layers.merge(g, jax.tree.unflatten(treedef, leaves), rest)
+    return g, (jax.tree.unflatten(treedef, leaves), rest)
+
+
+def _zen_run(g, prepared, ops, x, y, key):
+    _, k_x, k_mix = jax.random.split(key, 3)
+    net = layers.merge(g, *prepared)
     x1 = jax.random.normal(k_x, x.shape, jnp.float32)
     mixed = x1 + 0.01 * jax.random.normal(k_mix, x.shape, jnp.float32)
     f1, f2 = net.feature_map(x1, ops), net.feature_map(mixed, ops)  # unused ops' batch norms keep var 1
@@ -199,6 +217,15 @@ def zen(graphdef, state, ops, x, y, key):
         if isinstance(m, nnx.BatchNorm):
             bn = bn + net.op_weight(path, ops) * jnp.log(jnp.sqrt(jnp.mean(m.var[...])))
     return _finite(jnp.log(change) + bn)
+
+
+def zen(graphdef, state, ops, x, y, key):
+    return _zen_run(*_zen_prepare(graphdef, state, key), ops, x, y, key)
+
+
+# measures whose network is the same for every cell: prepared once per population (jaxnag.proxies)
+synflow.prepare, synflow.run = _synflow_prepare, _synflow_run
+zen.prepare, zen.run = _zen_prepare, _zen_run
 
 
 MEASURES = dict(synflow=synflow, nwot=nwot, jacov=jacov, snip=snip, grad_norm=grad_norm, fisher=fisher,
