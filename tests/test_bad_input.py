@@ -77,7 +77,7 @@ CLI_CASES = [
     (["generate", "--method", "rea", "--sample", "99"], "--sample must be an integer in [1, 50]"),
     (["generate", "--method", "random", "--budget", "30", "--batch", "7"], "batch (7) must divide budget (30)"),
     (["generate", "--method", "diffusionnag", "--top", "0"], "--top must be an integer >= 1"),
-    (["generate", "--method", "ednag", "--budget", "8"], "--budget does not apply to --method ednag"),
+    (["generate", "--method", "ednag", "--budget", "0"], "--budget must be an integer in [1, 26206]"),  # any method takes --budget
     (["generate", "--method", "random", "--faithful"], "--faithful does not apply to --method random"),
     (["generate", "--method", "ednag", "--checkpoint", "x"], "--checkpoint does not apply to --method ednag"),
     (["generate", "--method", "nope"], "invalid choice: 'nope'"),
