@@ -150,6 +150,7 @@ def test_tnb101_module_has_the_counted_parameters():
     assert tnb101.count(full) == tnb101.param_count([1, 0, 2, 3, 3, 3])
 
 
+@pytest.mark.slow  # about 10 s of compilation; the counts above and the proxies' test run by default
 def test_tnb101_mixed_network_is_the_concrete_network():
     """The switch, the masked form and the concrete network agree, shapes shrink by 32 (stem 4, three
     reductions), and bad cells and images are refused."""
