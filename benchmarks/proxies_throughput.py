@@ -36,6 +36,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--heavy", type=int, default=40)
     p.add_argument("--slow", type=float, default=0.1, help="seconds per architecture above which 1,000 is skipped")
+    p.add_argument("--skip", default="", help="proxies left out of (a), comma-separated")
+    p.add_argument("--reuse", default=None, help="a log of an earlier run: its printed throughput rows are kept")
     p.add_argument("--out", default="docs")
     p.add_argument("--data-dir", default=None)
     args = p.parse_args()
@@ -44,8 +46,23 @@ def main():
     order = np.random.default_rng(0).permutation(len(x))[:16]
     batch = proxies.batch(x[order], y[order], classes=10)
     all_ops = np.asarray(space.all_ops())
-    speed = []
+    speed, reused = [], {}
+    if args.reuse:
+        import ast
+        for line in Path(args.reuse).read_text().splitlines():
+            if line.startswith("{'proxy'") and "'population'" in line:
+                r = ast.literal_eval(line)
+                reused[(r["proxy"], r["population"])] = dict(r, reused=True)
+    skip = {n for n in args.skip.split(",") if n}
     for name in proxies.NAMES:
+        if name in skip:
+            continue
+        if (name, 30) in reused:
+            speed.append(reused[(name, 30)])
+            per_arch = 30 / speed[-1]["archs_per_s"]
+            speed.append(reused.get((name, 1000), dict(proxy=name, population=1000, archs_per_s=None,
+                                                       skipped_s=per_arch * 1000)))
+            continue
         fit = jax.jit(proxies.fitness(space, name, batch, classes=10))
         per_arch = None
         for n in (30, 1000):
@@ -68,17 +85,20 @@ def main():
     rows = []
     for name in ("grad_norm", "grasp"):
         fit = jax.jit(proxies.fitness(space, name, batch, classes=10))
+        t0 = time.perf_counter()
         ours = np.asarray(fit(acc.info.row_ops[idx][pick]), np.float64)
+        with_compile = (time.perf_counter() - t0) / len(pick)
         ok = np.isfinite(ours)
         theirs = zc[name][pick]
         rows.append(dict(proxy=name, n=int(len(pick)), undefined=int((~ok).sum()),
                          ours=float(spearmanr(np.where(ok, ours, -1e30), test)[0]),
                          naslib=float(spearmanr(theirs, test)[0]),
-                         ours_vs_naslib=float(spearmanr(np.where(ok, ours, -1e30), theirs)[0])))
+                         ours_vs_naslib=float(spearmanr(np.where(ok, ours, -1e30), theirs)[0]),
+                         seconds_per_arch_with_compile=with_compile))
         print(rows[-1], flush=True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    result = dict(machine=describe(), speed=speed, correlation=rows,
+    result = dict(machine=describe(), speed=speed, correlation=rows, skipped=sorted(skip),
                   command="JAXNAG_DATA_DIR=../shared/data python benchmarks/proxies_throughput.py " + " ".join(sys.argv[1:]))
     (out / "proxies_throughput.json").write_text(json.dumps(result, indent=1))
     L = ["# Zero-cost proxies: throughput at 30 and 1,000, grad_norm and grasp", "",
@@ -89,16 +109,23 @@ def main():
          "| proxy | architectures/s at 30 | architectures/s at 1,000 |", "|---|---|---|"]
     by = {(r["proxy"], r["population"]): r for r in speed}
     for name in proxies.NAMES:
+        if (name, 30) not in by:
+            L.append(f"| {name} | not run (time; see below) | not run |")
+            continue
         a, b = by[(name, 30)], by[(name, 1000)]
         big = f"{b['archs_per_s']:,.1f}" if b["archs_per_s"] else f"not run (about {b['skipped_s'] / 60:.0f} min)"
         L.append(f"| {name} | {a['archs_per_s']:,.1f} | {big} |")
+    if any(r.get("reused") for r in speed):
+        L += ["", "Rows from an earlier run of the same code (its printed rows, `--reuse`): "
+                  + ", ".join(f"{r['proxy']}/{r['population']}" for r in speed if r.get("reused")) + "."]
     L += ["", f"Spearman's rho with NB201 CIFAR-10 test accuracy on the random {args.heavy} architectures of "
               "NASLib's subset that `benchmarks/proxies.py` uses for the gradient proxies (digits batch; NASLib "
               "used CIFAR-10):", "",
-          "| proxy | archs | undefined | jaxnag rho | NASLib rho | jaxnag vs NASLib values |", "|---|---|---|---|---|---|"]
+          "| proxy | archs | undefined | jaxnag rho | NASLib rho | jaxnag vs NASLib values | s per arch (with compilation) |",
+          "|---|---|---|---|---|---|---|"]
     for r in rows:
         L.append(f"| {r['proxy']} | {r['n']} | {r['undefined']} | {r['ours']:.3f} | {r['naslib']:.3f} | "
-                 f"{r['ours_vs_naslib']:.3f} |")
+                 f"{r['ours_vs_naslib']:.3f} | {r['seconds_per_arch_with_compile']:.1f} |")
     (out / "proxies_throughput.md").write_text("\n".join(L) + "\n")
     print(f"wrote {out / 'proxies_throughput.md'}")
 
