@@ -59,7 +59,7 @@ def main():
             continue
         if (name, 30) in reused:
             speed.append(reused[(name, 30)])
-            per_arch = 30 / speed[-1]["archs_per_s"]
+            per_arch = 1.0 / speed[-1]["archs_per_s"]
             speed.append(reused.get((name, 1000), dict(proxy=name, population=1000, archs_per_s=None,
                                                        skipped_s=per_arch * 1000)))
             continue
