@@ -22,7 +22,7 @@ from flax import nnx
 
 from ..errors import ConfigError, check_int
 
-__all__ = ["BN", "INIT", "MixedNetworkBase", "apply_population", "count", "linear", "masked", "masked_mode", "merge", "stacked", "tap",
+__all__ = ["BN", "INIT", "MixedNetworkBase", "apply_population", "cell_ops", "pooled_logits", "count", "linear", "masked", "masked_mode", "merge", "stacked", "tap",
            "tapped"]
 
 BN = dict(momentum=0.9, epsilon=1e-5)  # PyTorch's BatchNorm2d defaults (momentum 0.1 of the new batch)
@@ -94,12 +94,37 @@ def count(module: nnx.Module) -> int:
     return int(sum(np.size(p) for p in jax.tree.leaves(nnx.state(module, nnx.Param))))
 
 
+def pooled_logits(module, features):
+    """``module.classifier`` on the global average of ``features [batch, H, W, C]``, tapped as ``"linear"``."""
+    return tap("linear", module.classifier(jnp.mean(features, axis=(1, 2))), 1.0, module.classifier)
+
+
+def cell_ops(ops, space_name: str, label: str, op_names) -> tuple[int, ...]:
+    """The concrete ops of one cell (6 ints in ``0..len(op_names)-1``, or an arch string of the space
+    ``space_name``) as a tuple; :class:`~jaxnag.errors.InvalidArchitecture` otherwise (``label`` names the
+    space in the message)."""
+    from ..errors import InvalidArchitecture
+    if isinstance(ops, str):
+        from .. import spaces
+        ops = spaces.get(space_name).from_string(ops)
+    arr = np.asarray(ops)
+    if arr.shape != (6,) or not np.issubdtype(arr.dtype, np.integer):
+        raise InvalidArchitecture(f"a {label} cell is 6 integer ops, got {arr.tolist()!r}")
+    if arr.min() < 0 or arr.max() >= len(op_names):
+        raise InvalidArchitecture(f"{label} ops lie in 0..{len(op_names) - 1} ({', '.join(op_names)}), got "
+                                  f"{arr.tolist()}")
+    return tuple(int(o) for o in arr)
+
+
 class MixedNetworkBase(nnx.Module):
     """What the mixed networks of :mod:`jaxnag.models` share: ``net(x, ops)`` with traced ``ops [6]``,
     ``feature_map(x, ops, each)`` and ``concrete(ops)``. A subclass sets ``self.size`` and defines
-    ``_features(x, apply_layer)``, ``_logits(x, apply_layer)``, ``_run(layer, h, ops)`` (one layer),
+    ``_FEATURES`` and ``_LOGITS`` (functions of ``(net, x, apply_layer)``), ``_run(layer, h, ops)`` (one layer),
     ``_network(ops, **size)`` (the concrete network class), ``_source(path, ops)`` (where a concrete
     network's variable lives in the mixed one) and ``op_weight(path, ops)``."""
+
+    _FEATURES: Callable  # (net, x, apply_layer) -> the last feature map
+    _LOGITS: Callable    # (net, x, apply_layer) -> logits
 
     space_name = "?"
 
@@ -113,11 +138,11 @@ class MixedNetworkBase(nnx.Module):
     def feature_map(self, x, ops, each=None):
         """The last feature map of the network of ``ops`` (before global pooling); ``each(run, h)``, when
         given, wraps every layer's ``run(h)`` (synflow normalises there)."""
-        return self._features(x, self._apply(ops, each))
+        return type(self)._FEATURES(self, x, self._apply(ops, each))
 
     def __call__(self, x, ops):
         """Logits ``[batch, classes]`` of the network of ``ops [6]`` on images ``x [batch, H, W, C]``."""
-        return self._logits(x, self._apply(ops))
+        return type(self)._LOGITS(self, x, self._apply(ops))
 
     def concrete(self, ops):
         """The concrete network of ``ops`` sharing this network's weights and statistics."""

@@ -35,8 +35,8 @@ from flax import nnx
 
 from ..errors import ConfigError, InvalidArchitecture, check_int
 from ..spaces.nb201 import EDGES, OP_NAMES
-from .layers import (BN, INIT, MixedNetworkBase, apply_population, count, linear, masked, masked_mode, merge,
-                     stacked, tap, tapped)
+from .layers import (BN, INIT, MixedNetworkBase, apply_population, cell_ops, count, linear, masked, masked_mode,
+                     merge, pooled_logits, stacked, tap, tapped)
 
 __all__ = ["SIZE", "Cell", "MixedCell", "MixedNetwork", "Network", "ReLUConvBN", "ResidualReduction", "apply_population",
            "count", "flops", "init_population", "masked", "merge", "op_weight", "param_count", "tapped"]
@@ -45,17 +45,8 @@ NONE, SKIP, CONV1, CONV3, POOL = range(5)
 SIZE = dict(channels=16, cells=5, classes=10)  # the benchmark network (CIFAR-10 head)
 
 def _ops(ops) -> tuple[int, ...]:
-    """Concrete ops of one cell: 6 ints in 0..4, or an NB201 arch string."""
-    if isinstance(ops, str):
-        from .. import spaces
-        ops = spaces.get("nb201").from_string(ops)
-    arr = np.asarray(ops)
-    if arr.shape != (len(EDGES),) or not np.issubdtype(arr.dtype, np.integer):
-        raise InvalidArchitecture(f"an NB201 cell is {len(EDGES)} integer ops, got {arr.tolist()!r}")
-    if arr.min() < 0 or arr.max() >= len(OP_NAMES):
-        raise InvalidArchitecture(f"NB201 ops lie in 0..{len(OP_NAMES) - 1} ({', '.join(OP_NAMES)}), got "
-                                  f"{arr.tolist()}")
-    return tuple(int(o) for o in arr)
+    """Concrete ops of one cell: 6 ints, or an arch string."""
+    return cell_ops(ops, "nb201", "NB201", OP_NAMES)
 
 
 class ReLUConvBN(nnx.Module):
@@ -153,8 +144,7 @@ def _feature_map(module, x, apply_layer):
 
 
 def _logits(module, x, apply_layer):
-    return tap("linear", module.classifier(jnp.mean(_feature_map(module, x, apply_layer), axis=(1, 2))), 1.0,
-                module.classifier)
+    return pooled_logits(module, _feature_map(module, x, apply_layer))
 
 
 class Network(nnx.Module):
@@ -234,11 +224,7 @@ class MixedNetwork(MixedNetworkBase):
         self.size = dict(channels=channels, cells=cells, classes=classes, in_channels=in_channels)
         _skeleton(self, lambda width: MixedCell(width, rngs=rngs), channels, cells, classes, in_channels, rngs)
 
-    def _features(self, x, apply_layer):
-        return _feature_map(self, x, apply_layer)
-
-    def _logits(self, x, apply_layer):
-        return _logits(self, x, apply_layer)
+    _FEATURES, _LOGITS = staticmethod(_feature_map), staticmethod(_logits)
 
     @staticmethod
     def _run(layer, h, ops):

@@ -40,8 +40,8 @@ from flax import nnx
 from ..errors import ConfigError, InvalidArchitecture, check_int
 from ..spaces.nb201 import EDGES
 from ..spaces.tnb101 import OP_NAMES
-from .layers import (BN, MixedNetworkBase, apply_population, count, linear, masked, masked_mode, merge, stacked,
-                     tap, tapped)
+from .layers import (BN, MixedNetworkBase, apply_population, cell_ops, count, linear, masked, masked_mode, merge,
+                     pooled_logits, stacked, tap, tapped)
 
 __all__ = ["SIZE", "MACRO", "Cell", "FactorizedReduce", "MixedCell", "MixedNetwork", "Network", "ReLUConvBN",
            "apply_population", "count", "flops", "init_population", "masked", "merge", "op_weight", "param_count",
@@ -54,17 +54,8 @@ _KAIMING = nnx.initializers.variance_scaling(2.0, "fan_out", "normal")  # PyTorc
 
 
 def _ops(ops) -> tuple[int, ...]:
-    """Concrete ops of one cell: 6 ints in 0..3, or a TNB arch string."""
-    if isinstance(ops, str):
-        from .. import spaces
-        ops = spaces.get("tnb101_micro").from_string(ops)
-    arr = np.asarray(ops)
-    if arr.shape != (len(EDGES),) or not np.issubdtype(arr.dtype, np.integer):
-        raise InvalidArchitecture(f"a TransNAS-Bench-101 micro cell is {len(EDGES)} integer ops, got {arr.tolist()!r}")
-    if arr.min() < 0 or arr.max() >= len(OP_NAMES):
-        raise InvalidArchitecture(f"TransNAS-Bench-101 micro ops lie in 0..{len(OP_NAMES) - 1} "
-                                  f"({', '.join(OP_NAMES)}), got {arr.tolist()}")
-    return tuple(int(o) for o in arr)
+    """Concrete ops of one cell: 6 ints, or an arch string."""
+    return cell_ops(ops, "tnb101_micro", "TransNAS-Bench-101 micro", OP_NAMES)
 
 
 def _conv(cin: int, cout: int, k: int, stride: int, rngs) -> nnx.Conv:
@@ -209,8 +200,7 @@ def _feature_map(module, x, apply_layer):
 
 
 def _logits(module, x, apply_layer):
-    return tap("linear", module.classifier(jnp.mean(_feature_map(module, x, apply_layer), axis=(1, 2))), 1.0,
-               module.classifier)
+    return pooled_logits(module, _feature_map(module, x, apply_layer))
 
 
 class Network(nnx.Module):
@@ -253,11 +243,7 @@ class MixedNetwork(MixedNetworkBase):
         _skeleton(self, lambda cin, cout, stride: MixedCell(cin, cout, stride, rngs=rngs), channels, cells, classes,
                   in_channels, rngs)
 
-    def _features(self, x, apply_layer):
-        return _feature_map(self, x, apply_layer)
-
-    def _logits(self, x, apply_layer):
-        return _logits(self, x, apply_layer)
+    _FEATURES, _LOGITS = staticmethod(_feature_map), staticmethod(_logits)
 
     @staticmethod
     def _run(layer, h, ops):
