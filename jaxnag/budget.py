@@ -101,7 +101,7 @@ def _spent_in_init(inner, empty) -> bool:
 def _admit(state: State, ops: jax.Array, space, budget: int):
     """``(ids, valid, repeat, admitted)`` for proposals ``ops [n, R]``."""
     valid = space.is_valid(ops)
-    ids = jnp.where(valid, space.query_id(jnp.clip(ops, 0, space.num_choices - 1)), 0)
+    ids = jnp.where(valid, queries_lib.query_ids(space, ops), 0)
     repeat = valid & queries_lib.contains(state.seen, ids)
     new = queries_lib.first_occurrence(ids, valid) & ~repeat
     room = budget - state.queries

@@ -22,7 +22,13 @@ import jax.numpy as jnp
 
 from .shaping import PAIRWISE_MAX, descending_order
 
-__all__ = ["contains", "count", "empty", "first_occurrence", "mark"]
+__all__ = ["contains", "count", "empty", "first_occurrence", "mark", "query_ids"]
+
+
+def query_ids(space, ops: jax.Array) -> jax.Array:
+    """``space.query_id`` of ``ops [..., R]`` with out-of-range choices clipped (an invalid proposal still
+    gets an id in ``[0, size)``; callers mask it by ``space.is_valid``)."""
+    return space.query_id(jnp.clip(ops, 0, space.num_choices - 1))
 
 
 def empty(size: int) -> jax.Array:

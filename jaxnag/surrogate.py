@@ -95,10 +95,6 @@ def features(ops: jax.Array, space) -> jax.Array:
     return jnp.concatenate([onehot, jnp.ones((ops.shape[0], 1), jnp.float32)], axis=1)
 
 
-def _ids(ops, space):
-    return space.query_id(jnp.clip(ops, 0, space.num_choices - 1))
-
-
 def _predict(state: State, ops, space, ridge) -> jax.Array:
     x = features(ops, space)
     d = x.shape[1]
@@ -137,7 +133,7 @@ def with_surrogate(gen: Generator) -> Generator:
         pred = _predict(state, ops, space, config.ridge)
         # no data yet: the first ones; else the most promising (ties broken by position); with ``fresh``
         # new ones first (one evaluated before is answered again by whoever keeps values, e.g. jaxnag.budget)
-        known = queries_lib.contains(state.seen, _ids(ops, space))
+        known = queries_lib.contains(state.seen, queries_lib.query_ids(space, ops))
         rank = jnp.where(state.count > 0, pred, -jnp.arange(ops.shape[0], dtype=jnp.float32))
         if config.fresh:
             rank = jnp.where(known, -jnp.inf, rank)
@@ -155,10 +151,10 @@ def with_surrogate(gen: Generator) -> Generator:
         y = jnp.where(ok, values, 0.0)
         state = state._replace(gram=state.gram + x.T @ x, moment=state.moment + x.T @ y,
                                count=state.count + jnp.sum(ok).astype(jnp.int32))
-        seen, _ = queries_lib.mark(state.seen, _ids(picked_ops, space), ok)
-        archive = state.archive.at[jnp.where(ok, _ids(picked_ops, space), space.size)].set(values, mode="drop")
+        ids = queries_lib.query_ids(space, state.proposals)
+        seen, _ = queries_lib.mark(state.seen, ids[state.picked], ok)
+        archive = state.archive.at[jnp.where(ok, ids[state.picked], space.size)].set(values, mode="drop")
         state = state._replace(seen=seen, archive=archive)
-        ids = _ids(state.proposals, space)
         full = jnp.where(queries_lib.contains(seen, ids), archive[ids],
                          _predict(state, state.proposals, space, config.ridge)).at[state.picked].set(values)
         inner = gen.tell(state.inner, full, space, config.inner)
