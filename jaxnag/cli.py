@@ -11,6 +11,7 @@ Examples:
   jaxnag generate --method ednag --benchmark nasbench_graph --dataset cora --seeds 10 --json
   jaxnag generate --method rea --benchmark nb201 --dataset cifar10 --budget 300 --data-dir DIR
   jaxnag generate --method ednag --benchmark hw360 --dataset cifar100 --constraint 'pi5/litert/lat_ms<=5'
+  jaxnag generate --method ednag --population 10 --steps 150 --surrogate-query 5 --surrogate-local 10 --budget 300
   jaxnag generate --method random --table my.npz --metric acc --space nb201 --budget 100
   jaxnag generate --method ednag --space nb201 --proxy nwot --data images.npz
   jaxnag proxies --space nb201 --proxy synflow --out synflow.npz
@@ -94,6 +95,21 @@ def _apply_method_flags(args) -> tuple[dict, dict]:
         value = getattr(args, name)
         (context if spec.context else config)[name] = spec.default if value is None else value
     return config, context
+
+
+def _wrapped(args, settings: dict):
+    """``(generator, settings)`` for ``--method``: with the online surrogate (:mod:`jaxnag.surrogate`) when
+    ``--surrogate-query`` is given, under a query budget when ``--budget`` is given to a method that has
+    none of its own."""
+    from . import registry
+    gen = registry.get(args.method)
+    if args.surrogate_query is not None:
+        from . import surrogate
+        gen = surrogate.with_surrogate(gen)
+        settings = dict(settings, query=args.surrogate_query, local=args.surrogate_local or 0)
+    elif args.surrogate_local is not None:
+        raise CLIError("--surrogate-local works with --surrogate-query M (the online surrogate)")
+    return _maybe_budgeted(gen, settings), settings
 
 
 def _maybe_budgeted(gen, settings: dict):
@@ -261,12 +277,11 @@ def _cmd_generate_proxy(args):
     proxy runs only each cell's chosen ops, which a vmap over seeds would undo)."""
     import jax
 
-    from . import registry
     if args.table or args.constraint or args.metric:
         raise CLIError("--proxy scores architectures itself: --table, --metric and --constraint do not apply")
     space = _network_space(args.space or "nb201", "--proxy")
     settings, context_settings = _apply_method_flags(args)
-    gen = _maybe_budgeted(registry.get(args.method), settings)
+    gen, settings = _wrapped(args, settings)
     if context_settings or args.method in ("pgnag", "diffusionnag"):
         raise CLIError(f"--proxy works with methods that need only a fitness (ednag, random, rea, evosax); "
                        f"{args.method} reads a table or a checkpoint")
@@ -358,7 +373,6 @@ def _cmd_train(args):
 def _cmd_generate(args):
     import jax
 
-    from . import registry
     if args.proxy:
         return _cmd_generate_proxy(args)
     if args.data:
@@ -368,10 +382,13 @@ def _cmd_generate(args):
     check_int("--seed", args.seed, lo=0, hi=SEED_MAX)
     table = _load_table(args)
     space = table.space
-    gen = _maybe_budgeted(registry.get(args.method), settings)
+    gen, settings = _wrapped(args, settings)
     config = _build_config(gen, space, settings)
     context, notes = _context(args, gen, context_settings, table)
-    extra = _describe(gen, getattr(config, "inner", config), context, notes, table)
+    own = config
+    while hasattr(own, "inner"):  # the method's own config under the budget and surrogate wrappers
+        own = own.inner
+    extra = _describe(gen, own, context, notes, table)
     keys = jax.random.split(jax.random.key(args.seed), args.seeds)
     t0 = time.perf_counter()
     print(f"jaxnag: compiling and running {args.seeds} x {args.method} on {table.name} in one call ...",
@@ -563,6 +580,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seeds", type=int, default=10, help="independent runs, vmapped in one call")
     g.add_argument("--seed", type=int, default=0, help=f"base PRNG seed, 0..{SEED_MAX}")
     _add_method_flags(g)
+    sg = g.add_argument_group("online surrogate (jaxnag.surrogate), for any method")
+    sg.add_argument("--surrogate-query", type=int, default=None, metavar="M",
+                    help="evaluate only the M proposals a ridge surrogate predicts best each round; the others "
+                         "are told predicted values")
+    sg.add_argument("--surrogate-local", type=int, default=None, metavar="K",
+                    help="with --surrogate-query: replace picks evaluated before by new neighbours of the K best "
+                         "so far")
     g.add_argument("--data-dir", default=None, help="folder with the .npz tables (default $JAXNAG_DATA_DIR)")
     g.add_argument("--json", action="store_true", help="print one JSON object (standard JSON: null for no value)")
     g.add_argument("--proxy", default=None, metavar="NAME[,NAME...]",

@@ -9,6 +9,12 @@ inside the compiled program on every architecture evaluated so far: its sufficie
 ``X^T X`` and ``X^T y`` grow by each round's queries, and a solve of ``slots x choices + 1``
 unknowns predicts. In the first round (no data yet) the first ``query`` proposals are evaluated.
 
+With ``local=k`` a picked proposal that would be wasted (evaluated before, or a copy of another
+pick) is replaced by an unevaluated one-slot neighbour of the ``k`` best architectures evaluated
+so far: the best's neighbours first, in order of predicted fitness, then the second best's, and so
+on. This spends on a local search the queries that a converged population would spend on repeats
+(docs/budget.md: on NB201 it raises the hit rate at 300 queries from 76-87% to 96-100%).
+
 The wrapped generator speaks the same protocol; ``best_ops``/``best_fitness`` and ``queries``
 (rows evaluated) count real evaluations only. Combine with :func:`jaxnag.budget.with_budget` to
 count unique queries and stop at a budget.
@@ -18,7 +24,7 @@ Example:
   >>> from jaxnag import budget, registry, spaces, surrogate, tables
   >>> space, t = spaces.get("nb201"), tables.load("nb201", "cifar10")
   >>> gen = budget.with_budget(surrogate.with_surrogate(registry.get("ednag")))
-  >>> cfg = gen.config(space, budget=100, query=10, population=30, steps=100)
+  >>> cfg = gen.config(space, budget=100, query=5, local=10, population=10, steps=150)
   >>> res = jax.jit(lambda k: gen.generate(k, t, space, cfg))(jax.random.key(0))
   >>> int(res.queries)
   100
@@ -52,12 +58,15 @@ class Config:
         default, better in docs/budget.md): the top predicted, evaluated before or not; under
         :func:`jaxnag.budget.with_budget` a repeat costs no query, so the generator gets through
         more of its rounds within the budget.
+      local: replace wasted picks by neighbours of this many best evaluated architectures (static;
+        0, the default: off). See the module doc.
     """
 
     inner: Any
     query: int = dataclasses.field(metadata=dict(static=True), default=10)
     ridge: float = 1.0
     fresh: bool = dataclasses.field(metadata=dict(static=True), default=False)
+    local: int = dataclasses.field(metadata=dict(static=True), default=0)
 
 
 class State(NamedTuple):
@@ -74,6 +83,8 @@ class State(NamedTuple):
       picked: int32 ``[query]``: which of them were asked for evaluation.
       best_ops, best_fitness: the best evaluated architecture.
       queries: int32, architectures evaluated.
+      elite_ids, elite_values: int32 / float32 ``[max(local, 1)]``: the query ids of the ``local`` best
+        evaluated architectures (distinct; -inf values where fewer evaluated), whose neighbours are candidates.
     """
 
     inner: Any
@@ -87,6 +98,8 @@ class State(NamedTuple):
     best_ops: jax.Array
     best_fitness: jax.Array
     queries: jax.Array
+    elite_ids: jax.Array
+    elite_values: jax.Array
 
 
 def features(ops: jax.Array, space) -> jax.Array:
@@ -95,23 +108,60 @@ def features(ops: jax.Array, space) -> jax.Array:
     return jnp.concatenate([onehot, jnp.ones((ops.shape[0], 1), jnp.float32)], axis=1)
 
 
-def _predict(state: State, ops, space, ridge) -> jax.Array:
-    x = features(ops, space)
-    d = x.shape[1]
-    w = jnp.linalg.solve(state.gram + jnp.asarray(ridge, jnp.float32) * jnp.eye(d, dtype=jnp.float32), state.moment)
+def solve_spd(a: jax.Array, b: jax.Array) -> jax.Array:
+    """``a^-1 b`` for a symmetric positive definite ``a [D, D]`` by Gauss-Jordan elimination (no pivoting
+    needed) in plain XLA ops. ``jnp.linalg.solve`` calls LAPACK's batched LU, which under ``vmap`` inside
+    a ``while_loop`` can deadlock XLA:CPU's thread pool (seen with jaxlib 0.10.2 at 100 seeds).
+
+    Example:
+      >>> a = jnp.array([[4.0, 1.0], [1.0, 3.0]])
+      >>> [round(float(v), 4) for v in solve_spd(a, jnp.array([1.0, 2.0]))]
+      [0.0909, 0.6364]
+    """
+    d = a.shape[0]
+    idx = jnp.arange(d)
+
+    def eliminate(k, ab):
+        a, b = ab
+        row, rhs = a[k] / a[k, k], b[k] / a[k, k]
+        col = jnp.where(idx == k, 0.0, a[:, k])
+        return (a - col[:, None] * row[None, :]).at[k].set(row), (b - col * rhs).at[k].set(rhs)
+    return jax.lax.fori_loop(0, d, eliminate, (a, b))[1]
+
+
+def _predictor(state: State, space, config):
+    """``ops [n, R] -> predicted fitness [n]`` from the ridge fit so far (one solve)."""
+    d = state.moment.shape[0]
+    w = solve_spd(state.gram + jnp.asarray(config.ridge, jnp.float32) * jnp.eye(d, dtype=jnp.float32), state.moment)
     mean = state.moment[-1] / jnp.maximum(state.count, 1).astype(jnp.float32)  # the bias column's sum / n
-    return jnp.where(state.count > 0, x @ w, mean)
+    return lambda ops: jnp.where(state.count > 0, features(ops, space) @ w, mean)
+
+
+def _predict(state: State, ops, space, config) -> jax.Array:
+    return _predictor(state, space, config)(ops)
+
+
+def _num_local(space, config) -> int:
+    return config.local * space.num_slots * (space.num_choices - 1)
+
+
+def _local_candidates(state: State, space, config):
+    """The one-slot neighbours of the ``local`` best evaluated architectures: ``(ops [L, R], usable [L])``."""
+    ops, valid = space.neighbours(space.unrank(state.elite_ids))
+    usable = valid & jnp.isfinite(state.elite_values)[:, None]
+    return ops.reshape(-1, space.num_slots), usable.reshape(-1)
 
 
 def with_surrogate(gen: Generator) -> Generator:
     """``gen`` with an online ridge surrogate (module doc): ``config(space, query=m, ridge=1.0,
     **settings)``, the other settings being ``gen``'s."""
 
-    def config(space, query=10, ridge=1.0, fresh=False, **settings):
+    def config(space, query=10, ridge=1.0, fresh=False, local=0, **settings):
         check_int("query", query, lo=1)
-        if not ridge >= 0:
-            raise ConfigError(f"ridge must be >= 0, got {ridge}")
-        return Config(gen.config(space, **settings), int(query), float(ridge), bool(fresh))
+        check_int("local", local, lo=0)
+        if not ridge > 0:
+            raise ConfigError(f"ridge must be > 0 (it keeps the regression's system solvable), got {ridge}")
+        return Config(gen.config(space, **settings), int(query), float(ridge), bool(fresh), int(local))
 
     def init(key, space, config, **context):
         if space.size is None or space.size > (1 << 24):
@@ -124,13 +174,16 @@ def with_surrogate(gen: Generator) -> Generator:
         d = space.num_slots * space.num_choices + 1
         return State(inner, jnp.zeros((d, d), jnp.float32), jnp.zeros(d, jnp.float32), jnp.int32(0),
                      queries_lib.empty(space.size), jnp.full(space.size, jnp.nan, jnp.float32),
-                     jnp.zeros((n, space.num_slots), jnp.int32), jnp.zeros(config.query, jnp.int32),
-                     jnp.zeros(space.num_slots, jnp.int32), jnp.float32(-jnp.inf), jnp.int32(0))
+                     jnp.zeros((n + _num_local(space, config), space.num_slots), jnp.int32),
+                     jnp.zeros(config.query, jnp.int32), jnp.zeros(space.num_slots, jnp.int32), jnp.float32(-jnp.inf),
+                     jnp.int32(0), jnp.zeros(max(config.local, 1), jnp.int32),
+                     jnp.full(max(config.local, 1), -jnp.inf, jnp.float32))
 
     def ask(key, state, space, config):
         ops, inner = gen.ask(key, state.inner, space, config.inner)
         ops = jnp.asarray(ops, jnp.int32)
-        pred = _predict(state, ops, space, config.ridge)
+        predict = _predictor(state, space, config)
+        pred = predict(ops)
         # no data yet: the first ones; else the most promising (ties broken by position); with ``fresh``
         # new ones first (one evaluated before is answered again by whoever keeps values, e.g. jaxnag.budget)
         known = queries_lib.contains(state.seen, queries_lib.query_ids(space, ops))
@@ -139,6 +192,21 @@ def with_surrogate(gen: Generator) -> Generator:
             rank = jnp.where(known, -jnp.inf, rank)
         order = jnp.argsort(-rank, stable=True)
         picked = order[:config.query].astype(jnp.int32)
+        if config.local:
+            cand, extra = _local_candidates(state, space, config)
+            cids = queries_lib.query_ids(space, cand)
+            first = queries_lib.first_occurrence(jnp.concatenate([queries_lib.query_ids(space, ops), cids]),
+                                                 jnp.ones(ops.shape[0] + cand.shape[0], bool))[ops.shape[0]:]
+            usable = extra & first & ~queries_lib.contains(state.seen, cids) & (state.count > 0)
+            # the best's neighbours first (by prediction), then the second best's, ...; unusable ones last
+            group = jnp.where(usable, jnp.arange(cand.shape[0]) // (cand.shape[0] // config.local), config.local)
+            nb = jnp.lexsort((-predict(cand), group))[:config.query]
+            pick_ids = queries_lib.query_ids(space, ops[picked])
+            wasted = known[picked] | ~queries_lib.first_occurrence(pick_ids, jnp.ones(config.query, bool))
+            j = jnp.clip(jnp.cumsum(wasted) - 1, 0)
+            use = wasted & usable[nb[j]]
+            picked = jnp.where(use, ops.shape[0] + nb[j], picked).astype(jnp.int32)
+            ops = jnp.concatenate([ops, cand])
         return ops[picked], state._replace(inner=inner, proposals=ops, picked=picked)
 
     def tell(state, values, space, config):
@@ -152,12 +220,18 @@ def with_surrogate(gen: Generator) -> Generator:
         state = state._replace(gram=state.gram + x.T @ x, moment=state.moment + x.T @ y,
                                count=state.count + jnp.sum(ok).astype(jnp.int32))
         ids = queries_lib.query_ids(space, state.proposals)
-        seen, _ = queries_lib.mark(state.seen, ids[state.picked], ok)
-        archive = state.archive.at[jnp.where(ok, ids[state.picked], space.size)].set(values, mode="drop")
-        state = state._replace(seen=seen, archive=archive)
+        picked_ids = ids[state.picked]
+        # the elites: the best distinct query ids evaluated (a new id joins if it beats the worst)
+        new = queries_lib.first_occurrence(picked_ids, ok) & ~queries_lib.contains(state.seen, picked_ids)
+        pool = jnp.concatenate([state.elite_values, jnp.where(new, values, -jnp.inf)])
+        elite_values, top = jax.lax.top_k(pool, state.elite_values.shape[0])
+        elite_ids = jnp.concatenate([state.elite_ids, picked_ids])[top]
+        seen, _ = queries_lib.mark(state.seen, picked_ids, ok)
+        archive = state.archive.at[jnp.where(ok, picked_ids, space.size)].set(values, mode="drop")
+        state = state._replace(seen=seen, archive=archive, elite_ids=elite_ids, elite_values=elite_values)
         full = jnp.where(queries_lib.contains(seen, ids), archive[ids],
-                         _predict(state, state.proposals, space, config.ridge)).at[state.picked].set(values)
-        inner = gen.tell(state.inner, full, space, config.inner)
+                         _predict(state, state.proposals, space, config)).at[state.picked].set(values)
+        inner = gen.tell(state.inner, full[:full.shape[0] - _num_local(space, config)], space, config.inner)
         fin = jnp.where(ok, values, -jnp.inf)
         i = jnp.argmax(fin)
         better = fin[i] > state.best_fitness

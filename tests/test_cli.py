@@ -153,3 +153,18 @@ def test_budget_flag_applies_to_every_method(capsys):
     assert r["config"]["budget"] == 40 and [x["queries"] for x in r["runs"]] == [40, 40, 40]
     code, _, err = run(capsys, "generate", "--method", "ednag", "--benchmark", "nb201", "--budget", "0")
     assert code == 2 and "--budget" in err
+
+
+def test_surrogate_flags(capsys):
+    code, out, err = run(capsys, "generate", "--method", "ednag", "--benchmark", "nb201", "--dataset", "cifar100",
+                         "--budget", "40", "--population", "10", "--surrogate-query", "5", "--surrogate-local", "3",
+                         "--seeds", "2", "--json")
+    assert code == 0, err
+    r = json.loads(out)
+    assert r["config"]["query"] == 5 and r["config"]["local"] == 3
+    assert [x["queries"] for x in r["runs"]] == [40, 40]
+    code, _, err = run(capsys, "generate", "--method", "ednag", "--benchmark", "nb201", "--surrogate-local", "3")
+    assert code == 2 and "--surrogate-query" in err
+    code, _, err = run(capsys, "generate", "--method", "ednag", "--benchmark", "nb201", "--population", "10",
+                       "--surrogate-query", "50")
+    assert code == 2 and "query" in err

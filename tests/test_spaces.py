@@ -179,3 +179,18 @@ def test_query_ids_follow_the_benchmark():
     nb = spaces.get("nb201")  # NB201 benchmarks every cell: a query per encoding
     ops = nb.sample_unique(jax.random.key(0), 50)
     np.testing.assert_array_equal(np.asarray(nb.query_id(ops)), np.asarray(nb.rank(ops)))
+
+
+@pytest.mark.parametrize("name", ["nb201", "tnb101_micro", "nasbench_graph"])
+def test_neighbours_differ_in_exactly_one_slot(name):
+    space = spaces.get(name)
+    ops = space.random(jax.random.key(0), (3,))
+    nb, valid = jax.jit(space.neighbours)(ops)
+    r, c = space.num_slots, space.num_choices
+    assert nb.shape == (3, r * (c - 1), r) and valid.shape == (3, r * (c - 1))
+    diff = np.asarray(nb) != np.asarray(ops)[:, None, :]
+    assert (diff.sum(-1) == 1).all()
+    for i in range(3):  # each other choice of each slot exactly once
+        changed = {(int(np.argmax(d)), int(row[np.argmax(d)])) for d, row in zip(diff[i], np.asarray(nb[i]))}
+        assert len(changed) == r * (c - 1)
+    np.testing.assert_array_equal(valid, space.is_valid(nb))

@@ -1,6 +1,8 @@
 """The online surrogate (jaxnag.surrogate): only `query` proposals evaluated per round, a ridge fit on
 one-hot features that predicts an additive fitness exactly, and the same protocol as any generator."""
 
+import dataclasses
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -29,7 +31,7 @@ def test_only_the_picked_proposals_are_evaluated_and_the_ridge_learns_an_additiv
     state = state._replace(gram=surrogate.features(ops, space).T @ surrogate.features(ops, space),
                            moment=surrogate.features(ops, space).T @ fitness(ops), count=jnp.int32(200))
     test = space.random(jax.random.key(2), (50,))
-    pred = surrogate._predict(state, test, space, 1e-3)
+    pred = surrogate._predict(state, test, space, dataclasses.replace(cfg, ridge=1e-3))
     np.testing.assert_allclose(pred, fitness(test), atol=0.05)
     best = space.all_ops()[np.argmax(np.asarray(fitness(space.all_ops())))]
     compiled = jax.jit(lambda k: gen.generate(k, fitness, space, cfg))(jax.random.key(0))
@@ -49,3 +51,58 @@ def test_under_a_budget_and_compiled_once(nb201):
         surrogate.with_surrogate(registry.get("ednag")).init(
             jax.random.key(0), space, surrogate.with_surrogate(registry.get("ednag")).config(space, query=50,
                                                                                              population=10))
+
+
+def test_solve_spd_matches_numpy_under_vmap():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 40, 31)).astype(np.float32)
+    x[:, :, 5] = x[:, :, 4]  # collinear columns, as one-hot features of a converged population are
+    a = np.einsum("bni,bnj->bij", x, x) + np.eye(31, dtype=np.float32)
+    b = rng.normal(size=(8, 31)).astype(np.float32)
+    got = jax.jit(jax.vmap(surrogate.solve_spd))(a, b)
+    np.testing.assert_allclose(got, np.linalg.solve(a.astype(np.float64), b[..., None])[..., 0], atol=1e-4)
+
+
+def test_local_replaces_wasted_picks_by_the_best_neighbours(nb201):
+    """When every proposal was evaluated before, the picks are the best architecture's unevaluated
+    neighbours, in order of predicted fitness."""
+    table = nb201["cifar10"]
+    space = table.space
+    gen = surrogate.with_surrogate(registry.get("ednag"))
+    cfg = gen.config(space, query=5, local=2, population=10, steps=20)
+    init, ask, tell = gen.jitted
+    state = init(jax.random.key(0), space, cfg)
+    for r in range(3):
+        ops, state = ask(jax.random.key(r), state, space, cfg)
+        state = tell(state, table(ops), space, cfg)
+    best = space.unrank(state.elite_ids[0])
+    assert float(state.elite_values[0]) == float(state.best_fitness) >= float(state.elite_values[1])
+    nb, valid = space.neighbours(best)
+    nb_ids = np.asarray(space.query_id(nb))
+    keep = np.unique(nb_ids)[:7]  # leave 7 neighbours of the best unevaluated, mark everything else seen
+    seen = surrogate.queries_lib.empty(space.size)
+    all_ids = np.setdiff1d(np.arange(space.size), keep)
+    seen, _ = surrogate.queries_lib.mark(seen, jnp.asarray(all_ids), jnp.ones(all_ids.size, bool))
+    state = state._replace(seen=seen)
+    picked, _ = ask(jax.random.key(9), state, space, cfg)
+    ids = np.asarray(space.query_id(picked))
+    assert len(set(ids.tolist())) == 5 and set(ids.tolist()) <= set(keep.tolist())
+    cand = nb[np.isin(nb_ids, keep) & np.asarray(valid)]
+    first = np.unique(np.asarray(space.query_id(cand)), return_index=True)[1]
+    pred = np.asarray(surrogate._predict(state, cand[np.sort(first)], space, cfg))
+    np.testing.assert_allclose(np.sort(np.asarray(surrogate._predict(state, picked, space, cfg)))[::-1],
+                               np.sort(pred)[::-1][:5], rtol=1e-6)
+
+
+def test_local_spends_the_budget_a_converged_run_leaves(nb201):
+    """Without local, EDNAG (N=10, 5 evaluated per round) converges and repeats itself before 150 unique
+    queries; with local the repeats become new neighbours and the whole budget is spent."""
+    table = nb201["cifar100"]
+    space = table.space
+    spent = {}
+    for local in (0, 10):
+        gen = budget.with_budget(surrogate.with_surrogate(registry.get("ednag")))
+        cfg = gen.config(space, budget=150, query=5, local=local, population=10, steps=40)
+        res = jax.jit(jax.vmap(lambda k: gen.generate(k, table, space, cfg)))(jax.random.split(jax.random.key(0), 4))
+        spent[local] = np.asarray(res.queries)
+    assert (spent[10] == 150).all() and spent[0].mean() < 150, spent

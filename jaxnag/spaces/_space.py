@@ -245,6 +245,29 @@ class SearchSpace:
         canonical id where the benchmark stores one entry per isomorphism class, else the rank."""
         return self.canonical(ops) if self.benchmark_dedups_isomorphs else self.rank(ops)
 
+    def neighbours(self, ops: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """Every encoding one slot away from ``ops [..., R]``: ``(ops [..., M, R], valid [..., M])`` with
+        ``M = R * (C - 1)``, slot by slot, each other choice in turn (rows past a slot's own choices, and
+        encodings the space forbids, are not ``valid``); jittable.
+
+        Example:
+          >>> from jaxnag import spaces
+          >>> ops, valid = spaces.get("nb201").neighbours(jnp.zeros(6, jnp.int32))
+          >>> ops.shape, int(valid.sum())
+          ((24, 6), 24)
+        """
+        ops = jnp.asarray(ops, jnp.int32)
+        r, c = self.num_slots, self.num_choices
+        slot = np.repeat(np.arange(r), c - 1)
+        shift = np.tile(np.arange(1, c), r)
+        lead = ops.shape[:-1] + (r * (c - 1),)
+        counts = jnp.broadcast_to(jnp.asarray(self.choice_counts)[slot], lead)
+        new = (ops[..., slot] + jnp.broadcast_to(jnp.asarray(shift, jnp.int32), lead)) % counts
+        rows = np.arange(r * (c - 1))
+        out = jnp.broadcast_to(ops[..., None, :], lead + (r,))
+        out = out.at[..., rows, slot].set(new)
+        return out, (jnp.broadcast_to(jnp.asarray(shift), lead) < counts) & self.is_valid(out)
+
     # ------------------------------------------------------------------ misc
     def random(self, key: jax.Array, shape: Sequence[int] = ()) -> jax.Array:
         """Uniformly random valid encodings, int32 ``[*shape, R]`` (rejection-free where all are valid)."""
