@@ -11,7 +11,7 @@ docs/budget.md): random search, REA (P=50, S=10), evosax SimpleGA (population 30
 defaults (N=30, T=100: it ends after its T steps, about 1,300 unique queries on NB201), EDNAG
 with N=10 (T=100, about 400-600 unique queries), and EDNAG with the online ridge surrogate
 (``jaxnag.surrogate``: N=30, T=100, the 10 most promising children evaluated per step, the rest
-predicted), and the surrogate with its local search (N=10, T=150, 5 evaluated per step; a pick
+predicted), and the surrogate with its local search (N=10, T=150 or 400, 5 evaluated per step; a pick
 evaluated before is replaced by a new neighbour of the 10 best so far).
 
   JAXNAG_DATA_DIR=../shared/data python benchmarks/budget.py [--seeds 100] [--budget 1000] [--out docs]
@@ -50,6 +50,8 @@ METHODS = {  # label: (registry name, settings)
                                                                                      query=10)),
     "EDNAG + surrogate + local (N=10, T=150, 5 queried per step, local 10)": (
         "ednag+surrogate", dict(population=10, steps=150, query=5, local=10)),
+    "EDNAG + surrogate + local (N=10, T=400, 5 queried per step, local 10)": (
+        "ednag+surrogate", dict(population=10, steps=400, query=5, local=10)),
 }
 AT = (100, 300, 1000)
 
