@@ -13,7 +13,7 @@ With ``local=k`` a picked proposal that would be wasted (evaluated before, or a 
 pick) is replaced by an unevaluated one-slot neighbour of the ``k`` best architectures evaluated
 so far: the best's neighbours first, in order of predicted fitness, then the second best's, and so
 on. This spends on a local search the queries that a converged population would spend on repeats
-(docs/budget.md: on NB201 it raises the hit rate at 300 queries from 76-87% to 96-100%).
+(docs/budget.md: on NB201 it raises the hit rate at 300 queries from 72-87% to 97-100%).
 
 The wrapped generator speaks the same protocol; ``best_ops``/``best_fitness`` and ``queries``
 (rows evaluated) count real evaluations only. Combine with :func:`jaxnag.budget.with_budget` to
