@@ -102,6 +102,7 @@ def test_diffusionnag_commands(capsys, tmp_path, data_dir):
     assert code == 2 and "0% of the generated samples are valid" in last and "holds 20 training steps" in last
 
 
+@pytest.mark.slow  # about 12 s
 def test_proxy_generation_training_and_bad_data(capsys, tmp_path):
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(40, 8, 8, 3)).astype(np.float32), rng.integers(0, 3, 40)

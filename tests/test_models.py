@@ -88,6 +88,7 @@ def test_bad_images_are_refused():
         net(jnp.ones((32, 32, 3)))
 
 
+@pytest.mark.slow  # about 15 s: the default run keeps to its 5-minute budget
 def test_mixed_network_is_the_concrete_network_and_runs_a_population():
     size = dict(channels=4, cells=1, classes=5)
     x = jax.random.normal(jax.random.key(1), (3, 8, 8, 3))

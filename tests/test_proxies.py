@@ -152,6 +152,7 @@ def test_table_of_a_proxy_reads_back(tmp_path):
     assert np.nanargmax(values) == list(map(tuple, np.asarray(t.info.row_ops))).index((3,) * 6)
 
 
+@pytest.mark.slow  # about 12 s
 def test_tnb101_proxies_score_the_micro_network():
     """On TransNAS-Bench-101 micro: l2_norm of the mixed network counts exactly the weights of the
     architecture's own network (the op weights of convs and factorized reductions), synflow is finite
