@@ -186,7 +186,8 @@ def with_surrogate(gen: Generator) -> Generator:
         pred = predict(ops)
         # no data yet: the first ones; else the most promising (ties broken by position); with ``fresh``
         # new ones first (one evaluated before is answered again by whoever keeps values, e.g. jaxnag.budget)
-        known = queries_lib.contains(state.seen, queries_lib.query_ids(space, ops))
+        ids = queries_lib.query_ids(space, ops)
+        known = queries_lib.contains(state.seen, ids)
         rank = jnp.where(state.count > 0, pred, -jnp.arange(ops.shape[0], dtype=jnp.float32))
         if config.fresh:
             rank = jnp.where(known, -jnp.inf, rank)
@@ -195,14 +196,13 @@ def with_surrogate(gen: Generator) -> Generator:
         if config.local:
             cand, extra = _local_candidates(state, space, config)
             cids = queries_lib.query_ids(space, cand)
-            first = queries_lib.first_occurrence(jnp.concatenate([queries_lib.query_ids(space, ops), cids]),
+            first = queries_lib.first_occurrence(jnp.concatenate([ids, cids]),
                                                  jnp.ones(ops.shape[0] + cand.shape[0], bool))[ops.shape[0]:]
             usable = extra & first & ~queries_lib.contains(state.seen, cids) & (state.count > 0)
             # the best's neighbours first (by prediction), then the second best's, ...; unusable ones last
             group = jnp.where(usable, jnp.arange(cand.shape[0]) // (cand.shape[0] // config.local), config.local)
             nb = jnp.lexsort((-predict(cand), group))[:config.query]
-            pick_ids = queries_lib.query_ids(space, ops[picked])
-            wasted = known[picked] | ~queries_lib.first_occurrence(pick_ids, jnp.ones(config.query, bool))
+            wasted = known[picked] | ~queries_lib.first_occurrence(ids[picked], jnp.ones(config.query, bool))
             j = jnp.clip(jnp.cumsum(wasted) - 1, 0)
             use = wasted & usable[nb[j]]
             picked = jnp.where(use, ops.shape[0] + nb[j], picked).astype(jnp.int32)
