@@ -21,6 +21,12 @@ Which protocol a run follows depends on what the prior reads of the target:
 - ``whole-table`` (no source, no budget; the paper's setting): the top-k of the whole target
   table, so every row counts as read and the hit rate is not comparable with a search's.
 
+The iterative variant (``iterative=True``, the query-efficient one) closes the loop inside the
+compiled program: after every round it fits a ridge model (:mod:`jaxnag.ridge`) on all the target
+queries told so far, takes the Shapley values of the ``k`` best of them under that additive model
+(exact in closed form, so rescoring costs no query: :func:`additive_shapley`), rebuilds the prior,
+and samples the next round from it, unqueried architectures first.
+
 Example:
   >>> import jax
   >>> from jaxnag import pgnag, spaces, tables
@@ -43,6 +49,7 @@ import numpy as np
 
 from . import prior as prior_lib
 from . import queries as seen_set
+from . import ridge as ridge_lib
 from .discrete import diffusion, train
 from .discrete.train import TrainConfig as TrainConfig
 from .errors import ConfigError, DataError, UnknownName, check_int, check_range, is_concrete
@@ -50,17 +57,18 @@ from .prior._score_table import check_scoring
 from .protocol import Result, evaluate, trace_result, unless_finished
 from .shaping import failed_as
 
-__all__ = ["Config", "PRIORS", "Report", "SAMPLERS", "State", "TrainConfig", "ask", "done", "generate", "init",
+__all__ = ["Config", "PRIORS", "Report", "additive_shapley", "SAMPLERS", "State", "TrainConfig", "ask", "done", "generate", "init",
            "protocol", "protocol_of", "run", "same_task", "sample_prior", "tell"]
 
 PRIORS = ("shapley", "frequency", "uniform")
 SAMPLERS = ("diffusion", "direct")
 PROTOCOLS = ("transfer", "budgeted", "whole-table")
+_OVERSAMPLE = 8  # the iterative variant draws this many times ``samples`` and keeps unqueried ones first
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    """PG-NAG settings. ``temperature`` and ``eps`` are pytree leaves (sweepable by ``vmap``); the
+    """PG-NAG settings. ``temperature``, ``eps`` and ``sharpness`` are pytree leaves (sweepable by ``vmap``); the
     others are static.
 
     Attributes:
@@ -79,6 +87,11 @@ class Config:
       max_missing: :func:`run` refuses a prior whose share of coalition lookups the source
         table lacks exceeds this (the result of :func:`generate` reports the share).
       train: denoiser size and training settings (:class:`jaxnag.discrete.train.TrainConfig`).
+      iterative: rescore after every round on the target queries made so far (score -> prior ->
+        sample -> query -> rescore; module doc). Needs ``sampler="direct"``.
+      ridge: L2 penalty of the iterative variant's ridge fit (> 0).
+      sharpness: the iterative variant's rescored prior uses ``temperature``, or by default the
+        score matrix's standard deviation divided by this (scale-free; > 1 concentrates the prior).
     """
 
     k: int = 20
@@ -94,6 +107,9 @@ class Config:
     permutations: int = 32
     max_missing: float = 0.1
     train: TrainConfig = TrainConfig()
+    iterative: bool = False
+    ridge: float = 1.0
+    sharpness: float = 1.0
 
     def __post_init__(self):
         if self.prior not in PRIORS:
@@ -107,6 +123,12 @@ class Config:
         check_int("rounds", self.rounds, lo=1)
         check_int("permutations", self.permutations, lo=1)
         check_range("max_missing", self.max_missing, lo=0.0, hi=1.0)
+        if self.iterative and self.sampler != "direct":
+            raise ConfigError("the iterative variant samples the prior itself: use sampler='direct' (retraining the "
+                              "denoiser every round is not built)")
+        check_range("sharpness", self.sharpness, lo=0.0, lo_open=True)
+        if not self.ridge > 0:
+            raise ConfigError(f"ridge must be > 0 (it keeps the regression's system solvable), got {self.ridge}")
         if not isinstance(self.train, TrainConfig):
             raise ConfigError(f"train must be a discrete.train.TrainConfig, got {type(self.train).__name__}")
 
@@ -115,8 +137,8 @@ class Config:
 
 
 jax.tree_util.register_dataclass(
-    Config, data_fields=["temperature", "eps"],
-    meta_fields=[f.name for f in dataclasses.fields(Config) if f.name not in ("temperature", "eps")])
+    Config, data_fields=["temperature", "eps", "sharpness"],
+    meta_fields=[f.name for f in dataclasses.fields(Config) if f.name not in ("temperature", "eps", "sharpness")])
 
 
 class State(NamedTuple):
@@ -135,6 +157,9 @@ class State(NamedTuple):
       proposal: ``[samples, R]`` what the last ask drew.
       rounds: rounds told.
       distinct, novel: distinct samples per round, summed, and those not among the training set.
+      stats: the iterative variant's ridge statistics of the target queries told so far.
+      top_ids, top_values: the iterative variant's ``k`` best distinct target queries so far (-inf
+        where fewer), the architectures it rescores.
     """
 
     scoring: prior_lib.PriorResult
@@ -151,6 +176,9 @@ class State(NamedTuple):
     rounds: jax.Array
     distinct: jax.Array
     novel: jax.Array
+    stats: ridge_lib.Stats
+    top_ids: jax.Array
+    top_values: jax.Array
 
 
 def same_task(source, target) -> bool:
@@ -213,9 +241,15 @@ def _init(key: jax.Array, space, config: Config, source, proto: str) -> State:
     elif proto == "whole-table":
         distinct = jnp.asarray(space.distinct_ranks())  # one rank per query: each is its own query id
         seen, _ = seen_set.mark(seen, distinct, jnp.isfinite(source.values[distinct]))
+    stats = ridge_lib.empty(space)
+    top_ids, top_values = jnp.zeros(config.k, jnp.int32), jnp.full(config.k, -jnp.inf, jnp.float32)
+    if proto == "budgeted":  # the top-k of the B draws are known target values: the rescoring starts from them
+        stats = ridge_lib.update(stats, scoring.top_ops, scoring.top_values, space)
+        top_ids, top_values = space.query_id(scoring.top_ops), jnp.where(jnp.isfinite(scoring.top_values),
+                                                                          scoring.top_values, -jnp.inf)
     return State(scoring, p, model, losses, space.query_id(train_ops), kept, seen, seen_set.count(seen),
                  best_ops, best_f, jnp.zeros((config.samples, space.num_slots), jnp.int32),
-                 jnp.int32(0), jnp.int32(0), jnp.int32(0))
+                 jnp.int32(0), jnp.int32(0), jnp.int32(0), stats, top_ids, top_values)
 
 
 def init(key: jax.Array, space, config: Config, source) -> State:
@@ -237,6 +271,13 @@ def ask(key: jax.Array, state: State, space, config: Config) -> tuple[jax.Array,
     raises where the round count is concrete (under ``jit`` it draws again; ``tell`` then changes nothing)."""
     if is_concrete(state.rounds) and int(state.rounds) >= config.rounds:
         raise ConfigError(f"this PG-NAG run is finished: all {config.rounds} rounds were told")
+    if config.iterative:
+        draws = sample_prior(key, state.prior, config.samples * _OVERSAMPLE)
+        ids = space.query_id(draws)
+        fresh = space.is_valid(draws) & seen_set.first_occurrence(ids, jnp.ones(ids.shape[0], bool)) \
+            & ~seen_set.contains(state.seen, ids)
+        order = jnp.argsort(~fresh, stable=True)  # unqueried distinct valid draws first, in draw order
+        return draws[order[:config.samples]], state._replace(proposal=draws[order[:config.samples]])
     if config.sampler == "direct":
         ops = sample_prior(key, state.prior, config.samples)
     else:
@@ -261,7 +302,51 @@ def tell(state: State, values: jax.Array, space, config: Config) -> State:
     told = state._replace(seen=seen, queries=state.queries + new, best_ops=jnp.where(better, ops[i], state.best_ops),
                           best_fitness=jnp.where(better, f[i], state.best_fitness), rounds=state.rounds + 1,
                           distinct=state.distinct + jnp.sum(first), novel=state.novel + jnp.sum(first & ~known))
+    if config.iterative:
+        told = _rescore(told, ops, ids, jnp.where(valid, values, jnp.nan), new_ids=first & ~seen_set.contains(
+            state.seen, ids), space=space, config=config)
     return unless_finished(state.rounds >= config.rounds, state, told)  # past the last round: a no-op
+
+
+def _rescore(state: State, ops, ids, values, new_ids, space, config: Config) -> State:
+    """The iterative variant's update: fit the ridge model on every target query told so far, take
+    the Shapley values of the ``k`` best queries under it, and rebuild the prior from them."""
+    stats = ridge_lib.update(state.stats, ops, values, space)
+    pool = jnp.concatenate([state.top_values, jnp.where(new_ids & jnp.isfinite(values), values, -jnp.inf)])
+    top_values, i = jax.lax.top_k(pool, config.k)
+    top_ids = jnp.concatenate([state.top_ids, ids])[i]
+    top_ops = space.unrank(top_ids)
+    w = ridge_lib.slot_weights(ridge_lib.weights(stats, config.ridge), space)
+    phi = additive_shapley(w, top_ops, space)
+    score = prior_lib.scores.score_matrix(top_ops, phi, space, config.fallback, jnp.isfinite(top_values))
+    tau = prior_lib.scores.default_temperature(score) / config.sharpness if config.temperature is None \
+        else config.temperature
+    p = prior_lib.scores.prior_from_scores(score, space, tau, config.eps)
+    p = jnp.where(jnp.any(jnp.isfinite(top_values)), p, state.prior)
+    return state._replace(prior=p, stats=stats, top_ids=top_ids, top_values=top_values)
+
+
+def additive_shapley(w, ops, space) -> jax.Array:
+    """Shapley values ``[k, R]`` of ``ops [k, R]`` under the additive model ``f(a) = b + sum_r w[r, a_r]``.
+
+    For an additive model they are exact in closed form: slot ``r`` is worth ``w[r, a_r]`` less the
+    value of its removed choice (:func:`jaxnag.prior.shapley.removed_choices`), or, for a slot with
+    none (NAS-Bench-Graph's link pattern), less the mean over its choices.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> s = spaces.get("nb201")
+      >>> w = jnp.zeros((6, 5)).at[:, 3].set(1.0)  # conv3x3 worth 1 on every edge
+      >>> additive_shapley(w, jnp.array([[3, 3, 0, 1, 3, 2]]), s).tolist()
+      [[1.0, 1.0, 0.0, 0.0, 1.0, 0.0]]
+    """
+    removed = prior_lib.shapley.removed_choices(space)
+    mask = jnp.asarray(space.choice_mask)
+    mean = jnp.sum(jnp.where(mask, w, 0.0), axis=1) / jnp.sum(mask, axis=1).astype(jnp.float32)
+    base = jnp.where(jnp.asarray(removed) >= 0, w[jnp.arange(space.num_slots), jnp.asarray(np.maximum(removed, 0))],
+                     mean)
+    return w[jnp.arange(space.num_slots), ops] - jnp.broadcast_to(base, ops.shape)
 
 
 def done(state: State, config: Config) -> jax.Array:

@@ -119,12 +119,13 @@ def _pgnag() -> Generator:
         return {"source": source}, notes
 
     def config(space, k=20, tau=None, samples=100, rounds=1, prior_budget=None, prior_method="exact",
-               prior="shapley", sampler="diffusion", iterations=pgnag.TrainConfig().iterations):
+               prior="shapley", sampler="diffusion", iterations=pgnag.TrainConfig().iterations, iterative=False, sharpness=1.0):
         if prior_budget is not None:
             space.check_budget(prior_budget, "prior_budget")
         return renamed(lambda: pgnag.Config(
             k=k, method=prior_method, budget=prior_budget, temperature=tau, prior=prior, sampler=sampler,
-            samples=samples, rounds=rounds, train=pgnag.TrainConfig(iterations=iterations)),
+            samples=samples, rounds=rounds, train=pgnag.TrainConfig(iterations=iterations), iterative=bool(iterative),
+            sharpness=sharpness),
             {"temperature": "tau", "budget": "prior_budget", "iterations": "iterations"})
 
     return Generator(
@@ -138,7 +139,10 @@ def _pgnag() -> Generator:
              prior_method=Setting("exact", str, "Shapley estimator", ("exact", "mc", "loo")),
              prior=Setting("shapley", str, "prior driving generation", pgnag.PRIORS),
              sampler=Setting("diffusion", str, "denoiser or the prior itself", pgnag.SAMPLERS),
-             iterations=Setting(pgnag.TrainConfig().iterations, help="denoiser training iterations")),
+             iterations=Setting(pgnag.TrainConfig().iterations, help="denoiser training iterations"),
+             iterative=Setting(False, bool, "rescore on the target's queries after every round (needs sampler "
+                                            "direct)"),
+             sharpness=Setting(1.0, float, "iterative: default temperature = score std / this")),
         pgnag.init, pgnag.ask, pgnag.tell, pgnag.generate, pgnag.done, context=("source",),
         small=dict(k=5, prior_method="loo", samples=10, iterations=10), open_context=open_context,
         check=lambda result, config, notes: pgnag.check(result, config, notes.get("source", "the prior's source")),
@@ -157,11 +161,12 @@ def _diffusionnag() -> Generator:
         return {"score_model": model}, {"checkpoint": str(folder), "checkpoint_steps": steps}
 
     def config(space, guidance_scale=5.0, predictor_queries=300, predictor_iterations=1500, pc_steps=1000, top=5,
-               round_size=256, rounds=1):
+               round_size=256, rounds=1, loops=1, refit_iterations=0):
         if predictor_queries:
             space.check_budget(predictor_queries, "predictor_queries")
         return renamed(lambda: dn.Config(queries=predictor_queries, top=top, round_size=round_size, rounds=rounds,
-                                          steps=pc_steps, scale=guidance_scale,
+                                          steps=pc_steps, scale=guidance_scale, loops=loops,
+                                          refit_iterations=refit_iterations,
                                           predictor=dn.PredictorConfig(iterations=predictor_iterations)),
                         {"queries": "predictor_queries", "steps": "pc_steps", "scale": "guidance_scale",
                          "iterations": "predictor_iterations"})
@@ -175,7 +180,9 @@ def _diffusionnag() -> Generator:
              pc_steps=Setting(1000, help="predictor-corrector steps"),
              top=Setting(5, help="best-predicted generated architectures queried"),
              round_size=Setting(256, help="samples per guided round"),
-             rounds=Setting(1, help="generation rounds")),
+             rounds=Setting(1, help="generation rounds"),
+             loops=Setting(1, help="closed loop: generate-query-refit cycles (refits the predictor on every query)"),
+             refit_iterations=Setting(0, help="closed loop: warm-start refit steps (0: a fresh predictor)")),
         dn.init, dn.ask, dn.tell, dn.generate, dn.done, context=("score_model",),
         small=dict(predictor_queries=20, predictor_iterations=10, pc_steps=4, round_size=8), open_context=open_context,
         check=lambda result, config, notes: dn.check(result, notes.get("checkpoint_steps"),

@@ -39,6 +39,7 @@ import jax
 import jax.numpy as jnp
 
 from . import queries as queries_lib
+from . import ridge as ridge_lib
 from .errors import ConfigError, check_int
 from .protocol import Generator, evaluate, loop, trace_result
 
@@ -102,39 +103,17 @@ class State(NamedTuple):
     elite_values: jax.Array
 
 
-def features(ops: jax.Array, space) -> jax.Array:
-    """One-hot features of ``ops [n, R]`` plus a constant: float32 ``[n, R * C + 1]`` (C the most choices)."""
-    onehot = jax.nn.one_hot(ops, space.num_choices, dtype=jnp.float32).reshape(ops.shape[0], -1)
-    return jnp.concatenate([onehot, jnp.ones((ops.shape[0], 1), jnp.float32)], axis=1)
+features = ridge_lib.features
+solve_spd = ridge_lib.solve_spd
 
 
-def solve_spd(a: jax.Array, b: jax.Array) -> jax.Array:
-    """``a^-1 b`` for a symmetric positive definite ``a [D, D]`` by Gauss-Jordan elimination (no pivoting
-    needed) in plain XLA ops. ``jnp.linalg.solve`` calls LAPACK's batched LU, which under ``vmap`` inside
-    a ``while_loop`` can deadlock XLA:CPU's thread pool (seen with jaxlib 0.10.2 at 100 seeds).
-
-    Example:
-      >>> a = jnp.array([[4.0, 1.0], [1.0, 3.0]])
-      >>> [round(float(v), 4) for v in solve_spd(a, jnp.array([1.0, 2.0]))]
-      [0.0909, 0.6364]
-    """
-    d = a.shape[0]
-    idx = jnp.arange(d)
-
-    def eliminate(k, ab):
-        a, b = ab
-        row, rhs = a[k] / a[k, k], b[k] / a[k, k]
-        col = jnp.where(idx == k, 0.0, a[:, k])
-        return (a - col[:, None] * row[None, :]).at[k].set(row), (b - col * rhs).at[k].set(rhs)
-    return jax.lax.fori_loop(0, d, eliminate, (a, b))[1]
+def _stats(state: State) -> ridge_lib.Stats:
+    return ridge_lib.Stats(state.gram, state.moment, state.count)
 
 
 def _predictor(state: State, space, config):
     """``ops [n, R] -> predicted fitness [n]`` from the ridge fit so far (one solve)."""
-    d = state.moment.shape[0]
-    w = solve_spd(state.gram + jnp.asarray(config.ridge, jnp.float32) * jnp.eye(d, dtype=jnp.float32), state.moment)
-    mean = state.moment[-1] / jnp.maximum(state.count, 1).astype(jnp.float32)  # the bias column's sum / n
-    return lambda ops: jnp.where(state.count > 0, features(ops, space) @ w, mean)
+    return ridge_lib.predictor(_stats(state), space, config.ridge)
 
 
 def _predict(state: State, ops, space, config) -> jax.Array:
@@ -171,8 +150,7 @@ def with_surrogate(gen: Generator) -> Generator:
         if config.query > n:
             raise ConfigError(f"query ({config.query}) is more than the {n} architectures {gen.name} proposes "
                               "per round")
-        d = space.num_slots * space.num_choices + 1
-        return State(inner, jnp.zeros((d, d), jnp.float32), jnp.zeros(d, jnp.float32), jnp.int32(0),
+        return State(inner, *ridge_lib.empty(space),
                      queries_lib.empty(space.size), jnp.full(space.size, jnp.nan, jnp.float32),
                      jnp.zeros((n + _num_local(space, config), space.num_slots), jnp.int32),
                      jnp.zeros(config.query, jnp.int32), jnp.zeros(space.num_slots, jnp.int32), jnp.float32(-jnp.inf),
@@ -215,10 +193,7 @@ def with_surrogate(gen: Generator) -> Generator:
             raise ConfigError(f"tell takes {config.query} values (the picked proposals), got shape {values.shape}")
         picked_ops = state.proposals[state.picked]
         ok = jnp.isfinite(values)
-        x = features(picked_ops, space) * ok[:, None].astype(jnp.float32)
-        y = jnp.where(ok, values, 0.0)
-        state = state._replace(gram=state.gram + x.T @ x, moment=state.moment + x.T @ y,
-                               count=state.count + jnp.sum(ok).astype(jnp.int32))
+        state = state._replace(**ridge_lib.update(_stats(state), picked_ops, values, space)._asdict())
         ids = queries_lib.query_ids(space, state.proposals)
         picked_ids = ids[state.picked]
         # the elites: the best distinct query ids evaluated (a new id joins if it beats the worst)

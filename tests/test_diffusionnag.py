@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from jaxnag import protocol, registry, spaces
-from jaxnag.errors import GenerationError
+from jaxnag import budget, protocol, registry, spaces
+from jaxnag.errors import ConfigError, GenerationError
 from jaxnag.diffusionnag import encoding, generator, guidance, train
 from jaxnag.diffusionnag.sampler import guided, pc_sample
 from jaxnag.nn.score_net import REFERENCE, SMALL, ScoreNet, attention_mask, count_params, nb201_graph
@@ -169,3 +169,37 @@ def test_generator_vmaps_over_guidance_scales(nb201_c10):
     assert res.best_fitness.shape == (3,) and res.extras["validity"].shape == (3,)
     # The same key and predictor: the unguided run (scale 0) differs from the guided ones.
     assert not np.array_equal(np.asarray(res.extras["candidates"][0]), np.asarray(res.extras["candidates"][2]))
+
+
+@pytest.mark.slow
+def test_closed_loop_queries_new_candidates_and_refits(nb201_c10):
+    """loops=3: every cycle's candidates are new queries (Q + 3 * top in all), the predictor changes
+    between cycles (warm-start refit on the grown archive), and it runs under a query budget."""
+    exact = generator.ScoreModel.of(Score(zero=False), VESDE(0.1, 5.0))
+    cfg = GEN_CFG.replace(queries=20, loops=3, refit_iterations=5)
+    res = jax.jit(lambda k: generator.generate(k, nb201_c10, S, cfg, exact))(jax.random.key(3))
+    assert int(res.queries) == 20 + 3 * 5
+    assert res.best_trace.shape == (4,) and np.all(np.diff(np.asarray(res.best_trace)) >= 0)
+    assert np.asarray(res.queries_trace).tolist() == [20, 25, 30, 35]
+    # by hand: the predictor after the first cycle is not the one before it; the archive holds the candidates
+    state = generator.init(jax.random.key(0), S, cfg, exact)
+    ops, state = generator.ask(jax.random.key(1), state, S, cfg)
+    state = generator.tell(state, nb201_c10(ops), S, cfg)
+    ops, state = generator.ask(jax.random.key(2), state, S, cfg)
+    after = generator.tell(state, nb201_c10(ops), S, cfg)
+    before_w = jax.tree.leaves(state.predictor)
+    assert any(not np.allclose(a, b) for a, b in zip(before_w, jax.tree.leaves(after.predictor)))
+    np.testing.assert_array_equal(np.asarray(after.archive_ops[20:25]), np.asarray(ops))
+    assert not bool(after.told) and int(after.cycle) == 1
+    # under a budget: stops at B unique queries
+    gen = budget.with_budget(registry.get("diffusionnag"))
+    bcfg = budget.Config(cfg, budget=28)
+    out = jax.jit(lambda k: gen.generate(k, nb201_c10, S, bcfg, score_model=exact))(jax.random.key(3))
+    assert int(out.queries) == 28
+
+
+def test_closed_loop_config_errors():
+    with pytest.raises(ConfigError, match="needs queries > 0"):
+        generator.Config(queries=0, loops=2)
+    with pytest.raises(ConfigError, match="refit_iterations"):
+        generator.Config(refit_iterations=-1)

@@ -212,3 +212,71 @@ def test_generate_vmaps_over_seeds_and_stacked_target_tasks(data_dir):
     # The prior comes from the same source for every task: identical scoring, different targets.
     np.testing.assert_array_equal(np.asarray(res.extras["prior"][0]), np.asarray(res.extras["prior"][1]))
     assert float(res.extras["missing_share"].max()) == 0.0
+
+
+def test_additive_shapley_is_exact_shapley_of_an_additive_fitness():
+    """Closed form == the 2^P-coalition estimator on f(a) = sum_r w[r, a_r], NB201 and NAS-Bench-Graph."""
+    for name in ("nb201", "nasbench_graph"):
+        space = spaces.get(name)
+        w = jax.random.normal(jax.random.key(1), (space.num_slots, space.num_choices))
+        w = jnp.where(jnp.asarray(space.choice_mask), w, 0.0)
+        additive = lambda ops: jnp.sum(w[jnp.arange(space.num_slots), ops], axis=-1)  # noqa: E731
+        ops = space.sample_unique(jax.random.key(2), 4)
+        removed = shapley.removed_choices(space)
+        want, _ = shapley.exact(additive, ops, removed)
+        got = pgnag.additive_shapley(w, ops, space)
+        players = removed >= 0
+        np.testing.assert_allclose(np.asarray(got)[:, players], np.asarray(want)[:, players], atol=1e-5)
+        if not players.all():  # a slot with no removed choice: against its mean choice
+            mask = np.asarray(space.choice_mask)[~players]
+            mean = (np.asarray(w)[~players] * mask).sum(1) / mask.sum(1)
+            np.testing.assert_allclose(np.asarray(got)[:, ~players],
+                                       np.asarray(w)[~players][0][np.asarray(ops)[:, ~players]] - mean, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_iterative_beats_the_same_prior_without_rescoring(nb201_c10):
+    """Under one budget, nearly every round of the iterative variant is a new query and it finds better
+    architectures than the same budgeted prior sampled without rescoring."""
+    from jaxnag import budget, registry
+    space = nb201_c10.space
+    gen = budget.with_budget(registry.get("pgnag"))
+    base = dict(k=5, prior_budget=20, prior_method="loo", sampler="direct", samples=2, rounds=200, sharpness=8.0)
+    keys = jax.random.split(jax.random.key(0), 16)
+    run = jax.jit(jax.vmap(lambda k, cfg: gen.generate(k, nb201_c10, space, cfg), in_axes=(0, None)))
+    it = run(keys, gen.config(space, budget=150, iterative=True, **base))
+    plain = run(keys, gen.config(space, budget=150, **base))
+    assert np.asarray(it.queries).min() >= 140  # 200 rounds of 2: nearly every sample a new query
+    trace = np.asarray(it.best_trace)
+    assert np.all(np.diff(trace[:, -100:], axis=1) >= 0)
+    assert float(np.mean(trace[:, -1])) > float(np.mean(np.asarray(plain.best_trace)[:, -1]))
+
+
+def test_iterative_rescoring_moves_the_prior_and_asks_fresh(nb201_c10):
+    """The rescored prior leaves the budgeted scoring's and puts most mass on the best's ops; ask puts
+    unqueried draws first."""
+    from jaxnag import queries
+    space = nb201_c10.space
+    cfg = pgnag.Config(k=5, method="loo", budget=20, sampler="direct", samples=2, rounds=60, iterative=True,
+                       sharpness=8.0)
+    res = jax.jit(lambda k: pgnag.generate(k, nb201_c10, space, cfg))(jax.random.key(3))
+    prior_final = np.asarray(res.extras["prior"])
+    best = np.asarray(res.best_ops)
+    state = jax.jit(lambda k: pgnag.init_on_target(k, nb201_c10, space, cfg))(jax.random.key(0))
+    assert not np.allclose(prior_final, np.asarray(state.prior))
+    assert np.mean(prior_final[np.arange(6), best]) > 0.5
+    # from a prior peaked on the (queried) best of the scoring, the picks are still new queries
+    top = np.asarray(state.scoring.top_ops[0])
+    peaked = jnp.asarray(np.where(np.arange(5)[None, :] == top[:, None], 0.9, 0.025), jnp.float32)
+    ops, _ = pgnag.ask(jax.random.key(1), state._replace(prior=peaked), space, cfg)
+    assert np.asarray(queries.contains(state.seen, space.query_id(jnp.asarray(top)[None])))[0]
+    assert not np.any(np.asarray(queries.contains(state.seen, space.query_id(ops))))
+
+
+def test_iterative_config_errors():
+    with pytest.raises(errors.ConfigError, match="sampler='direct'"):
+        pgnag.Config(iterative=True)
+    with pytest.raises(errors.ConfigError, match="ridge"):
+        pgnag.Config(iterative=True, sampler="direct", ridge=0.0)
+    with pytest.raises(errors.ConfigError, match="sharpness"):
+        pgnag.Config(iterative=True, sampler="direct", sharpness=-1.0)

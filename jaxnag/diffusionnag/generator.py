@@ -11,6 +11,11 @@ In the generator protocol (:mod:`jaxnag.protocol`) a run is two ask/tell rounds:
 predictor queries, then the ``top`` generated candidates. With ``queries=0`` generation is
 unguided and the candidates are the first distinct valid samples.
 
+The closed loop (``loops=L`` > 1, the query-efficient variant, a Bayesian-optimisation style loop)
+repeats the candidate round ``L`` times: after each, the predictor is refitted on every query so far
+and the next candidates are the best-predicted generated architectures not queried yet, so a budget
+of ``Q + L * top`` queries is spent where the predictor learns most.
+
 Example:
   >>> import jax
   >>> from flax import nnx
@@ -62,6 +67,12 @@ class Config:
       scale: guidance weight w of the first round; decrement: w drops by this each round.
       snr: Langevin corrector signal-to-noise ratio.
       predictor: the predictor's size and training.
+      loops: generate -> query -> refit cycles. With more than one (the closed loop), after each
+        cycle's ``top`` candidates are told the predictor is refitted on every query so far (the ``Q``
+        random ones and all candidates), and the next cycle's candidates are drawn among generated
+        architectures not queried yet. Needs ``queries`` > 0.
+      refit_iterations: the closed loop's refit: 0 trains a fresh predictor (``predictor.iterations``
+        steps); more continues training the current one for this many steps (warm start, cheaper).
     """
 
     queries: int = 300
@@ -73,12 +84,18 @@ class Config:
     decrement: float = 0.0
     snr: float = 0.16
     predictor: PredictorConfig = PredictorConfig()
+    loops: int = 1
+    refit_iterations: int = 0
 
     def __post_init__(self):
         check_int("queries", self.queries, lo=0)
         if self.queries == 1:
             raise ConfigError("queries must be 0 (no guidance) or at least 2")
         check_int("top", self.top, lo=1)
+        check_int("loops", self.loops, lo=1)
+        check_int("refit_iterations", self.refit_iterations, lo=0)
+        if self.loops > 1 and self.queries == 0:
+            raise ConfigError("the closed loop (loops > 1) refits the predictor: it needs queries > 0")
         check_int("round_size", self.round_size, lo=1)
         check_int("rounds", self.rounds, lo=1)
         if self.top > self.round_size * self.rounds:
@@ -157,7 +174,11 @@ class GuidedState(NamedTuple):
     validity: jax.Array       # share of generated samples that are valid architectures
     distinct: jax.Array       # distinct valid samples generated
     generated_best: jax.Array  # best fitness among the queried candidates
-    told: jax.Array
+    told: jax.Array           # the last cycle's candidates were told: the run is done
+    archive_ops: jax.Array    # [Q + loops * top, R] every query so far (the closed loop refits on them)
+    archive_values: jax.Array  # their values, NaN where not (yet) known
+    predictor_key: jax.Array
+    cycle: jax.Array          # cycles told so far
 
 
 def _check(space, config: Config, score_model) -> None:
@@ -170,11 +191,19 @@ def _check(space, config: Config, score_model) -> None:
         raise ConfigError(f"DiffusionNAG needs a cell space with fixed edges; {space.name} has none")
 
 
-def _guided_state(predictor, score, seen, queries, best_ops, best_f, config: Config, space) -> GuidedState:
-    top = config.top
+def _guided_state(predictor, score, seen, queries, best_ops, best_f, config: Config, space, archive_ops=None,
+                  archive_values=None, predictor_key=None) -> GuidedState:
+    top, n = config.top, config.queries + config.loops * config.top
+    if archive_ops is None:
+        archive_ops, archive_values = jnp.zeros((n, space.num_slots), jnp.int32), jnp.full(n, jnp.nan, jnp.float32)
+        predictor_key = jax.random.key(0)
+    else:
+        archive_ops = jnp.zeros((n, space.num_slots), jnp.int32).at[:config.queries].set(archive_ops)
+        archive_values = jnp.full(n, jnp.nan, jnp.float32).at[:config.queries].set(archive_values)
     return GuidedState(predictor, score, seen, queries, best_ops, best_f, jnp.zeros((top, space.num_slots), jnp.int32),
                        jnp.zeros(top, bool), jnp.zeros(top, jnp.float32), jnp.float32(0), jnp.int32(0),
-                       jnp.float32(-jnp.inf), jnp.bool_(False))
+                       jnp.float32(-jnp.inf), jnp.bool_(False), archive_ops, archive_values, predictor_key,
+                       jnp.int32(0))
 
 
 def init(key: jax.Array, space, config: Config, score_model: ScoreModel):
@@ -208,7 +237,10 @@ def _generate_candidates(key, state: GuidedState, space, config: Config):
     b = b.reshape((-1, v, f))
     valid = encoding.is_valid(b, space)
     ops = encoding.from_matrix(b, space)
-    distinct = seen_set.first_occurrence(space.query_id(ops), valid)
+    ids = space.query_id(ops)
+    distinct = seen_set.first_occurrence(ids, valid)
+    if config.loops > 1:  # the closed loop: only architectures not queried yet are candidates
+        distinct = distinct & ~seen_set.contains(state.seen, ids)
     if pred_net is None:  # unguided: the first distinct valid samples, in generation order
         score = -jnp.arange(ops.shape[0], dtype=jnp.float32)
     else:
@@ -246,14 +278,32 @@ def tell(state, values: jax.Array, space, config: Config):
         seen, queries, best_ops, best_f, _ = _track(state.seen, state.queries, state.best_ops, state.best_fitness,
                                                     state.ops, jnp.ones(config.queries, bool), values, space)
         pstate, _, _ = predictor_state(state.predictor_key, space, state.ops, values, state.score.sde, config.predictor)
-        return _guided_state(pstate, state.score, seen, queries, best_ops, best_f, config, space)
+        return _guided_state(pstate, state.score, seen, queries, best_ops, best_f, config, space, state.ops, values,
+                             state.predictor_key)
     if values.shape != (config.top,):
         raise ConfigError(f"tell takes one value per candidate: shape ({config.top},), got {values.shape}")
     seen, queries, best_ops, best_f, f = _track(state.seen, state.queries, state.best_ops, state.best_fitness,
                                                 state.candidates, state.candidate_ok, values, space)
+    last = state.cycle + 1 >= config.loops
     told = state._replace(seen=seen, queries=queries, best_ops=best_ops, best_fitness=best_f,
-                          generated_best=jnp.max(f), told=jnp.bool_(True))
-    return unless_finished(state.told, state, told)  # told once: a no-op after
+                          generated_best=jnp.maximum(state.generated_best, jnp.max(f)), told=last,
+                          cycle=state.cycle + 1)
+    if config.loops > 1:  # the closed loop: the candidates join the archive and the predictor is refitted
+        start = config.queries + state.cycle * config.top
+        slots = jnp.minimum(start + jnp.arange(config.top), state.archive_values.shape[0] - 1)
+        archive_ops = state.archive_ops.at[slots].set(state.candidates)
+        archive_values = state.archive_values.at[slots].set(jnp.where(state.candidate_ok, values, jnp.nan))
+
+        def refit(_):
+            key = jax.random.fold_in(state.predictor_key, state.cycle + 1)
+            if config.refit_iterations:  # warm start: the current predictor trains on
+                pcfg = dataclasses.replace(config.predictor, iterations=config.refit_iterations)
+                return predictor_state(key, space, archive_ops, archive_values, state.score.sde, pcfg,
+                                       start=state.predictor)[0]
+            return predictor_state(key, space, archive_ops, archive_values, state.score.sde, config.predictor)[0]
+        predictor = jax.lax.cond(last, lambda _: state.predictor, refit, None)
+        told = told._replace(archive_ops=archive_ops, archive_values=archive_values, predictor=predictor)
+    return unless_finished(state.told, state, told)  # the last cycle told: a no-op after
 
 
 def done(state, config: Config) -> jax.Array:
@@ -262,11 +312,12 @@ def done(state, config: Config) -> jax.Array:
 
 def generate(key: jax.Array, fitness: Callable, space, config: Config = Config(),
              score_model: ScoreModel | None = None) -> Result:
-    """A whole DiffusionNAG run (the two rounds of the module doc); jittable and vmappable.
+    """A whole DiffusionNAG run (the rounds of the module doc); jittable and vmappable.
 
-    Returns a :class:`jaxnag.protocol.Result` with two trace entries (after the predictor queries,
-    after the candidates; ``best_fitness`` is the best of all of them) and extras ``generated_best``
-    (best true fitness among the queried candidates), ``candidates`` ``[top, R]``, ``candidate_values``,
+    Returns a :class:`jaxnag.protocol.Result` with ``1 + loops`` trace entries (after the predictor
+    queries, after each cycle's candidates; ``best_fitness`` is the best of all of them) and extras
+    ``generated_best`` (best true fitness among the queried candidates), ``candidates`` ``[top, R]`` and
+    ``candidate_values`` (the last cycle's),
     ``predicted``, ``validity`` (share of valid samples; 0 means the score network is untrained, see
     :func:`check`) and ``distinct`` (distinct valid samples generated).
     """
@@ -274,17 +325,22 @@ def generate(key: jax.Array, fitness: Callable, space, config: Config = Config()
         raise ConfigError("DiffusionNAG needs a trained score_model (generator.load(directory, space))")
     k_init, k_run = jax.random.split(key)
     state = init(k_init, space, config, score_model)
-    best, queries = [], []
-    for r in range(2 if config.queries else 1):
-        ops, state = ask(jax.random.fold_in(k_run, r), state, space, config)
+    best, queries = [jnp.float32(-jnp.inf)], [jnp.int32(0)]
+    if config.queries:  # the predictor round
+        ops, state = ask(jax.random.fold_in(k_run, 0), state, space, config)
+        state = tell(state, evaluate(fitness, ops), space, config)
+        best, queries = [state.best_fitness], [state.queries]
+
+    def cycle(s, r):
+        ops, s = ask(jax.random.fold_in(k_run, r), s, space, config)
         told = evaluate(fitness, ops)
-        state = tell(state, told, space, config)
-        best.append(state.best_fitness)
-        queries.append(state.queries)
-    if len(best) == 1:  # unguided: no predictor round
-        best, queries = [jnp.float32(-jnp.inf)] + best, [jnp.int32(0)] + queries
-    values = jnp.where(state.candidate_ok, told, jnp.nan)
-    return trace_result(state.best_ops, state.best_fitness, state.queries, jnp.stack(best), jnp.stack(queries),
+        s = tell(s, told, space, config)
+        return s, (s.best_fitness, s.queries, told)
+    state, (cycle_best, cycle_queries, told) = jax.lax.scan(cycle, state, jnp.arange(1, config.loops + 1))
+    values = jnp.where(state.candidate_ok, told[-1], jnp.nan)
+    return trace_result(state.best_ops, state.best_fitness, state.queries,
+                        jnp.concatenate([jnp.stack(best), cycle_best]),
+                        jnp.concatenate([jnp.stack(queries), cycle_queries]),
                         generated_best=state.generated_best, candidates=state.candidates, candidate_values=values,
                         predicted=state.predicted, validity=state.validity, distinct=state.distinct)
 

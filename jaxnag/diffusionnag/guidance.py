@@ -126,15 +126,17 @@ def regression_targets(values: jax.Array, target: str) -> tuple[jax.Array, jax.A
 
 
 def predictor_state(key: jax.Array, space, ops: jax.Array, values: jax.Array, sde,
-                    config: PredictorConfig = PredictorConfig()):
+                    config: PredictorConfig = PredictorConfig(), start=None):
     """Train a :class:`PredictorNet` on ``ops [Q, R]`` with metric ``values [Q]`` (failed ones left
-    out); pure and jittable. Returns ``(state, mean, std)``: the network's NNX state and the target's
+    out); pure and jittable. ``start``: a trained network's state to continue from (warm start),
+    else a fresh one. Returns ``(state, mean, std)``: the network's NNX state and the target's
     scale (the prediction in metric units is ``net(x, level) * std + mean``)."""
     y, mean, std = regression_targets(values, config.target)
     logw = jnp.log(jnp.isfinite(jnp.asarray(values, jnp.float32)).astype(jnp.float32))
     x0 = encoding.to_matrix(jnp.asarray(ops), space) * 2.0 - 1.0
     k_init, k_loop = jax.random.split(key)
-    graph, params, rest = nnx.split(_build(k_init, space, config), nnx.Param, ...)
+    net = _build(k_init, space, config) if start is None else nnx.merge(predictor_graphdef(space, config), start)
+    graph, params, rest = nnx.split(net, nnx.Param, ...)
     opt = optimizer(config.lr, config.iterations)
 
     def loss_fn(p, k):
