@@ -6,15 +6,20 @@ one process. From each run's per-query trace: the mean best (benchmark metric) a
 seeds that found the dataset's optimum, at 100, 300 and 1,000 queries; one plot per benchmark;
 a table of which method wins where.
 
-Methods (the table-fitness generators; PG-NAG and DiffusionNAG are not in this run, see
-docs/budget.md): random search, REA (P=50, S=10), evosax SimpleGA (population 30), EDNAG with its
+Methods: random search, REA (P=50, S=10), evosax SimpleGA (population 30), EDNAG with its
 defaults (N=30, T=100: it ends after its T steps, about 1,300 unique queries on NB201), EDNAG
 with N=10 (T=100, about 400-600 unique queries), and EDNAG with the online ridge surrogate
 (``jaxnag.surrogate``: N=30, T=100, the 10 most promising children evaluated per step, the rest
 predicted), and the surrogate with its local search (N=10, T=150 or 400, 5 evaluated per step; a pick
-evaluated before is replaced by a new neighbour of the 10 best so far).
+evaluated before is replaced by a new neighbour of the 10 best so far); PG-NAG budgeted (its prior
+scored on 20 of the target's queries, k=5, leave-one-out; the prior sampled directly: the denoiser,
+whose limit is that prior, costs minutes per round at 100 seeds on 2 cores) and PG-NAG iterative
+(rescored after every round of 2); DiffusionNAG's closed loop (50 random queries, then 10 cycles of 25
+candidates with the predictor refitted between cycles) on NB201 only, with --checkpoint (an NB201
+score network from `jaxnag train-score`) and --dn-seeds seeds (it costs about 5 s per seed on 2 cores).
 
   JAXNAG_DATA_DIR=../shared/data python benchmarks/budget.py [--seeds 100] [--budget 1000] [--out docs]
+      [--checkpoint DIR] [--dn-seeds 30] [--methods LABEL-PREFIX,...]
 """
 
 from __future__ import annotations
@@ -52,11 +57,20 @@ METHODS = {  # label: (registry name, settings)
         "ednag+surrogate", dict(population=10, steps=150, query=5, local=10)),
     "EDNAG + surrogate + local (N=10, T=400, 5 queried per step, local 10)": (
         "ednag+surrogate", dict(population=10, steps=400, query=5, local=10)),
+    "PG-NAG budgeted (k=5, prior from 20 queries, 10 per round)": (
+        "pgnag", dict(k=5, prior_budget=20, prior_method="loo", sampler="direct", samples=10, rounds=2000)),
+    "PG-NAG iterative (k=5, prior from 20 queries, 2 per round, sharpness 8)": (
+        "pgnag", dict(k=5, prior_budget=20, prior_method="loo", sampler="direct", samples=2, rounds=5000,
+                      iterative=True, sharpness=8.0)),
+    "DiffusionNAG closed loop (Q=50, 10 cycles of 25)": (
+        "diffusionnag", dict(predictor_queries=50, top=25, loops=10, round_size=64, pc_steps=100,
+                             predictor_iterations=300, refit_iterations=60)),
 }
+OURS = ("EDNAG", "PG-NAG", "DiffusionNAG")
 AT = (100, 300, 1000)
 
 
-def run_method(label, table, space, b, seeds):
+def run_method(label, table, space, b, seeds, context):
     name, settings = METHODS[label]
     gen = registry.get(name.split("+")[0])
     if name.endswith("+surrogate"):
@@ -65,12 +79,12 @@ def run_method(label, table, space, b, seeds):
     cfg = gen.config(space, budget=b, **settings)
     keys = jax.random.split(jax.random.key(0), seeds)
     t0 = time.perf_counter()
-    res = jax.block_until_ready(jax.jit(jax.vmap(lambda k: gen.generate(k, table, space, cfg)))(keys))
+    res = jax.block_until_ready(jax.jit(jax.vmap(lambda k: gen.generate(k, table, space, cfg, **context)))(keys))
     seconds = time.perf_counter() - t0
     trace = np.asarray(res.best_trace, np.float64)  # [seeds, B] fitness units
     spent = np.asarray(res.queries)
     optimum = float(table.optimum)
-    row = dict(method=label, seconds=seconds, queries_mean=float(spent.mean()), queries_min=int(spent.min()))
+    row = dict(method=label, seeds=seeds, seconds=seconds, queries_mean=float(spent.mean()), queries_min=int(spent.min()))
     for q in AT:
         if q > b:
             continue
@@ -90,39 +104,56 @@ def main():
     p.add_argument("--benchmarks", default=",".join(BENCHMARKS))
     p.add_argument("--out", default="docs")
     p.add_argument("--data-dir", default=None)
+    p.add_argument("--checkpoint", default=None, help="an NB201 score network folder: runs DiffusionNAG on NB201")
+    p.add_argument("--dn-seeds", type=int, default=30, help="seeds of the DiffusionNAG runs")
+    p.add_argument("--datasets", default=None, help="comma-separated datasets to run (default: all)")
+    p.add_argument("--prefix", default="budget", help="file names: PREFIX.md, PREFIX.json, PREFIX_BENCHMARK.png")
+    p.add_argument("--methods", default=None, help="comma-separated label prefixes to run (default: all)")
     p.add_argument("--replot", default=None, help="a budget.json of an earlier run: rewrite its plots and "
                                                    "markdown only")
     args = p.parse_args()
     if args.replot:
         result = json.loads(Path(args.replot).read_text())
-        plot(Path(args.out), result["rows"])
-        write_markdown(Path(args.out) / "budget.md", result)
+        plot(Path(args.out), result["rows"], args.prefix)
+        write_markdown(Path(args.out) / f"{args.prefix}.md", result, args.prefix)
         return
     rows = []
     for bench in args.benchmarks.split(","):
         for dataset in BENCHMARKS[bench]:
+            if args.datasets and dataset not in args.datasets.split(","):
+                continue
             table = tables.load(bench, dataset, data_dir=args.data_dir)
             space = table.space
             b = min(args.budget, len(space.distinct_ranks()))
             for label in METHODS:
+                if args.methods and not any(label.startswith(m) for m in args.methods.split(",")):
+                    continue
+                seeds, context = args.seeds, {}
+                if label.startswith("DiffusionNAG"):
+                    if bench != "nb201" or not args.checkpoint:
+                        continue
+                    from jaxnag.diffusionnag import generator as dn
+                    seeds, context = args.dn_seeds, {"score_model": dn.load(args.checkpoint, space)[0]}
                 r = dict(benchmark=bench, dataset=dataset, budget=b, optimum=float(table.to_metric(float(table.optimum))),
-                         **run_method(label, table, space, b, args.seeds))
+                         **run_method(label, table, space, b, seeds, context))
                 rows.append(r)
                 print({k: v for k, v in r.items() if k != "curve"}, flush=True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     result = dict(machine=describe(), seeds=args.seeds, budget=args.budget, rows=rows,
                   command="JAXNAG_DATA_DIR=../shared/data python benchmarks/budget.py " + " ".join(sys.argv[1:]))
-    (out / "budget.json").write_text(json.dumps(result, indent=1))
-    plot(out, rows)
-    write_markdown(out / "budget.md", result)
-    print(f"wrote {out / 'budget.md'}")
+    (out / f"{args.prefix}.json").write_text(json.dumps(result, indent=1))
+    plot(out, rows, args.prefix)
+    write_markdown(out / f"{args.prefix}.md", result, args.prefix)
+    print(f"wrote {out / f'{args.prefix}.md'}")
 
 
-def plot(out: Path, rows) -> None:
+def plot(out: Path, rows, prefix: str = "budget") -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    colors = plt.get_cmap("tab20").colors[::2] + plt.get_cmap("tab20").colors[1::2]  # 20 distinct ones
     for bench in dict.fromkeys(r["benchmark"] for r in rows):
         datasets = list(dict.fromkeys(r["dataset"] for r in rows if r["benchmark"] == bench))
         cols = min(3, len(datasets))
@@ -134,7 +165,9 @@ def plot(out: Path, rows) -> None:
                     step = max(1, r["budget"] // 200)
                     x = np.arange(1, r["budget"] + 1)[::step]
                     keep = x >= 20  # the first queries are random for every method
-                    ax.plot(x[keep], np.asarray(r["curve"])[keep], label=r["method"])
+                    i = methods.index(r["method"])
+                    ax.plot(x[keep], np.asarray(r["curve"])[keep], label=r["method"], color=colors[i % len(colors)],
+                            linestyle="-" if i < len(colors) else "--")
             ax.set_xscale("log")
             ax.set_title(d)
             ax.set_xlabel("unique queries")
@@ -143,22 +176,23 @@ def plot(out: Path, rows) -> None:
             ax.axis("off")
         axes.flat[0].legend(fontsize=6)
         fig.tight_layout()
-        fig.savefig(out / f"budget_{bench}.png", dpi=90)
+        fig.savefig(out / f"{prefix}_{bench}.png", dpi=90)
         plt.close(fig)
 
 
-def write_markdown(path: Path, d: dict) -> None:
+def write_markdown(path: Path, d: dict, prefix: str = "budget") -> None:
     rows = d["rows"]
     L = ["# Generators at equal unique queries", "",
-         f"Machine: {d['machine']}. Command: `{d['command']}`. {d['seeds']} seeds per method and dataset, "
+         f"Machine: {d['machine']}. Command: `{d['command']}`. {d['seeds']} seeds per method and dataset "
+         "(the 'seeds' column says where fewer), "
          "vmapped in one call; every method under `jaxnag.budget.with_budget` (repeats answered from the "
          "run's archive, not counted). 'hit' is the share of seeds whose best so far is the dataset's "
          "optimum; 'mean' the mean best so far in the benchmark's metric. A method that ends before the "
          "budget (EDNAG after its T steps) keeps its last best.", ""]
     for bench in dict.fromkeys(r["benchmark"] for r in rows):
-        L += [f"## {bench}", "", f"![best so far vs unique queries](budget_{bench}.png)", "",
-              "| dataset | method | mean@100 | hit@100 | mean@300 | hit@300 | mean@1000 | hit@1000 | queries spent (mean) | s |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+        L += [f"## {bench}", "", f"![best so far vs unique queries]({prefix}_{bench}.png)", "",
+              "| dataset | method | seeds | mean@100 | hit@100 | mean@300 | hit@300 | mean@1000 | hit@1000 | queries spent (mean) | s |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             if r["benchmark"] != bench:
                 continue
@@ -166,7 +200,7 @@ def write_markdown(path: Path, d: dict) -> None:
             for q in AT:
                 cells += [f"{r[f'mean_{q}']:.4g}" if f"mean_{q}" in r else "n/a",
                           f"{100 * r[f'hit_{q}']:.0f}%" if f"hit_{q}" in r else "n/a"]
-            L.append(f"| {r['dataset']} | {r['method']} | " + " | ".join(cells) + f" | {r['queries_mean']:.0f} | "
+            L.append(f"| {r['dataset']} | {r['method']} | {r.get('seeds', d['seeds'])} | " + " | ".join(cells) + f" | {r['queries_mean']:.0f} | "
                      f"{r['seconds']:.1f} |")
         L.append("")
     L += ["## Who wins where (mean best at 300 queries; ties within 1e-9 shared)", "",
@@ -178,7 +212,7 @@ def write_markdown(path: Path, d: dict) -> None:
             continue
         top = max(r["mean_300"] for r in group)
         winners = [r["method"] for r in group if r["mean_300"] >= top - 1e-9]
-        ours = max((r for r in group if r["method"].startswith("EDNAG")), key=lambda r: (r["mean_300"], r["hit_300"]))
+        ours = max((r for r in group if r["method"].startswith(OURS)), key=lambda r: (r["mean_300"], r["hit_300"]))
         rea = next(r for r in group if r["method"] == "REA")
         L.append(f"| {key[0]} | {key[1]} | {', '.join(winners)} | {ours['method']} {ours['mean_300']:.4g} | "
                  f"{rea['mean_300']:.4g} | {'yes' if ours['mean_300'] >= rea['mean_300'] - 1e-9 else '**no**'} |")

@@ -169,3 +169,16 @@ def test_surrogate_flags(capsys):
     code, _, err = run(capsys, "generate", "--method", "ednag", "--benchmark", "nb201", "--population", "10",
                        "--surrogate-query", "50")
     assert code == 2 and "query" in err
+
+
+def test_pgnag_iterative_flags(capsys):
+    code, out, err = run(capsys, "generate", "--method", "pgnag", "--benchmark", "nb201", "--dataset", "cifar100",
+                         "--iterative", "--sampler", "direct", "--prior-budget", "20", "--prior-method", "loo", "--k",
+                         "5", "--samples", "2", "--rounds", "100", "--sharpness", "8", "--budget", "60", "--seeds", "2",
+                         "--json")
+    assert code == 0, err
+    r = json.loads(out)
+    assert r["config"]["iterative"] is True and r["config"]["sharpness"] == 8.0
+    assert [x["queries"] for x in r["runs"]] == [60, 60]
+    code, _, err = run(capsys, "generate", "--method", "pgnag", "--benchmark", "nb201", "--iterative")
+    assert code == 2 and "sampler='direct'" in err
