@@ -84,7 +84,8 @@ def run_method(label, table, space, b, seeds, context):
     trace = np.asarray(res.best_trace, np.float64)  # [seeds, B] fitness units
     spent = np.asarray(res.queries)
     optimum = float(table.optimum)
-    row = dict(method=label, seeds=seeds, seconds=seconds, queries_mean=float(spent.mean()), queries_min=int(spent.min()))
+    row = dict(method=label, seeds=seeds, seconds=seconds, queries_mean=float(spent.mean()),
+               queries_min=int(spent.min()))
     for q in AT:
         if q > b:
             continue
@@ -191,7 +192,8 @@ def write_markdown(path: Path, d: dict, prefix: str = "budget") -> None:
          "budget (EDNAG after its T steps) keeps its last best.", ""]
     for bench in dict.fromkeys(r["benchmark"] for r in rows):
         L += [f"## {bench}", "", f"![best so far vs unique queries]({prefix}_{bench}.png)", "",
-              "| dataset | method | seeds | mean@100 | hit@100 | mean@300 | hit@300 | mean@1000 | hit@1000 | queries spent (mean) | s |",
+              "| dataset | method | seeds | mean@100 | hit@100 | mean@300 | hit@300 | mean@1000 | hit@1000 "
+              "| queries spent (mean) | s |",
               "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             if r["benchmark"] != bench:
@@ -200,7 +202,8 @@ def write_markdown(path: Path, d: dict, prefix: str = "budget") -> None:
             for q in AT:
                 cells += [f"{r[f'mean_{q}']:.4g}" if f"mean_{q}" in r else "n/a",
                           f"{100 * r[f'hit_{q}']:.0f}%" if f"hit_{q}" in r else "n/a"]
-            L.append(f"| {r['dataset']} | {r['method']} | {r.get('seeds', d['seeds'])} | " + " | ".join(cells) + f" | {r['queries_mean']:.0f} | "
+            L.append(f"| {r['dataset']} | {r['method']} | {r.get('seeds', d['seeds'])} | " + " | ".join(cells)
+                     + f" | {r['queries_mean']:.0f} | "
                      f"{r['seconds']:.1f} |")
         L.append("")
     L += ["## Who wins where (mean best at 300 queries; ties within 1e-9 shared)", "",

@@ -57,8 +57,8 @@ from .prior._score_table import check_scoring
 from .protocol import Result, evaluate, trace_result, unless_finished
 from .shaping import failed_as
 
-__all__ = ["Config", "PRIORS", "Report", "additive_shapley", "SAMPLERS", "State", "TrainConfig", "ask", "done", "generate", "init",
-           "protocol", "protocol_of", "run", "same_task", "sample_prior", "tell"]
+__all__ = ["Config", "PRIORS", "Report", "SAMPLERS", "State", "TrainConfig", "additive_shapley", "ask", "done",
+           "generate", "init", "protocol", "protocol_of", "run", "same_task", "sample_prior", "tell"]
 
 PRIORS = ("shapley", "frequency", "uniform")
 SAMPLERS = ("diffusion", "direct")
@@ -68,8 +68,8 @@ _OVERSAMPLE = 8  # the iterative variant draws this many times ``samples`` and k
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    """PG-NAG settings. ``temperature``, ``eps`` and ``sharpness`` are pytree leaves (sweepable by ``vmap``); the
-    others are static.
+    """PG-NAG settings. ``temperature``, ``eps`` and ``sharpness`` are pytree leaves (sweepable by
+    ``vmap``); the others are static.
 
     Attributes:
       k: number of best source architectures scored and trained on.
@@ -276,8 +276,8 @@ def ask(key: jax.Array, state: State, space, config: Config) -> tuple[jax.Array,
         ids = space.query_id(draws)
         fresh = space.is_valid(draws) & seen_set.first_occurrence(ids, jnp.ones(ids.shape[0], bool)) \
             & ~seen_set.contains(state.seen, ids)
-        order = jnp.argsort(~fresh, stable=True)  # unqueried distinct valid draws first, in draw order
-        return draws[order[:config.samples]], state._replace(proposal=draws[order[:config.samples]])
+        ops = draws[jnp.argsort(~fresh, stable=True)[:config.samples]]  # unqueried distinct valid ones first
+        return ops, state._replace(proposal=ops)
     if config.sampler == "direct":
         ops = sample_prior(key, state.prior, config.samples)
     else:

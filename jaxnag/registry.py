@@ -119,7 +119,8 @@ def _pgnag() -> Generator:
         return {"source": source}, notes
 
     def config(space, k=20, tau=None, samples=100, rounds=1, prior_budget=None, prior_method="exact",
-               prior="shapley", sampler="diffusion", iterations=pgnag.TrainConfig().iterations, iterative=False, sharpness=1.0):
+               prior="shapley", sampler="diffusion", iterations=pgnag.TrainConfig().iterations, iterative=False,
+               sharpness=1.0):
         if prior_budget is not None:
             space.check_budget(prior_budget, "prior_budget")
         return renamed(lambda: pgnag.Config(
