@@ -312,9 +312,7 @@ def _rescore(state: State, ops, ids, values, new_ids, space, config: Config) -> 
     """The iterative variant's update: fit the ridge model on every target query told so far, take
     the Shapley values of the ``k`` best queries under it, and rebuild the prior from them."""
     stats = ridge_lib.update(state.stats, ops, values, space)
-    pool = jnp.concatenate([state.top_values, jnp.where(new_ids & jnp.isfinite(values), values, -jnp.inf)])
-    top_values, i = jax.lax.top_k(pool, config.k)
-    top_ids = jnp.concatenate([state.top_ids, ids])[i]
+    top_ids, top_values = seen_set.keep_best(state.top_ids, state.top_values, ids, values, new_ids)
     top_ops = space.unrank(top_ids)
     w = ridge_lib.slot_weights(ridge_lib.weights(stats, config.ridge), space)
     phi = additive_shapley(w, top_ops, space)

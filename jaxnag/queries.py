@@ -22,7 +22,7 @@ import jax.numpy as jnp
 
 from .shaping import PAIRWISE_MAX, descending_order
 
-__all__ = ["contains", "count", "empty", "first_occurrence", "mark", "query_ids"]
+__all__ = ["contains", "count", "empty", "first_occurrence", "keep_best", "mark", "query_ids"]
 
 
 def query_ids(space, ops: jax.Array) -> jax.Array:
@@ -72,6 +72,24 @@ def mark(seen: jax.Array, ids: jax.Array, valid: jax.Array) -> tuple[jax.Array, 
     # New ids are distinct and not yet in the set, so adding their bits is an OR.
     seen = seen.at[word].add(jnp.where(new, bit, jnp.uint32(0)))
     return seen, jnp.sum(new).astype(jnp.int32)
+
+
+def keep_best(best_ids: jax.Array, best_values: jax.Array, ids: jax.Array, values: jax.Array,
+              new: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The ``k`` best distinct ids so far: ``(best_ids [k], best_values [k])`` (best first, -inf where
+    fewer) updated with the batch ``ids [n]``, ``values [n]`` where ``new`` (ids neither kept nor seen
+    before, first in their batch); an id joins if it beats the worst kept.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> ids, v = keep_best(jnp.array([7, 0]), jnp.array([0.5, -jnp.inf]), jnp.array([2, 3]),
+      ...                    jnp.array([0.9, 0.1]), jnp.array([True, True]))
+      >>> ids.tolist(), [round(x, 2) for x in v.tolist()]
+      ([2, 7], [0.9, 0.5])
+    """
+    pool = jnp.concatenate([best_values, jnp.where(new & jnp.isfinite(values), values, -jnp.inf)])
+    best_values, top = jax.lax.top_k(pool, best_values.shape[0])
+    return jnp.concatenate([best_ids, ids])[top], best_values
 
 
 def count(seen: jax.Array) -> jax.Array:

@@ -75,8 +75,7 @@ class State(NamedTuple):
 
     Attributes:
       inner: the generator's own state.
-      gram, moment: ``X^T X [D, D]`` and ``X^T y [D]`` over the evaluated architectures (one-hot plus bias).
-      count: evaluated architectures with a finite value.
+      stats: the ridge statistics (:class:`jaxnag.ridge.Stats`) of the evaluated architectures.
       seen, archive: query ids evaluated so far (a :mod:`jaxnag.queries` bit set) and their values
         (float32 ``[space.size]``): a proposal evaluated before is told its real value, and is picked
         for evaluation only when fewer than ``query`` new proposals remain.
@@ -89,9 +88,7 @@ class State(NamedTuple):
     """
 
     inner: Any
-    gram: jax.Array
-    moment: jax.Array
-    count: jax.Array
+    stats: ridge_lib.Stats
     seen: jax.Array
     archive: jax.Array
     proposals: jax.Array
@@ -104,16 +101,11 @@ class State(NamedTuple):
 
 
 features = ridge_lib.features
-solve_spd = ridge_lib.solve_spd
-
-
-def _stats(state: State) -> ridge_lib.Stats:
-    return ridge_lib.Stats(state.gram, state.moment, state.count)
 
 
 def _predictor(state: State, space, config):
     """``ops [n, R] -> predicted fitness [n]`` from the ridge fit so far (one solve)."""
-    return ridge_lib.predictor(_stats(state), space, config.ridge)
+    return ridge_lib.predictor(state.stats, space, config.ridge)
 
 
 def _predict(state: State, ops, space, config) -> jax.Array:
@@ -150,7 +142,7 @@ def with_surrogate(gen: Generator) -> Generator:
         if config.query > n:
             raise ConfigError(f"query ({config.query}) is more than the {n} architectures {gen.name} proposes "
                               "per round")
-        return State(inner, *ridge_lib.empty(space),
+        return State(inner, ridge_lib.empty(space),
                      queries_lib.empty(space.size), jnp.full(space.size, jnp.nan, jnp.float32),
                      jnp.zeros((n + _num_local(space, config), space.num_slots), jnp.int32),
                      jnp.zeros(config.query, jnp.int32), jnp.zeros(space.num_slots, jnp.int32), jnp.float32(-jnp.inf),
@@ -166,7 +158,7 @@ def with_surrogate(gen: Generator) -> Generator:
         # new ones first (one evaluated before is answered again by whoever keeps values, e.g. jaxnag.budget)
         ids = queries_lib.query_ids(space, ops)
         known = queries_lib.contains(state.seen, ids)
-        rank = jnp.where(state.count > 0, pred, -jnp.arange(ops.shape[0], dtype=jnp.float32))
+        rank = jnp.where(state.stats.count > 0, pred, -jnp.arange(ops.shape[0], dtype=jnp.float32))
         if config.fresh:
             rank = jnp.where(known, -jnp.inf, rank)
         order = jnp.argsort(-rank, stable=True)
@@ -176,7 +168,7 @@ def with_surrogate(gen: Generator) -> Generator:
             cids = queries_lib.query_ids(space, cand)
             first = queries_lib.first_occurrence(jnp.concatenate([ids, cids]),
                                                  jnp.ones(ops.shape[0] + cand.shape[0], bool))[ops.shape[0]:]
-            usable = extra & first & ~queries_lib.contains(state.seen, cids) & (state.count > 0)
+            usable = extra & first & ~queries_lib.contains(state.seen, cids) & (state.stats.count > 0)
             # the best's neighbours first (by prediction), then the second best's, ...; unusable ones last
             group = jnp.where(usable, jnp.arange(cand.shape[0]) // (cand.shape[0] // config.local), config.local)
             nb = jnp.lexsort((-predict(cand), group))[:config.query]
@@ -193,14 +185,12 @@ def with_surrogate(gen: Generator) -> Generator:
             raise ConfigError(f"tell takes {config.query} values (the picked proposals), got shape {values.shape}")
         picked_ops = state.proposals[state.picked]
         ok = jnp.isfinite(values)
-        state = state._replace(**ridge_lib.update(_stats(state), picked_ops, values, space)._asdict())
+        state = state._replace(stats=ridge_lib.update(state.stats, picked_ops, values, space))
         ids = queries_lib.query_ids(space, state.proposals)
         picked_ids = ids[state.picked]
         # the elites: the best distinct query ids evaluated (a new id joins if it beats the worst)
         new = queries_lib.first_occurrence(picked_ids, ok) & ~queries_lib.contains(state.seen, picked_ids)
-        pool = jnp.concatenate([state.elite_values, jnp.where(new, values, -jnp.inf)])
-        elite_values, top = jax.lax.top_k(pool, state.elite_values.shape[0])
-        elite_ids = jnp.concatenate([state.elite_ids, picked_ids])[top]
+        elite_ids, elite_values = queries_lib.keep_best(state.elite_ids, state.elite_values, picked_ids, values, new)
         seen, _ = queries_lib.mark(state.seen, picked_ids, ok)
         archive = state.archive.at[jnp.where(ok, picked_ids, space.size)].set(values, mode="drop")
         state = state._replace(seen=seen, archive=archive, elite_ids=elite_ids, elite_values=elite_values)

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxnag import budget, errors, protocol, registry, spaces, surrogate
+from jaxnag import budget, errors, protocol, registry, ridge, spaces, surrogate
 
 
 def test_only_the_picked_proposals_are_evaluated_and_the_ridge_learns_an_additive_fitness():
@@ -28,8 +28,8 @@ def test_only_the_picked_proposals_are_evaluated_and_the_ridge_learns_an_additiv
     assert sizes == [4] * 15 and int(res.queries) == 60
     state = gen.jitted[0](jax.random.key(0), space, cfg)
     ops = space.random(jax.random.key(1), (200,))
-    state = state._replace(gram=surrogate.features(ops, space).T @ surrogate.features(ops, space),
-                           moment=surrogate.features(ops, space).T @ fitness(ops), count=jnp.int32(200))
+    state = state._replace(stats=ridge.Stats(surrogate.features(ops, space).T @ surrogate.features(ops, space),
+                                             surrogate.features(ops, space).T @ fitness(ops), jnp.int32(200)))
     test = space.random(jax.random.key(2), (50,))
     pred = surrogate._predict(state, test, space, dataclasses.replace(cfg, ridge=1e-3))
     np.testing.assert_allclose(pred, fitness(test), atol=0.05)
@@ -59,7 +59,7 @@ def test_solve_spd_matches_numpy_under_vmap():
     x[:, :, 5] = x[:, :, 4]  # collinear columns, as one-hot features of a converged population are
     a = np.einsum("bni,bnj->bij", x, x) + np.eye(31, dtype=np.float32)
     b = rng.normal(size=(8, 31)).astype(np.float32)
-    got = jax.jit(jax.vmap(surrogate.solve_spd))(a, b)
+    got = jax.jit(jax.vmap(ridge.solve_spd))(a, b)
     np.testing.assert_allclose(got, np.linalg.solve(a.astype(np.float64), b[..., None])[..., 0], atol=1e-4)
 
 

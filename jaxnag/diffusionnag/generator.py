@@ -294,13 +294,13 @@ def tell(state, values: jax.Array, space, config: Config):
         archive_ops = state.archive_ops.at[slots].set(state.candidates)
         archive_values = state.archive_values.at[slots].set(jnp.where(state.candidate_ok, values, jnp.nan))
 
+        warm = config.refit_iterations > 0  # warm start: the current predictor trains on, for refit_iterations
+        pcfg = dataclasses.replace(config.predictor, iterations=config.refit_iterations) if warm else config.predictor
+
         def refit(_):
             key = jax.random.fold_in(state.predictor_key, state.cycle + 1)
-            if config.refit_iterations:  # warm start: the current predictor trains on
-                pcfg = dataclasses.replace(config.predictor, iterations=config.refit_iterations)
-                return predictor_state(key, space, archive_ops, archive_values, state.score.sde, pcfg,
-                                       start=state.predictor)[0]
-            return predictor_state(key, space, archive_ops, archive_values, state.score.sde, config.predictor)[0]
+            return predictor_state(key, space, archive_ops, archive_values, state.score.sde, pcfg,
+                                   start=state.predictor if warm else None)[0]
         predictor = jax.lax.cond(last, lambda _: state.predictor, refit, None)
         told = told._replace(archive_ops=archive_ops, archive_values=archive_values, predictor=predictor)
     return unless_finished(state.told, state, told)  # the last cycle told: a no-op after
