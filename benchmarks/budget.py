@@ -94,7 +94,7 @@ def run_method(label, table, space, b, seeds, context):
         row[f"mean_{q}"] = float(np.nanmean(metric))
         row[f"hit_{q}"] = float(np.mean(best >= optimum))
     metric_curve = np.asarray(table.to_metric(trace), np.float64)
-    row["curve"] = np.nanmean(metric_curve, axis=0)[::max(1, b // 200)].tolist()
+    row["curve"] = [float(f"{v:.6g}") for v in np.nanmean(metric_curve, axis=0)[::max(1, b // 200)]]
     return row
 
 
@@ -143,7 +143,7 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     result = dict(machine=describe(), seeds=args.seeds, budget=args.budget, rows=rows,
                   command="JAXNAG_DATA_DIR=../shared/data python benchmarks/budget.py " + " ".join(sys.argv[1:]))
-    (out / f"{args.prefix}.json").write_text(json.dumps(result, indent=1))
+    (out / f"{args.prefix}.json").write_text(json.dumps(result, separators=(",", ":")) + "\n")  # compact: 200 x rows
     plot(out, rows, args.prefix)
     write_markdown(out / f"{args.prefix}.md", result, args.prefix)
     print(f"wrote {out / f'{args.prefix}.md'}")
