@@ -26,3 +26,17 @@ def pyplot():
         print("matplotlib is not installed (pip install 'jaxnag[bench]'): no plot")
         return None
     return plt
+
+
+def printed_rows(log, key: tuple, having: tuple = ()) -> dict:
+    """The dict rows an earlier run printed (one Python literal per line) that have the fields ``key``
+    (the first one first on the line) and ``having``, by their ``key`` values, each marked
+    ``reused=True``: what a benchmark's ``--reuse`` keeps."""
+    import ast
+    from pathlib import Path
+    rows = {}
+    for line in Path(log).read_text().splitlines():
+        if line.startswith("{" + repr(key[0])) and all(repr(k) in line for k in (*key, *having)):
+            r = ast.literal_eval(line)
+            rows[tuple(r[k] for k in key)] = dict(r, reused=True)
+    return rows

@@ -7,25 +7,33 @@ seeds that found the dataset's optimum, at 100, 300 and 1,000 queries; one plot 
 a table of which method wins where.
 
 Methods: random search, REA (P=50, S=10), evosax SimpleGA (population 30), EDNAG with its
-defaults (N=30, T=100: it ends after its T steps, about 1,300 unique queries on NB201), EDNAG
-with N=10 (T=100, about 400-600 unique queries), and EDNAG with the online ridge surrogate
+defaults (N=30, T=150: it ends after its T steps, about 2,000 unique queries on NB201), EDNAG with
+the reference's hyperparameters (``ednag.Config.reference()``, the defaults before issue 12: N=30,
+T=100, about 1,300 unique queries; and N=10, about 400-600), and EDNAG with the online ridge surrogate
 (``jaxnag.surrogate``: N=30, T=100, the 10 most promising children evaluated per step, the rest
 predicted), and the surrogate with its local search (N=10, T=150 or 400, 5 evaluated per step; a pick
 evaluated before is replaced by a new neighbour of the 10 best so far); PG-NAG budgeted (its prior
 scored on 20 of the target's queries, k=5, leave-one-out; the prior sampled directly: the denoiser,
 whose limit is that prior, costs minutes per round at 100 seeds on 2 cores) and PG-NAG iterative
 (rescored after every round of 2); DiffusionNAG's closed loop (50 random queries, then 10 cycles of 25
-candidates with the predictor refitted between cycles) on NB201 only, with --checkpoint (an NB201
-score network from `jaxnag train-score`) and --dn-seeds seeds (it costs about 5 s per seed on 2 cores).
+candidates with the predictor refitted between cycles) on every benchmark whose space has a score
+network given with --checkpoint (repeatable: `jaxnag train-score` folders, each names its space; NB201's
+serves HW-NAS-Bench-360 too, whose cells are NB201's; NAS-Bench-Graph has no fixed cell graph for
+DiffusionNAG to diffuse on), with --dn-seeds seeds (it costs about 5 s per seed on 2 cores).
+
+The EDNAG rows other than "EDNAG default" use the reference's selection and mutation (elite rate
+0.1, diversity rate 0.2, mutation index 5). --merge keeps the rows of an earlier run for the
+(benchmark, dataset, method) cells not run now, so one method can be added or rerun alone.
 
   JAXNAG_DATA_DIR=../shared/data python benchmarks/budget.py [--seeds 100] [--budget 1000] [--out docs]
-      [--checkpoint DIR] [--dn-seeds 30] [--methods LABEL-PREFIX,...]
+      [--checkpoint DIR ...] [--dn-seeds 30] [--methods LABEL-PREFIX,...] [--merge docs/budget.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -49,14 +57,15 @@ METHODS = {  # label: (registry name, settings)
     "random": ("random", {}),
     "REA": ("rea", dict(population=50, sample=10)),
     "evosax SimpleGA": ("evosax", dict(strategy="SimpleGA", population=30, generations=300)),
-    "EDNAG (N=30, T=100)": ("ednag", dict(population=30, steps=100)),
-    "EDNAG (N=10, T=100)": ("ednag", dict(population=10, steps=100)),
+    "EDNAG default (N=30, T=150)": ("ednag", {}),
+    "EDNAG reference (N=30, T=100)": ("ednag", dict(population=30, steps=100, reference=True)),
+    "EDNAG reference (N=10, T=100)": ("ednag", dict(population=10, steps=100, reference=True)),
     "EDNAG + surrogate (N=30, T=100, 10 queried per step)": ("ednag+surrogate", dict(population=30, steps=100,
-                                                                                     query=10)),
+                                                                                     query=10, reference=True)),
     "EDNAG + surrogate + local (N=10, T=150, 5 queried per step, local 10)": (
-        "ednag+surrogate", dict(population=10, steps=150, query=5, local=10)),
+        "ednag+surrogate", dict(population=10, steps=150, query=5, local=10, reference=True)),
     "EDNAG + surrogate + local (N=10, T=400, 5 queried per step, local 10)": (
-        "ednag+surrogate", dict(population=10, steps=400, query=5, local=10)),
+        "ednag+surrogate", dict(population=10, steps=400, query=5, local=10, reference=True)),
     "PG-NAG budgeted (k=5, prior from 20 queries, 10 per round)": (
         "pgnag", dict(k=5, prior_budget=20, prior_method="loo", sampler="direct", samples=10, rounds=2000)),
     "PG-NAG iterative (k=5, prior from 20 queries, 2 per round, sharpness 8)": (
@@ -105,11 +114,14 @@ def main():
     p.add_argument("--benchmarks", default=",".join(BENCHMARKS))
     p.add_argument("--out", default="docs")
     p.add_argument("--data-dir", default=None)
-    p.add_argument("--checkpoint", default=None, help="an NB201 score network folder: runs DiffusionNAG on NB201")
+    p.add_argument("--checkpoint", action="append", default=[],
+                   help="a score network folder (repeatable): runs DiffusionNAG on the benchmarks of its space")
     p.add_argument("--dn-seeds", type=int, default=30, help="seeds of the DiffusionNAG runs")
     p.add_argument("--datasets", default=None, help="comma-separated datasets to run (default: all)")
     p.add_argument("--prefix", default="budget", help="file names: PREFIX.md, PREFIX.json, PREFIX_BENCHMARK.png")
     p.add_argument("--methods", default=None, help="comma-separated label prefixes to run (default: all)")
+    p.add_argument("--merge", default=None, help="a budget.json of an earlier run: keep its rows for the cells "
+                                                  "(benchmark, dataset, method) not run now")
     p.add_argument("--replot", default=None, help="a budget.json of an earlier run: rewrite its plots and "
                                                    "markdown only")
     args = p.parse_args()
@@ -118,6 +130,7 @@ def main():
         plot(Path(args.out), result["rows"], args.prefix)
         write_markdown(Path(args.out) / f"{args.prefix}.md", result, args.prefix)
         return
+    checkpoints = {json.loads((Path(d) / "jaxnag-score.json").read_text())["space"]: d for d in args.checkpoint}
     rows = []
     for bench in args.benchmarks.split(","):
         for dataset in BENCHMARKS[bench]:
@@ -131,22 +144,41 @@ def main():
                     continue
                 seeds, context = args.seeds, {}
                 if label.startswith("DiffusionNAG"):
-                    if bench != "nb201" or not args.checkpoint:
+                    if space.name not in checkpoints:
                         continue
                     from jaxnag.diffusionnag import generator as dn
-                    seeds, context = args.dn_seeds, {"score_model": dn.load(args.checkpoint, space)[0]}
+                    seeds, context = args.dn_seeds, {"score_model": dn.load(checkpoints[space.name], space)[0]}
                 r = dict(benchmark=bench, dataset=dataset, budget=b, optimum=float(table.to_metric(float(table.optimum))),
                          **run_method(label, table, space, b, seeds, context))
                 rows.append(r)
                 print({k: v for k, v in r.items() if k != "curve"}, flush=True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    result = dict(machine=describe(), seeds=args.seeds, budget=args.budget, rows=rows,
-                  command="JAXNAG_DATA_DIR=../shared/data python benchmarks/budget.py " + " ".join(sys.argv[1:]))
+    command = "JAXNAG_DATA_DIR=../shared/data python benchmarks/budget.py " + shlex.join(sys.argv[1:])
+    if args.merge:
+        earlier = json.loads(Path(args.merge).read_text())
+        rows, command = merge(earlier["rows"], rows), f"{earlier['command']}`, then `{command}"
+    result = dict(machine=describe(), seeds=args.seeds, budget=args.budget, rows=rows, command=command)
     (out / f"{args.prefix}.json").write_text(json.dumps(result, separators=(",", ":")) + "\n")  # compact: 200 x rows
     plot(out, rows, args.prefix)
     write_markdown(out / f"{args.prefix}.md", result, args.prefix)
     print(f"wrote {out / f'{args.prefix}.md'}")
+
+
+def merge(earlier: list, now: list) -> list:
+    """The rows of ``now`` and those of ``earlier`` whose (benchmark, dataset, method) cell ``now`` lacks, in
+    the order of BENCHMARKS and METHODS (methods no longer listed last)."""
+    cell = lambda r: (r["benchmark"], r["dataset"], r["method"])  # noqa: E731
+    fresh = {cell(r) for r in now}
+    rows = now + [r for r in earlier if cell(r) not in fresh]
+    order = {b: (i, list(ds)) for i, (b, ds) in enumerate(BENCHMARKS.items())}
+    methods = list(METHODS)
+
+    def key(r):
+        i, ds = order.get(r["benchmark"], (len(order), []))
+        return (i, ds.index(r["dataset"]) if r["dataset"] in ds else len(ds),
+                methods.index(r["method"]) if r["method"] in methods else len(methods))
+    return sorted(rows, key=key)
 
 
 def plot(out: Path, rows, prefix: str = "budget") -> None:
@@ -189,7 +221,9 @@ def write_markdown(path: Path, d: dict, prefix: str = "budget") -> None:
          "vmapped in one call; every method under `jaxnag.budget.with_budget` (repeats answered from the "
          "run's archive, not counted). 'hit' is the share of seeds whose best so far is the dataset's "
          "optimum; 'mean' the mean best so far in the benchmark's metric. A method that ends before the "
-         "budget (EDNAG after its T steps) keeps its last best.", ""]
+         "budget (EDNAG after its T steps) keeps its last best. The EDNAG rows other than 'EDNAG default' "
+         "run with the reference's selection and mutation (`reference=True`: elite rate 0.1, diversity rate "
+         "0.2, mutation index 5; the library's defaults before issue 12).", ""]
     for bench in dict.fromkeys(r["benchmark"] for r in rows):
         L += [f"## {bench}", "", f"![best so far vs unique queries]({prefix}_{bench}.png)", "",
               "| dataset | method | seeds | mean@100 | hit@100 | mean@300 | hit@300 | mean@1000 | hit@1000 "

@@ -40,7 +40,7 @@ def main():
     batch = proxies.batch(xt, yt, classes=10, size=16)
     size = dict(channels=args.channels, cells=args.cells, classes=10)
     gen = registry.get("ednag")
-    cfg = gen.config(space, population=20, steps=20)
+    cfg = gen.config(space, population=20, steps=20, reference=True)
     candidates = []
     for label, members in (("synflow", ["synflow"]), ("nwot", ["nwot"]), ("synflow + nwot ensemble", ["synflow", "nwot"])):
         fit = proxies.fitness(space, members[0], batch, **size) if len(members) == 1 else \

@@ -1,6 +1,7 @@
 """EDNAG speed, side by side in one process, reported as ratios.
 
-(a) one EDNAG run (N = 30, T = 100) after compilation;
+(a) one EDNAG run after compilation, at the reference configuration (N = 30, T = 100, like
+    the reference loop it is compared with; ``ednag.Config.reference()``);
 (b) 1,000 seeds vmapped in one call (JAX's default threefry keys, and philox keys:
     random bits are a large share of the work at N = 30, and XLA's CPU threefry is a
     rolled loop);
@@ -9,7 +10,8 @@
     on the same table fitness; and, like for like, EDNAG's denoising part alone
     (evaluate, count queries, fitness weights, x0, DDIM: what a DiffusionEvolution
     generation does), composed from jaxnag.ednag.denoise;
-(d) compile time of one run.
+(d) compile time of one run;
+(e) multi-task generation with the library's defaults (``ednag.Config()``): hit rates.
 
   JAXNAG_DATA_DIR=../shared/data python benchmarks/ednag_speed.py [--repeats 5] [--out docs]
 """
@@ -80,7 +82,8 @@ def main():
     args = ap.parse_args()
     table = tables.load("nb201", "cifar10", data_dir=args.data_dir)
     space = table.space
-    cfg = ednag.Config()
+    cfg = ednag.Config.reference()  # (a)-(d): like for like with the reference loop's N = 30, T = 100
+    default = ednag.Config()  # (e)
     key = jax.random.key(0)
     res = {}
 
@@ -126,7 +129,7 @@ def main():
         ts = [tables.load(bench, d, data_dir=args.data_dir) for d in datasets]
         stacked = tables.stack(ts)
         sp = ts[0].space
-        run = jax.jit(jax.vmap(jax.vmap(lambda t, k: ednag.generate(k, t, sp, cfg), in_axes=(None, 0)),
+        run = jax.jit(jax.vmap(jax.vmap(lambda t, k: ednag.generate(k, t, sp, default), in_axes=(None, 0)),
                                in_axes=(0, None)))
         keys100 = jax.random.split(jax.random.key(1), 100)
         jax.block_until_ready(run(stacked, keys100))
@@ -149,7 +152,8 @@ def main():
         "",
         "| measurement | value |",
         "|---|---|",
-        f"| (a) one run, N = 30, T = 100 | {res['one_run_s'] * 1e3:.2f} ms |",
+        f"| (a) one run, N = {cfg.population}, T = {cfg.steps} (`ednag.Config.reference()`) "
+        f"| {res['one_run_s'] * 1e3:.2f} ms |",
         f"| (a) reference loop (methods.md, same CPU kind) / one run | {res['ratio_reference_over_one_run']:.0f}x |",
         f"| (b) 1,000 seeds vmapped, one call | {res['1000_seeds_s']:.3f} s |",
         f"| (b) 1,000 seeds, philox2x32 keys (`jax.random.key(0, impl='philox2x32')`) "
@@ -163,7 +167,8 @@ def main():
         f"| (c) evosax / EDNAG denoising part, like for like | {res['ratio_evosax_over_denoise_only']:.2f}x |",
         f"| (d) compile time of one run (lower + compile) | {res['compile_s']:.2f} s |",
         "",
-        "(e) Multi-task generation, one compiled call each (vmap over stacked tables and 100 seeds):",
+        f"(e) Multi-task generation with the defaults (`ednag.Config()`: N = {default.population}, "
+        f"T = {default.steps}), one compiled call each (vmap over stacked tables and 100 seeds):",
         "",
         "| benchmark | tasks x seeds | time | hit rate of each task's optimum |",
         "|---|---|---|---|",

@@ -30,7 +30,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import describe  # noqa: E402
+from _machine import describe, printed_rows  # noqa: E402
 
 from jaxnag import data, proxies, registry, spaces, tables  # noqa: E402
 
@@ -80,13 +80,7 @@ def main():
     space = spaces.get("nb201")
     all_ops = np.asarray(space.all_ops())
     rows, speed, gen_rows, table_rows = [], [], [], []
-    reused = {}
-    if args.reuse:
-        import ast
-        for line in Path(args.reuse).read_text().splitlines():
-            if line.startswith("{'dataset'") and "'ours'" in line:
-                r = ast.literal_eval(line)
-                reused[(r["dataset"], r["proxy"])] = dict(r, reused=True)
+    reused = printed_rows(args.reuse, ("dataset", "proxy"), having=("ours",)) if args.reuse else {}
     skip = {n for n in args.skip.split(",") if n}
     for dataset, classes, resolution in DATASETS:
         acc = tables.load("nb201", dataset, data_dir=args.data_dir)
@@ -137,7 +131,7 @@ def main():
         members = {"synflow": syn, "params": params,
                    "synflow + params (rank ensemble)": proxies.ensemble(space, [syn, params], reference=1000)}
         gen = registry.get("ednag")
-        cfg = gen.config(space)
+        cfg = gen.config(space, reference=True)  # N = 30, T = 100, the reference's selection
         keys = jax.random.split(jax.random.key(0), args.seeds)
         for label, fit in members.items():
             res = jax.jit(jax.vmap(lambda k: gen.generate(k, fit, space, cfg)))(keys)

@@ -26,7 +26,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import describe  # noqa: E402
+from _machine import describe, printed_rows  # noqa: E402
 import proxies as proxies_benchmark  # noqa: E402 (benchmarks/proxies.py)
 
 from jaxnag import data, proxies, spaces, tables  # noqa: E402
@@ -46,13 +46,8 @@ def main():
     order = np.random.default_rng(0).permutation(len(x))[:16]
     batch = proxies.batch(x[order], y[order], classes=10)
     all_ops = np.asarray(space.all_ops())
-    speed, reused = [], {}
-    if args.reuse:
-        import ast
-        for line in Path(args.reuse).read_text().splitlines():
-            if line.startswith("{'proxy'") and "'population'" in line:
-                r = ast.literal_eval(line)
-                reused[(r["proxy"], r["population"])] = dict(r, reused=True)
+    speed = []
+    reused = printed_rows(args.reuse, ("proxy", "population")) if args.reuse else {}
     skip = {n for n in args.skip.split(",") if n}
     for name in proxies.NAMES:
         if name in skip:

@@ -82,7 +82,7 @@ def main():
     platform = jax.devices()[0].platform
     table = tables.load("nb201", "cifar10")
     space = table.space
-    cfg = ednag.Config()  # N = 30, T = 100: 3,000 evaluations per run
+    cfg = ednag.Config.reference()  # N = 30, T = 100: 3,000 evaluations per run
     evals_per_run = cfg.population * cfg.steps
     counts = device_counts()
     print(f"{machine}; meshes over {counts} devices", flush=True)

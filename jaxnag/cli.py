@@ -126,6 +126,17 @@ def _build_config(gen, space, settings: dict):
     return renamed(lambda: gen.config(space, **settings), {name: _flag(name) for name in settings})
 
 
+def _resolved(settings: dict, config) -> dict:
+    """``settings`` with each one left to the config (None, e.g. EDNAG's ``steps``, whose default depends on
+    ``--faithful``) replaced by the config's value, so that the JSON output records what ran."""
+    def lookup(name):
+        c = config
+        while not hasattr(c, name) and hasattr(c, "inner"):  # through the budget and surrogate wrappers
+            c = c.inner
+        return getattr(c, name, None)
+    return {k: lookup(k) if v is None else v for k, v in settings.items()}
+
+
 def _context(args, gen, settings: dict, table) -> tuple[dict, dict]:
     """What the generator needs besides the fitness (PG-NAG's source table, DiffusionNAG's score model),
     and the notes to report; an error about a setting names its flag."""
@@ -286,6 +297,7 @@ def _cmd_generate_proxy(args):
         raise CLIError(f"--proxy works with methods that need only a fitness (ednag, random, rea, evosax); "
                        f"{args.method} reads a table or a checkpoint")
     config = _build_config(gen, space, settings)
+    settings = _resolved(settings, config)
     fit, label = _proxy_fitness(args, space)
     keys = jax.random.split(jax.random.key(args.seed), args.seeds)
     print(f"jaxnag: compiling and running {args.seeds} x {args.method} on the proxy {label} ...", file=sys.stderr,
@@ -384,6 +396,7 @@ def _cmd_generate(args):
     space = table.space
     gen, settings = _wrapped(args, settings)
     config = _build_config(gen, space, settings)
+    settings = _resolved(settings, config)
     context, notes = _context(args, gen, context_settings, table)
     own = config
     while hasattr(own, "inner"):  # the method's own config under the budget and surrogate wrappers

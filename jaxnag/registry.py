@@ -49,15 +49,21 @@ class Setting:
 def _ednag() -> Generator:
     from . import ednag
 
-    def config(space, population=30, steps=100, faithful=False, **fields):
-        base = ednag.Config.faithful_reference() if faithful else ednag.Config()
-        return base.replace(population=population, steps=steps, **fields)
+    def config(space, population=None, steps=None, faithful=False, reference=False, **fields):
+        base = ednag.Config.faithful_reference() if faithful else \
+            ednag.Config.reference() if reference else ednag.Config()
+        sized = {k: v for k, v in dict(population=population, steps=steps).items() if v is not None}
+        return base.replace(**sized, **fields)
 
+    default, ref = ednag.Config(), ednag.REFERENCE
     return Generator(
         "ednag", "EDNAG: evolutionary diffusion, training-free (Zhou et al. 2025)", ednag.Config, config,
-        dict(population=Setting(30, help="population N"), steps=Setting(100, help="T: the initial population and T-1 "
-                                                                                  "denoising steps"),
-             faithful=Setting(False, bool, "reproduce the reference code's behaviour")),
+        dict(population=Setting(None, help=f"population N (default {default.population})"),
+             steps=Setting(None, help=f"T: the initial population and T-1 denoising steps (default {default.steps}; "
+                                      f"{ref['steps']} with --faithful or --reference)"),
+             faithful=Setting(False, bool, "reproduce the reference code's behaviour and hyperparameters"),
+             reference=Setting(False, bool, "the reference configuration's hyperparameters (T 100, elite rate 0.1, "
+                                            "diversity rate 0.2, mutation index 5) in the default mode")),
         ednag.init, ednag.ask, ednag.tell, ednag.generate, ednag.done, small=dict(population=8, steps=5))
 
 

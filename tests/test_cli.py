@@ -67,6 +67,7 @@ def test_console_script_entry_point():
     assert res.returncode == 2 and "Traceback" not in res.stderr
 
 
+@pytest.mark.slow  # about 10 s on 2 cores: the default run keeps to its 5-minute budget
 def test_pgnag_and_prior_commands(capsys, data_dir, tmp_path):
     code, out, err = run(capsys, "generate", "--method", "pgnag", "--benchmark", "tnb101_micro", "--dataset",
                          "jigsaw", "--prior-from", "nb201:cifar10", "--data-dir", str(data_dir), "--seeds", "1",
@@ -152,6 +153,11 @@ def test_budget_flag_applies_to_every_method(capsys):
     assert code == 0, err
     r = json.loads(out)
     assert r["config"]["budget"] == 40 and [x["queries"] for x in r["runs"]] == [40, 40, 40]
+    assert r["config"]["steps"] == 150 and r["config"]["population"] == 10  # what ran, not None
+    code, out, err = run(capsys, "generate", "--method", "ednag", "--benchmark", "nb201", "--dataset", "cifar100",
+                         "--budget", "40", "--reference", "--seeds", "1", "--json")
+    assert code == 0, err
+    assert json.loads(out)["config"]["steps"] == 100  # the reference's T
     code, _, err = run(capsys, "generate", "--method", "ednag", "--benchmark", "nb201", "--budget", "0")
     assert code == 2 and "--budget" in err
 

@@ -55,6 +55,7 @@ def test_the_module_has_the_table_parameters_on_500_random_cells(table):
         assert abs(_built(table["ops"][i], 100) / 1e6 - table["params_mb_cifar100"][i]) < 1e-6, i
 
 
+@pytest.mark.slow  # about 10 s on 2 cores: the default run keeps to its 5-minute budget
 def test_forward_train_and_eval():
     space = spaces.get("nb201")
     arch = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|"

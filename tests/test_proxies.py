@@ -49,6 +49,7 @@ def _batch(n=4, side=8, classes=3, seed=0):
     return proxies.batch(rng.normal(size=(n, side, side, 3)), rng.integers(0, classes, n), classes=classes)
 
 
+@pytest.mark.slow  # about 10 s on 2 cores: the default run keeps to its 5-minute budget
 def test_synflow_log_domain_equals_the_direct_sum():
     """synflow's log-domain computation equals log sum |theta * dR/dtheta| computed directly (a network
     small enough not to overflow), NASLib's definition: |weights|, batch norm off, one all-ones input."""

@@ -17,6 +17,7 @@ def _images(n=48, side=8, classes=3, seed=0):
     return x, y
 
 
+@pytest.mark.slow  # about 10 s on 2 cores: the default run keeps to its 5-minute budget
 def test_train_checkpoint_and_reload(tmp_path):
     x, y = _images()
     run = train.train(CELL, (x, y), (x[:16], y[:16]), epochs=2, batch_size=16, channels=2, cells=1,

@@ -18,6 +18,7 @@ from . import denoise as denoise
 from . import mutation as mutation
 from . import selection as selection
 from ._algorithm import Config as Config
+from ._algorithm import REFERENCE as REFERENCE
 from ._algorithm import ask as ask
 from ._algorithm import done as done
 from ._algorithm import tell as tell
@@ -29,5 +30,5 @@ from ._algorithm import generate as generate
 from ._algorithm import init as init
 from ._algorithm import step as step
 
-__all__ = ["Config", "Result", "State", "ask", "decode", "denoise", "dim", "done", "generate", "init", "mutation",
+__all__ = ["Config", "REFERENCE", "Result", "State", "ask", "decode", "denoise", "dim", "done", "generate", "init", "mutation",
            "selection", "step", "tell"]
