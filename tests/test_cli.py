@@ -85,6 +85,7 @@ def test_pgnag_and_prior_commands(capsys, data_dir, tmp_path):
     assert code == 2 and "--prior-from takes BENCHMARK:DATASET" in err
 
 
+@pytest.mark.slow  # 6-8 s on 2 cores: the default run keeps to its 5-minute budget
 def test_diffusionnag_commands(capsys, tmp_path, data_dir):
     code, out, err = run(capsys, "train-score", "--out", str(tmp_path / "ck"), "--iterations", "20",
                          "--batch", "16", "--log-every", "10", "--ckpt-every", "20", "--validity-samples", "8",

@@ -139,6 +139,7 @@ def test_posterior_matches_bayes_rule():
     np.testing.assert_allclose(np.asarray(got[0]), want, rtol=1e-5)
 
 
+@pytest.mark.slow  # 6-8 s on 2 cores: the default run keeps to its 5-minute budget
 def test_train_sample_shapes_validity_and_loss(nb201_c10):
     space = nb201_c10.space
     top, _ = nb201_c10.top_k(20)

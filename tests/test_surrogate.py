@@ -94,6 +94,7 @@ def test_local_replaces_wasted_picks_by_the_best_neighbours(nb201):
                                np.sort(pred)[::-1][:5], rtol=1e-6)
 
 
+@pytest.mark.slow  # 6-8 s on 2 cores: the default run keeps to its 5-minute budget
 def test_local_spends_the_budget_a_converged_run_leaves(nb201):
     """Without local, EDNAG (N=10, 5 evaluated per round) converges and repeats itself before 150 unique
     queries; with local the repeats become new neighbours and the whole budget is spent."""
