@@ -32,6 +32,7 @@ The EDNAG rows other than "EDNAG default" use the reference's selection and muta
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import shlex
 import sys
@@ -146,8 +147,7 @@ def main():
                 if label.startswith("DiffusionNAG"):
                     if space.name not in checkpoints:
                         continue
-                    from jaxnag.diffusionnag import generator as dn
-                    seeds, context = args.dn_seeds, {"score_model": dn.load(checkpoints[space.name], space)[0]}
+                    seeds, context = args.dn_seeds, {"score_model": score_model(checkpoints[space.name], space)}
                 r = dict(benchmark=bench, dataset=dataset, budget=b, optimum=float(table.to_metric(float(table.optimum))),
                          **run_method(label, table, space, b, seeds, context))
                 rows.append(r)
@@ -163,6 +163,13 @@ def main():
     plot(out, rows, args.prefix)
     write_markdown(out / f"{args.prefix}.md", result, args.prefix)
     print(f"wrote {out / f'{args.prefix}.md'}")
+
+
+@functools.cache
+def score_model(directory: str, space):
+    """DiffusionNAG's score network of a ``jaxnag train-score`` folder, read once for all the datasets of its space."""
+    from jaxnag.diffusionnag import generator as dn
+    return dn.load(directory, space)[0]
 
 
 def merge(earlier: list, now: list) -> list:

@@ -22,7 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import describe, pyplot  # noqa: E402
 
-from jaxnag import registry, tables  # noqa: E402
+from jaxnag import ednag, registry, tables  # noqa: E402
 
 NB201 = [("nb201", d) for d in ("cifar10", "cifar100", "imagenet16")]
 TNB = [("tnb101_micro", t) for t in tables.benchmark("tnb101_micro").datasets]
@@ -113,6 +113,11 @@ def _fmt(v):
     return "" if v is None else f"{v:.0f}"
 
 
+def _hyper(c: ednag.Config) -> str:
+    return (f"N = {c.population}, T = {c.steps}, elite rate {c.elite_rate:g}, diversity rate {c.diversity_rate:g}, "
+            f"mutation index {c.mutation_index:g}")
+
+
 def write_markdown(rows, path, seeds):
     lines = [
         "# EDNAG vs baselines on NB201 and TransNAS-Bench-101 micro",
@@ -122,16 +127,15 @@ def write_markdown(rows, path, seeds):
         "seeds. Fitness is the table metric itself (NB201: 200-epoch test accuracy; TNB101: "
         "final validation metric). `hit` = share of seeds whose best equals the table optimum; "
         "`queries` = unique architectures evaluated; `@Q` = best within the first Q unique queries "
-        "(hit rate in brackets). `ednag`: the defaults (N = 30, T = 150, elite rate 0.5, no diversity picks, "
-        "mutation index 3); `ednag-reference`: the reference's hyperparameters in the default mode (N = 30, "
-        "T = 100, elite rate 0.1, diversity rate 0.2, mutation index 5: the defaults before issue 12); "
-        "random search and REA (P 50, S 10): 1,000 "
+        f"(hit rate in brackets). `ednag`: the defaults ({_hyper(ednag.Config())}); `ednag-reference`: the "
+        f"reference's hyperparameters in the default mode ({_hyper(ednag.Config.reference())}: the defaults "
+        "before issue 12); random search and REA (P 50, S 10): 1,000 "
         "unique queries; evosax strategies: population 30, 100 generations on the argmax relaxation. "
         "`ednag-faithful` uses the reference's task_scale (1.0 / 1.2 / 2.0); its `lookups` counts the distinct "
         "decoded 8 x 7 matrices evaluated, invalid ones included, which is what the reference's 1,100-1,400 "
         "unique lookups per run count (methods.md); `unique queries` counts valid architectures only. "
-        "`ednag-N10-T30` and `ednag-N20-T50` are the default EDNAG (its selection and mutation) sized to the 300 and 1,000 query "
-        "budgets (N x T evaluations), for a comparison with REA at its own budget.",
+        "`ednag-N10-T30` and `ednag-N20-T50` are the default EDNAG (its selection and mutation) sized to the "
+        "300 and 1,000 query budgets (N x T evaluations), for a comparison with REA at its own budget.",
         "",
         "| task | method | best (mean +- std) | hit | unique queries | lookups | best@300 | best@1000 |",
         "|---|---|---|---|---|---|---|---|",

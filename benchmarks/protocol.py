@@ -38,8 +38,7 @@ DATASETS = ("cifar10", "cifar100", "imagenet16")
 def count_compilations(name, args, space, ctx):
     gen = registry.get(name)
     # EDNAG at the reference's hyperparameters: the defaults when docs/protocol.md was made.
-    overrides = dict(pc_steps=args.pc_steps) if name == "diffusionnag" else dict(reference=True) if name == "ednag" \
-        else {}
+    overrides = {"diffusionnag": dict(pc_steps=args.pc_steps), "ednag": dict(reference=True)}.get(name, {})
     cfg = gen.config(space, **overrides)
     traces = []
 
