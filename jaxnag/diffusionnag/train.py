@@ -31,7 +31,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -42,7 +41,9 @@ import numpy as np
 import optax
 from flax import nnx
 
+from .. import outputs
 from .. import sde as sde_lib
+from ..interrupts import StopFlag
 from ..errors import CheckpointError, ConfigError, Interrupted, JaxnagError, UnknownName, check_int, check_range
 from ..nn.training import optimizer_step
 from ..nn.score_net import REFERENCE, SMALL, NetConfig, ScoreNet, op_node_graph
@@ -148,9 +149,8 @@ def ema_decay(step, max_decay):
 # ----------------------------------------------------------------------------- the folder
 def _write_json(path: Path, obj) -> None:
     """Write ``obj`` as JSON atomically (a temporary file renamed over the target)."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=1))
-    os.replace(tmp, path)
+    with outputs.atomic(path, "--out") as tmp:
+        tmp.write_text(json.dumps(obj, indent=1))
 
 
 def _read_json(path: Path) -> dict:
@@ -211,11 +211,9 @@ def prepare(directory, space, config: TrainConfig, resume: bool = True) -> tuple
                               "train into a new or empty folder")
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        probe = directory / f".write-test-{os.getpid()}"
-        probe.write_text("")
-        probe.unlink()
     except OSError as e:
         raise CheckpointError(f"cannot write to {directory} ({e.strerror or e})") from None
+    outputs.probe(directory, directory / MARKER, "--out")
     if marker.is_file():
         have = _read_json(marker)
         if have != want:
@@ -231,31 +229,6 @@ def prepare(directory, space, config: TrainConfig, resume: bool = True) -> tuple
     run = directory / "runs" / str(int(runs[-1].name) + 1 if runs else 0)
     run.mkdir(parents=True)
     return run, False
-
-
-class _StopFlag:
-    """SIGINT sets ``raised`` instead of raising (main thread only; elsewhere KeyboardInterrupt as usual).
-    A second Ctrl-C raises at once."""
-
-    def __init__(self):
-        import signal
-        self.raised = False
-        self._previous = None
-        try:
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        except ValueError:  # not the main thread
-            pass
-
-    def _handle(self, signum, frame):
-        if self.raised:
-            raise KeyboardInterrupt
-        self.raised = True
-
-    def restore(self):
-        import signal
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
 
 
 def _manager(run: Path, keep: int | None = None, read_only: bool = False):
@@ -419,11 +392,10 @@ def train_score(key: jax.Array, space, config: TrainConfig = TrainConfig(), out:
     start = done = int(tree["step"])
     # Ctrl-C sets a flag that is read between chunks: a KeyboardInterrupt raised at an arbitrary point
     # (inside JAX's dispatch or a lock) could leave the process unable to save, or hang
-    stop = _StopFlag()
+    stop = StopFlag(None)
     try:
         while done < config.iterations:
-            if stop.raised:
-                raise KeyboardInterrupt
+            stop.check()
             next_ckpt = (done // config.ckpt_every + 1) * config.ckpt_every
             n = min(config.log_every, next_ckpt - done, config.iterations - done)
             tc = time.perf_counter()
