@@ -15,12 +15,14 @@ def test_fitness_and_table_equal_the_benchmark_columns(data_dir, name, column, c
     ref = tables.load("nb201", dataset, data_dir=data_dir, metric=column)  # a cost: fitness = -metric
     ops = np.asarray(space.all_ops())[np.random.default_rng(0).choice(space.size, 64, replace=False)]
     fit = jax.jit(proxies.fitness(space, name, classes=classes, resolution=resolution))
-    want = -np.asarray(ref(ops))
+    connected = np.asarray(space.connected(ops))
+    assert 0 < (~connected).sum() < 64  # the draw holds both kinds
+    want = np.where(connected, -np.asarray(ref(ops)), -np.inf)  # a disconnected cell is no network: -inf
     np.testing.assert_allclose(np.asarray(fit(ops)), want, rtol=1e-5)
     np.testing.assert_allclose(np.asarray(fit(ops.reshape(8, 8, 6))), want.reshape(8, 8), rtol=1e-5)
     t = proxies.table(space, name, classes=classes, resolution=resolution)
     assert t.goal == "max" and t.info.benchmark == "proxy"
-    np.testing.assert_allclose(np.asarray(t(ops)), want, rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(t(ops)), np.where(connected, want, np.nan), rtol=1e-5)  # NaN in a table
 
 
 def test_bad_proxy_requests():
@@ -171,3 +173,28 @@ def test_tnb101_proxies_score_the_micro_network():
     assert np.isfinite(syn[[0, 1, 3]]).all() and syn[2] == -np.inf
     params = np.asarray(proxies.fitness(space, "params", **size)(cells))
     np.testing.assert_allclose(params * 1e6, tnb101.param_count(cells, **size), rtol=1e-6)
+
+
+def test_counts_follow_the_disconnected_convention():
+    """The module's one convention, on the cheap proxies: a cell that cuts the input off is -inf."""
+    space = spaces.get("nb201")
+    cells = np.array([[3, 3, 3, 0, 0, 0], [0, 3, 3, 3, 0, 3], [0, 0, 0, 0, 0, 0]])
+    assert np.asarray(space.connected(cells)).tolist() == [False, True, False]
+    for name in proxies.COUNTS:
+        got = np.asarray(proxies.fitness(space, name, **TINY)(cells))
+        assert got[0] == got[2] == -np.inf and np.isfinite(got[1]), (name, got)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("space_name", ["nb201", "tnb101_micro"])
+def test_every_proxy_scores_a_disconnected_cell_minus_inf(space_name):
+    """One convention for every proxy (module doc): -inf exactly where ``space.connected`` is False, a
+    finite score elsewhere; NB201's [3, 3, 3, 0, 0, 0] (a dead end before the output) included."""
+    space = spaces.get(space_name)
+    cells = np.array([[3, 3, 3, 0, 0, 0], [0, 3, 3, 3, 0, 3], [2, 1, 0, 3, 1, 0], [0, 0, 0, 0, 0, 0]])
+    size = TINY if space_name == "nb201" else dict(channels=4, cells=1, classes=3)
+    data = _batch(side=8 if space_name == "nb201" else 32)
+    connected = np.asarray(space.connected(cells))
+    for name in proxies.NAMES:
+        got = np.asarray(jax.jit(proxies.fitness(space, name, data, **size))(cells))
+        assert (got[~connected] == -np.inf).all() and np.isfinite(got[connected]).all(), (name, got)

@@ -13,8 +13,12 @@ classification head for ``tnb101_micro``) and, for the data-dependent ones, one 
 One compiled program scores a whole population: the networks share one mixed network
 (:class:`~jaxnag.models.nb201.MixedNetwork`) initialised from ``key`` (the same weights for every
 architecture, so a score is a deterministic function of the cell, as a fitness must be), and
-``lax.map`` runs the members ``chunk`` at a time (vmapped within a chunk). An architecture whose
-score is undefined (no path from input to output) scores ``-inf``, which generators treat as the worst.
+``lax.map`` runs the members ``chunk`` at a time (vmapped within a chunk).
+
+One convention for every proxy, counts included: an architecture whose cell disconnects the input from
+the output (:meth:`~jaxnag.spaces.SearchSpace.connected` is False, e.g. NB201's ``[3, 3, 3, 0, 0, 0]``)
+is not a network, and scores ``-inf``, which generators treat as the worst. NaN stays what it means
+everywhere in jaxnag: a measurement that failed.
 
 :func:`fitness` gives a jittable fitness every generator accepts (zero table lookups); :func:`table`
 scores a whole space once into a :class:`~jaxnag.tables.Table`; :func:`ensemble` averages several
@@ -114,10 +118,20 @@ def population(name: str, key, ops, data: Batch, *, space="nb201", channels: int
     from .measures import MEASURES
     model = _check(space, name)
     size = _size(model, channels, cells, classes)
+    ops = jnp.asarray(ops)
     if name in COUNTS:
-        return _count(model, name, jnp.asarray(ops), data.x.shape[1], size)
+        return _worst_if_disconnected(space, ops, _count(model, name, ops, data.x.shape[1], size))
     graphdef, state = nnx.split(model.MixedNetwork(**size, in_channels=data.x.shape[-1], rngs=nnx.Rngs(key)))
-    return _scored(MEASURES[name], graphdef, state, jnp.asarray(ops), data, key, chunk)
+    return _worst_if_disconnected(space, ops, _scored(MEASURES[name], graphdef, state, ops, data, key, chunk))
+
+
+def _worst_if_disconnected(space, ops, values):
+    """``values`` with ``-inf`` where the cell of ``ops`` disconnects input from output (module doc)."""
+    import jax.numpy as jnp
+
+    from .. import spaces
+    space = spaces.get(space) if isinstance(space, str) else space
+    return jnp.where(space.connected(ops), values, -jnp.inf)
 
 
 def _scored(measure, graphdef, state, ops, data, key, chunk):
@@ -163,7 +177,8 @@ def fitness(space, name: str, batch: Batch | tuple | None = None, *, key: int = 
     size = _size(model, channels, cells, classes)
     data = _default_batch(name, batch, size["classes"], resolution, batch_size)
     if name in COUNTS:
-        return lambda ops: _count(model, name, jnp.asarray(ops), data.x.shape[1], size)
+        return lambda ops: _worst_if_disconnected(space, jnp.asarray(ops),
+                                                  _count(model, name, jnp.asarray(ops), data.x.shape[1], size))
     rng = jax.random.key(key)
     graphdef, state = nnx.split(model.MixedNetwork(**size, in_channels=data.x.shape[-1], rngs=nnx.Rngs(rng)))
 
@@ -173,7 +188,8 @@ def fitness(space, name: str, batch: Batch | tuple | None = None, *, key: int = 
             from ..errors import InvalidArchitecture
             raise InvalidArchitecture(f"{space.name} ops have 6 edges, got shape {ops.shape}")
         flat = ops.reshape(-1, 6)
-        return _scored(MEASURES[name], graphdef, state, flat, data, rng, chunk).reshape(ops.shape[:-1])
+        values = _scored(MEASURES[name], graphdef, state, flat, data, rng, chunk)
+        return _worst_if_disconnected(space, flat, values).reshape(ops.shape[:-1])
     return fit
 
 
@@ -186,26 +202,42 @@ def _progress(label: str):
 
 
 def table(space, name: str, batch: Batch | tuple | None = None, *, block: int = 125, progress: bool = False,
-          fitness: Callable | None = None, **kwargs):
+          fitness: Callable | None = None, estimate: bool = False, **kwargs):
     """The proxy of every architecture of ``space`` as a :class:`~jaxnag.tables.Table` (benchmark
-    ``proxy``, dataset ``name``; undefined scores are NaN, a failed measurement): one compiled call per
-    ``block`` architectures (a rich progress bar when ``progress``). ``kwargs`` as :func:`fitness`, or
-    ``fitness`` given ready-made."""
+    ``proxy``, dataset ``name``; a cell that disconnects input from output, ``-inf`` as a fitness, and a
+    failed measurement are both NaN in the table: no value): one compiled call per ``block`` architectures
+    (a rich progress bar when ``progress``; with ``estimate``, one stderr line with the expected time when it
+    is over a minute, from the first blocks after compilation). ``kwargs`` as :func:`fitness`, or
+    ``fitness`` given ready-made. Ctrl-C stops between blocks."""
+    import sys
+    import time
+
     import jax
 
     from .. import tables
+    from ..interrupts import StopFlag
     model = _check(space, name)
     check_int("block", block, lo=1)
+    if fitness is not None and not callable(fitness):
+        raise ConfigError(f"fitness must be a callable ops -> scores, got {type(fitness).__name__}")
     ops = np.asarray(space.all_ops())
     fit = jax.jit(fitness or _fitness(space, name, batch, **kwargs))
     pad = -len(ops) % block
     padded = np.concatenate([ops, np.repeat(ops[:1], pad, axis=0)])
     values = []
-    with _progress(name) as bar:
-        task = bar.add_task(name, total=len(padded) // block, visible=progress)
-        for i in range(0, len(padded), block):
+    blocks = len(padded) // block
+    with _progress(name) as bar, StopFlag(None) as stop:
+        task = bar.add_task(name, total=blocks, visible=progress)
+        for b, i in enumerate(range(0, len(padded), block)):
+            stop.check()
+            t0 = time.perf_counter()
             values.append(np.asarray(fit(padded[i:i + block])))
             bar.advance(task)
+            if estimate and b == 1 and blocks > 2:  # block 0 compiled; block 1 is the steady rate
+                left = (time.perf_counter() - t0) * (blocks - 2)
+                if left > 60:
+                    print(f"jaxnag: {name} of {len(ops):,} {space.name} cells: about {left / 60:.0f} min more on "
+                          "this machine (from the first blocks)", file=sys.stderr, flush=True)
     values = np.concatenate(values)[:len(ops)].astype(np.float64)
     values[~np.isfinite(values)] = np.nan
     size = _size(model, kwargs.get("channels"), kwargs.get("cells"), kwargs.get("classes"))

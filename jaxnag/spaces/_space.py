@@ -151,6 +151,27 @@ class SearchSpace:
             ok = ok & self._extra_valid(jnp.clip(ops, 0, self.num_choices - 1))
         return ok
 
+    def connected(self, ops: jax.Array) -> jax.Array:
+        """bool ``[...]``: whether the cell's output node is reachable from its input node through edges
+        whose choice is not ``none`` (the op that removes an edge). A space without a cell graph, or whose
+        slots have no ``none`` choice, is always connected. Jittable.
+
+        Example:
+          >>> from jaxnag import spaces
+          >>> s = spaces.get("nb201")
+          >>> s.connected(np.array([[3, 3, 3, 0, 0, 0], [0, 3, 3, 3, 0, 3]])).tolist()
+          [False, True]
+        """
+        ops = jnp.asarray(ops)
+        if self.edges is None or not any("none" in c for c in self.choices):
+            return jnp.ones(ops.shape[:-1], bool)
+        reach = [jnp.ones(ops.shape[:-1], bool)] + [jnp.zeros(ops.shape[:-1], bool)] * (self.num_nodes - 1)
+        for slot in sorted(range(self.num_slots), key=lambda s: self.edges[s][1]):  # topological: by target
+            src, dst = self.edges[slot]
+            alive = ops[..., slot] != self.choices[slot].index("none") if "none" in self.choices[slot] else True
+            reach[dst] = reach[dst] | (reach[src] & alive)
+        return reach[-1]
+
     def check(self, ops) -> np.ndarray:
         """Host-side validation with a clear error; returns ``ops`` as int32 numpy ``[..., R]``.
 
