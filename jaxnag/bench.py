@@ -8,6 +8,12 @@ kill is dropped. At the end it prints a summary table (hit rate, mean best, uniq
 method x task) and writes it as Markdown beside the results, with a plot of best-so-far against
 unique queries.
 
+Nothing a user wrote is lost: before any cell runs, the results file is checked (every line must be a
+record of this grid; a file of anything else is refused untouched, naming the line) and locked (a
+second ``jaxnag bench`` on it is refused); the summary (.md) and plot (.png) replace only files that
+bench wrote (or any with ``--overwrite``), atomically; a full or read-only folder is found before any
+computation. Ctrl-C stops after the current chunk, with the finished cells saved.
+
 A grid file::
 
     seeds = 10                     # seeds 0..9, or a list of seeds
@@ -40,6 +46,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 import itertools
@@ -54,7 +61,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .errors import ConfigError, DataError, JaxnagError, UnknownName
+from . import outputs
+from .errors import ConfigError, DataError, Interrupted, JaxnagError, UnknownName, check_int
 
 __all__ = ["Grid", "MethodEntry", "load", "read_results", "run", "summarise"]
 
@@ -161,8 +169,9 @@ def load(path, *, out=None, chunk: int | None = None, devices: int | None = None
     if len(set(seeds)) != len(seeds):
         _fail(path, "seeds", "lists a seed twice")
 
-    chunk = chunk if chunk is not None else _int(path, "chunk", raw.get("chunk", DEFAULT_CHUNK), 1)
-    devices = devices if devices is not None else (
+    chunk = check_int("chunk", chunk, lo=1) if chunk is not None else \
+        _int(path, "chunk", raw.get("chunk", DEFAULT_CHUNK), 1)
+    devices = check_int("devices", devices, lo=1) if devices is not None else (
         _int(path, "devices", raw["devices"], 1) if "devices" in raw else None)
     data_dir = raw.get("data_dir")
     if data_dir is not None and not isinstance(data_dir, str):
@@ -277,6 +286,12 @@ def _config(path, entry: MethodEntry, space):
 
 # ----------------------------------------------------------------------------- results file
 _VOLATILE = ("seconds", "devices", "processes")  # what may differ between runs of one cell
+_NUMBER = (int, float)
+# every key a record needs, with the types the summary and the plot read it as
+_RECORD = dict(label=str, method=str, settings=dict, benchmark=str, dataset=str, metric=str, goal=str, seed=int,
+               best=_NUMBER + (type(None),), optimum=_NUMBER, hit=bool, queries=int, trace_queries=list,
+               trace_best=list, seconds=_NUMBER, devices=int, processes=int)
+_START = b'{"label": '  # how every line bench writes starts (json.dumps keeps the key order)
 
 
 def _key(label: str, benchmark: str, dataset: str, seed) -> tuple:
@@ -288,41 +303,202 @@ def _cell_key(record: dict) -> tuple:
     return _key(record["label"], record["benchmark"], record["dataset"], record["seed"])
 
 
-def read_results(out) -> list[dict]:
-    """The records of a results file; a last line cut short (a killed run) is dropped from the file.
+def _parse(data: bytes, out) -> tuple[list[tuple[int, dict]], int | None]:
+    """The records of a results file's bytes with their line numbers, and where to cut the file when its
+    last line is a bench record cut short (what a kill leaves; None when there is none).
 
     Raises:
-      DataError: a line other than the last is not a JSON object.
+      DataError: a line that is not UTF-8, not JSON, or not a bench record (naming the line); an unterminated
+        last line that does not start like a bench record.
     """
-    out = Path(out)
-    if not out.exists():
-        return []
-    data = out.read_bytes()
-    if data and not data.endswith(b"\n"):  # a write cut short by a kill: drop the partial line
-        keep = data.rfind(b"\n") + 1
-        with open(out, "r+b") as f:
-            f.truncate(keep)
-        data = data[:keep]
+    lines = data.split(b"\n")
+    tail = lines.pop()  # b"" when the file ends with a newline
     records = []
-    for n, line in enumerate(data.decode().splitlines(), 1):
-        if not line.strip():
+    for n, raw in enumerate(lines, 1):
+        if not raw.strip():
             continue
         try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise DataError(f"{out}: line {n} is not UTF-8 text (byte {e.start + 1}), so not a jaxnag bench "
+                            "record; nothing was changed: name another results file (--out) or move this one "
+                            "away") from None
+        try:
             rec = json.loads(line)
-            _cell_key(rec)
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
-            raise DataError(f"{out}: line {n} is not a jaxnag bench record ({e}); move the file away to start "
-                            "afresh") from None
-        records.append(rec)
-    return records
+        except json.JSONDecodeError as e:
+            raise DataError(f"{out}: line {n} is not a jaxnag bench record (not JSON: {e.msg} at column "
+                            f"{e.colno}); nothing was changed: name another results file (--out) or move this "
+                            "one away") from None
+        problem = _record_problem(rec)
+        if problem:
+            raise DataError(f"{out}: line {n} is not a jaxnag bench record ({problem}); nothing was changed: name "
+                            "another results file (--out) or move this one away")
+        records.append((n, rec))
+    cut = None
+    if tail:  # only a line that starts like a record is what a kill left
+        if not (tail.startswith(_START) or _START.startswith(tail)):
+            raise DataError(f"{out}: line {len(lines) + 1} is not a jaxnag bench record (and has no line end); "
+                            "nothing was changed: name another results file (--out) or move this one away")
+        cut = len(data) - len(tail)
+    return records, cut
 
 
-def _append(out: Path, records: list[dict]) -> None:
-    text = "".join(json.dumps(r, allow_nan=False) + "\n" for r in records)
-    with open(out, "a") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
+def _record_problem(rec) -> str | None:
+    if not isinstance(rec, dict):
+        return f"a JSON {type(rec).__name__}, not an object"
+    for key, types in _RECORD.items():
+        if key not in rec:
+            return f"no {key!r} field"
+        value, types = rec[key], types if isinstance(types, tuple) else (types,)
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            return f"{key!r} is {value!r}"
+    if not 0 <= rec["seed"] < 2**31:
+        return f"'seed' is {rec['seed']!r}"
+    if len(rec["trace_queries"]) != len(rec["trace_best"]):
+        return "'trace_queries' and 'trace_best' differ in length"
+    return None
+
+
+def read_results(out) -> list[dict]:
+    """The records of a results file (none where it does not exist). It only reads: a last line cut short
+    (a killed run, or a run writing it now) is left out of the records, not removed from the file;
+    ``jaxnag bench`` removes it when it resumes the grid.
+
+    Raises:
+      DataError: a line that is not a jaxnag bench record (naming the line), or an unreadable file.
+    """
+    out = Path(out)
+    try:
+        data = out.read_bytes()
+    except FileNotFoundError:
+        return []
+    except OSError as e:
+        raise DataError(f"cannot read results file {out}: {outputs.describe_os_error(e) or e}") from None
+    return [rec for _, rec in _parse(data, out)[0]]
+
+
+class _Results:
+    """A grid's results file, held for the whole run: an exclusive lock (a second ``jaxnag bench`` on it is
+    refused), its records checked against the grid before anything changes, and appends that leave whole
+    lines only."""
+
+    def __init__(self, grid: Grid, flag: str):
+        self.path, self.flag = grid.out, flag
+        self.created = False
+        try:
+            try:
+                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+                self.created = True
+            except FileExistsError:
+                self.fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
+        except OSError as e:
+            raise outputs.os_error(e, self.path, flag) from None
+        try:
+            self._lock()
+            self.done = self._read(grid)
+        except BaseException:
+            self.close(failed=True)
+            raise
+
+    def _lock(self) -> None:
+        import fcntl
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = _lock_owner(self.fd)
+            os.close(self.fd)
+            self.fd, self.created = None, False  # not ours to remove
+            raise outputs.OutputError(
+                f"{self.flag} {self.path} is in use by another jaxnag bench{f' (pid {pid})' if pid else ''}: "
+                "wait for it to finish, or write to another --out") from None
+        except OSError as e:  # a file system without locks
+            raise outputs.os_error(e, self.path, self.flag, "cannot lock") from None
+
+    def _read(self, grid: Grid) -> dict:
+        with open(self.fd, "rb", closefd=False) as f:
+            data = f.read()
+        records, cut = _parse(data, self.path)
+        wanted = {m.label: {**m.settings, **m.context} for m in grid.methods}
+        method = {m.label: m.method for m in grid.methods}
+        from . import tables
+        metrics = {(b, d): m or tables.benchmark(b).default_metric for b, ds, m in grid.benchmarks for d in ds}
+        again = "; nothing was changed: write to another --out or move this file away"
+        done = {}
+        for n, rec in records:
+            task = (rec["benchmark"], rec["dataset"])
+            if rec["label"] not in wanted:
+                raise ConfigError(f"{self.path}: line {n} is a result of {rec['label']!r}, which {grid.path} does "
+                                  f"not run (its methods: {', '.join(wanted)}): the file holds another grid's "
+                                  f"results{again}")
+            if rec["method"] != method[rec["label"]]:
+                raise ConfigError(f"{self.path}: line {n} is a result of method {rec['method']!r} labelled "
+                                  f"{rec['label']!r}, which is {method[rec['label']]!r} in {grid.path}: the file "
+                                  f"holds another grid's results{again}")
+            if rec["settings"] != wanted[rec["label"]]:
+                raise ConfigError(f"{self.path}: line {n} holds results labelled {rec['label']!r} with other "
+                                  f"settings ({rec['settings']} here, {wanted[rec['label']]} in {grid.path}); "
+                                  "write to another out file or give the method another label")
+            if task not in metrics:
+                raise ConfigError(f"{self.path}: line {n} is a result on {'/'.join(task)}, which {grid.path} does "
+                                  f"not run: the file holds another grid's results{again}")
+            if rec["metric"] != metrics[task]:
+                raise ConfigError(f"{self.path}: line {n} measures {'/'.join(task)} by {rec['metric']!r}, "
+                                  f"{grid.path} by {metrics[task]!r}: the file holds another grid's results{again}")
+            done[_cell_key(rec)] = rec
+        if cut is not None:  # the file is this grid's: the last line is what a kill left
+            try:
+                os.ftruncate(self.fd, cut)
+            except OSError as e:
+                raise outputs.os_error(e, self.path, self.flag, "cannot drop the cut-short last line of") \
+                    from None
+            print(f"jaxnag: {self.path}: dropped its last line, cut short by an interrupted run (its cell runs "
+                  "again)", file=sys.stderr)
+        return done
+
+    def append(self, records: list[dict]) -> None:
+        """Append whole lines, synced; on any failure the file is cut back to its previous length."""
+        data = "".join(json.dumps(r, allow_nan=False) + "\n" for r in records).encode()
+        size = os.lseek(self.fd, 0, os.SEEK_END)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self.fd, view):]
+            os.fsync(self.fd)
+        except BaseException as e:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self.fd, size)
+            if isinstance(e, OSError):
+                raise outputs.os_error(e, self.path, self.flag) from None
+            raise
+        for r in records:
+            self.done[_cell_key(r)] = r
+
+    def close(self, failed: bool = False) -> None:
+        """Release the lock; after a failure, remove the file if this run created it and wrote nothing."""
+        if self.fd is None:
+            return
+        try:
+            if failed and self.created and os.fstat(self.fd).st_size == 0:
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
+        finally:
+            os.close(self.fd)  # closing releases the lock
+            self.fd = None
+
+
+def _lock_owner(fd: int) -> int | None:
+    """The pid holding a ``flock`` on ``fd``'s file, from /proc/locks (Linux); None where unknown."""
+    st = os.fstat(fd)
+    ident = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    try:
+        with open("/proc/locks") as f:
+            for line in f:
+                parts = [p for p in line.split() if p != "->"]
+                if len(parts) > 5 and parts[1] == "FLOCK" and parts[5] == ident and parts[4].isdigit():
+                    return int(parts[4])
+    except OSError:
+        pass
+    return None
 
 
 def _finite(x) -> float | None:
@@ -430,47 +606,266 @@ def _records(gen, entries, task_tables, cells, res, seconds, devices, processes)
 
 
 def run(path, *, out=None, chunk: int | None = None, devices: int | None = None, progress: bool = True,
-        plot: bool = True, echo: bool = True) -> list[dict]:
+        plot: bool = True, echo: bool = True, overwrite: bool = False) -> list[dict]:
     """Run (or resume) the grid file at ``path``; returns the summary rows (see :func:`summarise`).
 
     Every process of a multi-process run calls it; process 0 reads and writes the results file.
     ``progress`` shows a progress bar, ``plot`` writes ``<out>.png``, ``echo`` prints the summary.
+
+    Before any cell runs, process 0 checks what it will write: the results file must be writable (its
+    folder exists, is not read-only or full), be this grid's (every line a record of one of its methods,
+    with the same settings, on one of its tasks; only a last line cut short by a kill is dropped, with a
+    line on stderr) and not be in use by another ``jaxnag bench`` (an exclusive lock, held until the end);
+    the summary ``<out>.md`` and plot ``<out>.png`` are replaced only where bench wrote them (or with
+    ``overwrite``), atomically. Every call's memory is estimated before the first one runs. Ctrl-C stops
+    after the current chunk: the finished cells are in the file and the same call resumes.
+
+    Raises:
+      ConfigError, DataError: a bad grid or argument, a results file of another grid, a grid whose calls
+        do not fit in memory. ``outputs.OutputError``: a path that cannot or must not be written, a results
+        file in use. ``Interrupted``: Ctrl-C, after the finished cells were saved.
     """
     import jax
 
     from . import parallel, tables
+    _check_args(path, out, chunk, devices)
     grid = load(path, out=out, chunk=chunk, devices=devices)
     if grid.devices is not None and jax.process_count() > 1:
         raise ConfigError(f"{grid.path}: devices: a multi-process run uses every device of every process")
     mesh = parallel.mesh(grid.devices)
     lead = jax.process_index() == 0
-    done = {}
-    if lead:
-        grid.out.parent.mkdir(parents=True, exist_ok=True)
-        wanted = {m.label: {**m.settings, **m.context} for m in grid.methods}
-        for rec in read_results(grid.out):
-            if rec["label"] in wanted and rec.get("settings") != wanted[rec["label"]]:
-                raise ConfigError(f"{grid.out} holds results labelled {rec['label']!r} with other settings "
-                                  f"({rec.get('settings')} here, {wanted[rec['label']]} in {grid.path}); "
-                                  "write to another out file or give the method another label")
-            done[_cell_key(rec)] = rec
-    jobs = list(_jobs(grid))
-    for job in jobs:
-        job.preflight(grid.path)
-    bar = _Progress(grid.num_cells, len(done) if lead else 0, enabled=progress and lead)
+    flag = "--out" if out is not None else "results file"  # the grid's out, or its name with .jsonl
+    results, failure = None, None
     try:
-        for gen, space, entries, configs, task_tables, ctx, notes in jobs:
-            table = tables.stack(task_tables)
-            cells = parallel.cells(len(configs), len(task_tables), grid.seeds)
-            keys = [_key(entries[c].label, task_tables[t].info.benchmark, task_tables[t].info.dataset, s)
+        if lead:
+            md, png = _check_outputs(grid, flag, plot, overwrite)
+            results = _Results(grid, flag)
+    except JaxnagError as e:
+        failure = e
+    ok = False
+    try:
+        _agree(failure)
+        done = results.done if lead else {}
+        jobs = list(_jobs(grid))
+        for job in jobs:
+            job.preflight(grid.path)
+        plans = []
+        for job in jobs:
+            table = tables.stack(job.tables)
+            cells = parallel.cells(len(job.configs), len(job.tables), grid.seeds)
+            keys = [_key(job.entries[c].label, job.tables[t].info.benchmark, job.tables[t].info.dataset, s)
                     for c, t, s in zip(cells.config, cells.task, cells.seed)]
             todo = np.asarray([k not in done for k in keys], bool)
             if jax.process_count() > 1:
                 from jax.experimental import multihost_utils
                 todo = np.asarray(multihost_utils.broadcast_one_to_all(todo), bool)
-            if not todo.any():
-                continue
-            t0 = time.perf_counter()
+            if todo.any():
+                plans.append((job, table, cells, todo))
+        failure = None
+        try:
+            for i, (job, table, cells, todo) in enumerate(plans):  # compiles every call (kept for the run)
+                t0 = time.perf_counter()
+                _check_memory(grid, job, table, todo, mesh)
+                plans[i] = (job, table, cells, todo, time.perf_counter() - t0)  # counted in the first chunk
+        except JaxnagError as e:
+            failure = e
+        _agree(failure)
+        try:
+            _run_cells(grid, plans, mesh, results, progress=progress and lead)
+            if lead:
+                mine = [done[k] for k in _grid_keys(grid) if k in done]
+                rows = summarise(mine)
+                drawn = plot and _write_plot(mine, png)
+                with outputs.atomic(md, "summary") as tmp:
+                    tmp.write_text(_markdown(grid, rows, mine, drawn))
+        except outputs.OutputError as e:  # a disk that filled up during the run
+            if not lead:
+                raise
+            saved = sum(k in results.done for k in _grid_keys(grid))
+            raise outputs.OutputError(f"{e}; {saved} of {grid.num_cells} cells are saved" + (
+                f" in {grid.out} (run the same command to resume)" if saved else "")) from None
+        ok = True
+    except KeyboardInterrupt:
+        if results is None:
+            raise Interrupted("interrupted" + ("; nothing was written" if lead else "")) from None
+        saved = sum(k in results.done for k in _grid_keys(grid))
+        raise Interrupted(f"interrupted: {saved} of {grid.num_cells} cells are saved in {grid.out}; run the same "
+                          "command to resume") from None
+    finally:
+        if results is not None:
+            results.close(failed=not ok)
+    if not lead:
+        return []
+    if echo:
+        _print_table(rows)
+        print(f"jaxnag: {len(mine)} cells in {grid.out}; summary in {md}" + (f", plot in {png}" if drawn else ""),
+              file=sys.stderr)
+    return rows
+
+
+def _check_args(path, out, chunk, devices) -> None:
+    """``run``'s arguments, checked before the grid file is read."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise ConfigError(f"path must be the grid file's path (a str or os.PathLike), got {path!r}")
+    if not str(path).strip():
+        raise ConfigError("path is empty: name the grid file")
+    if out is not None:
+        if not isinstance(out, (str, os.PathLike)):
+            raise ConfigError(f"out must be a results file path (a str or os.PathLike), got {out!r}")
+        if not str(out).strip():
+            raise outputs.OutputError("--out is empty: name a path")
+    if chunk is not None:
+        check_int("chunk", chunk, lo=1)
+    if devices is not None:
+        check_int("devices", devices, lo=1)
+
+
+def _check_outputs(grid: Grid, flag: str, plot: bool, overwrite: bool) -> tuple[Path, Path]:
+    """Check, before anything runs, the results file (writable: its folder exists and is not read-only or
+    full; a regular file) and the summary and plot beside it (replaced only where bench wrote them, or
+    with ``overwrite``). Returns the summary's and the plot's paths."""
+    import stat
+    out = outputs.check_file(grid.out, flag, append=True)
+    if out.exists() and not stat.S_ISREG(out.stat().st_mode):
+        raise outputs.OutputError(f"{flag} {out} is not a regular file; name a file")
+    if out.suffix.lower() in (".md", ".png"):
+        raise outputs.OutputError(f"{flag} {out}: the summary and the plot are written beside the results as "
+                                  ".md and .png; give the results file another suffix (.jsonl)")
+    md, png = out.with_suffix(".md"), out.with_suffix(".png")
+    for what, path, ours in (("summary", md, _our_summary), ("plot", png, _our_plot)):
+        if what == "plot" and not plot:
+            continue
+        if path.resolve() == grid.path.resolve():
+            raise outputs.OutputError(f"the {what} {path} would replace the grid file; name the results otherwise "
+                                      "(--out)")
+        if path.is_dir():
+            raise outputs.OutputError(f"the {what} {path} is a folder; move it away or name the results otherwise "
+                                      "(--out)")
+        if path.exists() and not overwrite and not ours(path):
+            raise outputs.OutputError(f"{path} exists and is not a jaxnag bench {what}; nothing is overwritten "
+                                      "(pass --overwrite to replace it, or write the results elsewhere with --out)")
+    return md, png
+
+
+_SUMMARY_HEAD = "# jaxnag bench:"
+_PLOT_SOFTWARE = "jaxnag bench"
+
+
+def _our_summary(path: Path) -> bool:
+    """Whether ``path`` is a summary bench wrote (its first line)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(_SUMMARY_HEAD)) == _SUMMARY_HEAD.encode()
+    except OSError:
+        return False
+
+
+def _png_text(path: Path) -> dict[str, str]:
+    """The tEXt chunks of a PNG file (empty for anything else)."""
+    import struct
+    text = {}
+    try:
+        with open(path, "rb") as f:
+            if f.read(8) != b"\x89PNG\r\n\x1a\n":
+                return {}
+            while True:
+                head = f.read(8)
+                if len(head) < 8:
+                    break
+                size, kind = struct.unpack(">I4s", head)
+                if kind == b"IDAT" or kind == b"IEND":  # matplotlib writes its text before the image data
+                    break
+                body = f.read(size)
+                f.seek(4, os.SEEK_CUR)  # the CRC
+                if kind == b"tEXt" and b"\0" in body:
+                    key, _, value = body.partition(b"\0")
+                    text[key.decode("latin-1")] = value.decode("latin-1")
+    except (OSError, struct.error):
+        return {}
+    return text
+
+
+def _our_plot(path: Path) -> bool:
+    """Whether ``path`` is a plot bench wrote (its PNG text says so)."""
+    return _png_text(path).get("Software") == _PLOT_SOFTWARE
+
+
+def _agree(failure: BaseException | None) -> None:
+    """Raise ``failure``; in a multi-process run, every process first learns whether any process failed
+    (so none waits for the others forever), and those that did not fail raise a line naming the one that
+    did."""
+    import jax
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+        failed = np.asarray(multihost_utils.process_allgather(np.int32(failure is not None)))
+        if failure is None and failed.any():
+            raise ConfigError(f"process {int(np.argmax(failed))} refused the run (see its error)")
+    if failure is not None:
+        raise failure
+
+
+def _sync(failure: BaseException | None, stop) -> bool:
+    """At a chunk boundary: raise ``failure`` (process 0's failed append), and say whether Ctrl-C was pressed.
+    In a multi-process run every process learns both from every other, so all stop at the same chunk and
+    none waits for a process that left."""
+    import jax
+    pressed = stop.raised
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+        flags = np.asarray(multihost_utils.process_allgather(np.asarray([failure is not None, stop.raised],
+                                                                        np.int32))).reshape(-1, 2)
+        if failure is None and flags[:, 0].any():
+            raise ConfigError(f"process {int(np.argmax(flags[:, 0]))} stopped the run (see its error)")
+        pressed = bool(flags[:, 1].any())
+    if failure is not None:
+        raise failure
+    return pressed
+
+
+def _size(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+
+
+def _check_memory(grid: Grid, job, table, todo, mesh, share: float = 0.8) -> None:
+    """Refuse, with how many cells fit, a call that needs more than ``share`` of a device's free memory."""
+    from . import parallel
+    estimate = parallel.call_memory(job.gen, grid.seeds, table, job.space, job.configs, mesh=mesh, chunk=grid.chunk,
+                                    select=todo, **job.context)
+    free = parallel.device_memory()
+    if estimate is None or free is None:
+        return
+    per_call, need = estimate
+    cells = per_call // mesh.devices.size  # per device
+    if need <= share * free:
+        return
+    fit = int(share * free // (need / cells))
+    where = f"{grid.path}: {job.entries[0].where} ({job.gen.name}) on {job.tables[0].name}"
+    if fit < 1:
+        raise ConfigError(f"{where}: one cell needs about {_size(need / cells)} and a device has {_size(free)} free: "
+                          "not even one cell fits; use smaller settings")
+    fits = f"{fit} cell fits" if fit == 1 else f"{fit} cells fit"
+    raise ConfigError(f"{where}: a call of {cells} cells per device needs about {_size(need)} and a device has "
+                      f"{_size(free)} free: about {fits} per device; set chunk = {fit * mesh.devices.size} or less "
+                      "(--chunk)")
+
+
+def _run_cells(grid: Grid, plans, mesh, results, progress: bool) -> None:
+    """Run the planned cells chunk by chunk, appending each chunk's records (process 0); Ctrl-C stops after
+    the current chunk (``KeyboardInterrupt`` then)."""
+    import jax
+
+    from . import parallel
+    from .interrupts import StopFlag
+    lead = results is not None
+    bar = _Progress(grid.num_cells, sum(k in results.done for k in _grid_keys(grid)) if lead else 0,
+                    enabled=progress)
+    stop = StopFlag("jaxnag: Ctrl-C: stopping after this chunk (Ctrl-C again to stop at once)" if progress else None)
+    try:
+        for (gen, space, entries, configs, task_tables, ctx, notes), table, cells, todo, compiling in plans:
+            t0 = time.perf_counter() - compiling
             for index, res in parallel.run_chunks(gen, grid.seeds, table, space, configs, mesh=mesh,
                                                   chunk=grid.chunk, select=todo, **ctx):
                 gen.check_result(res, configs[0], notes)
@@ -478,27 +873,19 @@ def run(path, *, out=None, chunk: int | None = None, devices: int | None = None,
                 sub = parallel.Cells(cells.config[index], cells.task[index], cells.seed[index], cells.shape)
                 records = _records(gen, entries, task_tables, sub, res, seconds, mesh.devices.size,
                                    jax.process_count())
+                failure = None
                 if lead:
-                    _append(grid.out, records)
-                    for r in records:
-                        done[_cell_key(r)] = r
+                    try:
+                        results.append(records)
+                    except JaxnagError as e:
+                        failure = e
                 bar.advance(len(index))
+                if _sync(failure, stop):
+                    raise KeyboardInterrupt
                 t0 = time.perf_counter()
     finally:
+        stop.restore()
         bar.close()
-    if not lead:
-        return []
-    mine = [done[k] for k in _grid_keys(grid) if k in done]
-    rows = summarise(mine)
-    md = grid.out.with_suffix(".md")
-    md.write_text(_markdown(grid, rows, mine, plot))
-    if plot:
-        _plot(mine, grid.out.with_suffix(".png"))
-    if echo:
-        _print_table(rows)
-        print(f"jaxnag: {len(mine)} cells in {grid.out}; summary in {md}"
-              + (f", plot in {grid.out.with_suffix('.png')}" if plot else ""), file=sys.stderr)
-    return rows
 
 
 def _grid_keys(grid: Grid):
@@ -600,14 +987,16 @@ def _curve(records: list[dict]):
     return grid, vals.mean(axis=0)  # NaN wherever a run has no value yet
 
 
-def _plot(records: list[dict], path: Path) -> None:
+def _write_plot(records: list[dict], path: Path) -> bool:
+    """Write the plot of best-so-far against unique queries to ``path`` atomically, marked as bench's (PNG
+    text ``Software``); False (and a line on stderr) without matplotlib."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         print("jaxnag: the plot needs matplotlib (pip install 'jaxnag[bench]'); skipped", file=sys.stderr)
-        return
+        return False
     tasks = list(dict.fromkeys((r["benchmark"], r["dataset"]) for r in records))
     cols = min(3, len(tasks))
     rows = math.ceil(len(tasks) / cols)
@@ -629,5 +1018,11 @@ def _plot(records: list[dict], path: Path) -> None:
     for ax in axes.ravel()[len(tasks):]:
         ax.set_visible(False)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        with outputs.atomic(path, "plot") as tmp:
+            fig.savefig(tmp, dpi=110, metadata={"Software": _PLOT_SOFTWARE,
+                                                "Description": "jaxnag bench: mean best so far against unique "
+                                                               "queries"})
+    finally:
+        plt.close(fig)
+    return True

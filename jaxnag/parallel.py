@@ -36,10 +36,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .errors import ConfigError, check_int
+from .errors import ConfigError, check_int, check_range
 
-__all__ = ["AXIS", "ENV", "Cells", "batch_configs", "cells", "device_memory", "fit", "initialize", "mesh", "run",
-           "run_chunks"]
+__all__ = ["AXIS", "ENV", "Cells", "batch_configs", "call_memory", "cells", "device_memory", "fit", "initialize",
+           "mesh", "run", "run_chunks"]
 
 AXIS = "grid"  # the mesh axis the cells are sharded over
 
@@ -49,26 +49,44 @@ ENV = {"coordinator_address": "JAXNAG_COORDINATOR", "num_processes": "JAXNAG_NUM
 
 # ----------------------------------------------------------------------------- processes and devices
 def initialize(coordinator_address: str | None = None, num_processes: int | None = None,
-               process_id: int | None = None, local_device_ids: Sequence[int] | None = None, **kwargs) -> None:
+               process_id: int | None = None, local_device_ids: Sequence[int] | None = None, *,
+               timeout: float = 300, **kwargs) -> None:
     """Join a multi-process (multi-host) run: :func:`jax.distributed.initialize`, called on every process
     before any computation.
 
     Each argument left out is read from ``JAXNAG_COORDINATOR`` (``host:port`` of process 0),
-    ``JAXNAG_NUM_PROCESSES`` and ``JAXNAG_PROCESS_ID``; where those are unset too, JAX's own cluster
-    detection applies (``JAX_COORDINATOR_ADDRESS``..., SLURM, Open MPI, TPU pods). Calling it again
-    in an initialised process does nothing.
+    ``JAXNAG_NUM_PROCESSES`` and ``JAXNAG_PROCESS_ID``; where all three are unset too, JAX's own cluster
+    detection applies (``JAX_COORDINATOR_ADDRESS``..., SLURM, Open MPI, TPU pods). Some of the three
+    without the others is refused, naming the missing ones. Calling it again in an initialised process
+    does nothing.
+
+    ``timeout`` (seconds) bounds the waiting. A process other than 0 first checks, in Python, that the
+    coordinator accepts a TCP connection, retrying until ``timeout``: an unreachable coordinator (process 0
+    not started, a wrong address, a firewall) is a :class:`ConfigError` after at most ``timeout`` seconds.
+    Then ``jax.distributed.initialize`` runs with ``initialization_timeout=timeout``. Still checked only by
+    JAX: process 0 (and each process once connected) waits up to ``timeout`` seconds for all
+    ``num_processes`` processes to register, and a peer that never comes (or one that dies later, after
+    JAX's heartbeat timeout) makes JAX's C++ client abort the process (SIGABRT, a C++ stack on stderr);
+    Python cannot turn that into an exception.
 
     Raises:
-      ConfigError: a bad value, or a computation already ran in this process (JAX then refuses).
+      ConfigError: a bad value, missing values, an unreachable coordinator, or a computation already ran
+        in this process (JAX then refuses).
     """
     import jax
 
     if jax.distributed.is_initialized():
         return
+    check_range("timeout", timeout, lo=0, lo_open=True)
     given = dict(coordinator_address=coordinator_address, num_processes=num_processes, process_id=process_id)
     for name, env in ENV.items():
         if given[name] is None and os.environ.get(env):
             given[name] = os.environ[env]
+    missing = [name for name, value in given.items() if value is None]
+    if missing and len(missing) < len(given):
+        raise ConfigError(f"{' and '.join(f'{name} (${ENV[name]})' for name in missing)} missing: a multi-process "
+                          "run needs coordinator_address, num_processes and process_id (or none of them, for "
+                          "JAX's cluster detection)")
     for name in ("num_processes", "process_id"):
         if given[name] is not None:
             try:
@@ -79,11 +97,46 @@ def initialize(coordinator_address: str | None = None, num_processes: int | None
         check_int("num_processes", given["num_processes"], lo=1)
         if given["process_id"] is not None:
             check_int("process_id", given["process_id"], lo=0, hi=given["num_processes"] - 1)
+    if given["coordinator_address"] is not None:
+        host, port = _address(given["coordinator_address"])
+        if given["process_id"] != 0:
+            _reach(given["coordinator_address"], host, port, timeout)
+    kwargs.setdefault("initialization_timeout", max(int(math.ceil(timeout)), 1))
     try:
         jax.distributed.initialize(local_device_ids=local_device_ids, **given, **kwargs)
-    except RuntimeError as e:
-        raise ConfigError(f"jax.distributed.initialize failed: {e} (call jaxnag.parallel.initialize() before "
-                          "any JAX computation in the process)") from e
+    except (RuntimeError, ValueError) as e:
+        raise ConfigError(f"jax.distributed.initialize failed: {' '.join(str(e).split())} (call "
+                          "jaxnag.parallel.initialize() before any JAX computation in the process)") from e
+
+
+def _address(address) -> tuple[str, int]:
+    """``HOST:PORT`` (``[IPV6]:PORT``) as ``(host, port)``."""
+    host, sep, port = str(address).strip().rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"coordinator_address ($JAXNAG_COORDINATOR) must be HOST:PORT, got {address!r}")
+    return host, int(port)
+
+
+def _reach(address: str, host: str, port: int, timeout: float) -> None:
+    """Wait until ``host:port`` accepts a TCP connection, at most ``timeout`` seconds."""
+    import socket
+    import time
+    deadline = time.monotonic() + timeout
+    reason = "no answer"
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            with socket.create_connection((host, port), timeout=min(left, 5.0)):
+                return
+        except OSError as e:
+            reason = (e.strerror or str(e) or type(e).__name__).lower() if not isinstance(e, TimeoutError) \
+                else "no answer"
+        time.sleep(max(min(0.25, deadline - time.monotonic()), 0))
+    raise ConfigError(f"the coordinator {address} did not accept a connection within {timeout:g} s ({reason}): "
+                      "start process 0 first, check the address and port, or allow longer (--timeout)")
 
 
 def mesh(devices: Sequence[Any] | int | None = None):
@@ -134,6 +187,11 @@ def cells(num_configs: int, num_tasks: int, seeds: Sequence[int]) -> Cells:
 
 
 def _seeds(seeds) -> np.ndarray:
+    """``seeds`` (a count ``n``, meaning seeds ``0..n-1``, or a sequence of seeds) as int64 ``[n]``."""
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+        seeds = range(check_int("seeds (a count)", int(seeds), lo=1, hi=2**31 - 1))
+    elif isinstance(seeds, (str, bytes, float, bool)) or not hasattr(seeds, "__iter__"):
+        raise ConfigError(f"seeds must be a count or a sequence of integers, got {seeds!r}")
     arr = np.asarray(list(seeds) if not isinstance(seeds, np.ndarray) else seeds)
     if arr.ndim != 1 or arr.size == 0:
         raise ConfigError(f"seeds must be a non-empty 1-D sequence of integers, got shape {arr.shape}")
@@ -195,6 +253,41 @@ def device_memory(device=None) -> int | None:
     except OSError:
         pass
     return None
+
+
+def compile_fitting(fn: Callable, num_keys: int, *shared, share: float = 0.8, flag: str = "seeds",
+                    announce: Callable[[], None] | None = None):
+    """``jax.jit(jax.vmap(fn))`` compiled for ``num_keys`` PRNG keys (``fn(key, *shared)``, the other
+    arguments shared), refusing a call whose buffers exceed ``share`` of the free device memory with the
+    number of keys that would fit (a one-line :class:`~jaxnag.errors.ConfigError` naming ``flag``) instead
+    of an out-of-memory crash. No key array is allocated for the check. ``announce()`` is called once the
+    program is traced (its argument errors come first) and before XLA compiles it.
+
+    Example:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import parallel
+      >>> run = parallel.compile_fitting(lambda k, s: jax.random.uniform(k) * s, 4, jnp.float32(2.0))
+      >>> run(jax.random.split(jax.random.key(0), 4), jnp.float32(2.0)).shape
+      (4,)
+    """
+    import jax
+    n = check_int(flag, num_keys, lo=1, hi=2**31 - 1)
+    keys = jax.eval_shape(lambda: jax.random.split(jax.random.key(0), n))
+    lowered = jax.jit(jax.vmap(fn, in_axes=(0,) + (None,) * len(shared))).lower(keys, *shared)
+    if announce is not None:
+        announce()
+    compiled = lowered.compile()
+    try:
+        m = compiled.memory_analysis()
+        need = int(m.temp_size_in_bytes + m.argument_size_in_bytes + m.output_size_in_bytes)
+    except Exception:  # a backend without memory analysis: run and let the runtime say
+        return compiled
+    free = device_memory()
+    if free is not None and need > share * free:
+        fits = max(int(share * free / (need / n)), 0)
+        raise ConfigError(f"{flag} {n} needs about {need / 2**30:.1f} GiB in one call and {free / 2**30:.1f} GiB "
+                          f"is free: at most {fits} fit in one call (split the work into several calls)")
+    return compiled
 
 
 def fit(generator, table, space, configs, *, share: float = 0.8, probe: tuple[int, int] = (256, 512),
@@ -287,14 +380,26 @@ def _gather(tree) -> Any:
     return multihost_utils.process_allgather(tree, tiled=True)
 
 
-def run_chunks(generator, seeds: Sequence[int], table, space, configs, *, mesh=None, chunk: int | None = None,
-               select: np.ndarray | None = None, **context) -> Iterator[tuple[np.ndarray, Any]]:
-    """Run a grid chunk by chunk; yields ``(cell indices, Result)`` with host arrays, one chunk at a time.
+class _Plan(NamedTuple):
+    """What :func:`run_chunks` runs: the sharded function, the cells to run, the padded call size and the
+    arguments every call shares."""
 
-    Every chunk has the same padded shape (one compilation). ``select`` (bool ``[cells]`` over
-    :func:`cells` of the grid) runs only those cells, so a resumed grid skips what finished; the
-    other arguments are :func:`run`'s.
-    """
+    fn: Callable
+    todo: np.ndarray
+    per_call: int
+    grid: Cells
+    key_data: np.ndarray
+    split: Any
+    shared: tuple
+
+    def args(self, index: np.ndarray) -> tuple:
+        """The arguments of the call that runs cells ``index`` (padded with its first cell)."""
+        padded = np.concatenate([index, np.full(self.per_call - len(index), index[0])])
+        return (_global(self.key_data[padded], self.split), _global(self.grid.config[padded], self.split),
+                _global(self.grid.task[padded], self.split), *self.shared)
+
+
+def _plan(generator, seeds, table, space, configs, mesh, chunk, select, context) -> _Plan:
     import jax
     from jax.sharding import NamedSharding
     from jax.sharding import PartitionSpec as P
@@ -320,11 +425,40 @@ def run_chunks(generator, seeds: Sequence[int], table, space, configs, *, mesh=N
     everywhere = NamedSharding(mesh_, P())
     shared = _replicated((table, batched, context), everywhere)
     key_data = np.asarray(jax.random.key_data(jax.vmap(jax.random.key)(grid.seed.astype(np.int32))))
-    for start in range(0, len(todo), per_call):
-        index = todo[start:start + per_call]
-        padded = np.concatenate([index, np.full(per_call - len(index), index[0])])
-        out = _gather(fn(_global(key_data[padded], split), _global(grid.config[padded], split),
-                         _global(grid.task[padded], split), *shared))
+    return _Plan(fn, todo, per_call, grid, key_data, split, shared)
+
+
+def call_memory(generator, seeds: Sequence[int], table, space, configs, *, mesh=None, chunk: int | None = None,
+                select: np.ndarray | None = None, **context) -> tuple[int, int] | None:
+    """``(cells per call, bytes)``: what one call of :func:`run_chunks` with the same arguments needs on each
+    device, by XLA's estimate of the compiled call (arguments, outputs and temporaries); None when no cell
+    is selected or the backend gives no estimate. It compiles the call :func:`run_chunks` makes, and JAX
+    keeps that compilation, so checking first costs no second compilation."""
+    p = _plan(generator, seeds, table, space, configs, mesh, chunk, select, context)
+    if not len(p.todo):
+        return None
+    try:
+        m = p.fn.lower(*p.args(p.todo[:p.per_call])).compile().memory_analysis()
+        need = int(m.temp_size_in_bytes + m.argument_size_in_bytes + m.output_size_in_bytes)
+    except (AttributeError, NotImplementedError, TypeError):  # a backend without memory analysis
+        return None
+    return p.per_call, need
+
+
+def run_chunks(generator, seeds: Sequence[int], table, space, configs, *, mesh=None, chunk: int | None = None,
+               select: np.ndarray | None = None, **context) -> Iterator[tuple[np.ndarray, Any]]:
+    """Run a grid chunk by chunk; yields ``(cell indices, Result)`` with host arrays, one chunk at a time.
+
+    Every chunk has the same padded shape (one compilation). ``select`` (bool ``[cells]`` over
+    :func:`cells` of the grid) runs only those cells, so a resumed grid skips what finished; the
+    other arguments are :func:`run`'s.
+    """
+    import jax
+
+    p = _plan(generator, seeds, table, space, configs, mesh, chunk, select, context)
+    for start in range(0, len(p.todo), p.per_call):
+        index = p.todo[start:start + p.per_call]
+        out = _gather(p.fn(*p.args(index)))
         yield index, jax.tree.map(lambda x: x[:len(index)], out)
 
 
