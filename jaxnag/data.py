@@ -23,8 +23,17 @@ from .errors import DataError, MissingDependency, check_int
 __all__ = ["digits", "load", "save", "split"]
 
 
-def check(x, y, *, name: str = "data") -> tuple[np.ndarray, np.ndarray]:
-    """``(x float32, y int32)`` after checking shapes, finiteness and labels."""
+MAX_CLASSES = 100_000  # more outputs than this is a mistake in the labels, not a classifier
+MAX_PIXEL = 1e6  # pixel magnitudes beyond this are a mistake in the images (training would run at chance)
+
+
+def check(x, y, *, name: str = "data", classes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(x float32, y int32)`` after checking shapes, finiteness, pixel magnitudes and labels.
+
+    Labels must be class indices ``0..classes-1``. Without ``classes`` (it is then the largest label + 1),
+    labels that make more than :data:`MAX_CLASSES` classes, or over 1,000 classes of which fewer than a
+    tenth appear, are refused (relabel them ``0..k-1``); pixels of magnitude above :data:`MAX_PIXEL` are
+    refused (normalise them)."""
     x, y = np.asarray(x), np.asarray(y)
     if x.ndim != 4:
         raise DataError(f"{name}: images x must be [n, height, width, channels], got shape {x.shape}")
@@ -32,14 +41,35 @@ def check(x, y, *, name: str = "data") -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"{name}: images x must be numbers, got dtype {x.dtype}")
     if y.shape != (len(x),):
         raise DataError(f"{name}: labels y must be [n] = [{len(x)}], got shape {y.shape}")
-    bad = ~np.isfinite(x.astype(np.float32))
-    if bad.any():
-        raise DataError(f"{name}: images x contain {int(bad.sum())} NaN or infinite pixel values")
+    if x.size:
+        with np.errstate(over="ignore", invalid="ignore"):  # values beyond float32's range become inf: refused
+            bad = ~np.isfinite(x.astype(np.float32))
+        if bad.any():
+            raise DataError(f"{name}: images x contain {int(bad.sum())} NaN or infinite pixel values (or values "
+                            f"beyond float32's range)")
+        big = float(np.max(np.abs(x.astype(np.float64) if np.issubdtype(x.dtype, np.integer) else x)))
+        if big > MAX_PIXEL:
+            raise DataError(f"{name}: pixel values reach {big:.3g} in magnitude; images must lie within "
+                            f"+-{MAX_PIXEL:.0e} (e.g. 0..255, 0..1 or standardised): normalise them, e.g. "
+                            "x = (x - x.mean()) / x.std()")
     if not np.issubdtype(y.dtype, np.integer):
         if not (np.issubdtype(y.dtype, np.floating) and np.isfinite(y).all() and (y == np.round(y)).all()):
             raise DataError(f"{name}: labels y must be integers, got dtype {y.dtype}")
     if len(y) and y.min() < 0:
         raise DataError(f"{name}: labels y must be >= 0, got {int(y.min())}")
+    if len(y):
+        top = int(y.max())  # before narrowing to int32, so a huge label cannot wrap
+        if classes is not None:
+            check_int("classes", classes, lo=1, hi=MAX_CLASSES)
+            if top >= classes:
+                raise DataError(f"{name}: labels y must lie in 0..{classes - 1} for {classes} classes, got max {top}")
+        else:
+            distinct = len(np.unique(y))
+            if top + 1 > MAX_CLASSES or (top + 1 > 1000 and 10 * distinct < top + 1):
+                raise DataError(f"{name}: labels y must be class indices 0..C-1, but the largest is {top:,} (C = "
+                                f"largest label + 1 = {top + 1:,} classes) and only {distinct:,} distinct labels "
+                                f"appear: relabel them 0..{distinct - 1} (_, y = np.unique(y, return_inverse=True)) "
+                                f"or give the number of classes (--classes)")
     return x.astype(np.float32), y.astype(np.int32)
 
 
@@ -60,10 +90,7 @@ def load(path, *, classes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         raise
     except Exception as e:  # a truncated or foreign file
         raise DataError(f"{path} is not a readable .npz file ({type(e).__name__}: {e})") from e
-    x, y = check(x, y, name=str(path))
-    if classes is not None and len(y) and y.max() >= classes:
-        raise DataError(f"{path}: labels y must lie in 0..{classes - 1} for {classes} classes, got max {int(y.max())}")
-    return x, y
+    return check(x, y, name=str(path), classes=classes)
 
 
 def save(path, x, y) -> Path:

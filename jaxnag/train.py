@@ -3,8 +3,15 @@ schedule as a low-fidelity fitness.
 
 :func:`train` trains one architecture's :class:`~jaxnag.models.nb201.Network` (NAS-Bench-201's recipe
 by default: SGD with Nesterov momentum 0.9, weight decay 5e-4, cosine learning rate from 0.1,
-cross-entropy), one compiled epoch (a ``lax.scan`` over shuffled minibatches), metrics per epoch, a
-rich progress bar, and an orbax checkpoint of the final weights. :func:`population` trains several
+cross-entropy) on shuffled minibatches, run as compiled chunks of steps (about half a second each), with
+metrics per epoch, a rich progress bar that moves per chunk, and an orbax checkpoint of the final weights.
+
+It is careful with the user's files and time: ``out`` must be a new or empty folder, checked before
+anything is loaded or compiled; the checkpoint and ``metrics.json`` are written in a hidden staging
+folder and renamed into place, so Ctrl-C or a full disk never leaves half of them; Ctrl-C is read
+between chunks (:class:`~jaxnag.interrupts.StopFlag`) and saves the weights so far, with
+``metrics.json`` saying at which epoch and step it stopped (:class:`TrainingInterrupted`); a cell whose
+input does not reach its output is refused. :func:`population` trains several
 architectures for a few epochs in one compiled program (a :class:`~jaxnag.models.nb201.MixedNetwork`
 per member) and returns their held-out accuracies; :func:`fitness` wraps it as a fitness any
 generator accepts.
@@ -21,16 +28,27 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
+import sys
+import threading
 import time
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from .errors import CheckpointError, ConfigError, DataError, check_int
+from . import outputs
+from .errors import (CheckpointError, ConfigError, DataError, Interrupted, InvalidArchitecture, JaxnagError,
+                     check_int, check_range)
+from .interrupts import StopFlag
 
-__all__ = ["Run", "Schedule", "fitness", "load", "population", "train"]
+__all__ = ["Run", "Schedule", "TrainingInterrupted", "check_cell", "fitness", "load", "population", "train"]
+
+CHUNK_SECONDS = 0.5  # a compiled chunk of training steps lasts about this long: Ctrl-C and the bar wait no longer
+ESTIMATE_AFTER = 60.0  # a run estimated longer than this (seconds) says so first (``verbose``)
 
 
 class Schedule(NamedTuple):
@@ -49,13 +67,45 @@ class Run(NamedTuple):
     checkpoint: Path | None
 
 
-def _data(d, classes: int, name: str):
+class TrainingInterrupted(Interrupted):
+    """Ctrl-C stopped :func:`train` between two chunks of steps; :attr:`run` holds the network so far (its
+    ``history`` the finished epochs) and, with ``out``, the checkpoint saved of it."""
+
+    def __init__(self, message: str, run: Run | None = None):
+        super().__init__(message)
+        self.run = run
+
+
+def check_cell(ops, name: str = "ops"):
+    """The 6 ops of one NB201 cell (6 ints or an arch string) as an int32 array, refusing (with
+    :class:`~jaxnag.errors.InvalidArchitecture`) a cell whose input does not reach its output: every path
+    has a ``none`` edge, so the network's output would not depend on the image."""
+    import jax
+
+    from . import spaces
+    from .models.nb201 import _ops
+    space = spaces.get("nb201")
+    cell = np.asarray(_ops(ops), np.int32)
+    with jax.ensure_compile_time_eval():
+        connected = bool(space.connected(cell))
+    if not connected:
+        raise InvalidArchitecture(f"{name}: {space.to_string(cell)} does not connect the cell's input to its output "
+                                  "(every path has a 'none' edge), so the network would ignore the image; pick a "
+                                  "cell with a path of other ops from node 0 to node 3")
+    return cell
+
+
+def _data(d, classes: int | None, name: str, who: str = "classes"):
+    """Checked ``(x, y)``; labels must lie below ``classes`` (``who`` says where that number came from)."""
     from .data import check
     if d is None:
         return None
+    if not (isinstance(d, (tuple, list)) and len(d) == 2):
+        raise DataError(f"{name} must be a pair (images x [n, H, W, C], labels y [n]), got {type(d).__name__}")
     x, y = check(*d, name=name)
-    if len(y) and y.max() >= classes:
-        raise DataError(f"{name}: labels must lie in 0..{classes - 1} for {classes} classes, got max {int(y.max())}")
+    if classes is not None and len(y) and y.max() >= classes:
+        raise DataError(f"{name}: labels must lie in 0..{classes - 1} for {classes} classes ({who}), got max "
+                        f"{int(y.max())}")
     return x, y
 
 
@@ -71,15 +121,15 @@ def _optimizer(schedule: Schedule, steps: int):
                        optax.sgd(lr, momentum=schedule.momentum, nesterov=True))
 
 
-def _epoch_fn(graphdef, tx, batch_size: int, n: int, ops=None):
-    """One jitted epoch ``(params, rest, opt_state, key, x, y) -> (..., mean loss, accuracy)``."""
+def _step_fn(graphdef, tx, ops=None):
+    """One SGD step ``((params, rest, opt_state), idx, x, y) -> (new carry, (loss, accuracy))`` on the
+    minibatch ``x[idx]``."""
     import jax
     import jax.numpy as jnp
     import optax
     from flax import nnx
 
     from .models import nb201
-    steps = n // batch_size
 
     def loss_fn(params, rest, xb, yb):
         net = nb201.merge(graphdef, params, rest)
@@ -88,18 +138,84 @@ def _epoch_fn(graphdef, tx, batch_size: int, n: int, ops=None):
         loss = optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
         return loss, (nnx.state(net, nnx.BatchStat), jnp.mean(jnp.argmax(logits, -1) == yb))
 
-    def epoch(params, rest, opt_state, key, x, y):
-        order = jax.random.permutation(key, n)[:steps * batch_size].reshape(steps, batch_size)
+    def step(carry, idx, x, y):
+        params, rest, opt_state = carry
+        (loss, (stats, acc)), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, rest, x[idx], y[idx])
+        updates, opt_state = tx.update(grads, opt_state, params)
+        rest = nnx.merge_state(rest, stats)
+        return (optax.apply_updates(params, updates), rest, opt_state), (loss, acc)
+    return step
 
-        def step(carry, idx):
-            params, rest, opt_state = carry
-            (loss, (stats, acc)), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, rest, x[idx], y[idx])
-            updates, opt_state = tx.update(grads, opt_state, params)
-            rest = nnx.merge_state(rest, stats)
-            return (optax.apply_updates(params, updates), rest, opt_state), (loss, acc)
-        (params, rest, opt_state), (loss, acc) = jax.lax.scan(step, (params, rest, opt_state), order)
+
+def _order_fn(n: int, batch_size: int):
+    """The minibatches of one epoch: ``key -> int32 [steps, batch_size]`` (a permutation, remainder dropped)."""
+    import jax
+    steps = n // batch_size
+    return lambda key: jax.random.permutation(key, n)[:steps * batch_size].reshape(steps, batch_size)
+
+
+def _epoch_fn(graphdef, tx, batch_size: int, n: int, ops=None):
+    """One jitted epoch ``(params, rest, opt_state, key, x, y) -> (..., mean loss, accuracy)``."""
+    import jax
+    import jax.numpy as jnp
+    step, order_of = _step_fn(graphdef, tx, ops), _order_fn(n, batch_size)
+
+    def epoch(params, rest, opt_state, key, x, y):
+        (params, rest, opt_state), (loss, acc) = jax.lax.scan(lambda c, idx: step(c, idx, x, y),
+                                                              (params, rest, opt_state), order_of(key))
         return params, rest, opt_state, jnp.mean(loss), jnp.mean(acc)
     return epoch
+
+
+def _chunk_fn(graphdef, tx):
+    """Steps ``start..stop-1`` of an epoch (dynamic bounds: one compiled program for every chunk length):
+    ``(params, rest, opt_state, losses, accs, x, y, order, start, stop) -> (params, rest, opt_state, losses,
+    accs)``, each step's loss and accuracy written at its index. The same steps in the same order as
+    :func:`_epoch_fn`'s scan."""
+    import jax
+    step = _step_fn(graphdef, tx)
+
+    def chunk(params, rest, opt_state, losses, accs, x, y, order, start, stop):
+        def body(i, c):
+            params, rest, opt_state, losses, accs = c
+            (params, rest, opt_state), (loss, acc) = step((params, rest, opt_state), order[i], x, y)
+            return params, rest, opt_state, losses.at[i].set(loss), accs.at[i].set(acc)
+        return jax.lax.fori_loop(start, stop, body, (params, rest, opt_state, losses, accs))
+    return chunk
+
+
+def _summary(losses, accs):
+    import jax.numpy as jnp
+    return jnp.mean(losses), jnp.mean(accs)
+
+
+def _compile(jobs, stop: StopFlag):
+    """AOT-compile each ``(fn, example args)`` in a worker thread, reading Ctrl-C while waiting (the main
+    thread would otherwise not see it until XLA returns, minutes for a large network)."""
+    import jax
+    box: dict = {}
+
+    def work():
+        try:
+            box["out"] = [jax.jit(fn).lower(*args).compile() for fn, args in jobs]
+        except BaseException as e:  # handed to the main thread
+            box["error"] = e
+    worker = threading.Thread(target=work, name="jaxnag-train-compile", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.05)
+        stop.check()
+    if "error" in box:
+        raise box["error"]
+    return box["out"]
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _evaluate_fn(graphdef, batch_size: int, ops=None):
@@ -114,86 +230,278 @@ def _evaluate_fn(graphdef, batch_size: int, ops=None):
             net.eval()
             return net(b) if ops is None else net(b, ops)
         n = len(x) - len(x) % batch_size
+        if n == 0:  # fewer test images than one batch
+            return jnp.mean(jnp.argmax(logits(x), -1) == y)
         full = jax.lax.map(logits, x[:n].reshape((-1, batch_size) + x.shape[1:])).reshape(n, -1)
+        if n == len(x):
+            return jnp.mean(jnp.argmax(full, -1) == y)
         return jnp.mean(jnp.argmax(jnp.concatenate([full, logits(x[n:])]), -1) == y)
     return evaluate
 
 
 def train(ops, train_data, test_data=None, *, epochs: int = 200, batch_size: int = 256,
           learning_rate: float = 0.1, momentum: float = 0.9, weight_decay: float = 5e-4, channels: int = 16,
-          cells: int = 5, classes: int | None = None, seed: int = 0, out=None, progress: bool = False) -> Run:
+          cells: int = 5, classes: int | None = None, seed: int = 0, out=None, progress: bool = False,
+          verbose: bool = False) -> Run:
     """Train the network of ``ops`` (6 ops or an NB201 arch string) on ``train_data = (x, y)``.
 
     Metrics per epoch (train loss and accuracy, test accuracy when ``test_data`` is given, seconds)
-    go to ``Run.history``; with ``out``, the final weights go to an orbax checkpoint ``out/checkpoint``
-    and the metrics and settings to ``out/metrics.json`` (:func:`load` restores the network).
-    ``classes`` defaults to the largest label + 1. The last partial minibatch of an epoch is dropped.
+    go to ``Run.history``; with ``out`` (a new or empty folder, checked first), the final weights go to
+    an orbax checkpoint ``out/checkpoint`` and the metrics and settings to ``out/metrics.json``
+    (:func:`load` restores the network). ``classes`` defaults to the largest label + 1. The last partial
+    minibatch of an epoch is dropped. ``progress`` shows a bar on stderr; ``verbose`` prints one line
+    estimating the time first when the run will take over a minute.
+
+    Raises:
+      InvalidArchitecture, ConfigError, DataError, OutputError: bad arguments, all before any compilation.
+      TrainingInterrupted: Ctrl-C, after saving the weights so far (with ``out``; ``metrics.json`` then
+        has ``interrupted: {epoch, step, steps}``).
     """
     import jax
     import jax.numpy as jnp
     from flax import nnx
 
+    from .data import MAX_CLASSES
     from .models import nb201
-    for name, v in (("epochs", epochs), ("batch_size", batch_size), ("seed", seed)):
-        check_int(name, v, lo=0 if name == "seed" else 1)
-    x, y = _data(train_data, 1 << 30 if classes is None else check_int("classes", classes, lo=2), "training data")
+    cell = check_cell(ops)
+    for name, v in (("epochs", epochs), ("batch_size", batch_size), ("channels", channels), ("cells", cells)):
+        check_int(name, v, lo=1)
+    check_int("seed", seed, lo=0, hi=2**32 - 1)
+    if classes is not None:
+        check_int("classes", classes, lo=2, hi=MAX_CLASSES)
+    check_range("learning_rate", learning_rate, lo=0.0, lo_open=True)
+    check_range("momentum", momentum, lo=0.0, hi=1.0, hi_open=True)
+    check_range("weight_decay", weight_decay, lo=0.0)
+    if out is not None:
+        out = Path(out)
+        if out.is_dir() and any((out / f).exists() for f in ("checkpoint", "metrics.json")):
+            raise CheckpointError(f"out {out}: a checkpoint exists there; nothing is overwritten (name a new or "
+                                  "empty folder)")
+        outputs.check_folder(out, "out")
+    x, y = _data(train_data, classes, "training data", "classes")
+    if not len(x):
+        raise DataError("training data has no images")
+    who = "classes" if classes is not None else "the largest training label + 1; pass classes= to set it"
     classes = int(y.max()) + 1 if classes is None else classes
-    test = _data(test_data, classes, "test data")
+    if classes < 2:
+        raise DataError(f"training data: every label is {int(y.max())}; a classifier needs at least 2 classes "
+                        "(pass classes= if the data holds only some of them)")
+    test = _data(test_data, classes, "test data", who)
+    if test is not None and test[0].shape[1:] != x.shape[1:]:
+        raise DataError(f"test data: images are {'x'.join(map(str, test[0].shape[1:]))} (height x width x channels), "
+                        f"the training images {'x'.join(map(str, x.shape[1:]))}: both must have the same resolution "
+                        "and channels")
+    if test is not None and not len(test[0]):
+        raise DataError("test data has no images")
     if len(x) < batch_size:
         raise DataError(f"training data has {len(x)} images, fewer than one batch of {batch_size}")
-    if not (learning_rate > 0 and 0 <= momentum < 1 and weight_decay >= 0):
-        raise ConfigError(f"need learning_rate > 0, 0 <= momentum < 1, weight_decay >= 0; got {learning_rate}, "
-                          f"{momentum}, {weight_decay}")
+    if min(x.shape[1:3]) < 4:
+        raise DataError(f"training data: images must be at least 4x4 pixels (the network halves them twice), got "
+                        f"{x.shape[1]}x{x.shape[2]}")
     schedule = Schedule(epochs, batch_size, learning_rate, momentum, weight_decay)
     size = dict(channels=channels, cells=cells, classes=classes, in_channels=x.shape[-1])
-    net = nb201.Network(ops, **size, rngs=nnx.Rngs(seed))
+    net = nb201.Network(cell, **size, rngs=nnx.Rngs(seed))
     graphdef, params, rest = nnx.split(net, nnx.Param, ...)
-    tx = _optimizer(schedule, epochs * (len(x) // batch_size))
+    steps = len(x) // batch_size
+    tx = _optimizer(schedule, epochs * steps)
     opt_state = tx.init(params)
-    epoch = jax.jit(_epoch_fn(graphdef, tx, batch_size, len(x)))
-    evaluate = jax.jit(_evaluate_fn(graphdef, batch_size))
     xd, yd = jnp.asarray(x), jnp.asarray(y)
-    history = []
+    td = None if test is None else (jnp.asarray(test[0]), jnp.asarray(test[1]))
     key = jax.random.key(seed)
+    i32 = lambda v: jnp.asarray(v, jnp.int32)  # noqa: E731
+    zeros = jnp.zeros(steps, jnp.float32)
+    # (state, epoch, step): one variable, assigned once per chunk, so a Ctrl-C between two statements
+    # never pairs weights with the wrong position
+    now = ((params, rest, opt_state, zeros, zeros), 0, 0)
+    meta = dict(ops=[int(o) for o in cell], size=size, schedule=schedule._asdict(), seed=seed)
+    history: list = []
+
+    def network(state):
+        net = nnx.merge(graphdef, state[0], state[1])
+        net.eval()
+        return net
+
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-    with Progress(TextColumn("train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[metrics]}"),
-                  TimeRemainingColumn(), transient=True, disable=not progress) as bar:
-        task = bar.add_task("train", total=epochs, metrics="")
-        for e in range(epochs):
-            t0 = time.perf_counter()
-            params, rest, opt_state, loss, acc = epoch(params, rest, opt_state, jax.random.fold_in(key, e), xd, yd)
-            row = dict(epoch=e + 1, train_loss=float(loss), train_accuracy=100 * float(acc))
-            if not np.isfinite(row["train_loss"]):
-                raise ConfigError(f"training diverged at epoch {e + 1} (loss {row['train_loss']}); lower the "
-                                  f"learning rate (now {learning_rate})")
-            if test is not None:
-                row["test_accuracy"] = 100 * float(evaluate(params, rest, jnp.asarray(test[0]), jnp.asarray(test[1])))
-            row["seconds"] = time.perf_counter() - t0
-            history.append(row)
-            bar.update(task, advance=1, metrics=" ".join(f"{k} {v:.3f}" for k, v in row.items() if k != "epoch"))
-    net = nnx.merge(graphdef, params, rest)
-    net.eval()
-    checkpoint = None
-    if out is not None:
-        checkpoint = _save(Path(out), net, dict(ops=list(net.ops), size=size, schedule=schedule._asdict(), seed=seed,
-                                                history=history))
+    stop = StopFlag(None)  # Ctrl-C is read between chunks; a second one raises at once
+    try:
+        try:
+            order0 = jnp.zeros((steps, batch_size), jnp.int32)
+            jobs = [(_order_fn(len(x), batch_size), (key,)),
+                    (_chunk_fn(graphdef, tx), (*now[0], xd, yd, order0, i32(0), i32(1))),
+                    (_summary, (zeros, zeros))]
+            if td is not None:
+                jobs.append((_evaluate_fn(graphdef, batch_size), (params, rest, *td)))
+            order_of, chunk, summary, *evaluate = _compile(jobs, stop)
+            console = Console(stderr=True)
+            with Progress(TextColumn("train epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
+                          TextColumn("{task.fields[metrics]}"), TimeRemainingColumn(), console=console,
+                          transient=True, disable=not progress) as bar:
+                task = bar.add_task("train", total=epochs * steps, epoch=f"1/{epochs}", metrics="")
+                per_step = None
+                for e in range(epochs):
+                    t0 = time.perf_counter()
+                    bar.update(task, epoch=f"{e + 1}/{epochs}")
+                    order = order_of(jax.random.fold_in(key, e))
+                    s = 0
+                    while s < steps:
+                        stop.check()
+                        n = 1 if per_step is None else int(max(1, min(steps - s, CHUNK_SECONDS / per_step)))
+                        tc = time.perf_counter()
+                        state = jax.block_until_ready(chunk(*now[0], xd, yd, order, i32(s), i32(s + n)))
+                        now = (state, e, s + n)
+                        dt = (time.perf_counter() - tc) / n
+                        if per_step is None and verbose:
+                            total = dt * epochs * steps
+                            if total > ESTIMATE_AFTER:
+                                msg = (f"jaxnag: training will take about {_duration(total)} ({epochs} epochs x "
+                                       f"{steps} steps at {dt:.2g} s per step{', plus testing' if td else ''})")
+                                (bar.console.print(msg, markup=False, highlight=False) if progress
+                                 else print(msg, file=sys.stderr, flush=True))
+                        per_step = dt if per_step is None else 0.5 * per_step + 0.5 * dt
+                        s += n
+                        bar.update(task, advance=n)
+                    loss, acc = summary(now[0][3], now[0][4])
+                    row = dict(epoch=e + 1, train_loss=float(loss), train_accuracy=100 * float(acc))
+                    if not np.isfinite(row["train_loss"]):
+                        raise ConfigError(f"training diverged at epoch {e + 1} (loss {row['train_loss']}); lower the "
+                                          f"learning rate (learning_rate={learning_rate})")
+                    if td is not None:
+                        row["test_accuracy"] = 100 * float(evaluate[0](now[0][0], now[0][1], *td))
+                    row["seconds"] = time.perf_counter() - t0
+                    history.append(row)
+                    bar.update(task, metrics=" ".join(f"{k} {v:.3f}" for k, v in row.items() if k != "epoch"))
+        except KeyboardInterrupt:
+            state, e, s = now
+            if s == steps:  # the epoch's steps were done, its metrics not: report it as the next one's step 0
+                e, s = e + 1, 0
+            where = f"epoch {e + 1} step {s}/{steps}"
+            if e == 0 and s == 0:
+                raise TrainingInterrupted("jaxnag: interrupted before the first training step; nothing saved",
+                                          Run(network(state), history, None)) from None
+            run = Run(network(state), history, None)
+            if out is None:
+                raise TrainingInterrupted(f"jaxnag: interrupted at {where}; nothing saved (no out folder)",
+                                          run) from None
+            path = _save(out, nnx.state(run.network), dict(meta, history=history,
+                                                           interrupted=dict(epoch=e + 1, step=s, steps=steps)))
+            raise TrainingInterrupted(f"jaxnag: interrupted at {where} ({len(history)} epochs done); saved the "
+                                      f"weights so far to {path} (metrics.json says where it stopped)",
+                                      run._replace(checkpoint=path)) from None
+        net = network(now[0])
+        checkpoint = None if out is None else _save(out, nnx.state(net), dict(meta, history=history))
+    finally:
+        stop.restore()
     return Run(net, history, checkpoint)
 
 
-def _save(out: Path, net, meta: dict) -> Path:
+def _quiet_failed_save() -> None:
+    """When a save fails (a full disk), tensorstore's writes still in flight end with callbacks into
+    orbax's closed event loop (``RuntimeError: Event loop is closed``, reported as unraisable) and orbax's
+    unfinished tasks and futures are logged by asyncio as "... exception was never retrieved", and its
+    unawaited write coroutines warned of at exit: dozens of tracebacks after jaxnag's one line. Drop exactly
+    those (process-wide, idempotent; everything else passes)."""
+    import logging
+    if getattr(sys.unraisablehook, "_jaxnag", False):
+        return
+    previous = sys.unraisablehook
+
+    def hook(unraisable):
+        e = unraisable.exc_value
+        if isinstance(e, RuntimeError) and str(e) == "Event loop is closed":
+            return
+        previous(unraisable)
+    hook._jaxnag = True
+    sys.unraisablehook = hook
+
+    class _Filter(logging.Filter):
+        def filter(self, record):
+            text = record.getMessage()
+            if "exception was never retrieved" not in text:
+                return True
+            text += " " + str(record.exc_info[1] if record.exc_info else "")
+            return not any(w in text for w in ("orbax", "ocdbt", "OCDBT", "tensorstore", "RESOURCE_EXHAUSTED"))
+    logging.getLogger("asyncio").addFilter(_Filter())
+    import warnings  # and, at exit, orbax's write coroutines that the failed gather left unawaited
+    warnings.filterwarnings("ignore", message=r"coroutine '.*serializ.*' was never awaited", category=RuntimeWarning)
+
+
+def _check_space(folder: Path, final: Path, state, extra: int) -> None:
+    """Refuse (one :class:`~jaxnag.outputs.OutputError` line) a save that cannot fit in ``folder``'s file
+    system: the arrays' bytes plus orbax's metadata (about 1 KiB per array and 64 KiB more)."""
+    import jax
+    leaves = jax.tree.leaves(state)
+    need = sum(int(getattr(leaf, "nbytes", 0)) for leaf in leaves) + 1024 * len(leaves) + 65536 + extra
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:  # cannot tell: the save itself will say
+        return
+    if free < need:
+        raise outputs.OutputError(f"out {final}: cannot save the checkpoint (no space left on the device: it needs "
+                                  f"about {need / 1024:,.0f} KiB, {free / 1024:,.0f} KiB are free)")
+
+
+def _remove(folder: Path, limit: float = 5.0) -> None:
+    """Remove ``folder``, again while it keeps coming back: after a failed orbax save, tensorstore's writes
+    still in flight recreate their folders for a moment. Returns once it stayed away for 0.3 s (or after
+    ``limit`` seconds)."""
+    deadline, gone = time.monotonic() + limit, 0
+    while gone < 3 and time.monotonic() < deadline:
+        shutil.rmtree(folder, ignore_errors=True)
+        time.sleep(0.1)
+        gone = 0 if folder.exists() else gone + 1
+
+
+def _save(out: Path, state, meta: dict) -> Path:
+    """Write ``out/checkpoint`` (orbax) and ``out/metrics.json`` all or nothing: both are written in a
+    hidden staging folder in ``out`` (orbax's own temporary folders included) and renamed into place;
+    any failure or Ctrl-C removes the staging folder (and ``out`` itself when this call created it). A
+    file system without room for it is refused before anything is written (:func:`_check_space`); any
+    file-system failure is one :class:`~jaxnag.outputs.OutputError` line."""
     import orbax.checkpoint as ocp
-    from flax import nnx
 
     from .diffusionnag.train import _quiet_orbax
     _quiet_orbax()
-    out.mkdir(parents=True, exist_ok=True)
-    path = (out / "checkpoint").resolve()
-    if path.exists():
-        raise CheckpointError(f"{path} exists: pass an empty or new --out folder (nothing is overwritten)")
-    with ocp.StandardCheckpointer() as ckpt:
-        ckpt.save(path, nnx.state(net))
-    (out / "metrics.json").write_text(json.dumps(meta, indent=1))
-    return path
+    _quiet_failed_save()
+    final, metrics = out / "checkpoint", out / "metrics.json"
+    created = False
+    stage = out / f".checkpoint.tmp{os.getpid()}"
+    text = json.dumps(meta, indent=1)
+    _check_space(out if out.exists() else out.parent, final, state, len(text))
+    try:
+        if not out.exists():
+            out.mkdir()
+            created = True
+        for p in (final, metrics):
+            if p.exists():
+                raise CheckpointError(f"out {out}: {p.name} exists; nothing is overwritten (name a new or empty "
+                                      "folder)")
+        stage.mkdir()
+        ckptr = ocp.Checkpointer(ocp.StandardCheckpointHandler())  # synchronous: no thread outlives the save
+        try:
+            ckptr.save((stage / "checkpoint").resolve(), args=ocp.args.StandardSave(state))
+        finally:
+            ckptr.close()
+        with open(stage / "metrics.json", "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(stage / "checkpoint", final)
+        try:
+            os.replace(stage / "metrics.json", metrics)
+        except BaseException:
+            shutil.rmtree(final, ignore_errors=True)  # never a checkpoint without its metrics.json
+            raise
+    except BaseException as e:
+        _remove(stage)
+        if created:
+            with contextlib.suppress(OSError):
+                out.rmdir()
+        if isinstance(e, (KeyboardInterrupt, JaxnagError)) or outputs.describe_os_error(e) is None:
+            raise
+        raise outputs.os_error(e, final, "out", "cannot save the checkpoint") from None
+    shutil.rmtree(stage, ignore_errors=True)
+    return final.resolve()
 
 
 def load(out):
