@@ -124,6 +124,12 @@ def with_budget(gen: Generator) -> Generator:
         if space.size is None or space.size > (1 << 24):
             raise ConfigError(f"a query budget keeps an archive of the space: {space.name} is too large")
         if _fitness is not None:
+            spend = getattr(config.inner, "init_queries", None)  # a method whose init queries the target says so
+            spend = spend(space) if callable(spend) else 0
+            if spend > config.budget:
+                raise ConfigError(f"{gen.name}'s init makes up to {spend:,} unique target queries (scoring its "
+                                  f"prior), more than the query budget {config.budget:,}: raise the budget, lower "
+                                  "prior_budget, or score the prior on another table (prior_from)")
             inner = gen.init_on_target(key, _fitness, space, config.inner)
         else:
             inner = gen.init(key, space, config.inner, **context)

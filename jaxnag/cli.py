@@ -35,6 +35,8 @@ from .errors import ConfigError, Interrupted, JaxnagError, check_int, check_rang
 __all__ = ["build_parser", "main"]
 
 SEED_MAX = 2**32 - 1
+DEFAULT_BENCHMARK = "nasbench_graph"  # installs from PyPI: runs on a fresh machine
+SEEDS_MAX = 2**31 - 1  # runs in one call (one PRNG key each); memory is checked before anything runs
 
 
 class CLIError(JaxnagError):
@@ -121,9 +123,13 @@ def _maybe_budgeted(gen, settings: dict):
     return gen
 
 
+_SURROGATE_FLAGS = {"query": "--surrogate-query", "local": "--surrogate-local"}  # the wrapper's settings
+
+
 def _build_config(gen, space, settings: dict):
     """The generator's checked config; an error about a setting names its flag."""
-    return renamed(lambda: gen.config(space, **settings), {name: _flag(name) for name in settings})
+    return renamed(lambda: gen.config(space, **settings),
+                   {name: _SURROGATE_FLAGS.get(name, _flag(name)) for name in settings})
 
 
 def _resolved(settings: dict, config) -> dict:
@@ -160,29 +166,6 @@ def _describe(gen, config, context: dict, notes: dict, table) -> dict:
     if gen.name == "diffusionnag":
         return dict(checkpoint_steps=notes["checkpoint_steps"])
     return {}
-
-
-def _compile_fitting(run, keys, *args):
-    """Compile ``vmap(run)`` over ``keys`` (the other arguments shared); refuse, with the number of seeds
-    that would fit, a call whose buffers exceed the free memory (instead of an out-of-memory crash)."""
-    import jax
-    n = keys.shape[0]
-    in_axes = (0,) + (None,) * len(args)
-    compiled = jax.jit(jax.vmap(run, in_axes=in_axes)).lower(jax.ShapeDtypeStruct(keys.shape, keys.dtype),
-                                                             *args).compile()
-    try:
-        m = compiled.memory_analysis()
-        need = int(m.temp_size_in_bytes + m.argument_size_in_bytes + m.output_size_in_bytes)
-    except Exception:  # a backend without memory analysis: run and let the runtime say
-        return compiled
-    from .parallel import device_memory
-    free = device_memory()
-    if free is not None and need > 0.8 * free:
-        fit = max(int(0.8 * free / (need / n)), 0)
-        raise ConfigError(f"--seeds {n} needs about {need / 2**30:.1f} GiB in one call and "
-                          f"{free / 2**30:.1f} GiB is free: at most {fit} seeds fit (run several calls with "
-                          f"--seed to cover more)")
-    return compiled
 
 
 # --------------------------------------------------------------------------- commands
@@ -233,6 +216,11 @@ def _load_table(args):
     if args.table:
         if not args.space or not args.metric:
             raise CLIError("--table needs --space NAME and --metric KEY")
+        ignored = [f for f, v in (("--benchmark", args.benchmark), ("--dataset", args.dataset),
+                                  ("--data-dir", args.data_dir)) if v]
+        if ignored:
+            raise CLIError(f"{', '.join(ignored)} name a benchmark table; --table {args.table} is read instead "
+                           "(give one or the other)")
         table = tables.load_custom(args.table, args.space, args.metric, goal or "max")
         load_cost = lambda metric: tables.load_custom(args.table, args.space, metric)  # noqa: E731
     else:
@@ -241,8 +229,9 @@ def _load_table(args):
                            "(see `jaxnag benchmarks`)")
         if args.space:
             raise CLIError("--space is for --table: a benchmark has its own space")
-        table = tables.load(args.benchmark, args.dataset, data_dir=args.data_dir, metric=args.metric)
-        load_cost = lambda metric: tables.load(args.benchmark, table.info.dataset, data_dir=args.data_dir,  # noqa: E731
+        benchmark = args.benchmark or DEFAULT_BENCHMARK
+        table = tables.load(benchmark, args.dataset, data_dir=args.data_dir, metric=args.metric)
+        load_cost = lambda metric: tables.load(benchmark, table.info.dataset, data_dir=args.data_dir,  # noqa: E731
                                                metric=metric)
     for text in args.constraint or ():
         metric, op, bound = tables.parse_constraint(text)
@@ -288,8 +277,13 @@ def _cmd_generate_proxy(args):
     proxy runs only each cell's chosen ops, which a vmap over seeds would undo)."""
     import jax
 
-    if args.table or args.constraint or args.metric:
-        raise CLIError("--proxy scores architectures itself: --table, --metric and --constraint do not apply")
+    given = [f for f, v in (("--table", args.table), ("--metric", args.metric), ("--constraint", args.constraint),
+                            ("--benchmark", args.benchmark), ("--dataset", args.dataset),
+                            ("--data-dir", args.data_dir)) if v]
+    if given:
+        raise CLIError(f"--proxy scores architectures itself: {', '.join(given)} "
+                       f"{'does' if len(given) == 1 else 'do'} not apply (--space picks the "
+                       "space)")
     space = _network_space(args.space or "nb201", "--proxy")
     settings, context_settings = _apply_method_flags(args)
     gen, settings = _wrapped(args, settings)
@@ -303,7 +297,10 @@ def _cmd_generate_proxy(args):
     print(f"jaxnag: compiling and running {args.seeds} x {args.method} on the proxy {label} ...", file=sys.stderr,
           flush=True)
     t0 = time.perf_counter()
-    res = jax.block_until_ready(jax.jit(lambda k: jax.lax.map(lambda kk: gen.generate(kk, fit, space, config), k))(keys))
+    with _Scored(label, enabled=sys.stderr.isatty()) as scored:
+        counted = scored.wrap(fit)
+        res = jax.block_until_ready(
+            jax.jit(lambda k: jax.lax.map(lambda kk: gen.generate(kk, counted, space, config), k))(keys))
     elapsed = time.perf_counter() - t0
     best_ops, best = np.asarray(res.best_ops), np.asarray(res.best_fitness, np.float64)
     runs = [dict(seed=i, best_arch=space.to_string(best_ops[i]) if np.isfinite(best[i]) else None,
@@ -322,6 +319,47 @@ def _cmd_generate_proxy(args):
               f"{r['queries']:>8}  {r['best_arch'] or '(none)'}")
 
 
+class _Scored:
+    """A live count of the architectures a proxy has scored (and their rate) on stderr, fed from inside the
+    compiled program by ``jax.debug.callback``: a long proxy run is never silent."""
+
+    def __init__(self, label: str, enabled: bool):
+        self._bar = None
+        if enabled:
+            from rich.console import Console
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+            self._bar = Progress(SpinnerColumn(), TextColumn(f"{label}: {{task.completed:,.0f}} architectures scored"),
+                                 TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+            self._task = self._bar.add_task(label, total=None)
+
+    def wrap(self, fit):
+        if self._bar is None:
+            return fit
+        import jax
+
+        def counted(ops):
+            values = fit(ops)
+            jax.debug.callback(lambda v: self._bar.advance(self._task, int(v.size)), values)
+            return values
+        return counted
+
+    def __enter__(self):
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def _npz(path: str, flag: str) -> str:
+    """``path`` with the ``.npz`` suffix numpy would add itself (so the file checked is the file written)."""
+    if not str(path).strip():
+        raise CLIError(f"{flag} is empty: name a file")
+    return path if str(path).endswith(".npz") else f"{path}.npz"
+
+
 def _network_space(name: str, flag: str):
     """The search space ``name`` if jaxnag builds its networks (what a proxy scores)."""
     from . import models, spaces
@@ -336,15 +374,16 @@ def _cmd_proxies(args):
     if "," in args.proxy:
         raise CLIError("--proxy: one proxy per table")
     space = _network_space(args.space, "--proxy")
-    if os.path.exists(args.out):
-        raise CLIError(f"--out {args.out} exists; nothing is overwritten")
+    from . import outputs, proxies
+    out = outputs.check_file(_npz(args.out, "--out"), "--out", overwrite=args.overwrite)
     fit, label = _proxy_fitness(args, space)
-    from . import proxies
     t0 = time.perf_counter()
-    table = proxies.table(space, args.proxy, fitness=fit, progress=sys.stderr.isatty())
+    table = proxies.table(space, args.proxy, fitness=fit, progress=sys.stderr.isatty(), estimate=True)
     ops = np.asarray(table.info.row_ops)
     values = np.asarray(table.info.row_values, np.float64)
-    np.savez_compressed(args.out, ops=ops, **{args.proxy: values})
+    with outputs.atomic(out, "--out") as tmp:
+        np.savez_compressed(tmp, ops=ops, **{args.proxy: values})
+    args.out = str(out)
     ok = np.isfinite(values)
     print(f"jaxnag: {args.proxy} of {len(ops):,} {space.name} cells in {time.perf_counter() - t0:.1f} s -> {args.out} "
           f"({int((~ok).sum())} undefined, as NaN). Generate on it: jaxnag generate --table {args.out} "
@@ -352,25 +391,63 @@ def _cmd_proxies(args):
 
 
 def _cmd_train(args):
-    from . import data, spaces, train
+    # Everything the user typed is checked, and --out probed, before any data is read or compiled
+    check_int("--epochs", args.epochs, lo=1)
+    check_int("--batch-size", args.batch_size, lo=1)
+    check_int("--channels", args.channels, lo=1)
+    check_int("--cells", args.cells, lo=1)
+    check_int("--seed", args.seed, lo=0, hi=SEED_MAX)
+    check_range("--lr", args.lr, lo=0.0, lo_open=True)
+    if args.test is None:
+        check_range("--split", args.split, 0.0, 1.0, lo_open=True, hi_open=True)
+    from . import data, outputs, spaces, train
+    if args.classes is not None:
+        check_int("--classes", args.classes, lo=2, hi=data.MAX_CLASSES)
     space = spaces.get("nb201")
     try:
-        ops = space.from_string(args.arch)
+        ops = train.check_cell(space.from_string(args.arch), "--arch")
     except JaxnagError as e:
-        raise CLIError(f"--arch: {e}") from None
+        raise CLIError(e if str(e).startswith("--arch") else f"--arch: {e}") from None
+    outputs.check_folder(args.out, "--out")
     x, y = data.load(args.data)
     if args.test:
         test = data.load(args.test)
+        if test[0].shape[1:] != x.shape[1:]:
+            shape = lambda a: "x".join(map(str, a.shape[1:]))  # noqa: E731
+            raise CLIError(f"--test {args.test}: images are {shape(test[0])} (height x width x channels), those of "
+                           f"--data {args.data} {shape(x)}: both must have the same resolution and channels")
         train_data = (x, y)
     else:
-        check_range("--split", args.split, 0.0, 1.0)
-        train_data, test = data.split(x, y, args.split, seed=args.seed)
-    if os.path.exists(os.path.join(args.out, "checkpoint")):
-        raise CLIError(f"--out {args.out} already holds a checkpoint; nothing is overwritten (pick a new folder)")
-    classes = max(int(train_data[1].max()), int(test[1].max())) + 1 if args.classes is None else args.classes
-    run = train.train(ops, train_data, test, epochs=args.epochs, batch_size=args.batch_size,
-                      learning_rate=args.lr, channels=args.channels, cells=args.cells, classes=classes,
-                      seed=args.seed, out=args.out, progress=sys.stderr.isatty())
+        try:
+            train_data, test = data.split(x, y, args.split, seed=args.seed)
+        except JaxnagError as e:
+            raise CLIError(f"--split {args.split}: {e}") from None
+    if args.classes is None:
+        classes = max(int(train_data[1].max()), int(test[1].max())) + 1
+        if classes < 2:
+            raise CLIError(f"--data {args.data}: every label is {classes - 1}; a classifier needs at least 2 classes "
+                           "(pass --classes if the data holds only some of them)")
+    else:
+        classes = args.classes
+        for flag, path, labels in (("--data", args.data, y), ("--test", args.test, test[1])):
+            if len(labels) and labels.max() >= classes:
+                raise CLIError(f"{flag} {path}: labels reach {int(labels.max())}, but --classes {classes} allows "
+                               f"0..{classes - 1}")
+    if len(train_data[0]) < args.batch_size:
+        where = f"--data {args.data}" + ("" if args.test else f" with --split {args.split}")
+        raise CLIError(f"--batch-size {args.batch_size} is more than the {len(train_data[0])} training images "
+                       f"({where})")
+    try:
+        run = train.train(ops, train_data, test, epochs=args.epochs, batch_size=args.batch_size,
+                          learning_rate=args.lr, channels=args.channels, cells=args.cells, classes=classes,
+                          seed=args.seed, out=args.out, progress=sys.stderr.isatty(), verbose=True)
+    except JaxnagError as e:  # name the flags the user typed, not the library's arguments
+        msg = str(e).replace("(learning_rate=", "(--lr ")
+        if msg.startswith("out "):
+            msg = "--out " + msg[4:]
+        if msg != str(e):
+            raise type(e)(msg) from None
+        raise
     last = run.history[-1]
     if args.json:
         print(json.dumps(dict(arch=space.to_string(ops), history=run.history, checkpoint=str(run.checkpoint))))
@@ -385,13 +462,13 @@ def _cmd_train(args):
 def _cmd_generate(args):
     import jax
 
+    check_int("--seeds", args.seeds, lo=1, hi=SEEDS_MAX)
+    check_int("--seed", args.seed, lo=0, hi=SEED_MAX)
     if args.proxy:
         return _cmd_generate_proxy(args)
     if args.data:
         raise CLIError("--data is read by --proxy (a data-dependent zero-cost proxy)")
     settings, context_settings = _apply_method_flags(args)
-    check_int("--seeds", args.seeds, lo=1)
-    check_int("--seed", args.seed, lo=0, hi=SEED_MAX)
     table = _load_table(args)
     space = table.space
     gen, settings = _wrapped(args, settings)
@@ -402,12 +479,14 @@ def _cmd_generate(args):
     while hasattr(own, "inner"):  # the method's own config under the budget and surrogate wrappers
         own = own.inner
     extra = _describe(gen, own, context, notes, table)
-    keys = jax.random.split(jax.random.key(args.seed), args.seeds)
+    from . import parallel
     t0 = time.perf_counter()
-    print(f"jaxnag: compiling and running {args.seeds} x {args.method} on {table.name} in one call ...",
-          file=sys.stderr, flush=True)
     run = lambda key, t, ctx: gen.generate(key, t, space, config, **ctx)  # noqa: E731
-    res = jax.block_until_ready(_compile_fitting(run, keys, table, context)(keys, table, context))
+    compiled = parallel.compile_fitting(run, args.seeds, table, context, flag="--seeds", announce=lambda: print(
+        f"jaxnag: compiling and running {args.seeds} x {args.method} on {table.name} in one call ...",
+        file=sys.stderr, flush=True))
+    keys = jax.random.split(jax.random.key(args.seed), args.seeds)
+    res = jax.block_until_ready(compiled(keys, table, context))
     gen.check_result(res, config, notes)
     best_ops = np.asarray(res.best_ops)
     best = np.asarray(res.best_fitness, np.float64)
@@ -445,12 +524,25 @@ def _cmd_generate(args):
 
 def _cmd_bench(args):
     from . import bench, parallel
-    if args.coordinator or args.num_processes is not None or args.process_id is not None:
-        parallel.initialize(args.coordinator, args.num_processes, args.process_id)
-    elif any(os.environ.get(v) for v in parallel.ENV.values()):
-        parallel.initialize()
+    for flag, value in (("--chunk", args.chunk), ("--devices", args.devices)):
+        if value is not None:
+            check_int(flag, value, lo=1)
+    check_range("--timeout", args.timeout, lo=0, lo_open=True)
+    flags = {"coordinator_address": ("--coordinator", args.coordinator),
+             "num_processes": ("--num-processes", args.num_processes),
+             "process_id": ("--process-id", args.process_id)}
+    given = {name: value if value not in (None, "") else os.environ.get(parallel.ENV[name]) or None
+             for name, (_, value) in flags.items()}
+    missing = [f"{flags[name][0]} (${parallel.ENV[name]})" for name, value in given.items() if value is None]
+    if missing and len(missing) < len(given):
+        raise CLIError(f"{' and '.join(missing)} missing: a multi-process run needs --coordinator, --num-processes "
+                       "and --process-id (or their variables) on every process")
+    if not missing:
+        renamed(lambda: parallel.initialize(*given.values(), timeout=args.timeout),
+                {"coordinator_address": "--coordinator", "num_processes": "--num-processes",
+                 "process_id": "--process-id"})
     bench.run(args.grid, out=args.out, chunk=args.chunk, devices=args.devices, progress=not args.no_progress,
-              plot=not args.no_plot)
+              plot=not args.no_plot, overwrite=args.overwrite)
 
 
 def _cmd_prior(args):
@@ -459,14 +551,20 @@ def _cmd_prior(args):
     from . import prior, tables
     check_int("--k", args.k, lo=1)
     check_int("--seed", args.seed, lo=0, hi=SEED_MAX)
-    if args.plot:
+    if args.plot is not None:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
             raise CLIError("--plot needs matplotlib: pip install matplotlib (or jaxnag[bench])") from None
+        from . import outputs
+        outputs.check_file(args.plot, "--plot", overwrite=args.overwrite)
     table = tables.load(args.benchmark, args.dataset, data_dir=args.data_dir)
     if args.budget is not None:
         table.space.check_budget(args.budget, "--budget")
+    rows = len(table.info.row_ops) if args.budget is None else args.budget
+    if args.k > rows:
+        raise CLIError(f"--k {args.k} is more than the {rows} architectures "
+                       f"{'of ' + table.name if args.budget is None else 'queried (--budget)'}")
     r = prior.score_table(jax.random.key(args.seed), table, args.k, args.method, args.budget)
     space = table.space
     if args.json:
@@ -481,7 +579,7 @@ def _cmd_prior(args):
         print(" " * 12 + " ".join(f"{n:>{width}}" for n in space.op_names))
         for i, name in enumerate(space.slot_names):
             print(f"{name:>12}" + " ".join(f"{v:>{width}.3f}" for v in np.nan_to_num(r.score[i])))
-    if args.plot:
+    if args.plot is not None:
         from .prior.plot import heatmap
         heatmap(r.score, space, f"{table.name}: Shapley score, top-{args.k}", args.plot)
         print(f"wrote {args.plot}", file=sys.stderr)
@@ -522,7 +620,9 @@ def _cmd_train_score(args):
 
 
 def _cmd_import_nats(args):
+    from . import outputs
     from .tables.nats_import import import_nats
+    args.out = str(outputs.check_file(_npz(args.out, "--out"), "--out", overwrite=args.overwrite))
     arrays = import_nats(args.path, args.out)
     n = len(arrays["index"])
     msg = f"wrote {args.out}: {n} architectures"
@@ -580,7 +680,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Method flags left out take the method's default (shown in brackets); a flag "
                                    "that does not apply to --method is refused.")
     g.add_argument("--method", choices=registry.names(), default="ednag")
-    g.add_argument("--benchmark", default="nasbench_graph", help=f"one of {', '.join(tables.BENCHMARKS)}")
+    g.add_argument("--benchmark", default=None,
+                   help=f"one of {', '.join(tables.BENCHMARKS)} [{DEFAULT_BENCHMARK}, the embedded default]")
     g.add_argument("--dataset", default=None, help="a dataset of the benchmark (default: its default dataset)")
     g.add_argument("--table", default=None, help="custom .npz table (with --metric and --space)")
     g.add_argument("--metric", default=None, help="a metric of the benchmark, or the column of --table")
@@ -611,23 +712,31 @@ def build_parser() -> argparse.ArgumentParser:
     px = sub.add_parser("proxies", help="score every cell of a space by a zero-cost proxy into a table (.npz)")
     px.add_argument("--space", default="nb201", help="nb201 or tnb101_micro")
     px.add_argument("--proxy", required=True, help=", ".join(_proxy_names()))
-    px.add_argument("--out", required=True, help="the table to write (an .npz that --table reads)")
+    px.add_argument("--out", required=True, help="the table to write (an .npz that --table reads; .npz is added "
+                                                 "if missing)")
+    px.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     _add_proxy_flags(px)
     px.set_defaults(func=_cmd_proxies)
 
-    tr = sub.add_parser("train", help="train an NB201 architecture on an image dataset (.npz) and checkpoint it")
+    tr = sub.add_parser("train", help="train an NB201 architecture on an image dataset (.npz) and checkpoint it",
+                        description="Trains into --out, a new or empty folder (checked before anything is loaded). "
+                                    "Ctrl-C stops within a step, saves the weights so far (metrics.json says where "
+                                    "it stopped) and exits with status 130.")
     tr.add_argument("--arch", required=True, help="NB201 arch string, e.g. from `jaxnag generate`")
     tr.add_argument("--data", required=True, help=".npz with images 'x' [n, H, W, C] and labels 'y' [n]")
     tr.add_argument("--test", default=None, help="held-out .npz (default: --split of --data)")
-    tr.add_argument("--split", type=float, default=0.8, help="fraction of --data to train on when no --test")
+    tr.add_argument("--split", type=float, default=0.8, help="fraction of --data to train on when no --test "
+                                                               "(strictly between 0 and 1)")
     tr.add_argument("--epochs", type=int, default=20)
     tr.add_argument("--batch-size", type=int, default=64)
     tr.add_argument("--lr", type=float, default=0.1, help="initial learning rate (cosine schedule, SGD Nesterov)")
     tr.add_argument("--channels", type=int, default=16)
     tr.add_argument("--cells", type=int, default=5)
-    tr.add_argument("--classes", type=int, default=None, help="default: largest label + 1")
+    tr.add_argument("--classes", type=int, default=None, help="network outputs; labels must lie in 0..classes-1 "
+                                                               "(default: largest label + 1)")
     tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--out", required=True, help="folder for the orbax checkpoint and metrics.json")
+    tr.add_argument("--out", required=True, help="a new or empty folder for the orbax checkpoint and metrics.json "
+                                                  "(nothing is overwritten)")
     tr.add_argument("--json", action="store_true")
     tr.set_defaults(func=_cmd_train)
 
@@ -666,6 +775,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                         "[$JAXNAG_COORDINATOR]")
     be.add_argument("--num-processes", type=int, default=None, help="processes of the run [$JAXNAG_NUM_PROCESSES]")
     be.add_argument("--process-id", type=int, default=None, help="this process's index [$JAXNAG_PROCESS_ID]")
+    be.add_argument("--timeout", type=float, default=60.0,
+                    help="seconds a multi-process run waits for the coordinator and the other processes")
+    be.add_argument("--overwrite", action="store_true",
+                    help="replace a summary (.md) or plot (.png) beside the results that bench did not write")
     be.set_defaults(func=_cmd_bench)
 
     pr = sub.add_parser("prior", help="PG-NAG component scores of a table's best architectures")
@@ -677,6 +790,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--budget", type=int, default=None, help="score the top-k of B random queries")
     pr.add_argument("--seed", type=int, default=0)
     pr.add_argument("--plot", default=None, help="write a heatmap PNG of score[slot, op] here")
+    pr.add_argument("--overwrite", action="store_true", help="replace --plot if it exists")
     pr.add_argument("--json", action="store_true")
     pr.set_defaults(func=_cmd_prior)
 
@@ -685,7 +799,9 @@ def build_parser() -> argparse.ArgumentParser:
     dsub.required = True
     imp = dsub.add_parser("import-nats", help="convert an official NATS-Bench topology release to nb201.npz")
     imp.add_argument("path", help="NATS-tss-v1_0-3ffb9-simple folder or NATS-tss-*.pickle.pbz2 file")
-    imp.add_argument("--out", required=True, help="output .npz (name it nb201.npz inside your data dir)")
+    imp.add_argument("--out", required=True, help="output .npz (name it nb201.npz inside your data dir; .npz is "
+                                                  "added if missing)")
+    imp.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     imp.set_defaults(func=_cmd_import_nats)
     return p
 
@@ -710,11 +826,32 @@ def _add_proxy_flags(p) -> None:
                    help="--proxy: cells per stage (nb201) or module (tnb101_micro) [5, 2]")
 
 
+def _check_platform() -> None:
+    """A ``JAX_PLATFORMS`` this machine lacks is one line naming what it has (JAX would raise from inside the
+    first computation, with a traceback)."""
+    want = os.environ.get("JAX_PLATFORMS", "").strip()
+    if not want:
+        return
+    import jax
+    try:
+        jax.devices()
+    except RuntimeError as e:
+        import subprocess
+        probe = subprocess.run([sys.executable, "-c", "import jax; print(','.join(sorted({d.platform for d in "
+                                "jax.devices()})))"], capture_output=True, text=True, timeout=120,
+                               env={**os.environ, "JAX_PLATFORMS": ""})
+        have = probe.stdout.strip() or "none that JAX can start"
+        reason = " ".join(str(e).split()).split(" (set JAX_PLATFORMS")[0]
+        raise CLIError(f"JAX_PLATFORMS={want}: this machine cannot run it ({reason}); platforms present: {have} "
+                       "(unset JAX_PLATFORMS or name one of them)") from None
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
+        _check_platform()
         args.func(args)
     except Interrupted as e:  # Ctrl-C after jaxnag saved what it could
         print(_one_line(e), file=sys.stderr)
@@ -732,11 +869,35 @@ def main(argv=None) -> int:
     except Exception as e:  # out of memory is the machine's limit, not a bug; anything else is a bug
         if "RESOURCE_EXHAUSTED" not in str(e) or debug:
             raise
+        from .outputs import describe_os_error
+        full = describe_os_error(e)  # tensorstore reports a full disk as RESOURCE_EXHAUSTED too
+        if full is not None:
+            print(f"jaxnag: error: cannot write ({full}): {' '.join(str(e).split())[:200]}", file=sys.stderr)
+            return 2
         print(f"jaxnag: error: out of memory ({' '.join(str(e).split())[:200]}); use fewer --seeds or a smaller "
               "--population", file=sys.stderr)
         return 2
     return 0
 
 
+def _entry() -> None:
+    """The console entry point (``jaxnag``, ``python -m jaxnag.cli``): :func:`main`, then exit with its code.
+    After an interrupt (130) the process ends at once (``os._exit``, streams flushed first): a thread still
+    compiling or saving must not keep it alive, nor crash it in interpreter teardown."""
+    try:
+        code = main()
+    except KeyboardInterrupt:  # a Ctrl-C outside main's own handling (e.g. a second one while it returns)
+        print("jaxnag: interrupted", file=sys.stderr)
+        code = 130
+    if code == 130:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # a closed pipe: nothing more to say
+                pass
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    _entry()

@@ -111,6 +111,13 @@ class Config:
     ridge: float = 1.0
     sharpness: float = 1.0
 
+    def init_queries(self, space) -> int:
+        """The most unique target queries :func:`init_on_target` makes (``budget``, else every distinct
+        architecture of ``space``): a query budget below it is refused before anything is compiled."""
+        if self.budget is not None:
+            return int(self.budget)
+        return int(len(space.distinct_ranks())) if space.size is not None else 0
+
     def __post_init__(self):
         if self.prior not in PRIORS:
             raise UnknownName(f"unknown prior {self.prior!r}; available: {', '.join(PRIORS)}")

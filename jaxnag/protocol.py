@@ -171,6 +171,26 @@ class Generator:
         return cache
 
 
+def _host_values(got, n: int) -> np.ndarray:
+    """What a host fitness returned for ``n`` architectures, as float64 ``[n]``: exactly one number per
+    architecture (a scalar for the batch, None, strings or another length are refused, never broadcast)."""
+    if got is None:
+        raise ConfigError(f"evaluate returned None for {n} architectures; it must return one number per "
+                          "architecture (NaN for a failed evaluation)")
+    arr = np.asarray(got)
+    if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == object):
+        raise ConfigError(f"evaluate must return numbers, got dtype {arr.dtype}")
+    try:
+        arr = arr.astype(np.float64)
+    except (TypeError, ValueError):
+        raise ConfigError("evaluate must return numbers (NaN for a failed evaluation), got "
+                          f"{str(got)[:80]!r}") from None
+    if arr.shape != (n,) and arr.shape != (n, 1):
+        raise ConfigError(f"evaluate must return one value per architecture: {n} asked, an array of shape "
+                          f"{arr.shape} returned")
+    return arr.reshape(n)
+
+
 def run(generator: Generator, key: jax.Array, evaluate: Callable, space, config, *, max_rounds: int = 1_000_000,
         callback: Callable | None = None, **context) -> Result:
     """Drive ``generator`` with a host fitness: ``evaluate(ops: np.ndarray [n, R]) -> [n]`` floats
@@ -185,6 +205,8 @@ def run(generator: Generator, key: jax.Array, evaluate: Callable, space, config,
       ConfigError: ``evaluate`` returned the wrong number of values.
       GenerationError: the run did not finish within ``max_rounds``.
     """
+    if not callable(evaluate):
+        raise ConfigError(f"evaluate must be a callable ops [n, R] -> values [n], got {type(evaluate).__name__}")
     init, ask, tell = generator.jitted
     k_init, k_run = jax.random.split(key)
     state = init(k_init, space, config, **context)
@@ -200,11 +222,7 @@ def run(generator: Generator, key: jax.Array, evaluate: Callable, space, config,
             np.arange(len(ops_np))
         values = np.full(len(ops_np), np.nan)
         if rows.size:
-            got = np.asarray(evaluate(ops_np[rows]), np.float64).reshape(-1)
-            if got.shape != rows.shape:
-                raise ConfigError(f"evaluate must return one value per architecture: {rows.size} asked, "
-                                  f"{got.shape[0]} returned")
-            values[rows] = got
+            values[rows] = _host_values(evaluate(ops_np[rows]), rows.size)
         state = tell(state, jnp.asarray(values, jnp.float32), space, config)
         if callback is not None:
             callback(r, ops_np, values, state)

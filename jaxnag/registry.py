@@ -119,6 +119,11 @@ def _pgnag() -> Generator:
             if not dataset:
                 raise ConfigError(f"prior_from takes BENCHMARK:DATASET, got {prior_from!r}")
             source = tables.load(benchmark, dataset, data_dir=data_dir)
+            from .prior import mapping
+            try:  # a prior transfers between spaces with one cell graph (ops mapped by name): checked now
+                mapping.op_index_map(source.space, target.space)
+            except ConfigError as e:
+                raise ConfigError(f"prior_from {prior_from}: {e}") from None
             notes["source"] = source.name
             if pgnag.same_task(source, target):
                 source = None  # the target itself: budgeted or whole-table

@@ -140,8 +140,8 @@ def with_surrogate(gen: Generator) -> Generator:
         inner = gen.init(key, space, config.inner, **context)
         n = jax.eval_shape(lambda k, s: gen.ask(k, s, space, config.inner)[0], key, inner).shape[0]
         if config.query > n:
-            raise ConfigError(f"query ({config.query}) is more than the {n} architectures {gen.name} proposes "
-                              "per round")
+            raise ConfigError(f"the surrogate's query ({config.query}; --surrogate-query on the command line) is "
+                              f"more than the {n} architectures {gen.name} proposes per round")
         return State(inner, ridge_lib.empty(space),
                      queries_lib.empty(space.size), jnp.full(space.size, jnp.nan, jnp.float32),
                      jnp.zeros((n + _num_local(space, config), space.num_slots), jnp.int32),

@@ -1,6 +1,8 @@
 """Shared test setup: strict numerics, the shared data directory, small jitted helpers."""
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import jax
@@ -43,3 +45,25 @@ def nb201(data_dir):
     """The three NB201 tables by dataset name."""
     from jaxnag import tables
     return {d: tables.load("nb201", d, data_dir=data_dir) for d in ("cifar10", "cifar100", "imagenet16")}
+
+
+@pytest.fixture
+def mount_tmpfs(tmp_path):
+    """``mount(size, ro=False)`` -> a fresh tmpfs folder (unmounted at teardown); skips where mounting is not
+    allowed."""
+    mounted = []
+
+    def mount(size="256k", ro=False):
+        if shutil.which("mount") is None or os.geteuid() != 0:
+            pytest.skip("mounting a tmpfs needs root and mount(8)")
+        d = tmp_path / f"fs{len(mounted)}"
+        d.mkdir()
+        res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}" + (",ro" if ro else ""), "tmpfs", str(d)],
+                             capture_output=True, text=True)
+        if res.returncode:
+            pytest.skip(f"mount not allowed here: {res.stderr.strip()}")
+        mounted.append(d)
+        return d
+    yield mount
+    for d in mounted:
+        subprocess.run(["umount", "-l", str(d)], capture_output=True)

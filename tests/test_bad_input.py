@@ -49,8 +49,8 @@ def files(tmp_path_factory):
 # --------------------------------------------------------------------------- CLI
 CLI_CASES = [
     # generate: numbers out of range, before any compilation
-    (["generate", "--seeds", "0"], "--seeds must be an integer >= 1"),
-    (["generate", "--seeds", "-5"], "--seeds must be an integer >= 1"),
+    (["generate", "--seeds", "0"], "--seeds must be an integer in [1, 2147483647]"),
+    (["generate", "--seeds", "-5"], "--seeds must be an integer in [1, 2147483647]"),
     (["generate", "--seed", "-1"], "--seed must be an integer in [0, 4294967295]"),
     (["generate", "--seed", "99999999999999999999999"], "--seed must be an integer in [0, 4294967295]"),
     (["generate", "--population", "1"], "--population must be an integer >= 2"),
@@ -139,14 +139,40 @@ CLI_CASES = [
     (["prior", "--budget", "0"], "--budget must be an integer in [1, 26206]"),
     (["prior", "--seed", "-1"], "--seed must be an integer in [0, 4294967295]"),
     (["prior", "--benchmark", "nb999"], "unknown benchmark"),
+    (["prior", "--k", "60", "--budget", "50"], "--k 60 is more than the 50 architectures queried (--budget)"),
+    (["prior", "--plot", "{files}/nodir/h.png"], "the folder {files}/nodir does not exist"),
+    (["prior", "--plot", "{files}/three.npz"], "exists; nothing is overwritten (pass --overwrite"),
+    (["prior", "--plot", "{files}"], "is a folder; name a file"),
+    (["prior", "--plot", ""], "--plot is empty"),
     # data
     (["data", "import-nats", "{files}/nope", "--out", "{tmp}/x.npz"], "does not exist"),
+    (["data", "import-nats", "{files}/nope", "--out", "{files}/three.npz"], "exists; nothing is overwritten"),
+    (["data", "import-nats", "{files}/nope", "--out", "{files}/nodir/t.npz"], "the folder {files}/nodir does not exist"),
+    (["data", "import-nats", "{files}/nope", "--out", ""], "--out is empty"),
+    (["data", "import-nats", "{files}/nope", "--out", "{files}/three"], "{files}/three.npz exists"),
+    # proxies: the output is checked before anything is scored
+    (["proxies", "--proxy", "params", "--out", "{files}/three"], "--out {files}/three.npz exists; nothing is overwritten"),
+    (["proxies", "--proxy", "params", "--out", "{files}/nodir/x.npz"], "the folder {files}/nodir does not exist"),
+    (["proxies", "--proxy", "params", "--out", ""], "--out is empty"),
+    (["proxies", "--proxy", "synflow", "--space", "nasbench_graph", "--out", "{tmp}/s.npz"], "nasbench_graph"),
+    (["proxies", "--proxy", "nwot", "--out", "{tmp}/s.npz"], "reads images: pass --data"),
+    (["proxies", "--proxy", "magic", "--out", "{tmp}/s.npz"], "unknown proxy 'magic'"),
+    # flags that do not go together, and sizes beyond what JAX takes
+    (["generate", "--proxy", "params", "--benchmark", "nb201"], "--benchmark does not apply"),
+    (["generate", "--proxy", "params", "--table", "{files}/three.npz", "--metric", "acc"], "do not apply"),
+    (["generate", "--seeds", "99999999999999999999"], "--seeds must be an integer in [1, 2147483647]"),
+    (["generate", "--surrogate-query", "0"], "--surrogate-query must be an integer >= 1"),
+    (["generate", "--method", "ednag", "--surrogate-query", "100000"], "query (100000; --surrogate-query on the "
+     "command line) is more than the 30 architectures ednag proposes per round"),
+    (["generate", "--method", "pgnag", "--benchmark", "nb201", "--data-dir", "{data}", "--prior-from",
+      "nasbench_graph:cora"], "cannot map nasbench_graph onto nb201"),
 ]
 
 
 @pytest.mark.parametrize("argv, message", CLI_CASES, ids=[" ".join(a)[:60] for a, _ in CLI_CASES])
 def test_cli_bad_input_one_line(capsys, files, data_dir, tmp_path, argv, message):
     argv = [a.format(files=files, data=data_dir, tmp=tmp_path) for a in argv]
+    message = message.format(files=files, data=data_dir, tmp=tmp_path)
     before = sorted(p.name for p in files.iterdir())
     one_line_error(capsys, argv, message)
     assert sorted(p.name for p in files.iterdir()) == before  # nothing created, nothing lost
@@ -161,7 +187,7 @@ def test_plot_without_matplotlib_is_one_line(capsys, monkeypatch, tmp_path):
 
 def test_too_many_seeds_answers_with_what_fits(capsys):
     code, out, err = run(capsys, "generate", "--method", "ednag", "--seeds", "100000000")
-    assert code == 2 and "seeds fit" in err and "GiB" in err and len(err.strip().splitlines()) == 2
+    assert code == 2 and "fit in one call" in err and "GiB" in err and len(err.strip().splitlines()) == 2
     fit = int(err.split("at most ")[1].split()[0])
     assert 0 < fit < 100_000_000
 
@@ -307,3 +333,60 @@ def test_random_bytes_as_checkpoint_never_traceback(capsys, tmp_path, data_dir, 
                          "--data-dir", data_dir, "--seeds", "1")
     assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert math.isfinite(len(err))
+
+
+# --------------------------------------------------------------------------- a host fitness that answers wrongly
+@pytest.mark.parametrize("answer, message", [
+    (lambda ops: None, "evaluate returned None for"),
+    (lambda ops: 1.0, "one value per architecture"),
+    (lambda ops: np.ones(len(ops) + 1), "one value per architecture"),
+    (lambda ops: ["a"] * len(ops), "must return numbers"),
+    ("not a function", "evaluate must be a callable"),
+])
+def test_protocol_run_refuses_a_wrong_answer(answer, message):
+    """protocol.run never broadcasts a scalar nor reads None as NaN: a host fitness must give one number
+    per architecture (NaN for a failed evaluation)."""
+    from jaxnag import protocol, registry
+    gen = registry.get("random")
+    cfg = gen.config(NB201, budget=4)
+    with pytest.raises(errors.ConfigError, match=None) as info:
+        protocol.run(gen, jax.random.key(0), answer, NB201, cfg)
+    assert message in str(info.value)
+
+
+def test_a_prior_budget_above_the_query_budget_is_refused_before_compiling(capsys, data_dir):
+    """PG-NAG scoring its prior on 50 target queries cannot run under a budget of 10: refused at trace
+    time (one line after the protocol note), not after the run."""
+    code, out, err = run(capsys, "generate", "--method", "pgnag", "--benchmark", "nb201", "--data-dir", data_dir,
+                         "--prior-budget", "50", "--budget", "10")
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 2 and "Traceback" not in err and "compiling" not in err, err
+    assert lines[0].startswith("jaxnag: pgnag protocol: budgeted")
+    assert "makes up to 50 unique target queries (scoring its prior), more than the query budget 10" in lines[1]
+
+
+@pytest.mark.slow  # a fresh process (and the probe it starts): 5-10 s
+def test_a_platform_this_machine_lacks_is_one_line():
+    """JAX_PLATFORMS naming a platform that is not here: one line listing the platforms that are."""
+    import os
+    import subprocess
+    import sys
+    env = {**os.environ, "JAX_PLATFORMS": "tpu"}
+    proc = subprocess.run([sys.executable, "-m", "jaxnag.cli", "spaces"], env=env, capture_output=True, text=True,
+                          timeout=300)
+    if proc.returncode == 0:
+        pytest.skip("this machine has a TPU")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    line, = proc.stderr.strip().splitlines()
+    assert line.startswith("jaxnag: error: JAX_PLATFORMS=tpu: this machine cannot run it") and "platforms present: " \
+        in line and "cpu" in line.split("platforms present: ")[1], line
+
+
+@pytest.mark.parametrize("ro", [False, True], ids=["full", "read-only"])
+def test_proxies_into_a_full_or_read_only_file_system(capsys, mount_tmpfs, ro):
+    """`proxies --out` on a 64 KiB file system (the table needs about 440 KiB), and on a read-only one:
+    one line, and nothing left behind (no 0-byte file to block the rerun, no temporary file)."""
+    fs = mount_tmpfs("16k", ro=ro)
+    one_line_error(capsys, ["proxies", "--proxy", "params", "--out", fs / "params.npz"],
+                   "read-only" if ro else "no space left")
+    assert sorted(p.name for p in fs.iterdir()) == []

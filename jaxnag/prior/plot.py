@@ -31,6 +31,8 @@ def heatmap(score: np.ndarray, space, title: str, path, ax=None):
     if own:
         fig.colorbar(im, ax=ax)
         fig.tight_layout()
-        fig.savefig(path, dpi=110)
+        from .. import outputs
+        with outputs.atomic(path, "--plot") as tmp:
+            fig.savefig(tmp, dpi=110)
         plt.close(fig)
     return im

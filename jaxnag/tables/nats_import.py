@@ -142,6 +142,8 @@ def import_nats(path, out) -> dict[str, np.ndarray]:
       >>> # jaxnag data import-nats ~/.torch/NATS-tss-v1_0-3ffb9-simple --out data/nb201.npz
     """
     path, out = Path(path).expanduser(), Path(out).expanduser()
+    if out.suffix != ".npz":  # numpy would add it: the file named is the file written
+        out = out.with_name(out.name + ".npz")
     space = get_space("nb201")
     meta_archs, items = _iter_release(path)
     rows, index, strs, ops = [], [], [], []
@@ -170,5 +172,7 @@ def import_nats(path, out) -> dict[str, np.ndarray]:
     for key in rows[0]:
         arrays[key] = np.asarray([r[key] for r in rows], np.float32)
     out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out, **arrays)
+    from .. import outputs
+    with outputs.atomic(out, "--out") as tmp:  # never a half-written table (Ctrl-C, a full disk)
+        np.savez_compressed(tmp, **arrays)
     return arrays
