@@ -174,15 +174,18 @@ def _cmd_spaces(args):
     rows = []
     for name in spaces.names():
         s = spaces.get(name)
+        declared = lambda idx: sorted({s.choices[i][c] for i, c in enumerate(idx) if c >= 0})  # noqa: E731
         rows.append(dict(name=name, slots=s.num_slots, choices=s.num_choices, size=s.size,
-                         ops=list(s.op_names), description=s.description))
+                         ops=list(s.op_names), remove=declared(s.remove), identity=declared(s.identity),
+                         description=s.description))
     if args.json:
         print(json.dumps(rows, indent=2))
         return
     for r in rows:
         print(f"{r['name']:<16} {r['slots']} slots x {r['choices']} choices, {r['size']:>6} encodings  "
               f"{r['description']}")
-        print(f"{'':<16} ops: {', '.join(r['ops'])}")
+        sem = "".join(f"; {k}: {', '.join(r[k])}" for k in ("remove", "identity") if r[k])
+        print(f"{'':<16} ops: {', '.join(r['ops'])}{sem}")
 
 
 def _cmd_benchmarks(args):
@@ -664,6 +667,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="jaxnag", description="Neural architecture generation in JAX.")
     p.add_argument("--version", action="version", version=f"jaxnag {_version()}")
     p.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                   help="import MODULE first (it registers its spaces and generators); repeatable. Installed "
+                        "packages' jaxnag.spaces / jaxnag.generators entry points load without it")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
     sub.required = True
 
@@ -846,10 +852,29 @@ def _check_platform() -> None:
                        "(unset JAX_PLATFORMS or name one of them)") from None
 
 
+def _load_plugins(argv: list[str]) -> None:
+    """Import every ``--plugin MODULE`` before the parser is built (their generators' settings are flags)."""
+    from . import plugins
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--plugin":
+            if i + 1 >= len(argv):
+                raise CLIError("--plugin needs a module path, e.g. --plugin mypkg.spaces")
+            plugins.load_module(argv[i + 1])
+            i += 1
+        elif a.startswith("--plugin="):
+            plugins.load_module(a.split("=", 1)[1])
+        elif not a.startswith("-"):  # the command: --plugin is a global option, given before it
+            break
+        i += 1
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
+        _load_plugins(argv)
         args = build_parser().parse_args(argv)
         _check_platform()
         args.func(args)

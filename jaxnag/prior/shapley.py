@@ -1,8 +1,9 @@
 """Shapley values of each slot's component of an architecture, vectorised.
 
 The players are the slots of one architecture ``a``; the value of a coalition S is
-the fitness of ``a`` with every slot outside S set to its "removed" choice
-(``none`` on NB201 and TransNAS-Bench-101). A slot whose removed choice is -1 is
+the fitness of ``a`` with every slot outside S set to its "removed" choice, the one
+the space declares (``remove``: ``none`` on NB201 and TransNAS-Bench-101; else
+``identity``: ``skip`` on NAS-Bench-Graph). A slot whose removed choice is -1 is
 not a player (it is always kept: NAS-Bench-Graph's link pattern). Failed lookups
 (NaN) count as ``failed_value``.
 
@@ -32,23 +33,25 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..errors import UnknownName
+from ..errors import ConfigError, UnknownName
 
 __all__ = ["candidates", "coalition_matrix", "exact", "leave_one_out", "monte_carlo", "permutation_orders",
            "removed_choices"]
 
 
 def removed_choices(space) -> np.ndarray:
-    """Default removed choice per slot: ``none`` where the slot has it, ``skip`` otherwise, or -1."""
-    out = []
-    for names in space.choices:
-        if "none" in names:
-            out.append(names.index("none"))
-        elif "skip" in names and space.name == "nasbench_graph":
-            out.append(names.index("skip"))
-        else:
-            out.append(-1)
-    return np.asarray(out, np.int32)
+    """The removed choice per slot, as the space declares it (:meth:`~jaxnag.spaces.SearchSpace.reference`:
+    its ``remove`` choice, else its ``identity``, else -1: not a player). A space that declares neither
+    for any slot has no players: refused (:class:`~jaxnag.errors.ConfigError` saying what to declare),
+    never scored as a uniform prior."""
+    removed = space.reference()
+    if not (removed >= 0).any():
+        raise ConfigError(
+            f"space {space.name!r} declares no choice that removes a slot's component (remove=) nor an identity "
+            "choice (identity=), so Shapley scoring has no players and PG-NAG's prior would be uniform: declare "
+            "one in jaxnag.spaces.categorical(..., remove='zero') (any reference choice works: each op is then "
+            "scored by its contribution relative to it)")
+    return removed
 
 
 def coalition_matrix(players: int) -> tuple[np.ndarray, np.ndarray]:

@@ -2,7 +2,7 @@
 
 Example:
   >>> from jaxnag import spaces
-  >>> spaces.names()
+  >>> spaces.names()[:3]  # the built-in ones, then any registered or installed
   ('nb201', 'tnb101_micro', 'nasbench_graph')
   >>> spaces.get("nb201").shape
   (6, 5)
@@ -11,7 +11,8 @@ Example:
 from __future__ import annotations
 
 from ..errors import InvalidArchitecture as InvalidArchitecture
-from ..errors import UnknownName
+from ..errors import ConfigError, UnknownName
+from ._build import categorical as categorical
 from ._space import SearchSpace as SearchSpace
 from . import nasbench_graph as _nbg
 from . import nb201 as _nb201
@@ -30,22 +31,67 @@ _ALIASES = {
 _INSTANCES: dict[str, SearchSpace] = {}
 
 
+def _key(name) -> str:
+    key = str(name).lower().replace("-", "_")
+    return _ALIASES.get(key, key)
+
+
+def register(space: SearchSpace, *, aliases: tuple[str, ...] = (), replace: bool = False) -> SearchSpace:
+    """Register ``space`` under its name (and ``aliases``), as the built-in spaces are: it then reaches
+    :func:`get`, ``jaxnag spaces``, ``generate --space``, ``jaxnag bench`` grids and
+    :func:`jaxnag.parallel.run`. Returns ``space``.
+
+    Raises:
+      ConfigError: the name (or an alias) is taken and ``replace`` is False.
+
+    Example:
+      >>> from jaxnag import spaces
+      >>> s = spaces.register(spaces.categorical("chain2_doc", ("a", "b"), slots=2), replace=True)
+      >>> spaces.get("chain2_doc") is s
+      True
+    """
+    if not isinstance(space, SearchSpace):
+        raise ConfigError(f"register takes a SearchSpace (see jaxnag.spaces.categorical), got {type(space).__name__}")
+    key = _key(space.name)
+    taken = [n for n in (key, *map(_key, aliases)) if (n in _FACTORIES or n in _ALIASES) and
+             _INSTANCES.get(_ALIASES.get(n, n)) is not space]
+    if taken and not replace:
+        raise ConfigError(f"search space name {taken[0]!r} is taken (pass replace=True to replace it)")
+    _FACTORIES[key] = lambda: space
+    _INSTANCES[key] = space
+    for alias in aliases:
+        _ALIASES[_key(alias)] = key
+    return space
+
+
+def _plugins() -> dict:
+    from .. import plugins
+    return plugins.entry_points("jaxnag.spaces")
+
+
 def names() -> tuple[str, ...]:
-    """Registered space names."""
-    return tuple(_FACTORIES)
+    """Registered space names (built-in, registered, and installed plugins')."""
+    return tuple(_FACTORIES) + tuple(n for n in _plugins() if _key(n) not in _FACTORIES)
 
 
 def get(name: str | SearchSpace) -> SearchSpace:
-    """The registered space called ``name`` (a singleton); unknown names raise ``KeyError``."""
+    """The registered space called ``name`` (a singleton); unknown names raise
+    :class:`~jaxnag.errors.UnknownName`."""
     if isinstance(name, SearchSpace):
         return name
-    key = str(name).lower().replace("-", "_")
-    key = _ALIASES.get(key, key)
+    key = _key(name)
     if key not in _FACTORIES:
-        raise UnknownName(f"unknown search space {name!r}; available: {', '.join(_FACTORIES)}")
+        found = {_key(n): n for n in _plugins()}
+        if key not in found:
+            raise UnknownName(f"unknown search space {name!r}; available: {', '.join(names())}")
+        from .. import plugins
+        space = plugins.load("jaxnag.spaces", found[key], SearchSpace)
+        if _key(space.name) != key:
+            raise ConfigError(f"plugin jaxnag.spaces:{found[key]} gives a space named {space.name!r}")
+        register(space, replace=True)
     if key not in _INSTANCES:
         _INSTANCES[key] = _FACTORIES[key]()
     return _INSTANCES[key]
 
 
-__all__ = ["SearchSpace", "InvalidArchitecture", "get", "names"]
+__all__ = ["InvalidArchitecture", "SearchSpace", "categorical", "get", "names", "register"]

@@ -33,6 +33,13 @@ class SearchSpace:
       description: one line for ``jaxnag spaces``.
       benchmark_dedups_isomorphs: the benchmark stores one entry per isomorphism class
         (NAS-Bench-Graph), so isomorphic encodings are one query (see :meth:`query_id`).
+      remove: per slot, the choice that removes the slot's component (NB201's ``none``: the edge is
+        absent), or -1 where no choice does. Declared, never guessed from op names: it defines
+        :meth:`connected` and PG-NAG's Shapley players.
+      identity: per slot, the choice that passes its input on unchanged (``skip_connect``), or -1.
+        A slot without a removing choice uses it as its Shapley reference (:meth:`reference`).
+
+    Build your own with :func:`jaxnag.spaces.categorical` and :func:`jaxnag.spaces.register`.
 
     Equality is identity: registry spaces are singletons, so a space can be a
     static argument of ``jax.jit``.
@@ -63,6 +70,46 @@ class SearchSpace:
     _adjacency: Callable[[np.ndarray], np.ndarray] | None = dataclasses.field(
         default=None, repr=False)
     benchmark_dedups_isomorphs: bool = False
+    remove: tuple[int, ...] | None = None
+    identity: tuple[int, ...] | None = None
+
+    def __post_init__(self):
+        r = len(self.slot_names)
+        if r < 1 or len(self.choices) != r:
+            raise ConfigError(f"space {self.name!r}: one tuple of choices per slot ({r} slot names), got "
+                              f"{len(self.choices)}")
+        for slot, names in enumerate(self.choices):
+            if len(names) < 1 or len(set(names)) != len(names):
+                raise ConfigError(f"space {self.name!r}: slot {slot} ({self.slot_names[slot]}) needs distinct "
+                                  f"choice names, got {tuple(names)}")
+        if self.edges is not None:
+            if len(self.edges) != r:
+                raise ConfigError(f"space {self.name!r}: edges gives one (src, dst) per slot: {r} slots, "
+                                  f"{len(self.edges)} edges")
+            for slot, (a, b) in enumerate(self.edges):
+                if not 0 <= a < b < self.num_nodes:
+                    raise ConfigError(f"space {self.name!r}: edge {slot} ({a}, {b}) must go from a lower to a "
+                                      f"higher node in 0..{self.num_nodes - 1}")
+        for field in ("remove", "identity"):
+            value = getattr(self, field)
+            value = (-1,) * r if value is None else tuple(int(v) for v in value)
+            if len(value) != r or any(not -1 <= v < len(self.choices[i]) for i, v in enumerate(value)):
+                raise ConfigError(f"space {self.name!r}: {field} gives one choice index per slot (-1: none), got "
+                                  f"{getattr(self, field)}")
+            object.__setattr__(self, field, value)
+
+    def reference(self) -> np.ndarray:
+        """int32 ``[R]``: each slot's Shapley reference, the choice that stands for "this component
+        absent": :attr:`remove` where declared, else :attr:`identity`, else -1 (the slot is not a
+        player: always kept).
+
+        Example:
+          >>> from jaxnag import spaces
+          >>> spaces.get("nasbench_graph").reference().tolist()  # link pattern: no player; ops: skip
+          [-1, 8, 8, 8, 8]
+        """
+        remove, identity = np.asarray(self.remove, np.int32), np.asarray(self.identity, np.int32)
+        return np.where(remove >= 0, remove, identity).astype(np.int32)
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -153,8 +200,8 @@ class SearchSpace:
 
     def connected(self, ops: jax.Array) -> jax.Array:
         """bool ``[...]``: whether the cell's output node is reachable from its input node through edges
-        whose choice is not ``none`` (the op that removes an edge). A space without a cell graph, or whose
-        slots have no ``none`` choice, is always connected. Jittable.
+        whose choice is not the one that removes the edge (:attr:`remove`). A space without a cell graph, or
+        that declares no removing choice, is always connected. Jittable.
 
         Example:
           >>> from jaxnag import spaces
@@ -163,12 +210,12 @@ class SearchSpace:
           [False, True]
         """
         ops = jnp.asarray(ops)
-        if self.edges is None or not any("none" in c for c in self.choices):
+        if self.edges is None or all(r < 0 for r in self.remove):
             return jnp.ones(ops.shape[:-1], bool)
         reach = [jnp.ones(ops.shape[:-1], bool)] + [jnp.zeros(ops.shape[:-1], bool)] * (self.num_nodes - 1)
         for slot in sorted(range(self.num_slots), key=lambda s: self.edges[s][1]):  # topological: by target
             src, dst = self.edges[slot]
-            alive = ops[..., slot] != self.choices[slot].index("none") if "none" in self.choices[slot] else True
+            alive = ops[..., slot] != self.remove[slot] if self.remove[slot] >= 0 else True
             reach[dst] = reach[dst] | (reach[src] & alive)
         return reach[-1]
 

@@ -119,5 +119,6 @@ def make() -> SearchSpace:
         _canonical_ids=_canonical_ids,
         _adjacency=_adjacency,
         benchmark_dedups_isomorphs=True,
+        identity=(-1,) + (SKIP,) * 4,  # a GNN op replaced by skip is the op absent (PG-NAG's players)
     )
     return space

@@ -106,5 +106,7 @@ def make() -> SearchSpace:
         _to_string=_to_string,
         _from_string=_from_string,
         _canonical_ids=lambda: canonical_ids(space.all_ops()),
+        remove=(OP_NAMES.index("none"),) * len(EDGES),
+        identity=(OP_NAMES.index("skip_connect"),) * len(EDGES),
     )
     return space
