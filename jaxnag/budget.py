@@ -185,16 +185,18 @@ def with_budget(gen: Generator) -> Generator:
             return tell(s, evaluate(fitness, ops), space, config)
         state = loop(lambda s: ~done(s, config), body, state)
         trace = jax.lax.cummax(state.trace)
+        extras = {} if gen.report is None else gen.report(state.inner, config.inner)
         return trace_result(state.best_ops, state.best_fitness, state.queries, trace,
-                            jnp.arange(1, config.budget + 1, dtype=jnp.int32), rounds=state.rounds)
+                            jnp.arange(1, config.budget + 1, dtype=jnp.int32), rounds=state.rounds, **extras)
 
     settings = dict(gen.settings)
     from .registry import Setting
     settings["budget"] = Setting(300, help="unique queries at most (repeats answered from the run's archive)")
-    return Generator(name=gen.name, description=f"{gen.description} (query budget)", config_type=Config,
-                     config=config, settings=settings, init=init, ask=ask, tell=tell, generate=generate, done=done,
-                     context=gen.context, small=dict(gen.small, budget=20), open_context=gen.open_context,
-                     check=_check, init_on_target=gen.init_on_target)
+    on_target = None if gen.init_on_target is None else (
+        lambda key, fitness, space, config: init(key, space, config, _fitness=fitness))
+    return gen.wrapped(description=f"{gen.description} (query budget)", config_type=Config, config=config,
+                       settings=settings, init=init, ask=ask, tell=tell, generate=generate, done=done,
+                       small=dict(gen.small, budget=20), own_check=_check, init_on_target=on_target)
 
 
 def _check(result, config, notes) -> None:

@@ -40,7 +40,7 @@ import numpy as np
 
 from .errors import ConfigError, GenerationError
 
-__all__ = ["Generator", "Result", "evaluate", "loop", "run", "trace_result", "unless_finished"]
+__all__ = ["Generator", "Result", "Static", "Tracked", "evaluate", "generator", "loop", "run", "trace_result", "unless_finished"]
 
 
 class Result(NamedTuple):
@@ -125,6 +125,8 @@ class Generator:
       init_on_target: ``init_on_target(key, fitness, space, config) -> state``, for a generator whose
         ``init`` may read the target itself when its context is absent (PG-NAG scoring its prior on
         target queries); the state records those queries (``seen``, ``queries``).
+      report: ``report(state, config) -> dict``: the extras ``check`` reads, from a final state; a
+        wrapper (budget, surrogate) puts them into its own result, so the wrapped check still holds.
     """
 
     name: str
@@ -142,6 +144,7 @@ class Generator:
     open_context: Callable | None = None
     check: Callable | None = None
     init_on_target: Callable | None = None
+    report: Callable | None = None
 
     def context_for(self, settings: dict, target, data_dir=None) -> tuple[dict, dict]:
         """``(context, notes)`` for a run on ``target`` from the context settings (see ``open_context``)."""
@@ -153,6 +156,21 @@ class Generator:
         """Raise where ``result`` (one run or a batch) is meaningless (see ``check``); else nothing."""
         if self.check is not None:
             self.check(result, config, notes or {})
+
+    def wrapped(self, *, own_check: Callable | None = None, **overrides) -> Generator:
+        """This generator under a wrapper (budget, surrogate) whose state and config hold the wrapped
+        method's as ``state.inner`` / ``config.inner``: ``overrides`` replace fields (the wrapper's own
+        functions); everything else is kept, and ``check`` (after the wrapper's ``own_check``) and
+        ``report`` are forwarded to the wrapped method, so no behaviour is lost."""
+        inner = self
+
+        def check(result, config, notes):
+            if own_check is not None:
+                own_check(result, config, notes)
+            if inner.check is not None:
+                inner.check(result, config.inner, notes)
+        report = None if inner.report is None else (lambda state, config: inner.report(state.inner, config.inner))
+        return dataclasses.replace(self, **{"check": check, "report": report, **overrides})
 
     def step(self, key, state, fitness, space, config):
         """Ask, evaluate ``fitness`` on the proposals, tell."""
@@ -231,3 +249,167 @@ def run(generator: Generator, key: jax.Array, evaluate: Callable, space, config,
         r += 1
     return trace_result(state.best_ops, state.best_fitness, state.queries, jnp.asarray(best, jnp.float32),
                         jnp.asarray(queries, jnp.int32), rounds=jnp.int32(r))
+
+
+# ----------------------------------------------------------------------------- a generator from four functions
+class Tracked(NamedTuple):
+    """The state of a generator built by :func:`generator`: the user's own ``inner`` state, the run's
+    query archive (:mod:`jaxnag.archive`), the last proposals and the rounds told."""
+
+    inner: Any
+    archive: Any
+    pending: jax.Array
+    rounds: jax.Array
+
+    @property
+    def best_ops(self):
+        return self.archive.best_ops
+
+    @property
+    def best_fitness(self):
+        return self.archive.best_fitness
+
+    @property
+    def queries(self):
+        return self.archive.queries
+
+
+@jax.tree_util.register_static
+@dataclasses.dataclass(frozen=True)
+class Static:
+    """A config held as compile-time constants (a pytree without leaves): what :func:`generator` makes of
+    a NamedTuple or plain dataclass ``Config``, so its fields can be shapes and loop counts."""
+
+    value: Any
+
+
+def _has_leaves(config_type) -> bool:
+    """Whether ``config_type`` is a dataclass registered as a pytree (its leaves then sweepable by
+    ``vmap``); a NamedTuple or an unregistered class is held :class:`Static`."""
+    if not dataclasses.is_dataclass(config_type):
+        return False
+    try:
+        default = config_type()
+    except TypeError:  # fields without defaults: cannot tell, so hold it static
+        return False
+    return jax.tree_util.treedef_is_leaf(jax.tree_util.tree_structure(default)) is False
+
+
+def _settings_of(config_type) -> dict:
+    """A Config class's fields with defaults, as settings (CLI flags named after the fields)."""
+    from .registry import Setting
+    if dataclasses.is_dataclass(config_type):
+        defaults = {f.name: f.default for f in dataclasses.fields(config_type) if f.default is not dataclasses.MISSING}
+    else:
+        defaults = dict(getattr(config_type, "_field_defaults", {}))
+    out = {}
+    for name, default in defaults.items():
+        kind = type(default) if isinstance(default, (bool, int, float, str)) else None
+        if kind is not None:
+            out[name] = Setting(default, kind, f"{config_type.__name__}.{name}")
+    return out
+
+
+def generator(name: str, config, init: Callable, ask: Callable, tell: Callable, done: Callable, *,
+              description: str = "", settings: dict | None = None, small: dict | None = None,
+              context: tuple[str, ...] = (), max_rounds: int = 1000, check: Callable | None = None) -> Generator:
+    """A :class:`Generator` from four pure functions, with ``step``, ``generate`` and the bookkeeping
+    derived: a user writes ``init``, ``ask``, ``tell``, ``done`` over their own state, and the run's
+    archive (distinct queries, best so far) is kept for them (:class:`Tracked`).
+
+    Args:
+      name: the registry name (``--method NAME`` once :func:`jaxnag.registry.register`-ed).
+      config: the ``Config`` class (a NamedTuple or a dataclass, with defaults: its fields become the
+        settings, ``--field-name`` flags), or a function ``config(space, **settings) -> Config``
+        (then give ``settings``). A NamedTuple or plain dataclass is held :class:`Static` (its fields
+        can be shapes; each value compiles once); a dataclass registered as a pytree keeps its leaves
+        traced (sweepable by ``vmap``, as EDNAG's ``Config``).
+      init: ``init(key, space, config, **context) -> state``.
+      ask: ``ask(key, state, space, config) -> (ops [n, R], state)``.
+      tell: ``tell(state, values [n], space, config) -> state`` (NaN: a failed evaluation).
+      done: ``done(state, config) -> bool``.
+      settings: ``{name: jaxnag.registry.Setting}`` (default: the Config class's fields).
+      small: settings for a quick run (tests, examples).
+      max_rounds: rounds of ``generate`` at most (the length of its per-round traces).
+      check: ``check(result, config, notes)``: a host-side refusal of a meaningless result.
+
+    ``generate``'s :class:`Result` has one trace entry per round (``best_trace[r]``, ``queries_trace[r]``
+    after round ``r``; -inf / 0 beyond the last round) and ``extras["rounds"]``.
+
+    Example:
+      >>> import jax, jax.numpy as jnp
+      >>> from typing import NamedTuple
+      >>> from jaxnag import protocol, spaces, tables
+      >>> class Config(NamedTuple):
+      ...     rounds: int = 20
+      >>> def init(key, space, config): return (space.random(key), jnp.float32(-jnp.inf), jnp.int32(0))
+      >>> def ask(key, state, space, config):
+      ...     cur, _, _ = state  # one random neighbour of the current architecture
+      ...     nbrs, ok = space.neighbours(cur)
+      ...     w = ok.astype(jnp.float32)
+      ...     return nbrs[jax.random.choice(key, nbrs.shape[0], p=w / w.sum())][None], state
+      >>> def tell(state, values, space, config): return state[0], state[1], state[2] + 1  # a random walk
+      >>> def done(state, config): return state[2] >= config.rounds
+      >>> walk = protocol.generator("walk", Config, init, ask, tell, done)
+      >>> s, t = spaces.get("nb201"), tables.load("nb201", "cifar10")
+      >>> res = jax.jit(lambda k: walk.generate(k, t, s, Config()))(jax.random.key(0))
+      >>> int(res.extras["rounds"]), 1 <= int(res.queries) <= 20
+      (20, True)
+    """
+    from . import archive as archive_lib
+    _unwrap = lambda c: c.value if isinstance(c, Static) else c  # noqa: E731
+    if not all(callable(f) for f in (init, ask, tell, done)):
+        raise ConfigError("generator needs four functions: init, ask, tell and done")
+    if isinstance(config, type):
+        leaves = _has_leaves(config)
+        config_type, build = config, (lambda space, **kw: config(**kw) if leaves else Static(config(**kw)))
+        settings = _settings_of(config) if settings is None else settings
+    elif callable(config):
+        config_type, build = object, config
+        settings = {} if settings is None else settings
+    else:
+        raise ConfigError(f"config must be the Config class or a function config(space, **settings), got {config!r}")
+
+    def t_init(key, space, config, **ctx):
+        config = _unwrap(config)
+        inner = user_init(key, space, config, **ctx)
+        n = jax.eval_shape(lambda k, s: user_ask(k, s, space, config)[0], key, inner).shape
+        if len(n) != 2 or n[1] != space.num_slots:
+            raise ConfigError(f"{name}: ask must return ops of shape [n, {space.num_slots}], got {list(n)}")
+        return Tracked(inner, archive_lib.init(space), jnp.zeros(n, jnp.int32), jnp.int32(0))
+
+    def t_ask(key, state, space, config):
+        ops, inner = user_ask(key, state.inner, space, _unwrap(config))
+        ops = jnp.asarray(ops, jnp.int32)
+        return ops, state._replace(inner=inner, pending=ops)
+
+    def t_tell(state, values, space, config):
+        values = jnp.asarray(values, jnp.float32)
+        if values.shape != state.pending.shape[:1]:
+            raise ConfigError(f"{name}: tell takes one value per proposal: shape {state.pending.shape[:1]}, got "
+                              f"{values.shape}")
+        inner = user_tell(state.inner, values, space, _unwrap(config))
+        return Tracked(inner, archive_lib.update(state.archive, state.pending, values, space), state.pending,
+                       state.rounds + 1)
+
+    def t_done(state, config):
+        return jnp.asarray(user_done(state.inner, _unwrap(config)), bool)
+
+    def t_generate(key, fitness, space, config, **ctx):
+        k_init, k_run = jax.random.split(key)
+        state = t_init(k_init, space, config, **ctx)
+        best = jnp.full(max_rounds, -jnp.inf, jnp.float32)
+        queries = jnp.zeros(max_rounds, jnp.int32)
+
+        def body(carry):
+            s, b, q = carry
+            ops, s = t_ask(jax.random.fold_in(k_run, s.rounds), s, space, config)
+            s = t_tell(s, evaluate(fitness, ops), space, config)
+            return s, b.at[s.rounds - 1].set(s.best_fitness), q.at[s.rounds - 1].set(s.queries)
+        state, best, queries = loop(lambda c: ~t_done(c[0], config) & (c[0].rounds < max_rounds), body,
+                                    (state, best, queries))
+        return trace_result(state.best_ops, state.best_fitness, state.queries, best, queries, rounds=state.rounds)
+
+    user_init, user_ask, user_tell, user_done = init, ask, tell, done
+    return Generator(name, description or f"{name} (user generator)", config_type, build, dict(settings), t_init,
+                     t_ask, t_tell, t_generate, t_done, context=tuple(context), small=dict(small or {}), check=check)

@@ -24,10 +24,12 @@ import dataclasses
 import functools
 from collections.abc import Callable
 
+import jax.numpy as jnp
+
 from .errors import ConfigError, UnknownName, renamed
 from .protocol import Generator
 
-__all__ = ["Setting", "get", "names", "settings"]
+__all__ = ["Setting", "get", "names", "register", "settings"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,7 +160,9 @@ def _pgnag() -> Generator:
         pgnag.init, pgnag.ask, pgnag.tell, pgnag.generate, pgnag.done, context=("source",),
         small=dict(k=5, prior_method="loo", samples=10, iterations=10), open_context=open_context,
         check=lambda result, config, notes: pgnag.check(result, config, notes.get("source", "the prior's source")),
-        init_on_target=pgnag.init_on_target)
+        init_on_target=pgnag.init_on_target,
+        report=lambda state, config: dict(missing_share=state.scoring.missing_share,
+                                          train_rows=jnp.sum(state.train_kept).astype(jnp.int32)))
 
 
 def _diffusionnag() -> Generator:
@@ -198,7 +202,8 @@ def _diffusionnag() -> Generator:
         dn.init, dn.ask, dn.tell, dn.generate, dn.done, context=("score_model",),
         small=dict(predictor_queries=20, predictor_iterations=10, pc_steps=4, round_size=8), open_context=open_context,
         check=lambda result, config, notes: dn.check(result, notes.get("checkpoint_steps"),
-                                                     notes.get("checkpoint", "the score network")))
+                                                     notes.get("checkpoint", "the score network")),
+        report=lambda state, config: dict(validity=state.validity))
 
 
 _FACTORIES: dict[str, Callable[[], Generator]] = {
@@ -206,17 +211,56 @@ _FACTORIES: dict[str, Callable[[], Generator]] = {
     "evosax": _evosax}
 
 
+_REGISTERED: dict[str, Generator] = {}
+
+
+def register(generator: Generator, *, replace: bool = False) -> Generator:
+    """Register ``generator`` under its name, as the built-in ones are: it then reaches :func:`get`,
+    ``jaxnag generate --method NAME`` (its :attr:`~jaxnag.protocol.Generator.settings` become flags),
+    ``jaxnag bench`` grids and :func:`jaxnag.parallel.run`. Returns ``generator``.
+
+    Raises:
+      ConfigError: the name is taken and ``replace`` is False, or ``generator`` is not a Generator.
+    """
+    if not isinstance(generator, Generator):
+        raise ConfigError(f"register takes a jaxnag.protocol.Generator (see jaxnag.protocol.generator), got "
+                          f"{type(generator).__name__}")
+    name = generator.name
+    if not name or not name.replace("_", "").isalnum():
+        raise ConfigError(f"a generator name is one word of letters, digits and _, got {name!r}")
+    if (name in _FACTORIES or name in _REGISTERED) and not replace and _REGISTERED.get(name) is not generator:
+        raise ConfigError(f"generator name {name!r} is taken (pass replace=True to replace it)")
+    _REGISTERED[name] = generator
+    get.cache_clear()
+    return generator
+
+
+def _plugins() -> dict:
+    from . import plugins
+    return plugins.entry_points("jaxnag.generators")
+
+
 def names() -> tuple[str, ...]:
-    """The registered generators."""
-    return tuple(_FACTORIES)
+    """The registered generators (built-in, registered, and installed plugins')."""
+    own = tuple(_FACTORIES) + tuple(n for n in _REGISTERED if n not in _FACTORIES)
+    return own + tuple(n for n in _plugins() if n not in own)
 
 
 @functools.cache
 def get(name: str) -> Generator:
     """The generator called ``name`` (imports its modules on first use)."""
-    if name not in _FACTORIES:
-        raise UnknownName(f"unknown generator {name!r}; available: {', '.join(_FACTORIES)}")
-    return _FACTORIES[name]()
+    if name in _REGISTERED:
+        return _REGISTERED[name]
+    if name in _FACTORIES:
+        return _FACTORIES[name]()
+    found = _plugins()
+    if name not in found:
+        raise UnknownName(f"unknown generator {name!r}; available: {', '.join(names())}")
+    from . import plugins
+    gen = plugins.load("jaxnag.generators", name, Generator)
+    if gen.name != name:
+        raise ConfigError(f"plugin jaxnag.generators:{name} gives a generator named {gen.name!r}")
+    return register(gen, replace=True)
 
 
 def settings(name: str) -> dict[str, Setting]:

@@ -134,10 +134,11 @@ def with_surrogate(gen: Generator) -> Generator:
             raise ConfigError(f"ridge must be > 0 (it keeps the regression's system solvable), got {ridge}")
         return Config(gen.config(space, **settings), int(query), float(ridge), bool(fresh), int(local))
 
-    def init(key, space, config, **context):
+    def init(key, space, config, *, _fitness=None, **context):
         if space.size is None or space.size > (1 << 24):
             raise ConfigError(f"the surrogate keeps an archive of the space: {space.name} is too large")
-        inner = gen.init(key, space, config.inner, **context)
+        inner = gen.init_on_target(key, _fitness, space, config.inner) if _fitness is not None else \
+            gen.init(key, space, config.inner, **context)
         n = jax.eval_shape(lambda k, s: gen.ask(k, s, space, config.inner)[0], key, inner).shape[0]
         if config.query > n:
             raise ConfigError(f"the surrogate's query ({config.query}; --surrogate-query on the command line) is "
@@ -209,19 +210,24 @@ def with_surrogate(gen: Generator) -> Generator:
 
     def generate(key, fitness, space, config, **context):
         k_init, k_run = jax.random.split(key)
-        state = init(k_init, space, config, **context)
+        on_target = gen.init_on_target is not None and all(context.get(c) is None for c in gen.context)
+        state = init(k_init, space, config, _fitness=fitness if on_target else None,
+                     **({} if on_target else context))
 
         def body(carry):
             s, r = carry
             ops, s = ask(jax.random.fold_in(k_run, r), s, space, config)
             return tell(s, evaluate(fitness, ops), space, config), r + 1
         state, rounds = loop(lambda c: ~done(c[0], config), body, (state, jnp.int32(0)))
+        extras = {} if gen.report is None else gen.report(state.inner, config.inner)
         return trace_result(state.best_ops, state.best_fitness, state.queries, state.best_fitness[None],
-                            state.queries[None], rounds=rounds)
+                            state.queries[None], rounds=rounds, **extras)
 
     settings = dict(gen.settings)
     from .registry import Setting
     settings["query"] = Setting(10, help="proposals evaluated per round (the rest predicted by a ridge surrogate)")
-    return Generator(name=gen.name, description=f"{gen.description} (online surrogate)", config_type=Config,
-                     config=config, settings=settings, init=init, ask=ask, tell=tell, generate=generate, done=done,
-                     context=gen.context, small=dict(gen.small, query=4), open_context=gen.open_context)
+    on_target = None if gen.init_on_target is None else (
+        lambda key, fitness, space, config: init(key, space, config, _fitness=fitness))
+    return gen.wrapped(description=f"{gen.description} (online surrogate)", config_type=Config, config=config,
+                       settings=settings, init=init, ask=ask, tell=tell, generate=generate, done=done,
+                       small=dict(gen.small, query=4), init_on_target=on_target)

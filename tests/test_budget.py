@@ -9,7 +9,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxnag import budget, errors, protocol, registry, spaces
+from jaxnag import budget, errors, protocol, registry, spaces, surrogate
 from test_protocol import HEAVY, _setup
 
 NAMES = registry.names()
@@ -104,3 +104,26 @@ def test_queries_made_in_init_count(nb201):
     assert q0 < int(res.queries) <= 40
     trace = np.asarray(res.best_trace)
     assert np.isfinite(trace[q0 - 1]) and (trace[:q0 - 1] == -np.inf).all()  # one block, then per query
+
+
+@pytest.mark.parametrize("wrap", [budget.with_budget, surrogate.with_surrogate], ids=["budget", "surrogate"])
+def test_wrappers_forward_check_report_and_every_field(nb201_c10, wrap):
+    """A wrapper keeps what it does not override: the wrapped method's check still refuses (fed by its
+    report, which the wrapper's result carries), and its context, settings and open_context are kept."""
+    import jax.numpy as jnp
+
+    def refuse(result, config, notes):
+        if int(np.asarray(result.extras["marker"]).min()) == 7:
+            raise errors.GenerationError(f"refused by the wrapped method (config from {type(config).__module__})")
+    base = registry.get("ednag")
+    gen = dataclasses.replace(base, check=refuse, report=lambda state, config: {"marker": jnp.int32(7)})
+    space = spaces.get("nb201")
+    w = wrap(gen)
+    assert w.context == gen.context and w.open_context is gen.open_context and w.name == gen.name
+    assert set(gen.settings) < set(w.settings)
+    settings = dict(budget=40) if wrap is budget.with_budget else dict(query=4)
+    cfg = w.config(space, population=8, steps=5, **settings)
+    res = jax.jit(lambda k: w.generate(k, nb201_c10, space, cfg))(jax.random.key(0))
+    assert int(res.extras["marker"]) == 7
+    with pytest.raises(errors.GenerationError, match=r"refused by the wrapped method \(config from jaxnag\.ednag"):
+        w.check_result(res, cfg)

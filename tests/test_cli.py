@@ -102,6 +102,12 @@ def test_diffusionnag_commands(capsys, tmp_path, data_dir):
                        "--predictor-queries", "0", "--pc-steps", "20")
     last = err.strip().splitlines()[-1]
     assert code == 2 and "0% of the generated samples are valid" in last and "holds 20 training steps" in last
+    # ... and so does the same run under a query budget (the wrapper forwards DiffusionNAG's check).
+    code, _, err = run(capsys, "generate", "--method", "diffusionnag", "--checkpoint", str(tmp_path / "ck"),
+                       "--benchmark", "nb201", "--dataset", "cifar10", "--data-dir", str(data_dir), "--seeds", "1",
+                       "--predictor-queries", "0", "--pc-steps", "20", "--budget", "30")
+    last = err.strip().splitlines()[-1]
+    assert code == 2 and "0% of the generated samples are valid" in last and "holds 20 training steps" in last
 
 
 @pytest.mark.slow  # about 12 s
