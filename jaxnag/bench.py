@@ -25,6 +25,12 @@ A grid file::
     datasets = ["cifar10", "cifar100", "ImageNet16-120"]   # default: every dataset of the benchmark
     # metric = "test_acc"                                  # default: the benchmark's default metric
 
+    [[benchmarks]]                 # a table file on any registered space (your own included):
+    table = "mine.npz"             # benchmark "custom", dataset "mine" (the file's stem)
+    space = "chain5"
+    metric = "acc"
+    # goal = "min"                 # for a cost (default "max")
+
     [[methods]]
     name = "ednag"
     settings = { population = 30, steps = 100 }
@@ -68,6 +74,51 @@ __all__ = ["Grid", "MethodEntry", "load", "read_results", "run", "summarise"]
 
 _TOP = ("seeds", "out", "chunk", "devices", "data_dir", "benchmarks", "methods")
 _BENCH = ("name", "datasets", "metric")
+_CUSTOM = ("table", "space", "metric", "goal")
+
+
+class CustomTable(NamedTuple):
+    """A ``[[benchmarks]]`` entry naming a table file on any registered space (benchmark ``custom``,
+    dataset the file's stem)."""
+
+    path: str
+    space: str
+    metric: str
+    goal: str
+
+    def load(self):
+        from . import tables
+        return tables.load_custom(self.path, self.space, self.metric, self.goal)
+
+
+def _space_of(grid_custom: dict, bench_name: str, datasets):
+    from . import spaces, tables
+    if bench_name == "custom":
+        return spaces.get(grid_custom[datasets[0]].space)
+    return spaces.get(tables.benchmark(bench_name).space)
+
+
+def _custom_entry(path, where: str, b) -> tuple[str, CustomTable]:
+    """A ``[[benchmarks]]`` entry with ``table = FILE``: checked now (the file is read)."""
+    from . import spaces
+    _keys(path, where, b, _CUSTOM)
+    for field in ("table", "space", "metric"):
+        if not isinstance(b.get(field), str) or not b[field]:
+            _fail(path, f"{where}.{field}", "missing (a table entry needs table = FILE, space = NAME, metric = "
+                                            "COLUMN)" if field not in b else "must be a non-empty string")
+    goal = b.get("goal", "max")
+    if goal not in ("max", "min"):
+        _fail(path, f"{where}.goal", f"must be 'max' or 'min', got {goal!r}")
+    try:
+        spaces.get(b["space"])
+    except UnknownName as e:
+        _fail(path, f"{where}.space", str(e))
+    entry = CustomTable(str((path.parent / b["table"]).resolve()), b["space"], b["metric"], goal)
+    try:
+        entry.load()
+    except JaxnagError as e:
+        _fail(path, f"{where}.table", str(e))
+    return Path(entry.path).stem, entry
 _METHOD = ("name", "label", "settings", "sweep")
 DEFAULT_CHUNK = 256
 
@@ -96,6 +147,7 @@ class Grid:
     chunk: int
     devices: int | None
     data_dir: str | None
+    custom: dict = dataclasses.field(default_factory=dict)  # dataset -> CustomTable (benchmark "custom")
 
     @property
     def num_cells(self) -> int:
@@ -185,9 +237,16 @@ def load(path, *, out=None, chunk: int | None = None, devices: int | None = None
 
     if not isinstance(raw["benchmarks"], list) or not raw["benchmarks"]:
         _fail(path, "benchmarks", "must be a non-empty array of tables ([[benchmarks]])")
-    benchmarks = []
+    benchmarks, custom = [], {}
     for i, b in enumerate(raw["benchmarks"]):
         where = f"benchmarks[{i}]"
+        if isinstance(b, dict) and "table" in b:  # a table file on any registered space
+            stem, entry = _custom_entry(path, where, b)
+            if stem in custom:
+                _fail(path, where, f"a second table called {stem!r} (datasets are named by file stem)")
+            custom[stem] = entry
+            benchmarks.append(("custom", (stem,), entry.metric))
+            continue
         bench = _named(path, where, b, _BENCH, tables.benchmark, tables.BENCHMARKS)
         datasets = b.get("datasets", list(bench.datasets))
         if isinstance(datasets, str):
@@ -218,11 +277,12 @@ def load(path, *, out=None, chunk: int | None = None, devices: int | None = None
     if dup:
         _fail(path, "methods", f"two cells are labelled {dup[0]!r}; give each [[methods]] its own label")
     # every config is built against every benchmark's space now: a bad value fails before anything runs
-    for name, _, _ in benchmarks:
-        space = spaces.get(tables.benchmark(name).space)
+    for name, datasets, _ in benchmarks:
+        space = _space_of(custom, name, datasets)
         for m in methods:
             _config(path, m, space)
-    return Grid(path, np.asarray(seeds, np.int64), tuple(benchmarks), tuple(methods), out, chunk, devices, data_dir)
+    return Grid(path, np.asarray(seeds, np.int64), tuple(benchmarks), tuple(methods), out, chunk, devices, data_dir,
+                custom)
 
 
 def _method_entries(path, i: int, m) -> list[MethodEntry]:
@@ -267,7 +327,9 @@ def _accepted(gen) -> list[str]:
     names = list(gen.settings)
     params = inspect.signature(gen.config).parameters.values()
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
-        names += [f.name for f in dataclasses.fields(gen.config_type) if f.name not in names]
+        fields = [f.name for f in dataclasses.fields(gen.config_type)] if dataclasses.is_dataclass(gen.config_type) \
+            else list(getattr(gen.config_type, "_fields", ()))  # a NamedTuple Config (protocol.generator)
+        names += [f for f in fields if f not in names]
     return names
 
 
@@ -525,9 +587,9 @@ def _jobs(grid: Grid):
     for m in grid.methods:
         blocks.setdefault(m.block, []).append(m)
     for bench_name, datasets, metric in grid.benchmarks:
-        bench = tables.benchmark(bench_name)
-        space = spaces.get(bench.space)
-        loaded = {d: tables.load(bench_name, d, data_dir=grid.data_dir, metric=metric) for d in datasets}
+        space = _space_of(grid.custom, bench_name, datasets)
+        loaded = {d: grid.custom[d].load() if bench_name == "custom" else
+                  tables.load(bench_name, d, data_dir=grid.data_dir, metric=metric) for d in datasets}
         for entries in blocks.values():
             gen = registry.get(entries[0].method)
             configs = [_config(grid.path, m, space) for m in entries]

@@ -29,6 +29,8 @@ Example:
 
 from __future__ import annotations
 
+import collections
+
 import math
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -330,7 +332,8 @@ def _resolve(generator):
     return registry.get(generator) if isinstance(generator, str) else generator
 
 
-_FUNCTIONS: dict = {}
+_FUNCTIONS: collections.OrderedDict = collections.OrderedDict()
+_MAX_FUNCTIONS = 32  # compiled grid functions kept (least recently used dropped first)
 
 
 def _sharded(generator, space, mesh_, stacked: bool, one_config: bool) -> Callable:
@@ -339,6 +342,7 @@ def _sharded(generator, space, mesh_, stacked: bool, one_config: bool) -> Callab
     ``vmap``, which keeps the program the plain ``vmap(generate)`` over keys."""
     key = (id(generator), id(space), mesh_, stacked, one_config)
     if key in _FUNCTIONS:
+        _FUNCTIONS.move_to_end(key)
         return _FUNCTIONS[key][2]
     import jax
     from jax.sharding import PartitionSpec as P
@@ -357,6 +361,8 @@ def _sharded(generator, space, mesh_, stacked: bool, one_config: bool) -> Callab
     fn = jax.jit(jax.shard_map(local, mesh=mesh_, in_specs=(sharded, sharded, sharded, P(), P(), P()),
                                out_specs=sharded, check_vma=False))
     _FUNCTIONS[key] = (generator, space, fn)  # holding them keeps their ids unique
+    while len(_FUNCTIONS) > _MAX_FUNCTIONS:
+        _FUNCTIONS.popitem(last=False)
     return fn
 
 
@@ -404,7 +410,9 @@ def _plan(generator, seeds, table, space, configs, mesh, chunk, select, context)
     from jax.sharding import NamedSharding
     from jax.sharding import PartitionSpec as P
 
+    from . import spaces
     generator = _resolve(generator)
+    space = spaces.get(space)  # a registered space's name, or the space itself
     mesh_ = mesh if mesh is not None else _mesh()
     devices = mesh_.devices.size
     batched, num_configs = batch_configs(configs)
@@ -470,6 +478,7 @@ def run(generator, seeds: Sequence[int], table, space, configs, *, mesh=None, ch
     Args:
       seeds: ints; seed ``s`` runs with ``jax.random.key(s)``.
       table: the fitness: one table, or a :func:`jaxnag.tables.stack` of tasks.
+      space: the search space, or a registered space's name.
       configs: one config, a list of configs with the same static fields, or a batched config.
       chunk: at most this many cells per call (rounded up to a multiple of the mesh size), to bound
         memory; every call has the same shape. Default: the whole grid in one call.

@@ -38,7 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .errors import ConfigError, GenerationError
+from .errors import ConfigError, GenerationError, is_concrete
 
 __all__ = ["Generator", "Result", "Static", "Tracked", "evaluate", "generator", "loop", "run", "trace_result", "unless_finished"]
 
@@ -334,7 +334,8 @@ def generator(name: str, config, init: Callable, ask: Callable, tell: Callable, 
       check: ``check(result, config, notes)``: a host-side refusal of a meaningless result.
 
     ``generate``'s :class:`Result` has one trace entry per round (``best_trace[r]``, ``queries_trace[r]``
-    after round ``r``; -inf / 0 beyond the last round) and ``extras["rounds"]``.
+    after round ``r``, the final values repeated past the last round) and ``extras["rounds"]``. ``ask``
+    on a finished run raises where it can tell (outside ``jit``).
 
     Example:
       >>> import jax, jax.numpy as jnp
@@ -379,6 +380,10 @@ def generator(name: str, config, init: Callable, ask: Callable, tell: Callable, 
         return Tracked(inner, archive_lib.init(space), jnp.zeros(n, jnp.int32), jnp.int32(0))
 
     def t_ask(key, state, space, config):
+        finished = t_done(state, config)
+        if is_concrete(finished) and bool(finished):
+            raise ConfigError(f"this {name} run is finished ({int(state.rounds)} rounds told): start a new one with "
+                              "init")
         ops, inner = user_ask(key, state.inner, space, _unwrap(config))
         ops = jnp.asarray(ops, jnp.int32)
         return ops, state._replace(inner=inner, pending=ops)
@@ -408,6 +413,8 @@ def generator(name: str, config, init: Callable, ask: Callable, tell: Callable, 
             return s, b.at[s.rounds - 1].set(s.best_fitness), q.at[s.rounds - 1].set(s.queries)
         state, best, queries = loop(lambda c: ~t_done(c[0], config) & (c[0].rounds < max_rounds), body,
                                     (state, best, queries))
+        # past the last round the traces hold their final values (both never decrease)
+        best, queries = jax.lax.cummax(best), jax.lax.cummax(queries)
         return trace_result(state.best_ops, state.best_fitness, state.queries, best, queries, rounds=state.rounds)
 
     user_init, user_ask, user_tell, user_done = init, ask, tell, done
