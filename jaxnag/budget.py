@@ -112,6 +112,18 @@ def _admit(state: State, ops: jax.Array, space, budget: int):
 def with_budget(gen: Generator) -> Generator:
     """``gen`` under a query budget (module doc): ``config(space, budget=B, max_rounds=..., **settings)``,
     the other settings being ``gen``'s; same context, same protocol."""
+    cached = _WRAPPED.get(id(gen))
+    if cached is not None and cached[0] is gen:  # one wrapper per generator: compiled once, not per call
+        return cached[1]
+    wrapped = _with_budget(gen)
+    _WRAPPED[id(gen)] = (gen, wrapped)
+    return wrapped
+
+
+_WRAPPED: dict = {}
+
+
+def _with_budget(gen: Generator) -> Generator:
 
     def config(space, budget=300, max_rounds=100_000, **settings):
         space.check_budget(budget)
@@ -127,7 +139,7 @@ def with_budget(gen: Generator) -> Generator:
             spend = getattr(config.inner, "init_queries", None)  # a method whose init queries the target says so
             spend = spend(space) if callable(spend) else 0
             if spend > config.budget:
-                raise ConfigError(f"{gen.name}'s init makes up to {spend:,} unique target queries (scoring its "
+                raise ConfigError(f"{gen.name}'s init makes at least {spend:,} unique target queries (scoring its "
                                   f"prior), more than the query budget {config.budget:,}: raise the budget, lower "
                                   "prior_budget, or score the prior on another table (prior_from)")
             inner = gen.init_on_target(key, _fitness, space, config.inner)

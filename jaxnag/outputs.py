@@ -36,7 +36,8 @@ from pathlib import Path
 
 from .errors import DataError, JaxnagError
 
-__all__ = ["OutputError", "atomic", "check_file", "check_folder", "describe_os_error", "os_error", "probe", "temporary"]
+__all__ = ["OutputError", "atomic", "check_file", "check_folder", "describe_os_error", "os_error", "probe", "quiet_orbax",
+           "temporary"]
 
 
 class OutputError(DataError):
@@ -173,3 +174,11 @@ def atomic(path, flag: str) -> Iterator[Path]:
         if isinstance(e, (KeyboardInterrupt, JaxnagError)) or describe_os_error(e) is None:
             raise
         raise os_error(e, path, flag) from None
+
+
+def quiet_orbax() -> None:
+    """Orbax logs routine notes (read-only folders, handler registries) as absl warnings and a damaged
+    file as absl errors before it raises; jaxnag turns what it raises into one clear line itself, so the
+    log stays quiet below critical."""
+    import logging
+    logging.getLogger("absl").setLevel(logging.CRITICAL)

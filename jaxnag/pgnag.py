@@ -53,7 +53,7 @@ from . import ridge as ridge_lib
 from .discrete import diffusion, train
 from .discrete.train import TrainConfig as TrainConfig
 from .errors import ConfigError, DataError, UnknownName, check_int, check_range, is_concrete
-from .prior._score_table import check_scoring
+from .prior import check_scoring
 from .protocol import Result, evaluate, trace_result, unless_finished
 from .shaping import failed_as
 
@@ -112,8 +112,9 @@ class Config:
     sharpness: float = 1.0
 
     def init_queries(self, space) -> int:
-        """The most unique target queries :func:`init_on_target` makes (``budget``, else every distinct
-        architecture of ``space``): a query budget below it is refused before anything is compiled."""
+        """The unique target queries :func:`init_on_target` makes for certain (``budget`` distinct random
+        draws, else every distinct architecture of ``space``; the Shapley coalitions of the top-k add more,
+        counted when the run ends): a query budget below it is refused before anything is compiled."""
         if self.budget is not None:
             return int(self.budget)
         return int(len(space.distinct_ranks())) if space.size is not None else 0

@@ -126,6 +126,18 @@ def _local_candidates(state: State, space, config):
 def with_surrogate(gen: Generator) -> Generator:
     """``gen`` with an online ridge surrogate (module doc): ``config(space, query=m, ridge=1.0,
     **settings)``, the other settings being ``gen``'s."""
+    cached = _WRAPPED.get(id(gen))
+    if cached is not None and cached[0] is gen:  # one wrapper per generator: compiled once, not per call
+        return cached[1]
+    wrapped = _with_surrogate(gen)
+    _WRAPPED[id(gen)] = (gen, wrapped)
+    return wrapped
+
+
+_WRAPPED: dict = {}
+
+
+def _with_surrogate(gen: Generator) -> Generator:
 
     def config(space, query=10, ridge=1.0, fresh=False, local=0, **settings):
         check_int("query", query, lo=1)

@@ -83,9 +83,9 @@ def check_cell(ops, name: str = "ops"):
     import jax
 
     from . import spaces
-    from .models.nb201 import _ops
+    from .models.layers import cell_ops
     space = spaces.get("nb201")
-    cell = np.asarray(_ops(ops), np.int32)
+    cell = np.asarray(cell_ops(ops, "nb201", "NB201", space.choices[0]), np.int32)
     with jax.ensure_compile_time_eval():
         connected = bool(space.connected(cell))
     if not connected:
@@ -460,8 +460,7 @@ def _save(out: Path, state, meta: dict) -> Path:
     file-system failure is one :class:`~jaxnag.outputs.OutputError` line."""
     import orbax.checkpoint as ocp
 
-    from .diffusionnag.train import _quiet_orbax
-    _quiet_orbax()
+    outputs.quiet_orbax()
     _quiet_failed_save()
     final, metrics = out / "checkpoint", out / "metrics.json"
     created = False
@@ -509,14 +508,13 @@ def load(out):
     import orbax.checkpoint as ocp
     from flax import nnx
 
-    from .diffusionnag.train import _quiet_orbax
     from .models import nb201
     out = Path(out)
     try:
         meta = json.loads((out / "metrics.json").read_text())
     except (OSError, ValueError) as e:
         raise CheckpointError(f"{out} holds no readable metrics.json of a jaxnag training ({e})") from None
-    _quiet_orbax()
+    outputs.quiet_orbax()
     abstract = nnx.eval_shape(lambda: nb201.Network(meta["ops"], **meta["size"], rngs=nnx.Rngs(0)))
     graphdef, state = nnx.split(abstract)
     try:

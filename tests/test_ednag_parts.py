@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxnag import schedules, shaping
+from jaxnag import errors, schedules, shaping
 from jaxnag.ednag import denoise, mutation, selection
 
 
@@ -220,3 +220,18 @@ def test_reference_selection_quirks():
     idx = jax.vmap(lambda k: sel(k, z, f3, 2, 0.5, 0.0))(jax.random.split(jax.random.key(0), 4000))
     assert (np.asarray(idx)[:, 0] == 0).all()
     assert float(np.mean(np.asarray(idx)[:, 1] == 1)) == pytest.approx(1.1 / 1.3, abs=0.02)
+
+
+@pytest.mark.parametrize("faithful", [False, True])
+def test_encode_is_the_inverse_of_decode_and_warm_start_proposes_the_given_cells(faithful):
+    from jaxnag import ednag, spaces
+    s = spaces.get("nb201")
+    cfg = ednag.Config(population=12, faithful=faithful)
+    ops = jnp.asarray(s.all_ops()[np.random.default_rng(0).choice(s.size, 50, replace=False)])
+    got, valid = ednag.decode(ednag.encode(ops, s, cfg), s, cfg)
+    assert (np.asarray(got) == np.asarray(ops)).all() and bool(valid.all())
+    state = ednag.warm_start(jax.random.key(0), s, cfg, ops[:5], noise=0.0)
+    proposed, _ = ednag.ask(jax.random.key(1), state, s, cfg)
+    assert (np.asarray(proposed[:5]) == np.asarray(ops[:5])).all()
+    with pytest.raises(errors.ConfigError, match="at most population"):
+        ednag.warm_start(jax.random.key(0), s, cfg, ops[:13])

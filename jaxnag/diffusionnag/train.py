@@ -233,18 +233,10 @@ def prepare(directory, space, config: TrainConfig, resume: bool = True) -> tuple
 
 def _manager(run: Path, keep: int | None = None, read_only: bool = False):
     import orbax.checkpoint as ocp
-    _quiet_orbax()
+    outputs.quiet_orbax()
     opts = ocp.CheckpointManagerOptions(max_to_keep=keep, enable_async_checkpointing=False, create=not read_only,
                                         read_only=read_only)
     return ocp.CheckpointManager(run.resolve(), options=opts, item_handlers=ocp.StandardCheckpointHandler())
-
-
-def _quiet_orbax():
-    """Orbax logs routine notes (read-only folders, handler registries) as absl warnings and a damaged
-    file as absl errors before it raises; jaxnag turns what it raises into one clear line itself,
-    so the log stays quiet below critical."""
-    import logging
-    logging.getLogger("absl").setLevel(logging.CRITICAL)
 
 
 def _restore(run: Path, abstract, step: int | None = None):

@@ -26,9 +26,11 @@ from ..protocol import Result as Result
 from ._algorithm import State as State
 from ._algorithm import decode as decode
 from ._algorithm import dim as dim
+from ._algorithm import encode as encode
 from ._algorithm import generate as generate
 from ._algorithm import init as init
 from ._algorithm import step as step
+from ._algorithm import warm_start as warm_start
 
-__all__ = ["Config", "REFERENCE", "Result", "State", "ask", "decode", "denoise", "dim", "done", "generate", "init", "mutation",
-           "selection", "step", "tell"]
+__all__ = ["Config", "REFERENCE", "Result", "State", "ask", "decode", "denoise", "dim", "done", "encode", "generate", "init", "mutation",
+           "selection", "step", "tell", "warm_start"]

@@ -225,6 +225,58 @@ def decode(x: jax.Array, space: SearchSpace, config: Config) -> tuple[jax.Array,
     return ops, jnp.all(am >= 2, axis=-1) & space.is_valid(ops)
 
 
+def encode(ops: jax.Array, space: SearchSpace, config: Config) -> jax.Array:
+    """The inverse of :func:`decode`: ``ops [N, R]`` -> ``x [N, D]``, one-hot in ``config``'s layout,
+    min-max normalised as the population is (:func:`denoise.normalize`), so ``decode(encode(ops))``
+    gives ``ops``.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import ednag, spaces
+      >>> s, cfg = spaces.get("nb201"), ednag.Config()
+      >>> ops = jnp.array([[3, 3, 1, 0, 2, 4]])
+      >>> ednag.decode(ednag.encode(ops, s, cfg), s, cfg)[0].tolist()
+      [[3, 3, 1, 0, 2, 4]]
+    """
+    ops = jnp.asarray(ops, jnp.int32).reshape(-1, space.num_slots)
+    r, c = space.shape
+    if config.faithful:
+        grid = jnp.zeros((ops.shape[0], r + 2, c + 2), jnp.float32)
+        rows = jnp.broadcast_to(jnp.arange(1, r + 1), ops.shape)
+        grid = grid.at[jnp.arange(ops.shape[0])[:, None], rows, ops + 2].set(1.0)
+        x = grid.reshape(ops.shape[0], -1)
+    else:
+        x = space.one_hot(ops).astype(jnp.float32).reshape(ops.shape[0], r * c)
+    return denoise.normalize(x)
+
+
+def warm_start(key: jax.Array, space: SearchSpace, config: Config, ops: jax.Array, noise: float = 0.1) -> State:
+    """:func:`init` with the population's first rows at known architectures ``ops [k, R]`` (k <= N):
+    :func:`encode` plus Gaussian noise of scale ``noise`` (the rest drawn as in :func:`init`); the first
+    :func:`ask` proposes them. A warm start from earlier results or another task's best.
+
+    Example:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import ednag, spaces
+      >>> s, cfg = spaces.get("nb201"), ednag.Config(population=8)
+      >>> st = ednag.warm_start(jax.random.key(0), s, cfg, jnp.array([[3, 3, 1, 0, 2, 4]]), noise=0.0)
+      >>> st.ops[0].tolist()
+      [3, 3, 1, 0, 2, 4]
+    """
+    ops = space.check(ops) if is_concrete(ops) else jnp.asarray(ops, jnp.int32)
+    ops = jnp.asarray(ops).reshape(-1, space.num_slots)
+    if ops.shape[0] > config.population:
+        raise ConfigError(f"warm_start takes at most population ({config.population}) architectures, got "
+                          f"{ops.shape[0]}")
+    k_init, k_noise = jax.random.split(key)
+    state = init(k_init, space, config)
+    start = denoise.normalize(encode(ops, space, config) + noise * jax.random.normal(
+        k_noise, (ops.shape[0], state.x.shape[1]), jnp.float32))
+    x = state.x.at[:ops.shape[0]].set(start)
+    new_ops, _ = decode(x, space, config)
+    return state._replace(x=x, ops=new_ops, proposal=x)
+
+
 def _faithful_argmax(x: jax.Array, space: SearchSpace) -> jax.Array:
     """Faithful layout: per row 1..R, the argmax over (input, output, choices...)."""
     r, c = space.shape

@@ -17,11 +17,12 @@ from ._score_table import PriorResult as PriorResult
 from ._score_table import score as score
 from ._score_table import score_table as score_table
 from .mapping import map_prior as map_prior
+from ._score_table import check_scoring as check_scoring
 from .mapping import map_scores as map_scores
 from .scores import frequency_prior as frequency_prior
 from .scores import prior_from_scores as prior_from_scores
 from .scores import score_matrix as score_matrix
 from .scores import uniform_prior as uniform_prior
 
-__all__ = ["PriorResult", "frequency_prior", "map_prior", "map_scores", "mapping", "prior_from_scores",
+__all__ = ["PriorResult", "check_scoring", "frequency_prior", "map_prior", "map_scores", "mapping", "prior_from_scores",
            "score", "score_matrix", "score_table", "scores", "shapley", "uniform_prior"]

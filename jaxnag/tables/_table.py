@@ -152,6 +152,21 @@ class Table:
         """``"max"`` or ``"min"``: the direction in which the metric is better."""
         return self.info.goal
 
+    @property
+    def benchmark(self) -> str:
+        """The benchmark the values come from (``"custom"`` for a user's table); a stack joins them."""
+        return "+".join(t.benchmark for t in self.info.tasks) if self.info.tasks is not None else self.info.benchmark
+
+    @property
+    def dataset(self) -> str:
+        """The dataset (task) of the values; a stack joins them."""
+        return "+".join(t.dataset for t in self.info.tasks) if self.info.tasks is not None else self.info.dataset
+
+    @property
+    def metric(self) -> str:
+        """The metric the values measure; a stack joins them."""
+        return "+".join(t.metric for t in self.info.tasks) if self.info.tasks is not None else self.info.metric
+
     def _one(self, what: str) -> TableInfo:
         if self.info.tasks is not None:
             raise ConfigError(f"{what} of a stack of {len(self.info.tasks)} tables: index one task first "
