@@ -48,6 +48,7 @@ def test_exact_steps_and_saves_at_every_multiple(trained):
     np.testing.assert_array_equal(out(loaded), out(model))
 
 
+@pytest.mark.slow  # 6-13 s on 2 cores: the default run keeps to its 5-minute budget
 def test_resume_equals_uninterrupted_run(trained, tmp_path):
     d, _, _ = trained
     longer = train.TrainConfig(**{**CFG.__dict__, "iterations": 33})

@@ -222,7 +222,7 @@ def test_reference_selection_quirks():
     assert float(np.mean(np.asarray(idx)[:, 1] == 1)) == pytest.approx(1.1 / 1.3, abs=0.02)
 
 
-@pytest.mark.parametrize("faithful", [False, True])
+@pytest.mark.parametrize("faithful", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_encode_is_the_inverse_of_decode_and_warm_start_proposes_the_given_cells(faithful):
     from jaxnag import ednag, spaces
     s = spaces.get("nb201")

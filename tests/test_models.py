@@ -83,6 +83,7 @@ def test_bad_cells_are_refused(bad):
         nb201.Network(bad, rngs=nnx.Rngs(0))
 
 
+@pytest.mark.slow  # 6-13 s on 2 cores: the default run keeps to its 5-minute budget
 def test_bad_images_are_refused():
     net = nb201.Network([1] * 6, channels=4, cells=1, rngs=nnx.Rngs(0))
     with pytest.raises(errors.ConfigError, match="images"):

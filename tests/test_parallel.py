@@ -27,6 +27,7 @@ def nb201(data_dir):
     return tables.stack([tables.load("nb201", d, data_dir=data_dir) for d in ("cifar10", "cifar100")])
 
 
+@pytest.mark.slow  # 6-13 s on 2 cores: the default run keeps to its 5-minute budget
 def test_grid_equals_the_plain_vmap_drops_the_padding_and_selects(nb201):
     gen = registry.get("ednag")
     space = nb201.space

@@ -164,6 +164,7 @@ def test_pgnag_run_transfer_and_errors(data_dir):
         pgnag.Config(prior="gaussian")
 
 
+@pytest.mark.slow  # 6-13 s on 2 cores: the default run keeps to its 5-minute budget
 def test_candidates_are_what_the_estimators_evaluate(tiny_table):
     """Count the distinct calls each estimator makes with a recording fitness, compare with candidates()."""
     space = tiny_table.space

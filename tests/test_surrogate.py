@@ -63,6 +63,7 @@ def test_solve_spd_matches_numpy_under_vmap():
     np.testing.assert_allclose(got, np.linalg.solve(a.astype(np.float64), b[..., None])[..., 0], atol=1e-4)
 
 
+@pytest.mark.slow  # 6-13 s on 2 cores: the default run keeps to its 5-minute budget
 def test_local_replaces_wasted_picks_by_the_best_neighbours(nb201):
     """When every proposal was evaluated before, the picks are the best architecture's unevaluated
     neighbours, in order of predicted fitness."""

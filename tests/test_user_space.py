@@ -202,6 +202,7 @@ def test_plugin_flag_imports_a_module_that_registers(tmp_path, monkeypatch, caps
     sys.modules.pop("myspaces_flag", None)
 
 
+@pytest.mark.slow  # 6-13 s on 2 cores: the default run keeps to its 5-minute budget
 def test_bench_runs_a_table_on_a_user_space(tmp_path):
     """A [[benchmarks]] entry with table = FILE on a registered user space: every method runs on it, the
     records say benchmark 'custom', dataset = the file's stem, and a rerun has nothing left to do."""
