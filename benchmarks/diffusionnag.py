@@ -108,7 +108,7 @@ def main():
     stacked = tables.stack([tables.load("nb201", ds, data_dir=args.data_dir) for ds in datasets])
     score = generator.ScoreModel.of(model, sde)
     for q in (100, 300, 1000) if "guided" in parts else ():
-        cfg = generator.Config(queries=q, steps=args.guided_steps, scale=args.scale)
+        cfg = generator.Config(predictor_queries=q, pc_steps=args.guided_steps, guidance_scale=args.scale)
         one = lambda k, t, s: generator.generate(k, t, space, cfg, s)  # noqa: E731
         grid = jax.jit(jax.vmap(jax.vmap(one, in_axes=(0, None, None)), in_axes=(None, 0, None)))
         t0 = time.perf_counter()

@@ -91,7 +91,7 @@ def protocol_budget(args, keys, tcfg, rows):
         for budget in (100, 300):
             q_main = None
             for v in [("shapley", "diffusion"), ("frequency", "direct")]:
-                r = row("budget", t, name(v), *run_variant(keys, v, t, tcfg, k=10, method="loo", budget=budget),
+                r = row("budget", t, name(v), *run_variant(keys, v, t, tcfg, k=10, prior_method="loo", prior_budget=budget),
                         budget=budget)
                 rows.append(r)
                 q_main = q_main or r["target_queries"]  # the baselines get PG-NAG's own number of unique queries

@@ -289,6 +289,13 @@ def _method_entries(path, i: int, m) -> list[MethodEntry]:
     from . import registry
     where = f"methods[{i}]"
     gen = _named(path, where, m, _METHOD, registry.get, registry.names())
+    for field in ("settings", "sweep"):  # old setting names work for one release, with a note
+        if isinstance(m.get(field), dict):
+            for old in [k for k in m[field] if k in registry.DEPRECATED]:
+                new = registry.DEPRECATED[old]
+                print(registry.deprecation_note(f"{where}.{field}.{old}", f"{where}.{field}.{new}"),
+                      file=sys.stderr)
+                m = dict(m, **{field: {(new if k == old else k): v for k, v in m[field].items()}})
     settings = m.get("settings", {})
     sweep = m.get("sweep", {})
     for field, table in (("settings", settings), ("sweep", sweep)):

@@ -157,7 +157,7 @@ def _describe(gen, config, context: dict, notes: dict, table) -> dict:
         proto = pgnag.protocol_of(source, config)
         reads = {"transfer": f"prior scored on {source.name if source is not None else ''}; it reads nothing of "
                              "the target",
-                 "budgeted": f"prior from the top-{config.k} of {config.budget} random target queries (counted)",
+                 "budgeted": f"prior from the top-{config.k} of {config.prior_budget} random target queries (counted)",
                  "whole-table": f"prior from the top-{config.k} of the whole target table: every one of its "
                                 f"{len(table.info.row_ops)} rows is counted as read, so the hit rate is not "
                                 "comparable with a search's (use --prior-budget B or --prior-from)"}[proto]
@@ -852,6 +852,21 @@ def _check_platform() -> None:
                        "(unset JAX_PLATFORMS or name one of them)") from None
 
 
+def _renamed_flags(argv: list[str]) -> list[str]:
+    """Old flag names (``registry.DEPRECATED``) work for one release, each with a one-line note."""
+    from . import registry
+    out = []
+    for a in argv:
+        flag, sep, value = a.partition("=")
+        old = flag[2:].replace("-", "_") if flag.startswith("--") else None
+        if old in registry.DEPRECATED:
+            new = _flag(registry.DEPRECATED[old])
+            print(registry.deprecation_note(flag, new), file=sys.stderr)
+            a = new + sep + value
+        out.append(a)
+    return out
+
+
 def _load_plugins(argv: list[str]) -> None:
     """Import every ``--plugin MODULE`` before the parser is built (their generators' settings are flags)."""
     from . import plugins
@@ -874,6 +889,7 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
+        argv = _renamed_flags(argv)
         _load_plugins(argv)
         args = build_parser().parse_args(argv)
         _check_platform()

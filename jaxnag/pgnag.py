@@ -16,7 +16,7 @@ architectures, ``tell`` takes their fitness.
 Which protocol a run follows depends on what the prior reads of the target:
 
 - ``transfer`` (``source=`` another task's table): nothing of the target;
-- ``budgeted`` (no source, ``config.budget = B``): the top-k of B random target queries, all
+- ``budgeted`` (no source, ``config.prior_budget = B``): the top-k of B random target queries, all
   counted, so the run compares with searches at equal unique queries;
 - ``whole-table`` (no source, no budget; the paper's setting): the top-k of the whole target
   table, so every row counts as read and the hit rate is not comparable with a search's.
@@ -31,7 +31,7 @@ Example:
   >>> import jax
   >>> from jaxnag import pgnag, spaces, tables
   >>> t = tables.load("nasbench_graph", "cora")
-  >>> cfg = pgnag.Config(k=5, method="loo", budget=50, samples=20, train=pgnag.TrainConfig(iterations=50))
+  >>> cfg = pgnag.Config(k=5, prior_method="loo", prior_budget=50, samples=20, train=pgnag.TrainConfig(iterations=50))
   >>> res = jax.jit(lambda k: pgnag.generate(k, t, t.space, cfg))(jax.random.key(0))
   >>> res.extras["samples"].shape
   (1, 20, 5)
@@ -73,8 +73,9 @@ class Config:
 
     Attributes:
       k: number of best source architectures scored and trained on.
-      method: Shapley estimator: ``exact``, ``mc`` or ``loo``.
-      budget: if set, the top-k come from ``budget`` random source queries, not the whole table.
+      prior_method: Shapley estimator: ``exact``, ``mc`` or ``loo``.
+      prior_budget: if set, the top-k come from ``prior_budget`` random source queries, not the whole
+        table.
       temperature: prior softmax temperature (default: std of the score matrix).
       eps: uniform mixing of the prior.
       fallback: score of unseen (slot, op) pairs (``zero`` or ``op_mean``).
@@ -83,7 +84,7 @@ class Config:
         (sample the prior itself, slot by slot).
       samples: architectures generated per round.
       rounds: ask/tell rounds of ``generate`` (each samples ``samples`` more).
-      permutations: Monte-Carlo permutations per architecture (``method="mc"``).
+      permutations: Monte-Carlo permutations per architecture (``prior_method="mc"``).
       max_missing: :func:`run` refuses a prior whose share of coalition lookups the source
         table lacks exceeds this (the result of :func:`generate` reports the share).
       train: denoiser size and training settings (:class:`jaxnag.discrete.train.TrainConfig`).
@@ -95,8 +96,8 @@ class Config:
     """
 
     k: int = 20
-    method: str = "exact"
-    budget: int | None = None
+    prior_method: str = "exact"
+    prior_budget: int | None = None
     temperature: float | None = None
     eps: float = 0.05
     fallback: str = "zero"
@@ -115,8 +116,8 @@ class Config:
         """The unique target queries :func:`init_on_target` makes for certain (``budget`` distinct random
         draws, else every distinct architecture of ``space``; the Shapley coalitions of the top-k add more,
         counted when the run ends): a query budget below it is refused before anything is compiled."""
-        if self.budget is not None:
-            return int(self.budget)
+        if self.prior_budget is not None:
+            return int(self.prior_budget)
         return int(len(space.distinct_ranks())) if space.size is not None else 0
 
     def __post_init__(self):
@@ -126,7 +127,7 @@ class Config:
             raise UnknownName(f"unknown sampler {self.sampler!r}; available: {', '.join(SAMPLERS)}")
         if self.fallback not in prior_lib.scores.FALLBACKS:
             raise UnknownName(f"unknown fallback {self.fallback!r}; available: {', '.join(prior_lib.scores.FALLBACKS)}")
-        check_scoring(self.k, self.method, self.budget, self.temperature, self.eps)
+        check_scoring(self.k, self.prior_method, self.prior_budget, self.temperature, self.eps)
         check_int("samples", self.samples, lo=1)
         check_int("rounds", self.rounds, lo=1)
         check_int("permutations", self.permutations, lo=1)
@@ -205,7 +206,7 @@ def protocol_of(source, config: Config) -> str:
     """The protocol of :func:`generate` with this ``source`` (None: the target itself)."""
     if source is not None:
         return "transfer"
-    return "whole-table" if config.budget is None else "budgeted"
+    return "whole-table" if config.prior_budget is None else "budgeted"
 
 
 def sample_prior(key: jax.Array, prior, n: int) -> jax.Array:
@@ -228,10 +229,10 @@ def _init(key: jax.Array, space, config: Config, source, proto: str) -> State:
     if getattr(source, "values", None) is not None and source.values.ndim != 1:
         raise ConfigError("source is a stacked table: vmap over it (one source per task), or index it: table[i]")
     if proto == "whole-table" and getattr(source, "values", None) is None:
-        raise ConfigError("the whole-table protocol scores a jaxnag.tables.Table: give config.budget for any other "
+        raise ConfigError("the whole-table protocol scores a jaxnag.tables.Table: give config.prior_budget for any other "
                           "fitness")
     k_score, k_train = jax.random.split(key)
-    scoring = prior_lib.score(k_score, source, src, config.k, config.method, config.budget, config.temperature,
+    scoring = prior_lib.score(k_score, source, src, config.k, config.prior_method, config.prior_budget, config.temperature,
                               config.eps, config.permutations, None, 0.0, config.fallback)
     base = {"shapley": scoring.prior, "frequency": scoring.frequency,
             "uniform": prior_lib.uniform_prior(src)}[config.prior]
@@ -261,7 +262,7 @@ def _init(key: jax.Array, space, config: Config, source, proto: str) -> State:
 
 
 def init(key: jax.Array, space, config: Config, source) -> State:
-    """Score ``source`` (a table, or with ``config.budget`` any jittable fitness), build the prior on
+    """Score ``source`` (a table, or with ``config.prior_budget`` any jittable fitness), build the prior on
     ``space`` and train the denoiser: the ``transfer`` protocol (the target is read only by
     ``tell``). :func:`generate` without a source uses the target itself."""
     return _init(key, space, config, source, "transfer")
@@ -269,7 +270,7 @@ def init(key: jax.Array, space, config: Config, source) -> State:
 
 def init_on_target(key: jax.Array, fitness: Callable, space, config: Config) -> State:
     """:func:`init` without a source: the prior is scored on ``fitness``, the target itself (the
-    ``budgeted`` protocol with ``config.budget``, else ``whole-table``); the state's ``seen`` and
+    ``budgeted`` protocol with ``config.prior_budget``, else ``whole-table``); the state's ``seen`` and
     ``queries`` record the target queries this made."""
     return _init(key, space, config, fitness, protocol_of(None, config))
 
@@ -369,7 +370,7 @@ def generate(key: jax.Array, fitness: Callable, space, config: Config = Config()
       space: the target space.
       config: settings.
       source: the prior's source table (``transfer``); None scores the target itself (``budgeted``
-        with ``config.budget``, else ``whole-table``: ``fitness`` must then be a table).
+        with ``config.prior_budget``, else ``whole-table``: ``fitness`` must then be a table).
 
     Returns a :class:`jaxnag.protocol.Result`, one trace entry per round, with extras ``samples``
     ``[rounds, samples, R]``, ``values`` (their fitness), ``prior``, ``score``, ``top_ops``,

@@ -29,7 +29,7 @@ import jax.numpy as jnp
 from .errors import ConfigError, UnknownName, renamed
 from .protocol import Generator
 
-__all__ = ["Setting", "get", "names", "register", "settings"]
+__all__ = ["DEPRECATED", "Setting", "deprecation_note", "get", "names", "register", "settings"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +45,27 @@ class Setting:
     help: str = ""
     choices: tuple | None = None
     context: bool = False
+
+
+# ----------------------------------------------------------------------------- old names
+DEPRECATED = {"tau": "temperature"}  # old setting name -> its name now (accepted, with a note, for one release)
+
+
+def deprecation_note(old: str, new: str, prefix: str = "") -> str:
+    """The one line said when an old setting name is used."""
+    return (f"jaxnag: {prefix}{old} is deprecated: use {prefix}{new} (settings are named after the Config fields; "
+            "the old name goes in the next release)")
+
+
+def _deprecated(old_value, old: str, new: str, value):
+    """``value``, or ``old_value`` given under the ``old`` name (with a DeprecationWarning)."""
+    if old_value is None:
+        return value
+    import warnings
+    warnings.warn(deprecation_note(old, new), DeprecationWarning, stacklevel=3)
+    if value is not None:
+        raise ConfigError(f"{old} and {new} are one setting: give {new} only")
+    return old_value
 
 
 # ----------------------------------------------------------------------------- the generators
@@ -131,21 +152,22 @@ def _pgnag() -> Generator:
                 source = None  # the target itself: budgeted or whole-table
         return {"source": source}, notes
 
-    def config(space, k=20, tau=None, samples=100, rounds=1, prior_budget=None, prior_method="exact",
+    def config(space, k=20, temperature=None, samples=100, rounds=1, prior_budget=None, prior_method="exact",
                prior="shapley", sampler="diffusion", iterations=pgnag.TrainConfig().iterations, iterative=False,
-               sharpness=1.0):
+               sharpness=1.0, tau=None):
+        temperature = _deprecated(tau, "tau", "temperature", temperature)
         if prior_budget is not None:
             space.check_budget(prior_budget, "prior_budget")
         return renamed(lambda: pgnag.Config(
-            k=k, method=prior_method, budget=prior_budget, temperature=tau, prior=prior, sampler=sampler,
-            samples=samples, rounds=rounds, train=pgnag.TrainConfig(iterations=iterations), iterative=bool(iterative),
-            sharpness=sharpness),
-            {"temperature": "tau", "budget": "prior_budget", "iterations": "iterations"})
+            k=k, prior_method=prior_method, prior_budget=prior_budget, temperature=temperature, prior=prior,
+            sampler=sampler, samples=samples, rounds=rounds, train=pgnag.TrainConfig(iterations=iterations),
+            iterative=bool(iterative), sharpness=sharpness),
+            {"budget": "prior_budget", "method": "prior_method", "iterations": "iterations"})
 
     return Generator(
         "pgnag", "PG-NAG: Shapley prior + prior-limit discrete diffusion (Xie et al. 2025)", pgnag.Config, config,
         dict(k=Setting(20, help="top-k architectures scored"),
-             tau=Setting(None, float, "prior temperature [std of the scores]"),
+             temperature=Setting(None, float, "prior temperature [std of the scores] (was --tau)"),
              samples=Setting(100, help="architectures generated per round"),
              rounds=Setting(1, help="generation rounds"),
              prior_budget=Setting(None, int, "score the top-k of B random target queries"),
@@ -180,12 +202,11 @@ def _diffusionnag() -> Generator:
                round_size=256, rounds=1, loops=1, refit_iterations=0):
         if predictor_queries:
             space.check_budget(predictor_queries, "predictor_queries")
-        return renamed(lambda: dn.Config(queries=predictor_queries, top=top, round_size=round_size, rounds=rounds,
-                                          steps=pc_steps, scale=guidance_scale, loops=loops,
-                                          refit_iterations=refit_iterations,
+        return renamed(lambda: dn.Config(predictor_queries=predictor_queries, top=top, round_size=round_size,
+                                          rounds=rounds, pc_steps=pc_steps, guidance_scale=guidance_scale,
+                                          loops=loops, refit_iterations=refit_iterations,
                                           predictor=dn.PredictorConfig(iterations=predictor_iterations)),
-                        {"queries": "predictor_queries", "steps": "pc_steps", "scale": "guidance_scale",
-                         "iterations": "predictor_iterations"})
+                        {"iterations": "predictor_iterations"})
 
     return Generator(
         "diffusionnag", "DiffusionNAG: guided score-based diffusion (An et al. 2024)", dn.Config, config,

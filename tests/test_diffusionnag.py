@@ -105,7 +105,7 @@ def test_predictor_learns_to_rank(nb201_c10):
     assert spearmanr(p, np.asarray(nb201_c10(test)))[0] > 0.6
 
 
-GEN_CFG = generator.Config(queries=100, top=5, round_size=16, rounds=2, steps=20, scale=0.0,
+GEN_CFG = generator.Config(predictor_queries=100, top=5, round_size=16, rounds=2, pc_steps=20, guidance_scale=0.0,
                            predictor=generator.PredictorConfig(iterations=50))
 
 
@@ -163,7 +163,7 @@ class Score(nnx.Module):
 def test_generator_vmaps_over_guidance_scales(nb201_c10):
     """A config whose scale leaf is an array is a sweep: one call, one run per scale."""
     exact = generator.ScoreModel.of(Score(zero=False), VESDE(0.1, 5.0))
-    scales = GEN_CFG.replace(scale=jnp.array([0.0, 5.0, 50.0]), decrement=jnp.zeros(3),
+    scales = GEN_CFG.replace(guidance_scale=jnp.array([0.0, 5.0, 50.0]), decrement=jnp.zeros(3),
                              snr=jnp.full(3, GEN_CFG.snr))  # every leaf batched: vmap over axis 0
     res = jax.jit(jax.vmap(lambda c: generator.generate(jax.random.key(0), nb201_c10, S, c, exact)))(scales)
     assert res.best_fitness.shape == (3,) and res.extras["validity"].shape == (3,)
@@ -176,7 +176,7 @@ def test_closed_loop_queries_new_candidates_and_refits(nb201_c10):
     """loops=3: every cycle's candidates are new queries (Q + 3 * top in all), the predictor changes
     between cycles (warm-start refit on the grown archive), and it runs under a query budget."""
     exact = generator.ScoreModel.of(Score(zero=False), VESDE(0.1, 5.0))
-    cfg = GEN_CFG.replace(queries=20, loops=3, refit_iterations=5)
+    cfg = GEN_CFG.replace(predictor_queries=20, loops=3, refit_iterations=5)
     res = jax.jit(lambda k: generator.generate(k, nb201_c10, S, cfg, exact))(jax.random.key(3))
     assert int(res.queries) == 20 + 3 * 5
     assert res.best_trace.shape == (4,) and np.all(np.diff(np.asarray(res.best_trace)) >= 0)
@@ -199,7 +199,7 @@ def test_closed_loop_queries_new_candidates_and_refits(nb201_c10):
 
 
 def test_closed_loop_config_errors():
-    with pytest.raises(ConfigError, match="needs queries > 0"):
-        generator.Config(queries=0, loops=2)
+    with pytest.raises(ConfigError, match="needs predictor_queries > 0"):
+        generator.Config(predictor_queries=0, loops=2)
     with pytest.raises(ConfigError, match="refit_iterations"):
         generator.Config(refit_iterations=-1)

@@ -189,10 +189,10 @@ def test_candidates_are_what_the_estimators_evaluate(tiny_table):
 def test_protocols_say_what_they_read(data_dir):
     c10 = tables.load("nb201", "cifar10", data_dir=data_dir)
     c100 = tables.load("nb201", "cifar100", data_dir=data_dir)
-    cfg = pgnag.Config(k=5, method="loo", sampler="direct", samples=10)
+    cfg = pgnag.Config(k=5, prior_method="loo", sampler="direct", samples=10)
     whole = pgnag.run(jax.random.key(0), c10, c10, cfg)
     assert whole.protocol == "whole-table" and whole.target_queries == 15625
-    budgeted = pgnag.run(jax.random.key(0), c10, c10, cfg.__class__(**{**cfg.__dict__, "budget": 50}))
+    budgeted = pgnag.run(jax.random.key(0), c10, c10, cfg.__class__(**{**cfg.__dict__, "prior_budget": 50}))
     assert budgeted.protocol == "budgeted" and 50 <= budgeted.target_queries <= 50 + 5 * 7 + 10
     transfer = pgnag.run(jax.random.key(0), c10, c100, cfg)
     assert transfer.protocol == "transfer" and transfer.prior_source == c10.name
@@ -204,7 +204,7 @@ def test_generate_vmaps_over_seeds_and_stacked_target_tasks(data_dir):
     """One call: 2 target tasks x 3 seeds, the whole pipeline (scoring, prior, training, sampling)."""
     c10 = tables.load("nb201", "cifar10", data_dir=data_dir)
     targets = tables.stack([tables.load("nb201", d, data_dir=data_dir) for d in ("cifar100", "imagenet16")])
-    cfg = pgnag.Config(k=5, method="loo", samples=20, train=pgnag.TrainConfig(iterations=30))
+    cfg = pgnag.Config(k=5, prior_method="loo", samples=20, train=pgnag.TrainConfig(iterations=30))
     one = lambda k, t: pgnag.generate(k, t, t.space, cfg, source=c10)  # noqa: E731
     res = jax.jit(jax.vmap(jax.vmap(one, in_axes=(0, None)), in_axes=(None, 0)))(
         jax.random.split(jax.random.key(0), 3), targets)
@@ -259,7 +259,7 @@ def test_iterative_rescoring_moves_the_prior_and_asks_fresh(nb201_c10):
     unqueried draws first."""
     from jaxnag import queries
     space = nb201_c10.space
-    cfg = pgnag.Config(k=5, method="loo", budget=20, sampler="direct", samples=2, rounds=60, iterative=True,
+    cfg = pgnag.Config(k=5, prior_method="loo", prior_budget=20, sampler="direct", samples=2, rounds=60, iterative=True,
                        sharpness=8.0)
     res = jax.jit(lambda k: pgnag.generate(k, nb201_c10, space, cfg))(jax.random.key(3))
     prior_final = np.asarray(res.extras["prior"])

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from jaxnag import errors, protocol, registry, tables
+from jaxnag import errors, protocol, registry, spaces, tables
 from jaxnag.diffusionnag import generator as dn
 from jaxnag.diffusionnag import train as dn_train
 
@@ -124,8 +124,8 @@ def test_asking_a_finished_run_is_an_error(name, nb201):
 
 def test_config_errors_name_the_setting(nb201):
     space = nb201["cifar10"].space
-    with pytest.raises(Exception, match="tau must be in"):
-        registry.get("pgnag").config(space, tau=-1.0)
+    with pytest.raises(Exception, match="temperature must be in"):
+        registry.get("pgnag").config(space, temperature=-1.0)
     with pytest.raises(Exception, match=r"budget must be an integer in \[1, 15625\]"):
         registry.get("rea").config(space, budget=0)
     with pytest.raises(KeyError, match="unknown generator 'bananas'"):
@@ -157,3 +157,27 @@ def test_nnx_module_state_travels_as_a_pytree():
     leaves = jax.tree.leaves(m)
     assert leaves and all(isinstance(x, jax.Array) for x in leaves)
     assert isinstance(nnx.merge(m.graphdef, m.state), nnx.Module)
+
+
+def test_old_setting_names_work_for_one_release_with_a_note(capsys, tmp_path):
+    """--tau (now --temperature, PG-NAG's Config field): accepted with one deprecation line, on the
+    command line, in a grid file and in Python; the new name is the Config field's."""
+    import warnings
+
+    from jaxnag import bench
+    from jaxnag.cli import _renamed_flags
+    assert _renamed_flags(["generate", "--tau", "0.5", "--tau=0.2"]) == ["generate", "--temperature", "0.5",
+                                                                      "--temperature=0.2"]
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all("--tau is deprecated: use --temperature" in line for line in err)
+    space = spaces.get("nb201")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cfg = registry.get("pgnag").config(space, tau=0.3)
+    assert cfg.temperature == 0.3 and any(issubclass(w.category, DeprecationWarning) for w in caught)
+    grid = tmp_path / "g.toml"
+    grid.write_text('seeds = 1\n[[benchmarks]]\nname = "nasbench_graph"\ndatasets = ["cora"]\n'
+                    '[[methods]]\nname = "pgnag"\nsettings = { tau = 0.3, prior_budget = 30, k = 5 }\n')
+    g = bench.load(grid)
+    assert g.methods[0].settings["temperature"] == 0.3 and "tau" not in g.methods[0].settings
+    assert "methods[0].settings.tau is deprecated" in capsys.readouterr().err

@@ -25,7 +25,7 @@ Example:
   ...                                                     spaces.get("nb201").all_ops().sum(1).astype(float))
   >>> tcfg = train.TrainConfig(net="small")
   >>> score = generator.ScoreModel.of(train.build(space, tcfg, jax.random.key(0)), tcfg.make_sde())
-  >>> cfg = generator.Config(queries=20, round_size=8, steps=4, predictor=generator.PredictorConfig(iterations=5))
+  >>> cfg = generator.Config(predictor_queries=20, round_size=8, pc_steps=4, predictor=generator.PredictorConfig(iterations=5))
   >>> res = jax.jit(lambda k: generator.generate(k, t, space, cfg, score))(jax.random.key(1))
   >>> res.best_trace.shape
   (2,)
@@ -60,27 +60,27 @@ class Config:
     (sweepable by ``vmap``); the others are static.
 
     Attributes:
-      queries: Q random target queries the predictor is trained on (0: unguided).
+      predictor_queries: Q random target queries the predictor is trained on (0: unguided).
       top: best-predicted distinct generated architectures that are queried.
       round_size, rounds: samples per guided round, and rounds.
-      steps: predictor-corrector steps per round.
-      scale: guidance weight w of the first round; decrement: w drops by this each round.
+      pc_steps: predictor-corrector steps per round.
+      guidance_scale: guidance weight w of the first round; decrement: w drops by this each round.
       snr: Langevin corrector signal-to-noise ratio.
       predictor: the predictor's size and training.
       loops: generate -> query -> refit cycles. With more than one (the closed loop), after each
         cycle's ``top`` candidates are told the predictor is refitted on every query so far (the ``Q``
         random ones and all candidates), and the next cycle's candidates are drawn among generated
-        architectures not queried yet. Needs ``queries`` > 0.
+        architectures not queried yet. Needs ``predictor_queries`` > 0.
       refit_iterations: the closed loop's refit: 0 trains a fresh predictor (``predictor.iterations``
         steps); more continues training the current one for this many steps (warm start, cheaper).
     """
 
-    queries: int = 300
+    predictor_queries: int = 300
     top: int = 5
     round_size: int = 256
     rounds: int = 1
-    steps: int = 1000
-    scale: float = 5.0
+    pc_steps: int = 1000
+    guidance_scale: float = 5.0
     decrement: float = 0.0
     snr: float = 0.16
     predictor: PredictorConfig = PredictorConfig()
@@ -88,20 +88,20 @@ class Config:
     refit_iterations: int = 0
 
     def __post_init__(self):
-        check_int("queries", self.queries, lo=0)
-        if self.queries == 1:
-            raise ConfigError("queries must be 0 (no guidance) or at least 2")
+        check_int("predictor_queries", self.predictor_queries, lo=0)
+        if self.predictor_queries == 1:
+            raise ConfigError("predictor_queries must be 0 (no guidance) or at least 2")
         check_int("top", self.top, lo=1)
         check_int("loops", self.loops, lo=1)
         check_int("refit_iterations", self.refit_iterations, lo=0)
-        if self.loops > 1 and self.queries == 0:
-            raise ConfigError("the closed loop (loops > 1) refits the predictor: it needs queries > 0")
+        if self.loops > 1 and self.predictor_queries == 0:
+            raise ConfigError("the closed loop (loops > 1) refits the predictor: it needs predictor_queries > 0")
         check_int("round_size", self.round_size, lo=1)
         check_int("rounds", self.rounds, lo=1)
         if self.top > self.round_size * self.rounds:
             raise ConfigError(f"top ({self.top}) cannot exceed the samples generated ({self.round_size * self.rounds})")
-        check_int("steps", self.steps, lo=2)
-        check_range("scale", self.scale, lo=0.0)
+        check_int("pc_steps", self.pc_steps, lo=2)
+        check_range("guidance_scale", self.guidance_scale, lo=0.0)
         check_range("decrement", self.decrement, lo=0.0)
         check_range("snr", self.snr, lo=0.0, lo_open=True)
         if not isinstance(self.predictor, PredictorConfig):
@@ -111,7 +111,7 @@ class Config:
         return dataclasses.replace(self, **kw)
 
 
-_LEAVES = ("scale", "decrement", "snr")
+_LEAVES = ("guidance_scale", "decrement", "snr")
 jax.tree_util.register_dataclass(Config, data_fields=list(_LEAVES),
                                  meta_fields=[f.name for f in dataclasses.fields(Config) if f.name not in _LEAVES])
 
@@ -193,13 +193,13 @@ def _check(space, config: Config, score_model) -> None:
 
 def _guided_state(predictor, score, seen, queries, best_ops, best_f, config: Config, space, archive_ops=None,
                   archive_values=None, predictor_key=None) -> GuidedState:
-    top, n = config.top, config.queries + config.loops * config.top
+    top, n = config.top, config.predictor_queries + config.loops * config.top
     if archive_ops is None:
         archive_ops, archive_values = jnp.zeros((n, space.num_slots), jnp.int32), jnp.full(n, jnp.nan, jnp.float32)
         predictor_key = jax.random.key(0)
     else:
-        archive_ops = jnp.zeros((n, space.num_slots), jnp.int32).at[:config.queries].set(archive_ops)
-        archive_values = jnp.full(n, jnp.nan, jnp.float32).at[:config.queries].set(archive_values)
+        archive_ops = jnp.zeros((n, space.num_slots), jnp.int32).at[:config.predictor_queries].set(archive_ops)
+        archive_values = jnp.full(n, jnp.nan, jnp.float32).at[:config.predictor_queries].set(archive_values)
     return GuidedState(predictor, score, seen, queries, best_ops, best_f, jnp.zeros((top, space.num_slots), jnp.int32),
                        jnp.zeros(top, bool), jnp.zeros(top, jnp.float32), jnp.float32(0), jnp.int32(0),
                        jnp.float32(-jnp.inf), jnp.bool_(False), archive_ops, archive_values, predictor_key,
@@ -213,9 +213,9 @@ def init(key: jax.Array, space, config: Config, score_model: ScoreModel):
     k_q, k_p = jax.random.split(key)
     seen = seen_set.empty(space.size)
     zero = jnp.zeros(space.num_slots, jnp.int32)
-    if config.queries == 0:
+    if config.predictor_queries == 0:
         return _guided_state(None, score_model, seen, jnp.int32(0), zero, jnp.float32(-jnp.inf), config, space)
-    return QueryState(space.sample_unique(k_q, config.queries), k_p, score_model, seen, jnp.int32(0), zero,
+    return QueryState(space.sample_unique(k_q, config.predictor_queries), k_p, score_model, seen, jnp.int32(0), zero,
                       jnp.float32(-jnp.inf))
 
 
@@ -228,9 +228,9 @@ def _generate_candidates(key, state: GuidedState, space, config: Config):
                                                              state.predictor)
 
     def one_round(r, k):
-        scale = jnp.maximum(config.scale - jnp.asarray(r).astype(jnp.float32) * config.decrement, 0.0)
+        scale = jnp.maximum(config.guidance_scale - jnp.asarray(r).astype(jnp.float32) * config.decrement, 0.0)
         fn = score_fn if pred_net is None else guided(score_fn, lambda x, lvl: pred_net(x, lvl), scale)
-        return encoding.binarize(pc_sample(k, fn, sde, (config.round_size, v, f), config.steps, config.snr))
+        return encoding.binarize(pc_sample(k, fn, sde, (config.round_size, v, f), config.pc_steps, config.snr))
 
     b = jax.vmap(one_round)(jnp.arange(config.rounds), jax.random.split(key, config.rounds)) \
         if config.rounds > 1 else one_round(0, key)[None]
@@ -273,10 +273,10 @@ def tell(state, values: jax.Array, space, config: Config):
     """The predictor queries' values fit the predictor; the candidates' values end the run."""
     values = jnp.asarray(values, jnp.float32)
     if isinstance(state, QueryState):
-        if values.shape != (config.queries,):
-            raise ConfigError(f"tell takes one value per predictor query: shape ({config.queries},), got {values.shape}")
+        if values.shape != (config.predictor_queries,):
+            raise ConfigError(f"tell takes one value per predictor query: shape ({config.predictor_queries},), got {values.shape}")
         seen, queries, best_ops, best_f, _ = _track(state.seen, state.queries, state.best_ops, state.best_fitness,
-                                                    state.ops, jnp.ones(config.queries, bool), values, space)
+                                                    state.ops, jnp.ones(config.predictor_queries, bool), values, space)
         pstate, _, _ = predictor_state(state.predictor_key, space, state.ops, values, state.score.sde, config.predictor)
         return _guided_state(pstate, state.score, seen, queries, best_ops, best_f, config, space, state.ops, values,
                              state.predictor_key)
@@ -289,7 +289,7 @@ def tell(state, values: jax.Array, space, config: Config):
                           generated_best=jnp.maximum(state.generated_best, jnp.max(f)), told=last,
                           cycle=state.cycle + 1)
     if config.loops > 1:  # the closed loop: the candidates join the archive and the predictor is refitted
-        start = config.queries + state.cycle * config.top
+        start = config.predictor_queries + state.cycle * config.top
         slots = jnp.minimum(start + jnp.arange(config.top), state.archive_values.shape[0] - 1)
         archive_ops = state.archive_ops.at[slots].set(state.candidates)
         archive_values = state.archive_values.at[slots].set(jnp.where(state.candidate_ok, values, jnp.nan))
@@ -326,7 +326,7 @@ def generate(key: jax.Array, fitness: Callable, space, config: Config = Config()
     k_init, k_run = jax.random.split(key)
     state = init(k_init, space, config, score_model)
     best, queries = [jnp.float32(-jnp.inf)], [jnp.int32(0)]
-    if config.queries:  # the predictor round
+    if config.predictor_queries:  # the predictor round
         ops, state = ask(jax.random.fold_in(k_run, 0), state, space, config)
         state = tell(state, evaluate(fitness, ops), space, config)
         best, queries = [state.best_fitness], [state.queries]
