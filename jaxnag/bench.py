@@ -194,7 +194,7 @@ def load(path, *, out=None, chunk: int | None = None, devices: int | None = None
       ConfigError: a bad field, named as ``FILE: methods[1].settings.budget: ...``.
       DataError: the file is missing or not TOML.
     """
-    from . import spaces, tables
+    from . import tables
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text())
@@ -589,7 +589,7 @@ def _jobs(grid: Grid):
     [[methods]] block, the configs with one static structure, over the datasets with the same context."""
     import jax
 
-    from . import registry, spaces, tables
+    from . import registry, tables
     blocks: dict[int, list[MethodEntry]] = {}
     for m in grid.methods:
         blocks.setdefault(m.block, []).append(m)

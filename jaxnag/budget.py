@@ -41,7 +41,7 @@ import numpy as np
 
 from . import queries as queries_lib
 from .errors import ConfigError, GenerationError, check_int
-from .protocol import Generator, evaluate, loop, trace_result
+from .protocol import Generator, evaluate, loop, trace_result, wrapper
 
 __all__ = ["Config", "State", "with_budget"]
 
@@ -109,21 +109,10 @@ def _admit(state: State, ops: jax.Array, space, budget: int):
     return ids, valid, repeat, admitted
 
 
+@wrapper
 def with_budget(gen: Generator) -> Generator:
     """``gen`` under a query budget (module doc): ``config(space, budget=B, max_rounds=..., **settings)``,
     the other settings being ``gen``'s; same context, same protocol."""
-    cached = _WRAPPED.get(id(gen))
-    if cached is not None and cached[0] is gen:  # one wrapper per generator: compiled once, not per call
-        return cached[1]
-    wrapped = _with_budget(gen)
-    _WRAPPED[id(gen)] = (gen, wrapped)
-    return wrapped
-
-
-_WRAPPED: dict = {}
-
-
-def _with_budget(gen: Generator) -> Generator:
 
     def config(space, budget=300, max_rounds=100_000, **settings):
         space.check_budget(budget)

@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from .errors import ConfigError, Interrupted, JaxnagError, check_int, check_range, renamed
+from .errors import Interrupted, JaxnagError, check_int, check_range, renamed
 
 __all__ = ["build_parser", "main"]
 

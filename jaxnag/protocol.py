@@ -31,6 +31,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -40,7 +41,8 @@ import numpy as np
 
 from .errors import ConfigError, GenerationError, is_concrete
 
-__all__ = ["Generator", "Result", "Static", "Tracked", "evaluate", "generator", "loop", "run", "trace_result", "unless_finished"]
+__all__ = ["Generator", "Result", "Static", "Tracked", "evaluate", "generator", "loop", "run", "trace_result", "unless_finished",
+           "wrapper"]
 
 
 class Result(NamedTuple):
@@ -187,6 +189,23 @@ class Generator:
                      jax.jit(self.tell, static_argnums=(2,)))
             object.__setattr__(self, "_jitted", cache)
         return cache
+
+
+def wrapper(build: Callable[[Generator], Generator]) -> Callable[[Generator], Generator]:
+    """Decorate a wrapper (``gen -> Generator``, such as :func:`jaxnag.budget.with_budget`) so that it
+    builds one wrapped generator per generator object: wrapping the same generator again returns the
+    same object, whose compiled functions are then reused (nothing compiles twice)."""
+    made: dict = {}
+
+    @functools.wraps(build)
+    def once(gen: Generator) -> Generator:
+        hit = made.get(id(gen))
+        if hit is not None and hit[0] is gen:
+            return hit[1]
+        wrapped = build(gen)
+        made[id(gen)] = (gen, wrapped)  # holding gen keeps its id unique
+        return wrapped
+    return once
 
 
 def _host_values(got, n: int) -> np.ndarray:

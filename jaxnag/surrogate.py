@@ -41,7 +41,7 @@ import jax.numpy as jnp
 from . import queries as queries_lib
 from . import ridge as ridge_lib
 from .errors import ConfigError, check_int
-from .protocol import Generator, evaluate, loop, trace_result
+from .protocol import Generator, evaluate, loop, trace_result, wrapper
 
 __all__ = ["Config", "State", "features", "with_surrogate"]
 
@@ -123,21 +123,10 @@ def _local_candidates(state: State, space, config):
     return ops.reshape(-1, space.num_slots), usable.reshape(-1)
 
 
+@wrapper
 def with_surrogate(gen: Generator) -> Generator:
     """``gen`` with an online ridge surrogate (module doc): ``config(space, query=m, ridge=1.0,
     **settings)``, the other settings being ``gen``'s."""
-    cached = _WRAPPED.get(id(gen))
-    if cached is not None and cached[0] is gen:  # one wrapper per generator: compiled once, not per call
-        return cached[1]
-    wrapped = _with_surrogate(gen)
-    _WRAPPED[id(gen)] = (gen, wrapped)
-    return wrapped
-
-
-_WRAPPED: dict = {}
-
-
-def _with_surrogate(gen: Generator) -> Generator:
 
     def config(space, query=10, ridge=1.0, fresh=False, local=0, **settings):
         check_int("query", query, lo=1)

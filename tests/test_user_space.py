@@ -5,10 +5,9 @@ PG-NAG scoring it from its declared op semantics (never a silent uniform prior).
 import json
 import sys
 import textwrap
-from typing import NamedTuple
+from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -94,38 +93,14 @@ def test_a_space_without_declared_semantics_is_refused_by_pgnag_not_scored_unifo
 
 
 # ----------------------------------------------------------------------------- a user's generator
-class HillConfig(NamedTuple):
-    rounds: int = 40
-    neighbours: int = 4
+# The example package's hill climber (examples/userspace), imported from its folder: the default test run
+# does not install the package (CI's last step does, and runs examples/userspace/run.py).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples" / "userspace"))
+from jaxnag_example import hill as hill_example  # noqa: E402
 
-
-def _init(key, space, config):
-    start = space.random(key)
-    return start, jnp.float32(-jnp.inf), jnp.int32(0), jnp.zeros((config.neighbours, space.num_slots), jnp.int32)
-
-
-def _ask(key, state, space, config):
-    current, best, rounds, _ = state
-    nbrs, ok = space.neighbours(current)
-    w = ok.astype(jnp.float32)
-    picks = nbrs[jax.random.choice(key, nbrs.shape[0], (config.neighbours,), p=w / w.sum())]
-    return picks, (current, best, rounds, picks)
-
-
-def _tell(state, values, space, config):
-    """Move to the best neighbour when it beats the current architecture (a first-improvement climber)."""
-    current, best, rounds, picks = state
-    values = jnp.where(jnp.isnan(values), -jnp.inf, values)
-    i = jnp.argmax(values)
-    better = values[i] > best
-    return jnp.where(better, picks[i], current), jnp.where(better, values[i], best), rounds + 1, picks
-
-
-def _done(state, config):
-    return state[2] >= config.rounds
-
-
-HILL = protocol.generator("hill_test", HillConfig, _init, _ask, _tell, _done, small=dict(rounds=5))
+HillConfig = hill_example.Config
+HILL = protocol.generator("hill_test", HillConfig, hill_example.init, hill_example.ask, hill_example.tell,
+                          hill_example.done, small=dict(rounds=5))
 
 
 def test_a_user_generator_runs_everywhere(nb201_c10):
