@@ -62,6 +62,10 @@ class Config:
     budget: int = dataclasses.field(metadata=dict(static=True), default=300)
     max_rounds: int = dataclasses.field(metadata=dict(static=True), default=100_000)
 
+    def replace(self, **kw):
+        """A copy with the fields ``kw`` changed (checked as a new one is)."""
+        return dataclasses.replace(self, **kw)
+
 
 class State(NamedTuple):
     """The wrapped generator's state and the run's archive.

@@ -301,6 +301,11 @@ class Static:
 
     value: Any
 
+    def replace(self, **kw) -> "Static":
+        """A copy with the config's fields ``kw`` changed."""
+        v = self.value
+        return Static(v._replace(**kw) if hasattr(v, "_replace") else dataclasses.replace(v, **kw))
+
 
 def _has_leaves(config_type) -> bool:
     """Whether ``config_type`` is a dataclass registered as a pytree (its leaves then sweepable by

@@ -69,6 +69,10 @@ class Config:
     fresh: bool = dataclasses.field(metadata=dict(static=True), default=False)
     local: int = dataclasses.field(metadata=dict(static=True), default=0)
 
+    def replace(self, **kw):
+        """A copy with the fields ``kw`` changed (checked as a new one is)."""
+        return dataclasses.replace(self, **kw)
+
 
 class State(NamedTuple):
     """The generator's state and the surrogate's.

@@ -181,3 +181,17 @@ def test_old_setting_names_work_for_one_release_with_a_note(capsys, tmp_path):
     g = bench.load(grid)
     assert g.methods[0].settings["temperature"] == 0.3 and "tau" not in g.methods[0].settings
     assert "methods[0].settings.tau is deprecated" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_config_has_replace(name):
+    """Every generator's config (and the configs inside it) has .replace, checked as a new one is."""
+    import dataclasses
+    gen = registry.get(name)
+    space = spaces.get("nb201")
+    cfg = gen.config(space, **gen.small)
+    assert cfg.replace() == cfg
+    for f in dataclasses.fields(cfg) if dataclasses.is_dataclass(cfg) else ():
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            assert value.replace() == value, f.name

@@ -46,6 +46,10 @@ class Config:
     population: int = 30
     generations: int = 100
 
+    def replace(self, **kw):
+        """A copy with the fields ``kw`` changed (checked as a new one is)."""
+        return dataclasses.replace(self, **kw)
+
     def __post_init__(self):
         if self.strategy not in STRATEGIES:
             raise UnknownName(f"unknown evosax strategy {self.strategy!r}; available: {', '.join(STRATEGIES)}")

@@ -43,6 +43,10 @@ class Config:
     budget: int = 300
     batch: int | None = None
 
+    def replace(self, **kw):
+        """A copy with the fields ``kw`` changed (checked as a new one is)."""
+        return dataclasses.replace(self, **kw)
+
     def __post_init__(self):
         check_int("budget", self.budget, lo=1)
         if self.batch is not None:

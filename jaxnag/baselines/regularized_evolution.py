@@ -51,6 +51,10 @@ class Config:
     sample: int = 10
     max_cycles: int | None = None
 
+    def replace(self, **kw):
+        """A copy with the fields ``kw`` changed (checked as a new one is)."""
+        return dataclasses.replace(self, **kw)
+
     def __post_init__(self):
         check_int("budget", self.budget, lo=1)
         check_int("population", self.population, lo=1)

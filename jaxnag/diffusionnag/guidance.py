@@ -81,6 +81,10 @@ class PredictorConfig:
     heads: int = 4
     eps: float = 1e-5
 
+    def replace(self, **kw):
+        """A copy with the fields ``kw`` changed (checked as a new one is)."""
+        return dataclasses.replace(self, **kw)
+
     def __post_init__(self):
         check_int("iterations", self.iterations, lo=1)
         check_int("batch", self.batch, lo=1)

@@ -84,6 +84,10 @@ class TrainConfig:
     ckpt_every: int = 2000
     keep: int = 2
 
+    def replace(self, **kw):
+        """A copy with the fields ``kw`` changed (checked as a new one is)."""
+        return dataclasses.replace(self, **kw)
+
     def __post_init__(self):
         if self.net not in CONFIGS:
             raise UnknownName(f"unknown network config {self.net!r}; available: {', '.join(CONFIGS)}")

@@ -55,6 +55,10 @@ class TrainConfig:
     ce_weight: float = 0.1
     augment: bool = True     # train on random isomorphic variants where the space defines them
 
+    def replace(self, **kw):
+        """A copy with the fields ``kw`` changed (checked as a new one is)."""
+        return dataclasses.replace(self, **kw)
+
     def __post_init__(self):
         check_int("steps", self.steps, lo=1)
         check_int("d", self.d, lo=1)

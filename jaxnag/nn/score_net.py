@@ -100,6 +100,10 @@ class NetConfig:
     features: int = 7
     head: int | None = None  # hidden width of the per-node MLP; default 2 * layers * d (the reference)
 
+    def replace(self, **kw):
+        """A copy with the fields ``kw`` changed (checked as a new one is)."""
+        return dataclasses.replace(self, **kw)
+
 
 REFERENCE = NetConfig()
 SMALL = NetConfig(d=32, layers=3, heads=4, ffn=64, dropout=0.0, head=128)
