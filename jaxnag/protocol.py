@@ -336,7 +336,8 @@ def _settings_of(config_type) -> dict:
 
 def generator(name: str, config, init: Callable, ask: Callable, tell: Callable, done: Callable, *,
               description: str = "", settings: dict | None = None, small: dict | None = None,
-              context: tuple[str, ...] = (), max_rounds: int = 1000, check: Callable | None = None) -> Generator:
+              context: tuple[str, ...] = (), max_rounds: int = 1000, check: Callable | None = None,
+              capacity: int | None = None) -> Generator:
     """A :class:`Generator` from four pure functions, with ``step``, ``generate`` and the bookkeeping
     derived: a user writes ``init``, ``ask``, ``tell``, ``done`` over their own state, and the run's
     archive (distinct queries, best so far) is kept for them (:class:`Tracked`).
@@ -356,6 +357,8 @@ def generator(name: str, config, init: Callable, ask: Callable, tell: Callable, 
       small: settings for a quick run (tests, examples).
       max_rounds: rounds of ``generate`` at most (the length of its per-round traces).
       check: ``check(result, config, notes)``: a host-side refusal of a meaningless result.
+      capacity: distinct architectures the query archive holds on a space too large for a bit set
+        (over 2^24; :mod:`jaxnag.archive`); default ``max_rounds`` times the proposals per round.
 
     ``generate``'s :class:`Result` has one trace entry per round (``best_trace[r]``, ``queries_trace[r]``
     after round ``r``, the final values repeated past the last round) and ``extras["rounds"]``. ``ask``
@@ -401,7 +404,8 @@ def generator(name: str, config, init: Callable, ask: Callable, tell: Callable, 
         n = jax.eval_shape(lambda k, s: user_ask(k, s, space, config)[0], key, inner).shape
         if len(n) != 2 or n[1] != space.num_slots:
             raise ConfigError(f"{name}: ask must return ops of shape [n, {space.num_slots}], got {list(n)}")
-        return Tracked(inner, archive_lib.init(space), jnp.zeros(n, jnp.int32), jnp.int32(0))
+        held = capacity if capacity is not None else max_rounds * n[0]
+        return Tracked(inner, archive_lib.init(space, held), jnp.zeros(n, jnp.int32), jnp.int32(0))
 
     def t_ask(key, state, space, config):
         finished = t_done(state, config)

@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -202,3 +203,28 @@ def test_bench_runs_a_table_on_a_user_space(tmp_path):
                    '[[methods]]\nname = "rea"\n')
     with pytest.raises(errors.JaxnagError, match=r"benchmarks\[0\]\.table: .*nope"):
         bench.run(bad, progress=False, plot=False, echo=False)
+
+
+def test_the_archive_counts_exactly_on_a_space_of_a_trillion_architectures():
+    """12 slots x 10 choices (10^12 architectures, no bit set possible): the hash-set archive's count of
+    distinct queries equals a Python set's over what the hill climber evaluated, and a set too small
+    says overflow (queries -1) instead of miscounting."""
+    space = spaces.categorical("chain12_huge", tuple("abcdefghij"), slots=12)
+    assert space.size == 10**12
+    w = np.random.default_rng(0).normal(size=(12, 10)).astype(np.float32)
+    fitness = lambda ops: jnp.sum(jnp.asarray(w)[jnp.arange(12), ops], axis=-1)  # noqa: E731
+    gen = protocol.generator("hill_huge", HillConfig, hill_example.init, hill_example.ask, hill_example.tell,
+                             hill_example.done)
+    seen = []
+
+    def host(ops):
+        seen.extend(map(tuple, ops.tolist()))
+        return np.asarray(fitness(ops))
+    cfg = gen.config(space, rounds=60, neighbours=8)
+    res = protocol.run(gen, jax.random.key(0), host, space, cfg)
+    assert int(res.queries) == len(set(seen)) and 60 < len(set(seen)) <= 480
+    small = protocol.generator("hill_small", HillConfig, hill_example.init, hill_example.ask, hill_example.tell,
+                               hill_example.done, capacity=32)
+    over = jax.jit(lambda k: small.generate(k, fitness, space, small.config(space, rounds=60, neighbours=8)))(
+        jax.random.key(0))
+    assert int(over.queries) == -1
