@@ -149,26 +149,6 @@ def _context(args, gen, settings: dict, table) -> tuple[dict, dict]:
     return renamed(lambda: gen.context_for(settings, table, args.data_dir), {n: _flag(n) for n in settings})
 
 
-def _describe(gen, config, context: dict, notes: dict, table) -> dict:
-    """One stderr line about what the run reads, and the method's extra JSON fields."""
-    if gen.name == "pgnag":
-        from . import pgnag
-        source = context["source"]
-        proto = pgnag.protocol_of(source, config)
-        reads = {"transfer": f"prior scored on {source.name if source is not None else ''}; it reads nothing of "
-                             "the target",
-                 "budgeted": f"prior from the top-{config.k} of {config.prior_budget} random target queries (counted)",
-                 "whole-table": f"prior from the top-{config.k} of the whole target table: every one of its "
-                                f"{len(table.info.row_ops)} rows is counted as read, so the hit rate is not "
-                                "comparable with a search's (use --prior-budget B or --prior-from)"}[proto]
-        print(f"jaxnag: pgnag protocol: {proto} ({reads})", file=sys.stderr, flush=True)
-        return dict(protocol=proto)
-    if gen.name == "diffusionnag":
-        return dict(checkpoint_steps=notes["checkpoint_steps"])
-    return {}
-
-
-# --------------------------------------------------------------------------- commands
 def _cmd_spaces(args):
     from . import spaces
     rows = []
@@ -478,10 +458,9 @@ def _cmd_generate(args):
     config = _build_config(gen, space, settings)
     settings = _resolved(settings, config)
     context, notes = _context(args, gen, context_settings, table)
-    own = config
-    while hasattr(own, "inner"):  # the method's own config under the budget and surrogate wrappers
-        own = own.inner
-    extra = _describe(gen, own, context, notes, table)
+    line, extra = gen.describe(config, context, notes, table) if gen.describe is not None else (None, {})
+    if line:
+        print(f"jaxnag: {line}", file=sys.stderr, flush=True)
     from . import parallel
     t0 = time.perf_counter()
     run = lambda key, t, ctx: gen.generate(key, t, space, config, **ctx)  # noqa: E731

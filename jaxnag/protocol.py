@@ -129,6 +129,8 @@ class Generator:
         target queries); the state records those queries (``seen``, ``queries``).
       report: ``report(state, config) -> dict``: the extras ``check`` reads, from a final state; a
         wrapper (budget, surrogate) puts them into its own result, so the wrapped check still holds.
+      describe: ``describe(config, context, notes, table) -> (line or None, dict)``: what a run
+        reads, for the user (one line) and for the JSON output (fields).
     """
 
     name: str
@@ -147,6 +149,7 @@ class Generator:
     check: Callable | None = None
     init_on_target: Callable | None = None
     report: Callable | None = None
+    describe: Callable | None = None
 
     def context_for(self, settings: dict, target, data_dir=None) -> tuple[dict, dict]:
         """``(context, notes)`` for a run on ``target`` from the context settings (see ``open_context``)."""
@@ -172,7 +175,9 @@ class Generator:
             if inner.check is not None:
                 inner.check(result, config.inner, notes)
         report = None if inner.report is None else (lambda state, config: inner.report(state.inner, config.inner))
-        return dataclasses.replace(self, **{"check": check, "report": report, **overrides})
+        describe = None if inner.describe is None else (
+            lambda config, *rest: inner.describe(config.inner, *rest))
+        return dataclasses.replace(self, **{"check": check, "report": report, "describe": describe, **overrides})
 
     def step(self, key, state, fitness, space, config):
         """Ask, evaluate ``fitness`` on the proposals, tell."""

@@ -184,7 +184,22 @@ def _pgnag() -> Generator:
         check=lambda result, config, notes: pgnag.check(result, config, notes.get("source", "the prior's source")),
         init_on_target=pgnag.init_on_target,
         report=lambda state, config: dict(missing_share=state.scoring.missing_share,
-                                          train_rows=jnp.sum(state.train_kept).astype(jnp.int32)))
+                                          train_rows=jnp.sum(state.train_kept).astype(jnp.int32)),
+        describe=_describe_pgnag)
+
+
+def _describe_pgnag(config, context, notes, table):
+    """Which of PG-NAG's protocols runs, and what it reads of the target."""
+    from . import pgnag
+    source = context["source"]
+    proto = pgnag.protocol_of(source, config)
+    reads = {"transfer": f"prior scored on {source.name if source is not None else ''}; it reads nothing of the "
+                         "target",
+             "budgeted": f"prior from the top-{config.k} of {config.prior_budget} random target queries (counted)",
+             "whole-table": f"prior from the top-{config.k} of the whole target table: every one of its "
+                            f"{len(table.info.row_ops)} rows is counted as read, so the hit rate is not comparable "
+                            "with a search's (use --prior-budget B or --prior-from)"}[proto]
+    return f"pgnag protocol: {proto} ({reads})", dict(protocol=proto)
 
 
 def _diffusionnag() -> Generator:
@@ -224,7 +239,8 @@ def _diffusionnag() -> Generator:
         small=dict(predictor_queries=20, predictor_iterations=10, pc_steps=4, round_size=8), open_context=open_context,
         check=lambda result, config, notes: dn.check(result, notes.get("checkpoint_steps"),
                                                      notes.get("checkpoint", "the score network")),
-        report=lambda state, config: dict(validity=state.validity))
+        report=lambda state, config: dict(validity=state.validity),
+        describe=lambda config, context, notes, table: (None, dict(checkpoint_steps=notes["checkpoint_steps"])))
 
 
 _FACTORIES: dict[str, Callable[[], Generator]] = {
