@@ -39,6 +39,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import archive
 from . import queries as queries_lib
 from .errors import ConfigError, GenerationError, check_int
 from .protocol import Generator, evaluate, loop, trace_result, wrapper
@@ -94,14 +95,6 @@ class State(NamedTuple):
     rounds: jax.Array
 
 
-def _spent_in_init(inner, empty) -> bool:
-    """Whether ``inner`` (a generator's fresh state) records queries of the space made by its ``init``."""
-    fields = ("seen", "queries", "best_ops", "best_fitness")
-    if not all(hasattr(inner, f) for f in fields):
-        return False
-    return inner.seen.shape == empty.shape and inner.seen.dtype == empty.dtype
-
-
 def _admit(state: State, ops: jax.Array, space, budget: int):
     """``(ids, valid, repeat, admitted)`` for proposals ``ops [n, R]``."""
     valid = space.is_valid(ops)
@@ -135,16 +128,16 @@ def with_budget(gen: Generator) -> Generator:
                 raise ConfigError(f"{gen.name}'s init makes at least {spend:,} unique target queries (scoring its "
                                   f"prior), more than the query budget {config.budget:,}: raise the budget, lower "
                                   "prior_budget, or score the prior on another table (prior_from)")
-            inner = gen.init_on_target(key, _fitness, space, config.inner)
+            inner, spent = gen.init_on_target(key, _fitness, space, config.inner)
         else:
-            inner = gen.init(key, space, config.inner, **context)
+            inner, spent = gen.init(key, space, config.inner, **context), None
         n = jax.eval_shape(lambda k, s: gen.ask(k, s, space, config.inner)[0], key, inner).shape[0]
         seen, queries = queries_lib.empty(space.size), jnp.int32(0)
         best_ops, best = jnp.zeros(space.num_slots, jnp.int32), jnp.float32(-jnp.inf)
         trace = jnp.full(config.budget, -jnp.inf, jnp.float32)
-        if _spent_in_init(inner, seen):  # PG-NAG scoring its prior on target queries: they count, as a block
-            seen, queries = inner.seen, jnp.maximum(inner.queries, 0).astype(jnp.int32)
-            best_ops, best = inner.best_ops.astype(jnp.int32), inner.best_fitness.astype(jnp.float32)
+        if spent is not None:  # the target queries init made (PG-NAG scoring its prior): they count, as a block
+            seen, queries = spent.seen, jnp.maximum(spent.queries, 0).astype(jnp.int32)
+            best_ops, best = spent.best_ops.astype(jnp.int32), spent.best_fitness.astype(jnp.float32)
             trace = trace.at[jnp.where(queries > 0, queries - 1, config.budget)].set(best, mode="drop")
         return State(inner, seen, jnp.full(space.size, jnp.nan, jnp.float32), queries, best_ops, best, trace,
                      jnp.zeros((n, space.num_slots), jnp.int32), jnp.zeros(n, bool), jnp.int32(0))
@@ -197,11 +190,13 @@ def with_budget(gen: Generator) -> Generator:
     settings = dict(gen.settings)
     from .registry import Setting
     settings["budget"] = Setting(300, help="unique queries at most (repeats answered from the run's archive)")
-    on_target = None if gen.init_on_target is None else (
-        lambda key, fitness, space, config: init(key, space, config, _fitness=fitness))
+    def on_target(key, fitness, space, config):
+        state = init(key, space, config, _fitness=fitness)
+        return state, archive.Archive(state.seen, state.queries, state.best_ops, state.best_fitness)
     return gen.wrapped(description=f"{gen.description} (query budget)", config_type=Config, config=config,
                        settings=settings, init=init, ask=ask, tell=tell, generate=generate, done=done,
-                       small=dict(gen.small, budget=20), own_check=_check, init_on_target=on_target)
+                       small=dict(gen.small, budget=20), own_check=_check,
+                       init_on_target=None if gen.init_on_target is None else on_target)
 
 
 def _check(result, config, notes) -> None:

@@ -124,9 +124,10 @@ class Generator:
         from the context settings (a ``BENCHMARK:DATASET`` to load, a checkpoint folder), for
         ``target``; ``notes`` are facts to report (the checkpoint's training steps).
       check: ``check(result, config, notes)``: host-side refusal of a meaningless result (raises).
-      init_on_target: ``init_on_target(key, fitness, space, config) -> state``, for a generator whose
-        ``init`` may read the target itself when its context is absent (PG-NAG scoring its prior on
-        target queries); the state records those queries (``seen``, ``queries``).
+      init_on_target: ``init_on_target(key, fitness, space, config) -> (state, spent)``, for a generator
+        whose ``init`` may read the target itself when its context is absent (PG-NAG scoring its prior
+        on target queries); ``spent`` is the :class:`jaxnag.archive.Archive` of those queries (a query
+        budget counts them).
       report: ``report(state, config) -> dict``: the extras ``check`` reads, from a final state; a
         wrapper (budget, surrogate) puts them into its own result, so the wrapped check still holds.
       describe: ``describe(config, context, notes, table) -> (line or None, dict)``: what a run

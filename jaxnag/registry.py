@@ -182,10 +182,17 @@ def _pgnag() -> Generator:
         pgnag.init, pgnag.ask, pgnag.tell, pgnag.generate, pgnag.done, context=("source",),
         small=dict(k=5, prior_method="loo", samples=10, iterations=10), open_context=open_context,
         check=lambda result, config, notes: pgnag.check(result, config, notes.get("source", "the prior's source")),
-        init_on_target=pgnag.init_on_target,
+        init_on_target=_pgnag_on_target,
         report=lambda state, config: dict(missing_share=state.scoring.missing_share,
                                           train_rows=jnp.sum(state.train_kept).astype(jnp.int32)),
         describe=_describe_pgnag)
+
+
+def _pgnag_on_target(key, fitness, space, config):
+    """PG-NAG scoring its prior on the target itself, and the target queries that made."""
+    from . import archive, pgnag
+    state = pgnag.init_on_target(key, fitness, space, config)
+    return state, archive.Archive(state.seen, state.queries, state.best_ops, state.best_fitness)
 
 
 def _describe_pgnag(config, context, notes, table):

@@ -140,10 +140,14 @@ def with_surrogate(gen: Generator) -> Generator:
         return Config(gen.config(space, **settings), int(query), float(ridge), bool(fresh), int(local))
 
     def init(key, space, config, *, _fitness=None, **context):
+        return _init(key, space, config, _fitness, **context)[0]
+
+    def _init(key, space, config, fitness=None, **context):
+        """``(state, spent)``: ``spent`` the target queries of the wrapped init (None without a fitness)."""
         if space.size is None or space.size > (1 << 24):
             raise ConfigError(f"the surrogate keeps an archive of the space: {space.name} is too large")
-        inner = gen.init_on_target(key, _fitness, space, config.inner) if _fitness is not None else \
-            gen.init(key, space, config.inner, **context)
+        inner, spent = gen.init_on_target(key, fitness, space, config.inner) if fitness is not None else \
+            (gen.init(key, space, config.inner, **context), None)
         n = jax.eval_shape(lambda k, s: gen.ask(k, s, space, config.inner)[0], key, inner).shape[0]
         if config.query > n:
             raise ConfigError(f"the surrogate's query ({config.query}; --surrogate-query on the command line) is "
@@ -153,7 +157,7 @@ def with_surrogate(gen: Generator) -> Generator:
                      jnp.zeros((n + _num_local(space, config), space.num_slots), jnp.int32),
                      jnp.zeros(config.query, jnp.int32), jnp.zeros(space.num_slots, jnp.int32), jnp.float32(-jnp.inf),
                      jnp.int32(0), jnp.zeros(max(config.local, 1), jnp.int32),
-                     jnp.full(max(config.local, 1), -jnp.inf, jnp.float32))
+                     jnp.full(max(config.local, 1), -jnp.inf, jnp.float32)), spent
 
     def ask(key, state, space, config):
         ops, inner = gen.ask(key, state.inner, space, config.inner)
@@ -231,8 +235,9 @@ def with_surrogate(gen: Generator) -> Generator:
     settings = dict(gen.settings)
     from .registry import Setting
     settings["query"] = Setting(10, help="proposals evaluated per round (the rest predicted by a ridge surrogate)")
-    on_target = None if gen.init_on_target is None else (
-        lambda key, fitness, space, config: init(key, space, config, _fitness=fitness))
+    def on_target(key, fitness, space, config):  # the target queries of the wrapped init, passed on
+        return _init(key, space, config, fitness)
     return gen.wrapped(description=f"{gen.description} (online surrogate)", config_type=Config, config=config,
                        settings=settings, init=init, ask=ask, tell=tell, generate=generate, done=done,
-                       small=dict(gen.small, query=4), init_on_target=on_target)
+                       small=dict(gen.small, query=4),
+                       init_on_target=None if gen.init_on_target is None else on_target)
