@@ -196,6 +196,7 @@ def with_budget(gen: Generator) -> Generator:
     return gen.wrapped(description=f"{gen.description} (query budget)", config_type=Config, config=config,
                        settings=settings, init=init, ask=ask, tell=tell, generate=generate, done=done,
                        small=dict(gen.small, budget=20), own_check=_check,
+                       needs_values=lambda state: state.to_evaluate,
                        init_on_target=None if gen.init_on_target is None else on_target)
 
 

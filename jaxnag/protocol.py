@@ -132,6 +132,9 @@ class Generator:
         wrapper (budget, surrogate) puts them into its own result, so the wrapped check still holds.
       describe: ``describe(config, context, notes, table) -> (line or None, dict)``: what a run
         reads, for the user (one line) and for the JSON output (fields).
+      needs_values: ``needs_values(state) -> bool [n]``: which rows of the last ``ask`` need a fitness
+        (a query budget's repeats are answered from its archive); :func:`run` evaluates only those.
+        Default: every row.
     """
 
     name: str
@@ -151,6 +154,7 @@ class Generator:
     init_on_target: Callable | None = None
     report: Callable | None = None
     describe: Callable | None = None
+    needs_values: Callable | None = None
 
     def context_for(self, settings: dict, target, data_dir=None) -> tuple[dict, dict]:
         """``(context, notes)`` for a run on ``target`` from the context settings (see ``open_context``)."""
@@ -178,7 +182,8 @@ class Generator:
         report = None if inner.report is None else (lambda state, config: inner.report(state.inner, config.inner))
         describe = None if inner.describe is None else (
             lambda config, *rest: inner.describe(config.inner, *rest))
-        return dataclasses.replace(self, **{"check": check, "report": report, "describe": describe, **overrides})
+        return dataclasses.replace(self, **{"check": check, "report": report, "describe": describe,
+                                            "needs_values": None, **overrides})  # rows of the wrapper's own ask
 
     def step(self, key, state, fitness, space, config):
         """Ask, evaluate ``fitness`` on the proposals, tell."""
@@ -260,8 +265,8 @@ def run(generator: Generator, key: jax.Array, evaluate: Callable, space, config,
             raise GenerationError(f"{generator.name} did not finish in {max_rounds} rounds")
         ops, state = ask(jax.random.fold_in(k_run, r), state, space, config)
         ops_np = np.asarray(ops)
-        # a budgeted generator (jaxnag.budget) says which rows are new queries: only those are evaluated
-        rows = np.flatnonzero(np.asarray(state.to_evaluate)) if hasattr(state, "to_evaluate") else \
+        # a generator may say which rows need a value (a budget's repeats are answered from its archive)
+        rows = np.flatnonzero(np.asarray(generator.needs_values(state))) if generator.needs_values else \
             np.arange(len(ops_np))
         values = np.full(len(ops_np), np.nan)
         if rows.size:
