@@ -67,3 +67,16 @@ def mount_tmpfs(tmp_path):
     yield mount
     for d in mounted:
         subprocess.run(["umount", "-l", str(d)], capture_output=True)
+
+
+# Runnable examples in docstrings that take 10-16 s each on 2 cores: checked in the slow step, so the default
+# run keeps to its 5-minute budget (the other doctests run in the default step).
+SLOW_DOCTESTS = {"jaxnag.pgnag", "jaxnag.models.tnb101", "jaxnag.diffusionnag.generator",
+                 "jaxnag.diffusionnag.guidance", "jaxnag.discrete.train"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.name in SLOW_DOCTESTS and type(item).__name__ == "DoctestItem":
+            item.add_marker(pytest.mark.slow)
