@@ -159,20 +159,25 @@ def test_table_of_a_proxy_reads_back(tmp_path):
 def test_tnb101_proxies_score_the_micro_network():
     """On TransNAS-Bench-101 micro: l2_norm of the mixed network counts exactly the weights of the
     architecture's own network (the op weights of convs and factorized reductions), synflow is finite
-    on connected cells and -inf on the all-none cell, params are the exact counts."""
+    on connected cells, params are the exact counts; the all-none cell is -inf for every one of them
+    (the module's disconnected-cell convention)."""
     from jaxnag.models import tnb101
     space = spaces.get("tnb101_micro")
     size = dict(channels=4, cells=1, classes=5)
     cells = np.array([[3, 0, 1, 1, 2, 3], [1, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 0], [2, 2, 0, 0, 0, 3]])
     l2 = np.asarray(jax.jit(proxies.fitness(space, "l2_norm", **size))(cells))
     net = tnb101.MixedNetwork(**size, rngs=nnx.Rngs(jax.random.key(0)))
-    for cell, got in zip(cells, l2):
+    connected = np.asarray(space.connected(cells))
+    assert connected.tolist() == [True, True, False, True]
+    for cell, got, ok in zip(cells, l2, connected):
         kernels = nnx.state(net.concrete(cell), nnx.All(nnx.Param, nnx.PathContains("kernel")))
-        np.testing.assert_allclose(got, sum(float(jnp.linalg.norm(w)) for w in jax.tree.leaves(kernels)), rtol=1e-5)
+        want = sum(float(jnp.linalg.norm(w)) for w in jax.tree.leaves(kernels)) if ok else -np.inf
+        np.testing.assert_allclose(got, want, rtol=1e-5)
     syn = np.asarray(jax.jit(proxies.fitness(space, "synflow", **size))(cells))
     assert np.isfinite(syn[[0, 1, 3]]).all() and syn[2] == -np.inf
     params = np.asarray(proxies.fitness(space, "params", **size)(cells))
-    np.testing.assert_allclose(params * 1e6, tnb101.param_count(cells, **size), rtol=1e-6)
+    np.testing.assert_allclose(params[connected] * 1e6, tnb101.param_count(cells, **size)[connected], rtol=1e-6)
+    assert params[2] == -np.inf
 
 
 def test_counts_follow_the_disconnected_convention():
