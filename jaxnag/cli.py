@@ -811,24 +811,24 @@ def _add_proxy_flags(p) -> None:
                    help="--proxy: cells per stage (nb201) or module (tnb101_micro) [5, 2]")
 
 
-def _check_platform() -> None:
-    """A ``JAX_PLATFORMS`` this machine lacks is one line naming what it has (JAX would raise from inside the
-    first computation, with a traceback)."""
+def _platform_error(e: BaseException) -> CLIError | None:
+    """A ``JAX_PLATFORMS`` this machine lacks, as one line naming what it has (JAX raises it from inside
+    the first computation, with a traceback), or None for any other error. Checked when it happens, not
+    up front: starting the backend early would break ``jax.distributed.initialize`` (bench across
+    processes)."""
     want = os.environ.get("JAX_PLATFORMS", "").strip()
-    if not want:
-        return
-    import jax
-    try:
-        jax.devices()
-    except RuntimeError as e:
-        import subprocess
-        probe = subprocess.run([sys.executable, "-c", "import jax; print(','.join(sorted({d.platform for d in "
-                                "jax.devices()})))"], capture_output=True, text=True, timeout=120,
-                               env={**os.environ, "JAX_PLATFORMS": ""})
-        have = probe.stdout.strip() or "none that JAX can start"
-        reason = " ".join(str(e).split()).split(" (set JAX_PLATFORMS")[0]
-        raise CLIError(f"JAX_PLATFORMS={want}: this machine cannot run it ({reason}); platforms present: {have} "
-                       "(unset JAX_PLATFORMS or name one of them)") from None
+    text = " ".join(str(e).split())
+    if not want or not isinstance(e, RuntimeError) or not any(
+            m in text for m in ("Unable to initialize backend", "Unknown backend", "No visible")):
+        return None
+    import subprocess
+    probe = subprocess.run([sys.executable, "-c", "import jax; print(','.join(sorted({d.platform for d in "
+                            "jax.devices()})))"], capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "JAX_PLATFORMS": ""})
+    have = probe.stdout.strip() or "none that JAX can start"
+    reason = text.split(" (set JAX_PLATFORMS")[0]
+    return CLIError(f"JAX_PLATFORMS={want}: this machine cannot run it ({reason}); platforms present: {have} "
+                    "(unset JAX_PLATFORMS or name one of them)")
 
 
 def _renamed_flags(argv: list[str]) -> list[str]:
@@ -871,7 +871,6 @@ def main(argv=None) -> int:
         argv = _renamed_flags(argv)
         _load_plugins(argv)
         args = build_parser().parse_args(argv)
-        _check_platform()
         args.func(args)
     except Interrupted as e:  # Ctrl-C after jaxnag saved what it could
         print(_one_line(e), file=sys.stderr)
@@ -887,6 +886,10 @@ def main(argv=None) -> int:
         print("jaxnag: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # out of memory is the machine's limit, not a bug; anything else is a bug
+        platform = None if debug else _platform_error(e)
+        if platform is not None:
+            print(_one_line(platform), file=sys.stderr)
+            return 2
         if "RESOURCE_EXHAUSTED" not in str(e) or debug:
             raise
         from .outputs import describe_os_error
