@@ -72,7 +72,16 @@ def _hash(row: jax.Array) -> jax.Array:
 def hash_insert(hs: HashSet, ops: jax.Array, valid: jax.Array) -> tuple[HashSet, jax.Array]:
     """Insert the valid rows of ``ops [n, R]``; returns the set and bool ``[n]``: which were new (a
     repeat, within the batch or of an earlier one, is not; one that found the set full is not either,
-    and sets ``overflow``)."""
+    and sets ``overflow``).
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import archive
+      >>> hs = archive.hash_set(4, 3)
+      >>> hs, new = archive.hash_insert(hs, jnp.array([[1, 2, 3], [1, 2, 3], [0, 0, 7]]), jnp.ones(3, bool))
+      >>> new.tolist(), int(hs.count)
+      ([True, False, True], 2)
+    """
     size = hs.rows.shape[0]
     ops = jnp.asarray(ops, jnp.int32)
 

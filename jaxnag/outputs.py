@@ -179,6 +179,14 @@ def atomic(path, flag: str) -> Iterator[Path]:
 def quiet_orbax() -> None:
     """Orbax logs routine notes (read-only folders, handler registries) as absl warnings and a damaged
     file as absl errors before it raises; jaxnag turns what it raises into one clear line itself, so the
-    log stays quiet below critical."""
+    log stays quiet below critical.
+
+    Example:
+      >>> import logging
+      >>> from jaxnag import outputs
+      >>> outputs.quiet_orbax()
+      >>> logging.getLogger("absl").level == logging.CRITICAL
+      True
+    """
     import logging
     logging.getLogger("absl").setLevel(logging.CRITICAL)

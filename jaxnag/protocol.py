@@ -205,7 +205,16 @@ class Generator:
 def wrapper(build: Callable[[Generator], Generator]) -> Callable[[Generator], Generator]:
     """Decorate a wrapper (``gen -> Generator``, such as :func:`jaxnag.budget.with_budget`) so that it
     builds one wrapped generator per generator object: wrapping the same generator again returns the
-    same object, whose compiled functions are then reused (nothing compiles twice)."""
+    same object, whose compiled functions are then reused (nothing compiles twice).
+
+    Example:
+      >>> import dataclasses
+      >>> from jaxnag import protocol, registry
+      >>> renamed = protocol.wrapper(lambda gen: dataclasses.replace(gen, description="wrapped"))
+      >>> gen = registry.get("rea")
+      >>> renamed(gen) is renamed(gen)
+      True
+    """
     made: dict = {}
 
     @functools.wraps(build)

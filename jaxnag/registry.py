@@ -52,7 +52,13 @@ DEPRECATED = {"tau": "temperature"}  # old setting name -> its name now (accepte
 
 
 def deprecation_note(old: str, new: str, prefix: str = "") -> str:
-    """The one line said when an old setting name is used."""
+    """The one line said when an old setting name is used.
+
+    Example:
+      >>> from jaxnag import registry
+      >>> registry.deprecation_note("tau", "temperature", "--").split(":")[1].strip()
+      '--tau is deprecated'
+    """
     return (f"jaxnag: {prefix}{old} is deprecated: use {prefix}{new} (settings are named after the Config fields; "
             "the old name goes in the next release)")
 
@@ -265,6 +271,13 @@ def register(generator: Generator, *, replace: bool = False) -> Generator:
 
     Raises:
       ConfigError: the name is taken and ``replace`` is False, or ``generator`` is not a Generator.
+
+    Example:
+      >>> import dataclasses
+      >>> from jaxnag import registry
+      >>> mine = dataclasses.replace(registry.get("random"), name="random_doc")
+      >>> registry.register(mine, replace=True) is registry.get("random_doc")
+      True
     """
     if not isinstance(generator, Generator):
         raise ConfigError(f"register takes a jaxnag.protocol.Generator (see jaxnag.protocol.generator), got "
