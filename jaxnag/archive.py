@@ -30,8 +30,10 @@ import numpy as np
 
 from . import queries as queries_lib
 from .errors import check_int
+from .shaping import PAIRWISE_MAX
 
-__all__ = ["Archive", "HashSet", "hash_insert", "hash_set", "init", "update"]
+__all__ = ["Archive", "HashSet", "best_trace", "contains", "first_in_batch", "fits", "fresh", "hash_insert", "hash_set",
+           "init", "insert", "lookup", "update"]
 
 MAX_BITSET = 1 << 24  # spaces up to this size keep a bit set of the ids seen (2 MiB)
 CAPACITY = 1 << 16  # distinct architectures a hash set holds by default (a large space's archive)
@@ -69,6 +71,38 @@ def _hash(row: jax.Array) -> jax.Array:
     return h
 
 
+def _probe(rows: jax.Array, row: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``(slot, found, full)`` for one architecture: the slot holding it (``found``) or the empty slot
+    where it would go; ``full``: the set is full and does not hold it."""
+    size = rows.shape[0]
+    start = (_hash(row) & jnp.uint32(size - 1)).astype(jnp.int32)
+
+    def probing(c):
+        slot, steps = c
+        here = rows[slot]
+        return (steps < size) & (here[0] >= 0) & ~jnp.all(here == row)
+
+    slot, steps = jax.lax.while_loop(probing, lambda c: ((c[0] + 1) & (size - 1), c[1] + 1), (start, 0))
+    full = steps >= size
+    return slot, ~full & jnp.all(rows[slot] == row), full
+
+
+def _hash_insert(hs: HashSet, ops: jax.Array, valid: jax.Array):
+    """:func:`hash_insert`, and the slot of each row (meaningful where it was new or found)."""
+    ops = jnp.asarray(ops, jnp.int32)
+
+    def one(carry, item):
+        rows, count, overflow = carry
+        row, ok = item
+        slot, found, full = _probe(rows, row)
+        new = ok & ~found & ~full
+        rows = jnp.where(new, rows.at[slot].set(row), rows)
+        return (rows, count + new.astype(jnp.int32), overflow | (ok & full)), (new, slot)
+
+    (rows, count, overflow), (new, slots) = jax.lax.scan(one, (hs.rows, hs.count, hs.overflow), (ops, valid))
+    return HashSet(rows, count, overflow), new, slots
+
+
 def hash_insert(hs: HashSet, ops: jax.Array, valid: jax.Array) -> tuple[HashSet, jax.Array]:
     """Insert the valid rows of ``ops [n, R]``; returns the set and bool ``[n]``: which were new (a
     repeat, within the batch or of an earlier one, is not; one that found the set full is not either,
@@ -82,28 +116,8 @@ def hash_insert(hs: HashSet, ops: jax.Array, valid: jax.Array) -> tuple[HashSet,
       >>> new.tolist(), int(hs.count)
       ([True, False, True], 2)
     """
-    size = hs.rows.shape[0]
-    ops = jnp.asarray(ops, jnp.int32)
-
-    def one(carry, item):
-        rows, count, overflow = carry
-        row, ok = item
-        start = (_hash(row) & jnp.uint32(size - 1)).astype(jnp.int32)
-
-        def probing(c):
-            slot, steps = c
-            here = rows[slot]
-            return (steps < size) & (here[0] >= 0) & ~jnp.all(here == row)
-
-        slot, steps = jax.lax.while_loop(probing, lambda c: ((c[0] + 1) & (size - 1), c[1] + 1), (start, 0))
-        found = (steps < size) & jnp.all(rows[slot] == row)
-        full = steps >= size
-        new = ok & ~found & ~full
-        rows = jnp.where(new, rows.at[slot].set(row), rows)
-        return (rows, count + new.astype(jnp.int32), overflow | (ok & full)), new
-
-    (rows, count, overflow), new = jax.lax.scan(one, (hs.rows, hs.count, hs.overflow), (ops, valid))
-    return HashSet(rows, count, overflow), new
+    hs, new, _ = _hash_insert(hs, ops, valid)
+    return hs, new
 
 
 class Archive(NamedTuple):
@@ -113,40 +127,163 @@ class Archive(NamedTuple):
       queries: int32, distinct valid architectures evaluated (-1: more than a hash set's capacity).
       best_ops: int32 ``[R]``, the best architecture evaluated.
       best_fitness: float32, its fitness (-inf before any finite value).
+      values: float32, the value of each architecture held (``[size]`` by query id, or aligned with the
+        hash set's rows; NaN where none or where every evaluation failed), or None where not kept
+        (``init(..., keep_values=False)``).
+      trace: float32 ``[L]``, the best fitness after ``q + 1`` distinct queries (-inf where not reached;
+        take ``jax.lax.cummax``), or None where not kept (``init(..., trace=0)``).
     """
 
     seen: jax.Array | HashSet
     queries: jax.Array
     best_ops: jax.Array
     best_fitness: jax.Array
+    values: jax.Array | None = None
+    trace: jax.Array | None = None
 
 
 def _bitset(space) -> bool:
     return space.size is not None and space.size <= MAX_BITSET
 
 
-def init(space, capacity: int = CAPACITY) -> Archive:
-    """An empty archive for ``space``; ``capacity``: distinct architectures a large space's hash set
-    holds (unused where a bit set serves)."""
-    seen = queries_lib.empty(space.size) if _bitset(space) else hash_set(capacity, space.num_slots)
-    return Archive(seen, jnp.int32(0), jnp.zeros(space.num_slots, jnp.int32), jnp.float32(-jnp.inf))
+def fits(space) -> bool:
+    """Whether ``space`` is small enough for a bit set of its query ids (else a hash set serves)."""
+    return _bitset(space)
 
 
-def update(archive: Archive, ops: jax.Array, values: jax.Array, space) -> Archive:
-    """Add the evaluated ``ops [n, R]`` with fitness ``values [n]`` (NaN or -inf: failed)."""
-    ops = jnp.asarray(ops, jnp.int32).reshape(-1, space.num_slots)
-    values = jnp.asarray(values, jnp.float32).reshape(-1)
+def init(space, capacity: int = CAPACITY, *, keep_values: bool = False, trace: int = 0) -> Archive:
+    """An empty archive for ``space``.
+
+    Args:
+      capacity: distinct architectures a large space's hash set holds (unused where a bit set serves).
+      keep_values: keep each architecture's value (:func:`lookup` answers repeats from it).
+      trace: keep the best after each of the first ``trace`` distinct queries (``Archive.trace``).
+    """
+    if _bitset(space):
+        seen, slots = queries_lib.empty(space.size), space.size
+    else:
+        seen = hash_set(capacity, space.num_slots)
+        slots = seen.rows.shape[0]
+    check_int("trace", trace, lo=0)
+    return Archive(seen, jnp.int32(0), jnp.zeros(space.num_slots, jnp.int32), jnp.float32(-jnp.inf),
+                   jnp.full(slots, jnp.nan, jnp.float32) if keep_values else None,
+                   jnp.full(trace, -jnp.inf, jnp.float32) if trace else None)
+
+
+def _as_rows(ops, space) -> jax.Array:
+    return jnp.asarray(ops, jnp.int32).reshape(-1, space.num_slots)
+
+
+def first_in_batch(ops: jax.Array, valid: jax.Array, space) -> jax.Array:
+    """bool ``[n]``: the ``valid`` rows of ``ops [n, R]`` with no valid copy earlier in the batch."""
+    ops = _as_rows(ops, space)
+    if _bitset(space):
+        return queries_lib.first_occurrence(queries_lib.query_ids(space, ops), valid)
+    n = ops.shape[0]
+    if n <= PAIRWISE_MAX:
+        idx = jnp.arange(n)
+        same = jnp.all(ops[None, :, :] == ops[:, None, :], axis=-1)
+        return valid & ~jnp.any(same & valid[None, :] & (idx[None, :] < idx[:, None]), axis=1)
+    # sorted by the rows (slot 0 first), valid before invalid, then position: a run's head is its first valid row
+    order = jnp.lexsort((~valid,) + tuple(ops[:, r] for r in reversed(range(ops.shape[1]))))
+    r, v = ops[order], valid[order]
+    head = jnp.concatenate([jnp.ones(1, bool), jnp.any(r[1:] != r[:-1], axis=-1)]) & v
+    return jnp.zeros(n, bool).at[order].set(head)
+
+
+def _locate(archive: Archive, ops: jax.Array, space) -> tuple[jax.Array, jax.Array]:
+    """``(index, found)`` of each row: its position in ``values`` and whether the archive holds it."""
     valid = space.is_valid(ops)
-    fin = jnp.where(valid & jnp.isfinite(values), values, -jnp.inf)
+    if _bitset(space):
+        ids = jnp.where(valid, queries_lib.query_ids(space, ops), 0)
+        return ids, valid & queries_lib.contains(archive.seen, ids)
+    slot, found, _ = jax.vmap(lambda row: _probe(archive.seen.rows, row))(ops)
+    return slot, valid & found
+
+
+def contains(archive: Archive, ops: jax.Array, space) -> jax.Array:
+    """bool ``[n]``: whether each row of ``ops [n, R]`` was evaluated (an invalid row never was)."""
+    return _locate(archive, _as_rows(ops, space), space)[1]
+
+
+def fresh(archive: Archive, ops: jax.Array, space, valid: jax.Array | None = None) -> jax.Array:
+    """bool ``[n]``: the rows that would be new queries: valid, first in the batch, not evaluated before."""
+    ops = _as_rows(ops, space)
+    valid = space.is_valid(ops) if valid is None else valid
+    return first_in_batch(ops, valid, space) & ~contains(archive, ops, space)
+
+
+def lookup(archive: Archive, ops: jax.Array, space) -> jax.Array:
+    """float32 ``[n]``: the value each row of ``ops [n, R]`` was evaluated to (NaN where it was not);
+    needs an archive made with ``keep_values=True``."""
+    if archive.values is None:
+        raise ValueError("this archive keeps no values: make it with archive.init(space, keep_values=True)")
+    index, found = _locate(archive, _as_rows(ops, space), space)
+    return jnp.where(found, archive.values[index], jnp.nan)
+
+
+def insert(archive: Archive, ops: jax.Array, values: jax.Array, space,
+           admit: jax.Array | None = None) -> tuple[Archive, jax.Array]:
+    """Add the evaluated rows of ``ops [n, R]`` with fitness ``values [n]`` (NaN or -inf: failed).
+
+    ``admit`` (bool ``[n]``, default: the valid rows) says which rows count as evaluated; the best so far
+    reads their finite values, and the new ones among them (not evaluated before, first in the batch)
+    are the new queries. Returns ``(archive, new [n])``.
+    """
+    ops = _as_rows(ops, space)
+    values = jnp.asarray(values, jnp.float32).reshape(-1)
+    if ops.shape[0] == 0:
+        return archive, jnp.zeros(0, bool)
+    valid = space.is_valid(ops)
+    admit = valid if admit is None else admit & valid
+    fin = jnp.where(admit & jnp.isfinite(values), values, -jnp.inf)
     i = jnp.argmax(fin)
     better = fin[i] > archive.best_fitness
     best_ops = jnp.where(better, ops[i], archive.best_ops)
     best = jnp.where(better, fin[i], archive.best_fitness)
     if _bitset(space):
-        ids = jnp.where(valid, queries_lib.query_ids(space, ops), 0)
-        seen, new = queries_lib.mark(archive.seen, ids, valid)
-        queries = archive.queries + new.astype(jnp.int32)
+        ids = jnp.where(admit, queries_lib.query_ids(space, ops), 0)
+        new = queries_lib.first_occurrence(ids, admit) & ~queries_lib.contains(archive.seen, ids)
+        word, bit = queries_lib.bit_of(ids)
+        seen = archive.seen.at[word].add(jnp.where(new, bit, jnp.uint32(0)))  # new ids are distinct: an OR
+        queries = archive.queries + jnp.sum(new).astype(jnp.int32)
+        index, size = ids, space.size
     else:
-        seen, new = hash_insert(archive.seen, ops, valid)
+        seen, new, index = _hash_insert(archive.seen, ops, admit)
         queries = jnp.where(seen.overflow, -1, seen.count)
-    return Archive(seen, queries, best_ops, best)
+        size = seen.rows.shape[0]
+    vals = archive.values
+    if vals is not None:  # each architecture's first finite value (NaN while every evaluation failed)
+        index_before, held = _locate(archive, ops, space)
+        first_finite = first_in_batch(ops, admit & jnp.isfinite(values), space)
+        finite = first_finite & (~held | jnp.isnan(vals[index_before]))
+        vals = vals.at[jnp.where(new, index, size)].set(values, mode="drop")
+        vals = vals.at[jnp.where(finite, index, size)].set(values, mode="drop")
+    trace = archive.trace
+    if trace is not None:  # the best after each new query, in row order, written at its query number
+        after = jnp.maximum(jax.lax.cummax(fin), archive.best_fitness)
+        done = jnp.maximum(archive.queries, 0) if _bitset(space) else archive.seen.count
+        position = jnp.where(new, done + jnp.cumsum(new) - 1, trace.shape[0])
+        trace = trace.at[position].set(after, mode="drop")
+    return Archive(seen, queries, best_ops, best, vals, trace), new
+
+
+def update(archive: Archive, ops: jax.Array, values: jax.Array, space) -> Archive:
+    """:func:`insert` every valid row of ``ops [n, R]`` (with ``values [n]``), returning the archive only.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import archive, spaces
+      >>> s = spaces.get("nb201")
+      >>> a = archive.update(archive.init(s), jnp.array([[0, 1, 2, 3, 4, 0]]), jnp.array([2.0]), s)
+      >>> int(a.queries)
+      1
+    """
+    return insert(archive, ops, values, space)[0]
+
+
+def best_trace(archive: Archive) -> jax.Array:
+    """The kept per-query trace as a non-decreasing curve (``cummax``; -inf before the first value)."""
+    if archive.trace is None:
+        raise ValueError("this archive keeps no trace: make it with archive.init(space, trace=L)")
+    return jax.lax.cummax(archive.trace)

@@ -40,7 +40,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import archive
-from . import queries as queries_lib
 from .errors import ConfigError, GenerationError, check_int
 from .protocol import Generator, evaluate, loop, trace_result, wrapper
 
@@ -73,37 +72,38 @@ class State(NamedTuple):
 
     Attributes:
       inner: the generator's own state.
-      seen: query ids evaluated so far (a :mod:`jaxnag.queries` bit set).
-      archive: float32 ``[space.size]``: the value of each seen query id.
-      queries: int32, unique queries evaluated.
-      best_ops, best_fitness: the best query so far.
-      trace: float32 ``[B]``: best fitness after ``q + 1`` unique queries (-inf where not reached yet).
+      archive: the run's query archive (:mod:`jaxnag.archive`): the architectures evaluated and their
+        values, ``queries`` (distinct ones evaluated), ``best_ops``, ``best_fitness`` (also readable as
+        the state's own attributes) and the best after each of the ``B`` queries (``archive.trace``).
       pending: int32 ``[n, R]``: the last ``ask``'s architectures.
       to_evaluate: bool ``[n]``: which of them are new queries within the budget.
       rounds: int32, ask/tell rounds so far.
     """
 
     inner: Any
-    seen: jax.Array
-    archive: jax.Array
-    queries: jax.Array
-    best_ops: jax.Array
-    best_fitness: jax.Array
-    trace: jax.Array
+    archive: archive.Archive
     pending: jax.Array
     to_evaluate: jax.Array
     rounds: jax.Array
 
+    @property
+    def best_ops(self):
+        return self.archive.best_ops
+
+    @property
+    def best_fitness(self):
+        return self.archive.best_fitness
+
+    @property
+    def queries(self):
+        return self.archive.queries
+
 
 def _admit(state: State, ops: jax.Array, space, budget: int):
-    """``(ids, valid, repeat, admitted)`` for proposals ``ops [n, R]``."""
-    valid = space.is_valid(ops)
-    ids = jnp.where(valid, queries_lib.query_ids(space, ops), 0)
-    repeat = valid & queries_lib.contains(state.seen, ids)
-    new = queries_lib.first_occurrence(ids, valid) & ~repeat
+    """``(repeat, admitted)`` for proposals ``ops [n, R]``: evaluated before, and new within the budget."""
+    new = archive.fresh(state.archive, ops, space)
     room = budget - state.queries
-    admitted = new & (jnp.cumsum(new) <= room)
-    return ids, valid, repeat, admitted
+    return archive.contains(state.archive, ops, space), new & (jnp.cumsum(new) <= room)
 
 
 @wrapper
@@ -119,8 +119,6 @@ def with_budget(gen: Generator) -> Generator:
         return Config(gen.config(space, **settings), int(budget), int(max_rounds))
 
     def init(key, space, config, *, _fitness=None, **context):
-        if space.size is None or space.size > (1 << 24):
-            raise ConfigError(f"a query budget keeps an archive of the space: {space.name} is too large")
         if _fitness is not None:
             spend = getattr(config.inner, "init_queries", None)  # a method whose init queries the target says so
             spend = spend(space) if callable(spend) else 0
@@ -132,15 +130,17 @@ def with_budget(gen: Generator) -> Generator:
         else:
             inner, spent = gen.init(key, space, config.inner, **context), None
         n = jax.eval_shape(lambda k, s: gen.ask(k, s, space, config.inner)[0], key, inner).shape[0]
-        seen, queries = queries_lib.empty(space.size), jnp.int32(0)
-        best_ops, best = jnp.zeros(space.num_slots, jnp.int32), jnp.float32(-jnp.inf)
-        trace = jnp.full(config.budget, -jnp.inf, jnp.float32)
+        held = archive.init(space, config.budget, keep_values=True, trace=config.budget)
         if spent is not None:  # the target queries init made (PG-NAG scoring its prior): they count, as a block
-            seen, queries = spent.seen, jnp.maximum(spent.queries, 0).astype(jnp.int32)
-            best_ops, best = spent.best_ops.astype(jnp.int32), spent.best_fitness.astype(jnp.float32)
-            trace = trace.at[jnp.where(queries > 0, queries - 1, config.budget)].set(best, mode="drop")
-        return State(inner, seen, jnp.full(space.size, jnp.nan, jnp.float32), queries, best_ops, best, trace,
-                     jnp.zeros((n, space.num_slots), jnp.int32), jnp.zeros(n, bool), jnp.int32(0))
+            if jax.tree.structure(spent.seen) != jax.tree.structure(held.seen) or not archive.fits(space):
+                raise ConfigError(f"{gen.name}'s init queries the target of {space.name}, a space too large for the "
+                                  "budget to take over those queries: give its context (a source table)")
+            queries = jnp.maximum(spent.queries, 0).astype(jnp.int32)
+            best = spent.best_fitness.astype(jnp.float32)
+            held = held._replace(seen=spent.seen, queries=queries, best_ops=spent.best_ops.astype(jnp.int32),
+                                 best_fitness=best, trace=held.trace.at[
+                                     jnp.where(queries > 0, queries - 1, config.budget)].set(best, mode="drop"))
+        return State(inner, held, jnp.zeros((n, space.num_slots), jnp.int32), jnp.zeros(n, bool), jnp.int32(0))
 
     def ask(key, state, space, config):
         ops, inner = gen.ask(key, state.inner, space, config.inner)
@@ -150,23 +150,14 @@ def with_budget(gen: Generator) -> Generator:
 
     def tell(state, values, space, config):
         ops = state.pending
-        ids, valid, repeat, admitted = _admit(state, ops, space, config.budget)
+        repeat, admitted = _admit(state, ops, space, config.budget)
         values = jnp.asarray(values, jnp.float32)
-        fin = jnp.where(admitted & jnp.isfinite(values), values, -jnp.inf)
-        answered = jnp.where(admitted, values, jnp.where(repeat, state.archive[ids], jnp.nan))
+        answered = jnp.where(admitted, values, jnp.where(repeat, archive.lookup(state.archive, ops, space), jnp.nan))
         inner = gen.tell(state.inner, answered, space, config.inner)
-        # the best after each new query, in ask order, written at its query number
-        best_after = jnp.maximum(jax.lax.cummax(fin), state.best_fitness)
-        position = jnp.where(admitted, state.queries + jnp.cumsum(admitted) - 1, config.budget)
-        trace = state.trace.at[position].set(best_after, mode="drop")
-        seen, new = queries_lib.mark(state.seen, ids, admitted)
-        archive = state.archive.at[jnp.where(admitted, ids, space.size)].set(values, mode="drop")
-        i = jnp.argmax(fin)
-        better = fin[i] > state.best_fitness
-        return state._replace(inner=inner, seen=seen, archive=archive, queries=state.queries + new,
-                              best_ops=jnp.where(better, ops[i], state.best_ops),
-                              best_fitness=jnp.where(better, fin[i], state.best_fitness), trace=trace,
-                              to_evaluate=jnp.zeros_like(state.to_evaluate), rounds=state.rounds + 1)
+        # the admitted are the new queries: their values kept, the best after each at its query number
+        held, _ = archive.insert(state.archive, ops, values, space, admit=admitted)
+        return state._replace(inner=inner, archive=held, to_evaluate=jnp.zeros_like(state.to_evaluate),
+                              rounds=state.rounds + 1)
 
     def done(state, config):
         return gen.done(state.inner, config.inner) | (state.queries >= config.budget) | (state.rounds >= config.max_rounds)
@@ -182,7 +173,7 @@ def with_budget(gen: Generator) -> Generator:
             # fixed shapes: the fitness sees every row; only the admitted ones' values are used
             return tell(s, evaluate(fitness, ops), space, config)
         state = loop(lambda s: ~done(s, config), body, state)
-        trace = jax.lax.cummax(state.trace)
+        trace = archive.best_trace(state.archive)
         extras = {} if gen.report is None else gen.report(state.inner, config.inner)
         return trace_result(state.best_ops, state.best_fitness, state.queries, trace,
                             jnp.arange(1, config.budget + 1, dtype=jnp.int32), rounds=state.rounds, **extras)
@@ -192,7 +183,7 @@ def with_budget(gen: Generator) -> Generator:
     settings["budget"] = Setting(300, help="unique queries at most (repeats answered from the run's archive)")
     def on_target(key, fitness, space, config):
         state = init(key, space, config, _fitness=fitness)
-        return state, archive.Archive(state.seen, state.queries, state.best_ops, state.best_fitness)
+        return state, state.archive
     return gen.wrapped(description=f"{gen.description} (query budget)", config_type=Config, config=config,
                        settings=settings, init=init, ask=ask, tell=tell, generate=generate, done=done,
                        small=dict(gen.small, budget=20), own_check=_check,

@@ -14,7 +14,8 @@ pure functions
 
 ``context`` names what a generator needs besides the fitness: PG-NAG's ``source`` table (the
 prior knowledge), DiffusionNAG's trained ``score_model``. Every state carries ``best_ops``,
-``best_fitness`` and ``queries``. ask/tell lets the fitness live outside JAX (a training job,
+``best_fitness`` and ``queries``, read from its :class:`jaxnag.archive.Archive` (one module keeps
+every generator's queries). ask/tell lets the fitness live outside JAX (a training job,
 a remote evaluation): :func:`run` drives any generator with a host function.
 
 Example:
@@ -51,11 +52,16 @@ class Result(NamedTuple):
     Attributes:
       best_ops: int32 ``[R]``, the best architecture whose fitness the run saw.
       best_fitness: float32, its fitness (-inf if every evaluation failed).
-      queries: int32, unique architectures evaluated (distinct benchmark queries; -1 where
-        the space is too large to count).
-      best_trace: float32 ``[L]``, best fitness so far ...
-      queries_trace: int32 ``[L]``, ... after this many unique queries (one entry per round,
-        or per query for the budgeted baselines).
+      queries: int32, distinct valid architectures evaluated (distinct benchmark queries; a repeat
+        or an invalid proposal is not one; -1 where more than a large space's archive holds), kept
+        by :mod:`jaxnag.archive` for every generator and wrapper.
+      best_trace: float32 ``[L]``: ``best_trace[i]`` is the best fitness when the run had made
+        ``queries_trace[i]`` distinct queries ...
+      queries_trace: int32 ``[L]``, ... (both non-decreasing; the last entries are ``best_fitness``
+        and ``queries``). The resolution is the generator's: one entry per round (EDNAG, PG-NAG,
+        DiffusionNAG, evosax, the surrogate, :func:`run` for every generator), or one per query
+        where the run is a budget of queries (random search, REA, :mod:`jaxnag.budget`:
+        ``queries_trace = 1..B``). Plot one against the other.
       extras: method-specific arrays (a dict).
     """
 

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 
 from .shaping import PAIRWISE_MAX, descending_order
 
-__all__ = ["contains", "count", "empty", "first_occurrence", "keep_best", "mark", "query_ids"]
+__all__ = ["bit_of", "contains", "count", "empty", "first_occurrence", "keep_best", "mark", "query_ids"]
 
 
 def query_ids(space, ops: jax.Array) -> jax.Array:
@@ -36,14 +36,15 @@ def empty(size: int) -> jax.Array:
     return jnp.zeros(max(-(-size // 32), 1), jnp.uint32)
 
 
-def _bit(ids: jax.Array) -> tuple[jax.Array, jax.Array]:
+def bit_of(ids: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(word, bit)`` of each id in the set's uint32 words."""
     ids = jnp.asarray(ids, jnp.int32)
     return ids >> 5, jnp.left_shift(jnp.uint32(1), (ids & 31).astype(jnp.uint32))
 
 
 def contains(seen: jax.Array, ids: jax.Array) -> jax.Array:
     """bool, same shape as ``ids``: whether each id is in the set."""
-    word, bit = _bit(ids)
+    word, bit = bit_of(ids)
     return (seen[word] & bit) != 0
 
 
@@ -68,7 +69,7 @@ def mark(seen: jax.Array, ids: jax.Array, valid: jax.Array) -> tuple[jax.Array, 
     Duplicates inside the batch count once.
     """
     new = first_occurrence(ids, valid) & ~contains(seen, ids)
-    word, bit = _bit(ids)
+    word, bit = bit_of(ids)
     # New ids are distinct and not yet in the set, so adding their bits is an OR.
     seen = seen.at[word].add(jnp.where(new, bit, jnp.uint32(0)))
     return seen, jnp.sum(new).astype(jnp.int32)

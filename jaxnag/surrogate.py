@@ -16,8 +16,9 @@ on. This spends on a local search the queries that a converged population would 
 (docs/budget.md: on NB201 it raises the hit rate at 300 queries from 72-87% to 97-100%).
 
 The wrapped generator speaks the same protocol; ``best_ops``/``best_fitness`` and ``queries``
-(rows evaluated) count real evaluations only. Combine with :func:`jaxnag.budget.with_budget` to
-count unique queries and stop at a budget.
+(distinct valid architectures evaluated, :mod:`jaxnag.archive`) count real evaluations only; the
+trace has one entry per round. Combine with :func:`jaxnag.budget.with_budget` to stop at a budget
+of unique queries.
 
 Example:
   >>> import jax
@@ -38,6 +39,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from . import archive as archive_lib
 from . import queries as queries_lib
 from . import ridge as ridge_lib
 from .errors import ConfigError, check_int
@@ -80,28 +82,35 @@ class State(NamedTuple):
     Attributes:
       inner: the generator's own state.
       stats: the ridge statistics (:class:`jaxnag.ridge.Stats`) of the evaluated architectures.
-      seen, archive: query ids evaluated so far (a :mod:`jaxnag.queries` bit set) and their values
-        (float32 ``[space.size]``): a proposal evaluated before is told its real value, and is picked
-        for evaluation only when fewer than ``query`` new proposals remain.
+      archive: the run's query archive (:mod:`jaxnag.archive`, values kept): a proposal evaluated
+        before is told its real value, and with ``fresh`` is picked for evaluation only when fewer than
+        ``query`` new proposals remain. ``best_ops``, ``best_fitness`` and ``queries`` are read from it.
       proposals: int32 ``[N, R]``: the generator's last proposals.
       picked: int32 ``[query]``: which of them were asked for evaluation.
-      best_ops, best_fitness: the best evaluated architecture.
-      queries: int32, architectures evaluated.
-      elite_ids, elite_values: int32 / float32 ``[max(local, 1)]``: the query ids of the ``local`` best
-        evaluated architectures (distinct; -inf values where fewer evaluated), whose neighbours are candidates.
+      elite_ops, elite_values: int32 ``[max(local, 1), R]`` / float32 ``[max(local, 1)]``: the ``local``
+        best evaluated architectures (distinct; -inf values where fewer evaluated), whose neighbours are
+        candidates.
     """
 
     inner: Any
     stats: ridge_lib.Stats
-    seen: jax.Array
-    archive: jax.Array
+    archive: archive_lib.Archive
     proposals: jax.Array
     picked: jax.Array
-    best_ops: jax.Array
-    best_fitness: jax.Array
-    queries: jax.Array
-    elite_ids: jax.Array
+    elite_ops: jax.Array
     elite_values: jax.Array
+
+    @property
+    def best_ops(self):
+        return self.archive.best_ops
+
+    @property
+    def best_fitness(self):
+        return self.archive.best_fitness
+
+    @property
+    def queries(self):
+        return self.archive.queries
 
 
 features = ridge_lib.features
@@ -122,7 +131,7 @@ def _num_local(space, config) -> int:
 
 def _local_candidates(state: State, space, config):
     """The one-slot neighbours of the ``local`` best evaluated architectures: ``(ops [L, R], usable [L])``."""
-    ops, valid = space.neighbours(space.unrank(state.elite_ids))
+    ops, valid = space.neighbours(state.elite_ops)
     usable = valid & jnp.isfinite(state.elite_values)[:, None]
     return ops.reshape(-1, space.num_slots), usable.reshape(-1)
 
@@ -144,20 +153,17 @@ def with_surrogate(gen: Generator) -> Generator:
 
     def _init(key, space, config, fitness=None, **context):
         """``(state, spent)``: ``spent`` the target queries of the wrapped init (None without a fitness)."""
-        if space.size is None or space.size > (1 << 24):
-            raise ConfigError(f"the surrogate keeps an archive of the space: {space.name} is too large")
         inner, spent = gen.init_on_target(key, fitness, space, config.inner) if fitness is not None else \
             (gen.init(key, space, config.inner, **context), None)
         n = jax.eval_shape(lambda k, s: gen.ask(k, s, space, config.inner)[0], key, inner).shape[0]
         if config.query > n:
             raise ConfigError(f"the surrogate's query ({config.query}; --surrogate-query on the command line) is "
                               f"more than the {n} architectures {gen.name} proposes per round")
-        return State(inner, ridge_lib.empty(space),
-                     queries_lib.empty(space.size), jnp.full(space.size, jnp.nan, jnp.float32),
+        k = max(config.local, 1)
+        return State(inner, ridge_lib.empty(space), archive_lib.init(space, keep_values=True),
                      jnp.zeros((n + _num_local(space, config), space.num_slots), jnp.int32),
-                     jnp.zeros(config.query, jnp.int32), jnp.zeros(space.num_slots, jnp.int32), jnp.float32(-jnp.inf),
-                     jnp.int32(0), jnp.zeros(max(config.local, 1), jnp.int32),
-                     jnp.full(max(config.local, 1), -jnp.inf, jnp.float32)), spent
+                     jnp.zeros(config.query, jnp.int32), jnp.zeros((k, space.num_slots), jnp.int32),
+                     jnp.full(k, -jnp.inf, jnp.float32)), spent
 
     def ask(key, state, space, config):
         ops, inner = gen.ask(key, state.inner, space, config.inner)
@@ -166,8 +172,7 @@ def with_surrogate(gen: Generator) -> Generator:
         pred = predict(ops)
         # no data yet: the first ones; else the most promising (ties broken by position); with ``fresh``
         # new ones first (one evaluated before is answered again by whoever keeps values, e.g. jaxnag.budget)
-        ids = queries_lib.query_ids(space, ops)
-        known = queries_lib.contains(state.seen, ids)
+        known = jnp.isfinite(archive_lib.lookup(state.archive, ops, space))
         rank = jnp.where(state.stats.count > 0, pred, -jnp.arange(ops.shape[0], dtype=jnp.float32))
         if config.fresh:
             rank = jnp.where(known, -jnp.inf, rank)
@@ -175,14 +180,14 @@ def with_surrogate(gen: Generator) -> Generator:
         picked = order[:config.query].astype(jnp.int32)
         if config.local:
             cand, extra = _local_candidates(state, space, config)
-            cids = queries_lib.query_ids(space, cand)
-            first = queries_lib.first_occurrence(jnp.concatenate([ids, cids]),
-                                                 jnp.ones(ops.shape[0] + cand.shape[0], bool))[ops.shape[0]:]
-            usable = extra & first & ~queries_lib.contains(state.seen, cids) & (state.stats.count > 0)
+            first = archive_lib.first_in_batch(jnp.concatenate([ops, cand]),
+                                               jnp.ones(ops.shape[0] + cand.shape[0], bool), space)[ops.shape[0]:]
+            cand_known = jnp.isfinite(archive_lib.lookup(state.archive, cand, space))
+            usable = extra & first & ~cand_known & (state.stats.count > 0)
             # the best's neighbours first (by prediction), then the second best's, ...; unusable ones last
             group = jnp.where(usable, jnp.arange(cand.shape[0]) // (cand.shape[0] // config.local), config.local)
             nb = jnp.lexsort((-predict(cand), group))[:config.query]
-            wasted = known[picked] | ~queries_lib.first_occurrence(ids[picked], jnp.ones(config.query, bool))
+            wasted = known[picked] | ~archive_lib.first_in_batch(ops[picked], jnp.ones(config.query, bool), space)
             j = jnp.clip(jnp.cumsum(wasted) - 1, 0)
             use = wasted & usable[nb[j]]
             picked = jnp.where(use, ops.shape[0] + nb[j], picked).astype(jnp.int32)
@@ -196,23 +201,17 @@ def with_surrogate(gen: Generator) -> Generator:
         picked_ops = state.proposals[state.picked]
         ok = jnp.isfinite(values)
         state = state._replace(stats=ridge_lib.update(state.stats, picked_ops, values, space))
-        ids = queries_lib.query_ids(space, state.proposals)
-        picked_ids = ids[state.picked]
-        # the elites: the best distinct query ids evaluated (a new id joins if it beats the worst)
-        new = queries_lib.first_occurrence(picked_ids, ok) & ~queries_lib.contains(state.seen, picked_ids)
-        elite_ids, elite_values = queries_lib.keep_best(state.elite_ids, state.elite_values, picked_ids, values, new)
-        seen, _ = queries_lib.mark(state.seen, picked_ids, ok)
-        archive = state.archive.at[jnp.where(ok, picked_ids, space.size)].set(values, mode="drop")
-        state = state._replace(seen=seen, archive=archive, elite_ids=elite_ids, elite_values=elite_values)
-        full = jnp.where(queries_lib.contains(seen, ids), archive[ids],
+        # the elites: the best distinct architectures evaluated (a new one joins if it beats the worst)
+        known = jnp.isfinite(archive_lib.lookup(state.archive, picked_ops, space))
+        new = archive_lib.first_in_batch(picked_ops, ok, space) & ~known
+        elite_ops, elite_values = queries_lib.keep_best(state.elite_ops, state.elite_values, picked_ops, values, new)
+        held, _ = archive_lib.insert(state.archive, picked_ops, values, space)
+        state = state._replace(archive=held, elite_ops=elite_ops, elite_values=elite_values)
+        told = archive_lib.lookup(held, state.proposals, space)
+        full = jnp.where(jnp.isfinite(told), told,
                          _predict(state, state.proposals, space, config)).at[state.picked].set(values)
         inner = gen.tell(state.inner, full[:full.shape[0] - _num_local(space, config)], space, config.inner)
-        fin = jnp.where(ok, values, -jnp.inf)
-        i = jnp.argmax(fin)
-        better = fin[i] > state.best_fitness
-        return state._replace(inner=inner, best_ops=jnp.where(better, picked_ops[i], state.best_ops),
-                              best_fitness=jnp.where(better, fin[i], state.best_fitness),
-                              queries=state.queries + config.query)
+        return state._replace(inner=inner)
 
     def done(state, config):
         return gen.done(state.inner, config.inner)
@@ -223,14 +222,22 @@ def with_surrogate(gen: Generator) -> Generator:
         state = init(k_init, space, config, _fitness=fitness if on_target else None,
                      **({} if on_target else context))
 
+        # one trace entry per round, as long as the wrapped generator's (its last entry: the last round)
+        length = jax.eval_shape(lambda k: gen.generate(k, fitness, space, config.inner, **context), key
+                                ).best_trace.shape[0]
+        best, queries = jnp.full(length, -jnp.inf, jnp.float32), jnp.zeros(length, jnp.int32)
+
         def body(carry):
-            s, r = carry
+            s, r, b, q = carry
             ops, s = ask(jax.random.fold_in(k_run, r), s, space, config)
-            return tell(s, evaluate(fitness, ops), space, config), r + 1
-        state, rounds = loop(lambda c: ~done(c[0], config), body, (state, jnp.int32(0)))
+            s = tell(s, evaluate(fitness, ops), space, config)
+            at = jnp.minimum(r, length - 1)
+            return s, r + 1, b.at[at].set(s.best_fitness), q.at[at].set(s.queries)
+        state, rounds, best, queries = loop(lambda c: ~done(c[0], config), body,
+                                            (state, jnp.int32(0), best, queries))
         extras = {} if gen.report is None else gen.report(state.inner, config.inner)
-        return trace_result(state.best_ops, state.best_fitness, state.queries, state.best_fitness[None],
-                            state.queries[None], rounds=rounds, **extras)
+        return trace_result(state.best_ops, state.best_fitness, state.queries, jax.lax.cummax(best),
+                            jax.lax.cummax(queries), rounds=rounds, **extras)
 
     settings = dict(gen.settings)
     from .registry import Setting

@@ -40,8 +40,8 @@ def test_queries_count_unique_architectures(space):
         key, k = jax.random.split(key)
         state = step(k, state)
         # Every survivor was evaluated, and the count is exactly the number of marked encodings.
-        assert bool(queries.contains(state.seen, space.rank(state.ops)).all())
-        assert int(state.queries) == int(queries.count(state.seen))
+        assert bool(queries.contains(state.archive.seen, space.rank(state.ops)).all())
+        assert int(state.queries) == int(queries.count(state.archive.seen))
     assert int(state.queries) > 8
     assert int(state.t) == cfg.steps - 1 - 4
 

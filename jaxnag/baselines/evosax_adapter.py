@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import queries as seen_set
+from .. import archive as archive_lib
 from ..errors import ConfigError, MissingDependency, UnknownName, check_int, is_concrete
 from ..protocol import Result, trace_result, unless_finished
 from ..shaping import failed_as
@@ -73,10 +73,19 @@ class State(NamedTuple):
     x: jax.Array             # what the last ask proposed
     tell_key: jax.Array
     rounds: jax.Array
-    seen: jax.Array
-    queries: jax.Array
-    best_ops: jax.Array
-    best_fitness: jax.Array
+    archive: archive_lib.Archive  # the run's queries (jaxnag.archive): best_ops, best_fitness, queries
+
+    @property
+    def best_ops(self):
+        return self.archive.best_ops
+
+    @property
+    def best_fitness(self):
+        return self.archive.best_fitness
+
+    @property
+    def queries(self):
+        return self.archive.queries
 
 
 class _Standard:
@@ -126,11 +135,11 @@ def _decode(x, space):
 
 
 def _track(state: State, ops, f, space):
-    seen, new = seen_set.mark(state.seen, space.query_id(ops), space.is_valid(ops))
-    i = jnp.argmax(f)
-    better = f[i] > state.best_fitness
-    return state._replace(seen=seen, queries=state.queries + new, best_ops=jnp.where(better, ops[i], state.best_ops),
-                          best_fitness=jnp.where(better, f[i], state.best_fitness))
+    return state._replace(archive=archive_lib.update(state.archive, ops, f, space))
+
+
+def _archive(space, config: Config):
+    return archive_lib.init(space, config.population * config.rounds)
 
 
 def _shaped(values, ops, space):
@@ -147,8 +156,7 @@ def init(key: jax.Array, space: SearchSpace, config: Config) -> State:
     x0 = jax.random.normal(k_pop, (config.population, r * c))
     es = strategy.init(k_init, jnp.zeros(r * c), params) if config.strategy == "CMA_ES" else \
         strategy.init(k_init, x0, jnp.zeros(config.population), params)
-    return State(es, x0, k_init, x0, key, jnp.int32(0), seen_set.empty(space.size), jnp.int32(0),
-                 jnp.zeros(r, jnp.int32), jnp.float32(-jnp.inf))
+    return State(es, x0, k_init, x0, key, jnp.int32(0), _archive(space, config))
 
 
 def ask(key: jax.Array, state: State, space: SearchSpace, config: Config) -> tuple[jax.Array, State]:
@@ -201,8 +209,7 @@ def generate(key: jax.Array, fitness: Callable, space: SearchSpace, config: Conf
         ops = _decode(x, space)
         return (ops,) + _shaped(fitness(ops), ops, space)
 
-    state = State(None, None, None, None, None, jnp.int32(0), seen_set.empty(space.size), jnp.int32(0),
-                  jnp.zeros(r, jnp.int32), jnp.float32(-jnp.inf))
+    state = State(None, None, None, None, None, jnp.int32(0), _archive(space, config))
     if config.strategy == "CMA_ES":
         es = strategy.init(k_init, jnp.zeros(r * c), params)
     else:

@@ -23,6 +23,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from .. import archive as archive_lib
 from ..errors import ConfigError, check_int, is_concrete
 from ..protocol import Result, trace_result, unless_finished
 from ..shaping import failed_as
@@ -63,22 +64,33 @@ jax.tree_util.register_dataclass(Config, data_fields=[], meta_fields=["budget", 
 
 
 class State(NamedTuple):
-    """Random search state: the drawn architectures and how many were told."""
+    """Random search state: the drawn architectures, how many were told, and the run's query archive
+    (:mod:`jaxnag.archive`, with the best after each distinct query; ``best_ops``, ``best_fitness`` and
+    ``queries`` are read from it)."""
 
     ops: jax.Array            # [budget, R], drawn at init
     told: jax.Array           # architectures told so far
-    best_ops: jax.Array
-    best_fitness: jax.Array
-    queries: jax.Array
-    best_by_query: jax.Array  # [budget]
+    archive: archive_lib.Archive
+
+    @property
+    def best_ops(self):
+        return self.archive.best_ops
+
+    @property
+    def best_fitness(self):
+        return self.archive.best_fitness
+
+    @property
+    def queries(self):
+        return self.archive.queries
 
 
 def init(key: jax.Array, space: SearchSpace, config: Config) -> State:
     """Draw the ``budget`` distinct architectures the run will query."""
     space.check_budget(config.budget)
     ops = space.sample_unique(key, config.budget)
-    return State(ops, jnp.int32(0), ops[0], jnp.float32(-jnp.inf), jnp.int32(0),
-                 jnp.full(config.budget, -jnp.inf, jnp.float32))
+    return State(ops, jnp.int32(0),
+                 archive_lib.init(space, config.budget, trace=config.budget)._replace(best_ops=ops[0]))
 
 
 def ask(key: jax.Array, state: State, space: SearchSpace, config: Config) -> tuple[jax.Array, State]:
@@ -99,12 +111,8 @@ def tell(state: State, values: jax.Array, space: SearchSpace, config: Config) ->
     f = failed_as(values)
     start = jnp.minimum(state.told, config.budget - b)
     ops = jax.lax.dynamic_slice_in_dim(state.ops, start, b)
-    i = jnp.argmax(f)
-    better = f[i] > state.best_fitness
-    hist = jax.lax.dynamic_update_slice_in_dim(state.best_by_query,
-                                               jnp.maximum(jax.lax.cummax(f), state.best_fitness), start, 0)
-    told = State(state.ops, state.told + b, jnp.where(better, ops[i], state.best_ops),
-                 jnp.where(better, f[i], state.best_fitness), state.queries + b, hist)
+    archive, _ = archive_lib.insert(state.archive, ops, f, space)
+    told = State(state.ops, state.told + b, archive)
     finished = state.told >= config.budget
     return unless_finished(finished, state, told)
 
@@ -126,7 +134,7 @@ def generate(key: jax.Array, fitness: Callable, space: SearchSpace, config: Conf
         return tell(s, fitness(ops), space, config), None
 
     state, _ = jax.lax.scan(body, state, None, length=rounds)
-    return trace_result(state.best_ops, state.best_fitness, state.queries, state.best_by_query,
+    return trace_result(state.best_ops, state.best_fitness, state.queries, archive_lib.best_trace(state.archive),
                         jnp.arange(1, config.budget + 1, dtype=jnp.int32))
 
 

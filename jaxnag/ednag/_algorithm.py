@@ -40,6 +40,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import archive as archive_lib
 from .. import queries as queries_lib
 from .. import schedules, shaping
 from ..protocol import Result, evaluate, trace_result, unless_finished
@@ -178,9 +179,9 @@ class State(NamedTuple):
       fitness: float32 ``[N]`` raw fitness (NaN = failed, invalid, or not evaluated yet).
       t: int32 noise level index: ``steps`` before the initial population is told, then
         ``steps - 1`` down to 0 (finished: ``ask``/``tell`` are then a no-op).
-      best_ops, best_fitness: best architecture evaluated so far.
-      seen: query ids evaluated so far, a :mod:`jaxnag.queries` bit set (one word if not tracked).
-      queries: int32 unique valid architectures evaluated (-1 if not tracked).
+      archive: the run's query archive (:mod:`jaxnag.archive`): ``best_ops``, ``best_fitness`` (the
+        best architecture evaluated so far) and ``queries`` (distinct valid architectures evaluated),
+        also readable as the state's own attributes.
       lookups_seen, lookups: faithful mode only (else one word and -1): the distinct
         decoded (R, C+2) matrices evaluated, invalid ones included, which is what the
         reference's count of unique lookups measures.
@@ -192,14 +193,23 @@ class State(NamedTuple):
     ops: jax.Array
     fitness: jax.Array
     t: jax.Array
-    best_ops: jax.Array
-    best_fitness: jax.Array
-    seen: jax.Array
-    queries: jax.Array
+    archive: archive_lib.Archive
     lookups_seen: jax.Array
     lookups: jax.Array
     proposal: jax.Array
     select_key: jax.Array
+
+    @property
+    def best_ops(self):
+        return self.archive.best_ops
+
+    @property
+    def best_fitness(self):
+        return self.archive.best_fitness
+
+    @property
+    def queries(self):
+        return self.archive.queries
 
 
 # ----------------------------------------------------------------------------- layout
@@ -313,16 +323,6 @@ def _selection_fitness(f: jax.Array, config: Config) -> jax.Array:
     return jnp.where(jnp.isfinite(top), jnp.exp(log_w - top), 0.0)  # all failed: all 0
 
 
-def _track(state_seen, queries, ops, valid, f, best_ops, best_f, space):
-    if space.size <= _MAX_TRACKED:
-        state_seen, new = queries_lib.mark(state_seen, space.query_id(ops), valid)
-        queries = queries + new
-    fin = jnp.where(valid & jnp.isfinite(f), f, -jnp.inf)
-    i = jnp.argmax(fin)
-    better = fin[i] > best_f
-    return (state_seen, queries, jnp.where(better, ops[i], best_ops), jnp.where(better, fin[i], best_f))
-
-
 def _lookup_space(space: SearchSpace, config: Config) -> int:
     """Number of distinct decoded faithful matrices, or 0 where they are not counted."""
     r, c = space.shape
@@ -359,11 +359,10 @@ def init(key: jax.Array, space: SearchSpace, config: Config) -> State:
     n = config.population
     x = jax.random.normal(key, (n, dim(space, config)), jnp.float32)
     ops, _ = decode(x, space, config)
-    tracked = space.size <= _MAX_TRACKED
-    seen = queries_lib.empty(space.size if tracked else 1)
     n_matrices = _lookup_space(space, config)
+    # a space too large for a bit set keeps a hash set of every architecture the run can evaluate
     return State(x, ops, jnp.full(n, jnp.nan, jnp.float32), jnp.int32(config.steps),
-                 jnp.zeros(space.num_slots, jnp.int32), jnp.float32(-jnp.inf), seen, jnp.int32(0 if tracked else -1),
+                 archive_lib.init(space, n * config.steps),
                  queries_lib.empty(n_matrices or 1), jnp.int32(0 if n_matrices else -1), x, key)
 
 
@@ -423,8 +422,7 @@ def tell(state: State, values: jax.Array, space: SearchSpace, config: Config) ->
     f = jnp.where(valid & jnp.isfinite(values), values, jnp.nan)
     initial = state.t >= config.steps
     finished = state.t <= 0
-    seen, queries, best_ops, best_f = _track(state.seen, state.queries, ops, valid, f, state.best_ops,
-                                            state.best_fitness, space)
+    archive, _ = archive_lib.insert(state.archive, ops, f, space, admit=valid)
     lookups_seen, lookups = _track_lookups(state.lookups_seen, state.lookups, x, space, config)
     pool_x = jnp.concatenate([state.x, x])
     pool_f = jnp.concatenate([state.fitness, f])
@@ -434,8 +432,8 @@ def tell(state: State, values: jax.Array, space: SearchSpace, config: Config) ->
     pool_ops = jnp.concatenate([state.ops, ops])
     keep = (jnp.where(initial, x, pool_x[idx]), jnp.where(initial, ops, pool_ops[idx]),
             jnp.where(initial, f, pool_f[idx]))
-    told = State(*keep, jnp.where(initial, config.steps - 1, state.t - 1).astype(jnp.int32), best_ops, best_f,
-                 seen, queries, lookups_seen, lookups, state.proposal, state.select_key)
+    told = State(*keep, jnp.where(initial, config.steps - 1, state.t - 1).astype(jnp.int32), archive,
+                 lookups_seen, lookups, state.proposal, state.select_key)
     return unless_finished(finished, state, told)
 
 

@@ -340,10 +340,21 @@ class SearchSpace:
     def random(self, key: jax.Array, shape: Sequence[int] = ()) -> jax.Array:
         """Uniformly random valid encodings, int32 ``[*shape, R]`` (rejection-free where all are valid)."""
         shape = tuple(shape)
-        if self._extra_valid is None:
-            u = jax.random.uniform(key, shape + (self.num_slots,))
+
+        def uniform(k):
+            u = jax.random.uniform(k, shape + (self.num_slots,))
             counts = jnp.broadcast_to(jnp.asarray(self.choice_counts, u.dtype), u.shape)
             return jnp.floor(u * counts).astype(jnp.int32)
+        if self._extra_valid is None:
+            return uniform(key)
+        if not self.enumerable:  # too many to list the valid ones: redraw the invalid rows (64 times at most)
+            def redraw(c):
+                k, ops, i = c
+                k, sub = jax.random.split(k)
+                return k, jnp.where(self.is_valid(ops)[..., None], ops, uniform(sub)), i + 1
+            k0, k1 = jax.random.split(key)
+            return jax.lax.while_loop(lambda c: (c[2] < 64) & ~jnp.all(self.is_valid(c[1])), redraw,
+                                      (k1, uniform(k0), 0))[1]
         valid = jnp.asarray(self.valid_ranks())
         idx = jax.random.randint(key, shape, 0, valid.shape[0])
         return self.unrank(valid[idx])
@@ -363,21 +374,50 @@ class SearchSpace:
 
     def check_budget(self, n, name: str = "budget") -> int:
         """``n`` as an int in ``[1, number of distinct queries]``: a budget of unique architectures."""
-        return check_int(name, n, lo=1, hi=len(self.distinct_ranks()))
+        return check_int(name, n, lo=1, hi=len(self.distinct_ranks()) if self.enumerable else min(self.size, 1 << 30))
+
+    @property
+    def enumerable(self) -> bool:
+        """Whether the space is small enough (2^24 architectures at most) to list every architecture:
+        a larger one samples by drawing (:meth:`random`, :meth:`sample_unique`), never by listing."""
+        return self.size <= ENUMERABLE
 
     def sample_unique(self, key: jax.Array, n: int) -> jax.Array:
         """``n`` distinct valid architectures (distinct queries, see :meth:`query_id`) drawn uniformly
         without replacement, int32 ``[n, R]``."""
+        if not self.enumerable:
+            return self._draw_unique(key, n)
         valid = self.distinct_ranks()
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 0 <= n <= len(valid):
             raise ConfigError(f"cannot draw {n!r} distinct architectures: {self.name} has {len(valid)} "
                               f"(the budget must be an integer in [1, {len(valid)}])")
         return self.unrank(jax.random.choice(key, jnp.asarray(valid), (n,), replace=False))
 
+    def _draw_unique(self, key: jax.Array, n: int) -> jax.Array:
+        """:meth:`sample_unique` on a space too large to list: ``n`` draws of :meth:`random` per round, the
+        distinct valid ones not held yet kept, until ``n`` are held (a space this large repeats rarely)."""
+        from ..archive import first_in_batch
+        check_int("n", n, lo=0, hi=min(self.size, 1 << 30))
+        if n == 0:
+            return jnp.zeros((0, self.num_slots), jnp.int32)
+
+        def more(c):
+            k, out, count, i = c
+            k, sub = jax.random.split(k)
+            draws = self.random(sub, (n,))
+            pool = jnp.concatenate([out, draws])
+            held = jnp.arange(n) < count
+            ok = first_in_batch(pool, jnp.concatenate([held, self.is_valid(draws)]), self)[n:]
+            at = jnp.where(ok, count + jnp.cumsum(ok) - 1, n)
+            return k, out.at[at].set(draws, mode="drop"), jnp.minimum(count + jnp.sum(ok), n), i + 1
+        out = jnp.zeros((n, self.num_slots), jnp.int32)
+        return jax.lax.while_loop(lambda c: (c[2] < n) & (c[3] < 1000), more, (key, out, jnp.int32(0), 0))[1]
+
     def __repr__(self) -> str:
         return f"SearchSpace({self.name!r}, slots={self.num_slots}, choices={self.num_choices})"
 
 
+ENUMERABLE = 1 << 24  # a space up to this size may list its architectures (valid ranks, distinct queries)
 _CACHE: dict[tuple[int, str], np.ndarray] = {}
 
 
