@@ -68,7 +68,7 @@ def throughput(sde, model_small, rows):
 
 def train_rate(space, rows):
     for name, chunk in (("small", 100), ("reference", 10)):
-        cfg = train.TrainConfig(net=name, iterations=4 * chunk, log_every=chunk, ckpt_every=10**9)
+        cfg = train.ScoreTrainConfig(net=name, iterations=4 * chunk, log_every=chunk, ckpt_every=10**9)
         _, info = train.train_score(jax.random.key(1), space, cfg, verbose=False)
         rows.append(dict(config=name, batch=cfg.batch, steps_per_s=info["steady_steps_per_s"], chunk=chunk))
         print(f"training {name:<9}: {info['steady_steps_per_s']:.2f} steps/s (batch 256; median of chunks of "

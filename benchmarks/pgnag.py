@@ -136,7 +136,7 @@ def write_md(rows, path, args, timing, machine):
              "(diffusion = the trained prior-limit denoiser; direct = sampling the prior slot by slot); random = "
              "100 distinct uniform architectures.", "",
              f"Timing: the CIFAR-10 -> CIFAR-100 shapley+diffusion cell ({args.seeds} seeds, denoiser "
-             f"{args.iterations} iterations of batch {train.TrainConfig().batch}): {timing['first']:.1f} s with "
+             f"{args.iterations} iterations of batch {train.DenoiserTrainConfig().batch}): {timing['first']:.1f} s with "
              f"compilation, {timing['again']:.2f} s after it ({timing['again'] / args.seeds:.2f} s per seed).", "",
              "`target lookups`: distinct target architectures whose metric the run used. Transfer = the distinct "
              "generated samples (no lookup for the prior); budget = the B random draws + the leave-one-out scoring "
@@ -160,7 +160,7 @@ def write_md(rows, path, args, timing, machine):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=10)
-    ap.add_argument("--iterations", type=int, default=train.TrainConfig().iterations)
+    ap.add_argument("--iterations", type=int, default=train.DenoiserTrainConfig().iterations)
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--out", default="docs")
     ap.add_argument("--protocols", default="transfer,budget,whole")
@@ -173,7 +173,7 @@ def main():
         return
     out.mkdir(exist_ok=True)
     keys = jax.random.split(jax.random.key(7), args.seeds)
-    tcfg = train.TrainConfig(iterations=args.iterations)
+    tcfg = train.DenoiserTrainConfig(iterations=args.iterations)
     c10, c100 = (tables.load("nb201", d, data_dir=args.data_dir) for d in ("cifar10", "cifar100"))
     t0 = time.perf_counter()
     jax.block_until_ready(run_variant(keys, ("shapley", "diffusion"), c100, tcfg, source=c10))

@@ -36,6 +36,8 @@ A grid file::
     settings = { population = 30, steps = 100 }
     sweep = { temperature = [0.05, 0.1] }   # a cartesian product; one cell label per combination
     # label = "ednag"                       # default: the method's name
+    # settings = { budget = 300, query = 10 }  # the wrappers, as on the command line: a query budget,
+                                              # the online surrogate (jaxnag.registry.compose)
 
 A cell's result depends only on its method, config, task and seed (seed ``s`` runs with
 ``jax.random.key(s)``), not on the devices, the processes or what else shares its call.
@@ -45,7 +47,7 @@ Example:
   >>> d = pathlib.Path(tempfile.mkdtemp())
   >>> _ = (d / "g.toml").write_text('seeds = 2\\n[[benchmarks]]\\nname = "nasbench_graph"\\ndatasets = ["cora"]\\n'
   ...                               '[[methods]]\\nname = "random"\\nsettings = {budget = 20}\\n')
-  >>> summary = run(d / "g.toml", progress=False, plot=False, echo=False)
+  >>> summary = run_grid(d / "g.toml", progress=False, plot=False, echo=False)
   >>> [(row["label"], row["runs"]) for row in summary]
   [('random', 2)]
 """
@@ -68,9 +70,9 @@ from typing import NamedTuple
 import numpy as np
 
 from . import outputs
-from .errors import ConfigError, DataError, Interrupted, JaxnagError, UnknownName, check_int
+from .errors import ConfigError, DataError, Interrupted, JaxnagError, UnknownName, check_int, old_names
 
-__all__ = ["Grid", "MethodEntry", "load", "read_results", "run", "summarise"]
+__all__ = ["Grid", "MethodEntry", "load", "read_results", "run_grid", "summarise"]
 
 _TOP = ("seeds", "out", "chunk", "devices", "data_dir", "benchmarks", "methods")
 _BENCH = ("name", "datasets", "metric")
@@ -329,9 +331,11 @@ def _method_entries(path, i: int, m) -> list[MethodEntry]:
 
 
 def _accepted(gen) -> list[str]:
-    """The names a generator's ``config`` takes: its settings, and its config fields where ``config``
-    passes further keywords on (EDNAG's temperature, noise, ...)."""
-    names = list(gen.settings)
+    """The names a generator's ``config`` takes: its settings, its config fields where ``config``
+    passes further keywords on (EDNAG's temperature, noise, ...), and the wrappers' (``budget``, the
+    surrogate's ``query``...: :func:`jaxnag.registry.compose` adds the wrapper they ask for)."""
+    from . import registry
+    names = list(gen.settings) + [k for k in ("budget",) + registry.SURROGATE_SETTINGS if k not in gen.settings]
     params = inspect.signature(gen.config).parameters.values()
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
         fields = [f.name for f in dataclasses.fields(gen.config_type)] if dataclasses.is_dataclass(gen.config_type) \
@@ -343,7 +347,7 @@ def _accepted(gen) -> list[str]:
 def _config(path, entry: MethodEntry, space):
     from . import registry
     from .errors import renamed
-    gen = registry.get(entry.method)
+    gen = registry.compose(entry.method, entry.settings)
     field = f"{entry.where}.settings"
     try:
         return renamed(lambda: gen.config(space, **entry.settings), {k: f"{field}.{k}" for k in entry.settings})
@@ -598,7 +602,7 @@ def _jobs(grid: Grid):
         loaded = {d: grid.custom[d].load() if bench_name == "custom" else
                   tables.load(bench_name, d, data_dir=grid.data_dir, metric=metric) for d in datasets}
         for entries in blocks.values():
-            gen = registry.get(entries[0].method)
+            gen = registry.compose(entries[0].method, entries[0].settings)  # one [[methods]] table: one wrapping
             configs = [_config(grid.path, m, space) for m in entries]
             by_structure: dict = {}
             for m, c in zip(entries, configs):
@@ -674,7 +678,7 @@ def _records(gen, entries, task_tables, cells, res, seconds, devices, processes)
     return out
 
 
-def run(path, *, out=None, chunk: int | None = None, devices: int | None = None, progress: bool = True,
+def run_grid(path, *, out=None, chunk: int | None = None, devices: int | None = None, progress: bool = True,
         plot: bool = True, echo: bool = True, overwrite: bool = False) -> list[dict]:
     """Run (or resume) the grid file at ``path``; returns the summary rows (see :func:`summarise`).
 
@@ -1095,3 +1099,6 @@ def _write_plot(records: list[dict], path: Path) -> bool:
     finally:
         plt.close(fig)
     return True
+
+
+__getattr__ = old_names("jaxnag.bench", {"run": "run_grid"}, globals())

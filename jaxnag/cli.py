@@ -100,27 +100,15 @@ def _apply_method_flags(args) -> tuple[dict, dict]:
 
 
 def _wrapped(args, settings: dict):
-    """``(generator, settings)`` for ``--method``: with the online surrogate (:mod:`jaxnag.surrogate`) when
-    ``--surrogate-query`` is given, under a query budget when ``--budget`` is given to a method that has
-    none of its own."""
+    """``(generator, settings)`` for ``--method`` (:func:`jaxnag.registry.compose`): with the online surrogate
+    when ``--surrogate-query`` is given, under a query budget when ``--budget`` is given to a method that
+    has none of its own."""
     from . import registry
-    gen = registry.get(args.method)
     if args.surrogate_query is not None:
-        from . import surrogate
-        gen = surrogate.with_surrogate(gen)
         settings = dict(settings, query=args.surrogate_query, local=args.surrogate_local or 0)
     elif args.surrogate_local is not None:
         raise CLIError("--surrogate-local works with --surrogate-query M (the online surrogate)")
-    return _maybe_budgeted(gen, settings), settings
-
-
-def _maybe_budgeted(gen, settings: dict):
-    """``gen`` under a query budget (:mod:`jaxnag.budget`) when ``--budget`` is given to a method that
-    has none of its own."""
-    if "budget" in settings and "budget" not in gen.settings:
-        from . import budget
-        return budget.with_budget(gen)
-    return gen
+    return registry.compose(args.method, settings), settings
 
 
 _SURROGATE_FLAGS = {"query": "--surrogate-query", "local": "--surrogate-local"}  # the wrapper's settings
@@ -275,6 +263,7 @@ def _cmd_generate_proxy(args):
                        f"{args.method} reads a table or a checkpoint")
     config = _build_config(gen, space, settings)
     settings = _resolved(settings, config)
+    from . import proxies
     fit, label = _proxy_fitness(args, space)
     keys = jax.random.split(jax.random.key(args.seed), args.seeds)
     print(f"jaxnag: compiling and running {args.seeds} x {args.method} on the proxy {label} ...", file=sys.stderr,
@@ -282,8 +271,7 @@ def _cmd_generate_proxy(args):
     t0 = time.perf_counter()
     with _Scored(label, enabled=sys.stderr.isatty()) as scored:
         counted = scored.wrap(fit)
-        res = jax.block_until_ready(
-            jax.jit(lambda k: jax.lax.map(lambda kk: gen.generate(kk, counted, space, config), k))(keys))
+        res = jax.block_until_ready(proxies.generate(gen, keys, space, config, counted))
     elapsed = time.perf_counter() - t0
     best_ops, best = np.asarray(res.best_ops), np.asarray(res.best_fitness, np.float64)
     runs = [dict(seed=i, best_arch=space.to_string(best_ops[i]) if np.isfinite(best[i]) else None,
@@ -523,7 +511,7 @@ def _cmd_bench(args):
         renamed(lambda: parallel.initialize(*given.values(), timeout=args.timeout),
                 {"coordinator_address": "--coordinator", "num_processes": "--num-processes",
                  "process_id": "--process-id"})
-    bench.run(args.grid, out=args.out, chunk=args.chunk, devices=args.devices, progress=not args.no_progress,
+    bench.run_grid(args.grid, out=args.out, chunk=args.chunk, devices=args.devices, progress=not args.no_progress,
               plot=not args.no_plot, overwrite=args.overwrite)
 
 
@@ -582,7 +570,7 @@ def _cmd_train_score(args):
     check_int("--validity-samples", args.validity_samples, lo=0)
     check_int("--pc-steps", args.pc_steps, lo=2)
     space = spaces.get(args.space)
-    cfg = train.TrainConfig(net=args.net, iterations=args.iterations, batch=args.batch, lr=args.lr,
+    cfg = train.ScoreTrainConfig(net=args.net, iterations=args.iterations, batch=args.batch, lr=args.lr,
                             sigma_max=args.sigma_max, log_every=min(args.log_every, args.iterations),
                             ckpt_every=args.ckpt_every)
     model, info = train.train_score(jax.random.key(args.seed), space, cfg, args.out, resume=not args.restart)

@@ -16,14 +16,17 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import math
 import numbers
 
 import numpy as np
 
 __all__ = ["CheckpointError", "ConfigError", "DataError", "GenerationError", "Interrupted", "InvalidArchitecture",
-           "JaxnagError", "MissingDependency", "UnknownName", "check_finite", "check_int", "check_positive_int", "check_range",
-           "is_concrete", "renamed"]
+           "JaxnagError", "MissingDependency", "UnknownName", "check_finite", "check_int", "check_ints",
+           "check_positive_int", "check_range", "is_concrete", "old_names", "renamed"]
 
 
 class JaxnagError(Exception):
@@ -99,6 +102,45 @@ def check_int(name: str, value, lo: int | None = None, hi: int | None = None) ->
             raise ConfigError(f"{name} must be an integer >= {lo}, got {value}")
         raise ConfigError(f"{name} must be an integer in [{lo}, {hi}], got {value}")
     return value
+
+
+def check_ints(name: str, value, lo: int, hi: int):
+    """A traced-or-concrete integer setting (scalar or batched): where concrete, every entry must be an
+    integer in ``[lo, hi]``; a traced one (under jit/vmap) passes through. Returns ``value``.
+
+    Example:
+      >>> from jaxnag.errors import check_ints
+      >>> check_ints("sample", [3, 5], 1, 10)
+      [3, 5]
+    """
+    arr = _host(value)
+    if arr is not None and (isinstance(value, bool) or arr.dtype.kind not in "iu" or np.any(arr < lo)
+                            or np.any(arr > hi)):
+        raise ConfigError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
+    return value
+
+
+def old_names(module: str, names: dict[str, str], namespace: dict) -> Callable[[str], Any]:
+    """A module ``__getattr__`` answering the old ``names`` (old -> new name) with the new object and a
+    DeprecationWarning: a renamed function or class keeps working for one release.
+
+    Example:
+      >>> import warnings
+      >>> from jaxnag import pgnag
+      >>> with warnings.catch_warnings(record=True) as w:
+      ...     warnings.simplefilter("always")
+      ...     same = pgnag.run is pgnag.report
+      >>> same, "pgnag.run is deprecated" in str(w[0].message)
+      (True, True)
+    """
+    def __getattr__(name: str):
+        if name in names:
+            import warnings
+            warnings.warn(f"{module}.{name} is deprecated: use {module}.{names[name]} (the old name goes in the "
+                          "next release)", DeprecationWarning, stacklevel=2)
+            return namespace[names[name]]
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    return __getattr__
 
 
 def check_positive_int(name: str, value) -> int:

@@ -31,7 +31,7 @@ Example:
   >>> import jax
   >>> from jaxnag import pgnag, spaces, tables
   >>> t = tables.load("nasbench_graph", "cora")
-  >>> cfg = pgnag.Config(k=5, prior_method="loo", prior_budget=50, samples=20, train=pgnag.TrainConfig(iterations=50))
+  >>> cfg = pgnag.Config(k=5, prior_method="loo", prior_budget=50, samples=20, train=pgnag.DenoiserTrainConfig(iterations=50))
   >>> res = jax.jit(lambda k: pgnag.generate(k, t, t.space, cfg))(jax.random.key(0))
   >>> res.extras["samples"].shape
   (1, 20, 5)
@@ -48,17 +48,18 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import prior as prior_lib
+from . import archive as archive_lib
 from . import queries as seen_set
 from . import ridge as ridge_lib
 from .discrete import diffusion, train
-from .discrete.train import TrainConfig as TrainConfig
-from .errors import ConfigError, DataError, UnknownName, check_int, check_range, is_concrete
+from .discrete.train import DenoiserTrainConfig as DenoiserTrainConfig
+from .errors import ConfigError, DataError, UnknownName, check_int, check_range, is_concrete, old_names
 from .prior import check_scoring
 from .protocol import Result, evaluate, trace_result, unless_finished
 from .shaping import failed_as
 
-__all__ = ["Config", "PRIORS", "Report", "SAMPLERS", "State", "TrainConfig", "additive_shapley", "ask", "done",
-           "generate", "init", "protocol", "protocol_of", "run", "same_task", "sample_prior", "tell"]
+__all__ = ["Config", "PRIORS", "Report", "SAMPLERS", "State", "DenoiserTrainConfig", "additive_shapley", "ask", "done",
+           "generate", "init", "protocol", "protocol_of", "report", "same_task", "sample_prior", "tell"]
 
 PRIORS = ("shapley", "frequency", "uniform")
 SAMPLERS = ("diffusion", "direct")
@@ -87,7 +88,7 @@ class Config:
       permutations: Monte-Carlo permutations per architecture (``prior_method="mc"``).
       max_missing: :func:`run` refuses a prior whose share of coalition lookups the source
         table lacks exceeds this (the result of :func:`generate` reports the share).
-      train: denoiser size and training settings (:class:`jaxnag.discrete.train.TrainConfig`).
+      train: denoiser size and training settings (:class:`jaxnag.discrete.train.DenoiserTrainConfig`).
       iterative: rescore after every round on the target queries made so far (score -> prior ->
         sample -> query -> rescore; module doc). Needs ``sampler="direct"``.
       ridge: L2 penalty of the iterative variant's ridge fit (> 0).
@@ -107,7 +108,7 @@ class Config:
     rounds: int = 1
     permutations: int = 32
     max_missing: float = 0.1
-    train: TrainConfig = TrainConfig()
+    train: DenoiserTrainConfig = DenoiserTrainConfig()
     iterative: bool = False
     ridge: float = 1.0
     sharpness: float = 1.0
@@ -138,8 +139,8 @@ class Config:
         check_range("sharpness", self.sharpness, lo=0.0, lo_open=True)
         if not self.ridge > 0:
             raise ConfigError(f"ridge must be > 0 (it keeps the regression's system solvable), got {self.ridge}")
-        if not isinstance(self.train, TrainConfig):
-            raise ConfigError(f"train must be a discrete.train.TrainConfig, got {type(self.train).__name__}")
+        if not isinstance(self.train, DenoiserTrainConfig):
+            raise ConfigError(f"train must be a discrete.train.DenoiserTrainConfig, got {type(self.train).__name__}")
 
     def replace(self, **kw) -> "Config":
         return dataclasses.replace(self, **kw)
@@ -160,9 +161,9 @@ class State(NamedTuple):
       losses: ``[iterations]`` training losses (empty for direct sampling).
       train_ids, train_kept: target query ids of the training architectures, and which of
         them map onto the target space.
-      seen, queries: target queries read so far (the prior's reads included, see the module doc).
-      best_ops, best_fitness: best target query so far (the samples, and in the budgeted
-        protocol the B random draws).
+      archive: the target queries read so far (:mod:`jaxnag.archive`; the prior's reads included, see
+        the module doc): ``queries``, and ``best_ops``, ``best_fitness``, the best target query so far
+        (the samples, and in the budgeted protocol the B random draws).
       proposal: ``[samples, R]`` what the last ask drew.
       rounds: rounds told.
       distinct, novel: distinct samples per round, summed, and those not among the training set.
@@ -177,10 +178,7 @@ class State(NamedTuple):
     losses: jax.Array
     train_ids: jax.Array
     train_kept: jax.Array
-    seen: jax.Array
-    queries: jax.Array
-    best_ops: jax.Array
-    best_fitness: jax.Array
+    archive: archive_lib.Archive
     proposal: jax.Array
     rounds: jax.Array
     distinct: jax.Array
@@ -188,6 +186,18 @@ class State(NamedTuple):
     stats: ridge_lib.Stats
     top_ids: jax.Array
     top_values: jax.Array
+
+    @property
+    def best_ops(self):
+        return self.archive.best_ops
+
+    @property
+    def best_fitness(self):
+        return self.archive.best_fitness
+
+    @property
+    def queries(self):
+        return self.archive.queries
 
 
 def same_task(source, target) -> bool:
@@ -242,22 +252,24 @@ def _init(key: jax.Array, space, config: Config, source, proto: str) -> State:
         model, losses = train.train_state(k_train, train_ops, kept.astype(jnp.float32), p, space, config.train)
     else:
         model, losses = None, jnp.zeros(0, jnp.float32)
-    seen = seen_set.empty(space.size)
-    best_ops, best_f = train_ops[0], jnp.float32(-jnp.inf)
+    archive = archive_lib.init(space, config.samples * config.rounds)._replace(best_ops=train_ops[0])
     if proto == "budgeted":  # the B random draws are queries of the target: their best counts
-        seen = scoring.seen
-        best_ops, best_f = scoring.top_ops[0], scoring.top_values[0]
+        if not archive_lib.fits(space):
+            raise ConfigError(f"PG-NAG's budgeted protocol keeps a bit set of {space.name}'s queries, which is too "
+                              "large: score the prior on a source table (transfer)")
+        archive = archive._replace(seen=scoring.seen, queries=seen_set.count(scoring.seen), best_ops=scoring.top_ops[0],
+                                   best_fitness=scoring.top_values[0])
     elif proto == "whole-table":
         distinct = jnp.asarray(space.distinct_ranks())  # one rank per query: each is its own query id
-        seen, _ = seen_set.mark(seen, distinct, jnp.isfinite(source.values[distinct]))
+        seen, _ = seen_set.mark(archive.seen, distinct, jnp.isfinite(source.values[distinct]))
+        archive = archive._replace(seen=seen, queries=seen_set.count(seen))
     stats = ridge_lib.empty(space)
     top_ids, top_values = jnp.zeros(config.k, jnp.int32), jnp.full(config.k, -jnp.inf, jnp.float32)
     if proto == "budgeted":  # the top-k of the B draws are known target values: the rescoring starts from them
         stats = ridge_lib.update(stats, scoring.top_ops, scoring.top_values, space)
         top_ids, top_values = space.query_id(scoring.top_ops), jnp.where(jnp.isfinite(scoring.top_values),
                                                                           scoring.top_values, -jnp.inf)
-    return State(scoring, p, model, losses, space.query_id(train_ops), kept, seen, seen_set.count(seen),
-                 best_ops, best_f, jnp.zeros((config.samples, space.num_slots), jnp.int32),
+    return State(scoring, p, model, losses, space.query_id(train_ops), kept, archive, jnp.zeros((config.samples, space.num_slots), jnp.int32),
                  jnp.int32(0), jnp.int32(0), jnp.int32(0), stats, top_ids, top_values)
 
 
@@ -270,8 +282,8 @@ def init(key: jax.Array, space, config: Config, source) -> State:
 
 def init_on_target(key: jax.Array, fitness: Callable, space, config: Config) -> State:
     """:func:`init` without a source: the prior is scored on ``fitness``, the target itself (the
-    ``budgeted`` protocol with ``config.prior_budget``, else ``whole-table``); the state's ``seen`` and
-    ``queries`` record the target queries this made."""
+    ``budgeted`` protocol with ``config.prior_budget``, else ``whole-table``); the state's ``archive``
+    records the target queries this made."""
     return _init(key, space, config, fitness, protocol_of(None, config))
 
 
@@ -282,9 +294,7 @@ def ask(key: jax.Array, state: State, space, config: Config) -> tuple[jax.Array,
         raise ConfigError(f"this PG-NAG run is finished: all {config.rounds} rounds were told")
     if config.iterative:
         draws = sample_prior(key, state.prior, config.samples * _OVERSAMPLE)
-        ids = space.query_id(draws)
-        fresh = space.is_valid(draws) & seen_set.first_occurrence(ids, jnp.ones(ids.shape[0], bool)) \
-            & ~seen_set.contains(state.seen, ids)
+        fresh = archive_lib.fresh(state.archive, draws, space)
         ops = draws[jnp.argsort(~fresh, stable=True)[:config.samples]]  # unqueried distinct valid ones first
         return ops, state._replace(proposal=ops)
     if config.sampler == "direct":
@@ -301,19 +311,14 @@ def tell(state: State, values: jax.Array, space, config: Config) -> State:
         raise ConfigError(f"tell takes one fitness value per sample: shape ({config.samples},), got {values.shape}")
     ops = state.proposal
     valid = space.is_valid(ops)
-    f = jnp.where(valid, failed_as(values), -jnp.inf)
     ids = space.query_id(ops)
-    seen, new = seen_set.mark(state.seen, ids, valid)
-    first = seen_set.first_occurrence(ids, valid)
+    archive, new = archive_lib.insert(state.archive, ops, failed_as(values), space, admit=valid)
+    first = archive_lib.first_in_batch(ops, valid, space)
     known = jnp.any((ids[:, None] == state.train_ids[None, :]) & state.train_kept[None, :], axis=1)
-    i = jnp.argmax(f)
-    better = f[i] > state.best_fitness
-    told = state._replace(seen=seen, queries=state.queries + new, best_ops=jnp.where(better, ops[i], state.best_ops),
-                          best_fitness=jnp.where(better, f[i], state.best_fitness), rounds=state.rounds + 1,
+    told = state._replace(archive=archive, rounds=state.rounds + 1,
                           distinct=state.distinct + jnp.sum(first), novel=state.novel + jnp.sum(first & ~known))
     if config.iterative:
-        told = _rescore(told, ops, ids, jnp.where(valid, values, jnp.nan), new_ids=first & ~seen_set.contains(
-            state.seen, ids), space=space, config=config)
+        told = _rescore(told, ops, ids, jnp.where(valid, values, jnp.nan), new_ids=new, space=space, config=config)
     return unless_finished(state.rounds >= config.rounds, state, told)  # past the last round: a no-op
 
 
@@ -444,8 +449,9 @@ def check(result: Result, config: Config, source_name: str = "the source") -> No
 _generate = jax.jit(generate, static_argnames=("space",))
 
 
-def run(key: jax.Array, source, target, config: Config = Config()) -> Report:
-    """Score ``source``, build the prior, generate for ``target`` (host wrapper of :func:`generate`,
+def report(key: jax.Array, source, target, config: Config = Config()) -> Report:
+    """PG-NAG's report of a run: score ``source``, build the prior, generate for ``target`` (host wrapper of
+    :func:`generate`,
     compiled once per space and config; the protocol is decided by :func:`protocol`)."""
     proto = protocol(source, target, config)
     res = _generate(key, target, target.info.space, config, None if proto != "transfer" else source)
@@ -457,3 +463,6 @@ def run(key: jax.Array, source, target, config: Config = Config()) -> Report:
                   float(values[finite].mean()) if finite.any() else float("nan"), float(res.extras["novelty"]),
                   int(res.queries), proto, source.name, np.asarray(res.extras["prior"]),
                   np.asarray(res.extras["score"]), float(res.extras["missing_share"]), res)
+
+
+__getattr__ = old_names("jaxnag.pgnag", {"run": "report", "TrainConfig": "DenoiserTrainConfig"}, globals())

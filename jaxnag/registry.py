@@ -29,7 +29,8 @@ import jax.numpy as jnp
 from .errors import ConfigError, UnknownName, renamed
 from .protocol import Generator
 
-__all__ = ["DEPRECATED", "Setting", "deprecation_note", "get", "names", "register", "settings"]
+__all__ = ["DEPRECATED", "SURROGATE_SETTINGS", "Setting", "compose", "deprecation_note", "get", "names", "register",
+           "settings"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,14 +160,14 @@ def _pgnag() -> Generator:
         return {"source": source}, notes
 
     def config(space, k=20, temperature=None, samples=100, rounds=1, prior_budget=None, prior_method="exact",
-               prior="shapley", sampler="diffusion", iterations=pgnag.TrainConfig().iterations, iterative=False,
+               prior="shapley", sampler="diffusion", iterations=pgnag.DenoiserTrainConfig().iterations, iterative=False,
                sharpness=1.0, tau=None):
         temperature = _deprecated(tau, "tau", "temperature", temperature)
         if prior_budget is not None:
             space.check_budget(prior_budget, "prior_budget")
         return renamed(lambda: pgnag.Config(
             k=k, prior_method=prior_method, prior_budget=prior_budget, temperature=temperature, prior=prior,
-            sampler=sampler, samples=samples, rounds=rounds, train=pgnag.TrainConfig(iterations=iterations),
+            sampler=sampler, samples=samples, rounds=rounds, train=pgnag.DenoiserTrainConfig(iterations=iterations),
             iterative=bool(iterative), sharpness=sharpness),
             {"budget": "prior_budget", "method": "prior_method", "iterations": "iterations"})
 
@@ -181,7 +182,7 @@ def _pgnag() -> Generator:
              prior_method=Setting("exact", str, "Shapley estimator", ("exact", "mc", "loo")),
              prior=Setting("shapley", str, "prior driving generation", pgnag.PRIORS),
              sampler=Setting("diffusion", str, "denoiser or the prior itself", pgnag.SAMPLERS),
-             iterations=Setting(pgnag.TrainConfig().iterations, help="denoiser training iterations"),
+             iterations=Setting(pgnag.DenoiserTrainConfig().iterations, help="denoiser training iterations"),
              iterative=Setting(False, bool, "rescore on the target's queries after every round (needs sampler "
                                             "direct)"),
              sharpness=Setting(1.0, float, "iterative: default temperature = score std / this")),
@@ -196,9 +197,9 @@ def _pgnag() -> Generator:
 
 def _pgnag_on_target(key, fitness, space, config):
     """PG-NAG scoring its prior on the target itself, and the target queries that made."""
-    from . import archive, pgnag
+    from . import pgnag
     state = pgnag.init_on_target(key, fitness, space, config)
-    return state, archive.Archive(state.seen, state.queries, state.best_ops, state.best_fitness)
+    return state, state.archive
 
 
 def _describe_pgnag(config, context, notes, table):
@@ -318,6 +319,38 @@ def get(name: str) -> Generator:
     if gen.name != name:
         raise ConfigError(f"plugin jaxnag.generators:{name} gives a generator named {gen.name!r}")
     return register(gen, replace=True)
+
+
+SURROGATE_SETTINGS = ("query", "local", "ridge", "fresh")  # the online surrogate's settings (jaxnag.surrogate)
+
+
+def compose(method, settings: dict) -> Generator:
+    """The generator a run's ``settings`` ask for: ``method`` (a name or a Generator) with the online
+    surrogate where a surrogate setting is given (``query``, ``local``, ``ridge``, ``fresh``:
+    :mod:`jaxnag.surrogate`), then under a query budget where ``budget`` is given to a method without a
+    budget of its own (:mod:`jaxnag.budget`). What ``jaxnag generate`` and ``jaxnag bench`` run; pass the
+    same ``settings`` to its ``config``.
+
+    Example:
+      >>> from jaxnag import registry, spaces
+      >>> gen = registry.compose("ednag", dict(budget=100, query=5, population=10))
+      >>> gen.description.endswith("(online surrogate) (query budget)")
+      True
+      >>> cfg = gen.config(spaces.get("nb201"), budget=100, query=5, population=10)
+      >>> registry.compose("rea", dict(budget=100)) is registry.get("rea")  # REA has a budget of its own
+      True
+    """
+    gen = get(method) if isinstance(method, str) else method
+    if not isinstance(gen, Generator):
+        raise ConfigError(f"compose takes a generator or its name, got {type(method).__name__}")
+    own = set(gen.settings)
+    if any(k in settings and k not in own for k in SURROGATE_SETTINGS):
+        from . import surrogate
+        gen = surrogate.with_surrogate(gen)
+    if "budget" in settings and "budget" not in own:
+        from . import budget
+        gen = budget.with_budget(gen)
+    return gen
 
 
 def settings(name: str) -> dict[str, Setting]:

@@ -241,7 +241,7 @@ def _api_cases():
     from jaxnag import ednag, pgnag, prior
     from jaxnag.baselines import random_search, rea
     from jaxnag.diffusionnag import generator, guidance, train
-    from jaxnag.discrete.train import TrainConfig as DenoiserConfig
+    from jaxnag.discrete.train import DenoiserTrainConfig as DenoiserConfig
     key = jax.random.key(0)
     t = tables.from_arrays(NB201, NB201.all_ops()[:50], np.arange(50, dtype=np.float32))
     few = tables.from_arrays(NB201, NB201.all_ops()[1::1302], np.arange(12, dtype=np.float32))
@@ -264,15 +264,15 @@ def _api_cases():
         (lambda: pgnag.Config(temperature=float("nan")), errors.ConfigError, "temperature must be finite"),
         (lambda: pgnag.Config(prior_budget=-1), errors.ConfigError, "budget must be an integer >= 1"),
         # A table of 12 spread-out cells lacks most coalition lookups: the prior would be meaningless.
-        (lambda: pgnag.run(key, few, few, pgnag.Config(k=5, prior_method="loo", sampler="direct", samples=10)),
+        (lambda: pgnag.report(key, few, few, pgnag.Config(k=5, prior_method="loo", sampler="direct", samples=10)),
          errors.DataError, "of the coalition lookups Shapley scoring needs"),
         (lambda: DenoiserConfig(lr=float("nan")), errors.ConfigError, "lr must be finite"),
         (lambda: DenoiserConfig(d=30, heads=4), errors.ConfigError, "multiple of heads"),
-        (lambda: train.TrainConfig(lr=float("nan")), errors.ConfigError, "lr must be finite"),
-        (lambda: train.TrainConfig(batch=0), errors.ConfigError, "batch must be an integer >= 1"),
-        (lambda: train.TrainConfig(sigma_max=0.05), errors.ConfigError, "sigma_max must be in (0.1, inf]"),
-        (lambda: train.TrainConfig(log_every=0), errors.ConfigError, "log_every must be an integer >= 1"),
-        (lambda: train.TrainConfig(net="huge"), errors.UnknownName, "unknown network config 'huge'"),
+        (lambda: train.ScoreTrainConfig(lr=float("nan")), errors.ConfigError, "lr must be finite"),
+        (lambda: train.ScoreTrainConfig(batch=0), errors.ConfigError, "batch must be an integer >= 1"),
+        (lambda: train.ScoreTrainConfig(sigma_max=0.05), errors.ConfigError, "sigma_max must be in (0.1, inf]"),
+        (lambda: train.ScoreTrainConfig(log_every=0), errors.ConfigError, "log_every must be an integer >= 1"),
+        (lambda: train.ScoreTrainConfig(net="huge"), errors.UnknownName, "unknown network config 'huge'"),
         (lambda: generator.Config(guidance_scale=float("nan")), errors.ConfigError, "guidance_scale must be finite"),
         (lambda: generator.Config(pc_steps=1), errors.ConfigError, "pc_steps must be an integer >= 2"),
         (lambda: generator.Config(top=600), errors.ConfigError, "top (600) cannot exceed the samples generated (256)"),

@@ -30,7 +30,7 @@ def done(tmp_path_factory, data_dir):
     """A finished run of the grid: a folder with g.toml, g.jsonl (two records), g.md and g.png."""
     d = tmp_path_factory.mktemp("done")
     (d / "g.toml").write_text(f"data_dir = {json.dumps(str(data_dir))}\n" + GRID)
-    bench.run(d / "g.toml", progress=False, echo=False)
+    bench.run_grid(d / "g.toml", progress=False, echo=False)
     assert len(bench.read_results(d / "g.jsonl")) == 2
     return d
 
@@ -358,5 +358,5 @@ def test_a_write_that_fails_mid_run_leaves_whole_lines(grid, done, capsys, monke
 def test_run_checks_its_arguments(grid, no_cells, kwargs, error, message):
     kwargs = {"path": grid, **kwargs}
     with pytest.raises(error, match=message.replace("(", r"\(")):
-        bench.run(kwargs.pop("path"), progress=False, echo=False, **kwargs)
+        bench.run_grid(kwargs.pop("path"), progress=False, echo=False, **kwargs)
     assert sorted(p.name for p in grid.parent.iterdir()) == ["g.toml"]

@@ -18,7 +18,7 @@ from jaxnag.diffusionnag import train
 from jaxnag.errors import CheckpointError
 
 S = spaces.get("nb201")
-CFG = train.TrainConfig(iterations=25, batch=8, log_every=7, ckpt_every=10, keep=5)
+CFG = train.ScoreTrainConfig(iterations=25, batch=8, log_every=7, ckpt_every=10, keep=5)
 X, LVL = jnp.linspace(-1, 1, 2 * 8 * 7).reshape(2, 8, 7), jnp.ones(2)
 
 
@@ -51,7 +51,7 @@ def test_exact_steps_and_saves_at_every_multiple(trained):
 @pytest.mark.slow  # 6-13 s on 2 cores: the default run keeps to its 5-minute budget
 def test_resume_equals_uninterrupted_run(trained, tmp_path):
     d, _, _ = trained
-    longer = train.TrainConfig(**{**CFG.__dict__, "iterations": 33})
+    longer = train.ScoreTrainConfig(**{**CFG.__dict__, "iterations": 33})
     import shutil
     shutil.copytree(d, tmp_path / "ck")
     resumed, info = train.train_score(jax.random.key(123), S, longer, tmp_path / "ck", verbose=False)
@@ -69,7 +69,7 @@ def test_restart_keeps_every_earlier_step(trained, tmp_path):
     import shutil
     shutil.copytree(d, tmp_path / "ck")
     before = snapshot(tmp_path / "ck")
-    short = train.TrainConfig(**{**CFG.__dict__, "iterations": 5, "keep": 1})
+    short = train.ScoreTrainConfig(**{**CFG.__dict__, "iterations": 5, "keep": 1})
     _, info = train.train_score(jax.random.key(1), S, short, tmp_path / "ck", resume=False, verbose=False)
     after = snapshot(tmp_path / "ck")
     assert info["run"].name == "1" and info["saved"] == [5]
@@ -97,7 +97,7 @@ def test_refuses_another_network_before_training(trained):
     before = snapshot(d)
     for other in (dict(net="reference"), dict(lr=0.5), dict(sigma_max=4.0)):
         with pytest.raises(CheckpointError, match="another kind"):
-            train.train_score(jax.random.key(0), S, train.TrainConfig(**{**CFG.__dict__, **other}), d, verbose=False)
+            train.train_score(jax.random.key(0), S, train.ScoreTrainConfig(**{**CFG.__dict__, **other}), d, verbose=False)
     with pytest.raises(CheckpointError, match="space nb201 vs tnb101_micro"):
         train.train_score(jax.random.key(0), spaces.get("tnb101_micro"), CFG, d, verbose=False)
     assert snapshot(d) == before
@@ -197,7 +197,7 @@ def test_sigkill_mid_training_resumes_to_the_same_parameters(tmp_path):
     assert res.returncode == 0, res.stderr
     assert f"resumed {run0} at step {killed_at}" in res.stderr
     resumed, _, _ = train.load_score(tmp_path / "ck")
-    cfg = train.TrainConfig(iterations=60, batch=8, log_every=5, ckpt_every=10)
+    cfg = train.ScoreTrainConfig(iterations=60, batch=8, log_every=5, ckpt_every=10)
     straight, _ = train.train_score(jax.random.key(0), S, cfg, verbose=False)
     np.testing.assert_array_equal(out(resumed), out(straight))
 

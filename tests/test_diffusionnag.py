@@ -89,7 +89,7 @@ def test_guidance_gradient_direction():
 
 
 def test_training_loss_decreases(tmp_path):
-    cfg = train.TrainConfig(iterations=60, batch=32, log_every=20, ckpt_every=60)
+    cfg = train.ScoreTrainConfig(iterations=60, batch=32, log_every=20, ckpt_every=60)
     model, info = train.train_score(jax.random.key(0), S, cfg, tmp_path / "ck", verbose=False)
     assert info["steps"] == 60 and info["losses"][-1] < info["losses"][0] and info["saved"] == [60]
 

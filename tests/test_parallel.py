@@ -144,7 +144,7 @@ def _strip(records):
 def test_bench_writes_resumes_and_summarises(tmp_path, monkeypatch):
     grid = tmp_path / "g.toml"
     grid.write_text(GRID)
-    rows = bench.run(grid, progress=False, echo=False)
+    rows = bench.run_grid(grid, progress=False, echo=False)
     out = tmp_path / "g.jsonl"
     first = bench.read_results(out)
     assert len(first) == 3 * 2 * 4 and (tmp_path / "g.md").is_file() and (tmp_path / "g.png").is_file()
@@ -167,18 +167,18 @@ def test_bench_writes_resumes_and_summarises(tmp_path, monkeypatch):
             ran.append(len(index))
             yield index, res
     monkeypatch.setattr(parallel, "run_chunks", counting)
-    bench.run(grid, progress=False, echo=False, plot=False)
+    bench.run_grid(grid, progress=False, echo=False, plot=False)
     assert sum(ran) == len(first) - 5
     again = bench.read_results(out)
     assert len(again) == len(first) and _strip(again) == _strip(first)
     ran.clear()
-    bench.run(grid, progress=False, echo=False, plot=False)  # complete: nothing runs
+    bench.run_grid(grid, progress=False, echo=False, plot=False)  # complete: nothing runs
     assert ran == []
 
     # another grid writing to the same file with other settings for a label is refused
     grid.write_text(GRID.replace("budget = 15", "budget = 16"))
     with pytest.raises(errors.ConfigError, match="other settings"):
-        bench.run(grid, progress=False, echo=False, plot=False)
+        bench.run_grid(grid, progress=False, echo=False, plot=False)
 
 
 @pytest.mark.parametrize("edit, field", [
@@ -216,7 +216,7 @@ def test_bench_preflight_refuses_a_context_that_cannot_run(tmp_path, data_dir):
                                  'name = "pgnag"\nsettings = { prior_from = "nb201:cifar10", k = 5 }'))
     with pytest.raises(errors.JaxnagError, match=r"methods\[0\]\.settings: prior_from nb201:cifar10: cannot "
                                                   "map nb201 onto nasbench_graph"):
-        bench.run(grid, progress=False, echo=False, plot=False)
+        bench.run_grid(grid, progress=False, echo=False, plot=False)
     assert not (tmp_path / "g.jsonl").exists()
 
 
@@ -250,3 +250,20 @@ def test_bench_killed_mid_run_resumes_without_recomputing(tmp_path):
                            timeout=600)
     assert clean.returncode == 0, clean.stderr[-2000:]
     assert _strip(records) == _strip(bench.read_results(tmp_path / "clean.jsonl"))
+
+
+def test_rea_sample_is_swept_in_one_grid(nb201):
+    """REA's tournament size is a traced field: configs of several sample sizes are one compiled grid, and
+    each cell equals its own run."""
+    from jaxnag import registry
+    gen = registry.get("rea")
+    space, t = nb201.space, nb201[0]
+    cfgs = [gen.config(space, budget=30, population=10, sample=s) for s in (2, 5, 10)]
+    res = parallel.run(gen, [0, 1], t, space, cfgs)
+    assert res.best_fitness.shape == (3, 1, 2) and len(set(res.best_trace[:, 0, 1].sum(-1).tolist())) > 1
+    for i, c in enumerate(cfgs):
+        one = jax.jit(lambda k: gen.generate(k, t, space, c))(jax.random.key(1))
+        assert float(one.best_fitness) == float(res.best_fitness[i, 0, 1])
+        np.testing.assert_array_equal(np.asarray(one.best_trace), res.best_trace[i, 0, 1])
+    with pytest.raises(errors.ConfigError, match="sample must be an integer in \\[1, 10\\]"):
+        gen.config(space, budget=30, population=10, sample=11)

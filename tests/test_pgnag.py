@@ -144,7 +144,7 @@ def test_train_sample_shapes_validity_and_loss(nb201_c10):
     space = nb201_c10.space
     top, _ = nb201_c10.top_k(20)
     p = prior.frequency_prior(top, space)
-    model, losses = train.fit(jax.random.key(0), top, p, space, train.TrainConfig(iterations=200, batch=64))
+    model, losses = train.fit(jax.random.key(0), top, p, space, train.DenoiserTrainConfig(iterations=200, batch=64))
     assert losses.shape == (200,) and float(losses[-20:].mean()) < float(losses[:20].mean())
     x = train.generate(jax.random.key(1), model, p, 64)
     assert x.shape == (64, 6) and x.dtype == jnp.int32 and bool(jnp.all(space.is_valid(x)))
@@ -156,7 +156,7 @@ def test_train_sample_shapes_validity_and_loss(nb201_c10):
 def test_pgnag_run_transfer_and_errors(data_dir):
     src = tables.load("nb201", "cifar10", data_dir=data_dir)
     dst = tables.load("tnb101_micro", "class_scene", data_dir=data_dir)
-    r = pgnag.run(jax.random.key(0), src, dst, pgnag.Config(sampler="direct", samples=50))
+    r = pgnag.report(jax.random.key(0), src, dst, pgnag.Config(sampler="direct", samples=50))
     assert r.samples.shape == (50, 6) and r.prior.shape == (6, 4)
     assert r.target_queries == len(np.unique(np.asarray(dst.space.rank(r.samples))))
     assert np.isfinite(r.best) and r.best >= r.mean
@@ -190,11 +190,11 @@ def test_protocols_say_what_they_read(data_dir):
     c10 = tables.load("nb201", "cifar10", data_dir=data_dir)
     c100 = tables.load("nb201", "cifar100", data_dir=data_dir)
     cfg = pgnag.Config(k=5, prior_method="loo", sampler="direct", samples=10)
-    whole = pgnag.run(jax.random.key(0), c10, c10, cfg)
+    whole = pgnag.report(jax.random.key(0), c10, c10, cfg)
     assert whole.protocol == "whole-table" and whole.target_queries == 15625
-    budgeted = pgnag.run(jax.random.key(0), c10, c10, cfg.__class__(**{**cfg.__dict__, "prior_budget": 50}))
+    budgeted = pgnag.report(jax.random.key(0), c10, c10, cfg.__class__(**{**cfg.__dict__, "prior_budget": 50}))
     assert budgeted.protocol == "budgeted" and 50 <= budgeted.target_queries <= 50 + 5 * 7 + 10
-    transfer = pgnag.run(jax.random.key(0), c10, c100, cfg)
+    transfer = pgnag.report(jax.random.key(0), c10, c100, cfg)
     assert transfer.protocol == "transfer" and transfer.prior_source == c10.name
     assert transfer.target_queries == len(np.unique(np.asarray(c100.space.rank(transfer.samples))))
 
@@ -204,7 +204,7 @@ def test_generate_vmaps_over_seeds_and_stacked_target_tasks(data_dir):
     """One call: 2 target tasks x 3 seeds, the whole pipeline (scoring, prior, training, sampling)."""
     c10 = tables.load("nb201", "cifar10", data_dir=data_dir)
     targets = tables.stack([tables.load("nb201", d, data_dir=data_dir) for d in ("cifar100", "imagenet16")])
-    cfg = pgnag.Config(k=5, prior_method="loo", samples=20, train=pgnag.TrainConfig(iterations=30))
+    cfg = pgnag.Config(k=5, prior_method="loo", samples=20, train=pgnag.DenoiserTrainConfig(iterations=30))
     one = lambda k, t: pgnag.generate(k, t, t.space, cfg, source=c10)  # noqa: E731
     res = jax.jit(jax.vmap(jax.vmap(one, in_axes=(0, None)), in_axes=(None, 0)))(
         jax.random.split(jax.random.key(0), 3), targets)
@@ -271,8 +271,8 @@ def test_iterative_rescoring_moves_the_prior_and_asks_fresh(nb201_c10):
     top = np.asarray(state.scoring.top_ops[0])
     peaked = jnp.asarray(np.where(np.arange(5)[None, :] == top[:, None], 0.9, 0.025), jnp.float32)
     ops, _ = pgnag.ask(jax.random.key(1), state._replace(prior=peaked), space, cfg)
-    assert np.asarray(queries.contains(state.seen, space.query_id(jnp.asarray(top)[None])))[0]
-    assert not np.any(np.asarray(queries.contains(state.seen, space.query_id(ops))))
+    assert np.asarray(queries.contains(state.archive.seen, space.query_id(jnp.asarray(top)[None])))[0]
+    assert not np.any(np.asarray(queries.contains(state.archive.seen, space.query_id(ops))))
 
 
 def test_iterative_config_errors():

@@ -32,7 +32,7 @@ def _setup(name, nb201):
     if "source" in gen.context:
         ctx["source"] = nb201["cifar10"]  # transfer: the prior comes from CIFAR-10
     if "score_model" in gen.context:
-        tcfg = dn_train.TrainConfig(net="small")
+        tcfg = dn_train.ScoreTrainConfig(net="small")
         ctx["score_model"] = dn.ScoreModel.of(dn_train.build(space, tcfg, jax.random.key(0)), tcfg.make_sde())
     return gen, space, cfg, ctx
 
@@ -151,7 +151,7 @@ def test_stacked_tables_keep_each_task(nb201):
 def test_nnx_module_state_travels_as_a_pytree():
     """ScoreModel is a pytree: jit sees the network's state as leaves, the graph and SDE as static."""
     from jaxnag import spaces
-    tcfg = dn_train.TrainConfig(net="small")
+    tcfg = dn_train.ScoreTrainConfig(net="small")
     s = spaces.get("nb201")
     m = dn.ScoreModel.of(dn_train.build(s, tcfg, jax.random.key(0)), tcfg.make_sde())
     leaves = jax.tree.leaves(m)

@@ -190,19 +190,19 @@ def test_bench_runs_a_table_on_a_user_space(tmp_path):
                     '[[methods]]\nname = "rea"\nsettings = { budget = 60 }\n'
                     '[[methods]]\nname = "pgnag"\nsettings = { prior_budget = 40, k = 8, sampler = "direct", '
                     'samples = 30, prior_method = "loo" }\n')
-    summary = bench.run(grid, progress=False, plot=False, echo=False)
+    summary = bench.run_grid(grid, progress=False, plot=False, echo=False)
     assert sorted(r["label"] for r in summary) == ["pgnag", "rea"] and all(r["runs"] == 3 for r in summary)
     lines = [json.loads(x) for x in (tmp_path / "g.jsonl").read_text().splitlines()]
     assert len(lines) == 6 and {(x["benchmark"], x["dataset"], x["metric"]) for x in lines} == {
         ("custom", "mine", "acc")}
     assert all(x["best"] <= x["optimum"] == cell_values(space).max() for x in lines)
-    bench.run(grid, progress=False, plot=False, echo=False)
+    bench.run_grid(grid, progress=False, plot=False, echo=False)
     assert len((tmp_path / "g.jsonl").read_text().splitlines()) == 6
     bad = tmp_path / "bad.toml"
     bad.write_text('seeds = 1\n[[benchmarks]]\ntable = "nope.npz"\nspace = "cell4z_bench"\nmetric = "acc"\n'
                    '[[methods]]\nname = "rea"\n')
     with pytest.raises(errors.JaxnagError, match=r"benchmarks\[0\]\.table: .*nope"):
-        bench.run(bad, progress=False, plot=False, echo=False)
+        bench.run_grid(bad, progress=False, plot=False, echo=False)
 
 
 def test_the_archive_counts_exactly_on_a_space_of_a_trillion_architectures():

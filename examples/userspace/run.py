@@ -60,7 +60,7 @@ def main() -> None:
         '[[methods]]\nname = "rea"\nsettings = { budget = 300 }\n'
         '[[methods]]\nname = "hill"\nsettings = { rounds = 40 }\n')
     print("\njaxnag bench on both tables:")
-    summary = bench.run(grid, progress=False, plot=False, echo=False)
+    summary = bench.run_grid(grid, progress=False, plot=False, echo=False)
     for row in summary:
         print(f"  {row['label']:<6} {row['benchmark']}/{row['dataset']:<7} hit {row['hit_rate']:.0%}  "
               f"mean best {row['mean_best']:.2f}  queries {row['mean_queries']:.0f}")

@@ -26,8 +26,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .. import queries as seen_set
-from ..errors import ConfigError, check_int, is_concrete
+from .. import archive as archive_lib
+from ..errors import ConfigError, check_int, check_ints, is_concrete
 from ..protocol import Result, trace_result, unless_finished
 from ..shaping import failed_as
 from ..spaces import SearchSpace
@@ -38,7 +38,8 @@ __all__ = ["Config", "State", "ask", "done", "generate", "init", "mutate_one_slo
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    """REA settings (all static).
+    """REA settings: ``budget``, ``population`` and ``max_cycles`` are static (shapes and loop bounds);
+    ``sample`` is traced, so a grid sweeps it in one compiled call (:func:`jaxnag.parallel.run`).
 
     Attributes:
       budget: unique architectures to query; the first ``min(population, budget)`` are random.
@@ -58,7 +59,7 @@ class Config:
     def __post_init__(self):
         check_int("budget", self.budget, lo=1)
         check_int("population", self.population, lo=1)
-        check_int("sample", self.sample, lo=1, hi=self.population)
+        check_ints("sample", self.sample, 1, self.population)  # where concrete (traced under a sweep)
         if self.max_cycles is not None:
             check_int("max_cycles", self.max_cycles, lo=1)
 
@@ -71,7 +72,7 @@ class Config:
         return 50 * self.budget if self.max_cycles is None else self.max_cycles
 
 
-jax.tree_util.register_dataclass(Config, data_fields=[], meta_fields=["budget", "population", "sample", "max_cycles"])
+jax.tree_util.register_dataclass(Config, data_fields=["sample"], meta_fields=["budget", "population", "max_cycles"])
 
 
 class State(NamedTuple):
@@ -81,9 +82,8 @@ class State(NamedTuple):
       key: the loop key of :func:`generate` (unused by ask/tell, which take a key per round).
       pop, pop_f: the aging population ``[P, R]`` and its fitness (-inf for empty slots).
       oldest: index of the oldest member.
-      seen, queries: query ids evaluated (a :mod:`jaxnag.queries` bit set) and their number.
-      best_ops, best_fitness: the best so far.
-      best_by_query: ``[budget]`` best fitness after each unique query.
+      archive: the run's query archive (:mod:`jaxnag.archive`, with the best after each of the
+        ``budget`` distinct queries): ``best_ops``, ``best_fitness`` and ``queries`` are read from it.
       cycles: mutation cycles run.
       initial_ops: the ``min(P, budget)`` random architectures of the first rounds.
       filled: how many of them were told.
@@ -94,15 +94,23 @@ class State(NamedTuple):
     pop: jax.Array
     pop_f: jax.Array
     oldest: jax.Array
-    seen: jax.Array
-    queries: jax.Array
-    best_ops: jax.Array
-    best_fitness: jax.Array
-    best_by_query: jax.Array
+    archive: archive_lib.Archive
     cycles: jax.Array
     initial_ops: jax.Array
     filled: jax.Array
     child: jax.Array
+
+    @property
+    def best_ops(self):
+        return self.archive.best_ops
+
+    @property
+    def best_fitness(self):
+        return self.archive.best_fitness
+
+    @property
+    def queries(self):
+        return self.archive.queries
 
 
 def mutate_one_slot(key: jax.Array, ops: jax.Array, space: SearchSpace) -> jax.Array:
@@ -121,24 +129,22 @@ def _start(key: jax.Array, fitness, space: SearchSpace, config: Config) -> State
     valid_ops = space.sample_unique(k0, p0)
     pad = population - p0
     pop = jnp.concatenate([valid_ops, jnp.zeros((pad, space.num_slots), jnp.int32)])
-    empty = State(key, pop, jnp.full((population,), -jnp.inf), jnp.int32(0), seen_set.empty(space.size),
-                  jnp.int32(0), valid_ops[0], jnp.float32(-jnp.inf), jnp.full((config.budget,), -jnp.inf),
+    empty = State(key, pop, jnp.full((population,), -jnp.inf), jnp.int32(0),
+                  archive_lib.init(space, config.budget, trace=config.budget)._replace(best_ops=valid_ops[0]),
                   jnp.int32(0), valid_ops, jnp.int32(0), valid_ops[0])
     if fitness is None:
         return empty
     init_f = failed_as(fitness(valid_ops))
-    i0 = jnp.argmax(init_f)
-    seen, _ = seen_set.mark(empty.seen, space.query_id(valid_ops), jnp.ones(p0, bool))
-    return empty._replace(pop_f=empty.pop_f.at[:p0].set(init_f), seen=seen, queries=jnp.int32(p0),
-                          best_ops=valid_ops[i0], best_fitness=init_f[i0],
-                          best_by_query=empty.best_by_query.at[:p0].set(jax.lax.cummax(init_f)),
-                          filled=jnp.int32(p0))
+    archive, _ = archive_lib.insert(empty.archive, valid_ops, init_f, space)
+    return empty._replace(pop_f=empty.pop_f.at[:p0].set(init_f), archive=archive, filled=jnp.int32(p0))
 
 
 def _mutant(k_s: jax.Array, k_m: jax.Array, s: State, space: SearchSpace, config: Config) -> jax.Array:
-    idx = jax.random.choice(k_s, config.population, (config.sample,), replace=False)
-    # With a padded population (budget < population) empty slots have -inf and lose.
-    parent = s.pop[idx[jnp.argmax(s.pop_f[idx])]]
+    # the tournament: the first `sample` of a random permutation (jax.random.choice without replacement
+    # draws the same), masked so that `sample` may be traced. Empty slots (budget < population) have -inf.
+    idx = jax.random.permutation(k_s, config.population)
+    entered = jnp.where(jnp.arange(config.population) < config.sample, s.pop_f[idx], -jnp.inf)
+    parent = s.pop[idx[jnp.argmax(entered)]]
     return mutate_one_slot(k_m, parent, space)
 
 
@@ -147,17 +153,12 @@ def _record(s: State, child: jax.Array, f: jax.Array, space: SearchSpace, config
     (an initial member fills the next empty slot; an invalid child is discarded)."""
     initial = s.filled < config.initial
     ok = space.is_valid(child)
-    seen, n_new = seen_set.mark(s.seen, space.query_id(child)[None], ok[None])
-    better = f > s.best_fitness
-    best_f = jnp.where(better, f, s.best_fitness)
-    best_ops = jnp.where(better, child, s.best_ops)
-    hist = jnp.where(n_new > 0, s.best_by_query.at[s.queries].set(best_f), s.best_by_query)
+    archive, _ = archive_lib.insert(s.archive, child[None], f[None], space)
     slot = jnp.where(initial, s.filled, s.oldest)
     pop = jnp.where(ok, s.pop.at[slot].set(child), s.pop)
     pop_f = jnp.where(ok, s.pop_f.at[slot].set(f), s.pop_f)
     oldest = jnp.where(ok & ~initial, (s.oldest + 1) % config.population, s.oldest)
-    return s._replace(pop=pop, pop_f=pop_f, oldest=oldest, seen=seen, queries=s.queries + n_new,
-                      best_ops=best_ops, best_fitness=best_f, best_by_query=hist,
+    return s._replace(pop=pop, pop_f=pop_f, oldest=oldest, archive=archive,
                       cycles=s.cycles + (~initial).astype(jnp.int32), filled=s.filled + initial.astype(jnp.int32))
 
 
@@ -209,7 +210,7 @@ def generate(key: jax.Array, fitness: Callable[[jax.Array], jax.Array], space: S
 
     s = jax.lax.while_loop(lambda s: ~done(s, config), body, state)
     # After an early stop (max_cycles) carry the best forward over the unused budget.
-    return trace_result(s.best_ops, s.best_fitness, s.queries, jax.lax.cummax(s.best_by_query),
+    return trace_result(s.best_ops, s.best_fitness, s.queries, archive_lib.best_trace(s.archive),
                         jnp.arange(1, config.budget + 1, dtype=jnp.int32), cycles=s.cycles)
 
 

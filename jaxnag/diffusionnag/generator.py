@@ -23,7 +23,7 @@ Example:
   >>> from jaxnag.diffusionnag import generator, train
   >>> space, t = spaces.get("nb201"), tables.from_arrays(spaces.get("nb201"), spaces.get("nb201").all_ops(),
   ...                                                     spaces.get("nb201").all_ops().sum(1).astype(float))
-  >>> tcfg = train.TrainConfig(net="small")
+  >>> tcfg = train.ScoreTrainConfig(net="small")
   >>> score = generator.ScoreModel.of(train.build(space, tcfg, jax.random.key(0)), tcfg.make_sde())
   >>> cfg = generator.Config(predictor_queries=20, round_size=8, pc_steps=4, predictor=generator.PredictorConfig(iterations=5))
   >>> res = jax.jit(lambda k: generator.generate(k, t, space, cfg, score))(jax.random.key(1))
@@ -42,7 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from .. import queries as seen_set
+from .. import archive as archive_lib
 from ..errors import ConfigError, GenerationError, check_int, check_range, is_concrete
 from ..protocol import Result, evaluate, trace_result, unless_finished
 from ..shaping import failed_as
@@ -153,10 +153,19 @@ class QueryState(NamedTuple):
     ops: jax.Array            # [Q, R]
     predictor_key: jax.Array
     score: ScoreModel
-    seen: jax.Array
-    queries: jax.Array
-    best_ops: jax.Array
-    best_fitness: jax.Array
+    archive: archive_lib.Archive  # the run's queries (jaxnag.archive): best_ops, best_fitness, queries
+
+    @property
+    def best_ops(self):
+        return self.archive.best_ops
+
+    @property
+    def best_fitness(self):
+        return self.archive.best_fitness
+
+    @property
+    def queries(self):
+        return self.archive.queries
 
 
 class GuidedState(NamedTuple):
@@ -164,10 +173,7 @@ class GuidedState(NamedTuple):
 
     predictor: object         # the predictor's NNX state (None when unguided)
     score: ScoreModel
-    seen: jax.Array
-    queries: jax.Array
-    best_ops: jax.Array
-    best_fitness: jax.Array
+    archive: archive_lib.Archive  # the run's queries (jaxnag.archive): best_ops, best_fitness, queries
     candidates: jax.Array     # [top, R] what the last ask proposed
     candidate_ok: jax.Array   # [top] which of them are distinct valid samples
     predicted: jax.Array      # [top] their predicted value (normalised)
@@ -180,6 +186,18 @@ class GuidedState(NamedTuple):
     predictor_key: jax.Array
     cycle: jax.Array          # cycles told so far
 
+    @property
+    def best_ops(self):
+        return self.archive.best_ops
+
+    @property
+    def best_fitness(self):
+        return self.archive.best_fitness
+
+    @property
+    def queries(self):
+        return self.archive.queries
+
 
 def _check(space, config: Config, score_model) -> None:
     if not isinstance(config, Config):
@@ -191,7 +209,7 @@ def _check(space, config: Config, score_model) -> None:
         raise ConfigError(f"DiffusionNAG needs a cell space with fixed edges; {space.name} has none")
 
 
-def _guided_state(predictor, score, seen, queries, best_ops, best_f, config: Config, space, archive_ops=None,
+def _guided_state(predictor, score, archive, config: Config, space, archive_ops=None,
                   archive_values=None, predictor_key=None) -> GuidedState:
     top, n = config.top, config.predictor_queries + config.loops * config.top
     if archive_ops is None:
@@ -200,7 +218,7 @@ def _guided_state(predictor, score, seen, queries, best_ops, best_f, config: Con
     else:
         archive_ops = jnp.zeros((n, space.num_slots), jnp.int32).at[:config.predictor_queries].set(archive_ops)
         archive_values = jnp.full(n, jnp.nan, jnp.float32).at[:config.predictor_queries].set(archive_values)
-    return GuidedState(predictor, score, seen, queries, best_ops, best_f, jnp.zeros((top, space.num_slots), jnp.int32),
+    return GuidedState(predictor, score, archive, jnp.zeros((top, space.num_slots), jnp.int32),
                        jnp.zeros(top, bool), jnp.zeros(top, jnp.float32), jnp.float32(0), jnp.int32(0),
                        jnp.float32(-jnp.inf), jnp.bool_(False), archive_ops, archive_values, predictor_key,
                        jnp.int32(0))
@@ -211,12 +229,10 @@ def init(key: jax.Array, space, config: Config, score_model: ScoreModel):
     unguided generation (a :class:`GuidedState`)."""
     _check(space, config, score_model)
     k_q, k_p = jax.random.split(key)
-    seen = seen_set.empty(space.size)
-    zero = jnp.zeros(space.num_slots, jnp.int32)
+    archive = archive_lib.init(space, config.predictor_queries + config.loops * config.top)
     if config.predictor_queries == 0:
-        return _guided_state(None, score_model, seen, jnp.int32(0), zero, jnp.float32(-jnp.inf), config, space)
-    return QueryState(space.sample_unique(k_q, config.predictor_queries), k_p, score_model, seen, jnp.int32(0), zero,
-                      jnp.float32(-jnp.inf))
+        return _guided_state(None, score_model, archive, config, space)
+    return QueryState(space.sample_unique(k_q, config.predictor_queries), k_p, score_model, archive)
 
 
 def _generate_candidates(key, state: GuidedState, space, config: Config):
@@ -237,10 +253,9 @@ def _generate_candidates(key, state: GuidedState, space, config: Config):
     b = b.reshape((-1, v, f))
     valid = encoding.is_valid(b, space)
     ops = encoding.from_matrix(b, space)
-    ids = space.query_id(ops)
-    distinct = seen_set.first_occurrence(ids, valid)
+    distinct = archive_lib.first_in_batch(ops, valid, space)
     if config.loops > 1:  # the closed loop: only architectures not queried yet are candidates
-        distinct = distinct & ~seen_set.contains(state.seen, ids)
+        distinct = distinct & ~archive_lib.contains(state.archive, ops, space)
     if pred_net is None:  # unguided: the first distinct valid samples, in generation order
         score = -jnp.arange(ops.shape[0], dtype=jnp.float32)
     else:
@@ -261,12 +276,10 @@ def ask(key: jax.Array, state, space, config: Config):
     return ops, state._replace(candidates=ops, candidate_ok=ok, predicted=pred, validity=validity, distinct=distinct)
 
 
-def _track(seen, queries, best_ops, best_f, ops, ok, values, space):
+def _track(archive, ops, ok, values, space):
+    """The archive with the ``ok`` rows of ``ops`` evaluated, and their values (-inf elsewhere)."""
     f = jnp.where(ok, failed_as(jnp.asarray(values, jnp.float32)), -jnp.inf)
-    seen, new = seen_set.mark(seen, space.query_id(ops), ok & space.is_valid(ops))
-    i = jnp.argmax(f)
-    better = f[i] > best_f
-    return seen, queries + new, jnp.where(better, ops[i], best_ops), jnp.where(better, f[i], best_f), f
+    return archive_lib.insert(archive, ops, f, space, admit=ok)[0], f
 
 
 def tell(state, values: jax.Array, space, config: Config):
@@ -275,18 +288,14 @@ def tell(state, values: jax.Array, space, config: Config):
     if isinstance(state, QueryState):
         if values.shape != (config.predictor_queries,):
             raise ConfigError(f"tell takes one value per predictor query: shape ({config.predictor_queries},), got {values.shape}")
-        seen, queries, best_ops, best_f, _ = _track(state.seen, state.queries, state.best_ops, state.best_fitness,
-                                                    state.ops, jnp.ones(config.predictor_queries, bool), values, space)
+        archive, _ = _track(state.archive, state.ops, jnp.ones(config.predictor_queries, bool), values, space)
         pstate, _, _ = predictor_state(state.predictor_key, space, state.ops, values, state.score.sde, config.predictor)
-        return _guided_state(pstate, state.score, seen, queries, best_ops, best_f, config, space, state.ops, values,
-                             state.predictor_key)
+        return _guided_state(pstate, state.score, archive, config, space, state.ops, values, state.predictor_key)
     if values.shape != (config.top,):
         raise ConfigError(f"tell takes one value per candidate: shape ({config.top},), got {values.shape}")
-    seen, queries, best_ops, best_f, f = _track(state.seen, state.queries, state.best_ops, state.best_fitness,
-                                                state.candidates, state.candidate_ok, values, space)
+    archive, f = _track(state.archive, state.candidates, state.candidate_ok, values, space)
     last = state.cycle + 1 >= config.loops
-    told = state._replace(seen=seen, queries=queries, best_ops=best_ops, best_fitness=best_f,
-                          generated_best=jnp.maximum(state.generated_best, jnp.max(f)), told=last,
+    told = state._replace(archive=archive, generated_best=jnp.maximum(state.generated_best, jnp.max(f)), told=last,
                           cycle=state.cycle + 1)
     if config.loops > 1:  # the closed loop: the candidates join the archive and the predictor is refitted
         start = config.predictor_queries + state.cycle * config.top

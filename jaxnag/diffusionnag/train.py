@@ -23,7 +23,7 @@ A checkpoint folder belongs to jaxnag and cannot lose work::
 
 Example:
   >>> # model, info = train.train_score(jax.random.key(0), spaces.get("nb201"),
-  >>> #                                 TrainConfig(iterations=2000), "ckpt/small")
+  >>> #                                 ScoreTrainConfig(iterations=2000), "ckpt/small")
 """
 
 from __future__ import annotations
@@ -44,12 +44,12 @@ from flax import nnx
 from .. import outputs
 from .. import sde as sde_lib
 from ..interrupts import StopFlag
-from ..errors import CheckpointError, ConfigError, Interrupted, JaxnagError, UnknownName, check_int, check_range
+from ..errors import CheckpointError, ConfigError, Interrupted, JaxnagError, UnknownName, check_int, check_range, old_names
 from ..nn.training import optimizer_step
 from ..nn.score_net import REFERENCE, SMALL, NetConfig, ScoreNet, op_node_graph
 from . import encoding
 
-__all__ = ["CONFIGS", "FORMAT", "MARKER", "TrainConfig", "TrainingInterrupted", "build", "check_space",
+__all__ = ["CONFIGS", "FORMAT", "MARKER", "ScoreTrainConfig", "TrainingInterrupted", "build", "check_space",
            "ema_decay", "latest_step", "load_config", "load_score", "optimizer", "prepare", "train_score"]
 
 MARKER = "jaxnag-score.json"
@@ -62,7 +62,7 @@ class TrainingInterrupted(Interrupted):
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainConfig:
+class ScoreTrainConfig:
     """Score-network training. Defaults suit the small network on a CPU; the reference
     used lr 2e-5, 1,000 warm-up steps and 250k iterations.
 
@@ -130,7 +130,7 @@ def check_space(space) -> None:
         raise ConfigError(f"DiffusionNAG needs a cell space with ops on edges; {space.name} has none")
 
 
-def build(space, config: TrainConfig, key) -> ScoreNet:
+def build(space, config: ScoreTrainConfig, key) -> ScoreNet:
     """A fresh score network for ``space`` (its op-node graph) and ``config.net``."""
     check_space(space)
     output = max(d for _, d in space.edges)
@@ -139,7 +139,7 @@ def build(space, config: TrainConfig, key) -> ScoreNet:
     return ScoreNet(net_cfg, op_node_graph(space.edges, output), rngs=nnx.Rngs(params=key))
 
 
-def optimizer(config: TrainConfig) -> optax.GradientTransformation:
+def optimizer(config: ScoreTrainConfig) -> optax.GradientTransformation:
     """Adam with linear warm-up and global-norm clipping."""
     sched = optax.warmup_constant_schedule(0.0, config.lr, config.warmup)
     return optax.chain(optax.clip_by_global_norm(config.clip), optax.adam(sched))
@@ -181,7 +181,7 @@ def _steps(run: Path) -> list[int]:
     return sorted(int(p.name) for p in run.iterdir() if p.is_dir() and p.name.isdigit())
 
 
-def _identity(space, config: TrainConfig) -> dict:
+def _identity(space, config: ScoreTrainConfig) -> dict:
     return dict(format=FORMAT, space=space.name, train=config.identity())
 
 
@@ -195,7 +195,7 @@ def _describe_mismatch(have: dict, want: dict) -> str:
     return ", ".join(diffs) or "format differs"
 
 
-def prepare(directory, space, config: TrainConfig, resume: bool = True) -> tuple[Path, bool]:
+def prepare(directory, space, config: ScoreTrainConfig, resume: bool = True) -> tuple[Path, bool]:
     """Check ``directory`` can take this training run and return ``(run folder, resuming)``.
 
     Creates the folder and its marker if new. Never deletes anything. Raises
@@ -281,7 +281,7 @@ def _abstract(tree):
     return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), tree)
 
 
-def _fresh_tree(space, config: TrainConfig, k_init):
+def _fresh_tree(space, config: ScoreTrainConfig, k_init):
     model = build(space, config, k_init)
     graphdef, params, rest = nnx.split(model, nnx.Param, ...)
     tree = dict(params=params, ema=params, opt=optimizer(config).init(params), step=jnp.int32(0))
@@ -290,7 +290,7 @@ def _fresh_tree(space, config: TrainConfig, k_init):
 
 # ----------------------------------------------------------------------------- training
 @functools.partial(jax.jit, static_argnames=("graphdef", "config"))
-def _train_chunk(tree, n, rest, data, k_loop, *, graphdef, config: TrainConfig):
+def _train_chunk(tree, n, rest, data, k_loop, *, graphdef, config: ScoreTrainConfig):
     """The first ``n`` of ``log_every`` training steps (the rest are skipped), as one scan.
 
     Module-level and keyed by the static network definition and config, so every chunk
@@ -318,7 +318,7 @@ def _train_chunk(tree, n, rest, data, k_loop, *, graphdef, config: TrainConfig):
     return jax.lax.scan(body, tree, jnp.arange(config.log_every))
 
 
-def _chunk_fn(graphdef, rest, data, config: TrainConfig, k_loop):
+def _chunk_fn(graphdef, rest, data, config: ScoreTrainConfig, k_loop):
     """``chunk(tree, n) -> (tree, losses [log_every])`` for one training run."""
     # The schedule of logging and saving does not change the step: share compilations across it.
     static = dataclasses.replace(config, iterations=1, ckpt_every=1, keep=1)
@@ -336,7 +336,7 @@ def _key_from_record(rec: dict, where: Path):
         raise CheckpointError(f"{where}: unreadable run key ({type(e).__name__}: {e})") from None
 
 
-def train_score(key: jax.Array, space, config: TrainConfig = TrainConfig(), out: str | Path | None = None,
+def train_score(key: jax.Array, space, config: ScoreTrainConfig = ScoreTrainConfig(), out: str | Path | None = None,
                 data_ops=None, resume: bool = True, verbose: bool = True):
     """Train (or resume) a score network on ``data_ops`` (default: every valid encoding of the space).
 
@@ -352,8 +352,8 @@ def train_score(key: jax.Array, space, config: TrainConfig = TrainConfig(), out:
       CheckpointError: see :func:`prepare`; a corrupt checkpoint to resume.
       TrainingInterrupted: on Ctrl-C, after saving the current step.
     """
-    if not isinstance(config, TrainConfig):
-        raise ConfigError(f"config must be a diffusionnag.train.TrainConfig, got {type(config).__name__}")
+    if not isinstance(config, ScoreTrainConfig):
+        raise ConfigError(f"config must be a diffusionnag.train.ScoreTrainConfig, got {type(config).__name__}")
     out = Path(out) if out is not None else None
     run, resuming = prepare(out, space, config, resume) if out is not None else (None, False)
     if resuming:
@@ -428,7 +428,7 @@ def train_score(key: jax.Array, space, config: TrainConfig = TrainConfig(), out:
 
 
 # ----------------------------------------------------------------------------- loading
-def _locate(directory: Path) -> tuple[TrainConfig, str, Path]:
+def _locate(directory: Path) -> tuple[ScoreTrainConfig, str, Path]:
     """``(config, space name, run folder)`` of the newest run with a complete step."""
     if not directory.is_dir():
         raise CheckpointError(f"{directory} is not a folder; train a score network with `jaxnag train-score --out DIR`")
@@ -448,15 +448,15 @@ def _locate(directory: Path) -> tuple[TrainConfig, str, Path]:
                           "--ckpt-every steps and at the end)")
 
 
-def _config_from(raw, where: Path) -> TrainConfig:
+def _config_from(raw, where: Path) -> ScoreTrainConfig:
     try:
-        return TrainConfig(**raw)
+        return ScoreTrainConfig(**raw)
     except (TypeError, JaxnagError) as e:
         raise CheckpointError(f"{where} is corrupt ({e})") from None
 
 
-def load_config(directory) -> tuple[TrainConfig, str]:
-    """``(TrainConfig, space name)`` of the run that :func:`load_score` would load."""
+def load_config(directory) -> tuple[ScoreTrainConfig, str]:
+    """``(ScoreTrainConfig, space name)`` of the run that :func:`load_score` would load."""
     config, space_name, _ = _locate(Path(directory))
     return config, space_name
 
@@ -468,7 +468,7 @@ def latest_step(directory) -> int:
 
 
 def load_score(directory, space=None):
-    """The EMA score network stored in ``directory`` (latest step), its TrainConfig and space.
+    """The EMA score network stored in ``directory`` (latest step), its ScoreTrainConfig and space.
 
     Opens the folder read-only: loading never creates, changes or deletes a file.
 
@@ -487,3 +487,6 @@ def load_score(directory, space=None):
     graphdef, rest, tree = _fresh_tree(space, config, jax.random.key(0))
     _, tree = _restore(run, _abstract(tree))
     return nnx.merge(graphdef, tree["ema"], rest), config, space
+
+
+__getattr__ = old_names("jaxnag.diffusionnag.train", {"TrainConfig": "ScoreTrainConfig"}, globals())

@@ -10,7 +10,7 @@ Example:
   >>> s = spaces.get("nb201")
   >>> data = np.array([[3, 3, 3, 1, 3, 3], [3, 3, 2, 1, 3, 3]])
   >>> model, losses = train.fit(jax.random.key(0), data, np.full((6, 5), 0.2), s,
-  ...                           train.TrainConfig(iterations=20))
+  ...                           train.DenoiserTrainConfig(iterations=20))
   >>> losses.shape
   (20,)
   >>> train.generate(jax.random.key(1), model, np.full((6, 5), 0.2), 4).shape
@@ -26,17 +26,17 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from ..errors import ConfigError, check_int, check_range
+from ..errors import ConfigError, check_int, check_range, old_names
 from ..nn.training import optimizer, scan_steps
 from . import diffusion
 from .denoiser import Denoiser
 
 
-__all__ = ["TrainConfig", "fit", "generate", "graphdef", "isomorphic_variants", "sample", "train_state"]
+__all__ = ["DenoiserTrainConfig", "fit", "generate", "graphdef", "isomorphic_variants", "sample", "train_state"]
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainConfig:
+class DenoiserTrainConfig:
     """Denoiser size and training hyperparameters.
 
     The default schedule (200 AdamW steps of 64, 20 warm-up) is what k = 20 training
@@ -73,7 +73,7 @@ class TrainConfig:
         check_range("ce_weight", self.ce_weight, lo=0.0)
 
 
-jax.tree_util.register_static(TrainConfig)
+jax.tree_util.register_static(DenoiserTrainConfig)
 
 
 def isomorphic_variants(ops, space, cap: int = 64) -> tuple[jax.Array, jax.Array]:
@@ -92,18 +92,18 @@ def isomorphic_variants(ops, space, cap: int = 64) -> tuple[jax.Array, jax.Array
     return jax.vmap(one)(ranks)
 
 
-def _build(key, space, config: TrainConfig) -> Denoiser:
+def _build(key, space, config: DenoiserTrainConfig) -> Denoiser:
     return Denoiser(space, config.steps, config.d, config.layers, config.heads, rngs=nnx.Rngs(params=key))
 
 
-def graphdef(space, config: TrainConfig):
+def graphdef(space, config: DenoiserTrainConfig):
     """The static definition of the denoiser (``nnx.split`` of an abstract one): ``(graphdef, state)``
     with the state's shapes only."""
     return nnx.split(nnx.eval_shape(lambda: _build(jax.random.key(0), space, config)))
 
 
 def train_state(key: jax.Array, data_ops: jax.Array, weights: jax.Array, prior: jax.Array, space,
-                config: TrainConfig = TrainConfig()):
+                config: DenoiserTrainConfig = DenoiserTrainConfig()):
     """Train a fresh :class:`Denoiser` on the rows of ``data_ops [k, R]`` whose ``weights [k]`` are
     positive (drawn in proportion to them), with limit distribution ``prior [R, C]``. Pure and
     jittable (``vmap`` over keys, data and priors): returns ``(state, losses [iterations])``, the
@@ -132,7 +132,7 @@ def train_state(key: jax.Array, data_ops: jax.Array, weights: jax.Array, prior: 
     return nnx.state(nnx.merge(graph, params, rest)), losses
 
 
-def sample(key: jax.Array, state, prior: jax.Array, n: int, space, config: TrainConfig) -> jax.Array:
+def sample(key: jax.Array, state, prior: jax.Array, n: int, space, config: DenoiserTrainConfig) -> jax.Array:
     """``n`` architectures (int32 ``[n, R]``) by ancestral sampling from a trained ``state``; jittable."""
     model = nnx.merge(graphdef(space, config)[0], state)
     return diffusion.sample(key, model, jnp.asarray(prior, jnp.float32), config.steps, n)
@@ -142,7 +142,7 @@ _train_state = jax.jit(train_state, static_argnames=("space", "config"))
 _sample = jax.jit(sample, static_argnames=("n", "space", "config"))
 
 
-def fit(key: jax.Array, data_ops, prior, space, config: TrainConfig = TrainConfig()):
+def fit(key: jax.Array, data_ops, prior, space, config: DenoiserTrainConfig = DenoiserTrainConfig()):
     """Train a :class:`Denoiser` on ``data_ops [k, R]`` (host wrapper of :func:`train_state`, compiled
     once per space, config and data shape). Returns ``(model, losses [iterations])``."""
     data_ops = space.check(data_ops)
@@ -163,3 +163,6 @@ def generate(key: jax.Array, model: Denoiser, prior, n: int) -> jax.Array:
     """Sample ``n`` architectures (int32 ``[n, R]``) from a trained ``model`` (compiled once per network)."""
     graph, state = nnx.split(model)
     return _sample_graph(key, state, jnp.asarray(prior, jnp.float32), n, graph)
+
+
+__getattr__ = old_names("jaxnag.discrete.train", {"TrainConfig": "DenoiserTrainConfig"}, globals())

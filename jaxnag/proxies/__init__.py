@@ -46,7 +46,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError, UnknownName, check_int
 
-__all__ = ["COUNTS", "DATA_FREE", "NAMES", "Batch", "batch", "ensemble", "fitness", "population", "table"]
+__all__ = ["COUNTS", "DATA_FREE", "NAMES", "Batch", "batch", "ensemble", "fitness", "generate", "population", "table"]
 
 COUNTS = ("params", "flops")
 NAMES = ("synflow", "nwot", "jacov", "snip", "grad_norm", "fisher", "grasp", "l2_norm", "zen") + COUNTS
@@ -281,3 +281,24 @@ def ensemble(space, members: Sequence[str | Callable], batch: Batch | tuple | No
                for f, r, q in zip(fits, sorted_refs, levels, strict=True)]
         return sum(pct) / len(pct)
     return fit
+
+
+def generate(generator, keys, space, config, fitness: Callable, **context):
+    """A run of ``generator`` per key of ``keys [S]`` on a proxy ``fitness`` (from :func:`fitness` or
+    :func:`ensemble`): the runs go one after another inside one compiled program (``lax.map``), because
+    a proxy runs only each cell's chosen ops and a ``vmap`` over seeds would run them all. This is
+    ``jaxnag generate --proxy``. Returns the :class:`~jaxnag.protocol.Result` with a leading axis ``[S]``;
+    one call compiles once, so pass every key in one call.
+
+    Example:
+      >>> import jax
+      >>> from jaxnag import proxies, registry, spaces
+      >>> space, gen = spaces.get("nb201"), registry.get("random")
+      >>> res = proxies.generate(gen, jax.random.split(jax.random.key(0), 2), space,
+      ...                        gen.config(space, budget=4), proxies.fitness(space, "params"))
+      >>> res.best_fitness.shape
+      (2,)
+    """
+    import jax
+    return jax.jit(lambda k, c: jax.lax.map(lambda kk: generator.generate(kk, fitness, space, config, **c), k))(
+        keys, context)

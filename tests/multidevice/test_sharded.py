@@ -38,7 +38,7 @@ def _context(gen, space, data_dir):
     if "source" in gen.context:
         ctx["source"] = tables.load("nb201", "imagenet16", data_dir=data_dir)
     if "score_model" in gen.context:
-        tcfg = dn_train.TrainConfig(net="small")
+        tcfg = dn_train.ScoreTrainConfig(net="small")
         ctx["score_model"] = dn.ScoreModel.of(dn_train.build(space, tcfg, jax.random.key(0)), tcfg.make_sde())
     return ctx
 
@@ -148,8 +148,8 @@ def _strip(path):
 def test_grid_file_on_one_device_eight_devices_and_two_processes(tmp_path):
     grid = tmp_path / "grid.toml"
     grid.write_text(GRID)
-    bench.run(grid, out=tmp_path / "one.jsonl", devices=1, progress=False, echo=False, plot=False)
-    bench.run(grid, out=tmp_path / "eight.jsonl", progress=False, echo=False, plot=False)
+    bench.run_grid(grid, out=tmp_path / "one.jsonl", devices=1, progress=False, echo=False, plot=False)
+    bench.run_grid(grid, out=tmp_path / "eight.jsonl", progress=False, echo=False, plot=False)
     port = _free_port()
     _two_processes(lambda i: [sys.executable, "-m", "jaxnag.cli", "bench", str(grid), "--out", "two.jsonl",
                               "--coordinator", f"localhost:{port}", "--num-processes", "2", "--process-id", str(i),
