@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import inspect
 import itertools
 import json
@@ -89,8 +90,18 @@ class CustomTable(NamedTuple):
     goal: str
 
     def load(self):
-        from . import tables
-        return tables.load_custom(self.path, self.space, self.metric, self.goal)
+        """The table (read once per file version: the grid's check and its run share it)."""
+        try:
+            stamp = os.stat(self.path).st_mtime_ns
+        except OSError:
+            stamp = None  # load_custom says what is wrong with the path
+        return _load_custom(self.path, self.space, self.metric, self.goal, stamp)
+
+
+@functools.lru_cache(maxsize=16)
+def _load_custom(path, space, metric, goal, stamp):
+    from . import tables
+    return tables.load_custom(path, space, metric, goal)
 
 
 def _space_of(grid_custom: dict, bench_name: str, datasets):

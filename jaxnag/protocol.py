@@ -42,7 +42,7 @@ import numpy as np
 
 from .errors import ConfigError, GenerationError, is_concrete
 
-__all__ = ["Generator", "Result", "Static", "Tracked", "evaluate", "generator", "loop", "run", "trace_result", "unless_finished",
+__all__ = ["About", "Generator", "Result", "Static", "Tracked", "evaluate", "generator", "loop", "run", "trace_result", "unless_finished",
            "wrapper"]
 
 
@@ -114,53 +114,104 @@ def unless_finished(finished, before, after):
 
 
 @dataclasses.dataclass(frozen=True)
-class Generator:
-    """One registered generator (see the module docstring for the functions' signatures).
+class About:
+    """What a generator tells its users, beside its pure functions: the command line's and the
+    benchmarks' view of it (:attr:`Generator.about`).
 
     Attributes:
-      name: registry name (``jaxnag generate --method NAME``).
-      description: one line.
-      config_type: the ``Config`` class.
-      config: ``config(space, **settings) -> Config``: the default config with ``settings``
-        (the generator's :attr:`settings` names) replaced, checked.
-      settings: the settings ``config`` takes, with their defaults (the CLI's flags).
-      context: keyword arguments ``init``/``generate`` need besides the fitness.
+      description: one line (``jaxnag methods``).
+      settings: ``{name: jaxnag.registry.Setting}``: what ``Generator.config`` takes, with defaults
+        (the CLI's ``--name-with-dashes`` flags, a grid's ``settings``).
       small: settings for a quick run (tests, examples).
       open_context: ``open_context(settings, target, data_dir) -> (context, notes)``: the context
         from the context settings (a ``BENCHMARK:DATASET`` to load, a checkpoint folder), for
         ``target``; ``notes`` are facts to report (the checkpoint's training steps).
       check: ``check(result, config, notes)``: host-side refusal of a meaningless result (raises).
+      describe: ``describe(config, context, notes, table) -> (line or None, dict)``: what a run
+        reads, for the user (one line) and for the JSON output (fields).
+    """
+
+    description: str = ""
+    settings: dict = dataclasses.field(default_factory=dict)
+    small: dict = dataclasses.field(default_factory=dict)
+    open_context: Callable | None = None
+    check: Callable | None = None
+    describe: Callable | None = None
+
+
+_ABOUT = tuple(f.name for f in dataclasses.fields(About))
+
+
+@dataclasses.dataclass(frozen=True, init=False)
+class Generator:
+    """One generator: a pure core (a ``Config`` and the functions of the module docstring) and,
+    beside it, :class:`About`: its description for the command line and the benchmarks.
+
+    Attributes:
+      name: registry name (``jaxnag generate --method NAME``).
+      config_type: the ``Config`` class.
+      config: ``config(space, **settings) -> Config``: the default config with ``settings``
+        (the names in ``about.settings``) replaced, checked.
+      init, ask, tell, generate, done: the protocol (module docstring).
+      context: keyword arguments ``init``/``generate`` need besides the fitness.
       init_on_target: ``init_on_target(key, fitness, space, config) -> (state, spent)``, for a generator
         whose ``init`` may read the target itself when its context is absent (PG-NAG scoring its prior
         on target queries); ``spent`` is the :class:`jaxnag.archive.Archive` of those queries (a query
         budget counts them).
       report: ``report(state, config) -> dict``: the extras ``check`` reads, from a final state; a
         wrapper (budget, surrogate) puts them into its own result, so the wrapped check still holds.
-      describe: ``describe(config, context, notes, table) -> (line or None, dict)``: what a run
-        reads, for the user (one line) and for the JSON output (fields).
       needs_values: ``needs_values(state) -> bool [n]``: which rows of the last ``ask`` need a fitness
         (a query budget's repeats are answered from its archive); :func:`run` evaluates only those.
         Default: every row.
+      about: the :class:`About` (``description``, ``settings``, ``small``, ``open_context``, ``check``,
+        ``describe``; each also readable as the generator's own attribute).
+
+    Built as ``Generator(name, description, config_type, config, settings, init, ask, tell, generate,
+    done, **keywords)``, the :class:`About` fields given by name (or ``about=``);
+    :func:`dataclasses.replace` takes them by name too.
     """
 
     name: str
-    description: str
     config_type: type
     config: Callable[..., Any]
-    settings: dict
     init: Callable
     ask: Callable
     tell: Callable
     generate: Callable
     done: Callable
     context: tuple[str, ...] = ()
-    small: dict = dataclasses.field(default_factory=dict)
-    open_context: Callable | None = None
-    check: Callable | None = None
     init_on_target: Callable | None = None
     report: Callable | None = None
-    describe: Callable | None = None
     needs_values: Callable | None = None
+    about: About = About()
+
+    def __init__(self, name: str, description: str | None = None, config_type: type | None = None,
+                 config: Callable | None = None, settings: dict | None = None, init: Callable | None = None,
+                 ask: Callable | None = None, tell: Callable | None = None, generate: Callable | None = None,
+                 done: Callable | None = None, *, context: tuple[str, ...] = (), init_on_target: Callable | None = None,
+                 report: Callable | None = None, needs_values: Callable | None = None, about: About | None = None,
+                 **described):
+        unknown = set(described) - set(_ABOUT)
+        if unknown:
+            raise TypeError(f"Generator got unexpected fields {sorted(unknown)}")
+        missing = [n for n, v in (("config_type", config_type), ("config", config), ("init", init), ("ask", ask),
+                                  ("tell", tell), ("generate", generate), ("done", done)) if v is None]
+        if missing:
+            raise TypeError(f"Generator {name!r} needs {', '.join(missing)}")
+        given = {k: v for k, v in dict(described, description=description, settings=settings).items() if v is not None}
+        about = dataclasses.replace(about or About(), **{k: dict(v) if k in ("settings", "small") else v
+                                                         for k, v in given.items()})
+        for k, v in dict(name=name, config_type=config_type, config=config, init=init, ask=ask, tell=tell,
+                         generate=generate, done=done, context=tuple(context), init_on_target=init_on_target,
+                         report=report, needs_values=needs_values, about=about).items():
+            object.__setattr__(self, k, v)
+
+    description = property(lambda self: self.about.description, doc="``about.description``")
+    settings = property(lambda self: self.about.settings, doc="``about.settings``")
+    small = property(lambda self: self.about.small, doc="``about.small``")
+    open_context = property(lambda self: self.about.open_context, doc="``about.open_context``")
+    check = property(lambda self: self.about.check, doc="``about.check``")
+    describe = property(lambda self: self.about.describe, doc="``about.describe``")
 
     def context_for(self, settings: dict, target, data_dir=None) -> tuple[dict, dict]:
         """``(context, notes)`` for a run on ``target`` from the context settings (see ``open_context``)."""
