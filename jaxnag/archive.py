@@ -33,7 +33,7 @@ from .errors import check_int
 from .shaping import PAIRWISE_MAX
 
 __all__ = ["Archive", "HashSet", "best_trace", "contains", "first_in_batch", "fits", "fresh", "hash_insert", "hash_set",
-           "init", "insert", "lookup", "update"]
+           "init", "insert", "lookup", "queries_trace", "update"]
 
 MAX_BITSET = 1 << 24  # spaces up to this size keep a bit set of the ids seen (2 MiB)
 CAPACITY = 1 << 16  # distinct architectures a hash set holds by default (a large space's archive)
@@ -280,6 +280,14 @@ def update(archive: Archive, ops: jax.Array, values: jax.Array, space) -> Archiv
       1
     """
     return insert(archive, ops, values, space)[0]
+
+
+def queries_trace(archive: Archive) -> jax.Array:
+    """The query counts the kept per-query trace is read against: ``1..L``, capped at the queries made
+    (a run that stopped early holds its final values past its last query)."""
+    if archive.trace is None:
+        raise ValueError("this archive keeps no trace: make it with archive.init(space, trace=L)")
+    return jnp.minimum(jnp.arange(1, archive.trace.shape[0] + 1, dtype=jnp.int32), jnp.maximum(archive.queries, 0))
 
 
 def best_trace(archive: Archive) -> jax.Array:

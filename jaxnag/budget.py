@@ -9,7 +9,8 @@ shapes):
 - answers a repeated architecture from the run's own archive (its earlier value, not counted);
 - hands proposals beyond the budget, and invalid ones, to the generator as failures (NaN),
   unevaluated; the run stops when the budget is spent or the generator is done;
-- records the best fitness after each unique query (``best_trace [B]``, ``queries_trace = 1..B``),
+- records the best fitness after each unique query (``best_trace [B]``, ``queries_trace = 1..B`` capped at
+  the queries made),
   which is what a comparison of generators at equal unique queries reads.
 
 Queries a generator makes in its ``init`` (PG-NAG without a source scores its prior on B target
@@ -176,7 +177,7 @@ def with_budget(gen: Generator) -> Generator:
         trace = archive.best_trace(state.archive)
         extras = {} if gen.report is None else gen.report(state.inner, config.inner)
         return trace_result(state.best_ops, state.best_fitness, state.queries, trace,
-                            jnp.arange(1, config.budget + 1, dtype=jnp.int32), rounds=state.rounds, **extras)
+                            archive.queries_trace(state.archive), rounds=state.rounds, **extras)
 
     settings = dict(gen.settings)
     from .registry import Setting

@@ -634,6 +634,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="jaxnag", description="Neural architecture generation in JAX.")
     p.add_argument("--version", action="version", version=f"jaxnag {_version()}")
     p.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    p.add_argument("--no-cache", action="store_true",
+                   help="no persistent compilation cache (default: on, in $JAXNAG_CACHE_DIR or "
+                        "$XDG_CACHE_HOME/jaxnag/xla; JAXNAG_CACHE_DIR=off turns it off too)")
     p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                    help="import MODULE first (it registers its spaces and generators); repeatable. Installed "
                         "packages' jaxnag.spaces / jaxnag.generators entry points load without it")
@@ -859,6 +862,9 @@ def main(argv=None) -> int:
         argv = _renamed_flags(argv)
         _load_plugins(argv)
         args = build_parser().parse_args(argv)
+        if not args.no_cache and getattr(args, "func", None) is not None:
+            from . import cache
+            cache.enable()  # before the command's first compilation: a second run loads what the first compiled
         args.func(args)
     except Interrupted as e:  # Ctrl-C after jaxnag saved what it could
         print(_one_line(e), file=sys.stderr)

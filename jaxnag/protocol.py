@@ -61,7 +61,7 @@ class Result(NamedTuple):
         and ``queries``). The resolution is the generator's: one entry per round (EDNAG, PG-NAG,
         DiffusionNAG, evosax, the surrogate, :func:`run` for every generator), or one per query
         where the run is a budget of queries (random search, REA, :mod:`jaxnag.budget`:
-        ``queries_trace = 1..B``). Plot one against the other.
+        ``queries_trace = 1..B``, capped at the queries made). Plot one against the other.
       extras: method-specific arrays (a dict).
     """
 

@@ -254,6 +254,9 @@ def _diffusionnag() -> Generator:
         check=lambda result, config, notes: dn.check(result, notes.get("checkpoint_steps"),
                                                      notes.get("checkpoint", "the score network")),
         report=lambda state, config: dict(validity=state.validity),
+        # a candidate that is not a distinct valid sample (fewer exist) is a repeat whose value is ignored
+        needs_values=lambda state: state.candidate_ok if isinstance(state, dn.GuidedState) else
+        jnp.ones(state.ops.shape[0], bool),
         describe=lambda config, context, notes, table: (None, dict(checkpoint_steps=notes["checkpoint_steps"])))
 
 

@@ -8,6 +8,10 @@ from pathlib import Path
 import jax
 import pytest
 
+# The command line's persistent compilation cache stays off in tests (tests/test_cache.py turns it on in
+# its own processes): no test writes to the user's cache folder, and none depends on what another compiled.
+os.environ["JAXNAG_CACHE_DIR"] = "off"
+
 jax.config.update("jax_numpy_rank_promotion", "raise")
 jax.config.update("jax_numpy_dtype_promotion", "strict")
 

@@ -135,7 +135,7 @@ def generate(key: jax.Array, fitness: Callable, space: SearchSpace, config: Conf
 
     state, _ = jax.lax.scan(body, state, None, length=rounds)
     return trace_result(state.best_ops, state.best_fitness, state.queries, archive_lib.best_trace(state.archive),
-                        jnp.arange(1, config.budget + 1, dtype=jnp.int32))
+                        archive_lib.queries_trace(state.archive))
 
 
 def random_search(key: jax.Array, fitness: Callable[[jax.Array], jax.Array], space: SearchSpace,

@@ -211,7 +211,7 @@ def generate(key: jax.Array, fitness: Callable[[jax.Array], jax.Array], space: S
     s = jax.lax.while_loop(lambda s: ~done(s, config), body, state)
     # After an early stop (max_cycles) carry the best forward over the unused budget.
     return trace_result(s.best_ops, s.best_fitness, s.queries, archive_lib.best_trace(s.archive),
-                        jnp.arange(1, config.budget + 1, dtype=jnp.int32), cycles=s.cycles)
+                        archive_lib.queries_trace(s.archive), cycles=s.cycles)
 
 
 def rea(key: jax.Array, fitness: Callable[[jax.Array], jax.Array], space: SearchSpace, budget: int,

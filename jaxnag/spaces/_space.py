@@ -166,12 +166,15 @@ class SearchSpace:
         return jnp.argmax(masked, axis=-1).astype(jnp.int32)
 
     def rank(self, ops: jax.Array) -> jax.Array:
-        """Mixed-radix index of an encoding in ``[0, size)``, int32 ``[...]`` (slot 0 most significant)."""
-        ops = jnp.asarray(ops).astype(jnp.int32)
+        """Mixed-radix index of an encoding in ``[0, size)``, int32 ``[...]`` (slot 0 most significant);
+        numpy in, numpy out (host-side setup compiles nothing)."""
         radix = self.choice_counts
         weights = np.cumprod(np.concatenate([radix[1:], [1]])[::-1])[::-1].astype(np.int64)
         if self.size >= 2**31:
             raise ValueError(f"{self.name}: space of size {self.size} is too large to rank in int32")
+        if isinstance(ops, np.ndarray):
+            return (ops.astype(np.int64) @ weights).astype(np.int32)
+        ops = jnp.asarray(ops).astype(jnp.int32)
         return ops @ jnp.asarray(weights, jnp.int32)
 
     def unrank(self, index: jax.Array) -> jax.Array:
@@ -245,6 +248,8 @@ class SearchSpace:
                 f"{self.name}: slot {slot} ({self.slot_names[slot]}) has choice "
                 f"{wide[tuple(where)]:g}, valid range is 0..{self.choice_counts[slot] - 1}")
         arr = arr.astype(np.int32)
+        if self._extra_valid is None:  # the range was the whole rule (checked above, in numpy)
+            return arr
         with jax.ensure_compile_time_eval():
             valid = np.asarray(self.is_valid(arr))
         if not valid.all():

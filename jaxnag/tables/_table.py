@@ -259,7 +259,7 @@ def from_arrays(space: SearchSpace, ops, values, *, benchmark: str = "custom",
         raise DataError(f"{where}: metric {metric!r} has no finite value")
     sign = 1.0 if goal == "max" else -1.0
     info = TableInfo(space, benchmark, dataset, metric, source, ops_np, vals_np, goal)
-    return Table(jnp.asarray(sign * dense, jnp.float32), jnp.asarray(sign * finite, jnp.float32).max(), info)
+    return Table(jnp.asarray(sign * dense, jnp.float32), jnp.asarray(np.max(sign * finite), jnp.float32), info)
 
 
 def stack(tables: list[Table]) -> Table:

@@ -1,0 +1,61 @@
+"""A persistent compilation cache: a second run of the same program loads XLA's compiled code from disk.
+
+The command line turns it on by default (``jaxnag --no-cache ...`` or ``JAXNAG_CACHE_DIR=off`` turn it
+off); a script turns it on with :func:`enable` before its first compilation. The folder is, in order:
+the ``folder`` argument, ``$JAXNAG_CACHE_DIR``, ``$XDG_CACHE_HOME/jaxnag/xla``, ``~/.cache/jaxnag/xla``.
+Every compilation is cached (JAX's default keeps only those over a second, which leaves out the many
+small ones a command makes). JAX writes each entry to a temporary file and renames it into place, so
+processes may share the folder; a folder that cannot be written turns the cache off with one line on
+stderr, never an error. Entries are keyed by the program, the JAX version and the device, so a stale
+entry is never used; deleting the folder is always safe.
+
+Example:
+  >>> import tempfile
+  >>> from jaxnag import cache
+  >>> cache.folder(tempfile.gettempdir() + "/jaxnag-doc-cache").name
+  'jaxnag-doc-cache'
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+__all__ = ["OFF", "enable", "folder"]
+
+OFF = ("off", "0", "false", "no", "")  # values of JAXNAG_CACHE_DIR that turn the cache off
+
+
+def folder(given: str | os.PathLike | None = None) -> Path | None:
+    """The cache folder (see the module docstring), or None where ``JAXNAG_CACHE_DIR`` turns it off."""
+    if given is not None:
+        return Path(given).expanduser()
+    env = os.environ.get("JAXNAG_CACHE_DIR")
+    if env is not None:
+        return None if env.strip().lower() in OFF else Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "jaxnag" / "xla"
+
+
+def enable(given: str | os.PathLike | None = None, *, quiet: bool = False) -> Path | None:
+    """Turn the persistent compilation cache on in :func:`folder` (created if missing); returns it, or
+    None where it is off or its folder cannot be written (said in one line on stderr unless ``quiet``)."""
+    path = folder(given)
+    if path is None:
+        return None
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        if not quiet:
+            print(f"jaxnag: compilation cache off: cannot write {path} ({e.strerror or e}); set JAXNAG_CACHE_DIR "
+                  "to another folder, or to off", file=sys.stderr)
+        return None
+    import jax
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return path

@@ -1,0 +1,66 @@
+"""The command line's persistent compilation cache: a second identical command compiles nothing.
+
+Each run is a fresh process (the cache is process-wide JAX configuration); compilations and cache hits
+are counted with ``jax.monitoring`` events inside it.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+COUNT = """
+import json, sys
+import jax.monitoring as m
+counts = {"requests": 0, "hits": 0}  # a request is a compilation or a load from the cache
+def on_duration(event, secs, **kw):
+    if event == "/jax/core/compile/backend_compile_duration":
+        counts["requests"] += 1
+def on_event(event, **kw):
+    if event == "/jax/compilation_cache/cache_hits":
+        counts["hits"] += 1
+m.register_event_duration_secs_listener(on_duration)
+m.register_event_listener(on_event)
+from jaxnag.cli import main
+code = main(sys.argv[1:])
+print("COUNTS " + json.dumps(counts), file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def _run(args, cache_dir, tmp_path):
+    env = dict(os.environ, JAXNAG_CACHE_DIR=str(cache_dir), JAX_PLATFORMS="cpu")
+    p = subprocess.run([sys.executable, "-c", COUNT, *args], capture_output=True, text=True, env=env,
+                       cwd=tmp_path, timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    counts = json.loads(p.stderr.rsplit("COUNTS ", 1)[1])
+    return p.stdout, counts
+
+
+@pytest.mark.slow  # two fresh processes that compile a generate (about 20 s on 2 cores)
+def test_a_second_command_loads_every_program_from_the_cache(tmp_path, data_dir):
+    cache = tmp_path / "cache"
+    args = ["generate", "--method", "ednag", "--benchmark", "nb201", "--dataset", "cifar10", "--seeds", "2",
+            "--population", "8", "--steps", "10", "--json", "--data-dir", str(data_dir)]
+    first, cold = _run(args, cache, tmp_path)
+    entries = sorted(p.name for p in cache.iterdir())
+    second, warm = _run(args, cache, tmp_path)
+    assert cold["requests"] >= 1 and cold["hits"] == 0 and entries  # every program compiled once
+    assert warm["hits"] == warm["requests"] == cold["requests"]  # every one loaded: nothing compiled
+    strip = lambda out: {k: v for k, v in json.loads(out).items() if k != "time_s"}  # noqa: E731
+    assert strip(first) == strip(second)
+    assert sorted(p.name for p in cache.iterdir()) == entries  # nothing new written
+    _, off = _run(["--no-cache", *args], tmp_path / "unused", tmp_path)
+    assert off["hits"] == 0 and not (tmp_path / "unused").exists()
+
+
+def test_an_unwritable_cache_folder_is_one_line_and_the_command_runs(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    env = dict(os.environ, JAXNAG_CACHE_DIR=str(blocker / "cache"), JAX_PLATFORMS="cpu")
+    p = subprocess.run([sys.executable, "-m", "jaxnag.cli", "spaces"], capture_output=True, text=True, env=env,
+                       timeout=120)
+    assert p.returncode == 0 and "nb201" in p.stdout
+    assert [line for line in p.stderr.splitlines() if "compilation cache off" in line] == [p.stderr.strip()]
