@@ -4,7 +4,7 @@ Pure, composable functions for EDNAG, DiffusionNAG and PG-NAG over search spaces
 that are data and benchmark tables that are jittable fitness functions.
 Importing ``jaxnag`` imports jax and numpy only; submodules load what they need.
 
-Example:
+Examples:
   >>> import jaxnag
   >>> jaxnag.spaces.get("nb201").shape
   (6, 5)

@@ -10,7 +10,7 @@ or an invalid proposal is not a query), exactly, in every space:
   ``capacity`` is a setting; a run that evaluates more distinct architectures than it holds sets
   ``overflow`` and its ``queries`` becomes -1 (unknown): never a silent miscount.
 
-Example:
+Examples:
   >>> import jax.numpy as jnp
   >>> from jaxnag import archive, spaces
   >>> s = spaces.get("nb201")
@@ -108,7 +108,7 @@ def hash_insert(hs: HashSet, ops: jax.Array, valid: jax.Array) -> tuple[HashSet,
     repeat, within the batch or of an earlier one, is not; one that found the set full is not either,
     and sets ``overflow``).
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from jaxnag import archive
       >>> hs = archive.hash_set(4, 3)
@@ -271,7 +271,7 @@ def insert(archive: Archive, ops: jax.Array, values: jax.Array, space,
 def update(archive: Archive, ops: jax.Array, values: jax.Array, space) -> Archive:
     """:func:`insert` every valid row of ``ops [n, R]`` (with ``values [n]``), returning the archive only.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from jaxnag import archive, spaces
       >>> s = spaces.get("nb201")

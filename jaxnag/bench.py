@@ -42,14 +42,14 @@ A grid file::
 A cell's result depends only on its method, config, task and seed (seed ``s`` runs with
 ``jax.random.key(s)``), not on the devices, the processes or what else shares its call.
 
-Example:
+Examples:
   >>> import pathlib, tempfile
   >>> d = pathlib.Path(tempfile.mkdtemp())
   >>> _ = (d / "g.toml").write_text('seeds = 2\\n[[benchmarks]]\\nname = "nasbench_graph"\\ndatasets = ["cora"]\\n'
   ...                               '[[methods]]\\nname = "random"\\nsettings = {budget = 20}\\n')
   >>> summary = run_grid(d / "g.toml", progress=False, plot=False, echo=False)
-  >>> [(row["label"], row["runs"]) for row in summary]
-  [('random', 2)]
+  >>> summary[0]["label"], summary[0]["runs"], len(summary)
+  ('random', 2, 1)
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ answered as a failure), and the trace holds their best at the block's last query
 The wrapped state says which rows of the last ``ask`` need evaluating (``to_evaluate``), so the
 host driver :func:`jaxnag.protocol.run` spends no evaluation on a repeat or beyond the budget.
 
-Example:
+Examples:
   >>> import jax
   >>> from jaxnag import budget, registry, spaces, tables
   >>> space, t = spaces.get("nb201"), tables.load("nb201", "cifar10")

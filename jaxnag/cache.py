@@ -9,7 +9,7 @@ processes may share the folder; a folder that cannot be written turns the cache 
 stderr, never an error. Entries are keyed by the program, the JAX version and the device, so a stale
 entry is never used; deleting the folder is always safe.
 
-Example:
+Examples:
   >>> import tempfile
   >>> from jaxnag import cache
   >>> cache.folder(tempfile.gettempdir() + "/jaxnag-doc-cache").name

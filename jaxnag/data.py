@@ -5,7 +5,7 @@ A dataset file is an ``.npz`` with images ``x [n, H, W, C]`` (numbers, finite) a
 :class:`~jaxnag.errors.DataError`; :func:`digits` gives real images with nothing to download (the
 8x8 handwritten digits scikit-learn ships, resized); :func:`split` divides a dataset.
 
-Example:
+Examples:
   >>> from jaxnag import data
   >>> x, y = data.digits(resolution=16)          # needs scikit-learn (the 'examples' extra)
   >>> x.shape, y.shape, int(y.max())

@@ -5,7 +5,7 @@ Every error jaxnag raises on purpose derives from :class:`JaxnagError`, so a cal
 from a bug, which deserves its traceback. Each type also derives from the builtin
 that fits it (``ValueError``, ``KeyError``, ...), so ``except ValueError`` keeps working.
 
-Example:
+Examples:
   >>> from jaxnag import errors
   >>> try:
   ...     errors.check_positive_int("population", 0)
@@ -108,7 +108,7 @@ def check_ints(name: str, value, lo: int, hi: int):
     """A traced-or-concrete integer setting (scalar or batched): where concrete, every entry must be an
     integer in ``[lo, hi]``; a traced one (under jit/vmap) passes through. Returns ``value``.
 
-    Example:
+    Examples:
       >>> from jaxnag.errors import check_ints
       >>> check_ints("sample", [3, 5], 1, 10)
       [3, 5]
@@ -124,7 +124,7 @@ def old_names(module: str, names: dict[str, str], namespace: dict) -> Callable[[
     """A module ``__getattr__`` answering the old ``names`` (old -> new name) with the new object and a
     DeprecationWarning: a renamed function or class keeps working for one release.
 
-    Example:
+    Examples:
       >>> import warnings
       >>> from jaxnag import pgnag
       >>> with warnings.catch_warnings(record=True) as w:

@@ -6,7 +6,7 @@ can leave a process unable to save, hang it, or crash it at exit. Every long loo
 flag that the loop reads between steps (:meth:`StopFlag.check` raises ``KeyboardInterrupt`` there, at a
 safe point); a second Ctrl-C raises at once.
 
-Example:
+Examples:
   >>> from jaxnag.interrupts import StopFlag
   >>> with StopFlag() as stop:
   ...     for step in range(3):

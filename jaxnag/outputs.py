@@ -11,7 +11,7 @@ and the flag.
 A file counts as jaxnag's own (and may be replaced without ``--overwrite``) only where the caller
 says how to recognise it (``ours=``: e.g. a ``jaxnag bench`` summary starts with its header line).
 
-Example:
+Examples:
   >>> import pathlib, tempfile
   >>> from jaxnag import outputs
   >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -181,7 +181,7 @@ def quiet_orbax() -> None:
     file as absl errors before it raises; jaxnag turns what it raises into one clear line itself, so the
     log stays quiet below critical.
 
-    Example:
+    Examples:
       >>> import logging
       >>> from jaxnag import outputs
       >>> outputs.quiet_orbax()

@@ -18,7 +18,7 @@ are all-gathered to every process.
 Seed ``s`` runs with key ``jax.random.key(s)``, so a cell's result depends on its seed alone, not
 on which other seeds share the grid (what lets ``jaxnag bench`` resume a grid cell by cell).
 
-Example:
+Examples:
   >>> import numpy as np
   >>> from jaxnag import ednag, parallel, spaces, tables
   >>> space, t = spaces.get("nasbench_graph"), tables.load("nasbench_graph", "cora")
@@ -265,7 +265,7 @@ def compile_fitting(fn: Callable, num_keys: int, *shared, share: float = 0.8, fl
     of an out-of-memory crash. No key array is allocated for the check. ``announce()`` is called once the
     program is traced (its argument errors come first) and before XLA compiles it.
 
-    Example:
+    Examples:
       >>> import jax, jax.numpy as jnp
       >>> from jaxnag import parallel
       >>> run = parallel.compile_fitting(lambda k, s: jax.random.uniform(k) * s, 4, jnp.float32(2.0))

@@ -27,7 +27,7 @@ queries told so far, takes the Shapley values of the ``k`` best of them under th
 (exact in closed form, so rescoring costs no query: :func:`additive_shapley`), rebuilds the prior,
 and samples the next round from it, unqueried architectures first.
 
-Example:
+Examples:
   >>> import jax
   >>> from jaxnag import pgnag, spaces, tables
   >>> t = tables.load("nasbench_graph", "cora")
@@ -345,7 +345,7 @@ def additive_shapley(w, ops, space) -> jax.Array:
     value of its removed choice (:func:`jaxnag.prior.shapley.removed_choices`), or, for a slot with
     none (NAS-Bench-Graph's link pattern), less the mean over its choices.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from jaxnag import spaces
       >>> s = spaces.get("nb201")
@@ -362,6 +362,7 @@ def additive_shapley(w, ops, space) -> jax.Array:
 
 
 def done(state: State, config: Config) -> jax.Array:
+    """Whether all ``config.rounds`` rounds were told."""
     return state.rounds >= config.rounds
 
 

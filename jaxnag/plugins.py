@@ -14,7 +14,7 @@ Two ways, both ending in :func:`jaxnag.spaces.register` / :func:`jaxnag.registry
 - **a module** that registers on import: ``jaxnag --plugin mypkg.spaces generate --space chain5 ...``,
   or :func:`load_module` from Python.
 
-Example:
+Examples:
   >>> from jaxnag import plugins
   >>> ep = plugins.entry_points("jaxnag.generators")  # {name: entry point} of the installed packages
   >>> all(isinstance(name, str) for name in ep)

@@ -18,7 +18,7 @@ prior knowledge), DiffusionNAG's trained ``score_model``. Every state carries ``
 every generator's queries). ask/tell lets the fitness live outside JAX (a training job,
 a remote evaluation): :func:`run` drives any generator with a host function.
 
-Example:
+Examples:
   >>> import jax, numpy as np
   >>> from jaxnag import registry, spaces, tables
   >>> space, t = spaces.get("nasbench_graph"), tables.load("nasbench_graph", "cora")
@@ -264,7 +264,7 @@ def wrapper(build: Callable[[Generator], Generator]) -> Callable[[Generator], Ge
     builds one wrapped generator per generator object: wrapping the same generator again returns the
     same object, whose compiled functions are then reused (nothing compiles twice).
 
-    Example:
+    Examples:
       >>> import dataclasses
       >>> from jaxnag import protocol, registry
       >>> renamed = protocol.wrapper(lambda gen: dataclasses.replace(gen, description="wrapped"))
@@ -441,7 +441,7 @@ def generator(name: str, config, init: Callable, ask: Callable, tell: Callable, 
     after round ``r``, the final values repeated past the last round) and ``extras["rounds"]``. ``ask``
     on a finished run raises where it can tell (outside ``jit``).
 
-    Example:
+    Examples:
       >>> import jax, jax.numpy as jnp
       >>> from typing import NamedTuple
       >>> from jaxnag import protocol, spaces, tables

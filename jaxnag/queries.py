@@ -6,7 +6,7 @@ when a search carries it through ``lax.scan`` for a thousand vmapped seeds. Coun
 the new ids in a batch compares the batch's ids with each other (pairwise for small
 batches, by a sort for large ones), so the cost does not grow with the size of the space.
 
-Example:
+Examples:
   >>> import jax.numpy as jnp
   >>> from jaxnag import queries
   >>> seen = queries.empty(10)
@@ -81,7 +81,7 @@ def keep_best(best_ids: jax.Array, best_values: jax.Array, ids: jax.Array, value
     fewer) updated with the batch ``ids [n]``, ``values [n]`` where ``new`` (ids neither kept nor seen
     before, first in their batch); an id joins if it beats the worst kept.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> ids, v = keep_best(jnp.array([7, 0]), jnp.array([0.5, -jnp.inf]), jnp.array([2, 3]),
       ...                    jnp.array([0.9, 0.1]), jnp.array([True, True]))

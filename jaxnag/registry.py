@@ -5,7 +5,7 @@ each :class:`~jaxnag.protocol.Generator` says which settings it takes (the CLI's
 builds its checked ``Config`` from them, and names the context it needs besides the
 fitness (PG-NAG's ``source`` table, DiffusionNAG's ``score_model``).
 
-Example:
+Examples:
   >>> import jax
   >>> from jaxnag import registry, spaces, tables
   >>> space, t = spaces.get("nasbench_graph"), tables.load("nasbench_graph", "cora")
@@ -55,7 +55,7 @@ DEPRECATED = {"tau": "temperature"}  # old setting name -> its name now (accepte
 def deprecation_note(old: str, new: str, prefix: str = "") -> str:
     """The one line said when an old setting name is used.
 
-    Example:
+    Examples:
       >>> from jaxnag import registry
       >>> registry.deprecation_note("tau", "temperature", "--").split(":")[1].strip()
       '--tau is deprecated'
@@ -276,7 +276,7 @@ def register(generator: Generator, *, replace: bool = False) -> Generator:
     Raises:
       ConfigError: the name is taken and ``replace`` is False, or ``generator`` is not a Generator.
 
-    Example:
+    Examples:
       >>> import dataclasses
       >>> from jaxnag import registry
       >>> mine = dataclasses.replace(registry.get("random"), name="random_doc")
@@ -334,7 +334,7 @@ def compose(method, settings: dict) -> Generator:
     budget of its own (:mod:`jaxnag.budget`). What ``jaxnag generate`` and ``jaxnag bench`` run; pass the
     same ``settings`` to its ``config``.
 
-    Example:
+    Examples:
       >>> from jaxnag import registry, spaces
       >>> gen = registry.compose("ednag", dict(budget=100, query=5, population=10))
       >>> gen.description.endswith("(online surrogate) (query budget)")

@@ -6,7 +6,7 @@ in its state and refits inside the compiled program (:func:`weights`, one solve 
 ``slots x choices + 1`` unknowns). Used by :mod:`jaxnag.surrogate` (to predict) and by PG-NAG's
 iterative variant (to rescore: for an additive model the Shapley values are exact in closed form).
 
-Example:
+Examples:
   >>> import jax.numpy as jnp
   >>> from jaxnag import ridge, spaces
   >>> space = spaces.get("nb201")
@@ -43,6 +43,7 @@ def features(ops: jax.Array, space) -> jax.Array:
 
 
 def empty(space) -> Stats:
+    """Statistics of no data for ``space`` (one-hot features and a bias: ``R * C + 1`` unknowns)."""
     d = space.num_slots * space.num_choices + 1
     return Stats(jnp.zeros((d, d), jnp.float32), jnp.zeros(d, jnp.float32), jnp.int32(0))
 
@@ -61,10 +62,10 @@ def solve_spd(a: jax.Array, b: jax.Array) -> jax.Array:
     needed) in plain XLA ops. ``jnp.linalg.solve`` calls LAPACK's batched LU, which under ``vmap`` inside
     a ``while_loop`` can deadlock XLA:CPU's thread pool (seen with jaxlib 0.10.2 at 100 seeds).
 
-    Example:
+    Examples:
       >>> a = jnp.array([[4.0, 1.0], [1.0, 3.0]])
-      >>> [round(float(v), 4) for v in solve_spd(a, jnp.array([1.0, 2.0]))]
-      [0.0909, 0.6364]
+      >>> tuple(round(float(v), 4) for v in solve_spd(a, jnp.array([1.0, 2.0])))
+      (0.0909, 0.6364)
     """
     d = a.shape[0]
     idx = jnp.arange(d)

@@ -5,7 +5,7 @@ arrays, decreasing from (about) 1 to (about) 0 (EDNAG). :func:`nichol_cosine` gi
 ``T + 1`` levels ``abar[0..T]`` of the multinomial diffusion (PG-NAG). The continuous-time
 SDEs of DiffusionNAG define their noise in :mod:`jaxnag.sde`.
 
-Example:
+Examples:
   >>> from jaxnag import schedules
   >>> a = schedules.cosine(100)
   >>> float(a[0]), float(a[-1])

@@ -7,7 +7,7 @@ An SDE here is a small frozen dataclass with pure methods; ``t`` runs over [0, 1
 - :class:`VPSDE`: ``beta(t)`` linear from ``beta_min`` to ``beta_max``, drift ``-beta x / 2``,
   ``g = sqrt(beta)``; ``x_t = m(t) x_0 + s(t) z``.
 
-Example:
+Examples:
   >>> import jax.numpy as jnp
   >>> from jaxnag.sde import VESDE
   >>> sde = VESDE(0.1, 5.0)

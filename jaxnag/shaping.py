@@ -3,7 +3,7 @@
 Failed evaluations (NaN or inf) never propagate: :func:`failed_as` replaces them
 before shaping, and the population-relative shapings ignore them.
 
-Example:
+Examples:
   >>> import jax.numpy as jnp
   >>> from jaxnag import shaping
   >>> shaping.rescale(jnp.array([30.0, 50.0, 95.0])).tolist()
@@ -61,6 +61,7 @@ def power(f: jax.Array, p=2.0) -> jax.Array:
 
 
 def identity(f: jax.Array) -> jax.Array:
+    """The fitness unchanged (the ``"identity"`` shaping)."""
     return f
 
 
@@ -109,7 +110,7 @@ def centered_rank(f: jax.Array) -> jax.Array:
     Tied entries share a rank (that of the best of them: ``#{j: f_j <= f_i} - 1``), so
     copies of one architecture get one weight and selection can still tell they are equal.
 
-    Example:
+    Examples:
       >>> centered_rank(jnp.array([1.0, 3.0, 3.0, jnp.nan, 2.0])).tolist()
       [-0.25, 0.5, 0.5, -0.5, 0.0]
     """

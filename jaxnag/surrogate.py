@@ -20,7 +20,7 @@ The wrapped generator speaks the same protocol; ``best_ops``/``best_fitness`` an
 trace has one entry per round. Combine with :func:`jaxnag.budget.with_budget` to stop at a budget
 of unique queries.
 
-Example:
+Examples:
   >>> import jax
   >>> from jaxnag import budget, registry, spaces, surrogate, tables
   >>> space, t = spaces.get("nb201"), tables.load("nb201", "cifar10")

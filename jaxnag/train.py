@@ -16,7 +16,7 @@ architectures for a few epochs in one compiled program (a :class:`~jaxnag.models
 per member) and returns their held-out accuracies; :func:`fitness` wraps it as a fitness any
 generator accepts.
 
-Example:
+Examples:
   >>> import numpy as np
   >>> from jaxnag import train
   >>> rng = np.random.default_rng(0)

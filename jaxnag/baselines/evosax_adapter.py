@@ -5,7 +5,7 @@ Each individual is a real vector of length ``R * C`` decoded by per-slot argmax
 negated fitness; failed evaluations are given a large value. Needs the optional
 extra ``jaxnag[baselines]``.
 
-Example:
+Examples:
   >>> import jax
   >>> from jaxnag import spaces, tables
   >>> from jaxnag.baselines.evosax_adapter import evosax_search
@@ -149,6 +149,7 @@ def _shaped(values, ops, space):
 
 
 def init(key: jax.Array, space: SearchSpace, config: Config) -> State:
+    """The strategy's state and the initial population ``N(0, I)`` on the one-hot relaxation ``[N, R * C]``."""
     r, c = space.shape
     strategy = make_strategy(config.strategy, config.population, r * c, config.generations)
     params = strategy.default_params
@@ -160,6 +161,7 @@ def init(key: jax.Array, space: SearchSpace, config: Config) -> State:
 
 
 def ask(key: jax.Array, state: State, space: SearchSpace, config: Config) -> tuple[jax.Array, State]:
+    """``(ops [N, R], state)``: the initial population first, then the strategy's proposals, decoded by the argmax of each slot."""
     r, c = space.shape
     if is_concrete(state.rounds) and int(state.rounds) >= config.rounds:
         raise ConfigError(f"this {config.strategy} run is finished: all {config.rounds} rounds were told")
@@ -174,6 +176,7 @@ def ask(key: jax.Array, state: State, space: SearchSpace, config: Config) -> tup
 
 
 def tell(state: State, values: jax.Array, space: SearchSpace, config: Config) -> State:
+    """Tell the strategy the fitness ``values [N]`` (negated: evosax minimises; failures and invalid decodes a large loss)."""
     r, c = space.shape
     strategy = make_strategy(config.strategy, config.population, r * c, config.generations)
     params = strategy.default_params
@@ -194,6 +197,7 @@ def tell(state: State, values: jax.Array, space: SearchSpace, config: Config) ->
 
 
 def done(state: State, config: Config) -> jax.Array:
+    """Whether all ``config.rounds`` ask/tell rounds were told."""
     return state.rounds >= config.rounds
 
 

@@ -3,7 +3,7 @@
 The ``budget`` architectures are drawn without replacement at ``init``; each ``ask``
 proposes the next ``batch`` of them (all of them by default: one round).
 
-Example:
+Examples:
   >>> import jax
   >>> from jaxnag import spaces, tables
   >>> from jaxnag.baselines import random_sampling
@@ -118,6 +118,7 @@ def tell(state: State, values: jax.Array, space: SearchSpace, config: Config) ->
 
 
 def done(state: State, config: Config) -> jax.Array:
+    """Whether the whole budget was told."""
     return state.told >= config.budget
 
 

@@ -6,7 +6,7 @@ different choice), evaluates the child, appends it and removes the oldest
 member. Re-evaluating an architecture seen before costs no query (tables are
 deterministic); the loop stops after ``budget`` unique architectures.
 
-Example:
+Examples:
   >>> import jax
   >>> from jaxnag import spaces, tables
   >>> from jaxnag.baselines import rea
@@ -190,6 +190,7 @@ def tell(state: State, values: jax.Array, space: SearchSpace, config: Config) ->
 
 
 def done(state: State, config: Config) -> jax.Array:
+    """Whether ``budget`` distinct queries were made (or ``max_cycles`` mutation cycles run)."""
     return (state.queries >= config.budget) | (state.cycles >= config.cycle_limit)
 
 

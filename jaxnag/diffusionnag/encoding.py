@@ -4,7 +4,7 @@
 output) and F = C + 2 node types (``input, output`` then the space's ops). Data are
 scaled to {-1, +1}; samples map back with ``(x + 1) / 2`` and a 0.5 threshold.
 
-Example:
+Examples:
   >>> import numpy as np
   >>> from jaxnag import spaces
   >>> from jaxnag.diffusionnag import encoding
@@ -23,6 +23,7 @@ __all__ = ["binarize", "from_matrix", "is_valid", "metrics", "shape", "to_matrix
 
 
 def shape(space) -> tuple[int, int]:
+    """``(R + 2, C + 2)``: the operation matrix of a cell (its input and output rows and columns added)."""
     r, c = space.shape
     return r + 2, c + 2
 

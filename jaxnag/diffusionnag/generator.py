@@ -16,7 +16,7 @@ repeats the candidate round ``L`` times: after each, the predictor is refitted o
 and the next candidates are the best-predicted generated architectures not queried yet, so a budget
 of ``Q + L * top`` queries is spent where the predictor learns most.
 
-Example:
+Examples:
   >>> import jax
   >>> from flax import nnx
   >>> from jaxnag import spaces, tables
@@ -316,6 +316,7 @@ def tell(state, values: jax.Array, space, config: Config):
 
 
 def done(state, config: Config) -> jax.Array:
+    """Whether the last cycle's candidates were told (never while the predictor queries are pending)."""
     return jnp.bool_(False) if isinstance(state, QueryState) else state.told
 
 

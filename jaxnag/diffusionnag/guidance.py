@@ -7,7 +7,7 @@ accurate along the reverse process), regressing the standardised metric or, by d
 Gaussianised ranks of it (MSE). Guided generation (:mod:`jaxnag.diffusionnag.generator`)
 adds ``w * grad_x sum_b f(x_b, level)`` to the score.
 
-Example:
+Examples:
   >>> import jax
   >>> from jaxnag import spaces, tables
   >>> from jaxnag.sde import VESDE

@@ -8,7 +8,7 @@ reverse SDE (``x_mean = x - (f - g^2 s) dt``; ``x = x_mean + g sqrt(dt) z`` with
 
 ``score_fn(x [B, ...], level [B]) -> [B, ...]``; guidance adds ``w * grad_x sum f(x, level)``.
 
-Example:
+Examples:
   >>> import jax, jax.numpy as jnp
   >>> from jaxnag.sde import VESDE
   >>> from jaxnag.diffusionnag.sampler import pc_sample

@@ -21,7 +21,7 @@ A checkpoint folder belongs to jaxnag and cannot lose work::
 - :func:`load_score` opens the folder read-only and loads the latest complete step of the newest
   run that has one. The reference called its latest checkpoint "best"; jaxnag does not claim that.
 
-Example:
+Examples:
   >>> # model, info = train.train_score(jax.random.key(0), spaces.get("nb201"),
   >>> #                                 ScoreTrainConfig(iterations=2000), "ckpt/small")
 """
@@ -146,6 +146,7 @@ def optimizer(config: ScoreTrainConfig) -> optax.GradientTransformation:
 
 
 def ema_decay(step, max_decay):
+    """The EMA decay at ``step``: ``min(max_decay, (1 + step) / (10 + step))`` (a warm-up, as the reference)."""
     step = jnp.asarray(step).astype(jnp.float32)
     return jnp.minimum(max_decay, (1.0 + step) / (10.0 + step))
 

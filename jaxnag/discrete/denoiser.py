@@ -5,7 +5,7 @@ Input ``x_t`` int ``[B, R]`` and step ``t`` int ``[B]``; output logits of ``x_0`
 time embedding; attention is masked by the slot graph (two slots are adjacent when
 their edges share a node; every slot sees itself). Non-choice columns get -1e9.
 
-Example:
+Examples:
   >>> import jax.numpy as jnp
   >>> from flax import nnx
   >>> from jaxnag import spaces

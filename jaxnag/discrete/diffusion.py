@@ -9,7 +9,7 @@ The model predicts ``x_0`` probabilities; plugging them into the posterior gives
 
 Shapes: ``x`` int ``[..., R]``; probabilities ``[..., R, C]``; the prior ``[R, C]``.
 
-Example:
+Examples:
   >>> import jax, jax.numpy as jnp
   >>> from jaxnag.discrete import diffusion
   >>> abar = diffusion.cosine_schedule(50)

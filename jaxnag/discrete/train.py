@@ -3,7 +3,7 @@
 The module is split with ``nnx.split`` and its state travels through plain
 ``jax.jit`` / ``lax.scan`` as a pytree (no ``nnx.jit`` in the loop).
 
-Example:
+Examples:
   >>> import jax, numpy as np
   >>> from jaxnag import spaces
   >>> from jaxnag.discrete import train

@@ -5,7 +5,7 @@ protocol of :mod:`jaxnag.protocol`); the pieces they compose are
 in :mod:`jaxnag.ednag.denoise`, :mod:`jaxnag.ednag.mutation`,
 :mod:`jaxnag.ednag.selection`, :mod:`jaxnag.schedules` and :mod:`jaxnag.shaping`.
 
-Example:
+Examples:
   >>> import jax
   >>> from jaxnag import ednag, spaces, tables
   >>> space, table = spaces.get("nasbench_graph"), tables.load("nasbench_graph", "cora")

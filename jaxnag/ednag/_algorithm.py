@@ -19,7 +19,7 @@ Two behaviours (``Config.faithful``):
   weights, per-gene mutation, a scale-free shaping (no knowledge of the optimum), used
   both for the x0 weights and, as ``exp(log w - max log w)``, for selection.
 
-Example:
+Examples:
   >>> import jax
   >>> from jaxnag import ednag, spaces, tables
   >>> space = spaces.get("nasbench_graph")
@@ -121,7 +121,7 @@ class Config:
         """A batch of configs for ``vmap``: the fields in ``sweep`` take the given 1-D
         values, every other numeric field is broadcast to the same length.
 
-        Example:
+        Examples:
           >>> cfgs = Config(steps=10).batched(temperature=[0.5, 1.0, 2.0])
           >>> cfgs.noise.shape
           (3,)
@@ -144,7 +144,7 @@ class Config:
         0.1, diversity rate 0.2, mutation index 5) in the default mode (the library's defaults
         before issue 12).
 
-        Example:
+        Examples:
           >>> Config.reference().elite_rate, Config().elite_rate
           (0.1, 0.5)
         """
@@ -240,7 +240,7 @@ def encode(ops: jax.Array, space: SearchSpace, config: Config) -> jax.Array:
     min-max normalised as the population is (:func:`denoise.normalize`), so ``decode(encode(ops))``
     gives ``ops``.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from jaxnag import ednag, spaces
       >>> s, cfg = spaces.get("nb201"), ednag.Config()
@@ -265,7 +265,7 @@ def warm_start(key: jax.Array, space: SearchSpace, config: Config, ops: jax.Arra
     :func:`encode` plus Gaussian noise of scale ``noise`` (the rest drawn as in :func:`init`); the first
     :func:`ask` proposes them. A warm start from earlier results or another task's best.
 
-    Example:
+    Examples:
       >>> import jax, jax.numpy as jnp
       >>> from jaxnag import ednag, spaces
       >>> s, cfg = spaces.get("nb201"), ednag.Config(population=8)

@@ -2,7 +2,7 @@
 
 Populations are ``x [N, D]`` (flattened encodings). All functions are pure and jittable.
 
-Example:
+Examples:
   >>> import jax, jax.numpy as jnp
   >>> from jaxnag.ednag import denoise
   >>> x = jax.random.normal(jax.random.key(0), (8, 30))

@@ -1,6 +1,6 @@
 """Polynomial mutation (Deb & Agrawal) within ``[lo, hi]``.
 
-Example:
+Examples:
   >>> import jax, jax.numpy as jnp
   >>> from jaxnag.ednag.mutation import polynomial
   >>> x = jnp.zeros((4, 6))

@@ -8,7 +8,7 @@ probabilities proportional to ``0.9 norm(f (1 + div)) + 0.1``. Diversity is
 ``div_i = sum_j ||x_i - x_j||`` min-max normalised. Roulette without replacement is
 done exactly with Gumbel top-k. The rates may be traced values (a sweep is a vmap).
 
-Example:
+Examples:
   >>> import jax, jax.numpy as jnp
   >>> from jaxnag.ednag.selection import select
   >>> x = jax.random.normal(jax.random.key(0), (8, 5)); f = jnp.arange(8.0)
@@ -100,7 +100,7 @@ def select_reference(key: jax.Array, x: jax.Array, f: jax.Array, n: int, elite_r
     cumulative probability reaches ``u`` (redrawing when none does), so the mass of a
     taken index flows to the next free one rather than being renormalised.
 
-    Example:
+    Examples:
       >>> import jax, jax.numpy as jnp
       >>> x = jax.random.normal(jax.random.key(0), (8, 5)); f = jnp.arange(8.0)
       >>> idx = select_reference(jax.random.key(1), x, f, 4, 0.25, 0.25)

@@ -9,6 +9,12 @@
 
 Every model module has ``Network(ops)``, ``MixedNetwork`` (``net(x, ops)`` with traced ``ops``),
 ``init_population``, ``op_weight``, ``param_count`` and ``flops``; :func:`for_space` picks it.
+
+Examples:
+  >>> from jaxnag import models, spaces
+  >>> nb = models.for_space(spaces.get("nb201"))
+  >>> nb.param_count([3, 3, 3, 3, 3, 3]) > nb.param_count([0, 0, 0, 0, 0, 0])  # convolutions vs none
+  True
 """
 
 from . import layers, nb201, tnb101
@@ -21,7 +27,7 @@ _BY_SPACE = {"nb201": nb201, "tnb101_micro": tnb101}
 def for_space(space):
     """The model module of ``space`` (a :class:`~jaxnag.spaces.SearchSpace` or its name).
 
-    Example:
+    Examples:
       >>> from jaxnag import models
       >>> models.for_space("tnb101_micro").__name__
       'jaxnag.models.tnb101'

@@ -2,7 +2,7 @@
 taps on intermediate values (how zero-cost proxies read activations), the masked mode of mixed
 cells, state merging inside transforms, parameter counts and a population applied in one program.
 
-Example:
+Examples:
   >>> from flax import nnx
   >>> from jaxnag.models import layers
   >>> layers.count(layers.linear(4, 3, nnx.Rngs(0)))

@@ -13,7 +13,7 @@ defaults, U(+-1/sqrt(fan_in)).
 connected to the output or not; FLOPs are conv and linear multiply-adds plus the linear bias) and
 reproduce the ``params_mb_*`` and ``flops_m_*`` columns of the benchmark table for every cell.
 
-Example:
+Examples:
   >>> import jax.numpy as jnp
   >>> from flax import nnx
   >>> from jaxnag.models import nb201

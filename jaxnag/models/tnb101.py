@@ -17,7 +17,7 @@ shape. Convolutions start as the benchmark's (Kaiming normal, fan out), the head
 architecture of NASLib's TransNAS-Bench-101 micro sets, see the tests); :func:`flops` counts
 convolution and head multiply-adds (NASLib's ``flops`` also count batch norm and ReLU, about 2% more).
 
-Example:
+Examples:
   >>> import jax.numpy as jnp
   >>> from flax import nnx
   >>> from jaxnag.models import tnb101

@@ -1,6 +1,6 @@
 """Building blocks shared by jaxnag's networks (Flax NNX).
 
-Example:
+Examples:
   >>> import jax.numpy as jnp
   >>> from flax import nnx
   >>> from jaxnag.nn.layers import Block

@@ -15,7 +15,7 @@ The reference size (:data:`REFERENCE`: 12 blocks, d 64, 8 heads, FFN 128) has ab
 4.0M parameters, 3.55M of them in the head. Dropout is functional: pass ``key`` to
 apply it (training), omit it for a deterministic call.
 
-Example:
+Examples:
   >>> import jax.numpy as jnp
   >>> from flax import nnx
   >>> from jaxnag.nn.score_net import ScoreNet, SMALL, nb201_graph

@@ -5,7 +5,7 @@ accuracy predictor) goes through :func:`scan_steps`: parameters and optimizer st
 pytrees (an NNX module split with ``nnx.split``), so the loop runs under plain
 ``jax.jit`` / ``vmap`` and inside larger jitted programs.
 
-Example:
+Examples:
   >>> import jax, jax.numpy as jnp, optax
   >>> loss = lambda p, key: jnp.sum((p["w"] - 3.0) ** 2)
   >>> opt = optax.sgd(0.1)

@@ -1,6 +1,6 @@
 """PG-NAG's prior knowledge: Shapley component scores, score matrices and categorical priors.
 
-Example:
+Examples:
   >>> import jax
   >>> from jaxnag import tables
   >>> from jaxnag import prior

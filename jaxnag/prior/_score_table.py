@@ -136,7 +136,7 @@ def score_table(key: jax.Array, table, k: int = 20, method: str = "exact", budge
                 removed=None, failed_value: float = 0.0, fallback: str = "zero") -> PriorResult:
     """:func:`score` of one table, compiled once per setting, with host (numpy) results.
 
-    Example:
+    Examples:
       >>> import jax
       >>> from jaxnag import prior, tables
       >>> r = prior.score_table(jax.random.key(0), tables.load("nasbench_graph", "cora"), k=5, method="loo")

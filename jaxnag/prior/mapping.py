@@ -9,7 +9,7 @@ one to one (same cell graph). The rule for ops without a counterpart:
   the shared ops are kept;
 - a target op absent from the source gets the eps-uniform floor only (no evidence).
 
-Example:
+Examples:
   >>> import numpy as np
   >>> from jaxnag import spaces
   >>> from jaxnag.prior import mapping

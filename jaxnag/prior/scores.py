@@ -1,6 +1,6 @@
 """From component scores to a categorical prior ``p[slot, choice]`` (pure, jittable functions).
 
-Example:
+Examples:
   >>> import numpy as np
   >>> from jaxnag import spaces
   >>> from jaxnag.prior import scores

@@ -15,7 +15,7 @@ not a player (it is always kept: NAS-Bench-Graph's link pattern). Failed lookups
 Each returns ``(phi [..., R], lookups)`` where ``lookups`` is the number of
 fitness calls per architecture (players outside get phi = 0).
 
-Example:
+Examples:
   >>> import jax.numpy as jnp
   >>> from jaxnag.prior import shapley
   >>> additive = lambda ops: jnp.sum(ops, axis=-1).astype(jnp.float32)

@@ -25,7 +25,7 @@ scores a whole space once into a :class:`~jaxnag.tables.Table`; :func:`ensemble`
 proxies' percentiles among reference architectures (a rank ensemble that is still a fixed function
 of the cell).
 
-Example:
+Examples:
   >>> import jax
   >>> from jaxnag import proxies, registry, spaces
   >>> space = spaces.get("nb201")
@@ -290,7 +290,7 @@ def generate(generator, keys, space, config, fitness: Callable, **context):
     ``jaxnag generate --proxy``. Returns the :class:`~jaxnag.protocol.Result` with a leading axis ``[S]``;
     one call compiles once, so pass every key in one call.
 
-    Example:
+    Examples:
       >>> import jax
       >>> from jaxnag import proxies, registry, spaces
       >>> space, gen = spaces.get("nb201"), registry.get("random")

@@ -30,7 +30,7 @@ Lightweight NAS", ICLR 2021) and the proxies' papers; layers are the convolution
 A network whose score is undefined (a cell with no path from input to output: zero Jacobian, zero
 synflow) scores ``-inf``, which every generator treats as the worst value.
 
-Example:
+Examples:
   >>> import jax, jax.numpy as jnp
   >>> from flax import nnx
   >>> from jaxnag.models import nb201

@@ -1,6 +1,6 @@
 """Search spaces as data: slots x choices, the cell graph, encodings and arch strings.
 
-Example:
+Examples:
   >>> from jaxnag import spaces
   >>> spaces.names()[:3]  # the built-in ones, then any registered or installed
   ('nb201', 'tnb101_micro', 'nasbench_graph')
@@ -44,7 +44,7 @@ def register(space: SearchSpace, *, aliases: tuple[str, ...] = (), replace: bool
     Raises:
       ConfigError: the name (or an alias) is taken and ``replace`` is False.
 
-    Example:
+    Examples:
       >>> from jaxnag import spaces
       >>> s = spaces.register(spaces.categorical("chain2_doc", ("a", "b"), slots=2), replace=True)
       >>> spaces.get("chain2_doc") is s

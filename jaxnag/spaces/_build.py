@@ -114,7 +114,7 @@ def categorical(name: str, choices: Sequence[str] | Sequence[Sequence[str]], *, 
         :class:`~jaxnag.errors.InvalidArchitecture` on a bad string.
       description: one line for ``jaxnag spaces``.
 
-    Example:
+    Examples:
       >>> from jaxnag import spaces
       >>> chain = spaces.categorical("chain3", ("conv3", "conv5", "skip"), slots=3, identity="skip")
       >>> chain.size, chain.from_string("conv5|skip|conv3").tolist()

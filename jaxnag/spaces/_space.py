@@ -44,7 +44,7 @@ class SearchSpace:
     Equality is identity: registry spaces are singletons, so a space can be a
     static argument of ``jax.jit``.
 
-    Example:
+    Examples:
       >>> from jaxnag import spaces
       >>> s = spaces.get("nb201")
       >>> ops = s.from_string("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|"
@@ -103,7 +103,7 @@ class SearchSpace:
         absent": :attr:`remove` where declared, else :attr:`identity`, else -1 (the slot is not a
         player: always kept).
 
-        Example:
+        Examples:
           >>> from jaxnag import spaces
           >>> spaces.get("nasbench_graph").reference().tolist()  # link pattern: no player; ops: skip
           [-1, 8, 8, 8, 8]
@@ -206,7 +206,7 @@ class SearchSpace:
         whose choice is not the one that removes the edge (:attr:`remove`). A space without a cell graph, or
         that declares no removing choice, is always connected. Jittable.
 
-        Example:
+        Examples:
           >>> from jaxnag import spaces
           >>> s = spaces.get("nb201")
           >>> s.connected(np.array([[3, 3, 3, 0, 0, 0], [0, 3, 3, 3, 0, 3]])).tolist()
@@ -323,7 +323,7 @@ class SearchSpace:
         ``M = R * (C - 1)``, slot by slot, each other choice in turn (rows past a slot's own choices, and
         encodings the space forbids, are not ``valid``); jittable.
 
-        Example:
+        Examples:
           >>> from jaxnag import spaces
           >>> ops, valid = spaces.get("nb201").neighbours(jnp.zeros(6, jnp.int32))
           >>> ops.shape, int(valid.sum())

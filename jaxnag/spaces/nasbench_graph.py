@@ -10,7 +10,7 @@ class, keyed by the ``nas-bench-graph`` package's ``valid_hash``.
 String format (jaxnag's, the benchmark has none): ``"0-1-2-3|gcn|gat|skip|sage"``,
 the link pattern then the four ops.
 
-Example:
+Examples:
   >>> from jaxnag import spaces
   >>> s = spaces.get("nasbench_graph")
   >>> s.from_string("0-1-2-3|gcn|gat|skip|sage").tolist()

@@ -4,7 +4,7 @@ Edge (slot) order is the arch-string order ``0->1, 0->2, 1->2, 0->3, 1->3, 2->3`
 for ``|a~0|+|b~0|c~1|+|d~0|e~1|f~2|``. Every one of the 5^6 = 15,625 encodings
 is a valid architecture.
 
-Example:
+Examples:
   >>> from jaxnag import spaces
   >>> s = spaces.get("nb201")
   >>> s.to_string([1, 2, 3, 4, 0, 1])

@@ -4,7 +4,7 @@ The benchmark's arch string is ``64-41414-a_bc_def`` where each letter is the op
 index of one edge, in the NB201 edge order (``0->1 | 0->2, 1->2 | 0->3, 1->3, 2->3``).
 ``from_string`` also accepts the bare ``a_bc_def`` part.
 
-Example:
+Examples:
   >>> from jaxnag import spaces
   >>> s = spaces.get("tnb101_micro")
   >>> s.from_string("64-41414-3_11_212").tolist()

@@ -1,6 +1,6 @@
 """Benchmark tables as jittable fitness functions.
 
-Example:
+Examples:
   >>> from jaxnag import tables
   >>> t = tables.load("nasbench_graph", "cora")     # no data directory needed
   >>> t.space.name

@@ -6,7 +6,7 @@ feasible fitness that grows with the violation, so a generator is pushed back to
 feasible region rather than seeing a flat wall. The table's ``optimum`` is the constrained
 optimum (best feasible objective), so hit rates are measured against it.
 
-Example:
+Examples:
   >>> import numpy as np
   >>> from jaxnag import spaces, tables
   >>> s = spaces.get("tnb101_micro")

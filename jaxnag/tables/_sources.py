@@ -265,7 +265,7 @@ def load(benchmark_name: str, dataset: str | None = None, data_dir: str | os.Pat
       UnknownName: unknown benchmark, dataset or metric (a ``KeyError``).
       DataError: missing, truncated, corrupt or mismatched data.
 
-    Example:
+    Examples:
       >>> from jaxnag import tables
       >>> t = tables.load("nasbench_graph", "cora")
       >>> round(float(t.optimum), 4)

@@ -77,7 +77,7 @@ class TableInfo:
 class Table:
     """Benchmark metric as a fitness of the architecture; higher fitness is better.
 
-    Example:
+    Examples:
       >>> import jax, jax.numpy as jnp
       >>> from jaxnag import spaces, tables
       >>> space = spaces.get("nb201")
@@ -268,7 +268,7 @@ def stack(tables: list[Table]) -> Table:
     The stack keeps each task's names, rows and optimum: ``stacked[i]`` is task ``i`` again,
     :func:`unstack` gives them all back, and ``stacked.optimum`` is ``[tasks]``.
 
-    Example:
+    Examples:
       >>> # tbl = tables.stack([tables.load("nb201", d) for d in ("cifar10", "cifar100")])
       >>> # jax.vmap(lambda t: ednag.generate(key, t, space, cfg))(tbl)
     """

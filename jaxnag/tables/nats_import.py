@@ -138,7 +138,7 @@ def _iter_release(path: Path):
 def import_nats(path, out) -> dict[str, np.ndarray]:
     """Convert the release at ``path`` to ``out`` (.npz); returns the arrays written.
 
-    Example:
+    Examples:
       >>> # jaxnag data import-nats ~/.torch/NATS-tss-v1_0-3ffb9-simple --out data/nb201.npz
     """
     path, out = Path(path).expanduser(), Path(out).expanduser()
