@@ -21,7 +21,11 @@ def _modules():
     return [m for page in API for m in re.findall(r"^::: (\S+)", page.read_text(), re.M)]
 
 
-@pytest.mark.parametrize("script", TUTORIALS, ids=[p.stem for p in TUTORIALS])
+SLOW = {"own_space", "many_runs", "bench_grid"}  # 10-20 s each on 2 cores: the slow step runs them
+
+
+@pytest.mark.parametrize("script", [pytest.param(p, marks=[pytest.mark.slow] if p.stem in SLOW else [])
+                                    for p in TUTORIALS], ids=[p.stem for p in TUTORIALS])
 def test_every_tutorial_runs_as_it_stands(script, data_dir):
     env = dict(os.environ, JAXNAG_DATA_DIR=str(data_dir), JAX_PLATFORMS="cpu")
     p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
