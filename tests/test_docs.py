@@ -21,7 +21,7 @@ def _modules():
     return [m for page in API for m in re.findall(r"^::: (\S+)", page.read_text(), re.M)]
 
 
-SLOW = {"own_space", "many_runs", "bench_grid"}  # 10-20 s each on 2 cores: the slow step runs them
+SLOW = {"own_space", "many_runs", "bench_grid", "proxies_and_training", "diffusionnag_guided"}  # 10-60 s each
 
 
 @pytest.mark.parametrize("script", [pytest.param(p, marks=[pytest.mark.slow] if p.stem in SLOW else [])
@@ -58,3 +58,15 @@ def test_every_public_name_has_a_docstring_and_every_module_an_example():
                 missing.append(f"{name}.{attr}")
     assert not missing, f"public names without a docstring: {missing}"
     assert not no_example, f"modules without a runnable example: {no_example}"
+
+
+@pytest.mark.slow  # 10 s on 2 cores
+def test_the_readme_example_runs(data_dir, tmp_path):
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"## A first example\s+```python\n(.*?)```", text, re.S)
+    assert block, "the README lost its first example"
+    script = tmp_path / "example.py"
+    script.write_text(block.group(1))
+    env = dict(os.environ, JAXNAG_DATA_DIR=str(data_dir), JAX_PLATFORMS="cpu")
+    p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
+    assert p.returncode == 0 and "of the seeds found the optimum" in p.stdout, p.stderr[-2000:]
