@@ -23,23 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import describe  # noqa: E402
 
-COUNT = """
-import json, sys
-import jax.monitoring as m
-counts = {"requests": 0, "hits": 0}
-def on_duration(event, secs, **kw):
-    if event == "/jax/core/compile/backend_compile_duration":
-        counts["requests"] += 1
-def on_event(event, **kw):
-    if event == "/jax/compilation_cache/cache_hits":
-        counts["hits"] += 1
-m.register_event_duration_secs_listener(on_duration)
-m.register_event_listener(on_event)
-from jaxnag.cli import main
-code = main(sys.argv[1:])
-print("COUNTS " + json.dumps(counts), file=sys.stderr)
-sys.exit(code)
-"""
+COUNT = ("import json, sys; from jaxnag import cache; counts = cache.compile_counts(); from jaxnag.cli import main; "
+         "code = main(sys.argv[1:]); print('COUNTS ' + json.dumps(counts), file=sys.stderr); sys.exit(code)")
 
 COMMANDS = {
     "generate ednag (10 seeds)": ["generate", "--method", "ednag", "--benchmark", "nb201", "--dataset", "cifar100",

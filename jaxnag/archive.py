@@ -33,7 +33,7 @@ from .errors import check_int
 from .shaping import PAIRWISE_MAX
 
 __all__ = ["Archive", "HashSet", "best_trace", "contains", "first_in_batch", "fits", "fresh", "hash_insert", "hash_set",
-           "init", "insert", "lookup", "queries_trace", "update"]
+           "init", "insert", "lookup", "queries_trace", "reads_archive", "update"]
 
 MAX_BITSET = 1 << 24  # spaces up to this size keep a bit set of the ids seen (2 MiB)
 CAPACITY = 1 << 16  # distinct architectures a hash set holds by default (a large space's archive)
@@ -140,6 +140,25 @@ class Archive(NamedTuple):
     best_fitness: jax.Array
     values: jax.Array | None = None
     trace: jax.Array | None = None
+
+
+def reads_archive(cls):
+    """Class decorator for a state with an ``archive`` field: ``best_ops``, ``best_fitness`` and
+    ``queries`` become properties read from it (every generator's state carries them).
+
+    Examples:
+      >>> from typing import NamedTuple
+      >>> from jaxnag import archive, spaces
+      >>> @archive.reads_archive
+      ... class State(NamedTuple):
+      ...     archive: archive.Archive
+      >>> int(State(archive.init(spaces.get("nb201"))).queries)
+      0
+    """
+    for name in ("best_ops", "best_fitness", "queries"):
+        setattr(cls, name, property(lambda self, n=name: getattr(self.archive, n),
+                                    doc=f"``archive.{name}``"))
+    return cls
 
 
 def _bitset(space) -> bool:

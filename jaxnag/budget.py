@@ -68,6 +68,7 @@ class Config:
         return dataclasses.replace(self, **kw)
 
 
+@archive.reads_archive
 class State(NamedTuple):
     """The wrapped generator's state and the run's archive.
 
@@ -86,18 +87,6 @@ class State(NamedTuple):
     pending: jax.Array
     to_evaluate: jax.Array
     rounds: jax.Array
-
-    @property
-    def best_ops(self):
-        return self.archive.best_ops
-
-    @property
-    def best_fitness(self):
-        return self.archive.best_fitness
-
-    @property
-    def queries(self):
-        return self.archive.queries
 
 
 def _admit(state: State, ops: jax.Array, space, budget: int):

@@ -22,7 +22,7 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["OFF", "enable", "folder"]
+__all__ = ["OFF", "compile_counts", "enable", "folder"]
 
 OFF = ("off", "0", "false", "no", "")  # values of JAXNAG_CACHE_DIR that turn the cache off
 
@@ -59,3 +59,37 @@ def enable(given: str | os.PathLike | None = None, *, quiet: bool = False) -> Pa
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     return path
+
+
+_COUNTS: dict | None = None
+
+
+def compile_counts() -> dict:
+    """A live ``{"requests": n, "hits": n}`` of this process's compilations since the first call: a
+    request is a compilation or a load from the persistent cache (a hit). For tests and benchmarks that
+    count what a command compiles (``jax.monitoring`` events).
+
+    Examples:
+      >>> import jax, numpy as np
+      >>> from jaxnag import cache
+      >>> counts = cache.compile_counts()
+      >>> before = counts["requests"]
+      >>> _ = jax.jit(lambda x: x * 3 + 1)(np.arange(7))
+      >>> counts["requests"] - before
+      1
+    """
+    global _COUNTS
+    if _COUNTS is None:
+        import jax.monitoring as monitoring
+        _COUNTS = {"requests": 0, "hits": 0}
+
+        def on_duration(event, secs, **kw):
+            if event == "/jax/core/compile/backend_compile_duration":
+                _COUNTS["requests"] += 1
+
+        def on_event(event, **kw):
+            if event == "/jax/compilation_cache/cache_hits":
+                _COUNTS["hits"] += 1
+        monitoring.register_event_duration_secs_listener(on_duration)
+        monitoring.register_event_listener(on_event)
+    return _COUNTS

@@ -151,6 +151,7 @@ jax.tree_util.register_dataclass(
     meta_fields=[f.name for f in dataclasses.fields(Config) if f.name not in ("temperature", "eps", "sharpness")])
 
 
+@archive_lib.reads_archive
 class State(NamedTuple):
     """PG-NAG's state after scoring and training (a pytree).
 
@@ -186,18 +187,6 @@ class State(NamedTuple):
     stats: ridge_lib.Stats
     top_ids: jax.Array
     top_values: jax.Array
-
-    @property
-    def best_ops(self):
-        return self.archive.best_ops
-
-    @property
-    def best_fitness(self):
-        return self.archive.best_fitness
-
-    @property
-    def queries(self):
-        return self.archive.queries
 
 
 def same_task(source, target) -> bool:

@@ -40,6 +40,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .archive import reads_archive
 from .errors import ConfigError, GenerationError, is_concrete
 
 __all__ = ["About", "Generator", "Result", "Static", "Tracked", "evaluate", "generator", "loop", "run", "trace_result", "unless_finished",
@@ -348,6 +349,7 @@ def run(generator: Generator, key: jax.Array, evaluate: Callable, space, config,
 
 
 # ----------------------------------------------------------------------------- a generator from four functions
+@reads_archive
 class Tracked(NamedTuple):
     """The state of a generator built by :func:`generator`: the user's own ``inner`` state, the run's
     query archive (:mod:`jaxnag.archive`), the last proposals and the rounds told."""
@@ -356,18 +358,6 @@ class Tracked(NamedTuple):
     archive: Any
     pending: jax.Array
     rounds: jax.Array
-
-    @property
-    def best_ops(self):
-        return self.archive.best_ops
-
-    @property
-    def best_fitness(self):
-        return self.archive.best_fitness
-
-    @property
-    def queries(self):
-        return self.archive.queries
 
 
 @jax.tree_util.register_static

@@ -76,6 +76,7 @@ class Config:
         return dataclasses.replace(self, **kw)
 
 
+@archive_lib.reads_archive
 class State(NamedTuple):
     """The generator's state and the surrogate's.
 
@@ -99,18 +100,6 @@ class State(NamedTuple):
     picked: jax.Array
     elite_ops: jax.Array
     elite_values: jax.Array
-
-    @property
-    def best_ops(self):
-        return self.archive.best_ops
-
-    @property
-    def best_fitness(self):
-        return self.archive.best_fitness
-
-    @property
-    def queries(self):
-        return self.archive.queries
 
 
 features = ridge_lib.features

@@ -11,23 +11,8 @@ import sys
 
 import pytest
 
-COUNT = """
-import json, sys
-import jax.monitoring as m
-counts = {"requests": 0, "hits": 0}  # a request is a compilation or a load from the cache
-def on_duration(event, secs, **kw):
-    if event == "/jax/core/compile/backend_compile_duration":
-        counts["requests"] += 1
-def on_event(event, **kw):
-    if event == "/jax/compilation_cache/cache_hits":
-        counts["hits"] += 1
-m.register_event_duration_secs_listener(on_duration)
-m.register_event_listener(on_event)
-from jaxnag.cli import main
-code = main(sys.argv[1:])
-print("COUNTS " + json.dumps(counts), file=sys.stderr)
-sys.exit(code)
-"""
+COUNT = ("import json, sys; from jaxnag import cache; counts = cache.compile_counts(); from jaxnag.cli import main; "
+         "code = main(sys.argv[1:]); print('COUNTS ' + json.dumps(counts), file=sys.stderr); sys.exit(code)")
 
 
 def _run(args, cache_dir, tmp_path):

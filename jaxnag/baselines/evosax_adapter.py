@@ -64,6 +64,7 @@ class Config:
 jax.tree_util.register_dataclass(Config, data_fields=[], meta_fields=["strategy", "population", "generations"])
 
 
+@archive_lib.reads_archive
 class State(NamedTuple):
     """The evosax state plus jaxnag's bookkeeping (a pytree)."""
 
@@ -74,18 +75,6 @@ class State(NamedTuple):
     tell_key: jax.Array
     rounds: jax.Array
     archive: archive_lib.Archive  # the run's queries (jaxnag.archive): best_ops, best_fitness, queries
-
-    @property
-    def best_ops(self):
-        return self.archive.best_ops
-
-    @property
-    def best_fitness(self):
-        return self.archive.best_fitness
-
-    @property
-    def queries(self):
-        return self.archive.queries
 
 
 class _Standard:

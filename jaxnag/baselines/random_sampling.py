@@ -63,6 +63,7 @@ class Config:
 jax.tree_util.register_dataclass(Config, data_fields=[], meta_fields=["budget", "batch"])
 
 
+@archive_lib.reads_archive
 class State(NamedTuple):
     """Random search state: the drawn architectures, how many were told, and the run's query archive
     (:mod:`jaxnag.archive`, with the best after each distinct query; ``best_ops``, ``best_fitness`` and
@@ -71,18 +72,6 @@ class State(NamedTuple):
     ops: jax.Array            # [budget, R], drawn at init
     told: jax.Array           # architectures told so far
     archive: archive_lib.Archive
-
-    @property
-    def best_ops(self):
-        return self.archive.best_ops
-
-    @property
-    def best_fitness(self):
-        return self.archive.best_fitness
-
-    @property
-    def queries(self):
-        return self.archive.queries
 
 
 def init(key: jax.Array, space: SearchSpace, config: Config) -> State:

@@ -75,6 +75,7 @@ class Config:
 jax.tree_util.register_dataclass(Config, data_fields=["sample"], meta_fields=["budget", "population", "max_cycles"])
 
 
+@archive_lib.reads_archive
 class State(NamedTuple):
     """REA's state (a pytree).
 
@@ -99,18 +100,6 @@ class State(NamedTuple):
     initial_ops: jax.Array
     filled: jax.Array
     child: jax.Array
-
-    @property
-    def best_ops(self):
-        return self.archive.best_ops
-
-    @property
-    def best_fitness(self):
-        return self.archive.best_fitness
-
-    @property
-    def queries(self):
-        return self.archive.queries
 
 
 def mutate_one_slot(key: jax.Array, ops: jax.Array, space: SearchSpace) -> jax.Array:

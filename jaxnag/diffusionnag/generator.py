@@ -147,6 +147,7 @@ def load(directory, space) -> tuple[ScoreModel, int]:
     return ScoreModel.of(model, tcfg.make_sde()), train.latest_step(directory)
 
 
+@archive_lib.reads_archive
 class QueryState(NamedTuple):
     """Before the predictor exists: the ``Q`` random architectures to query."""
 
@@ -155,19 +156,8 @@ class QueryState(NamedTuple):
     score: ScoreModel
     archive: archive_lib.Archive  # the run's queries (jaxnag.archive): best_ops, best_fitness, queries
 
-    @property
-    def best_ops(self):
-        return self.archive.best_ops
 
-    @property
-    def best_fitness(self):
-        return self.archive.best_fitness
-
-    @property
-    def queries(self):
-        return self.archive.queries
-
-
+@archive_lib.reads_archive
 class GuidedState(NamedTuple):
     """After the predictor was fitted (or with no predictor): guided generation, then done."""
 
@@ -185,18 +175,6 @@ class GuidedState(NamedTuple):
     archive_values: jax.Array  # their values, NaN where not (yet) known
     predictor_key: jax.Array
     cycle: jax.Array          # cycles told so far
-
-    @property
-    def best_ops(self):
-        return self.archive.best_ops
-
-    @property
-    def best_fitness(self):
-        return self.archive.best_fitness
-
-    @property
-    def queries(self):
-        return self.archive.queries
 
 
 def _check(space, config: Config, score_model) -> None:

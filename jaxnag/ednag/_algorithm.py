@@ -170,6 +170,7 @@ jax.tree_util.register_dataclass(
     meta_fields=list(_STATIC))
 
 
+@archive_lib.reads_archive
 class State(NamedTuple):
     """EDNAG's evolving state (a pytree).
 
@@ -198,18 +199,6 @@ class State(NamedTuple):
     lookups: jax.Array
     proposal: jax.Array
     select_key: jax.Array
-
-    @property
-    def best_ops(self):
-        return self.archive.best_ops
-
-    @property
-    def best_fitness(self):
-        return self.archive.best_fitness
-
-    @property
-    def queries(self):
-        return self.archive.queries
 
 
 # ----------------------------------------------------------------------------- layout
