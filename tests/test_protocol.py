@@ -98,9 +98,11 @@ def test_ask_tell_with_a_host_fitness(name, nb201):
                        **ctx)
     assert bool(gen.done(states[-1], cfg)) and not any(bool(gen.done(s, cfg)) for s in states[:-1])
     values = np.concatenate(told)
-    assert int(res.extras["rounds"]) == len(told) >= 1
+    # one callback per round; the host is asked only for rows that need a value (a round may need none:
+    # DiffusionNAG's candidates from an untrained network are all invalid)
+    assert int(res.extras["rounds"]) == len(states) >= len(told) >= 1
     assert float(res.best_fitness) == pytest.approx(float(np.nanmax(values))) or not np.isfinite(res.best_fitness)
-    assert res.best_trace.shape == (len(told),)
+    assert res.best_trace.shape == (len(states),)
     if name in ("pgnag", "diffusionnag"):  # generate derives its round keys like run: the same run
         same = jax.jit(lambda k, tab, c: gen.generate(k, tab, space, cfg, **c))(jax.random.key(1), t, ctx)
         np.testing.assert_array_equal(np.asarray(same.best_ops), np.asarray(res.best_ops))
