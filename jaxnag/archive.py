@@ -88,7 +88,8 @@ def _probe(rows: jax.Array, row: jax.Array) -> tuple[jax.Array, jax.Array, jax.A
 
 
 def _hash_insert(hs: HashSet, ops: jax.Array, valid: jax.Array):
-    """:func:`hash_insert`, and the slot of each row (meaningful where it was new or found)."""
+    """:func:`hash_insert`, the slot of each row, and where that slot holds it (the row is new, or was
+    there already: not for an invalid row, nor one that found the set full)."""
     ops = jnp.asarray(ops, jnp.int32)
 
     def one(carry, item):
@@ -97,10 +98,11 @@ def _hash_insert(hs: HashSet, ops: jax.Array, valid: jax.Array):
         slot, found, full = _probe(rows, row)
         new = ok & ~found & ~full
         rows = jnp.where(new, rows.at[slot].set(row), rows)
-        return (rows, count + new.astype(jnp.int32), overflow | (ok & full)), (new, slot)
+        return (rows, count + new.astype(jnp.int32), overflow | (ok & full)), (new, slot, new | (ok & found))
 
-    (rows, count, overflow), (new, slots) = jax.lax.scan(one, (hs.rows, hs.count, hs.overflow), (ops, valid))
-    return HashSet(rows, count, overflow), new, slots
+    (rows, count, overflow), (new, slots, held) = jax.lax.scan(one, (hs.rows, hs.count, hs.overflow),
+                                                               (ops, valid))
+    return HashSet(rows, count, overflow), new, slots, held
 
 
 def hash_insert(hs: HashSet, ops: jax.Array, valid: jax.Array) -> tuple[HashSet, jax.Array]:
@@ -116,7 +118,7 @@ def hash_insert(hs: HashSet, ops: jax.Array, valid: jax.Array) -> tuple[HashSet,
       >>> new.tolist(), int(hs.count)
       ([True, False, True], 2)
     """
-    hs, new, _ = _hash_insert(hs, ops, valid)
+    hs, new, _, _ = _hash_insert(hs, ops, valid)
     return hs, new
 
 
@@ -161,13 +163,9 @@ def reads_archive(cls):
     return cls
 
 
-def _bitset(space) -> bool:
-    return space.size is not None and space.size <= MAX_BITSET
-
-
 def fits(space) -> bool:
     """Whether ``space`` is small enough for a bit set of its query ids (else a hash set serves)."""
-    return _bitset(space)
+    return space.size is not None and space.size <= MAX_BITSET
 
 
 def init(space, capacity: int = CAPACITY, *, keep_values: bool = False, trace: int = 0) -> Archive:
@@ -178,7 +176,7 @@ def init(space, capacity: int = CAPACITY, *, keep_values: bool = False, trace: i
       keep_values: keep each architecture's value (:func:`lookup` answers repeats from it).
       trace: keep the best after each of the first ``trace`` distinct queries (``Archive.trace``).
     """
-    if _bitset(space):
+    if fits(space):
         seen, slots = queries_lib.empty(space.size), space.size
     else:
         seen = hash_set(capacity, space.num_slots)
@@ -196,7 +194,7 @@ def _as_rows(ops, space) -> jax.Array:
 def first_in_batch(ops: jax.Array, valid: jax.Array, space) -> jax.Array:
     """bool ``[n]``: the ``valid`` rows of ``ops [n, R]`` with no valid copy earlier in the batch."""
     ops = _as_rows(ops, space)
-    if _bitset(space):
+    if fits(space):
         return queries_lib.first_occurrence(queries_lib.query_ids(space, ops), valid)
     n = ops.shape[0]
     if n <= PAIRWISE_MAX:
@@ -213,7 +211,7 @@ def first_in_batch(ops: jax.Array, valid: jax.Array, space) -> jax.Array:
 def _locate(archive: Archive, ops: jax.Array, space) -> tuple[jax.Array, jax.Array]:
     """``(index, found)`` of each row: its position in ``values`` and whether the archive holds it."""
     valid = space.is_valid(ops)
-    if _bitset(space):
+    if fits(space):
         ids = jnp.where(valid, queries_lib.query_ids(space, ops), 0)
         return ids, valid & queries_lib.contains(archive.seen, ids)
     slot, found, _ = jax.vmap(lambda row: _probe(archive.seen.rows, row))(ops)
@@ -260,28 +258,25 @@ def insert(archive: Archive, ops: jax.Array, values: jax.Array, space,
     better = fin[i] > archive.best_fitness
     best_ops = jnp.where(better, ops[i], archive.best_ops)
     best = jnp.where(better, fin[i], archive.best_fitness)
-    if _bitset(space):
+    if fits(space):
         ids = jnp.where(admit, queries_lib.query_ids(space, ops), 0)
-        new = queries_lib.first_occurrence(ids, admit) & ~queries_lib.contains(archive.seen, ids)
-        word, bit = queries_lib.bit_of(ids)
-        seen = archive.seen.at[word].add(jnp.where(new, bit, jnp.uint32(0)))  # new ids are distinct: an OR
+        seen, new = queries_lib.insert(archive.seen, ids, admit)
         queries = archive.queries + jnp.sum(new).astype(jnp.int32)
-        index, size = ids, space.size
+        index, held, size = ids, admit, space.size
     else:
-        seen, new, index = _hash_insert(archive.seen, ops, admit)
+        seen, new, index, held = _hash_insert(archive.seen, ops, admit)
         queries = jnp.where(seen.overflow, -1, seen.count)
         size = seen.rows.shape[0]
     vals = archive.values
     if vals is not None:  # each architecture's first finite value (NaN while every evaluation failed)
-        index_before, held = _locate(archive, ops, space)
-        first_finite = first_in_batch(ops, admit & jnp.isfinite(values), space)
-        finite = first_finite & (~held | jnp.isnan(vals[index_before]))
+        # an entry not held before the batch is NaN too, so one test serves new rows and failed ones
+        finite = first_in_batch(ops, admit & jnp.isfinite(values), space) & held & jnp.isnan(vals[index])
         vals = vals.at[jnp.where(new, index, size)].set(values, mode="drop")
         vals = vals.at[jnp.where(finite, index, size)].set(values, mode="drop")
     trace = archive.trace
     if trace is not None:  # the best after each new query, in row order, written at its query number
         after = jnp.maximum(jax.lax.cummax(fin), archive.best_fitness)
-        done = jnp.maximum(archive.queries, 0) if _bitset(space) else archive.seen.count
+        done = jnp.maximum(archive.queries, 0) if fits(space) else archive.seen.count
         position = jnp.where(new, done + jnp.cumsum(new) - 1, trace.shape[0])
         trace = trace.at[position].set(after, mode="drop")
     return Archive(seen, queries, best_ops, best, vals, trace), new
@@ -301,16 +296,19 @@ def update(archive: Archive, ops: jax.Array, values: jax.Array, space) -> Archiv
     return insert(archive, ops, values, space)[0]
 
 
+def _kept_trace(archive: Archive) -> jax.Array:
+    if archive.trace is None:
+        raise ValueError("this archive keeps no trace: make it with archive.init(space, trace=L)")
+    return archive.trace
+
+
 def queries_trace(archive: Archive) -> jax.Array:
     """The query counts the kept per-query trace is read against: ``1..L``, capped at the queries made
     (a run that stopped early holds its final values past its last query)."""
-    if archive.trace is None:
-        raise ValueError("this archive keeps no trace: make it with archive.init(space, trace=L)")
-    return jnp.minimum(jnp.arange(1, archive.trace.shape[0] + 1, dtype=jnp.int32), jnp.maximum(archive.queries, 0))
+    length = _kept_trace(archive).shape[0]
+    return jnp.minimum(jnp.arange(1, length + 1, dtype=jnp.int32), jnp.maximum(archive.queries, 0))
 
 
 def best_trace(archive: Archive) -> jax.Array:
     """The kept per-query trace as a non-decreasing curve (``cummax``; -inf before the first value)."""
-    if archive.trace is None:
-        raise ValueError("this archive keeps no trace: make it with archive.init(space, trace=L)")
-    return jax.lax.cummax(archive.trace)
+    return jax.lax.cummax(_kept_trace(archive))

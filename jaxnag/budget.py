@@ -89,11 +89,10 @@ class State(NamedTuple):
     rounds: jax.Array
 
 
-def _admit(state: State, ops: jax.Array, space, budget: int):
-    """``(repeat, admitted)`` for proposals ``ops [n, R]``: evaluated before, and new within the budget."""
+def _admit(state: State, ops: jax.Array, space, budget: int) -> jax.Array:
+    """bool ``[n]``: the proposals ``ops [n, R]`` that are new queries within the budget."""
     new = archive.fresh(state.archive, ops, space)
-    room = budget - state.queries
-    return archive.contains(state.archive, ops, space), new & (jnp.cumsum(new) <= room)
+    return new & (jnp.cumsum(new) <= budget - state.queries)
 
 
 @wrapper
@@ -122,7 +121,7 @@ def with_budget(gen: Generator) -> Generator:
         n = jax.eval_shape(lambda k, s: gen.ask(k, s, space, config.inner)[0], key, inner).shape[0]
         held = archive.init(space, config.budget, keep_values=True, trace=config.budget)
         if spent is not None:  # the target queries init made (PG-NAG scoring its prior): they count, as a block
-            if jax.tree.structure(spent.seen) != jax.tree.structure(held.seen) or not archive.fits(space):
+            if not archive.fits(space):  # (a bit set then: the same kind as the budget's own)
                 raise ConfigError(f"{gen.name}'s init queries the target of {space.name}, a space too large for the "
                                   "budget to take over those queries: give its context (a source table)")
             queries = jnp.maximum(spent.queries, 0).astype(jnp.int32)
@@ -135,14 +134,13 @@ def with_budget(gen: Generator) -> Generator:
     def ask(key, state, space, config):
         ops, inner = gen.ask(key, state.inner, space, config.inner)
         ops = jnp.asarray(ops, jnp.int32)
-        *_, admitted = _admit(state, ops, space, config.budget)
-        return ops, state._replace(inner=inner, pending=ops, to_evaluate=admitted)
+        return ops, state._replace(inner=inner, pending=ops, to_evaluate=_admit(state, ops, space, config.budget))
 
     def tell(state, values, space, config):
-        ops = state.pending
-        repeat, admitted = _admit(state, ops, space, config.budget)
+        ops, admitted = state.pending, state.to_evaluate  # what ask admitted (the archive has not changed since)
         values = jnp.asarray(values, jnp.float32)
-        answered = jnp.where(admitted, values, jnp.where(repeat, archive.lookup(state.archive, ops, space), jnp.nan))
+        # a repeat is answered from the archive (NaN where its evaluation failed); beyond the budget: NaN
+        answered = jnp.where(admitted, values, archive.lookup(state.archive, ops, space))
         inner = gen.tell(state.inner, answered, space, config.inner)
         # the admitted are the new queries: their values kept, the best after each at its query number
         held, _ = archive.insert(state.archive, ops, values, space, admit=admitted)

@@ -4,9 +4,9 @@ The command line turns it on by default (``jaxnag --no-cache ...`` or ``JAXNAG_C
 off); a script turns it on with :func:`enable` before its first compilation. The folder is, in order:
 the ``folder`` argument, ``$JAXNAG_CACHE_DIR``, ``$XDG_CACHE_HOME/jaxnag/xla``, ``~/.cache/jaxnag/xla``.
 Every compilation is cached (JAX's default keeps only those over a second, which leaves out the many
-small ones a command makes). JAX writes each entry to a temporary file and renames it into place, so
-processes may share the folder; a folder that cannot be written turns the cache off with one line on
-stderr, never an error. Entries are keyed by the program, the JAX version and the device, so a stale
+small ones a command makes). Processes may share the folder: JAX writes an entry only where none
+exists, and an entry it cannot read (another process still writing it) is a warning after which it
+compiles, never an error. A folder that cannot be written turns the cache off with one line on stderr. Entries are keyed by the program, the JAX version and the device, so a stale
 entry is never used; deleting the folder is always safe.
 
 Examples:

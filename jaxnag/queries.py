@@ -22,7 +22,7 @@ import jax.numpy as jnp
 
 from .shaping import PAIRWISE_MAX, descending_order
 
-__all__ = ["bit_of", "contains", "count", "empty", "first_occurrence", "keep_best", "mark", "query_ids"]
+__all__ = ["contains", "count", "empty", "first_occurrence", "insert", "keep_best", "mark", "query_ids"]
 
 
 def query_ids(space, ops: jax.Array) -> jax.Array:
@@ -36,7 +36,7 @@ def empty(size: int) -> jax.Array:
     return jnp.zeros(max(-(-size // 32), 1), jnp.uint32)
 
 
-def bit_of(ids: jax.Array) -> tuple[jax.Array, jax.Array]:
+def _bit(ids: jax.Array) -> tuple[jax.Array, jax.Array]:
     """``(word, bit)`` of each id in the set's uint32 words."""
     ids = jnp.asarray(ids, jnp.int32)
     return ids >> 5, jnp.left_shift(jnp.uint32(1), (ids & 31).astype(jnp.uint32))
@@ -44,7 +44,7 @@ def bit_of(ids: jax.Array) -> tuple[jax.Array, jax.Array]:
 
 def contains(seen: jax.Array, ids: jax.Array) -> jax.Array:
     """bool, same shape as ``ids``: whether each id is in the set."""
-    word, bit = bit_of(ids)
+    word, bit = _bit(ids)
     return (seen[word] & bit) != 0
 
 
@@ -63,15 +63,29 @@ def first_occurrence(ids: jax.Array, valid: jax.Array) -> jax.Array:
     return jnp.zeros(n, bool).at[order].set(head)
 
 
+def insert(seen: jax.Array, ids: jax.Array, valid: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Add ``ids [n]`` (where ``valid``) to the set; return ``(seen, new [n])``: which entries were added
+    (valid, not in the set before, first of their id in the batch).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import queries
+      >>> seen, new = queries.insert(queries.empty(10), jnp.array([3, 3, 5]), jnp.array([True, True, False]))
+      >>> new.tolist(), int(queries.count(seen))
+      ([True, False, False], 1)
+    """
+    new = first_occurrence(ids, valid) & ~contains(seen, ids)
+    word, bit = _bit(ids)
+    # New ids are distinct and not yet in the set, so adding their bits is an OR.
+    return seen.at[word].add(jnp.where(new, bit, jnp.uint32(0))), new
+
+
 def mark(seen: jax.Array, ids: jax.Array, valid: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Add ``ids [n]`` (where ``valid``) to the set; return ``(seen, number newly added)``.
 
     Duplicates inside the batch count once.
     """
-    new = first_occurrence(ids, valid) & ~contains(seen, ids)
-    word, bit = bit_of(ids)
-    # New ids are distinct and not yet in the set, so adding their bits is an OR.
-    seen = seen.at[word].add(jnp.where(new, bit, jnp.uint32(0)))
+    seen, new = insert(seen, ids, valid)
     return seen, jnp.sum(new).astype(jnp.int32)
 
 
