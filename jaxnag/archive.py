@@ -129,7 +129,7 @@ class Archive(NamedTuple):
       queries: int32, distinct valid architectures evaluated (-1: more than a hash set's capacity).
       best_ops: int32 ``[R]``, the best architecture evaluated.
       best_fitness: float32, its fitness (-inf before any finite value).
-      values: float32, the value of each architecture held (``[size]`` by query id, or aligned with the
+      values: float32, the value of each architecture held (``[size]`` or ``[size, M]`` by query id, or aligned with the
         hash set's rows; NaN where none or where every evaluation failed), or None where not kept
         (``init(..., keep_values=False)``).
       trace: float32 ``[L]``, the best fitness after ``q + 1`` distinct queries (-inf where not reached;
@@ -168,12 +168,14 @@ def fits(space) -> bool:
     return space.size is not None and space.size <= MAX_BITSET
 
 
-def init(space, capacity: int = CAPACITY, *, keep_values: bool = False, trace: int = 0) -> Archive:
+def init(space, capacity: int = CAPACITY, *, keep_values: bool | int = False, trace: int = 0) -> Archive:
     """An empty archive for ``space``.
 
     Args:
       capacity: distinct architectures a large space's hash set holds (unused where a bit set serves).
-      keep_values: keep each architecture's value (:func:`lookup` answers repeats from it).
+      keep_values: keep each architecture's value (:func:`lookup` answers repeats from it); an int ``M``
+        keeps a vector of ``M`` objectives per architecture (values then ``[n, M]``; the best is read
+        from the first objective, and a row counts as failed where any objective is not finite).
       trace: keep the best after each of the first ``trace`` distinct queries (``Archive.trace``).
     """
     if fits(space):
@@ -183,8 +185,16 @@ def init(space, capacity: int = CAPACITY, *, keep_values: bool = False, trace: i
         slots = seen.rows.shape[0]
     check_int("trace", trace, lo=0)
     return Archive(seen, jnp.int32(0), jnp.zeros(space.num_slots, jnp.int32), jnp.float32(-jnp.inf),
-                   jnp.full(slots, jnp.nan, jnp.float32) if keep_values else None,
+                   _value_store(slots, keep_values),
                    jnp.full(trace, -jnp.inf, jnp.float32) if trace else None)
+
+
+def _value_store(slots: int, keep_values):
+    if keep_values is False or keep_values is None:
+        return None
+    if keep_values is True:
+        return jnp.full(slots, jnp.nan, jnp.float32)
+    return jnp.full((slots, check_int("keep_values", keep_values, lo=1)), jnp.nan, jnp.float32)
 
 
 def _as_rows(ops, space) -> jax.Array:
@@ -236,6 +246,7 @@ def lookup(archive: Archive, ops: jax.Array, space) -> jax.Array:
     if archive.values is None:
         raise ValueError("this archive keeps no values: make it with archive.init(space, keep_values=True)")
     index, found = _locate(archive, _as_rows(ops, space), space)
+    found = found.reshape(found.shape + (1,) * (archive.values.ndim - 1))
     return jnp.where(found, archive.values[index], jnp.nan)
 
 
@@ -248,12 +259,15 @@ def insert(archive: Archive, ops: jax.Array, values: jax.Array, space,
     are the new queries. Returns ``(archive, new [n])``.
     """
     ops = _as_rows(ops, space)
-    values = jnp.asarray(values, jnp.float32).reshape(-1)
+    values = jnp.asarray(values, jnp.float32)
+    vector = archive.values is not None and archive.values.ndim == 2
+    values = values.reshape(-1, archive.values.shape[1]) if vector else values.reshape(-1)
     if ops.shape[0] == 0:
         return archive, jnp.zeros(0, bool)
     valid = space.is_valid(ops)
     admit = valid if admit is None else admit & valid
-    fin = jnp.where(admit & jnp.isfinite(values), values, -jnp.inf)
+    finite = jnp.all(jnp.isfinite(values), axis=-1) if vector else jnp.isfinite(values)
+    fin = jnp.where(admit & finite, values[:, 0] if vector else values, -jnp.inf)
     i = jnp.argmax(fin)
     better = fin[i] > archive.best_fitness
     best_ops = jnp.where(better, ops[i], archive.best_ops)
@@ -270,7 +284,8 @@ def insert(archive: Archive, ops: jax.Array, values: jax.Array, space,
     vals = archive.values
     if vals is not None:  # each architecture's first finite value (NaN while every evaluation failed)
         # an entry not held before the batch is NaN too, so one test serves new rows and failed ones
-        finite = first_in_batch(ops, admit & jnp.isfinite(values), space) & held & jnp.isnan(vals[index])
+        unset = jnp.any(jnp.isnan(vals[index]), axis=-1) if vector else jnp.isnan(vals[index])
+        finite = first_in_batch(ops, admit & finite, space) & held & unset
         vals = vals.at[jnp.where(new, index, size)].set(values, mode="drop")
         vals = vals.at[jnp.where(finite, index, size)].set(values, mode="drop")
     trace = archive.trace

@@ -164,6 +164,8 @@ class Generator:
       needs_values: ``needs_values(state) -> bool [n]``: which rows of the last ``ask`` need a fitness
         (a query budget's repeats are answered from its archive); :func:`run` evaluates only those.
         Default: every row.
+      takes_vectors: whether ``tell`` takes a vector fitness ``[n, M]`` (``config.num_objectives`` wide:
+        NSGA-II, :func:`jaxnag.pareto.with_objectives`); else one value per row.
       about: the :class:`About` (``description``, ``settings``, ``small``, ``open_context``, ``check``,
         ``describe``; each also readable as the generator's own attribute).
 
@@ -184,14 +186,15 @@ class Generator:
     init_on_target: Callable | None = None
     report: Callable | None = None
     needs_values: Callable | None = None
+    takes_vectors: bool = False
     about: About = About()
 
     def __init__(self, name: str, description: str | None = None, config_type: type | None = None,
                  config: Callable | None = None, settings: dict | None = None, init: Callable | None = None,
                  ask: Callable | None = None, tell: Callable | None = None, generate: Callable | None = None,
                  done: Callable | None = None, *, context: tuple[str, ...] = (), init_on_target: Callable | None = None,
-                 report: Callable | None = None, needs_values: Callable | None = None, about: About | None = None,
-                 **described):
+                 report: Callable | None = None, needs_values: Callable | None = None, takes_vectors: bool = False,
+                 about: About | None = None, **described):
         unknown = set(described) - set(_ABOUT)
         if unknown:
             raise TypeError(f"Generator got unexpected fields {sorted(unknown)}")
@@ -204,7 +207,8 @@ class Generator:
                                                          for k, v in given.items()})
         for k, v in dict(name=name, config_type=config_type, config=config, init=init, ask=ask, tell=tell,
                          generate=generate, done=done, context=tuple(context), init_on_target=init_on_target,
-                         report=report, needs_values=needs_values, about=about).items():
+                         report=report, needs_values=needs_values, takes_vectors=bool(takes_vectors),
+                         about=about).items():
             object.__setattr__(self, k, v)
 
     description = property(lambda self: self.about.description, doc="``about.description``")
@@ -286,9 +290,10 @@ def wrapper(build: Callable[[Generator], Generator]) -> Callable[[Generator], Ge
     return once
 
 
-def _host_values(got, n: int) -> np.ndarray:
-    """What a host fitness returned for ``n`` architectures, as float64 ``[n]``: exactly one number per
-    architecture (a scalar for the batch, None, strings or another length are refused, never broadcast)."""
+def _host_values(got, n: int, width: int | None = None) -> np.ndarray:
+    """What a host fitness returned for ``n`` architectures, as float64 ``[n]`` (or ``[n, width]`` for a
+    vector fitness): exactly one number (vector) per architecture (a scalar for the batch, None, strings
+    or another length are refused, never broadcast)."""
     if got is None:
         raise ConfigError(f"evaluate returned None for {n} architectures; it must return one number per "
                           "architecture (NaN for a failed evaluation)")
@@ -300,6 +305,11 @@ def _host_values(got, n: int) -> np.ndarray:
     except (TypeError, ValueError):
         raise ConfigError("evaluate must return numbers (NaN for a failed evaluation), got "
                           f"{str(got)[:80]!r}") from None
+    if width is not None:
+        if arr.shape != (n, width):
+            raise ConfigError(f"evaluate must return {width} objectives per architecture: {n} asked, an array of "
+                              f"shape {arr.shape} returned, expected ({n}, {width})")
+        return arr
     if arr.shape != (n,) and arr.shape != (n, 1):
         raise ConfigError(f"evaluate must return one value per architecture: {n} asked, an array of shape "
                           f"{arr.shape} returned")
@@ -323,6 +333,7 @@ def run(generator: Generator, key: jax.Array, evaluate: Callable, space, config,
     if not callable(evaluate):
         raise ConfigError(f"evaluate must be a callable ops [n, R] -> values [n], got {type(evaluate).__name__}")
     init, ask, tell = generator.jitted
+    width = getattr(config, "num_objectives", None) if generator.takes_vectors else None
     k_init, k_run = jax.random.split(key)
     state = init(k_init, space, config, **context)
     best, queries = [], []
@@ -335,17 +346,18 @@ def run(generator: Generator, key: jax.Array, evaluate: Callable, space, config,
         # a generator may say which rows need a value (a budget's repeats are answered from its archive)
         rows = np.flatnonzero(np.asarray(generator.needs_values(state))) if generator.needs_values else \
             np.arange(len(ops_np))
-        values = np.full(len(ops_np), np.nan)
+        values = np.full((len(ops_np),) + ((width,) if width else ()), np.nan)
         if rows.size:
-            values[rows] = _host_values(evaluate(ops_np[rows]), rows.size)
+            values[rows] = _host_values(evaluate(ops_np[rows]), rows.size, width)
         state = tell(state, jnp.asarray(values, jnp.float32), space, config)
         if callback is not None:
             callback(r, ops_np, values, state)
         best.append(float(state.best_fitness))
         queries.append(int(state.queries))
         r += 1
+    extras = {} if generator.report is None else generator.report(state, config)
     return trace_result(state.best_ops, state.best_fitness, state.queries, jnp.asarray(best, jnp.float32),
-                        jnp.asarray(queries, jnp.int32), rounds=jnp.int32(r))
+                        jnp.asarray(queries, jnp.int32), rounds=jnp.int32(r), **extras)
 
 
 # ----------------------------------------------------------------------------- a generator from four functions

@@ -123,6 +123,23 @@ def _rea() -> Generator:
                      rea.init, rea.ask, rea.tell, rea.generate, rea.done, small=dict(budget=30, population=10, sample=3))
 
 
+def _nsga2() -> Generator:
+    from .baselines import nsga2
+
+    def config(space, budget=300, population=50, num_objectives=1, crossover=0.9, mutation=None):
+        space.check_budget(budget)
+        return nsga2.Config(budget, population, num_objectives, crossover, mutation)
+
+    return Generator("nsga2", "NSGA-II (Deb et al. 2002): non-dominated sorting GA, vector or scalar fitness",
+                     nsga2.Config, config,
+                     dict(budget=Setting(300, help="unique queries"), population=Setting(50, help="population P"),
+                          num_objectives=Setting(1, help="objectives M of the fitness (set by --objectives)"),
+                          crossover=Setting(0.9, float, help="uniform crossover probability"),
+                          mutation=Setting(None, float, help="per-slot mutation probability [1/R]")),
+                     nsga2.init, nsga2.ask, nsga2.tell, nsga2.generate, nsga2.done, takes_vectors=True,
+                     needs_values=lambda state: state.to_evaluate, small=dict(budget=30, population=10))
+
+
 def _evosax() -> Generator:
     from .baselines import evosax_adapter as evo
 
@@ -262,7 +279,7 @@ def _diffusionnag() -> Generator:
 
 _FACTORIES: dict[str, Callable[[], Generator]] = {
     "ednag": _ednag, "pgnag": _pgnag, "diffusionnag": _diffusionnag, "random": _random, "rea": _rea,
-    "evosax": _evosax}
+    "evosax": _evosax, "nsga2": _nsga2}
 
 
 _REGISTERED: dict[str, Generator] = {}

@@ -18,11 +18,14 @@ from ._sources import load_custom as load_custom
 from ..errors import DataError as DataError
 from ._constraints import constrain as constrain
 from ._constraints import parse as parse_constraint
+from ._objectives import Objectives as Objectives
+from ._objectives import combine as combine
+from ._objectives import objectives as objectives
 from ._table import Table as Table
 from ._table import TableInfo as TableInfo
 from ._table import from_arrays as from_arrays
 from ._table import stack as stack
 from ._table import unstack as unstack
 
-__all__ = ["BENCHMARKS", "ENV_VAR", "Benchmark", "DataError", "Table", "TableInfo", "availability", "constrain", "parse_constraint",
-           "benchmark", "data_dir", "from_arrays", "load", "load_custom", "stack", "unstack"]
+__all__ = ["BENCHMARKS", "ENV_VAR", "Benchmark", "DataError", "Objectives", "Table", "TableInfo", "availability", "constrain", "parse_constraint",
+           "benchmark", "combine", "data_dir", "from_arrays", "load", "load_custom", "objectives", "stack", "unstack"]

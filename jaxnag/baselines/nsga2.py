@@ -1,0 +1,197 @@
+"""NSGA-II (Deb et al. 2002) in JAX, on any search space, with a budget of unique queries.
+
+A generational elitist algorithm: ``population`` parents; each generation, binary tournaments on
+(non-dominated rank, crowding distance) pick parents, uniform crossover and per-slot mutation
+(a slot set to another choice) make as many children, and the best ``population`` of parents and
+children by rank, then crowding, survive. Its fitness may be a vector ``[n, M]`` (maximised; a
+cost negated, as :func:`jaxnag.tables.objectives` gives it) or a scalar (then it is an elitist
+genetic algorithm). A child already evaluated in the run is mutated again (three tries) before it
+is proposed; one still repeated is answered from the run's archive and costs no query.
+
+Examples:
+  >>> import jax
+  >>> from jaxnag import spaces, tables
+  >>> from jaxnag.baselines import nsga2
+  >>> space, obj = spaces.get("nasbench_graph"), tables.objectives("nasbench_graph", "cora", "test,latency")
+  >>> cfg = nsga2.Config(budget=60, population=12, num_objectives=2)
+  >>> res = jax.jit(lambda k: nsga2.generate(k, obj, space, cfg))(jax.random.key(0))
+  >>> int(res.queries)
+  60
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from .. import archive as archive_lib
+from ..errors import ConfigError, check_int, check_range, is_concrete
+from ..pareto import crowding, ranks
+from ..protocol import loop, trace_result
+
+__all__ = ["Config", "State", "ask", "done", "generate", "init", "survivors", "tell"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """NSGA-II settings: ``budget``, ``population`` and ``num_objectives`` are static (shapes); the rates
+    are traced (a grid sweeps them in one compiled call).
+
+    Attributes:
+      budget: unique architectures to query (the first ``min(population, budget)`` are random).
+      population: parents, and children per generation.
+      num_objectives: ``M``, the width of the fitness (1: a scalar fitness).
+      crossover: probability that a child mixes two parents (uniform crossover) rather than copies one.
+      mutation: probability that each slot of a child is set to another choice (default ``1 / R``).
+    """
+
+    budget: int = 300
+    population: int = 50
+    num_objectives: int = 2
+    crossover: float = 0.9
+    mutation: float | None = None
+
+    def replace(self, **kw):
+        """A copy with the fields ``kw`` changed (checked as a new one is)."""
+        return dataclasses.replace(self, **kw)
+
+    def __post_init__(self):
+        check_int("budget", self.budget, lo=1)
+        check_int("population", self.population, lo=2)
+        check_int("num_objectives", self.num_objectives, lo=1)
+        check_range("crossover", self.crossover, lo=0.0, hi=1.0)
+        if self.mutation is not None:
+            check_range("mutation", self.mutation, lo=0.0, hi=1.0)
+
+    @property
+    def initial(self) -> int:
+        return min(self.population, self.budget)
+
+
+jax.tree_util.register_dataclass(Config, data_fields=["crossover", "mutation"],
+                                 meta_fields=["budget", "population", "num_objectives"])
+
+
+@archive_lib.reads_archive
+class State(NamedTuple):
+    """NSGA-II's state (a pytree).
+
+    Attributes:
+      pop, pop_values: the parents ``[P, R]`` and their objectives ``[P, M]`` (NaN: failed or empty).
+      children: ``[P, R]``, what the last ask proposed.
+      to_evaluate: bool ``[P]``, which of them are new queries within the budget.
+      archive: the run's query archive (objective vectors kept: repeats are answered from it; the best
+        on the first objective after each of the ``budget`` queries).
+      generation: generations told (0: the random initial population is next).
+      initial: ``[P, R]``, the random initial population.
+    """
+
+    pop: jax.Array
+    pop_values: jax.Array
+    children: jax.Array
+    to_evaluate: jax.Array
+    archive: archive_lib.Archive
+    generation: jax.Array
+    initial: jax.Array
+
+
+def survivors(values: jax.Array, keep: int) -> jax.Array:
+    """Indices of the ``keep`` best rows of ``values [n, M]`` by rank, then crowding distance (ties by
+    index): NSGA-II's environmental selection."""
+    r = ranks(values)
+    c = crowding(values, r)
+    order = jnp.lexsort((jnp.arange(r.shape[0]), -c, r))
+    return order[:keep]
+
+
+def init(key: jax.Array, space, config: Config) -> State:
+    """Draw the random initial population (its first ``min(P, budget)`` rows distinct)."""
+    space.check_budget(config.budget)
+    p, m = config.population, config.num_objectives
+    first = space.sample_unique(key, config.initial)
+    initial = jnp.concatenate([first, jnp.broadcast_to(first[:1], (p - config.initial, space.num_slots))])
+    return State(initial, jnp.full((p, m), jnp.nan, jnp.float32), initial, jnp.zeros(p, bool),
+                 archive_lib.init(space, config.budget, keep_values=m, trace=config.budget), jnp.int32(0), initial)
+
+
+def _mutate(key, ops, rate, space):
+    counts = jnp.asarray(space.choice_counts)
+    k1, k2 = jax.random.split(key)
+    hit = jax.random.uniform(k1, ops.shape) < rate
+    shift = 1 + jnp.floor(jax.random.uniform(k2, ops.shape) * (counts - 1)).astype(jnp.int32)
+    return jnp.where(hit & (counts > 1), (ops + shift) % counts, ops)
+
+
+def _children(key, state: State, space, config: Config) -> jax.Array:
+    p, r = config.population, space.num_slots
+    k_t, k_c, k_x, k_m, k_v, k_r = jax.random.split(key, 6)
+    rank = ranks(state.pop_values)
+    crowd = crowding(state.pop_values, rank)
+    pairs = jax.random.randint(k_t, (2, p, 2), 0, p)  # two binary tournaments per child
+    a, b = pairs[..., 0], pairs[..., 1]
+    a_wins = (rank[a] < rank[b]) | ((rank[a] == rank[b]) & (crowd[a] >= crowd[b]))
+    parents = jnp.where(a_wins, a, b)  # [2, P]
+    mix = (jax.random.uniform(k_c, (p, 1)) < config.crossover) & (jax.random.uniform(k_x, (p, r)) < 0.5)
+    child = jnp.where(mix, state.pop[parents[1]], state.pop[parents[0]])
+    rate = jnp.asarray(1.0 / r if config.mutation is None else config.mutation, jnp.float32)
+    child = _mutate(k_m, child, rate, space)
+    child = jnp.where(space.is_valid(child)[:, None], child, space.random(k_v, (p,)))
+    for i in range(3):  # a child evaluated before (or twice in the batch) is mutated again
+        seen = ~archive_lib.fresh(state.archive, child, space)
+        again = _mutate(jax.random.fold_in(k_r, i), child, jnp.maximum(rate, 1.0 / r), space)
+        again = jnp.where(space.is_valid(again)[:, None], again, child)
+        child = jnp.where(seen[:, None], again, child)
+    return child
+
+
+def ask(key: jax.Array, state: State, space, config: Config) -> tuple[jax.Array, State]:
+    """``population`` children ``[P, R]`` (the random initial population in the first round)."""
+    if is_concrete(state.queries) and bool(done(state, config)):
+        raise ConfigError(f"this NSGA-II run is finished ({int(state.queries)} unique queries, budget {config.budget})")
+    child = jnp.where(state.generation == 0, state.initial, _children(key, state, space, config))
+    new = archive_lib.fresh(state.archive, child, space)
+    admit = new & (jnp.cumsum(new) <= config.budget - state.queries)
+    return child, state._replace(children=child, to_evaluate=admit)
+
+
+def tell(state: State, values: jax.Array, space, config: Config) -> State:
+    """The children's objectives ``values [P, M]`` (or ``[P]`` for one objective; NaN: failed). Rows not
+    ``to_evaluate`` are answered from the archive (a repeat) or failed (beyond the budget)."""
+    p, m = config.population, config.num_objectives
+    values = jnp.asarray(values, jnp.float32)
+    if values.shape == (p,) and m == 1:
+        values = values[:, None]
+    if values.shape != (p, m):
+        raise ConfigError(f"NSGA-II tell takes one value per objective of each child: shape ({p}, {m}), got "
+                          f"{values.shape}")
+    answered = jnp.where(state.to_evaluate[:, None], values, archive_lib.lookup(state.archive, state.children, space))
+    held, _ = archive_lib.insert(state.archive, state.children, values, space, admit=state.to_evaluate)
+    pool = jnp.concatenate([state.pop, state.children])
+    pool_v = jnp.concatenate([state.pop_values, answered])
+    first = state.generation == 0
+    keep = jnp.where(first, jnp.arange(p) + p, survivors(pool_v, p))
+    return state._replace(pop=pool[keep], pop_values=pool_v[keep], archive=held,
+                          to_evaluate=jnp.zeros(p, bool), generation=state.generation + 1)
+
+
+def done(state: State, config: Config) -> jax.Array:
+    """Whether ``budget`` unique queries were made (or ``100 * budget`` generations ran without)."""
+    return (state.queries >= config.budget) | (state.generation >= 100 * config.budget)
+
+
+def generate(key: jax.Array, fitness, space, config: Config = Config()):
+    """NSGA-II until ``budget`` unique queries (one ``while_loop``); the trace is per unique query, of the
+    first objective's best (under :func:`jaxnag.pareto.with_objectives`, of the front's hypervolume)."""
+    k_init, k_run = jax.random.split(key)
+    state = init(k_init, space, config)
+
+    def body(s):
+        ops, s = ask(jax.random.fold_in(k_run, s.generation), s, space, config)
+        v = jnp.asarray(fitness(ops), jnp.float32)
+        return tell(s, v.reshape(config.population, config.num_objectives), space, config)
+    s = loop(lambda s: ~done(s, config), body, state)
+    return trace_result(s.best_ops, s.best_fitness, s.queries, archive_lib.best_trace(s.archive),
+                        archive_lib.queries_trace(s.archive), generations=s.generation)

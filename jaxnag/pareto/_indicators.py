@@ -1,0 +1,129 @@
+"""Quality indicators of a set of objective vectors: hypervolume, IGD, IGD+ (jittable, fixed shapes).
+
+Objectives are maximised. The hypervolume is the volume dominated by the set and bounded below by
+``reference`` (a point worse than the interesting ones in every objective): exact for 1 to 3
+objectives (a sweep over sorted points, ``O(n log n)`` for 2 and ``O(n^2 log n)`` for 3), a Monte Carlo
+estimate above (:func:`hypervolume_mc`). EvoXBench's scale is :func:`normalise` between the exact
+front's nadir (-> 0, the reference) and ideal (-> 1) points.
+
+Examples:
+  >>> import jax.numpy as jnp
+  >>> from jaxnag import pareto
+  >>> f = jnp.array([[3.0, 1.0], [1.0, 3.0], [2.0, 2.0]])
+  >>> float(pareto.hypervolume(f, jnp.zeros(2)))
+  6.0
+  >>> float(pareto.igd(f[:2], f))   # the front found lacks (2, 2): its nearest is sqrt(2) away
+  0.4714045226573944
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from ..errors import ConfigError
+from ._dominance import _values, usable
+
+__all__ = ["EXACT_MAX", "hypervolume", "hypervolume_mc", "igd", "igd_plus", "normalise"]
+
+EXACT_MAX = 3  # objectives the exact hypervolume supports
+
+
+def normalise(values, ideal, nadir) -> jax.Array:
+    """``(values - nadir) / (ideal - nadir)``: the nadir point maps to 0, the ideal to 1 in every
+    objective (an objective whose ideal equals its nadir maps to 0)."""
+    ideal, nadir = jnp.asarray(ideal, jnp.float32), jnp.asarray(nadir, jnp.float32)
+    span = ideal - nadir
+    return (jnp.asarray(values, jnp.float32) - nadir) / jnp.where(span > 0, span, jnp.inf)
+
+
+def _gains(values, reference, valid):
+    """Minimisation form ``reference - values`` clipped: each usable row strictly better than the
+    reference in every objective keeps its gains, every other row becomes the origin (no volume)."""
+    values = _values(values)
+    reference = jnp.asarray(reference, jnp.float32)
+    if reference.shape != values.shape[-1:]:
+        raise ConfigError(f"reference point must have one value per objective ({values.shape[-1]}), got shape "
+                          f"{reference.shape}")
+    g = values - reference
+    inside = usable(values, valid) & jnp.all(g > 0, axis=-1)
+    return jnp.where(inside[:, None], g, 0.0)
+
+
+def _area(g):
+    """Area dominated by gains ``g [n, 2]`` (maximised, over the origin)."""
+    order = jnp.argsort(-g[:, 0])
+    x, y = g[order, 0], jax.lax.cummax(g[order, 1])
+    width = x - jnp.concatenate([x[1:], jnp.zeros(1, x.dtype)])
+    return jnp.sum(width * y)
+
+
+def _volume3(g):
+    order = jnp.argsort(-g[:, 2])
+    g = g[order]
+    z = g[:, 2]
+    depth = z - jnp.concatenate([z[1:], jnp.zeros(1, z.dtype)])
+    upto = jnp.arange(g.shape[0])[None, :] <= jnp.arange(g.shape[0])[:, None]
+    areas = jax.vmap(lambda m: _area(jnp.where(m[:, None], g[:, :2], 0.0)))(upto)
+    return jnp.sum(areas * depth)
+
+
+def hypervolume(values, reference, valid=None, *, samples: int = 100_000, key=None) -> jax.Array:
+    """Hypervolume of the usable rows of ``values [n, M]`` over ``reference [M]``: exact for ``M <= 3``,
+    else :func:`hypervolume_mc` with ``samples`` points (``key`` default ``jax.random.key(0)``)."""
+    g = _gains(values, reference, valid)
+    m = g.shape[-1]
+    if m == 1:
+        return jnp.max(g[:, 0], initial=0.0)
+    if m == 2:
+        return _area(g)
+    if m == 3:
+        return _volume3(g)
+    return _mc(g, samples, jax.random.key(0) if key is None else key)
+
+
+def _mc(g, samples, key):
+    hi = jnp.max(g, axis=0)
+    u = jax.random.uniform(key, (samples, g.shape[-1])) * hi
+    covered = jnp.any(jnp.all(u[:, None, :] <= g[None, :, :], axis=-1), axis=-1)
+    return jnp.prod(hi) * jnp.mean(covered.astype(jnp.float32))
+
+
+def hypervolume_mc(values, reference, valid=None, *, samples: int = 100_000, key=None) -> jax.Array:
+    """Monte Carlo hypervolume: ``samples`` uniform points in the box between ``reference`` and the rows'
+    componentwise best, the share dominated times the box's volume (standard error about
+    ``volume * sqrt(p (1 - p) / samples)``). For any number of objectives."""
+    return _mc(_gains(values, reference, valid), samples, jax.random.key(0) if key is None else key)
+
+
+def check_exact(num_objectives: int) -> None:
+    """Refuse an exact hypervolume for more objectives than it supports (one clear line)."""
+    if num_objectives > EXACT_MAX:
+        raise ConfigError(f"the exact hypervolume supports at most {EXACT_MAX} objectives, got {num_objectives}: "
+                          "use pareto.hypervolume_mc (a Monte Carlo estimate)")
+
+
+def _distances(found, reference, valid, plus: bool):
+    found = _values(found)
+    reference = _values(reference)
+    if found.shape[-1] != reference.shape[-1]:
+        raise ConfigError(f"found set and reference front have {found.shape[-1]} and {reference.shape[-1]} "
+                          "objectives")
+    diff = reference[:, None, :] - found[None, :, :]  # > 0 where the found row falls short (maximised)
+    if plus:
+        diff = jnp.maximum(diff, 0.0)
+    d = jnp.sqrt(jnp.sum(diff * diff, axis=-1))
+    d = jnp.where(usable(found, valid)[None, :], d, jnp.inf)
+    return jnp.mean(jnp.min(d, axis=1))
+
+
+def igd(found, reference, valid=None) -> jax.Array:
+    """Inverted generational distance: the mean, over the reference front's points, of the Euclidean
+    distance to the nearest usable row of ``found`` (inf where none is usable). Lower is better."""
+    return _distances(found, reference, valid, plus=False)
+
+
+def igd_plus(found, reference, valid=None) -> jax.Array:
+    """IGD+ (Ishibuchi et al. 2015): as :func:`igd` with only the shortfall counted
+    (``sqrt(sum max(z - a, 0)^2)`` for a reference point ``z`` and a found ``a``): Pareto-compliant."""
+    return _distances(found, reference, valid, plus=True)

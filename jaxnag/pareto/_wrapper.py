@@ -1,0 +1,247 @@
+"""Any generator on a vector fitness: the Pareto front of the run, its hypervolume after each query.
+
+:func:`with_objectives` wraps a :class:`~jaxnag.protocol.Generator` (EDNAG, PG-NAG, DiffusionNAG,
+REA, random search, evosax, a budgeted one, a user's) so that its fitness is a vector ``[n, M]``
+(:func:`jaxnag.tables.objectives`), in the same protocol and one compiled program:
+
+- every evaluated architecture enters the run's Pareto archive (:class:`Front`); the result is that
+  front (``extras["front_ops"]``, ``["front_values"]``, ``["front_size"]``), and its hypervolume is the
+  run's ``best_fitness``, with ``best_trace[q]`` the hypervolume after ``q + 1`` unique queries;
+- the hypervolume is EvoXBench's: objectives normalised between the exact front's nadir (0, the
+  reference point) and ideal (1) points, so 1 is the whole box and the exact front's share is
+  :func:`exact_share`;
+- a generator that takes vectors (NSGA-II) is told them; any other is told a scalar per
+  architecture, its standing among the front found so far and its batch (``shaping="rank"``:
+  ``-rank + c / (1 + c)`` with ``rank`` its non-dominated rank and ``c`` its crowding distance, as NSGA-II
+  selects), so a scalar method climbs toward the front and spreads along it.
+
+Examples:
+  >>> import jax
+  >>> from jaxnag import pareto, registry, spaces, tables
+  >>> space, obj = spaces.get("nasbench_graph"), tables.objectives("nasbench_graph", "cora", "test,latency")
+  >>> gen = pareto.with_objectives(registry.get("rea"))
+  >>> cfg = gen.config(space, objectives=obj, budget=100, population=20, sample=5)
+  >>> res = jax.jit(lambda k: gen.generate(k, obj, space, cfg))(jax.random.key(0))
+  >>> int(res.queries), 0.0 < float(res.best_fitness) <= 1.0
+  (100, True)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import archive as archive_lib
+from ..errors import ConfigError, check_int
+from ..protocol import Generator, loop, trace_result, wrapper
+from ._dominance import crowding, ranks, usable
+from ._front import Front, empty, insert
+from ._indicators import EXACT_MAX, hypervolume, normalise
+
+__all__ = ["Config", "SHAPINGS", "State", "exact_share", "with_objectives"]
+
+SHAPINGS = ("rank",)
+DEFAULT_TRACE = 1000  # hypervolume entries kept where the generator has no budget of its own
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """The wrapped generator's config and the objectives' scale.
+
+    Attributes:
+      inner: the generator's own config.
+      ideal, nadir: float32 ``[M]``, the points the hypervolume normalises to 1 and 0 (fitness units).
+      capacity: architectures the front holds (static).
+      trace: unique queries the hypervolume trace covers (static).
+      shaping: how a scalar generator is told a vector (static; ``"rank"``).
+    """
+
+    inner: Any
+    ideal: jax.Array
+    nadir: jax.Array
+    capacity: int = dataclasses.field(metadata=dict(static=True), default=128)
+    trace: int = dataclasses.field(metadata=dict(static=True), default=DEFAULT_TRACE)
+    shaping: str = dataclasses.field(metadata=dict(static=True), default="rank")
+
+    @property
+    def num_objectives(self) -> int:
+        return int(np.shape(self.ideal)[-1])
+
+    def replace(self, **kw):
+        """A copy with the fields ``kw`` changed."""
+        return dataclasses.replace(self, **kw)
+
+
+class State(NamedTuple):
+    """Attributes:
+      inner: the generator's own state.
+      archive: the run's query archive (distinct architectures evaluated; its best is the first
+        objective's).
+      front: the run's Pareto archive (:class:`Front`).
+      hv_trace: float32 ``[trace]``, the hypervolume after each unique query (0 before).
+      pending: int32 ``[n, R]``, the last ask's architectures.
+      rounds: ask/tell rounds so far.
+    """
+
+    inner: Any
+    archive: archive_lib.Archive
+    front: Front
+    hv_trace: jax.Array
+    pending: jax.Array
+    rounds: jax.Array
+
+    @property
+    def queries(self):
+        """Distinct valid architectures evaluated."""
+        return self.archive.queries
+
+    @property
+    def best_fitness(self):
+        """The front's hypervolume (normalised: see the module doc)."""
+        return jnp.max(self.hv_trace, initial=0.0)
+
+    @property
+    def best_ops(self):
+        """The front's architecture best in the first objective."""
+        return self.archive.best_ops
+
+
+def _hv(values, valid, config: Config):
+    if config.num_objectives > EXACT_MAX:
+        raise ConfigError(f"the hypervolume trace is exact for at most {EXACT_MAX} objectives, got "
+                          f"{config.num_objectives}")
+    return hypervolume(normalise(values, config.ideal, config.nadir), jnp.zeros(config.num_objectives), valid)
+
+
+def _scalar(front: Front, values, ok, config: Config):
+    """Each row's standing among the front and the batch: ``-rank + c / (1 + c)``; NaN where failed."""
+    pool = jnp.concatenate([front.values, values])
+    valid = jnp.concatenate([front.mask, ok])
+    r = ranks(pool, valid)
+    c = crowding(pool, r, valid)
+    bonus = jnp.where(jnp.isinf(c), 1.0, c / (1.0 + c))
+    score = (-r.astype(jnp.float32) + bonus)[front.values.shape[0]:]
+    return jnp.where(ok, score, jnp.nan)
+
+
+def exact_share(result_hv, objectives) -> np.ndarray:
+    """A run's hypervolume as a share of the exact front's (host-side; ``objectives`` enumerable)."""
+    _, vals = objectives.exact_front()
+    ref = float(_hv(jnp.asarray(vals), jnp.ones(len(vals), bool),
+                    Config(None, objectives.ideal, objectives.nadir, trace=1)))
+    return np.asarray(result_hv, np.float64) / ref
+
+
+@wrapper
+def with_objectives(gen: Generator) -> Generator:
+    """``gen`` on a vector fitness (module doc): ``config(space, objectives=obj, capacity=128, trace=None,
+    shaping="rank", **settings)`` (or ``ideal=``, ``nadir=`` instead of ``objectives``); the other settings
+    are ``gen``'s. ``generate(key, objectives, space, config, **context)``."""
+    if gen.takes_vectors and "num_objectives" not in gen.settings:
+        raise ConfigError(f"{gen.name} takes vectors but has no num_objectives setting")
+
+    def config(space, objectives=None, ideal=None, nadir=None, capacity=128, trace=None, shaping="rank",
+               **settings):
+        if objectives is not None:
+            ideal = objectives.ideal if ideal is None else ideal
+            nadir = objectives.nadir if nadir is None else nadir
+        if ideal is None or nadir is None:
+            raise ConfigError("multi-objective generation needs the objectives (tables.objectives(...)) or their "
+                              "ideal and nadir points, which scale the hypervolume")
+        ideal, nadir = np.asarray(ideal, np.float32), np.asarray(nadir, np.float32)
+        if ideal.ndim != 1 or ideal.shape != nadir.shape or ideal.shape[0] < 2:
+            raise ConfigError(f"ideal and nadir need one value per objective (at least two), got shapes "
+                              f"{ideal.shape} and {nadir.shape}")
+        if not (np.all(np.isfinite(ideal)) and np.all(np.isfinite(nadir))):
+            raise ConfigError("the ideal and nadir points must be finite (a space too large to enumerate has no "
+                              "exact front: give them yourself)")
+        if np.any(ideal < nadir):
+            raise ConfigError(f"the ideal point {ideal.tolist()} is worse than the nadir {nadir.tolist()} in some "
+                              "objective (fitness is maximised: a cost's values are negated)")
+        if ideal.shape[0] > EXACT_MAX:
+            raise ConfigError(f"the hypervolume trace is exact for at most {EXACT_MAX} objectives, got "
+                              f"{ideal.shape[0]}: drop an objective")
+        if shaping not in SHAPINGS:
+            raise ConfigError(f"unknown shaping {shaping!r}; available: {', '.join(SHAPINGS)}")
+        if gen.takes_vectors:
+            settings = dict(settings, num_objectives=int(ideal.shape[0]))
+        inner = gen.config(space, **settings)
+        if trace is None:
+            trace = getattr(inner, "budget", None) or settings.get("budget") or DEFAULT_TRACE
+        check_int("trace", trace, lo=1)
+        check_int("capacity", capacity, lo=1, hi=1 << 14)
+        return Config(inner, jnp.asarray(ideal), jnp.asarray(nadir), int(capacity), int(trace), shaping)
+
+    def init(key, space, config, **context):
+        inner = gen.init(key, space, config.inner, **context)
+        n = jax.eval_shape(lambda k, s: gen.ask(k, s, space, config.inner)[0], key, inner).shape[0]
+        return State(inner, archive_lib.init(space, max(config.trace, archive_lib.CAPACITY)),
+                     empty(config.capacity, space.num_slots, config.num_objectives),
+                     jnp.zeros(config.trace, jnp.float32), jnp.zeros((n, space.num_slots), jnp.int32), jnp.int32(0))
+
+    def ask(key, state, space, config):
+        ops, inner = gen.ask(key, state.inner, space, config.inner)
+        ops = jnp.asarray(ops, jnp.int32)
+        return ops, state._replace(inner=inner, pending=ops)
+
+    def tell(state, values, space, config):
+        m = config.num_objectives
+        ops = state.pending
+        values = jnp.asarray(values, jnp.float32)
+        if values.shape != (ops.shape[0], m):
+            raise ConfigError(f"a multi-objective tell takes {m} objectives per architecture: shape "
+                              f"({ops.shape[0]}, {m}), got {values.shape}")
+        evaluated = gen.needs_values(state.inner) if gen.needs_values is not None else jnp.ones(ops.shape[0], bool)
+        values = jnp.where(evaluated[:, None], values, jnp.nan)
+        ok = usable(values) & space.is_valid(ops)
+        told = values if gen.takes_vectors else _scalar(state.front, values, ok, config)
+        inner = gen.tell(state.inner, told, space, config.inner)
+        held, new = archive_lib.insert(state.archive, ops, values[:, 0], space, admit=evaluated & ok)
+        # the hypervolume after each new query, in row order, at its query number
+        pool = jnp.concatenate([state.front.values, values])
+        upto = jnp.arange(ops.shape[0])[None, :] <= jnp.arange(ops.shape[0])[:, None]
+        hvs = jax.vmap(lambda row: _hv(pool, jnp.concatenate([state.front.mask, new & row]), config))(upto)
+        done = jnp.maximum(state.archive.queries, 0)
+        position = jnp.where(new, done + jnp.cumsum(new) - 1, config.trace)
+        trace = state.hv_trace.at[position].set(hvs, mode="drop")
+        front = insert(state.front, ops, values, evaluated & ok)
+        return State(inner, held, front, trace, ops, state.rounds + 1)
+
+    def done(state, config):
+        return gen.done(state.inner, config.inner)
+
+    def report(state, config):
+        extras = {} if gen.report is None else gen.report(state.inner, config.inner)
+        front = state.front
+        return dict(extras, front_ops=front.ops, front_values=front.values, front_size=front.size,
+                    front_truncated=front.truncated, hypervolume=_hv(front.values, front.mask, config))
+
+    def generate(key, fitness, space, config, **context):
+        k_init, k_run = jax.random.split(key)
+        state = init(k_init, space, config, **context)
+
+        def body(s):
+            ops, s = ask(jax.random.fold_in(k_run, s.rounds), s, space, config)
+            return tell(s, jnp.asarray(fitness(ops), jnp.float32), space, config)
+        state = loop(lambda s: ~done(s, config), body, state)
+        queries = jnp.maximum(state.queries, 0)
+        trace = jax.lax.cummax(state.hv_trace)
+        at = jnp.minimum(jnp.arange(1, config.trace + 1, dtype=jnp.int32), queries)
+        rep = report(state, config)
+        return trace_result(state.best_ops, rep["hypervolume"], state.queries, trace, at, rounds=state.rounds,
+                            **rep)
+
+    from ..registry import Setting
+    settings = dict(gen.settings)
+    settings.pop("num_objectives", None)
+    settings.update(capacity=Setting(128, help="architectures the Pareto archive holds"),
+                    shaping=Setting("rank", str, help="how a scalar generator is told a vector: rank"))
+    return gen.wrapped(description=f"{gen.description} (multi-objective)", config_type=Config, config=config,
+                       settings=settings, init=init, ask=ask, tell=tell, generate=generate, done=done,
+                       report=report, takes_vectors=True,
+                       needs_values=None if gen.needs_values is None else (lambda s: gen.needs_values(s.inner)))

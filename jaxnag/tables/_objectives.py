@@ -1,0 +1,185 @@
+"""Several metrics of one architecture as a vector fitness ``[..., M]`` (multi-objective generation).
+
+:func:`objectives` builds one from a benchmark's columns (accuracy and latency, energy, parameters,
+FLOPs; or one metric on several tasks), :func:`combine` from tables of one space (a user's table
+with several metric columns, loaded column by column). Like a :class:`Table` it is a pytree, so it
+goes into ``jit`` and ``vmap``; every objective is maximised (a cost is negated, its ``goal`` is
+``"min"``), and :meth:`Objectives.to_metric` gives the metrics back in their own units.
+
+Where the space is enumerable the exact Pareto front is known (:meth:`Objectives.exact_front`),
+and with it the ideal and nadir points that normalise the hypervolume (EvoXBench's scale).
+
+Examples:
+  >>> from jaxnag import tables
+  >>> obj = tables.objectives("nasbench_graph", "cora", ["test", "latency"])
+  >>> obj.names, obj.goals
+  (('test', 'latency'), ('max', 'min'))
+  >>> ops, vals = obj.exact_front()
+  >>> len(ops)
+  10
+"""
+
+from __future__ import annotations
+
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..errors import ConfigError, DataError
+from ._table import Table
+
+__all__ = ["Objectives", "combine", "objectives"]
+
+
+def _front_rows(values: np.ndarray) -> np.ndarray:
+    """Indices of the non-dominated rows of ``values [n, M]`` (maximised, all finite), one per distinct
+    vector (the first), in descending lexicographic order: one pass, since no row dominates one before it."""
+    order = np.lexsort(tuple(-values[:, j] for j in reversed(range(values.shape[1]))))
+    kept: list[int] = []
+    held = np.empty((0, values.shape[1]))
+    for i in order:
+        v = values[i]
+        if held.shape[0] and np.any(np.all(held >= v, axis=1)):  # dominated by, or equal to, one kept
+            continue
+        kept.append(i)
+        held = np.vstack([held, v])
+    return np.asarray(kept, np.int64)
+
+
+@jax.tree_util.register_pytree_node_class
+class Objectives:
+    """``M`` tables of one space as one fitness: ``obj(ops [..., R]) -> [..., M]`` (NaN where any is).
+
+    Attributes:
+      tables: the ``M`` :class:`Table` s (each maximised: a cost's fitness is its negation).
+      ideal, nadir: float32 ``[M]``, the exact front's best and worst value of each objective (fitness
+        units), or NaN where the space is too large to enumerate.
+    """
+
+    def __init__(self, tables: tuple[Table, ...], ideal, nadir):
+        self.tables = tuple(tables)
+        self.ideal = ideal
+        self.nadir = nadir
+
+    def tree_flatten(self):
+        return (self.tables, self.ideal, self.nadir), None
+
+    @classmethod
+    def tree_unflatten(cls, _, leaves):
+        return cls(*leaves)
+
+    @property
+    def space(self):
+        return self.tables[0].space
+
+    @property
+    def num_objectives(self) -> int:
+        return len(self.tables)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """One name per objective: the metric, or ``dataset:metric`` where the datasets differ."""
+        same = len({t.dataset for t in self.tables}) == 1
+        return tuple(t.metric if same else f"{t.dataset}:{t.metric}" for t in self.tables)
+
+    @property
+    def goals(self) -> tuple[str, ...]:
+        return tuple(t.goal for t in self.tables)
+
+    @property
+    def name(self) -> str:
+        return " x ".join(t.name for t in self.tables)
+
+    def __call__(self, ops) -> jax.Array:
+        """Objectives of ``ops [..., R]``: float32 ``[..., M]`` (maximised; NaN for an invalid encoding)."""
+        return jnp.stack([t(ops) for t in self.tables], axis=-1)
+
+    def to_metric(self, values) -> np.ndarray:
+        """Fitness vectors ``[..., M]`` (host) -> the metrics in their own units."""
+        v = np.asarray(values, np.float64)
+        if v.shape[-1:] != (self.num_objectives,):
+            raise ConfigError(f"to_metric takes values [..., {self.num_objectives}], got shape {v.shape}")
+        return np.stack([t.to_metric(v[..., j]) for j, t in enumerate(self.tables)], axis=-1)
+
+    def exact_front(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(ops [F, R], values [F, M])``: the exact Pareto front, one architecture per distinct objective
+        vector, by enumerating the space's distinct queries (host-side, cached).
+
+        Raises:
+          ConfigError: the space is too large to enumerate.
+        """
+        hit = self.__dict__.get("_front")
+        if hit is None:
+            space = self.space
+            if not space.enumerable:
+                raise ConfigError(f"{space.name} is too large to enumerate: its exact front is unknown (give the "
+                                  "reference point yourself)")
+            ranks = space.distinct_ranks()
+            vals = np.stack([np.asarray(t.values)[ranks] for t in self.tables], axis=1).astype(np.float64)
+            ok = np.all(np.isfinite(vals), axis=1)
+            if not ok.any():
+                raise DataError(f"{self.name}: no architecture has every objective")
+            rows = np.flatnonzero(ok)[_front_rows(vals[ok])]
+            hit = (np.asarray(space.unrank(ranks[rows])), vals[rows].astype(np.float32))
+            self.__dict__["_front"] = hit
+        return hit
+
+    def __repr__(self) -> str:
+        return f"Objectives({self.name})"
+
+
+def combine(tables) -> Objectives:
+    """One :class:`Objectives` from tables of one space (any mix of benchmark and user tables, each with its
+    goal); the ideal and nadir points from the exact front where the space is enumerable.
+
+    Raises:
+      ConfigError: fewer than two tables, stacked tables, or tables of different spaces.
+    """
+    tables = tuple(tables)
+    if len(tables) < 2:
+        raise ConfigError(f"objectives need at least two metrics, got {len(tables)}")
+    for t in tables:
+        if not isinstance(t, Table):
+            raise ConfigError(f"objectives are built from jaxnag Tables, got {type(t).__name__}")
+        if t.num_tasks is not None:
+            raise ConfigError(f"{t.name} is a stack of tables: give one table per objective")
+        if t.space is not tables[0].space:
+            raise ConfigError(f"objectives must share one space: {tables[0].space.name} and {t.space.name}")
+    nan = jnp.full(len(tables), jnp.nan, jnp.float32)
+    obj = Objectives(tables, nan, nan)
+    if obj.space.enumerable:
+        _, vals = obj.exact_front()
+        obj = Objectives(tables, jnp.asarray(vals.max(0), jnp.float32), jnp.asarray(vals.min(0), jnp.float32))
+        obj.__dict__["_front"] = (_, vals)
+    return obj
+
+
+def objectives(benchmark: str, dataset: str | None = None, metrics=None,
+               data_dir: str | os.PathLike | None = None) -> Objectives:
+    """Several metrics of a benchmark as one vector fitness.
+
+    Args:
+      benchmark, dataset: as :func:`jaxnag.tables.load`.
+      metrics: the metrics (``jaxnag benchmarks`` lists them), as a list or a comma-separated string; an
+        entry ``DATASET:METRIC`` takes the metric on another dataset of the benchmark (TransNAS-Bench-101's
+        tasks as objectives: ``["class_scene:val", "class_object:val"]``). Each keeps its goal: accuracy is
+        maximised, latency, energy, parameters and FLOPs minimised.
+
+    Raises:
+      UnknownName: an unknown benchmark, dataset or metric.
+      ConfigError: fewer than two metrics, or one repeated.
+      DataError: missing or corrupt data.
+    """
+    from ._sources import load
+    if metrics is None:
+        raise ConfigError("objectives needs the metrics, e.g. ['test_acc', 'params_mb']")
+    items = [m.strip() for m in metrics.split(",")] if isinstance(metrics, str) else [str(m) for m in metrics]
+    if len(set(items)) != len(items):
+        raise ConfigError(f"an objective is repeated in {items}")
+    tables = []
+    for item in items:
+        ds, metric = item.split(":", 1) if ":" in item else (dataset, item)
+        tables.append(load(benchmark, ds, data_dir, metric))
+    return combine(tables)
