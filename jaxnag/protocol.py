@@ -334,6 +334,7 @@ def run(generator: Generator, key: jax.Array, evaluate: Callable, space, config,
         raise ConfigError(f"evaluate must be a callable ops [n, R] -> values [n], got {type(evaluate).__name__}")
     init, ask, tell = generator.jitted
     width = getattr(config, "num_objectives", None) if generator.takes_vectors else None
+    width = width if width and width > 1 else None  # one objective: one value per architecture
     k_init, k_run = jax.random.split(key)
     state = init(k_init, space, config, **context)
     best, queries = [], []

@@ -118,10 +118,10 @@ def init(key: jax.Array, space, config: Config) -> State:
 
 
 def _mutate(key, ops, rate, space):
-    counts = jnp.asarray(space.choice_counts)
+    counts = jnp.broadcast_to(jnp.asarray(space.choice_counts, jnp.int32), ops.shape)
     k1, k2 = jax.random.split(key)
     hit = jax.random.uniform(k1, ops.shape) < rate
-    shift = 1 + jnp.floor(jax.random.uniform(k2, ops.shape) * (counts - 1)).astype(jnp.int32)
+    shift = 1 + jnp.floor(jax.random.uniform(k2, ops.shape) * (counts - 1).astype(jnp.float32)).astype(jnp.int32)
     return jnp.where(hit & (counts > 1), (ops + shift) % counts, ops)
 
 

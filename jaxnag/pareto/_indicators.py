@@ -32,9 +32,11 @@ EXACT_MAX = 3  # objectives the exact hypervolume supports
 def normalise(values, ideal, nadir) -> jax.Array:
     """``(values - nadir) / (ideal - nadir)``: the nadir point maps to 0, the ideal to 1 in every
     objective (an objective whose ideal equals its nadir maps to 0)."""
-    ideal, nadir = jnp.asarray(ideal, jnp.float32), jnp.asarray(nadir, jnp.float32)
+    values = jnp.asarray(values, jnp.float32)
+    lead = (1,) * (values.ndim - 1) + (-1,)
+    ideal, nadir = jnp.asarray(ideal, jnp.float32).reshape(lead), jnp.asarray(nadir, jnp.float32).reshape(lead)
     span = ideal - nadir
-    return (jnp.asarray(values, jnp.float32) - nadir) / jnp.where(span > 0, span, jnp.inf)
+    return (values - nadir) / jnp.where(span > 0, span, jnp.inf)
 
 
 def _gains(values, reference, valid):
@@ -45,7 +47,7 @@ def _gains(values, reference, valid):
     if reference.shape != values.shape[-1:]:
         raise ConfigError(f"reference point must have one value per objective ({values.shape[-1]}), got shape "
                           f"{reference.shape}")
-    g = values - reference
+    g = values - reference[None, :]
     inside = usable(values, valid) & jnp.all(g > 0, axis=-1)
     return jnp.where(inside[:, None], g, 0.0)
 
@@ -84,7 +86,7 @@ def hypervolume(values, reference, valid=None, *, samples: int = 100_000, key=No
 
 def _mc(g, samples, key):
     hi = jnp.max(g, axis=0)
-    u = jax.random.uniform(key, (samples, g.shape[-1])) * hi
+    u = jax.random.uniform(key, (samples, g.shape[-1])) * hi[None, :]
     covered = jnp.any(jnp.all(u[:, None, :] <= g[None, :, :], axis=-1), axis=-1)
     return jnp.prod(hi) * jnp.mean(covered.astype(jnp.float32))
 

@@ -201,11 +201,11 @@ def with_objectives(gen: Generator) -> Generator:
         ok = usable(values) & space.is_valid(ops)
         told = values if gen.takes_vectors else _scalar(state.front, values, ok, config)
         inner = gen.tell(state.inner, told, space, config.inner)
-        held, new = archive_lib.insert(state.archive, ops, values[:, 0], space, admit=evaluated & ok)
+        held, new = archive_lib.insert(state.archive, ops, values[:, 0], space, admit=evaluated)  # failed: a query
         # the hypervolume after each new query, in row order, at its query number
         pool = jnp.concatenate([state.front.values, values])
         upto = jnp.arange(ops.shape[0])[None, :] <= jnp.arange(ops.shape[0])[:, None]
-        hvs = jax.vmap(lambda row: _hv(pool, jnp.concatenate([state.front.mask, new & row]), config))(upto)
+        hvs = jax.vmap(lambda row: _hv(pool, jnp.concatenate([state.front.mask, new & ok & row]), config))(upto)
         done = jnp.maximum(state.archive.queries, 0)
         position = jnp.where(new, done + jnp.cumsum(new) - 1, config.trace)
         trace = state.hv_trace.at[position].set(hvs, mode="drop")

@@ -165,11 +165,12 @@ def objectives(benchmark: str, dataset: str | None = None, metrics=None,
       metrics: the metrics (``jaxnag benchmarks`` lists them), as a list or a comma-separated string; an
         entry ``DATASET:METRIC`` takes the metric on another dataset of the benchmark (TransNAS-Bench-101's
         tasks as objectives: ``["class_scene:val", "class_object:val"]``). Each keeps its goal: accuracy is
-        maximised, latency, energy, parameters and FLOPs minimised.
+        maximised, latency, energy, parameters and FLOPs minimised; an entry may state it (``params_mb@min``),
+        and a goal that does not match the metric is refused.
 
     Raises:
       UnknownName: an unknown benchmark, dataset or metric.
-      ConfigError: fewer than two metrics, or one repeated.
+      ConfigError: fewer than two metrics, one repeated, or a stated goal that does not match its metric.
       DataError: missing or corrupt data.
     """
     from ._sources import load
@@ -180,6 +181,12 @@ def objectives(benchmark: str, dataset: str | None = None, metrics=None,
         raise ConfigError(f"an objective is repeated in {items}")
     tables = []
     for item in items:
+        item, _, goal = item.partition("@")
         ds, metric = item.split(":", 1) if ":" in item else (dataset, item)
-        tables.append(load(benchmark, ds, data_dir, metric))
+        table = load(benchmark, ds, data_dir, metric)
+        if goal and goal != table.goal:
+            what = "minimised (a cost)" if table.goal == "min" else "maximised"
+            raise ConfigError(f"{metric} is {what}: the goal @{goal} does not match it (leave the goal out, or "
+                              f"write @{table.goal})")
+        tables.append(table)
     return combine(tables)
