@@ -437,6 +437,10 @@ def _cmd_generate(args):
     check_int("--seed", args.seed, lo=0, hi=SEED_MAX)
     if args.proxy:
         return _cmd_generate_proxy(args)
+    if args.objectives:
+        return _cmd_generate_pareto(args)
+    if args.plot is not None or args.capacity is not None:
+        raise CLIError(f"{'--plot' if args.plot is not None else '--capacity'} is for --objectives (a Pareto front)")
     if args.data:
         raise CLIError("--data is read by --proxy (a data-dependent zero-cost proxy)")
     settings, context_settings = _apply_method_flags(args)
@@ -490,6 +494,116 @@ def _cmd_generate(args):
             else "has a finite metric"
         print(f"{failed} of {args.seeds} runs found no architecture that {what} "
               f"(the table has {len(table.info.row_ops)} rows for {space.size} encodings)")
+
+
+def _load_objectives(args):
+    """The vector fitness of ``--objectives``: a benchmark's metrics, or columns of ``--table``."""
+    from . import tables
+    if args.constraint:
+        raise CLIError("--constraint bounds one metric under one objective; with --objectives the cost is an "
+                       "objective itself (give it in --objectives)")
+    if args.metric:
+        raise CLIError("--metric names one objective; with --objectives list them all there")
+    if _goal_flag(args) is not None:
+        raise CLIError("--minimise/--maximise: with --objectives state each goal as COLUMN@min or COLUMN@max")
+    if args.table:
+        if not args.space:
+            raise CLIError("--table needs --space NAME")
+        parts = []
+        for item in args.objectives.split(","):
+            column, _, goal = item.strip().partition("@")
+            if goal not in ("", "min", "max"):
+                raise CLIError(f"--objectives {item}: the goal after @ is min or max")
+            parts.append(tables.load_custom(args.table, args.space, column, goal or "max"))
+        return tables.combine(parts)
+    if args.space:
+        raise CLIError("--space is for --table: a benchmark has its own space")
+    return tables.objectives(args.benchmark or DEFAULT_BENCHMARK, args.dataset, args.objectives, data_dir=args.data_dir)
+
+
+def _cmd_generate_pareto(args):
+    """``generate --objectives``: each seed's Pareto front and hypervolume (the exact front's share)."""
+    import jax
+
+    from . import pareto
+    if args.plot is not None:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise CLIError("--plot needs matplotlib: pip install matplotlib (or jaxnag[bench])") from None
+        from . import outputs
+        outputs.check_file(args.plot, "--plot", overwrite=args.overwrite)
+    settings, context_settings = _apply_method_flags(args)
+    obj = _load_objectives(args)
+    space = obj.space
+    gen, settings = _wrapped(args, settings)
+    gen = pareto.with_objectives(gen)
+    capacity = {} if args.capacity is None else dict(capacity=args.capacity)
+    config = renamed(lambda: gen.config(space, objectives=obj, **capacity, **settings),
+                     {name: _flag(name) for name in {**settings, **capacity}})
+    settings = _resolved(settings, config)
+    context, notes = _context(args, gen, context_settings, obj.tables[0])
+    from . import parallel
+    t0 = time.perf_counter()
+    run = lambda key, o, ctx: gen.generate(key, o, space, config, **ctx)  # noqa: E731
+    compiled = parallel.compile_fitting(run, args.seeds, obj, context, flag="--seeds", announce=lambda: print(
+        f"jaxnag: compiling and running {args.seeds} x {args.method} on {obj.name} in one call ...",
+        file=sys.stderr, flush=True))
+    keys = jax.random.split(jax.random.key(args.seed), args.seeds)
+    res = jax.block_until_ready(compiled(keys, obj, context))
+    gen.check_result(res, config, notes)
+    elapsed = time.perf_counter() - t0
+    hv = np.asarray(res.best_fitness, np.float64)
+    exact = obj.exact_front()[1] if space.enumerable else None
+    share = pareto.exact_share(hv, obj) if exact is not None else np.full_like(hv, np.nan)
+    sizes = np.asarray(res.extras["front_size"])
+    f_ops, f_vals = np.asarray(res.extras["front_ops"]), np.asarray(res.extras["front_values"])
+    runs = []
+    for i in range(args.seeds):
+        vals = f_vals[i, :sizes[i]]
+        igdp = float(pareto.igd_plus(pareto.normalise(vals, obj.ideal, obj.nadir),
+                                     pareto.normalise(exact, obj.ideal, obj.nadir))) if exact is not None and len(vals) \
+            else math.nan
+        on = [bool(exact is not None and np.any(np.all(exact == v, axis=1))) for v in vals]
+        runs.append(dict(seed=i, hypervolume=float(hv[i]), hv_share=_finite_or_none(share[i]),
+                         igd_plus=_finite_or_none(igdp), queries=int(np.asarray(res.queries)[i]),
+                         truncated=bool(np.asarray(res.extras["front_truncated"])[i]),
+                         front=[dict(arch=space.to_string(f_ops[i, j]), on_exact_front=on[j],
+                                     **{n: float(m) for n, m in zip(obj.names, obj.to_metric(vals[j]))})
+                                for j in range(len(vals))]))
+    if not any(r["front"] for r in runs):
+        raise CLIError(f"no run found an architecture with every objective of {obj.name}: the fronts are empty")
+    out = dict(method=args.method, objectives=list(obj.names), goals=list(obj.goals), benchmark=obj.tables[0].benchmark,
+               dataset=obj.tables[0].dataset, exact_front_size=None if exact is None else len(exact),
+               hv_share_mean=_finite_or_none(np.mean(share)), time_s=elapsed, runs=runs, seed=args.seed,
+               seeds=args.seeds, config={**settings, **context_settings}, version=_version())
+    if args.json:
+        print(json.dumps(out, allow_nan=False))
+    else:
+        print(f"{args.method} on {obj.name} ({', '.join(f'{n} {g}' for n, g in zip(obj.names, obj.goals))}; "
+              f"{args.seeds} runs in {elapsed:.2f} s incl. compilation)")
+        print(f"{'run':>4} {'HV':>8} {'share':>7} {'IGD+':>8} {'front':>6} {'queries':>8}")
+        for r in runs:
+            print(f"{r['seed']:>4} {r['hypervolume']:>8.4f} {_fmt(r['hv_share'] if r['hv_share'] is not None else math.nan):>7}"
+                  f" {_fmt(r['igd_plus'] if r['igd_plus'] is not None else math.nan):>8} {len(r['front']):>6}"
+                  f" {r['queries']:>8}")
+        best = max(runs, key=lambda r: r["hypervolume"])
+        print(f"front of run {best['seed']} (* = on the exact front of {out['exact_front_size'] or '?'} points; HV "
+              f"normalised between the exact front's nadir and ideal points):")
+        width = max(8, *(len(n) for n in obj.names))
+        print("  " + " ".join(f"{n:>{width}}" for n in obj.names) + "  architecture")
+        for p in sorted(best["front"], key=lambda p: -p[obj.names[0]]):
+            print(("*" if p["on_exact_front"] else " ") + " " + " ".join(f"{p[n]:>{width}.4g}" for n in obj.names)
+                  + f"  {p['arch']}")
+        if any(r["truncated"] for r in runs):
+            print(f"some fronts held more than --capacity {config.capacity} points: the most crowded were dropped")
+    if args.plot is not None:
+        from .pareto.plot import fronts
+        best = int(np.argmax(hv))
+        fronts([obj.to_metric(f_vals[best, :sizes[best]])], None if exact is None else obj.to_metric(exact),
+               obj.names, f"{args.method} on {obj.name}: run {best}, HV share "
+               f"{_fmt(share[best])}", args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr)
 
 
 def _cmd_bench(args):
@@ -667,6 +781,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--constraint", action="append", default=None, metavar="METRIC<=VALUE",
                    help="keep METRIC within VALUE (<=, <, >=, >; repeatable); a penalty every method respects, "
                         "and the hit rate counts the constrained optimum")
+    g.add_argument("--objectives", default=None, metavar="METRIC,METRIC[,METRIC]",
+                   help="multi-objective: generate a Pareto front of these metrics (each with its goal: accuracy "
+                        "max, latency/energy/params/FLOPs min; DATASET:METRIC for another task, METRIC@min or "
+                        "@max to state it; columns of --table); prints each run's front and hypervolume")
+    g.add_argument("--capacity", type=int, default=None, help="--objectives: points a front holds [128]")
+    g.add_argument("--plot", default=None, metavar="FILE", help="--objectives: a PNG of the best run's front over "
+                                                                 "the exact front")
+    g.add_argument("--overwrite", action="store_true", help="replace --plot if it exists")
     g.add_argument("--seeds", type=int, default=10, help="independent runs, vmapped in one call")
     g.add_argument("--seed", type=int, default=0, help=f"base PRNG seed, 0..{SEED_MAX}")
     _add_method_flags(g)

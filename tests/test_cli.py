@@ -196,3 +196,29 @@ def test_pgnag_iterative_flags(capsys):
     assert [x["queries"] for x in r["runs"]] == [60, 60]
     code, _, err = run(capsys, "generate", "--method", "pgnag", "--benchmark", "nb201", "--iterative")
     assert code == 2 and "sampler='direct'" in err
+
+
+def test_generate_objectives_prints_the_front(capsys, data_dir, tmp_path):
+    """--objectives: each run's front (the table's own values) and its hypervolume share; --plot never
+    replaces a file it did not write unless --overwrite."""
+    plot = tmp_path / "front.png"
+    plot.write_text("mine")
+    args = ["generate", "--method", "nsga2", "--benchmark", "nb201", "--dataset", "cifar10", "--data-dir",
+            str(data_dir), "--objectives", "test_acc,params_mb", "--budget", "40", "--population", "10", "--seeds",
+            "2"]
+    assert main(args + ["--plot", str(plot)]) != 0
+    assert plot.read_text() == "mine" and "exists" in capsys.readouterr().err
+    code, out, err = run(capsys, *args, "--json", "--plot", str(plot), "--overwrite")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["objectives"] == ["test_acc", "params_mb"] and res["goals"] == ["max", "min"]
+    assert res["exact_front_size"] == 14 and plot.read_bytes()[:4] == b"\x89PNG"
+    from jaxnag import spaces, tables
+    acc = tables.load("nb201", "cifar10", data_dir, "test_acc")
+    space = spaces.get("nb201")
+    for r in res["runs"]:
+        assert r["queries"] == 40 and 0 < r["hv_share"] <= 1
+        for p in r["front"]:
+            assert float(acc.to_metric(acc(space.from_string(p["arch"])))) == pytest.approx(p["test_acc"])
+    code, _, err = run(capsys, *args[:-2], "--seeds", "1", "--metric", "test_acc")
+    assert code != 0 and "--metric names one objective" in err
