@@ -84,6 +84,7 @@ class State(NamedTuple):
         objective's).
       front: the run's Pareto archive (:class:`Front`).
       hv_trace: float32 ``[trace]``, the hypervolume after each unique query (0 before).
+      hv: float32, the front's hypervolume now.
       pending: int32 ``[n, R]``, the last ask's architectures.
       rounds: ask/tell rounds so far.
     """
@@ -92,6 +93,7 @@ class State(NamedTuple):
     archive: archive_lib.Archive
     front: Front
     hv_trace: jax.Array
+    hv: jax.Array
     pending: jax.Array
     rounds: jax.Array
 
@@ -103,7 +105,7 @@ class State(NamedTuple):
     @property
     def best_fitness(self):
         """The front's hypervolume (normalised: see the module doc)."""
-        return jnp.max(self.hv_trace, initial=0.0)
+        return self.hv
 
     @property
     def best_ops(self):
@@ -182,7 +184,8 @@ def with_objectives(gen: Generator) -> Generator:
         n = jax.eval_shape(lambda k, s: gen.ask(k, s, space, config.inner)[0], key, inner).shape[0]
         return State(inner, archive_lib.init(space, max(config.trace, archive_lib.CAPACITY)),
                      empty(config.capacity, space.num_slots, config.num_objectives),
-                     jnp.zeros(config.trace, jnp.float32), jnp.zeros((n, space.num_slots), jnp.int32), jnp.int32(0))
+                     jnp.zeros(config.trace, jnp.float32), jnp.float32(0.0), jnp.zeros((n, space.num_slots), jnp.int32),
+                     jnp.int32(0))
 
     def ask(key, state, space, config):
         ops, inner = gen.ask(key, state.inner, space, config.inner)
@@ -202,15 +205,16 @@ def with_objectives(gen: Generator) -> Generator:
         told = values if gen.takes_vectors else _scalar(state.front, values, ok, config)
         inner = gen.tell(state.inner, told, space, config.inner)
         held, new = archive_lib.insert(state.archive, ops, values[:, 0], space, admit=evaluated)  # failed: a query
-        # the hypervolume after each new query, in row order, at its query number
-        pool = jnp.concatenate([state.front.values, values])
-        upto = jnp.arange(ops.shape[0])[None, :] <= jnp.arange(ops.shape[0])[:, None]
-        hvs = jax.vmap(lambda row: _hv(pool, jnp.concatenate([state.front.mask, new & ok & row]), config))(upto)
+        # each new query enters the front in row order; the hypervolume after it is written at its number
+        def enter(front, row):
+            o, v, counted, fits = row
+            front = insert(front, o[None], v[None], fits[None])
+            return front, jnp.where(counted, _hv(front.values, front.mask, config), jnp.nan)
+        front, hvs = jax.lax.scan(enter, state.front, (ops, values, new, evaluated & ok))
         done = jnp.maximum(state.archive.queries, 0)
         position = jnp.where(new, done + jnp.cumsum(new) - 1, config.trace)
         trace = state.hv_trace.at[position].set(hvs, mode="drop")
-        front = insert(state.front, ops, values, evaluated & ok)
-        return State(inner, held, front, trace, ops, state.rounds + 1)
+        return State(inner, held, front, trace, _hv(front.values, front.mask, config), ops, state.rounds + 1)
 
     def done(state, config):
         return gen.done(state.inner, config.inner)
@@ -219,7 +223,7 @@ def with_objectives(gen: Generator) -> Generator:
         extras = {} if gen.report is None else gen.report(state.inner, config.inner)
         front = state.front
         return dict(extras, front_ops=front.ops, front_values=front.values, front_size=front.size,
-                    front_truncated=front.truncated, hypervolume=_hv(front.values, front.mask, config))
+                    front_truncated=front.truncated, hypervolume=state.hv)
 
     def generate(key, fitness, space, config, **context):
         k_init, k_run = jax.random.split(key)
