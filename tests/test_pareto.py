@@ -92,17 +92,23 @@ def test_monte_carlo_hypervolume_within_its_error():
 @given(st.integers(0, 2**31 - 1), st.integers(2, 6))
 def test_front_archive_holds_the_distinct_non_dominated_vectors(seed, capacity):
     rng = np.random.default_rng(seed)
-    insert = jax.jit(pareto.insert)
-    front = pareto.empty(capacity, 3, 2)
+    insert, insert_one = jax.jit(pareto.insert), jax.jit(pareto.insert_one)
+    front = one = pareto.empty(capacity, 3, 2)
     seen_v = []
     for _ in range(4):
         ops = rng.integers(0, 5, (8, 3)).astype(np.int32)
         v = (np.round(rng.random((8, 2)) * 4) / 4).astype(np.float32)
         v[rng.random(8) < 0.2, 1] = np.nan
         front = insert(front, ops, v)
+        for o, x in zip(ops, v):  # one at a time: the same front while it fits
+            one = insert_one(one, o, x)
         seen_v.append(v)
     allv = np.concatenate(seen_v)
     want = np.unique(allv[_pymoo_ranks(allv) == 0], axis=0)
+    key = lambda f: sorted(map(tuple, np.asarray(f.values)[:int(f.size)].tolist()))  # noqa: E731
+    if not bool(front.truncated) and not bool(one.truncated):
+        assert key(one) == key(front)
+    assert all(any(np.array_equal(g, w) for w in want) for g in key(one))
     size = int(front.size)
     got = np.asarray(front.values)[:size]
     assert np.all(np.isfinite(got))
@@ -112,7 +118,7 @@ def test_front_archive_holds_the_distinct_non_dominated_vectors(seed, capacity):
         assert 1 <= size <= capacity
         assert all(any(np.array_equal(g, w) for w in want) for g in got)
     if len(want) > capacity:
-        assert bool(front.truncated)
+        assert bool(front.truncated) and bool(one.truncated)
 
 
 # --------------------------------------------------------------------------- generators on a vector fitness

@@ -81,6 +81,8 @@ class State(NamedTuple):
 
     Attributes:
       pop, pop_values: the parents ``[P, R]`` and their objectives ``[P, M]`` (NaN: failed or empty).
+      pop_rank, pop_crowding: their non-dominated rank and crowding distance from the last survival (what
+        the tournaments compare).
       children: ``[P, R]``, what the last ask proposed.
       to_evaluate: bool ``[P]``, which of them are new queries within the budget.
       archive: the run's query archive (objective vectors kept: repeats are answered from it; the best
@@ -91,6 +93,8 @@ class State(NamedTuple):
 
     pop: jax.Array
     pop_values: jax.Array
+    pop_rank: jax.Array
+    pop_crowding: jax.Array
     children: jax.Array
     to_evaluate: jax.Array
     archive: archive_lib.Archive
@@ -98,13 +102,13 @@ class State(NamedTuple):
     initial: jax.Array
 
 
-def survivors(values: jax.Array, keep: int) -> jax.Array:
-    """Indices of the ``keep`` best rows of ``values [n, M]`` by rank, then crowding distance (ties by
-    index): NSGA-II's environmental selection."""
-    r = ranks(values)
+def survivors(values: jax.Array, keep: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``(indices, rank, crowding)`` of the ``keep`` best rows of ``values [n, M]`` by rank, then crowding
+    distance (ties by index): NSGA-II's environmental selection (fronts sorted only as far as needed)."""
+    r = ranks(values, limit=keep)
     c = crowding(values, r)
-    order = jnp.lexsort((jnp.arange(r.shape[0]), -c, r))
-    return order[:keep]
+    order = jnp.lexsort((jnp.arange(r.shape[0]), -c, r))[:keep]
+    return order, r[order], c[order]
 
 
 def init(key: jax.Array, space, config: Config) -> State:
@@ -113,7 +117,8 @@ def init(key: jax.Array, space, config: Config) -> State:
     p, m = config.population, config.num_objectives
     first = space.sample_unique(key, config.initial)
     initial = jnp.concatenate([first, jnp.broadcast_to(first[:1], (p - config.initial, space.num_slots))])
-    return State(initial, jnp.full((p, m), jnp.nan, jnp.float32), initial, jnp.zeros(p, bool),
+    return State(initial, jnp.full((p, m), jnp.nan, jnp.float32), jnp.zeros(p, jnp.int32), jnp.zeros(p, jnp.float32),
+                 initial, jnp.zeros(p, bool),
                  archive_lib.init(space, config.budget, keep_values=m, trace=config.budget), jnp.int32(0), initial)
 
 
@@ -128,8 +133,7 @@ def _mutate(key, ops, rate, space):
 def _children(key, state: State, space, config: Config) -> jax.Array:
     p, r = config.population, space.num_slots
     k_t, k_c, k_x, k_m, k_v, k_r = jax.random.split(key, 6)
-    rank = ranks(state.pop_values)
-    crowd = crowding(state.pop_values, rank)
+    rank, crowd = state.pop_rank, state.pop_crowding
     pairs = jax.random.randint(k_t, (2, p, 2), 0, p)  # two binary tournaments per child
     a, b = pairs[..., 0], pairs[..., 1]
     a_wins = (rank[a] < rank[b]) | ((rank[a] == rank[b]) & (crowd[a] >= crowd[b]))
@@ -171,9 +175,9 @@ def tell(state: State, values: jax.Array, space, config: Config) -> State:
     held, _ = archive_lib.insert(state.archive, state.children, values, space, admit=state.to_evaluate)
     pool = jnp.concatenate([state.pop, state.children])
     pool_v = jnp.concatenate([state.pop_values, answered])
-    first = state.generation == 0
-    keep = jnp.where(first, jnp.arange(p) + p, survivors(pool_v, p))
-    return state._replace(pop=pool[keep], pop_values=pool_v[keep], archive=held,
+    # (in the first round the parents are placeholders without values: the initial population survives)
+    keep, rank, crowd = survivors(pool_v, p)
+    return state._replace(pop=pool[keep], pop_values=pool_v[keep], pop_rank=rank, pop_crowding=crowd, archive=held,
                           to_evaluate=jnp.zeros(p, bool), generation=state.generation + 1)
 
 

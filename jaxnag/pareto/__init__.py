@@ -28,6 +28,7 @@ from ._dominance import usable as usable
 from ._front import Front as Front
 from ._front import empty as empty
 from ._front import insert as insert
+from ._front import insert_one as insert_one
 from ._indicators import EXACT_MAX as EXACT_MAX
 from ._indicators import check_exact as check_exact
 from ._indicators import hypervolume as hypervolume
@@ -40,4 +41,4 @@ from ._wrapper import exact_share as exact_share
 from ._wrapper import with_objectives as with_objectives
 
 __all__ = ["EXACT_MAX", "Front", "check_exact", "crowding", "dominates", "domination_matrix", "empty", "hypervolume",
-           "hypervolume_mc", "igd", "igd_plus", "insert", "non_dominated", "normalise", "rank_table", "ranks", "usable", "exact_share", "with_objectives"]
+           "hypervolume_mc", "igd", "igd_plus", "insert", "insert_one", "non_dominated", "normalise", "rank_table", "ranks", "usable", "exact_share", "with_objectives"]

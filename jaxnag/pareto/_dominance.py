@@ -60,10 +60,11 @@ def non_dominated(values, valid=None) -> jax.Array:
     return ok & ~jnp.any(domination_matrix(values, valid), axis=0)
 
 
-def ranks(values, valid=None) -> jax.Array:
+def ranks(values, valid=None, limit: int | None = None) -> jax.Array:
     """int32 ``[n]``: non-dominated sorting (Deb et al. 2002): 0 for the first front, 1 for the front once
     it is removed, ...; ``n`` for an unusable row. One ``[n, n]`` matrix and one matrix-vector product per
-    front."""
+    front. ``limit``: stop once that many rows are ranked (NSGA-II's survival needs no more); the rows
+    left get the next rank."""
     values = _values(values)
     n = values.shape[0]
     ok = usable(values, valid)
@@ -75,9 +76,10 @@ def ranks(values, valid=None) -> jax.Array:
         front = left & (count == 0)
         return (jnp.where(front, k, rank), left & ~front, k + 1, count - front.astype(jnp.float32) @ dom)
 
-    rank, *_ = jax.lax.while_loop(lambda c: jnp.any(c[1]), body,
-                                  (jnp.full(n, n, jnp.int32), ok, jnp.int32(0), count))
-    return rank
+    enough = n if limit is None else limit
+    rank, left, k, _ = jax.lax.while_loop(lambda c: jnp.any(c[1]) & (jnp.sum(~c[1] & ok) < enough), body,
+                                          (jnp.full(n, n, jnp.int32), ok, jnp.int32(0), count))
+    return jnp.where(left, k, rank)
 
 
 def crowding(values, rank=None, valid=None) -> jax.Array:

@@ -1,7 +1,8 @@
 """A fixed-capacity Pareto archive: the non-dominated architectures found so far (jittable, vmappable).
 
 It holds one architecture per distinct objective vector (the first found: another with the same
-objectives adds nothing to the front's quality). Where more distinct non-dominated vectors arrive than
+objectives adds nothing to the front's quality), sorted by the first objective (best first), so the
+hypervolume of two objectives is one pass over it. Where more distinct non-dominated vectors arrive than
 it holds, the most crowded are dropped (crowding distance, the extremes kept) and ``truncated`` is set,
 so a front too large for its capacity is reported, never silently cut.
 
@@ -26,12 +27,13 @@ import jax.numpy as jnp
 from ..errors import ConfigError, check_int
 from ._dominance import crowding, non_dominated, usable
 
-__all__ = ["Front", "empty", "insert"]
+__all__ = ["Front", "empty", "insert", "insert_one"]
 
 
 class Front(NamedTuple):
     """Attributes:
-      ops: int32 ``[K, R]``, the front's architectures (first ``size`` rows; -1 beyond).
+      ops: int32 ``[K, R]``, the front's architectures (first ``size`` rows, the first objective descending;
+        -1 beyond).
       values: float32 ``[K, M]``, their objectives (maximised; NaN beyond ``size``).
       size: int32, how many rows hold the front.
       truncated: bool, whether the front ever had more distinct vectors than ``K`` (some were dropped).
@@ -79,7 +81,47 @@ def insert(front: Front, ops, values, admit=None) -> Front:
     position = jnp.argsort(-jnp.where(keep, jnp.where(jnp.isinf(crowd), jnp.finfo(jnp.float32).max, crowd), -1.0),
                            stable=True)
     chosen = jnp.zeros(n, bool).at[position[:k]].set(True) & keep
-    order = jnp.argsort(~chosen, stable=True)[:k]  # the kept rows, in arrival order
+    order = jnp.argsort(jnp.where(chosen, -vals[:, 0], jnp.inf), stable=True)[:k]  # first objective descending
     held = chosen[order]
     return Front(jnp.where(held[:, None], rows[order], -1), jnp.where(held[:, None], vals[order], jnp.nan),
                  jnp.sum(chosen).astype(jnp.int32), front.truncated | over)
+
+
+def insert_one(front: Front, op, value, admit=True) -> Front:
+    """:func:`insert` of one architecture ``op [R]`` with objectives ``value [M]``, in ``O(K)``: the same front
+    as :func:`insert` gives while it fits. Where the front is full, the row with the smallest crowding
+    distance measured between its neighbours along the first objective goes (NSGA-II's crowding for two
+    objectives; an approximation of it for more)."""
+    op, value = jnp.asarray(op, jnp.int32), jnp.asarray(value, jnp.float32)
+    k = front.values.shape[0]
+    mask = front.mask
+    ok = jnp.asarray(admit, bool) & jnp.all(jnp.isfinite(value))
+    covered = jnp.any(mask & jnp.all(front.values >= value[None, :], axis=-1))  # dominated by or equal to one held
+    enters = ok & ~covered
+    beaten = mask & jnp.all(value[None, :] >= front.values, axis=-1) & jnp.any(value[None, :] > front.values, axis=-1)
+    keep = mask & ~(enters & beaten)
+    # the kept rows stay in order (first objective descending); the new one goes where its first objective says
+    before = jnp.cumsum(keep) - keep.astype(jnp.int32)  # kept rows ahead of each row
+    count = jnp.sum(keep).astype(jnp.int32)
+    at = jnp.sum(keep & (front.values[:, 0] > value[0])).astype(jnp.int32)
+    dest = jnp.where(keep, before + (before >= at).astype(jnp.int32), k + 1)
+    rows = jnp.full((k + 1, op.shape[0]), -1, jnp.int32).at[dest].set(front.ops, mode="drop").at[at].set(op)
+    vals = jnp.full((k + 1, value.shape[0]), jnp.nan, jnp.float32).at[dest].set(front.values, mode="drop")
+    vals = vals.at[at].set(value)
+    held = jnp.arange(k + 1) <= count  # the kept rows and the new one, sorted
+    # full: drop the most crowded (neighbours along the first objective; the extremes stay)
+    prev = jnp.concatenate([vals[:1], vals[:-1]])
+    nxt = jnp.concatenate([vals[1:], vals[-1:]])
+    lo = jnp.min(jnp.where(held[:, None], vals, jnp.inf), axis=0)
+    hi = jnp.max(jnp.where(held[:, None], vals, -jnp.inf), axis=0)
+    span = jnp.where(hi > lo, hi - lo, 1.0)
+    gap = jnp.sum(jnp.abs(prev - nxt) / span[None, :], axis=-1)
+    inner = held & (jnp.arange(k + 1) > 0) & (jnp.arange(k + 1) < count)
+    drop = jnp.argmin(jnp.where(inner, gap, jnp.inf))
+    full = count >= k
+    gone = jnp.where(full, drop, k)  # the row left out: the dropped one, or the empty last
+    keep_idx = jnp.arange(k) + (jnp.arange(k) >= gone).astype(jnp.int32)
+    rows, vals = rows[keep_idx], vals[keep_idx]
+    size = jnp.minimum(count + 1, k)
+    return jax.tree.map(lambda new, old: jnp.where(enters, new, old),
+                        Front(rows, vals, size, front.truncated | full), front)

@@ -52,35 +52,46 @@ def _gains(values, reference, valid):
     return jnp.where(inside[:, None], g, 0.0)
 
 
-def _area(g):
-    """Area dominated by gains ``g [n, 2]`` (maximised, over the origin)."""
-    order = jnp.argsort(-g[:, 0])
-    x, y = g[order, 0], jax.lax.cummax(g[order, 1])
+def _staircase(x, y):
+    """Area under the staircase of points already sorted by ``x`` descending (``y`` 0 for points left out)."""
     width = x - jnp.concatenate([x[1:], jnp.zeros(1, x.dtype)])
-    return jnp.sum(width * y)
+    return jnp.sum(width * jax.lax.cummax(y))
 
 
-def _volume3(g):
-    order = jnp.argsort(-g[:, 2])
-    g = g[order]
-    z = g[:, 2]
-    depth = z - jnp.concatenate([z[1:], jnp.zeros(1, z.dtype)])
-    upto = jnp.arange(g.shape[0])[None, :] <= jnp.arange(g.shape[0])[:, None]
-    areas = jax.vmap(lambda m: _area(jnp.where(m[:, None], g[:, :2], 0.0)))(upto)
+def _area(g, presorted=False):
+    """Area dominated by gains ``g [n, 2]`` (maximised, over the origin)."""
+    if presorted:  # rows left out are at the origin: wherever they sit, they add nothing
+        return _staircase(g[:, 0], g[:, 1])
+    order = jnp.argsort(-g[:, 0])
+    return _staircase(g[order, 0], g[order, 1])
+
+
+def _volume3(g, presorted=False):
+    """Volume dominated by gains ``g [n, 3]``: slabs between consecutive ``z``, each the area of the points at
+    least that high; one sort by ``x`` serves every slab (``O(n^2)`` after two sorts)."""
+    if not presorted:
+        g = g[jnp.argsort(-g[:, 0])]
+    z_desc = -jnp.sort(-g[:, 2])
+    depth = z_desc - jnp.concatenate([z_desc[1:], jnp.zeros(1, g.dtype)])
+    tall = g[None, :, 2] >= z_desc[:, None]  # [slab, point]: the point reaches the slab
+    areas = jax.vmap(lambda m: _staircase(g[:, 0], jnp.where(m, g[:, 1], 0.0)))(tall)
     return jnp.sum(areas * depth)
 
 
-def hypervolume(values, reference, valid=None, *, samples: int = 100_000, key=None) -> jax.Array:
+def hypervolume(values, reference, valid=None, *, samples: int = 100_000, key=None,
+                presorted: bool = False) -> jax.Array:
     """Hypervolume of the usable rows of ``values [n, M]`` over ``reference [M]``: exact for ``M <= 3``,
-    else :func:`hypervolume_mc` with ``samples`` points (``key`` default ``jax.random.key(0)``)."""
+    else :func:`hypervolume_mc` with ``samples`` points (``key`` default ``jax.random.key(0)``).
+    ``presorted``: the usable rows are in descending order of the first objective (a :class:`Front`'s),
+    which saves a sort (two objectives: one pass)."""
     g = _gains(values, reference, valid)
     m = g.shape[-1]
     if m == 1:
         return jnp.max(g[:, 0], initial=0.0)
     if m == 2:
-        return _area(g)
+        return _area(g, presorted)
     if m == 3:
-        return _volume3(g)
+        return _volume3(g, presorted)
     return _mc(g, samples, jax.random.key(0) if key is None else key)
 
 

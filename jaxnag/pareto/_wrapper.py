@@ -39,7 +39,7 @@ from .. import archive as archive_lib
 from ..errors import ConfigError, check_int
 from ..protocol import Generator, loop, trace_result, wrapper
 from ._dominance import crowding, ranks, usable
-from ._front import Front, empty, insert
+from ._front import Front, empty, insert_one
 from ._indicators import EXACT_MAX, hypervolume, normalise
 
 __all__ = ["Config", "SHAPINGS", "State", "exact_share", "with_objectives"]
@@ -113,11 +113,12 @@ class State(NamedTuple):
         return self.archive.best_ops
 
 
-def _hv(values, valid, config: Config):
+def _hv(values, valid, config: Config, presorted: bool = False):
     if config.num_objectives > EXACT_MAX:
         raise ConfigError(f"the hypervolume trace is exact for at most {EXACT_MAX} objectives, got "
                           f"{config.num_objectives}")
-    return hypervolume(normalise(values, config.ideal, config.nadir), jnp.zeros(config.num_objectives), valid)
+    return hypervolume(normalise(values, config.ideal, config.nadir), jnp.zeros(config.num_objectives), valid,
+                       presorted=presorted)
 
 
 def _scalar(front: Front, values, ok, config: Config):
@@ -208,13 +209,14 @@ def with_objectives(gen: Generator) -> Generator:
         # each new query enters the front in row order; the hypervolume after it is written at its number
         def enter(front, row):
             o, v, counted, fits = row
-            front = insert(front, o[None], v[None], fits[None])
-            return front, jnp.where(counted, _hv(front.values, front.mask, config), jnp.nan)
+            front = insert_one(front, o, v, fits)
+            return front, jnp.where(counted, _hv(front.values, front.mask, config, presorted=True), jnp.nan)
         front, hvs = jax.lax.scan(enter, state.front, (ops, values, new, evaluated & ok))
         done = jnp.maximum(state.archive.queries, 0)
         position = jnp.where(new, done + jnp.cumsum(new) - 1, config.trace)
         trace = state.hv_trace.at[position].set(hvs, mode="drop")
-        return State(inner, held, front, trace, _hv(front.values, front.mask, config), ops, state.rounds + 1)
+        return State(inner, held, front, trace, _hv(front.values, front.mask, config, presorted=True), ops,
+                     state.rounds + 1)
 
     def done(state, config):
         return gen.done(state.inner, config.inner)
