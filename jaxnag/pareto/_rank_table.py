@@ -60,7 +60,7 @@ def rank_table(objectives: Objectives, fronts: int = 3):
         for i in first:
             on |= np.all(v == v[i], axis=1)
         c = _crowding(v[on])
-        score[left[on]] = -k + np.where(np.isinf(c), 1.0, c / (1.0 + c))
+        score[left[on]] = -k + np.where(np.isinf(c), 1.0, c / (1.0 + np.where(np.isinf(c), 0.0, c)))
         left = left[~on]
     names = "+".join(objectives.names)
     return from_arrays(space, np.asarray(space.unrank(ranks)), score.astype(np.float32),
