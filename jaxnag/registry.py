@@ -126,18 +126,39 @@ def _rea() -> Generator:
 def _nsga2() -> Generator:
     from .baselines import nsga2
 
-    def config(space, budget=300, population=50, num_objectives=1, crossover=0.9, mutation=None):
+    def config(space, budget=300, population=50, num_objectives=1, crossover=0.9, mutation=None, screen=1,
+               ridge=1e-2):
         space.check_budget(budget)
-        return nsga2.Config(budget, population, num_objectives, crossover, mutation)
+        return nsga2.Config(budget, population, num_objectives, crossover, mutation, screen, ridge)
 
     return Generator("nsga2", "NSGA-II (Deb et al. 2002): non-dominated sorting GA, vector or scalar fitness",
                      nsga2.Config, config,
                      dict(budget=Setting(300, help="unique queries"), population=Setting(50, help="population P"),
                           num_objectives=Setting(1, help="objectives M of the fitness (set by --objectives)"),
                           crossover=Setting(0.9, float, help="uniform crossover probability"),
-                          mutation=Setting(None, float, help="per-slot mutation probability [1/R]")),
+                          mutation=Setting(None, float, help="per-slot mutation probability [1/R]"),
+                          screen=Setting(1, help="children bred per child evaluated, pre-selected by a ridge "
+                                                 "surrogate per objective (1: plain NSGA-II)"),
+                          ridge=Setting(1e-2, float, help="--screen: the surrogate's L2 penalty")),
                      nsga2.init, nsga2.ask, nsga2.tell, nsga2.generate, nsga2.done, takes_vectors=True,
                      needs_values=lambda state: state.to_evaluate, small=dict(budget=30, population=10))
+
+
+def _local_search() -> Generator:
+    from .baselines import local_search as ls
+
+    def config(space, budget=300, num_objectives=1, initial=50, capacity=128):
+        space.check_budget(budget)
+        return ls.Config(budget, num_objectives, initial, capacity)
+
+    return Generator("local_search", "Pareto local search (Paquete et al. 2004): explore the front's neighbours; "
+                     "vector or scalar fitness", ls.Config, config,
+                     dict(budget=Setting(300, help="unique queries"),
+                          num_objectives=Setting(1, help="objectives M of the fitness (set by --objectives)"),
+                          initial=Setting(50, help="random architectures before the local search"),
+                          capacity=Setting(128, help="architectures the run's front holds")),
+                     ls.init, ls.ask, ls.tell, ls.generate, ls.done, takes_vectors=True,
+                     needs_values=lambda state: state.to_evaluate, small=dict(budget=30, initial=10))
 
 
 def _evosax() -> Generator:
@@ -279,7 +300,7 @@ def _diffusionnag() -> Generator:
 
 _FACTORIES: dict[str, Callable[[], Generator]] = {
     "ednag": _ednag, "pgnag": _pgnag, "diffusionnag": _diffusionnag, "random": _random, "rea": _rea,
-    "evosax": _evosax, "nsga2": _nsga2}
+    "evosax": _evosax, "nsga2": _nsga2, "local_search": _local_search}
 
 
 _REGISTERED: dict[str, Generator] = {}

@@ -42,19 +42,23 @@ def features(ops: jax.Array, space) -> jax.Array:
     return jnp.concatenate([onehot, jnp.ones((ops.shape[0], 1), jnp.float32)], axis=1)
 
 
-def empty(space) -> Stats:
-    """Statistics of no data for ``space`` (one-hot features and a bias: ``R * C + 1`` unknowns)."""
+def empty(space, targets: int | None = None) -> Stats:
+    """Statistics of no data for ``space`` (one-hot features and a bias: ``R * C + 1`` unknowns); ``targets``:
+    fit that many targets at once (``moment`` then ``[D, targets]``: one model per objective)."""
     d = space.num_slots * space.num_choices + 1
-    return Stats(jnp.zeros((d, d), jnp.float32), jnp.zeros(d, jnp.float32), jnp.int32(0))
+    moment = jnp.zeros(d if targets is None else (d, targets), jnp.float32)
+    return Stats(jnp.zeros((d, d), jnp.float32), moment, jnp.int32(0))
 
 
 def update(stats: Stats, ops: jax.Array, values: jax.Array, space, mask: jax.Array | None = None) -> Stats:
-    """Add the rows of ``ops [n, R]`` whose ``values [n]`` are finite (and ``mask`` true)."""
+    """Add the rows of ``ops [n, R]`` whose ``values [n]`` (``[n, T]`` for several targets: all of them) are
+    finite (and ``mask`` true)."""
     values = jnp.asarray(values, jnp.float32)
-    ok = jnp.isfinite(values) if mask is None else jnp.isfinite(values) & mask
+    finite = jnp.isfinite(values) if values.ndim == 1 else jnp.all(jnp.isfinite(values), axis=-1)
+    ok = finite if mask is None else finite & mask
     x = features(ops, space) * ok[:, None].astype(jnp.float32)
-    return Stats(stats.gram + x.T @ x, stats.moment + x.T @ jnp.where(ok, values, 0.0),
-                 stats.count + jnp.sum(ok).astype(jnp.int32))
+    y = jnp.where(ok if values.ndim == 1 else ok[:, None], values, 0.0)
+    return Stats(stats.gram + x.T @ x, stats.moment + x.T @ y, stats.count + jnp.sum(ok).astype(jnp.int32))
 
 
 def solve_spd(a: jax.Array, b: jax.Array) -> jax.Array:
@@ -74,7 +78,8 @@ def solve_spd(a: jax.Array, b: jax.Array) -> jax.Array:
         a, b = ab
         row, rhs = a[k] / a[k, k], b[k] / a[k, k]
         col = jnp.where(idx == k, 0.0, a[:, k])
-        return (a - col[:, None] * row[None, :]).at[k].set(row), (b - col * rhs).at[k].set(rhs)
+        step = col * rhs if b.ndim == 1 else col[:, None] * rhs[None, :]  # one right-hand side or several
+        return (a - col[:, None] * row[None, :]).at[k].set(row), (b - step).at[k].set(rhs)
     return jax.lax.fori_loop(0, d, eliminate, (a, b))[1]
 
 
@@ -93,4 +98,4 @@ def predictor(stats: Stats, space, ridge):
     """``ops [n, R] -> predicted fitness [n]`` (one solve); with no data, the constant 0."""
     w = weights(stats, ridge)
     mean = stats.moment[-1] / jnp.maximum(stats.count, 1).astype(jnp.float32)  # the constant column's sum / n
-    return lambda ops: jnp.where(stats.count > 0, features(ops, space) @ w, mean)
+    return lambda ops: jnp.where(stats.count > 0, features(ops, space) @ w, mean[None] if w.ndim == 2 else mean)

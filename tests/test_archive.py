@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from jaxnag import archive, budget, protocol, registry, spaces, surrogate
 
-HEAVY = {"pgnag", "diffusionnag", "nsga2"}  # their compilations belong to the slow step
-BUILT_IN = ("ednag", "pgnag", "diffusionnag", "random", "rea", "evosax", "nsga2")
+HEAVY = {"pgnag", "diffusionnag", "nsga2", "local_search"}  # their compilations belong to the slow step
+BUILT_IN = ("ednag", "pgnag", "diffusionnag", "random", "rea", "evosax", "nsga2", "local_search")
 
 
 def _variants():

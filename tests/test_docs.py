@@ -41,7 +41,7 @@ def test_every_tutorial_and_module_is_in_the_site():
     documented = set(_modules())
     for pkg in ("jaxnag.spaces", "jaxnag.tables", "jaxnag.protocol", "jaxnag.registry", "jaxnag.archive",
                 "jaxnag.budget", "jaxnag.surrogate", "jaxnag.ednag", "jaxnag.pgnag", "jaxnag.proxies",
-                "jaxnag.parallel", "jaxnag.bench", "jaxnag.errors", "jaxnag.train", "jaxnag.cache"):
+                "jaxnag.parallel", "jaxnag.bench", "jaxnag.errors", "jaxnag.train", "jaxnag.cache", "jaxnag.pareto"):
         assert pkg in documented
 
 

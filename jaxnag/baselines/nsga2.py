@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import archive as archive_lib
+from .. import ridge as ridge_lib
 from ..errors import ConfigError, check_int, check_range, is_concrete
 from ..pareto import crowding, ranks
 from ..protocol import loop, trace_result
@@ -46,6 +47,11 @@ class Config:
       num_objectives: ``M``, the width of the fitness (1: a scalar fitness).
       crossover: probability that a child mixes two parents (uniform crossover) rather than copies one.
       mutation: probability that each slot of a child is set to another choice (default ``1 / R``).
+      screen: children bred per child evaluated (static; 1: plain NSGA-II). Above 1, ``screen * P``
+        children are bred and the ``P`` whose objectives, as a ridge regression on one-hot features
+        (one model per objective, refitted on every evaluation so far) predicts them, rank best among
+        the parents (non-dominated rank, then crowding) are evaluated: surrogate-assisted pre-selection.
+      ridge: the L2 penalty of those models.
     """
 
     budget: int = 300
@@ -53,6 +59,8 @@ class Config:
     num_objectives: int = 2
     crossover: float = 0.9
     mutation: float | None = None
+    screen: int = 1
+    ridge: float = 1e-2
 
     def replace(self, **kw):
         """A copy with the fields ``kw`` changed (checked as a new one is)."""
@@ -65,14 +73,16 @@ class Config:
         check_range("crossover", self.crossover, lo=0.0, hi=1.0)
         if self.mutation is not None:
             check_range("mutation", self.mutation, lo=0.0, hi=1.0)
+        check_int("screen", self.screen, lo=1, hi=1000)
+        check_range("ridge", self.ridge, lo=0.0, lo_open=True)
 
     @property
     def initial(self) -> int:
         return min(self.population, self.budget)
 
 
-jax.tree_util.register_dataclass(Config, data_fields=["crossover", "mutation"],
-                                 meta_fields=["budget", "population", "num_objectives"])
+jax.tree_util.register_dataclass(Config, data_fields=["crossover", "mutation", "ridge"],
+                                 meta_fields=["budget", "population", "num_objectives", "screen"])
 
 
 @archive_lib.reads_archive
@@ -89,6 +99,7 @@ class State(NamedTuple):
         on the first objective after each of the ``budget`` queries).
       generation: generations told (0: the random initial population is next).
       initial: ``[P, R]``, the random initial population.
+      stats: the ridge statistics of every evaluation (:mod:`jaxnag.ridge`; read where ``screen > 1``).
     """
 
     pop: jax.Array
@@ -100,6 +111,7 @@ class State(NamedTuple):
     archive: archive_lib.Archive
     generation: jax.Array
     initial: jax.Array
+    stats: ridge_lib.Stats
 
 
 def survivors(values: jax.Array, keep: int) -> tuple[jax.Array, jax.Array, jax.Array]:
@@ -119,7 +131,8 @@ def init(key: jax.Array, space, config: Config) -> State:
     initial = jnp.concatenate([first, jnp.broadcast_to(first[:1], (p - config.initial, space.num_slots))])
     return State(initial, jnp.full((p, m), jnp.nan, jnp.float32), jnp.zeros(p, jnp.int32), jnp.zeros(p, jnp.float32),
                  initial, jnp.zeros(p, bool),
-                 archive_lib.init(space, config.budget, keep_values=m, trace=config.budget), jnp.int32(0), initial)
+                 archive_lib.init(space, config.budget, keep_values=m, trace=config.budget), jnp.int32(0), initial,
+                 ridge_lib.empty(space, m))
 
 
 def _mutate(key, ops, rate, space):
@@ -130,32 +143,60 @@ def _mutate(key, ops, rate, space):
     return jnp.where(hit & (counts > 1), (ops + shift) % counts, ops)
 
 
-def _children(key, state: State, space, config: Config) -> jax.Array:
+def _children(key, state: State, space, config: Config, n: int) -> jax.Array:
+    """``n`` children ``[n, R]``: tournaments, crossover, mutation, repeats bred again."""
     p, r = config.population, space.num_slots
     k_t, k_c, k_x, k_m, k_v, k_r = jax.random.split(key, 6)
     rank, crowd = state.pop_rank, state.pop_crowding
-    pairs = jax.random.randint(k_t, (2, p, 2), 0, p)  # two binary tournaments per child
+    pairs = jax.random.randint(k_t, (2, n, 2), 0, p)  # two binary tournaments per child
     a, b = pairs[..., 0], pairs[..., 1]
     a_wins = (rank[a] < rank[b]) | ((rank[a] == rank[b]) & (crowd[a] >= crowd[b]))
     parents = jnp.where(a_wins, a, b)  # [2, P]
-    mix = (jax.random.uniform(k_c, (p, 1)) < config.crossover) & (jax.random.uniform(k_x, (p, r)) < 0.5)
+    mix = (jax.random.uniform(k_c, (n, 1)) < config.crossover) & (jax.random.uniform(k_x, (n, r)) < 0.5)
     child = jnp.where(mix, state.pop[parents[1]], state.pop[parents[0]])
     rate = jnp.asarray(1.0 / r if config.mutation is None else config.mutation, jnp.float32)
     child = _mutate(k_m, child, rate, space)
-    child = jnp.where(space.is_valid(child)[:, None], child, space.random(k_v, (p,)))
+    child = jnp.where(space.is_valid(child)[:, None], child, space.random(k_v, (n,)))
     for i in range(3):  # a child evaluated before (or twice in the batch) is mutated again
         seen = ~archive_lib.fresh(state.archive, child, space)
         again = _mutate(jax.random.fold_in(k_r, i), child, jnp.maximum(rate, 1.0 / r), space)
         again = jnp.where(space.is_valid(again)[:, None], again, child)
         child = jnp.where(seen[:, None], again, child)
+    # still a repeat: a one-slot neighbour of a non-dominated parent instead (a local search on the front)
+    best = jnp.where(rank == jnp.min(rank), 1.0, 0.0)
+    for i in range(3):
+        seen = ~archive_lib.fresh(state.archive, child, space)
+        k_p, k_n = jax.random.split(jax.random.fold_in(k_r, 10 + i))
+        who = jax.random.choice(k_p, p, (n,), p=best / jnp.sum(best))
+        nbrs, ok = space.neighbours(state.pop[who])  # [n, N, R]
+        pick = jax.random.categorical(k_n, jnp.where(ok, 0.0, -jnp.inf), axis=-1)
+        near = jnp.take_along_axis(nbrs, pick[:, None, None], axis=1)[:, 0]
+        child = jnp.where(seen[:, None], near, child)
     return child
+
+
+def _offspring(key, state: State, space, config: Config) -> jax.Array:
+    """The ``P`` children to evaluate: bred directly, or (``screen > 1``) the best predicted of ``screen * P``."""
+    p = config.population
+    if config.screen == 1:
+        return _children(key, state, space, config, p)
+    pool = _children(key, state, space, config, p * config.screen)
+    fresh = archive_lib.fresh(state.archive, pool, space)
+    guess = ridge_lib.predictor(state.stats, space, config.ridge)(pool)
+    guess = jnp.where(fresh[:, None], guess, jnp.nan)  # a repeat or a copy in the pool: last
+    union = jnp.concatenate([state.pop_values, guess])
+    r = ranks(union)
+    c = crowding(union, r)
+    r, c = r[p:], c[p:]
+    order = jnp.lexsort((jnp.arange(r.shape[0]), -c, r))[:p]
+    return pool[order]
 
 
 def ask(key: jax.Array, state: State, space, config: Config) -> tuple[jax.Array, State]:
     """``population`` children ``[P, R]`` (the random initial population in the first round)."""
     if is_concrete(state.queries) and bool(done(state, config)):
         raise ConfigError(f"this NSGA-II run is finished ({int(state.queries)} unique queries, budget {config.budget})")
-    child = jnp.where(state.generation == 0, state.initial, _children(key, state, space, config))
+    child = jnp.where(state.generation == 0, state.initial, _offspring(key, state, space, config))
     new = archive_lib.fresh(state.archive, child, space)
     admit = new & (jnp.cumsum(new) <= config.budget - state.queries)
     return child, state._replace(children=child, to_evaluate=admit)
@@ -173,12 +214,14 @@ def tell(state: State, values: jax.Array, space, config: Config) -> State:
                           f"{values.shape}")
     answered = jnp.where(state.to_evaluate[:, None], values, archive_lib.lookup(state.archive, state.children, space))
     held, _ = archive_lib.insert(state.archive, state.children, values, space, admit=state.to_evaluate)
+    stats = ridge_lib.update(state.stats, state.children, values, space, mask=state.to_evaluate) \
+        if config.screen > 1 else state.stats
     pool = jnp.concatenate([state.pop, state.children])
     pool_v = jnp.concatenate([state.pop_values, answered])
     # (in the first round the parents are placeholders without values: the initial population survives)
     keep, rank, crowd = survivors(pool_v, p)
     return state._replace(pop=pool[keep], pop_values=pool_v[keep], pop_rank=rank, pop_crowding=crowd, archive=held,
-                          to_evaluate=jnp.zeros(p, bool), generation=state.generation + 1)
+                          to_evaluate=jnp.zeros(p, bool), generation=state.generation + 1, stats=stats)
 
 
 def done(state: State, config: Config) -> jax.Array:

@@ -1,0 +1,166 @@
+"""Pareto local search (Paquete, Chiarandini and Stützle 2004) in JAX, on any space, with a budget of unique queries.
+
+The run keeps a Pareto archive of what it evaluated. Each round it takes a front member not yet
+explored (the best in the first objective first) and evaluates all of its one-slot neighbours
+(:meth:`~jaxnag.spaces.SearchSpace.neighbours`) not evaluated before; whatever is not dominated
+enters the front and waits to be explored in turn. The first rounds evaluate ``initial`` random
+architectures; when every front member is explored (a Pareto local optimum), a round of random
+architectures restarts it. With one objective it is best-improvement local search with restarts
+(White et al. 2021 found local search strong on NAS benchmarks). Its fitness may be a vector
+``[n, M]`` (maximised) or a scalar.
+
+Examples:
+  >>> import jax
+  >>> from jaxnag import spaces, tables
+  >>> from jaxnag.baselines import local_search
+  >>> space, obj = spaces.get("nb201"), tables.objectives("nb201", "cifar10", "test_acc,params_mb")
+  >>> cfg = local_search.Config(budget=200, num_objectives=2)
+  >>> res = jax.jit(lambda k: local_search.generate(k, obj, space, cfg))(jax.random.key(0))
+  >>> int(res.queries)
+  200
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from .. import archive as archive_lib
+from ..errors import ConfigError, check_int, is_concrete
+from ..pareto import Front, empty, insert
+from ..protocol import loop, trace_result
+
+__all__ = ["Config", "State", "ask", "done", "generate", "init", "tell"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Settings (all static: shapes and loop bounds).
+
+    Attributes:
+      budget: unique architectures to query.
+      num_objectives: ``M``, the width of the fitness (1: a scalar fitness).
+      initial: random architectures evaluated before the local search starts (rounded up to whole
+        rounds of the neighbourhood's size).
+      capacity: architectures the run's front holds.
+    """
+
+    budget: int = 300
+    num_objectives: int = 2
+    initial: int = 50
+    capacity: int = 128
+
+    def replace(self, **kw):
+        """A copy with the fields ``kw`` changed (checked as a new one is)."""
+        return dataclasses.replace(self, **kw)
+
+    def __post_init__(self):
+        check_int("budget", self.budget, lo=1)
+        check_int("num_objectives", self.num_objectives, lo=1)
+        check_int("initial", self.initial, lo=1)
+        check_int("capacity", self.capacity, lo=1, hi=1 << 14)
+
+
+jax.tree_util.register_dataclass(Config, data_fields=[], meta_fields=["budget", "num_objectives", "initial",
+                                                                      "capacity"])
+
+
+@archive_lib.reads_archive
+class State(NamedTuple):
+    """Attributes:
+      archive: the run's query archive (objective vectors kept: repeats are answered from it).
+      front: the non-dominated architectures evaluated (:class:`jaxnag.pareto.Front`).
+      explored: the query archive of the front members whose neighbourhoods were evaluated.
+      pending: ``[N, R]``, the last ask's architectures (a member's neighbours, or random ones).
+      to_evaluate: bool ``[N]``, which of them are new queries within the budget.
+      centre: ``[R]``, the member the last ask explored; ``exploring``: whether it explored one.
+      rounds: ask/tell rounds told.
+    """
+
+    archive: archive_lib.Archive
+    front: Front
+    explored: archive_lib.Archive
+    pending: jax.Array
+    to_evaluate: jax.Array
+    centre: jax.Array
+    exploring: jax.Array
+    rounds: jax.Array
+
+
+def _width(space) -> int:
+    return space.num_slots * (max(space.choice_counts) - 1)
+
+
+def init(key: jax.Array, space, config: Config) -> State:
+    """An empty run (nothing evaluated)."""
+    space.check_budget(config.budget)
+    n = _width(space)
+    return State(archive_lib.init(space, config.budget, keep_values=config.num_objectives, trace=config.budget),
+                 empty(config.capacity, space.num_slots, config.num_objectives),
+                 archive_lib.init(space, config.capacity * 4), jnp.zeros((n, space.num_slots), jnp.int32),
+                 jnp.zeros(n, bool), jnp.zeros(space.num_slots, jnp.int32), jnp.bool_(False), jnp.int32(0))
+
+
+def ask(key: jax.Array, state: State, space, config: Config) -> tuple[jax.Array, State]:
+    """The neighbours ``[N, R]`` of the best unexplored front member, or ``N`` random architectures (while
+    fewer than ``initial`` were evaluated, and when every member is explored)."""
+    if is_concrete(state.queries) and bool(done(state, config)):
+        raise ConfigError(f"this local search is finished ({int(state.queries)} unique queries, budget "
+                          f"{config.budget})")
+    n = _width(space)
+    front = state.front
+    open_ = front.mask & ~archive_lib.contains(state.explored, front.ops, space)
+    pick = jnp.argmax(open_)  # the front is sorted by the first objective: the best open member
+    warm = state.queries >= config.initial
+    exploring = warm & jnp.any(open_)
+    centre = front.ops[pick]
+    nbrs, ok = space.neighbours(centre)
+    nbrs = nbrs[:n]
+    ok = ok[:n]
+    random = space.random(key, (n,))
+    ops = jnp.where(exploring, jnp.where(ok[:, None], nbrs, centre[None, :]), random)
+    new = archive_lib.fresh(state.archive, ops, space)
+    admit = new & (jnp.cumsum(new) <= config.budget - state.queries)
+    return ops, state._replace(pending=ops, to_evaluate=admit, centre=centre, exploring=exploring)
+
+
+def tell(state: State, values: jax.Array, space, config: Config) -> State:
+    """The objectives ``values [N, M]`` (or ``[N]`` for one objective; NaN: failed) of the last ask's rows;
+    rows not ``to_evaluate`` are answered from the archive or failed."""
+    n, m = state.pending.shape[0], config.num_objectives
+    values = jnp.asarray(values, jnp.float32)
+    if values.shape == (n,) and m == 1:
+        values = values[:, None]
+    if values.shape != (n, m):
+        raise ConfigError(f"local search tell takes one value per objective of each row: shape ({n}, {m}), got "
+                          f"{values.shape}")
+    held, _ = archive_lib.insert(state.archive, state.pending, values, space, admit=state.to_evaluate)
+    front = insert(state.front, state.pending, values, state.to_evaluate)
+    explored = jax.tree.map(lambda a, b: jnp.where(state.exploring, a, b),
+                            archive_lib.update(state.explored, state.centre[None], jnp.zeros(1), space),
+                            state.explored)
+    return state._replace(archive=held, front=front, explored=explored, to_evaluate=jnp.zeros(n, bool),
+                          rounds=state.rounds + 1)
+
+
+def done(state: State, config: Config) -> jax.Array:
+    """Whether ``budget`` unique queries were made (or ``100 * budget`` rounds ran without)."""
+    return (state.queries >= config.budget) | (state.rounds >= 100 * config.budget)
+
+
+def generate(key: jax.Array, fitness, space, config: Config = Config()):
+    """Local search until ``budget`` unique queries (one ``while_loop``); the trace is per unique query, of the
+    first objective's best (under :func:`jaxnag.pareto.with_objectives`, of the front's hypervolume)."""
+    k_init, k_run = jax.random.split(key)
+    state = init(k_init, space, config)
+
+    def body(s):
+        ops, s = ask(jax.random.fold_in(k_run, s.rounds), s, space, config)
+        v = jnp.asarray(fitness(ops), jnp.float32)
+        return tell(s, v.reshape(ops.shape[0], config.num_objectives), space, config)
+    s = loop(lambda s: ~done(s, config), body, state)
+    return trace_result(s.best_ops, s.best_fitness, s.queries, archive_lib.best_trace(s.archive),
+                        archive_lib.queries_trace(s.archive), rounds=s.rounds)
