@@ -140,7 +140,8 @@ def cora():
     return tables.objectives("nasbench_graph", "cora", "test,latency")
 
 
-@pytest.mark.parametrize("name", ["nsga2", pytest.param("rea", marks=pytest.mark.slow),
+@pytest.mark.parametrize("name", ["nsga2", pytest.param("local_search", marks=pytest.mark.slow),
+                                  pytest.param("rea", marks=pytest.mark.slow),
                                   pytest.param("ednag", marks=pytest.mark.slow)])
 def test_generators_on_a_vector_fitness(name, cora):
     space = cora.space
@@ -200,3 +201,54 @@ def test_bad_input(data_dir, cora):
     assert float(pareto.hypervolume(front.values, jnp.zeros(2), front.mask)) == 0.0
     with pytest.raises(ConfigError, match="shape"):
         pareto.ranks(jnp.ones(3))
+
+
+@pytest.mark.slow
+def test_wrappers_and_context_methods_on_a_vector_fitness(data_dir):
+    """The surrogate under a budget, PG-NAG with a prior from another task's Pareto standing, and DiffusionNAG
+    (an untrained score network: the mechanics only) all run through with_objectives and count exactly."""
+    from jaxnag import surrogate
+    from jaxnag.diffusionnag import generator as dn
+    from jaxnag.diffusionnag import train as dn_train
+    obj = tables.objectives("nb201", "cifar10", "test_acc,params_mb", data_dir=data_dir)
+    space = obj.space
+    source = pareto.rank_table(tables.objectives("nb201", "cifar100", "test_acc,params_mb", data_dir=data_dir))
+    assert source.top_k(1)[1][0] == pytest.approx(1.0)  # a front extreme: crowding bonus 1 at rank 0
+    tcfg = dn_train.ScoreTrainConfig(net="small")
+    model = dn.ScoreModel.of(dn_train.build(space, tcfg, jax.random.key(0)), tcfg.make_sde())
+    cases = [(budget.with_budget(surrogate.with_surrogate(registry.get("ednag"))), dict(query=3), {}),
+             (budget.with_budget(registry.get("pgnag")), dict(k=5, sampler="direct", samples=10, rounds=100),
+              dict(source=source)),
+             (budget.with_budget(registry.get("diffusionnag")), {}, dict(score_model=model))]
+    for base, extra, ctx in cases:
+        gen = pareto.with_objectives(base)
+        cfg = gen.config(space, objectives=obj, **dict(base.small, budget=30, **extra))
+        res = jax.jit(lambda k, c: gen.generate(k, obj, space, cfg, **c))(jax.random.key(0), ctx)
+        assert 1 <= int(res.queries) <= 30
+        _front_checks(res, obj, space)
+
+
+def test_ridge_fits_one_model_per_objective():
+    """Several targets in one solve equal one solve per target (NSGA-II's pre-selection reads them)."""
+    from jaxnag import ridge
+    space = spaces.get("nb201")
+    ops = jnp.asarray(space.all_ops()[::7])
+    y = jnp.stack([jnp.sum(ops == 3, 1), jnp.sum(ops == 1, 1) * 2 - 1], 1).astype(jnp.float32)
+    both = ridge.predictor(ridge.update(ridge.empty(space, 2), ops, y, space), space, 1e-3)(ops[:5])
+    for j in range(2):
+        one = ridge.predictor(ridge.update(ridge.empty(space), ops, y[:, j], space), space, 1e-3)(ops[:5])
+        np.testing.assert_allclose(np.asarray(both[:, j]), np.asarray(one), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(both), np.asarray(y[:5]), atol=1e-2)
+
+
+def test_many_tasks_in_one_call_each_on_its_own_scale(cora):
+    """A vmap over stacked objectives equals each task's own run (each task's ideal and nadir points)."""
+    citeseer = tables.objectives("nasbench_graph", "citeseer", "test,latency")
+    gen = pareto.with_objectives(registry.get("nsga2"))
+    cfg = gen.config(cora.space, objectives=cora, budget=30, population=10)
+    run = jax.jit(lambda o: gen.generate(jax.random.key(0), o, cora.space, cfg))
+    both = jax.vmap(run)(tables.stack_objectives([cora, citeseer]))
+    for i, o in enumerate((cora, citeseer)):
+        one = run(o)
+        assert float(both.best_fitness[i]) == pytest.approx(float(one.best_fitness), abs=1e-6)
+        np.testing.assert_array_equal(np.asarray(both.extras["front_ops"][i]), np.asarray(one.extras["front_ops"]))

@@ -144,7 +144,9 @@ def exact_share(result_hv, objectives) -> np.ndarray:
 def with_objectives(gen: Generator) -> Generator:
     """``gen`` on a vector fitness (module doc): ``config(space, objectives=obj, capacity=128, trace=None,
     shaping="rank", **settings)`` (or ``ideal=``, ``nadir=`` instead of ``objectives``); the other settings
-    are ``gen``'s. ``generate(key, objectives, space, config, **context)``."""
+    are ``gen``'s. ``generate(key, objectives, space, config, **context)`` reads the hypervolume's scale from
+    the :class:`~jaxnag.tables.Objectives` it is given (so a ``vmap`` over
+    :func:`jaxnag.tables.stack_objectives` scales each task by its own exact front)."""
     if gen.takes_vectors and "num_objectives" not in gen.settings:
         raise ConfigError(f"{gen.name} takes vectors but has no num_objectives setting")
 
@@ -228,6 +230,9 @@ def with_objectives(gen: Generator) -> Generator:
                     front_truncated=front.truncated, hypervolume=state.hv)
 
     def generate(key, fitness, space, config, **context):
+        if hasattr(fitness, "ideal") and hasattr(fitness, "nadir"):  # Objectives: the scale is the task's own
+            config = config.replace(ideal=jnp.asarray(fitness.ideal, jnp.float32),
+                                    nadir=jnp.asarray(fitness.nadir, jnp.float32))
         k_init, k_run = jax.random.split(key)
         state = init(k_init, space, config, **context)
 

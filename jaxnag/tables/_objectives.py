@@ -30,7 +30,7 @@ import numpy as np
 from ..errors import ConfigError, DataError
 from ._table import Table
 
-__all__ = ["Objectives", "combine", "objectives"]
+__all__ = ["Objectives", "combine", "objectives", "stack_objectives"]
 
 
 def _front_rows(values: np.ndarray) -> np.ndarray:
@@ -190,3 +190,27 @@ def objectives(benchmark: str, dataset: str | None = None, metrics=None,
                               f"write @{table.goal})")
         tables.append(table)
     return combine(tables)
+
+
+def stack_objectives(objectives) -> Objectives:
+    """Stack :class:`Objectives` of one space and the same metrics (several datasets or tasks) into one
+    pytree to ``vmap`` over: multi-task multi-objective generation in one call (each task keeps its own
+    ideal and nadir points, which :func:`jaxnag.pareto.with_objectives` reads from the fitness).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import tables
+      >>> objs = [tables.objectives("nasbench_graph", d, "test,latency") for d in ("cora", "citeseer")]
+      >>> both = tables.stack_objectives(objs)
+      >>> jax.vmap(lambda o: o(jnp.zeros((3, 5), jnp.int32)))(both).shape
+      (2, 3, 2)
+    """
+    from ._table import stack
+    objectives = list(objectives)
+    if not objectives:
+        raise ConfigError("stack_objectives needs at least one Objectives")
+    widths = {o.num_objectives for o in objectives}
+    if len(widths) != 1 or len({o.goals for o in objectives}) != 1:
+        raise ConfigError("stacked objectives need the same number of objectives with the same goals")
+    tables = tuple(stack([o.tables[j] for o in objectives]) for j in range(objectives[0].num_objectives))
+    return Objectives(tables, jnp.stack([o.ideal for o in objectives]), jnp.stack([o.nadir for o in objectives]))
