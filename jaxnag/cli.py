@@ -439,8 +439,8 @@ def _cmd_generate(args):
         return _cmd_generate_proxy(args)
     if args.objectives:
         return _cmd_generate_pareto(args)
-    if args.plot is not None or args.capacity is not None:
-        raise CLIError(f"{'--plot' if args.plot is not None else '--capacity'} is for --objectives (a Pareto front)")
+    if args.plot is not None:
+        raise CLIError("--plot is for --objectives (a Pareto front)")
     if args.data:
         raise CLIError("--data is read by --proxy (a data-dependent zero-cost proxy)")
     settings, context_settings = _apply_method_flags(args)
@@ -533,13 +533,16 @@ def _cmd_generate_pareto(args):
             raise CLIError("--plot needs matplotlib: pip install matplotlib (or jaxnag[bench])") from None
         from . import outputs
         outputs.check_file(args.plot, "--plot", overwrite=args.overwrite)
+    from . import registry
+    capacity = {} if args.capacity is None else dict(capacity=args.capacity)  # the run's front (any method)
+    if "capacity" not in registry.settings(args.method):
+        args.capacity = None
     settings, context_settings = _apply_method_flags(args)
     obj = _load_objectives(args)
     space = obj.space
     gen, settings = _wrapped(args, settings)
     gen = pareto.with_objectives(gen)
-    capacity = {} if args.capacity is None else dict(capacity=args.capacity)
-    config = renamed(lambda: gen.config(space, objectives=obj, **capacity, **settings),
+    config = renamed(lambda: gen.config(space, objectives=obj, **{**settings, **capacity}),
                      {name: _flag(name) for name in {**settings, **capacity}})
     settings = _resolved(settings, config)
     context, notes = _context(args, gen, context_settings, obj.tables[0])
@@ -785,7 +788,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="multi-objective: generate a Pareto front of these metrics (each with its goal: accuracy "
                         "max, latency/energy/params/FLOPs min; DATASET:METRIC for another task, METRIC@min or "
                         "@max to state it; columns of --table); prints each run's front and hypervolume")
-    g.add_argument("--capacity", type=int, default=None, help="--objectives: points a front holds [128]")
     g.add_argument("--plot", default=None, metavar="FILE", help="--objectives: a PNG of the best run's front over "
                                                                  "the exact front")
     g.add_argument("--overwrite", action="store_true", help="replace --plot if it exists")
