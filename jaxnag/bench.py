@@ -24,6 +24,9 @@ A grid file::
     name = "nb201"
     datasets = ["cifar10", "cifar100", "ImageNet16-120"]   # default: every dataset of the benchmark
     # metric = "test_acc"                                  # default: the benchmark's default metric
+    # objectives = ["test_acc", "params_mb"]               # several: a Pareto front per run (jaxnag.pareto);
+                                                           # a cell's best is its hypervolume's share of the
+                                                           # exact front's, a hit the exact front's HV
 
     [[benchmarks]]                 # a table file on any registered space (your own included):
     table = "mine.npz"             # benchmark "custom", dataset "mine" (the file's stem)
@@ -76,7 +79,7 @@ from .errors import ConfigError, DataError, Interrupted, JaxnagError, UnknownNam
 __all__ = ["Grid", "MethodEntry", "load", "read_results", "run_grid", "summarise"]
 
 _TOP = ("seeds", "out", "chunk", "devices", "data_dir", "benchmarks", "methods")
-_BENCH = ("name", "datasets", "metric")
+_BENCH = ("name", "datasets", "metric", "objectives")
 _CUSTOM = ("table", "space", "metric", "goal")
 
 
@@ -161,6 +164,7 @@ class Grid:
     devices: int | None
     data_dir: str | None
     custom: dict = dataclasses.field(default_factory=dict)  # dataset -> CustomTable (benchmark "custom")
+    objectives: dict = dataclasses.field(default_factory=dict)  # (benchmark, first dataset) -> its Objectives
 
     @property
     def num_cells(self) -> int:
@@ -250,7 +254,7 @@ def load(path, *, out=None, chunk: int | None = None, devices: int | None = None
 
     if not isinstance(raw["benchmarks"], list) or not raw["benchmarks"]:
         _fail(path, "benchmarks", "must be a non-empty array of tables ([[benchmarks]])")
-    benchmarks, custom = [], {}
+    benchmarks, custom, objectives = [], {}, {}
     for i, b in enumerate(raw["benchmarks"]):
         where = f"benchmarks[{i}]"
         if isinstance(b, dict) and "table" in b:  # a table file on any registered space
@@ -275,6 +279,19 @@ def load(path, *, out=None, chunk: int | None = None, devices: int | None = None
         metric = b.get("metric")
         if metric is not None and metric not in bench.metrics:
             _fail(path, f"{where}.metric", f"unknown metric {metric!r}; available: {', '.join(bench.metrics)}")
+        if "objectives" in b:  # several metrics: a Pareto front per run
+            if metric is not None:
+                _fail(path, f"{where}.objectives", "give metric (one) or objectives (several), not both")
+            metric = b["objectives"]
+            metric = metric.split(",") if isinstance(metric, str) else metric
+            if not isinstance(metric, list) or not all(isinstance(x, str) and x for x in metric):
+                _fail(path, f"{where}.objectives", "must be a list of metric names")
+            try:  # read now: an unknown name or missing data fails before anything runs
+                objectives[(bench.name, datasets[0])] = tables.objectives(bench.name, datasets[0], metric,
+                                                                          data_dir=data_dir)
+            except JaxnagError as e:
+                _fail(path, f"{where}.objectives", str(e))
+            metric = tuple(metric)
         benchmarks.append((bench.name, datasets, metric))
     names = [(b, d) for b, ds, _ in benchmarks for d in ds]
     if len(set(names)) != len(names):
@@ -293,9 +310,9 @@ def load(path, *, out=None, chunk: int | None = None, devices: int | None = None
     for name, datasets, _ in benchmarks:
         space = _space_of(custom, name, datasets)
         for m in methods:
-            _config(path, m, space)
+            _config(path, m, space, objectives.get((name, datasets[0])))
     return Grid(path, np.asarray(seeds, np.int64), tuple(benchmarks), tuple(methods), out, chunk, devices, data_dir,
-                custom)
+                custom, objectives)
 
 
 def _method_entries(path, i: int, m) -> list[MethodEntry]:
@@ -355,13 +372,22 @@ def _accepted(gen) -> list[str]:
     return names
 
 
-def _config(path, entry: MethodEntry, space):
-    from . import registry
-    from .errors import renamed
+def _generator(entry: MethodEntry, objectives):
+    """The entry's generator (:func:`jaxnag.registry.compose`), on a vector fitness where the benchmark has
+    ``objectives`` (:func:`jaxnag.pareto.with_objectives`)."""
+    from . import pareto, registry
     gen = registry.compose(entry.method, entry.settings)
+    return gen if objectives is None else pareto.with_objectives(gen)
+
+
+def _config(path, entry: MethodEntry, space, objectives=None):
+    from .errors import renamed
+    gen = _generator(entry, objectives)
     field = f"{entry.where}.settings"
+    extra = {} if objectives is None else dict(objectives=objectives)
     try:
-        return renamed(lambda: gen.config(space, **entry.settings), {k: f"{field}.{k}" for k in entry.settings})
+        return renamed(lambda: gen.config(space, **extra, **entry.settings),
+                       {k: f"{field}.{k}" for k in entry.settings})
     except JaxnagError as e:
         raise ConfigError(f"{path}: {e}" if str(e).startswith(field) else f"{path}: {field}: {e}") from None
     except TypeError as e:  # a value of the wrong type (a string for a number...)
@@ -505,7 +531,8 @@ class _Results:
         wanted = {m.label: {**m.settings, **m.context} for m in grid.methods}
         method = {m.label: m.method for m in grid.methods}
         from . import tables
-        metrics = {(b, d): m or tables.benchmark(b).default_metric for b, ds, m in grid.benchmarks for d in ds}
+        metrics = {(b, d): _hv_metric(grid.objectives[(b, ds[0])]) if isinstance(m, tuple) else
+                   m or tables.benchmark(b).default_metric for b, ds, m in grid.benchmarks for d in ds}
         again = "; nothing was changed: write to another --out or move this file away"
         done = {}
         for n, rec in records:
@@ -604,17 +631,20 @@ def _jobs(grid: Grid):
     [[methods]] block, the configs with one static structure, over the datasets with the same context."""
     import jax
 
-    from . import registry, tables
+    from . import tables
     blocks: dict[int, list[MethodEntry]] = {}
     for m in grid.methods:
         blocks.setdefault(m.block, []).append(m)
     for bench_name, datasets, metric in grid.benchmarks:
         space = _space_of(grid.custom, bench_name, datasets)
+        several = isinstance(metric, tuple)  # objectives: a Pareto front per run
         loaded = {d: grid.custom[d].load() if bench_name == "custom" else
+                  tables.objectives(bench_name, d, list(metric), data_dir=grid.data_dir) if several else
                   tables.load(bench_name, d, data_dir=grid.data_dir, metric=metric) for d in datasets}
+        first = loaded[datasets[0]] if several else None
         for entries in blocks.values():
-            gen = registry.compose(entries[0].method, entries[0].settings)  # one [[methods]] table: one wrapping
-            configs = [_config(grid.path, m, space) for m in entries]
+            gen = _generator(entries[0], first)  # one [[methods]] table: one wrapping
+            configs = [_config(grid.path, m, space, first) for m in entries]
             by_structure: dict = {}
             for m, c in zip(entries, configs):
                 by_structure.setdefault(jax.tree.structure(c), []).append((m, c))
@@ -669,6 +699,13 @@ def _records(gen, entries, task_tables, cells, res, seconds, devices, processes)
     optimum = {}  # task -> (fitness, metric)
     for t in np.unique(cells.task):
         mask = cells.task == t
+        if _several(task_tables[t]):  # a Pareto front: its hypervolume's share of the exact front's
+            from . import pareto
+            metric[mask] = pareto.exact_share(fitness[mask], task_tables[t])
+            trace_metric[mask] = pareto.exact_share(traces[mask], task_tables[t])
+            optimum[t] = (1.0 - 1e-6, 1.0)
+            fitness[mask] = metric[mask]
+            continue
         metric[mask] = task_tables[t].to_metric(fitness[mask])
         trace_metric[mask] = task_tables[t].to_metric(traces[mask])
         best = float(task_tables[t].optimum)
@@ -678,15 +715,42 @@ def _records(gen, entries, task_tables, cells, res, seconds, devices, processes)
     for j in range(n):
         entry, table = entries[cells.config[j]], task_tables[cells.task[j]]
         opt_fitness, opt_metric = optimum[cells.task[j]]
+        several = _several(table)
         out.append(dict(
             label=entry.label, method=gen.name, settings={**entry.settings, **entry.context},
-            benchmark=table.info.benchmark, dataset=table.info.dataset, metric=table.info.metric, goal=table.goal,
+            benchmark=table.info.benchmark, dataset=table.info.dataset,
+            metric=_hv_metric(table) if several else table.info.metric,
+            goal="max" if several else table.goal,
             seed=int(cells.seed[j]), best=_finite(metric[j]),
             optimum=opt_metric, hit=bool(math.isfinite(fitness[j]) and fitness[j] >= opt_fitness),
             queries=int(queries[j]), arch=table.space.to_string(best_ops[j]) if math.isfinite(metric[j]) else None,
             trace_queries=trace_queries[j].tolist(), trace_best=[_finite(v) for v in trace_metric[j]],
-            seconds=seconds, devices=devices, processes=processes, jaxnag=__version__))
+            seconds=seconds, devices=devices, processes=processes, jaxnag=__version__,
+            **(_front_fields(table, res, j) if several else {})))
     return out
+
+
+def _hv_metric(obj) -> str:
+    """What a multi-objective cell's ``best`` measures."""
+    return "hypervolume share: " + " x ".join(obj.names)
+
+
+def _several(table) -> bool:
+    """Whether a task is several objectives (:class:`jaxnag.tables.Objectives`)."""
+    return hasattr(table, "exact_front")
+
+
+def _front_fields(obj, res, j) -> dict:
+    """A multi-objective cell's front (architectures and metrics) and its IGD+ against the exact front."""
+    from . import pareto
+    size = int(np.asarray(res.extras["front_size"])[j])
+    vals = np.asarray(res.extras["front_values"])[j, :size]
+    ops = np.asarray(res.extras["front_ops"])[j, :size]
+    exact = obj.exact_front()[1]
+    igd_plus = float(pareto.igd_plus(pareto.normalise(vals, obj.ideal, obj.nadir),
+                                     pareto.normalise(exact, obj.ideal, obj.nadir))) if size else None
+    return dict(front=[obj.space.to_string(o) for o in ops], front_metrics=obj.to_metric(vals).tolist(),
+                igd_plus=_finite(igd_plus) if igd_plus is not None else None)
 
 
 def run_grid(path, *, out=None, chunk: int | None = None, devices: int | None = None, progress: bool = True,
@@ -735,7 +799,7 @@ def run_grid(path, *, out=None, chunk: int | None = None, devices: int | None = 
             job.preflight(grid.path)
         plans = []
         for job in jobs:
-            table = tables.stack(job.tables)
+            table = tables.stack_objectives(job.tables) if _several(job.tables[0]) else tables.stack(job.tables)
             cells = parallel.cells(len(job.configs), len(job.tables), grid.seeds)
             keys = [_key(job.entries[c].label, job.tables[t].info.benchmark, job.tables[t].info.dataset, s)
                     for c, t, s in zip(cells.config, cells.task, cells.seed)]

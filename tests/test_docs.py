@@ -21,7 +21,7 @@ def _modules():
     return [m for page in API for m in re.findall(r"^::: (\S+)", page.read_text(), re.M)]
 
 
-SLOW = {"own_space", "many_runs", "bench_grid", "proxies_and_training", "diffusionnag_guided"}  # 10-60 s each
+SLOW = {"own_space", "many_runs", "bench_grid", "proxies_and_training", "diffusionnag_guided", "pareto"}  # 10-60 s each
 
 
 @pytest.mark.parametrize("script", [pytest.param(p, marks=[pytest.mark.slow] if p.stem in SLOW else [])

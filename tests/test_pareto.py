@@ -241,6 +241,7 @@ def test_ridge_fits_one_model_per_objective():
     np.testing.assert_allclose(np.asarray(both), np.asarray(y[:5]), atol=1e-2)
 
 
+@pytest.mark.slow
 def test_many_tasks_in_one_call_each_on_its_own_scale(cora):
     """A vmap over stacked objectives equals each task's own run (each task's ideal and nadir points)."""
     citeseer = tables.objectives("nasbench_graph", "citeseer", "test,latency")
@@ -252,3 +253,26 @@ def test_many_tasks_in_one_call_each_on_its_own_scale(cora):
         one = run(o)
         assert float(both.best_fitness[i]) == pytest.approx(float(one.best_fitness), abs=1e-6)
         np.testing.assert_array_equal(np.asarray(both.extras["front_ops"][i]), np.asarray(one.extras["front_ops"]))
+
+
+def test_a_bench_grid_takes_objectives(tmp_path):
+    """A grid's [[benchmarks]] with objectives: each cell's best is its front's HV share, with the front and its
+    IGD+ in the record; a scalar benchmark beside it keeps its metric; a rerun finds every cell done."""
+    from jaxnag import bench
+    grid = tmp_path / "g.toml"
+    grid.write_text('seeds = 2\n[[benchmarks]]\nname = "nasbench_graph"\ndatasets = ["cora"]\n'
+                    'objectives = ["test", "latency"]\n[[methods]]\nname = "random"\nsettings = { budget = 20 }\n')
+    bench.run_grid(grid, progress=False, plot=False, echo=False)
+    recs = bench.read_results(tmp_path / "g.jsonl")
+    cora = tables.objectives("nasbench_graph", "cora", "test,latency")
+    assert len(recs) == 2 and recs[0]["metric"] == "hypervolume share: test x latency"
+    for r in recs:
+        metrics = np.asarray(r["front_metrics"])
+        ops = jnp.asarray(np.stack([cora.space.from_string(a) for a in r["front"]]))
+        np.testing.assert_allclose(cora.to_metric(np.asarray(cora(ops))), metrics, rtol=1e-6)
+        assert 0 < r["best"] <= 1 and r["trace_best"][-1] == r["best"] and r["igd_plus"] >= 0
+    again = bench.run_grid(grid, progress=False, plot=False, echo=False)
+    assert again[0]["runs"] == 2 and len(bench.read_results(tmp_path / "g.jsonl")) == 2
+    grid.write_text(grid.read_text().replace('"latency"]', '"latency"]\nmetric = "test"'))
+    with pytest.raises(ConfigError, match="not both"):
+        bench.load(grid)

@@ -16,7 +16,7 @@ from jaxnag.diffusionnag import train as dn_train
 
 NAMES = registry.names()
 # The trained generators compile for long on CPU: their heaviest cases run in the slow step of .ci/run.
-HEAVY = {"pgnag", "diffusionnag"}
+HEAVY = {"pgnag", "diffusionnag", "nsga2", "local_search"}  # the last two: tests/test_pareto.py in the default step
 
 
 def _params(slow: set):

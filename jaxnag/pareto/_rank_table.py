@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..tables import Objectives, from_arrays
-from ..tables._objectives import _front_rows
+from ..tables import front_rows
 
 __all__ = ["rank_table"]
 
@@ -55,7 +55,7 @@ def rank_table(objectives: Objectives, fronts: int = 3):
         if not len(left):
             break
         v = vals[left]
-        first = _front_rows(v)  # one row per distinct vector; equal rows share its standing
+        first = front_rows(v)  # one row per distinct vector; equal rows share its standing
         on = np.zeros(len(left), bool)
         for i in first:
             on |= np.all(v == v[i], axis=1)

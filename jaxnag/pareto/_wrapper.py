@@ -55,22 +55,23 @@ class Config:
 
     Attributes:
       inner: the generator's own config.
-      ideal, nadir: float32 ``[M]``, the points the hypervolume normalises to 1 and 0 (fitness units).
+      ideal, nadir: the points the hypervolume normalises to 1 and 0 (fitness units; static tuples of ``M``
+        floats). ``generate`` reads them from the :class:`~jaxnag.tables.Objectives` it is given instead.
       capacity: architectures the front holds (static).
       trace: unique queries the hypervolume trace covers (static).
       shaping: how a scalar generator is told a vector (static; ``"rank"``).
     """
 
     inner: Any
-    ideal: jax.Array
-    nadir: jax.Array
+    ideal: tuple = dataclasses.field(metadata=dict(static=True), default=())
+    nadir: tuple = dataclasses.field(metadata=dict(static=True), default=())
     capacity: int = dataclasses.field(metadata=dict(static=True), default=128)
     trace: int = dataclasses.field(metadata=dict(static=True), default=DEFAULT_TRACE)
     shaping: str = dataclasses.field(metadata=dict(static=True), default="rank")
 
     @property
     def num_objectives(self) -> int:
-        return int(np.shape(self.ideal)[-1])
+        return len(self.ideal)
 
     def replace(self, **kw):
         """A copy with the fields ``kw`` changed."""
@@ -85,6 +86,7 @@ class State(NamedTuple):
       front: the run's Pareto archive (:class:`Front`).
       hv_trace: float32 ``[trace]``, the hypervolume after each unique query (0 before).
       hv: float32, the front's hypervolume now.
+      ideal, nadir: float32 ``[M]``, the hypervolume's scale (the config's, or the objectives').
       pending: int32 ``[n, R]``, the last ask's architectures.
       rounds: ask/tell rounds so far.
     """
@@ -94,6 +96,8 @@ class State(NamedTuple):
     front: Front
     hv_trace: jax.Array
     hv: jax.Array
+    ideal: jax.Array
+    nadir: jax.Array
     pending: jax.Array
     rounds: jax.Array
 
@@ -113,12 +117,11 @@ class State(NamedTuple):
         return self.archive.best_ops
 
 
-def _hv(values, valid, config: Config, presorted: bool = False):
-    if config.num_objectives > EXACT_MAX:
-        raise ConfigError(f"the hypervolume trace is exact for at most {EXACT_MAX} objectives, got "
-                          f"{config.num_objectives}")
-    return hypervolume(normalise(values, config.ideal, config.nadir), jnp.zeros(config.num_objectives), valid,
-                       presorted=presorted)
+def _hv(values, valid, ideal, nadir, presorted: bool = False):
+    m = values.shape[-1]
+    if m > EXACT_MAX:
+        raise ConfigError(f"the hypervolume trace is exact for at most {EXACT_MAX} objectives, got {m}")
+    return hypervolume(normalise(values, ideal, nadir), jnp.zeros(m), valid, presorted=presorted)
 
 
 def _scalar(front: Front, values, ok, config: Config):
@@ -135,8 +138,7 @@ def _scalar(front: Front, values, ok, config: Config):
 def exact_share(result_hv, objectives) -> np.ndarray:
     """A run's hypervolume as a share of the exact front's (host-side; ``objectives`` enumerable)."""
     _, vals = objectives.exact_front()
-    ref = float(_hv(jnp.asarray(vals), jnp.ones(len(vals), bool),
-                    Config(None, objectives.ideal, objectives.nadir, trace=1)))
+    ref = float(_hv(jnp.asarray(vals), jnp.ones(len(vals), bool), objectives.ideal, objectives.nadir))
     return np.asarray(result_hv, np.float64) / ref
 
 
@@ -180,15 +182,16 @@ def with_objectives(gen: Generator) -> Generator:
             trace = getattr(inner, "budget", None) or settings.get("budget") or DEFAULT_TRACE
         check_int("trace", trace, lo=1)
         check_int("capacity", capacity, lo=1, hi=1 << 14)
-        return Config(inner, jnp.asarray(ideal), jnp.asarray(nadir), int(capacity), int(trace), shaping)
+        return Config(inner, tuple(float(x) for x in ideal), tuple(float(x) for x in nadir), int(capacity), int(trace),
+                      shaping)
 
     def init(key, space, config, **context):
         inner = gen.init(key, space, config.inner, **context)
         n = jax.eval_shape(lambda k, s: gen.ask(k, s, space, config.inner)[0], key, inner).shape[0]
         return State(inner, archive_lib.init(space, max(config.trace, archive_lib.CAPACITY)),
                      empty(config.capacity, space.num_slots, config.num_objectives),
-                     jnp.zeros(config.trace, jnp.float32), jnp.float32(0.0), jnp.zeros((n, space.num_slots), jnp.int32),
-                     jnp.int32(0))
+                     jnp.zeros(config.trace, jnp.float32), jnp.float32(0.0), jnp.asarray(config.ideal, jnp.float32),
+                     jnp.asarray(config.nadir, jnp.float32), jnp.zeros((n, space.num_slots), jnp.int32), jnp.int32(0))
 
     def ask(key, state, space, config):
         ops, inner = gen.ask(key, state.inner, space, config.inner)
@@ -212,13 +215,14 @@ def with_objectives(gen: Generator) -> Generator:
         def enter(front, row):
             o, v, counted, fits = row
             front = insert_one(front, o, v, fits)
-            return front, jnp.where(counted, _hv(front.values, front.mask, config, presorted=True), jnp.nan)
+            return front, jnp.where(counted, _hv(front.values, front.mask, state.ideal, state.nadir, presorted=True),
+                                    jnp.nan)
         front, hvs = jax.lax.scan(enter, state.front, (ops, values, new, evaluated & ok))
         done = jnp.maximum(state.archive.queries, 0)
         position = jnp.where(new, done + jnp.cumsum(new) - 1, config.trace)
         trace = state.hv_trace.at[position].set(hvs, mode="drop")
-        return State(inner, held, front, trace, _hv(front.values, front.mask, config, presorted=True), ops,
-                     state.rounds + 1)
+        hv = _hv(front.values, front.mask, state.ideal, state.nadir, presorted=True)
+        return State(inner, held, front, trace, hv, state.ideal, state.nadir, ops, state.rounds + 1)
 
     def done(state, config):
         return gen.done(state.inner, config.inner)
@@ -230,11 +234,11 @@ def with_objectives(gen: Generator) -> Generator:
                     front_truncated=front.truncated, hypervolume=state.hv)
 
     def generate(key, fitness, space, config, **context):
-        if hasattr(fitness, "ideal") and hasattr(fitness, "nadir"):  # Objectives: the scale is the task's own
-            config = config.replace(ideal=jnp.asarray(fitness.ideal, jnp.float32),
-                                    nadir=jnp.asarray(fitness.nadir, jnp.float32))
         k_init, k_run = jax.random.split(key)
         state = init(k_init, space, config, **context)
+        if hasattr(fitness, "ideal") and hasattr(fitness, "nadir"):  # Objectives: the scale is the task's own
+            state = state._replace(ideal=jnp.asarray(fitness.ideal, jnp.float32),
+                                   nadir=jnp.asarray(fitness.nadir, jnp.float32))
 
         def body(s):
             ops, s = ask(jax.random.fold_in(k_run, s.rounds), s, space, config)

@@ -20,6 +20,7 @@ from ._constraints import constrain as constrain
 from ._constraints import parse as parse_constraint
 from ._objectives import Objectives as Objectives
 from ._objectives import combine as combine
+from ._objectives import front_rows as front_rows
 from ._objectives import objectives as objectives
 from ._objectives import stack_objectives as stack_objectives
 from ._table import Table as Table
@@ -29,4 +30,4 @@ from ._table import stack as stack
 from ._table import unstack as unstack
 
 __all__ = ["BENCHMARKS", "ENV_VAR", "Benchmark", "DataError", "Objectives", "Table", "TableInfo", "availability", "constrain", "parse_constraint",
-           "benchmark", "combine", "data_dir", "from_arrays", "load", "load_custom", "objectives", "stack_objectives", "stack", "unstack"]
+           "benchmark", "combine", "data_dir", "front_rows", "from_arrays", "load", "load_custom", "objectives", "stack_objectives", "stack", "unstack"]

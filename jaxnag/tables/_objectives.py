@@ -30,12 +30,18 @@ import numpy as np
 from ..errors import ConfigError, DataError
 from ._table import Table
 
-__all__ = ["Objectives", "combine", "objectives", "stack_objectives"]
+__all__ = ["Objectives", "combine", "front_rows", "objectives", "stack_objectives"]
 
 
-def _front_rows(values: np.ndarray) -> np.ndarray:
-    """Indices of the non-dominated rows of ``values [n, M]`` (maximised, all finite), one per distinct
-    vector (the first), in descending lexicographic order: one pass, since no row dominates one before it."""
+def front_rows(values: np.ndarray) -> np.ndarray:
+    """Indices of the non-dominated rows of ``values [n, M]`` (numpy, maximised, all finite), one per distinct
+    vector (the first), in descending lexicographic order: one pass, since no row dominates one before it
+    (host-side, for whole tables; :func:`jaxnag.pareto.non_dominated` is the jittable one).
+
+    Examples:
+      >>> front_rows(np.array([[1.0, 2.0], [2.0, 1.0], [1.0, 1.0], [2.0, 1.0]])).tolist()
+      [1, 0]
+    """
     order = np.lexsort(tuple(-values[:, j] for j in reversed(range(values.shape[1]))))
     kept: list[int] = []
     held = np.empty((0, values.shape[1]))
@@ -73,6 +79,16 @@ class Objectives:
     @property
     def space(self):
         return self.tables[0].space
+
+    @property
+    def info(self):
+        """The first objective's :class:`TableInfo` (its benchmark, dataset and space are every objective's)."""
+        return self.tables[0].info
+
+    @property
+    def num_tasks(self) -> int | None:
+        """Stacked tasks (:func:`stack_objectives`), or None."""
+        return self.tables[0].num_tasks
 
     @property
     def num_objectives(self) -> int:
@@ -121,7 +137,7 @@ class Objectives:
             ok = np.all(np.isfinite(vals), axis=1)
             if not ok.any():
                 raise DataError(f"{self.name}: no architecture has every objective")
-            rows = np.flatnonzero(ok)[_front_rows(vals[ok])]
+            rows = np.flatnonzero(ok)[front_rows(vals[ok])]
             hit = (np.asarray(space.unrank(ranks[rows])), vals[rows].astype(np.float32))
             self.__dict__["_front"] = hit
         return hit
