@@ -113,13 +113,14 @@ def _random() -> Generator:
 def _rea() -> Generator:
     from .baselines import regularized_evolution as rea
 
-    def config(space, budget=300, population=50, sample=10):
+    def config(space, budget=300, population=50, sample=10, max_cycles=None):
         space.check_budget(budget)
-        return rea.Config(budget, population, sample)
+        return rea.Config(budget, population, sample, max_cycles)
 
     return Generator("rea", "regularized evolution (Real et al. 2019)", rea.Config, config,
                      dict(budget=Setting(300, help="unique queries"), population=Setting(50, help="population P"),
-                          sample=Setting(10, help="tournament size S")),
+                          sample=Setting(10, help="tournament size S"),
+                          max_cycles=Setting(None, int, help="mutation cycles at most [50 x budget]")),
                      rea.init, rea.ask, rea.tell, rea.generate, rea.done, small=dict(budget=30, population=10, sample=3))
 
 

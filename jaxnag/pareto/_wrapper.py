@@ -211,17 +211,20 @@ def with_objectives(gen: Generator) -> Generator:
         told = values if gen.takes_vectors else _scalar(state.front, values, ok, config)
         inner = gen.tell(state.inner, told, space, config.inner)
         held, new = archive_lib.insert(state.archive, ops, values[:, 0], space, admit=evaluated)  # failed: a query
-        # each new query enters the front in row order; the hypervolume after it is written at its number
-        def enter(front, row):
-            o, v, counted, fits = row
-            front = insert_one(front, o, v, fits)
-            return front, jnp.where(counted, _hv(front.values, front.mask, state.ideal, state.nadir, presorted=True),
-                                    jnp.nan)
-        front, hvs = jax.lax.scan(enter, state.front, (ops, values, new, evaluated & ok))
+        # each new query enters the front in row order, and the hypervolume after it is written at its number: a
+        # loop over the new queries only (a round of repeats costs nothing here)
+        order = jnp.nonzero(new, size=new.shape[0], fill_value=new.shape[0])[0]
         done = jnp.maximum(state.archive.queries, 0)
-        position = jnp.where(new, done + jnp.cumsum(new) - 1, config.trace)
-        trace = state.hv_trace.at[position].set(hvs, mode="drop")
-        hv = _hv(front.values, front.mask, state.ideal, state.nadir, presorted=True)
+        count = jnp.sum(new).astype(jnp.int32)
+
+        def enter(c):
+            front, trace, _, k = c
+            row = order[k]
+            front = insert_one(front, ops[row], values[row], ok[row])
+            hv = _hv(front.values, front.mask, state.ideal, state.nadir, presorted=True)
+            return front, trace.at[done + k].set(hv, mode="drop"), hv, k + 1
+        front, trace, hv, _ = jax.lax.while_loop(lambda c: c[3] < count, enter,
+                                                 (state.front, state.hv_trace, state.hv, jnp.int32(0)))
         return State(inner, held, front, trace, hv, state.ideal, state.nadir, ops, state.rounds + 1)
 
     def done(state, config):
