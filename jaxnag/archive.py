@@ -32,7 +32,7 @@ from . import queries as queries_lib
 from .errors import check_int
 from .shaping import PAIRWISE_MAX
 
-__all__ = ["Archive", "HashSet", "best_trace", "contains", "first_in_batch", "fits", "fresh", "hash_insert", "hash_set",
+__all__ = ["Archive", "HashSet", "admit", "best_trace", "contains", "first_in_batch", "fits", "fresh", "hash_insert", "hash_set",
            "init", "insert", "lookup", "queries_trace", "reads_archive", "update"]
 
 MAX_BITSET = 1 << 24  # spaces up to this size keep a bit set of the ids seen (2 MiB)
@@ -238,6 +238,13 @@ def fresh(archive: Archive, ops: jax.Array, space, valid: jax.Array | None = Non
     ops = _as_rows(ops, space)
     valid = space.is_valid(ops) if valid is None else valid
     return first_in_batch(ops, valid, space) & ~contains(archive, ops, space)
+
+
+def admit(archive: Archive, ops: jax.Array, space, budget: int) -> jax.Array:
+    """bool ``[n]``: the rows of ``ops [n, R]`` a budget of ``budget`` distinct queries lets evaluate: the
+    :func:`fresh` ones, in row order, while the budget has room."""
+    new = fresh(archive, ops, space)
+    return new & (jnp.cumsum(new) <= budget - archive.queries)
 
 
 def lookup(archive: Archive, ops: jax.Array, space) -> jax.Array:

@@ -89,12 +89,6 @@ class State(NamedTuple):
     rounds: jax.Array
 
 
-def _admit(state: State, ops: jax.Array, space, budget: int) -> jax.Array:
-    """bool ``[n]``: the proposals ``ops [n, R]`` that are new queries within the budget."""
-    new = archive.fresh(state.archive, ops, space)
-    return new & (jnp.cumsum(new) <= budget - state.queries)
-
-
 @wrapper
 def with_budget(gen: Generator) -> Generator:
     """``gen`` under a query budget (module doc): ``config(space, budget=B, max_rounds=..., **settings)``,
@@ -134,7 +128,7 @@ def with_budget(gen: Generator) -> Generator:
     def ask(key, state, space, config):
         ops, inner = gen.ask(key, state.inner, space, config.inner)
         ops = jnp.asarray(ops, jnp.int32)
-        return ops, state._replace(inner=inner, pending=ops, to_evaluate=_admit(state, ops, space, config.budget))
+        return ops, state._replace(inner=inner, pending=ops, to_evaluate=archive.admit(state.archive, ops, space, config.budget))
 
     def tell(state, values, space, config):
         ops, admitted = state.pending, state.to_evaluate  # what ask admitted (the archive has not changed since)

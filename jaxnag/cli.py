@@ -431,8 +431,6 @@ def _cmd_train(args):
 
 
 def _cmd_generate(args):
-    import jax
-
     check_int("--seeds", args.seeds, lo=1, hi=SEEDS_MAX)
     check_int("--seed", args.seed, lo=0, hi=SEED_MAX)
     if args.proxy:
@@ -453,15 +451,8 @@ def _cmd_generate(args):
     line, extra = gen.describe(config, context, notes, table) if gen.describe is not None else (None, {})
     if line:
         print(f"jaxnag: {line}", file=sys.stderr, flush=True)
-    from . import parallel
     t0 = time.perf_counter()
-    run = lambda key, t, ctx: gen.generate(key, t, space, config, **ctx)  # noqa: E731
-    compiled = parallel.compile_fitting(run, args.seeds, table, context, flag="--seeds", announce=lambda: print(
-        f"jaxnag: compiling and running {args.seeds} x {args.method} on {table.name} in one call ...",
-        file=sys.stderr, flush=True))
-    keys = jax.random.split(jax.random.key(args.seed), args.seeds)
-    res = jax.block_until_ready(compiled(keys, table, context))
-    gen.check_result(res, config, notes)
+    res = _run_seeds(args, gen, space, config, table, context, notes)
     best_ops = np.asarray(res.best_ops)
     best = np.asarray(res.best_fitness, np.float64)
     queries = np.asarray(res.queries)
@@ -496,6 +487,22 @@ def _cmd_generate(args):
               f"(the table has {len(table.info.row_ops)} rows for {space.size} encodings)")
 
 
+def _run_seeds(args, gen, space, config, fitness, context, notes):
+    """``--seeds`` runs of ``gen`` on ``fitness`` in one compiled call (refused where it would not fit in
+    memory), checked."""
+    import jax
+
+    from . import parallel
+    run = lambda key, f, ctx: gen.generate(key, f, space, config, **ctx)  # noqa: E731
+    compiled = parallel.compile_fitting(run, args.seeds, fitness, context, flag="--seeds", announce=lambda: print(
+        f"jaxnag: compiling and running {args.seeds} x {args.method} on {fitness.name} in one call ...",
+        file=sys.stderr, flush=True))
+    keys = jax.random.split(jax.random.key(args.seed), args.seeds)
+    res = jax.block_until_ready(compiled(keys, fitness, context))
+    gen.check_result(res, config, notes)
+    return res
+
+
 def _load_objectives(args):
     """The vector fitness of ``--objectives``: a benchmark's metrics, or columns of ``--table``."""
     from . import tables
@@ -523,8 +530,6 @@ def _load_objectives(args):
 
 def _cmd_generate_pareto(args):
     """``generate --objectives``: each seed's Pareto front and hypervolume (the exact front's share)."""
-    import jax
-
     from . import pareto
     if args.plot is not None:
         try:
@@ -546,15 +551,8 @@ def _cmd_generate_pareto(args):
                      {name: _flag(name) for name in {**settings, **capacity}})
     settings = _resolved(settings, config)
     context, notes = _context(args, gen, context_settings, obj.tables[0])
-    from . import parallel
     t0 = time.perf_counter()
-    run = lambda key, o, ctx: gen.generate(key, o, space, config, **ctx)  # noqa: E731
-    compiled = parallel.compile_fitting(run, args.seeds, obj, context, flag="--seeds", announce=lambda: print(
-        f"jaxnag: compiling and running {args.seeds} x {args.method} on {obj.name} in one call ...",
-        file=sys.stderr, flush=True))
-    keys = jax.random.split(jax.random.key(args.seed), args.seeds)
-    res = jax.block_until_ready(compiled(keys, obj, context))
-    gen.check_result(res, config, notes)
+    res = _run_seeds(args, gen, space, config, obj, context, notes)
     elapsed = time.perf_counter() - t0
     hv = np.asarray(res.best_fitness, np.float64)
     exact = obj.exact_front()[1] if space.enumerable else None

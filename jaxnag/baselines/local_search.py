@@ -31,7 +31,8 @@ import jax.numpy as jnp
 from .. import archive as archive_lib
 from ..errors import ConfigError, check_int, is_concrete
 from ..pareto import Front, empty, insert
-from ..protocol import loop, trace_result
+from . import _vectors
+from ._vectors import as_vectors
 
 __all__ = ["Config", "State", "ask", "done", "generate", "init", "tell"]
 
@@ -122,21 +123,15 @@ def ask(key: jax.Array, state: State, space, config: Config) -> tuple[jax.Array,
     ok = ok[:n]
     random = space.random(key, (n,))
     ops = jnp.where(exploring, jnp.where(ok[:, None], nbrs, centre[None, :]), random)
-    new = archive_lib.fresh(state.archive, ops, space)
-    admit = new & (jnp.cumsum(new) <= config.budget - state.queries)
-    return ops, state._replace(pending=ops, to_evaluate=admit, centre=centre, exploring=exploring)
+    return ops, state._replace(pending=ops, to_evaluate=archive_lib.admit(state.archive, ops, space, config.budget),
+                               centre=centre, exploring=exploring)
 
 
 def tell(state: State, values: jax.Array, space, config: Config) -> State:
     """The objectives ``values [N, M]`` (or ``[N]`` for one objective; NaN: failed) of the last ask's rows;
     rows not ``to_evaluate`` are answered from the archive or failed."""
-    n, m = state.pending.shape[0], config.num_objectives
-    values = jnp.asarray(values, jnp.float32)
-    if values.shape == (n,) and m == 1:
-        values = values[:, None]
-    if values.shape != (n, m):
-        raise ConfigError(f"local search tell takes one value per objective of each row: shape ({n}, {m}), got "
-                          f"{values.shape}")
+    n = state.pending.shape[0]
+    values = as_vectors(values, n, config.num_objectives, "local search")
     held, _ = archive_lib.insert(state.archive, state.pending, values, space, admit=state.to_evaluate)
     front = insert(state.front, state.pending, values, state.to_evaluate)
     explored = jax.tree.map(lambda a, b: jnp.where(state.exploring, a, b),
@@ -154,13 +149,5 @@ def done(state: State, config: Config) -> jax.Array:
 def generate(key: jax.Array, fitness, space, config: Config = Config()):
     """Local search until ``budget`` unique queries (one ``while_loop``); the trace is per unique query, of the
     first objective's best (under :func:`jaxnag.pareto.with_objectives`, of the front's hypervolume)."""
-    k_init, k_run = jax.random.split(key)
-    state = init(k_init, space, config)
-
-    def body(s):
-        ops, s = ask(jax.random.fold_in(k_run, s.rounds), s, space, config)
-        v = jnp.asarray(fitness(ops), jnp.float32)
-        return tell(s, v.reshape(ops.shape[0], config.num_objectives), space, config)
-    s = loop(lambda s: ~done(s, config), body, state)
-    return trace_result(s.best_ops, s.best_fitness, s.queries, archive_lib.best_trace(s.archive),
-                        archive_lib.queries_trace(s.archive), rounds=s.rounds)
+    return _vectors.generate(key, fitness, space, config, init, ask, tell, done, lambda s: s.rounds,
+                             rounds=lambda s: s.rounds)

@@ -31,7 +31,8 @@ from .. import archive as archive_lib
 from .. import ridge as ridge_lib
 from ..errors import ConfigError, check_int, check_range, is_concrete
 from ..pareto import crowding, ranks
-from ..protocol import loop, trace_result
+from . import _vectors
+from ._vectors import as_vectors
 
 __all__ = ["Config", "State", "ask", "done", "generate", "init", "survivors", "tell"]
 
@@ -197,21 +198,15 @@ def ask(key: jax.Array, state: State, space, config: Config) -> tuple[jax.Array,
     if is_concrete(state.queries) and bool(done(state, config)):
         raise ConfigError(f"this NSGA-II run is finished ({int(state.queries)} unique queries, budget {config.budget})")
     child = jnp.where(state.generation == 0, state.initial, _offspring(key, state, space, config))
-    new = archive_lib.fresh(state.archive, child, space)
-    admit = new & (jnp.cumsum(new) <= config.budget - state.queries)
-    return child, state._replace(children=child, to_evaluate=admit)
+    return child, state._replace(children=child, to_evaluate=archive_lib.admit(state.archive, child, space,
+                                                                                config.budget))
 
 
 def tell(state: State, values: jax.Array, space, config: Config) -> State:
     """The children's objectives ``values [P, M]`` (or ``[P]`` for one objective; NaN: failed). Rows not
     ``to_evaluate`` are answered from the archive (a repeat) or failed (beyond the budget)."""
-    p, m = config.population, config.num_objectives
-    values = jnp.asarray(values, jnp.float32)
-    if values.shape == (p,) and m == 1:
-        values = values[:, None]
-    if values.shape != (p, m):
-        raise ConfigError(f"NSGA-II tell takes one value per objective of each child: shape ({p}, {m}), got "
-                          f"{values.shape}")
+    p = config.population
+    values = as_vectors(values, p, config.num_objectives, "NSGA-II")
     answered = jnp.where(state.to_evaluate[:, None], values, archive_lib.lookup(state.archive, state.children, space))
     held, _ = archive_lib.insert(state.archive, state.children, values, space, admit=state.to_evaluate)
     stats = ridge_lib.update(state.stats, state.children, values, space, mask=state.to_evaluate) \
@@ -232,13 +227,5 @@ def done(state: State, config: Config) -> jax.Array:
 def generate(key: jax.Array, fitness, space, config: Config = Config()):
     """NSGA-II until ``budget`` unique queries (one ``while_loop``); the trace is per unique query, of the
     first objective's best (under :func:`jaxnag.pareto.with_objectives`, of the front's hypervolume)."""
-    k_init, k_run = jax.random.split(key)
-    state = init(k_init, space, config)
-
-    def body(s):
-        ops, s = ask(jax.random.fold_in(k_run, s.generation), s, space, config)
-        v = jnp.asarray(fitness(ops), jnp.float32)
-        return tell(s, v.reshape(config.population, config.num_objectives), space, config)
-    s = loop(lambda s: ~done(s, config), body, state)
-    return trace_result(s.best_ops, s.best_fitness, s.queries, archive_lib.best_trace(s.archive),
-                        archive_lib.queries_trace(s.archive), generations=s.generation)
+    return _vectors.generate(key, fitness, space, config, init, ask, tell, done, lambda s: s.generation,
+                             generations=lambda s: s.generation)
