@@ -80,21 +80,10 @@ PYMOO = "pymoo NSGA-II (P=50)"
 AT = (100, 300, 1000)
 
 
-def exact_hv(obj) -> float:
-    _, vals = obj.exact_front()
-    return float(pareto.hypervolume(pareto.normalise(vals, obj.ideal, obj.nadir), jnp.zeros(len(obj.tables))))
-
-
 def final_indicators(obj, fronts, sizes):
     """IGD and IGD+ (normalised) of each run's final front against the exact one."""
-    _, exact = obj.exact_front()
-    z = pareto.normalise(exact, obj.ideal, obj.nadir)
-    igd, igdp = [], []
-    for f, n in zip(fronts, sizes):
-        a = pareto.normalise(f[:n], obj.ideal, obj.nadir)
-        igd.append(float(pareto.igd(a, z)))
-        igdp.append(float(pareto.igd_plus(a, z)))
-    return np.asarray(igd), np.asarray(igdp)
+    return (np.asarray([pareto.exact_igd(f[:n], obj, plus=False) for f, n in zip(fronts, sizes)]),
+            np.asarray([pareto.exact_igd(f[:n], obj) for f, n in zip(fronts, sizes)]))
 
 
 def summarise(row, share_trace, b, igd, igdp, front_sizes, queries):
@@ -235,7 +224,7 @@ def main():
             continue
         obj = tables.objectives(bench, dataset, metrics, data_dir=args.data_dir)
         b = min(args.budget, len(obj.space.distinct_ranks()))
-        ref = exact_hv(obj)
+        ref = pareto.exact_hypervolume(obj)
         exact = obj.to_metric(obj.exact_front()[1]).tolist()
         for m in list(METHODS) + [PYMOO]:
             if args.methods and not any(m.startswith(x) for x in args.methods.split(",")):

@@ -32,8 +32,8 @@ from . import queries as queries_lib
 from .errors import check_int
 from .shaping import PAIRWISE_MAX
 
-__all__ = ["Archive", "HashSet", "admit", "best_trace", "contains", "first_in_batch", "fits", "fresh", "hash_insert", "hash_set",
-           "init", "insert", "lookup", "queries_trace", "reads_archive", "update"]
+__all__ = ["Archive", "HashSet", "admit", "best_trace", "contains", "first_in_batch", "fits", "fresh", "hash_insert",
+           "hash_set", "init", "insert", "lookup", "queries_trace", "reads_archive", "update"]
 
 MAX_BITSET = 1 << 24  # spaces up to this size keep a bit set of the ids seen (2 MiB)
 CAPACITY = 1 << 16  # distinct architectures a hash set holds by default (a large space's archive)
@@ -248,8 +248,8 @@ def admit(archive: Archive, ops: jax.Array, space, budget: int) -> jax.Array:
 
 
 def lookup(archive: Archive, ops: jax.Array, space) -> jax.Array:
-    """float32 ``[n]``: the value each row of ``ops [n, R]`` was evaluated to (NaN where it was not);
-    needs an archive made with ``keep_values=True``."""
+    """float32 ``[n]`` (``[n, M]`` where the archive keeps vectors): the value each row of ``ops [n, R]`` was
+    evaluated to (NaN where it was not); needs an archive made with ``keep_values``."""
     if archive.values is None:
         raise ValueError("this archive keeps no values: make it with archive.init(space, keep_values=True)")
     index, found = _locate(archive, _as_rows(ops, space), space)

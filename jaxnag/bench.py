@@ -639,6 +639,7 @@ def _jobs(grid: Grid):
         space = _space_of(grid.custom, bench_name, datasets)
         several = isinstance(metric, tuple)  # objectives: a Pareto front per run
         loaded = {d: grid.custom[d].load() if bench_name == "custom" else
+                  grid.objectives.get((bench_name, d)) or  # the one read when the grid was checked
                   tables.objectives(bench_name, d, list(metric), data_dir=grid.data_dir) if several else
                   tables.load(bench_name, d, data_dir=grid.data_dir, metric=metric) for d in datasets}
         first = loaded[datasets[0]] if several else None
@@ -746,11 +747,8 @@ def _front_fields(obj, res, j) -> dict:
     size = int(np.asarray(res.extras["front_size"])[j])
     vals = np.asarray(res.extras["front_values"])[j, :size]
     ops = np.asarray(res.extras["front_ops"])[j, :size]
-    exact = obj.exact_front()[1]
-    igd_plus = float(pareto.igd_plus(pareto.normalise(vals, obj.ideal, obj.nadir),
-                                     pareto.normalise(exact, obj.ideal, obj.nadir))) if size else None
     return dict(front=[obj.space.to_string(o) for o in ops], front_metrics=obj.to_metric(vals).tolist(),
-                igd_plus=_finite(igd_plus) if igd_plus is not None else None)
+                igd_plus=_finite(pareto.exact_igd(vals, obj)))
 
 
 def run_grid(path, *, out=None, chunk: int | None = None, devices: int | None = None, progress: bool = True,

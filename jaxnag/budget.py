@@ -128,7 +128,8 @@ def with_budget(gen: Generator) -> Generator:
     def ask(key, state, space, config):
         ops, inner = gen.ask(key, state.inner, space, config.inner)
         ops = jnp.asarray(ops, jnp.int32)
-        return ops, state._replace(inner=inner, pending=ops, to_evaluate=archive.admit(state.archive, ops, space, config.budget))
+        admitted = archive.admit(state.archive, ops, space, config.budget)
+        return ops, state._replace(inner=inner, pending=ops, to_evaluate=admitted)
 
     def tell(state, values, space, config):
         ops, admitted = state.pending, state.to_evaluate  # what ask admitted (the archive has not changed since)

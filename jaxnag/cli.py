@@ -487,6 +487,18 @@ def _cmd_generate(args):
               f"(the table has {len(table.info.row_ops)} rows for {space.size} encodings)")
 
 
+def _check_plot(args) -> None:
+    """Before any computation: ``--plot`` needs matplotlib and a file it may write (``--overwrite``)."""
+    if args.plot is None:
+        return
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise CLIError("--plot needs matplotlib: pip install matplotlib (or jaxnag[bench])") from None
+    from . import outputs
+    outputs.check_file(args.plot, "--plot", overwrite=args.overwrite)
+
+
 def _run_seeds(args, gen, space, config, fitness, context, notes):
     """``--seeds`` runs of ``gen`` on ``fitness`` in one compiled call (refused where it would not fit in
     memory), checked."""
@@ -531,13 +543,7 @@ def _load_objectives(args):
 def _cmd_generate_pareto(args):
     """``generate --objectives``: each seed's Pareto front and hypervolume (the exact front's share)."""
     from . import pareto
-    if args.plot is not None:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise CLIError("--plot needs matplotlib: pip install matplotlib (or jaxnag[bench])") from None
-        from . import outputs
-        outputs.check_file(args.plot, "--plot", overwrite=args.overwrite)
+    _check_plot(args)
     from . import registry
     capacity = {} if args.capacity is None else dict(capacity=args.capacity)  # the run's front (any method)
     if "capacity" not in registry.settings(args.method):
@@ -562,9 +568,7 @@ def _cmd_generate_pareto(args):
     runs = []
     for i in range(args.seeds):
         vals = f_vals[i, :sizes[i]]
-        igdp = float(pareto.igd_plus(pareto.normalise(vals, obj.ideal, obj.nadir),
-                                     pareto.normalise(exact, obj.ideal, obj.nadir))) if exact is not None and len(vals) \
-            else math.nan
+        igdp = pareto.exact_igd(vals, obj) if exact is not None else math.nan
         on = [bool(exact is not None and np.any(np.all(exact == v, axis=1))) for v in vals]
         runs.append(dict(seed=i, hypervolume=float(hv[i]), hv_share=_finite_or_none(share[i]),
                          igd_plus=_finite_or_none(igdp), queries=int(np.asarray(res.queries)[i]),
@@ -636,13 +640,7 @@ def _cmd_prior(args):
     from . import prior, tables
     check_int("--k", args.k, lo=1)
     check_int("--seed", args.seed, lo=0, hi=SEED_MAX)
-    if args.plot is not None:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise CLIError("--plot needs matplotlib: pip install matplotlib (or jaxnag[bench])") from None
-        from . import outputs
-        outputs.check_file(args.plot, "--plot", overwrite=args.overwrite)
+    _check_plot(args)
     table = tables.load(args.benchmark, args.dataset, data_dir=args.data_dir)
     if args.budget is not None:
         table.space.check_budget(args.budget, "--budget")

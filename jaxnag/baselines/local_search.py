@@ -118,9 +118,7 @@ def ask(key: jax.Array, state: State, space, config: Config) -> tuple[jax.Array,
     warm = state.queries >= config.initial
     exploring = warm & jnp.any(open_)
     centre = front.ops[pick]
-    nbrs, ok = space.neighbours(centre)
-    nbrs = nbrs[:n]
-    ok = ok[:n]
+    nbrs, ok = space.neighbours(centre)  # [n, R]: n is the neighbourhood's size
     random = space.random(key, (n,))
     ops = jnp.where(exploring, jnp.where(ok[:, None], nbrs, centre[None, :]), random)
     return ops, state._replace(pending=ops, to_evaluate=archive_lib.admit(state.archive, ops, space, config.budget),
@@ -134,9 +132,8 @@ def tell(state: State, values: jax.Array, space, config: Config) -> State:
     values = as_vectors(values, n, config.num_objectives, "local search")
     held, _ = archive_lib.insert(state.archive, state.pending, values, space, admit=state.to_evaluate)
     front = insert(state.front, state.pending, values, state.to_evaluate)
-    explored = jax.tree.map(lambda a, b: jnp.where(state.exploring, a, b),
-                            archive_lib.update(state.explored, state.centre[None], jnp.zeros(1), space),
-                            state.explored)
+    explored, _ = archive_lib.insert(state.explored, state.centre[None], jnp.zeros(1), space,
+                                     admit=state.exploring[None])
     return state._replace(archive=held, front=front, explored=explored, to_evaluate=jnp.zeros(n, bool),
                           rounds=state.rounds + 1)
 

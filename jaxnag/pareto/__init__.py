@@ -9,6 +9,8 @@ FLOPs) enters negated, as :func:`jaxnag.tables.objectives` builds it. The pieces
 - indicators: :func:`hypervolume` (exact for up to 3 objectives, Monte Carlo above), :func:`igd`,
   :func:`igd_plus`, :func:`normalise` (EvoXBench's scale: nadir 0, ideal 1);
 - :func:`with_objectives`: any generator on a vector fitness (the protocol unchanged);
+- against the exact front of an enumerable problem: :func:`exact_hypervolume`, :func:`exact_share`,
+  :func:`exact_igd`;
 - :func:`rank_table`: each architecture's Pareto standing as a table (PG-NAG's prior source).
 
 Examples:
@@ -37,8 +39,11 @@ from ._indicators import igd as igd
 from ._indicators import igd_plus as igd_plus
 from ._indicators import normalise as normalise
 from ._rank_table import rank_table as rank_table
-from ._wrapper import exact_share as exact_share
+from ._exact import exact_hypervolume as exact_hypervolume
+from ._exact import exact_igd as exact_igd
+from ._exact import exact_share as exact_share
 from ._wrapper import with_objectives as with_objectives
 
 __all__ = ["EXACT_MAX", "Front", "check_exact", "crowding", "dominates", "domination_matrix", "empty", "hypervolume",
-           "hypervolume_mc", "igd", "igd_plus", "insert", "insert_one", "non_dominated", "normalise", "rank_table", "ranks", "usable", "exact_share", "with_objectives"]
+           "hypervolume_mc", "igd", "igd_plus", "insert", "insert_one", "non_dominated", "normalise", "rank_table", "ranks", "usable", "exact_hypervolume", "exact_igd", "exact_share",
+           "with_objectives"]

@@ -9,7 +9,7 @@ REA, random search, evosax, a budgeted one, a user's) so that its fitness is a v
   run's ``best_fitness``, with ``best_trace[q]`` the hypervolume after ``q + 1`` unique queries;
 - the hypervolume is EvoXBench's: objectives normalised between the exact front's nadir (0, the
   reference point) and ideal (1) points, so 1 is the whole box and the exact front's share is
-  :func:`exact_share`;
+  :func:`jaxnag.pareto.exact_share`;
 - a generator that takes vectors (NSGA-II) is told them; any other is told a scalar per
   architecture, its standing among the front found so far and its batch (``shaping="rank"``:
   ``-rank + c / (1 + c)`` with ``rank`` its non-dominated rank and ``c`` its crowding distance, as NSGA-II
@@ -40,9 +40,9 @@ from ..errors import ConfigError, check_int
 from ..protocol import Generator, loop, trace_result, wrapper
 from ._dominance import crowding, ranks, usable
 from ._front import Front, empty, insert_one
-from ._indicators import EXACT_MAX, hypervolume, normalise
+from ._indicators import EXACT_MAX, check_exact, hypervolume, normalise
 
-__all__ = ["Config", "SHAPINGS", "State", "exact_share", "with_objectives"]
+__all__ = ["Config", "SHAPINGS", "State", "with_objectives"]
 
 SHAPINGS = ("rank",)
 DEFAULT_TRACE = 1000  # hypervolume entries kept where the generator has no budget of its own
@@ -119,12 +119,11 @@ class State(NamedTuple):
 
 def _hv(values, valid, ideal, nadir, presorted: bool = False):
     m = values.shape[-1]
-    if m > EXACT_MAX:
-        raise ConfigError(f"the hypervolume trace is exact for at most {EXACT_MAX} objectives, got {m}")
+    check_exact(m)
     return hypervolume(normalise(values, ideal, nadir), jnp.zeros(m), valid, presorted=presorted)
 
 
-def _scalar(front: Front, values, ok, config: Config):
+def _scalar(front: Front, values, ok):
     """Each row's standing among the front and the batch: ``-rank + c / (1 + c)``; NaN where failed."""
     pool = jnp.concatenate([front.values, values])
     valid = jnp.concatenate([front.mask, ok])
@@ -133,13 +132,6 @@ def _scalar(front: Front, values, ok, config: Config):
     bonus = jnp.where(jnp.isinf(c), 1.0, c / (1.0 + c))
     score = (-r.astype(jnp.float32) + bonus)[front.values.shape[0]:]
     return jnp.where(ok, score, jnp.nan)
-
-
-def exact_share(result_hv, objectives) -> np.ndarray:
-    """A run's hypervolume as a share of the exact front's (host-side; ``objectives`` enumerable)."""
-    _, vals = objectives.exact_front()
-    ref = float(_hv(jnp.asarray(vals), jnp.ones(len(vals), bool), objectives.ideal, objectives.nadir))
-    return np.asarray(result_hv, np.float64) / ref
 
 
 @wrapper
@@ -208,7 +200,7 @@ def with_objectives(gen: Generator) -> Generator:
         evaluated = gen.needs_values(state.inner) if gen.needs_values is not None else jnp.ones(ops.shape[0], bool)
         values = jnp.where(evaluated[:, None], values, jnp.nan)
         ok = usable(values) & space.is_valid(ops)
-        told = values if gen.takes_vectors else _scalar(state.front, values, ok, config)
+        told = values if gen.takes_vectors else _scalar(state.front, values, ok)
         inner = gen.tell(state.inner, told, space, config.inner)
         held, new = archive_lib.insert(state.archive, ops, values[:, 0], space, admit=evaluated)  # failed: a query
         # each new query enters the front in row order, and the hypervolume after it is written at its number: a
