@@ -363,12 +363,13 @@ def get(name: str) -> Generator:
     return register(gen, replace=True)
 
 
-SURROGATE_SETTINGS = ("query", "local", "ridge", "fresh")  # the online surrogate's settings (jaxnag.surrogate)
+SURROGATE_SETTINGS = ("query", "local", "ridge", "fresh", "predictor", "acquisition", "beta", "memory")  # the online surrogate's settings (jaxnag.surrogate)
 
 
 def compose(method, settings: dict) -> Generator:
     """The generator a run's ``settings`` ask for: ``method`` (a name or a Generator) with the online
-    surrogate where a surrogate setting is given (``query``, ``local``, ``ridge``, ``fresh``:
+    surrogate where a surrogate setting is given (``query``, ``local``, ``ridge``, ``fresh``, ``predictor``,
+    ``acquisition``, ``beta``, ``memory``:
     :mod:`jaxnag.surrogate`), then under a query budget where ``budget`` is given to a method without a
     budget of its own (:mod:`jaxnag.budget`). What ``jaxnag generate`` and ``jaxnag bench`` run; pass the
     same ``settings`` to its ``config``.

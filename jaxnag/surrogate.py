@@ -4,10 +4,14 @@
 that each round, of the ``N`` architectures the generator proposes, only the ``query`` with the
 highest predicted fitness are evaluated; the generator is told the real values of those and
 predicted values for the others (so EDNAG's fitness-weighted denoising still sees a whole
-population). The predictor is ridge regression on one-hot features (each slot's choice), fitted
-inside the compiled program on every architecture evaluated so far: its sufficient statistics
-``X^T X`` and ``X^T y`` grow by each round's queries, and a solve of ``slots x choices + 1``
-unknowns predicts. In the first round (no data yet) the first ``query`` proposals are evaluated.
+population). The predictor (:mod:`jaxnag.predictors`) is fitted inside the compiled program on every
+architecture evaluated so far. The default, ``ridge``, is ridge regression on one-hot features (each
+slot's choice; its sufficient statistics grow by each round's queries): additive in the slots, right
+for near-additive tables such as NAS-Bench-201's. ``gp`` is a Gaussian process with an exponential
+Hamming kernel (interactions between slots of every order), ``pairwise`` one whose mean is ridge on
+one-hot plus pairwise features; with those, ``acquisition`` picks by ``ucb`` (``mean + beta * std``),
+``ei`` or ``thompson`` as well as ``greedy`` (the mean). In the first round (no data yet) the first
+``query`` proposals are evaluated.
 
 With ``local=k`` a picked proposal that would be wasted (evaluated before, or a copy of another
 pick) is replaced by an unevaluated one-slot neighbour of the ``k`` best architectures evaluated
@@ -40,6 +44,7 @@ import jax
 import jax.numpy as jnp
 
 from . import archive as archive_lib
+from . import predictors as predictors_lib
 from . import queries as queries_lib
 from . import ridge as ridge_lib
 from .errors import ConfigError, check_int
@@ -63,6 +68,10 @@ class Config:
         more of its rounds within the budget.
       local: replace wasted picks by neighbours of this many best evaluated architectures (static;
         0, the default: off). See the module doc.
+      predictor: the model (static; :mod:`jaxnag.predictors`): None for ridge on one-hot with ``ridge``
+        as its penalty, or a :class:`jaxnag.predictors.GP`.
+      acquisition: how proposals are ranked (static): ``greedy``, ``ucb``, ``ei`` or ``thompson``.
+      beta: UCB's weight on the predicted standard deviation.
     """
 
     inner: Any
@@ -70,6 +79,9 @@ class Config:
     ridge: float = 1.0
     fresh: bool = dataclasses.field(metadata=dict(static=True), default=False)
     local: int = dataclasses.field(metadata=dict(static=True), default=0)
+    predictor: Any = dataclasses.field(metadata=dict(static=True), default=None)
+    acquisition: str = dataclasses.field(metadata=dict(static=True), default="greedy")
+    beta: float = 2.0
 
     def replace(self, **kw):
         """A copy with the fields ``kw`` changed (checked as a new one is)."""
@@ -82,7 +94,7 @@ class State(NamedTuple):
 
     Attributes:
       inner: the generator's own state.
-      stats: the ridge statistics (:class:`jaxnag.ridge.Stats`) of the evaluated architectures.
+      model: the predictor's state (:class:`jaxnag.ridge.Stats` for ridge) over the evaluated architectures.
       archive: the run's query archive (:mod:`jaxnag.archive`, values kept): a proposal evaluated
         before is told its real value, and with ``fresh`` is picked for evaluation only when fewer than
         ``query`` new proposals remain. ``best_ops``, ``best_fitness`` and ``queries`` are read from it.
@@ -94,7 +106,7 @@ class State(NamedTuple):
     """
 
     inner: Any
-    stats: ridge_lib.Stats
+    model: Any
     archive: archive_lib.Archive
     proposals: jax.Array
     picked: jax.Array
@@ -105,13 +117,19 @@ class State(NamedTuple):
 features = ridge_lib.features
 
 
-def _predictor(state: State, space, config):
-    """``ops [n, R] -> predicted fitness [n]`` from the ridge fit so far (one solve)."""
-    return ridge_lib.predictor(state.stats, space, config.ridge)
+def _model(config):
+    """The predictor: ridge on one-hot with the config's (traced) penalty unless another is set."""
+    return predictors_lib.Ridge(config.ridge) if config.predictor is None else config.predictor
 
 
-def _predict(state: State, ops, space, config) -> jax.Array:
-    return _predictor(state, space, config)(ops)
+def _predict(state: State, ops, space, config) -> tuple[jax.Array, jax.Array]:
+    """``(mean [n], std [n])`` of ``ops [n, R]`` from the fit so far."""
+    return _model(config).predict(state.model, ops, space)
+
+
+def _acquire(key, state: State, ops, space, config) -> jax.Array:
+    mean, std = _predict(state, ops, space, config)
+    return predictors_lib.acquire(config.acquisition, key, mean, std, state.best_fitness, config.beta)
 
 
 def _num_local(space, config) -> int:
@@ -130,12 +148,19 @@ def with_surrogate(gen: Generator) -> Generator:
     """``gen`` with an online ridge surrogate (module doc): ``config(space, query=m, ridge=1.0,
     **settings)``, the other settings being ``gen``'s."""
 
-    def config(space, query=10, ridge=1.0, fresh=False, local=0, **settings):
+    def config(space, query=10, ridge=1.0, fresh=False, local=0, predictor="ridge", acquisition="greedy", beta=2.0,
+               memory=300, **settings):
         check_int("query", query, lo=1)
         check_int("local", local, lo=0)
+        check_int("memory", memory, lo=max(2, int(query)))
         if not ridge > 0:
             raise ConfigError(f"ridge must be > 0 (it keeps the regression's system solvable), got {ridge}")
-        return Config(gen.config(space, **settings), int(query), float(ridge), bool(fresh), int(local))
+        if not (isinstance(beta, (int, float)) and beta >= 0):
+            raise ConfigError(f"beta must be a number >= 0 (UCB's weight on the deviation), got {beta!r}")
+        model = None if predictor == "ridge" else predictors_lib.get(predictor, memory=int(memory))
+        predictors_lib.check_acquisition(acquisition, predictors_lib.Ridge() if model is None else model)
+        return Config(gen.config(space, **settings), int(query), float(ridge), bool(fresh), int(local), model,
+                      acquisition, float(beta))
 
     def init(key, space, config, *, _fitness=None, **context):
         return _init(key, space, config, _fitness, **context)[0]
@@ -149,20 +174,20 @@ def with_surrogate(gen: Generator) -> Generator:
             raise ConfigError(f"the surrogate's query ({config.query}; --surrogate-query on the command line) is "
                               f"more than the {n} architectures {gen.name} proposes per round")
         k = max(config.local, 1)
-        return State(inner, ridge_lib.empty(space), archive_lib.init(space, keep_values=True),
+        return State(inner, _model(config).init(space), archive_lib.init(space, keep_values=True),
                      jnp.zeros((n + _num_local(space, config), space.num_slots), jnp.int32),
                      jnp.zeros(config.query, jnp.int32), jnp.zeros((k, space.num_slots), jnp.int32),
                      jnp.full(k, -jnp.inf, jnp.float32)), spent
 
     def ask(key, state, space, config):
+        k_acq, k_local = jax.random.split(jax.random.fold_in(key, 1))
         ops, inner = gen.ask(key, state.inner, space, config.inner)
         ops = jnp.asarray(ops, jnp.int32)
-        predict = _predictor(state, space, config)
-        pred = predict(ops)
+        pred = _acquire(k_acq, state, ops, space, config)
         # no data yet: the first ones; else the most promising (ties broken by position); with ``fresh``
         # new ones first (one evaluated before is answered again by whoever keeps values, e.g. jaxnag.budget)
         known = jnp.isfinite(archive_lib.lookup(state.archive, ops, space))
-        rank = jnp.where(state.stats.count > 0, pred, -jnp.arange(ops.shape[0], dtype=jnp.float32))
+        rank = jnp.where(state.model.count > 0, pred, -jnp.arange(ops.shape[0], dtype=jnp.float32))
         if config.fresh:
             rank = jnp.where(known, -jnp.inf, rank)
         order = jnp.argsort(-rank, stable=True)
@@ -172,10 +197,10 @@ def with_surrogate(gen: Generator) -> Generator:
             first = archive_lib.first_in_batch(jnp.concatenate([ops, cand]),
                                                jnp.ones(ops.shape[0] + cand.shape[0], bool), space)[ops.shape[0]:]
             cand_known = jnp.isfinite(archive_lib.lookup(state.archive, cand, space))
-            usable = extra & first & ~cand_known & (state.stats.count > 0)
+            usable = extra & first & ~cand_known & (state.model.count > 0)
             # the best's neighbours first (by prediction), then the second best's, ...; unusable ones last
             group = jnp.where(usable, jnp.arange(cand.shape[0]) // (cand.shape[0] // config.local), config.local)
-            nb = jnp.lexsort((-predict(cand), group))[:config.query]
+            nb = jnp.lexsort((-_acquire(k_local, state, cand, space, config), group))[:config.query]
             wasted = known[picked] | ~archive_lib.first_in_batch(ops[picked], jnp.ones(config.query, bool), space)
             j = jnp.clip(jnp.cumsum(wasted) - 1, 0)
             use = wasted & usable[nb[j]]
@@ -189,7 +214,7 @@ def with_surrogate(gen: Generator) -> Generator:
             raise ConfigError(f"tell takes {config.query} values (the picked proposals), got shape {values.shape}")
         picked_ops = state.proposals[state.picked]
         ok = jnp.isfinite(values)
-        state = state._replace(stats=ridge_lib.update(state.stats, picked_ops, values, space))
+        state = state._replace(model=_model(config).update(state.model, picked_ops, values, space))
         # the elites: the best distinct architectures evaluated (a new one joins if it beats the worst)
         known = jnp.isfinite(archive_lib.lookup(state.archive, picked_ops, space))
         new = archive_lib.first_in_batch(picked_ops, ok, space) & ~known
@@ -198,7 +223,7 @@ def with_surrogate(gen: Generator) -> Generator:
         state = state._replace(archive=held, elite_ops=elite_ops, elite_values=elite_values)
         told = archive_lib.lookup(held, state.proposals, space)
         full = jnp.where(jnp.isfinite(told), told,
-                         _predict(state, state.proposals, space, config)).at[state.picked].set(values)
+                         _predict(state, state.proposals, space, config)[0]).at[state.picked].set(values)
         inner = gen.tell(state.inner, full[:full.shape[0] - _num_local(space, config)], space, config.inner)
         return state._replace(inner=inner)
 
@@ -230,7 +255,10 @@ def with_surrogate(gen: Generator) -> Generator:
 
     settings = dict(gen.settings)
     from .registry import Setting
-    settings["query"] = Setting(10, help="proposals evaluated per round (the rest predicted by a ridge surrogate)")
+    settings["query"] = Setting(10, help="proposals evaluated per round (the rest predicted by a surrogate)")
+    settings["predictor"] = Setting("ridge", str, help="the surrogate's model", choices=predictors_lib.NAMES)
+    settings["acquisition"] = Setting("greedy", str, help="how the surrogate ranks proposals",
+                                      choices=predictors_lib.ACQUISITIONS)
     def on_target(key, fitness, space, config):  # the target queries of the wrapped init, passed on
         return _init(key, space, config, fitness)
     return gen.wrapped(description=f"{gen.description} (online surrogate)", config_type=Config, config=config,

@@ -30,10 +30,10 @@ def test_only_the_picked_proposals_are_evaluated_and_the_ridge_learns_an_additiv
     assert int(res.queries) == len({tuple(r) for r in np.concatenate(asked).tolist()}) <= 60
     state = gen.jitted[0](jax.random.key(0), space, cfg)
     ops = space.random(jax.random.key(1), (200,))
-    state = state._replace(stats=ridge.Stats(surrogate.features(ops, space).T @ surrogate.features(ops, space),
+    state = state._replace(model=ridge.Stats(surrogate.features(ops, space).T @ surrogate.features(ops, space),
                                              surrogate.features(ops, space).T @ fitness(ops), jnp.int32(200)))
     test = space.random(jax.random.key(2), (50,))
-    pred = surrogate._predict(state, test, space, dataclasses.replace(cfg, ridge=1e-3))
+    pred = surrogate._predict(state, test, space, dataclasses.replace(cfg, ridge=1e-3))[0]
     np.testing.assert_allclose(pred, fitness(test), atol=0.05)
     best = space.all_ops()[np.argmax(np.asarray(fitness(space.all_ops())))]
     compiled = jax.jit(lambda k: gen.generate(k, fitness, space, cfg))(jax.random.key(0))

@@ -1,0 +1,52 @@
+"""Predictors of fitness fitted online inside a compiled program, and acquisition functions.
+
+A predictor is a static, hashable object (a config field) with ``init(space) -> state``,
+``update(state, ops [q, R], values [q], space, mask=None) -> state`` (rows with a non-finite value
+skipped) and ``predict(state, ops [m, R], space) -> (mean [m], std [m])``; its state is a pytree, so a
+run that fits one is one program, vmappable over seeds. :func:`get` builds one by name:
+
+* ``"ridge"``: ridge on one-hot features (additive in the slots; no uncertainty);
+* ``"gp"``: a Gaussian process with an exponential Hamming kernel (interactions of every order);
+* ``"pairwise"``: a Gaussian process whose mean is ridge on one-hot plus pairwise (slot x slot) features;
+* ``"additive"``: a Gaussian process whose mean is ridge on one-hot features, with an uncertainty.
+
+Examples:
+  >>> from jaxnag import predictors
+  >>> predictors.get("gp", memory=100).kernel
+  'hamming'
+"""
+
+from __future__ import annotations
+
+from ..errors import ConfigError
+from ._acquisition import ACQUISITIONS as ACQUISITIONS
+from ._acquisition import acquire as acquire
+from ._acquisition import check_acquisition as check_acquisition
+from ._gp import GP as GP
+from ._gp import GPState as GPState
+from ._gp import KERNELS as KERNELS
+from ._gp import spd_inverse as spd_inverse
+from ._ridge import Ridge as Ridge
+
+__all__ = ["ACQUISITIONS", "GP", "GPState", "KERNELS", "NAMES", "Ridge", "acquire", "check_acquisition", "get",
+           "spd_inverse"]
+
+NAMES = ("ridge", "gp", "pairwise", "additive")
+
+
+def get(name: str, **settings):
+    """The predictor called ``name`` (:data:`NAMES`) with ``settings`` (``penalty`` for ridge; ``memory``,
+    ``lengthscales``, ``noises`` for the Gaussian processes).
+
+    Examples:
+      >>> get("ridge", penalty=0.5).penalty
+      0.5
+    """
+    try:
+        if name == "ridge":
+            return Ridge(**settings)
+        if name in ("gp", "pairwise", "additive"):
+            return GP(kernel="hamming" if name == "gp" else name, **settings)
+    except TypeError as e:
+        raise ConfigError(f"predictor {name!r}: {e}") from None
+    raise ConfigError(f"unknown predictor {name!r}; the predictors: {', '.join(NAMES)}")

@@ -1,0 +1,241 @@
+"""A Gaussian process over categorical architectures, updated one batch at a time inside a compiled program.
+
+The kernel depends on how many slots two architectures share (``m`` of ``R``):
+
+* ``"hamming"``: ``exp(-h / l)`` with ``h = (R - m) / R`` the normalised Hamming distance (every order of
+  interaction between slots, decaying with ``l``);
+* ``"additive"``: ``(1 + m) / (1 + R)``, the kernel of one-hot features plus a constant: its mean is ridge
+  regression on one-hot features (the surrogate's ridge), with penalty ``noise * (1 + R)``;
+* ``"pairwise"``: ``(1 + m + m(m-1)/2) / (1 + R + R(R-1)/2)``: one-hot plus every (slot, slot) pair of
+  choices, ridge on pairwise features in its dual form (a few hundred points, not ``R^2 C^2`` unknowns).
+
+Observations are kept in a buffer of ``memory`` rows (a repeat of an architecture held is not added twice;
+once the buffer is full, further rows are not added: a budgeted run sets ``memory`` to its budget). For
+each point of a small grid of hyperparameters (length scale x noise) the state holds a factor ``W`` of
+the inverse kernel matrix (``W^T W = (K + noise I)^-1``, the inverse of a Cholesky factor) and the
+log-determinant; a batch of ``q`` new rows extends them by a Schur complement in ``O(memory^2 q)``
+matrix products (no LAPACK call, no refactorisation), and unused rows are identity rows, so the shapes
+never change. Predictions use the grid point with the highest marginal likelihood of the values
+(normalised to mean 0, variance 1).
+
+Examples:
+  >>> import jax, jax.numpy as jnp
+  >>> from jaxnag import predictors, spaces
+  >>> space = spaces.get("nb201")
+  >>> gp = predictors.GP(memory=64)
+  >>> ops = space.random(jax.random.key(0), (40,))
+  >>> values = jnp.sum(ops == 3, axis=1).astype(jnp.float32)
+  >>> state = gp.update(gp.init(space), ops, values, space)
+  >>> mean, std = gp.predict(state, ops[:3], space)
+  >>> bool(jnp.allclose(mean, values[:3], atol=0.2)), bool(jnp.all(std < 0.5))
+  (True, True)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from ..errors import ConfigError
+
+__all__ = ["GP", "GPState", "KERNELS", "spd_inverse"]
+
+KERNELS = ("hamming", "additive", "pairwise")
+
+
+class GPState(NamedTuple):
+    """The buffer and, per grid point ``G``, the inverse kernel matrix.
+
+    Attributes:
+      ops: int32 ``[memory, R]``: the architectures held.
+      values: float32 ``[memory]``: their values (0 where unused).
+      used: bool ``[memory]``.
+      cursor: int32: the next row to (over)write.
+      count: int32: values told so far (not only held).
+      inverse: float32 ``[G, memory, memory]``: a factor ``W`` of the inverse, ``W^T W = (K + noise I)^-1``
+        over the used rows (identity elsewhere).
+      logdet: float32 ``[G]``: ``log det (K + noise I)`` over the used rows.
+    """
+
+    ops: jax.Array
+    values: jax.Array
+    used: jax.Array
+    cursor: jax.Array
+    count: jax.Array
+    inverse: jax.Array
+    logdet: jax.Array
+
+
+def spd_inverse(a: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(a^-1, log det a)`` of a small symmetric positive definite ``a [q, q]`` by Gauss-Jordan
+    elimination in plain XLA ops (no LAPACK call: see :func:`jaxnag.ridge.solve_spd`).
+
+    Examples:
+      >>> inv, logdet = spd_inverse(jnp.array([[4.0, 1.0], [1.0, 3.0]]))
+      >>> round(float(inv[0, 0]), 4), round(float(logdet), 4)
+      (0.2727, 2.3979)
+    """
+    q = a.shape[0]
+    idx = jnp.arange(q)
+
+    def eliminate(k, carry):
+        a, b, logdet = carry
+        pivot = a[k, k]
+        row, rhs = a[k] / pivot, b[k] / pivot
+        col = jnp.where(idx == k, 0.0, a[:, k])
+        a = (a - col[:, None] * row[None, :]).at[k].set(row)
+        b = (b - col[:, None] * rhs[None, :]).at[k].set(rhs)
+        return a, b, logdet + jnp.log(pivot)
+    _, inv, logdet = jax.lax.fori_loop(0, q, eliminate, (a, jnp.eye(q, dtype=a.dtype), jnp.zeros((), a.dtype)))
+    return inv, logdet
+
+
+@dataclasses.dataclass(frozen=True)
+class GP:
+    """A Gaussian process predictor (module doc). Static and hashable: a config field.
+
+    Attributes:
+      kernel: one of :data:`KERNELS`.
+      lengthscales: the ``"hamming"`` kernel's length scales tried (ignored by the others).
+      noises: the noise variances tried (the values are normalised to variance 1).
+      memory: the most observations held (the first ``memory`` distinct ones).
+    """
+
+    kernel: str = "hamming"
+    lengthscales: tuple = (0.1, 0.25, 0.5, 1.0)
+    noises: tuple = (0.01, 0.1)
+    memory: int = 300
+
+    def __post_init__(self):
+        if self.kernel not in KERNELS:
+            raise ConfigError(f"unknown GP kernel {self.kernel!r}; the kernels: {', '.join(KERNELS)}")
+        if not isinstance(self.memory, int) or isinstance(self.memory, bool) or self.memory < 2:
+            raise ConfigError(f"the GP's memory must be an int >= 2, got {self.memory!r}")
+        for name in ("lengthscales", "noises"):
+            grid = getattr(self, name)
+            if not isinstance(grid, tuple) or not grid or not all(
+                    isinstance(v, (int, float)) and math.isfinite(v) and v > 0 for v in grid):
+                raise ConfigError(f"the GP's {name} must be a non-empty tuple of numbers > 0, got {grid!r}")
+        if self.kernel == "hamming" and any(n < 1e-3 for n in self.noises):
+            raise ConfigError("the GP's noises must be >= 1e-3 (float32 inverse updates)")
+
+    @property
+    def grid(self) -> tuple[tuple[float, float], ...]:
+        """The (length scale, noise) pairs tried (length scale 1 for the kernels without one)."""
+        scales = self.lengthscales if self.kernel == "hamming" else (1.0,)
+        return tuple((s, n) for s in scales for n in self.noises)
+
+    # ------------------------------------------------------------------ kernel
+    def _kernel(self, a: jax.Array, b: jax.Array, scale) -> jax.Array:
+        """``k(a_i, b_j)`` ``[n, m]`` for one length scale."""
+        r = a.shape[-1]
+        m = jnp.sum(a[:, None, :] == b[None, :, :], axis=-1).astype(jnp.float32)
+        if self.kernel == "hamming":
+            return jnp.exp(-((r - m) / r) / scale)
+        if self.kernel == "additive":
+            return (1.0 + m) / (1.0 + r)
+        return (1.0 + m + m * (m - 1.0) / 2.0) / (1.0 + r + r * (r - 1.0) / 2.0)
+
+    def _kernels(self, a, b) -> jax.Array:
+        """``[G, n, m]`` over the grid."""
+        return jnp.stack([self._kernel(a, b, s) for s, _ in self.grid])
+
+    def _noise(self) -> jax.Array:
+        return jnp.asarray([n for _, n in self.grid], jnp.float32)
+
+    # ------------------------------------------------------------------ state
+    def init(self, space) -> GPState:
+        """No observations."""
+        g, n = len(self.grid), self.memory
+        return GPState(jnp.zeros((n, space.num_slots), jnp.int32), jnp.zeros(n, jnp.float32), jnp.zeros(n, bool),
+                       jnp.int32(0), jnp.int32(0), jnp.broadcast_to(jnp.eye(n, dtype=jnp.float32), (g, n, n)),
+                       jnp.zeros(g, jnp.float32))
+
+    def update(self, state: GPState, ops: jax.Array, values: jax.Array, space, mask=None) -> GPState:
+        """Add the rows of ``ops [q, R]`` whose ``values [q]`` are finite (and ``mask`` true), each architecture
+        once: a repeat of one held, or of an earlier row of the batch, is skipped, and so is every row once
+        ``memory`` are held (``count`` still counts them)."""
+        ops = jnp.asarray(ops, jnp.int32)
+        values = jnp.asarray(values, jnp.float32)
+        q, n = ops.shape[0], self.memory
+        if q > n:
+            raise ConfigError(f"the GP's memory ({n}) must hold a batch of {q} observations")
+        ok = jnp.isfinite(values) if mask is None else jnp.isfinite(values) & mask
+        told = jnp.sum(ok).astype(jnp.int32)
+        held = jnp.any(jnp.all(ops[:, None, :] == state.ops[None, :, :], axis=-1) & state.used[None, :], axis=1)
+        same = jnp.all(ops[:, None, :] == ops[None, :, :], axis=-1)
+        earlier = jnp.any(same & ok[None, :] & (jnp.arange(q)[None, :] < jnp.arange(q)[:, None]), axis=1)
+        ok = ok & ~held & ~earlier
+        # the new rows go, compacted, to the rows after the last one used, as many as fit
+        order = jnp.argsort(~ok, stable=True)
+        new_ops, new_vals = ops[order], values[order]
+        slots = state.cursor + jnp.arange(q)
+        new_ok = ok[order] & (slots < n)
+        slots = jnp.minimum(slots, n - 1)
+        place = jax.nn.one_hot(slots, n, dtype=jnp.float32).T * new_ok[None, :].astype(jnp.float32)  # [n, q]
+        cross = self._kernels(state.ops, new_ops) * (state.used[:, None] & new_ok[None, :]).astype(jnp.float32)[None]
+        inverse, logdet = jax.vmap(self._add, in_axes=(0, 0, 0, 0, 0, None, None))(
+            state.inverse, state.logdet, cross, self._kernels(new_ops, new_ops), self._noise(), new_ok, place)
+        at = jnp.where(new_ok, slots, n)  # rows not added write nowhere
+        return GPState(state.ops.at[at].set(new_ops, mode="drop"), state.values.at[at].set(new_vals, mode="drop"),
+                       state.used.at[at].set(True, mode="drop"), state.cursor + jnp.sum(new_ok).astype(jnp.int32),
+                       state.count + told, inverse, logdet)
+
+    @staticmethod
+    def _add(factor, logdet, cross, block, noise, ok, place):
+        """Add the rows ``place [n, q]`` (those ``ok``) with kernel ``cross [n, q]`` to the rows held and
+        ``block [q, q]`` among themselves: ``factor`` ``W`` with ``W^T W = (K + noise I)^-1`` grows by a block
+        row ``[-B X^T W, B]`` with ``X = W cross`` and ``B^T B`` the inverse of the Schur complement
+        ``S = block + noise I - X^T X`` (so ``W``'s condition number is the square root of ``K``'s)."""
+        okf = ok.astype(jnp.float32)
+        eye = jnp.eye(ok.shape[0], dtype=jnp.float32)
+        both = okf[:, None] * okf[None, :]
+        x = factor @ cross                                   # [n, q]
+        s = (block - x.T @ x) * both + eye * (noise * okf + (1.0 - okf))[:, None]
+        s_inv, s_logdet = spd_inverse(s)
+        b = _cholesky(s_inv).T                               # B^T B = S^-1
+        rows = b @ (place.T - x.T @ factor)                  # [q, n]: the new rows of W
+        return factor * (1.0 - jnp.sum(place, axis=1))[:, None] + place @ rows, logdet + s_logdet
+
+    # ------------------------------------------------------------------ prediction
+    def _normalised(self, state):
+        w = state.used.astype(jnp.float32)
+        k = jnp.maximum(jnp.sum(w), 1.0)
+        mu = jnp.sum(w * state.values) / k
+        sd = jnp.sqrt(jnp.sum(w * (state.values - mu) ** 2) / k)
+        sd = jnp.where(sd > 0, sd, 1.0)
+        return mu, sd, w * (state.values - mu) / sd
+
+    def evidence(self, state: GPState) -> jax.Array:
+        """The log marginal likelihood of the held values at each grid point ``[G]`` (up to a constant)."""
+        _, _, y = self._normalised(state)
+        z = jnp.einsum("gij,j->gi", state.inverse, y)
+        return -0.5 * jnp.sum(z * z, axis=1) - 0.5 * state.logdet
+
+    def predict(self, state: GPState, ops: jax.Array, space) -> tuple[jax.Array, jax.Array]:
+        """``(mean [m], std [m])`` of the latent fitness of ``ops [m, R]`` (with no data: the prior). Every
+        kernel is 1 between an architecture and itself: the prior variance is 1 in normalised units."""
+        ops = jnp.asarray(ops, jnp.int32)
+        mu, sd, y = self._normalised(state)
+        best = jnp.argmax(self.evidence(state))
+        factor = state.inverse[best]
+        kernel = jax.lax.switch(best, [lambda s=s: self._kernel(state.ops, ops, s) for s, _ in self.grid])
+        v = factor @ (kernel * state.used[:, None].astype(jnp.float32))  # [n, m]
+        mean = mu + sd * (v.T @ (factor @ y))
+        return mean, sd * jnp.sqrt(jnp.maximum(1.0 - jnp.sum(v * v, axis=0), 1e-9))
+
+
+def _cholesky(a: jax.Array) -> jax.Array:
+    """The lower Cholesky factor of a small SPD ``a [q, q]`` in plain XLA ops (column by column)."""
+    q = a.shape[0]
+    idx = jnp.arange(q)
+
+    def column(j, l):
+        d = jnp.sqrt(jnp.maximum(a[j, j] - jnp.sum(l[j] * l[j]), 1e-20))
+        c = (a[:, j] - l @ l[j]) / d
+        return l.at[:, j].set(jnp.where(idx > j, c, jnp.where(idx == j, d, 0.0)))
+    return jax.lax.fori_loop(0, q, column, jnp.zeros_like(a))
