@@ -18,6 +18,7 @@ from ._sources import load_custom as load_custom
 from ..errors import DataError as DataError
 from ._constraints import constrain as constrain
 from ._constraints import parse as parse_constraint
+from ._landscape import landscape as landscape
 from ._objectives import Objectives as Objectives
 from ._objectives import combine as combine
 from ._objectives import front_rows as front_rows
@@ -30,4 +31,4 @@ from ._table import stack as stack
 from ._table import unstack as unstack
 
 __all__ = ["BENCHMARKS", "ENV_VAR", "Benchmark", "DataError", "Objectives", "Table", "TableInfo", "availability", "constrain", "parse_constraint",
-           "benchmark", "combine", "data_dir", "front_rows", "from_arrays", "load", "load_custom", "objectives", "stack_objectives", "stack", "unstack"]
+           "benchmark", "combine", "data_dir", "front_rows", "from_arrays", "landscape", "load", "load_custom", "objectives", "stack_objectives", "stack", "unstack"]
