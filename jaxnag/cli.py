@@ -100,18 +100,36 @@ def _apply_method_flags(args) -> tuple[dict, dict]:
 
 
 def _wrapped(args, settings: dict):
-    """``(generator, settings)`` for ``--method`` (:func:`jaxnag.registry.compose`): with the online surrogate
-    when ``--surrogate-query`` is given, under a query budget when ``--budget`` is given to a method that
-    has none of its own."""
+    """``(generator, settings)`` for ``--method`` (:func:`jaxnag.registry.compose`): under ``--budget``, the
+    method's query-efficient form for the settings not given (:func:`jaxnag.registry.budget_form`; not with
+    ``--plain``); with the online surrogate when ``--surrogate-query`` is given (or the form has it), under a
+    query budget when ``--budget`` is given to a method that has none of its own."""
     from . import registry
-    if args.surrogate_query is not None:
-        settings = dict(settings, query=args.surrogate_query, local=args.surrogate_local or 0)
-    elif args.surrogate_local is not None:
-        raise CLIError("--surrogate-local works with --surrogate-query M (the online surrogate)")
-    return registry.compose(args.method, settings), settings
+    surrogate = {k: getattr(args, f"surrogate_{k}") for k in ("query", "local", "predictor", "acquisition")
+                 if getattr(args, f"surrogate_{k}", None) is not None}
+    budget = getattr(args, "budget", None)
+    if budget is not None and not getattr(args, "plain", False):
+        given = {k for k in settings if getattr(args, k, None) not in (None, False)} | set(surrogate)
+        form = registry.budget_form(args.method, {}, given, budget)
+        if form:
+            flag = lambda k: _SURROGATE_FLAGS.get(k, _flag(k))  # noqa: E731
+            shown = ", ".join(flag(k) if v is True else f"{flag(k)} {v}" for k, v in form.items()
+                              if k not in ("beta", "memory"))
+            args.form_note = (f"jaxnag: --budget {budget}: {args.method}'s query-efficient form ({shown}); --plain "
+                              "for its defaults")  # said once the config is checked (_resolved)
+        settings = dict(settings, **form)
+    elif getattr(args, "plain", False) and budget is None:
+        raise CLIError("--plain works with --budget B (it keeps the method's defaults under the budget)")
+    if "query" not in surrogate and "query" not in settings and len(surrogate):
+        flags = [_SURROGATE_FLAGS[k] for k in surrogate]
+        verb = "work" if len(flags) > 1 else "works"
+        raise CLIError(f"{', '.join(flags)} {verb} with --surrogate-query M (the online surrogate)")
+    if "query" in surrogate and "local" not in surrogate and "local" not in settings:
+        surrogate["local"] = 0
+    return registry.compose(args.method, dict(settings, **surrogate)), dict(settings, **surrogate)
 
 
-_SURROGATE_FLAGS = {"query": "--surrogate-query", "local": "--surrogate-local"}  # the wrapper's settings
+_SURROGATE_FLAGS = {k: "--surrogate-" + k for k in ("query", "local", "predictor", "acquisition")}  # the wrapper's
 
 
 def _build_config(gen, space, settings: dict):
@@ -120,9 +138,12 @@ def _build_config(gen, space, settings: dict):
                    {name: _SURROGATE_FLAGS.get(name, _flag(name)) for name in settings})
 
 
-def _resolved(settings: dict, config) -> dict:
+def _resolved(settings: dict, config, args=None) -> dict:
     """``settings`` with each one left to the config (None, e.g. EDNAG's ``steps``, whose default depends on
-    ``--faithful``) replaced by the config's value, so that the JSON output records what ran."""
+    ``--faithful``) replaced by the config's value, so that the JSON output records what ran; says which
+    query-efficient form ``--budget`` chose, if any (the config is checked by now)."""
+    if getattr(args, "form_note", None):
+        print(args.form_note, file=sys.stderr, flush=True)
     def lookup(name):
         c = config
         while not hasattr(c, name) and hasattr(c, "inner"):  # through the budget and surrogate wrappers
@@ -262,7 +283,7 @@ def _cmd_generate_proxy(args):
         raise CLIError(f"--proxy works with methods that need only a fitness (ednag, random, rea, evosax); "
                        f"{args.method} reads a table or a checkpoint")
     config = _build_config(gen, space, settings)
-    settings = _resolved(settings, config)
+    settings = _resolved(settings, config, args)
     from . import proxies
     fit, label = _proxy_fitness(args, space)
     keys = jax.random.split(jax.random.key(args.seed), args.seeds)
@@ -446,7 +467,7 @@ def _cmd_generate(args):
     space = table.space
     gen, settings = _wrapped(args, settings)
     config = _build_config(gen, space, settings)
-    settings = _resolved(settings, config)
+    settings = _resolved(settings, config, args)
     context, notes = _context(args, gen, context_settings, table)
     line, extra = gen.describe(config, context, notes, table) if gen.describe is not None else (None, {})
     if line:
@@ -555,7 +576,7 @@ def _cmd_generate_pareto(args):
     gen = pareto.with_objectives(gen)
     config = renamed(lambda: gen.config(space, objectives=obj, **{**settings, **capacity}),
                      {name: _flag(name) for name in {**settings, **capacity}})
-    settings = _resolved(settings, config)
+    settings = _resolved(settings, config, args)
     context, notes = _context(args, gen, context_settings, obj.tables[0])
     t0 = time.perf_counter()
     res = _run_seeds(args, gen, space, config, obj, context, notes)
@@ -792,11 +813,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_method_flags(g)
     sg = g.add_argument_group("online surrogate (jaxnag.surrogate), for any method")
     sg.add_argument("--surrogate-query", type=int, default=None, metavar="M",
-                    help="evaluate only the M proposals a ridge surrogate predicts best each round; the others "
+                    help="evaluate only the M proposals a surrogate ranks best each round; the others "
                          "are told predicted values")
     sg.add_argument("--surrogate-local", type=int, default=None, metavar="K",
                     help="with --surrogate-query: replace picks evaluated before by new neighbours of the K best "
                          "so far")
+    sg.add_argument("--surrogate-predictor", default=None, metavar="NAME",
+                    help="with --surrogate-query: the surrogate's model (jaxnag.predictors): ridge (default; "
+                         "additive), gp (interactions of every order), pairwise, additive")
+    sg.add_argument("--surrogate-acquisition", default=None, metavar="NAME",
+                    help="with --surrogate-query: greedy (default), ucb, ei or thompson (not with ridge)")
+    g.add_argument("--plain", action="store_true",
+                   help="with --budget: the method's own defaults cut at the budget, not its query-efficient form "
+                        "(EDNAG: the GP surrogate; PG-NAG: iterative)")
     g.add_argument("--data-dir", default=None, help="folder with the .npz tables (default $JAXNAG_DATA_DIR)")
     g.add_argument("--json", action="store_true", help="print one JSON object (standard JSON: null for no value)")
     g.add_argument("--proxy", default=None, metavar="NAME[,NAME...]",

@@ -130,6 +130,9 @@ class About:
       check: ``check(result, config, notes)``: host-side refusal of a meaningless result (raises).
       describe: ``describe(config, context, notes, table) -> (line or None, dict)``: what a run
         reads, for the user (one line) and for the JSON output (fields).
+      budgeted: settings of the method's query-efficient form (they may include the online surrogate's,
+        :mod:`jaxnag.surrogate`), which :func:`jaxnag.registry.budget_form` fills in under a query budget
+        where the user set none of them (``jaxnag generate --budget B``; ``--plain`` keeps the defaults).
     """
 
     description: str = ""
@@ -138,6 +141,7 @@ class About:
     open_context: Callable | None = None
     check: Callable | None = None
     describe: Callable | None = None
+    budgeted: dict = dataclasses.field(default_factory=dict)
 
 
 _ABOUT = tuple(f.name for f in dataclasses.fields(About))
@@ -203,7 +207,7 @@ class Generator:
         if missing:
             raise TypeError(f"Generator {name!r} needs {', '.join(missing)}")
         given = {k: v for k, v in dict(described, description=description, settings=settings).items() if v is not None}
-        about = dataclasses.replace(about or About(), **{k: dict(v) if k in ("settings", "small") else v
+        about = dataclasses.replace(about or About(), **{k: dict(v) if k in ("settings", "small", "budgeted") else v
                                                          for k, v in given.items()})
         for k, v in dict(name=name, config_type=config_type, config=config, init=init, ask=ask, tell=tell,
                          generate=generate, done=done, context=tuple(context), init_on_target=init_on_target,

@@ -29,7 +29,7 @@ import jax.numpy as jnp
 from .errors import ConfigError, UnknownName, renamed
 from .protocol import Generator
 
-__all__ = ["DEPRECATED", "SURROGATE_SETTINGS", "Setting", "compose", "deprecation_note", "get", "names", "register",
+__all__ = ["DEPRECATED", "SURROGATE_SETTINGS", "Setting", "budget_form", "compose", "deprecation_note", "get", "names", "register",
            "settings"]
 
 
@@ -94,7 +94,17 @@ def _ednag() -> Generator:
              faithful=Setting(False, bool, "reproduce the reference code's behaviour and hyperparameters"),
              reference=Setting(False, bool, "the reference configuration's hyperparameters (T 100, elite rate 0.1, "
                                             "diversity rate 0.2, mutation index 5) in the default mode")),
-        ednag.init, ednag.ask, ednag.tell, ednag.generate, ednag.done, small=dict(population=8, steps=5))
+        ednag.init, ednag.ask, ednag.tell, ednag.generate, ednag.done, small=dict(population=8, steps=5),
+        budgeted=EDNAG_BUDGETED)
+
+
+# EDNAG's query-efficient form (docs/predictors.md: chosen by `benchmarks/predictors.py --choose`): the online
+# surrogate with a Gaussian process and UCB, 5 of 30 children evaluated per step, local search around the 10 best
+EDNAG_BUDGETED = dict(population=30, steps=400, reference=True, query=5, local=10, predictor="gp", acquisition="ucb",
+                      beta=2.0)
+# PG-NAG's (docs/budget.md): its prior scored on 20 target queries, rescored after every round of 2
+PGNAG_BUDGETED = dict(k=5, prior_budget=20, prior_method="loo", sampler="direct", samples=2, rounds=5000,
+                      iterative=True, sharpness=8.0)
 
 
 def _random() -> Generator:
@@ -227,6 +237,7 @@ def _pgnag() -> Generator:
              sharpness=Setting(1.0, float, "iterative: default temperature = score std / this")),
         pgnag.init, pgnag.ask, pgnag.tell, pgnag.generate, pgnag.done, context=("source",),
         small=dict(k=5, prior_method="loo", samples=10, iterations=10), open_context=open_context,
+        budgeted=PGNAG_BUDGETED,
         check=lambda result, config, notes: pgnag.check(result, config, notes.get("source", "the prior's source")),
         init_on_target=_pgnag_on_target,
         report=lambda state, config: dict(missing_share=state.scoring.missing_share,
@@ -363,7 +374,7 @@ def get(name: str) -> Generator:
     return register(gen, replace=True)
 
 
-SURROGATE_SETTINGS = ("query", "local", "ridge", "fresh", "predictor", "acquisition", "beta", "memory")  # the online surrogate's settings (jaxnag.surrogate)
+SURROGATE_SETTINGS = ("query", "local", "ridge", "fresh", "predictor", "acquisition", "beta", "memory", "joint")  # the online surrogate's settings (jaxnag.surrogate)
 
 
 def compose(method, settings: dict) -> Generator:
@@ -394,6 +405,28 @@ def compose(method, settings: dict) -> Generator:
         from . import budget
         gen = budget.with_budget(gen)
     return gen
+
+
+def budget_form(method, settings: dict, given, budget: int) -> dict:
+    """``settings`` with the query-efficient form of ``method`` (``Generator.about.budgeted``) filled in for
+    every name not in ``given`` (the names the user set; a ``predictor`` given keeps its own acquisition),
+    for a run of ``budget`` unique queries; a Gaussian process surrogate holds the whole run (``memory`` =
+    the budget) unless ``memory`` is given.
+
+    Examples:
+      >>> form = budget_form("ednag", dict(population=None), {"population"}, 300)
+      >>> form["population"], form["predictor"], form["memory"]
+      (None, 'gp', 300)
+      >>> budget_form("rea", dict(population=50), set(), 300)  # REA has no other form
+      {'population': 50}
+    """
+    gen = get(method) if isinstance(method, str) else method
+    skip = set(given) | ({"acquisition", "beta"} if "predictor" in given else set())  # the user's own model
+    out = dict(settings)
+    out.update({k: v for k, v in gen.about.budgeted.items() if k not in skip})
+    if out.get("predictor", "ridge") != "ridge" and "memory" not in given:
+        out["memory"] = max(int(budget), 2)
+    return out
 
 
 def settings(name: str) -> dict[str, Setting]:

@@ -72,6 +72,8 @@ class Config:
         as its penalty, or a :class:`jaxnag.predictors.GP`.
       acquisition: how proposals are ranked (static): ``greedy``, ``ucb``, ``ei`` or ``thompson``.
       beta: UCB's weight on the predicted standard deviation.
+      joint: with ``local``, rank the generator's new proposals and the neighbours of the best together by
+        the acquisition (static; off: neighbours only replace wasted picks).
     """
 
     inner: Any
@@ -82,6 +84,7 @@ class Config:
     predictor: Any = dataclasses.field(metadata=dict(static=True), default=None)
     acquisition: str = dataclasses.field(metadata=dict(static=True), default="greedy")
     beta: float = 2.0
+    joint: bool = dataclasses.field(metadata=dict(static=True), default=False)
 
     def replace(self, **kw):
         """A copy with the fields ``kw`` changed (checked as a new one is)."""
@@ -149,18 +152,22 @@ def with_surrogate(gen: Generator) -> Generator:
     **settings)``, the other settings being ``gen``'s."""
 
     def config(space, query=10, ridge=1.0, fresh=False, local=0, predictor="ridge", acquisition="greedy", beta=2.0,
-               memory=300, **settings):
+               memory=300, joint=False, **settings):
         check_int("query", query, lo=1)
         check_int("local", local, lo=0)
-        check_int("memory", memory, lo=max(2, int(query)))
+        check_int("memory", memory, lo=2)
+        if predictor != "ridge" and memory < query:
+            raise ConfigError(f"memory ({memory}) must hold one round's {query} queries (query)")
         if not ridge > 0:
             raise ConfigError(f"ridge must be > 0 (it keeps the regression's system solvable), got {ridge}")
         if not (isinstance(beta, (int, float)) and beta >= 0):
             raise ConfigError(f"beta must be a number >= 0 (UCB's weight on the deviation), got {beta!r}")
         model = None if predictor == "ridge" else predictors_lib.get(predictor, memory=int(memory))
         predictors_lib.check_acquisition(acquisition, predictors_lib.Ridge() if model is None else model)
+        if joint and not local:
+            raise ConfigError("joint ranks the proposals with the neighbours of the best: it needs local > 0")
         return Config(gen.config(space, **settings), int(query), float(ridge), bool(fresh), int(local), model,
-                      acquisition, float(beta))
+                      acquisition, float(beta), bool(joint))
 
     def init(key, space, config, *, _fitness=None, **context):
         return _init(key, space, config, _fitness, **context)[0]
@@ -205,6 +212,12 @@ def with_surrogate(gen: Generator) -> Generator:
             j = jnp.clip(jnp.cumsum(wasted) - 1, 0)
             use = wasted & usable[nb[j]]
             picked = jnp.where(use, ops.shape[0] + nb[j], picked).astype(jnp.int32)
+            if config.joint:  # every new proposal and candidate ranked together, new ones first
+                new = jnp.concatenate([~known & archive_lib.first_in_batch(ops, jnp.ones(ops.shape[0], bool), space),
+                                       usable])
+                score = jnp.concatenate([pred, _acquire(k_local, state, cand, space, config)])
+                joint = jnp.lexsort((-score, ~new))[:config.query].astype(jnp.int32)
+                picked = jnp.where(state.model.count > 0, joint, picked)
             ops = jnp.concatenate([ops, cand])
         return ops[picked], state._replace(inner=inner, proposals=ops, picked=picked)
 

@@ -356,13 +356,14 @@ def test_protocol_run_refuses_a_wrong_answer(answer, message):
 
 def test_a_prior_budget_above_the_query_budget_is_refused_before_compiling(capsys, data_dir):
     """PG-NAG scoring its prior on 50 target queries cannot run under a budget of 10: refused at trace
-    time (one line after the protocol note), not after the run."""
+    time (one line after the form's and the protocol's notes), not after the run."""
     code, out, err = run(capsys, "generate", "--method", "pgnag", "--benchmark", "nb201", "--data-dir", data_dir,
                          "--prior-budget", "50", "--budget", "10")
     lines = err.strip().splitlines()
-    assert code == 2 and len(lines) == 2 and "Traceback" not in err and "compiling" not in err, err
-    assert lines[0].startswith("jaxnag: pgnag protocol: budgeted")
-    assert "makes at least 50 unique target queries (scoring its prior), more than the query budget 10" in lines[1]
+    assert code == 2 and len(lines) == 3 and "Traceback" not in err and "compiling" not in err, err
+    assert "query-efficient form" in lines[0]  # --budget chose PG-NAG's iterative form (the budget's note)
+    assert lines[1].startswith("jaxnag: pgnag protocol: budgeted")
+    assert "makes at least 50 unique target queries (scoring its prior), more than the query budget 10" in lines[2]
 
 
 @pytest.mark.slow  # a fresh process (and the probe it starts): 5-10 s

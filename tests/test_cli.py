@@ -5,6 +5,7 @@ import sys
 import numpy as np
 import pytest
 
+from jaxnag import registry
 from jaxnag.cli import main
 
 
@@ -157,17 +158,36 @@ def test_proxy_generation_training_and_bad_data(capsys, tmp_path):
 
 def test_budget_flag_applies_to_every_method(capsys):
     code, out, err = run(capsys, "generate", "--method", "ednag", "--benchmark", "nb201", "--dataset", "cifar100",
-                         "--budget", "40", "--population", "10", "--seeds", "3", "--json")
+                         "--budget", "40", "--population", "10", "--plain", "--seeds", "3", "--json")
     assert code == 0, err
     r = json.loads(out)
     assert r["config"]["budget"] == 40 and [x["queries"] for x in r["runs"]] == [40, 40, 40]
     assert r["config"]["steps"] == 150 and r["config"]["population"] == 10  # what ran, not None
     code, out, err = run(capsys, "generate", "--method", "ednag", "--benchmark", "nb201", "--dataset", "cifar100",
-                         "--budget", "40", "--reference", "--seeds", "1", "--json")
+                         "--budget", "40", "--reference", "--plain", "--seeds", "1", "--json")
     assert code == 0, err
     assert json.loads(out)["config"]["steps"] == 100  # the reference's T
     code, _, err = run(capsys, "generate", "--method", "ednag", "--benchmark", "nb201", "--budget", "0")
     assert code == 2 and "--budget" in err
+
+
+def test_budget_picks_the_query_efficient_form(capsys):
+    """--budget alone runs EDNAG's query-efficient form (registry.EDNAG_BUDGETED: the GP surrogate, UCB, local
+    search), said in one line; a flag given wins over the form; --plain needs --budget."""
+    args = ["generate", "--method", "ednag", "--benchmark", "nb201", "--dataset", "cifar100", "--budget", "40",
+            "--seeds", "2", "--json"]
+    code, out, err = run(capsys, *args)
+    assert code == 0, err
+    cfg = json.loads(out)["config"]
+    assert "query-efficient form" in err and "--plain" in err
+    assert {k: cfg[k] for k in registry.EDNAG_BUDGETED} == registry.EDNAG_BUDGETED and cfg["memory"] == 40
+    assert [x["queries"] for x in json.loads(out)["runs"]] == [40, 40]
+    code, out, err = run(capsys, *args, "--population", "12", "--surrogate-predictor", "ridge")
+    assert code == 0, err
+    cfg = json.loads(out)["config"]
+    assert cfg["population"] == 12 and cfg["predictor"] == "ridge" and cfg.get("acquisition", "greedy") == "greedy"
+    code, _, err = run(capsys, "generate", "--method", "ednag", "--benchmark", "nb201", "--plain")
+    assert code == 2 and "--plain works with --budget" in err
 
 
 def test_surrogate_flags(capsys):

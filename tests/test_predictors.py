@@ -72,8 +72,9 @@ def test_incremental_gp_equals_exact_inference(kernel, batches):
         for o, v in zip(ops.tolist(), vals.tolist()):
             if math.isfinite(v) and tuple(o) not in held and len(held) < gp.memory:
                 held[tuple(o)] = v
-        got = {tuple(o): v for o, v, u in zip(np.asarray(state.ops).tolist(), np.asarray(state.values).tolist(),
-                                               np.asarray(state.used)) if u}
+        buf = state.buffer
+        got = {tuple(o): v for o, v, u in zip(np.asarray(buf.ops).tolist(), np.asarray(buf.values).tolist(),
+                                               np.asarray(buf.used)) if u}
         assert got.keys() == held.keys() and int(state.count) == told
         np.testing.assert_allclose([got[k] for k in held], list(held.values()), rtol=1e-6)
         ops_h, vals_h = np.array(list(held), np.int64), np.array(list(held.values()), np.float64)

@@ -8,7 +8,9 @@ run that fits one is one program, vmappable over seeds. :func:`get` builds one b
 * ``"ridge"``: ridge on one-hot features (additive in the slots; no uncertainty);
 * ``"gp"``: a Gaussian process with an exponential Hamming kernel (interactions of every order);
 * ``"pairwise"``: a Gaussian process whose mean is ridge on one-hot plus pairwise (slot x slot) features;
-* ``"additive"``: a Gaussian process whose mean is ridge on one-hot features, with an uncertainty.
+* ``"additive"``: a Gaussian process whose mean is ridge on one-hot features, with an uncertainty;
+* ``"ensemble"``: an ensemble of small MLPs trained online (BANANAS-style; the members' spread is the
+  uncertainty).
 
 Examples:
   >>> from jaxnag import predictors
@@ -22,21 +24,25 @@ from ..errors import ConfigError
 from ._acquisition import ACQUISITIONS as ACQUISITIONS
 from ._acquisition import acquire as acquire
 from ._acquisition import check_acquisition as check_acquisition
+from ._buffer import Buffer as Buffer
+from ._ensemble import Ensemble as Ensemble
+from ._ensemble import EnsembleState as EnsembleState
 from ._gp import GP as GP
 from ._gp import GPState as GPState
 from ._gp import KERNELS as KERNELS
 from ._gp import spd_inverse as spd_inverse
 from ._ridge import Ridge as Ridge
 
-__all__ = ["ACQUISITIONS", "GP", "GPState", "KERNELS", "NAMES", "Ridge", "acquire", "check_acquisition", "get",
-           "spd_inverse"]
+__all__ = ["ACQUISITIONS", "Buffer", "Ensemble", "EnsembleState", "GP", "GPState", "KERNELS", "NAMES", "Ridge",
+           "acquire", "check_acquisition", "get", "spd_inverse"]
 
-NAMES = ("ridge", "gp", "pairwise", "additive")
+NAMES = ("ridge", "gp", "pairwise", "additive", "ensemble")
 
 
 def get(name: str, **settings):
     """The predictor called ``name`` (:data:`NAMES`) with ``settings`` (``penalty`` for ridge; ``memory``,
-    ``lengthscales``, ``noises`` for the Gaussian processes).
+    ``lengthscales``, ``noises`` for the Gaussian processes; ``memory``, ``members``, ``steps``, ... for the
+    ensemble).
 
     Examples:
       >>> get("ridge", penalty=0.5).penalty
@@ -47,6 +53,8 @@ def get(name: str, **settings):
             return Ridge(**settings)
         if name in ("gp", "pairwise", "additive"):
             return GP(kernel="hamming" if name == "gp" else name, **settings)
+        if name == "ensemble":
+            return Ensemble(**settings)
     except TypeError as e:
         raise ConfigError(f"predictor {name!r}: {e}") from None
     raise ConfigError(f"unknown predictor {name!r}; the predictors: {', '.join(NAMES)}")

@@ -41,6 +41,7 @@ import jax
 import jax.numpy as jnp
 
 from ..errors import ConfigError
+from . import _buffer
 
 __all__ = ["GP", "GPState", "KERNELS", "spd_inverse"]
 
@@ -48,26 +49,23 @@ KERNELS = ("hamming", "additive", "pairwise")
 
 
 class GPState(NamedTuple):
-    """The buffer and, per grid point ``G``, the inverse kernel matrix.
+    """The observations and, per grid point ``G``, the inverse kernel matrix's factor.
 
     Attributes:
-      ops: int32 ``[memory, R]``: the architectures held.
-      values: float32 ``[memory]``: their values (0 where unused).
-      used: bool ``[memory]``.
-      cursor: int32: the next row to (over)write.
-      count: int32: values told so far (not only held).
+      buffer: the architectures held and their values (:class:`jaxnag.predictors.Buffer`).
       inverse: float32 ``[G, memory, memory]``: a factor ``W`` of the inverse, ``W^T W = (K + noise I)^-1``
         over the used rows (identity elsewhere).
       logdet: float32 ``[G]``: ``log det (K + noise I)`` over the used rows.
     """
 
-    ops: jax.Array
-    values: jax.Array
-    used: jax.Array
-    cursor: jax.Array
-    count: jax.Array
+    buffer: _buffer.Buffer
     inverse: jax.Array
     logdet: jax.Array
+
+    @property
+    def count(self) -> jax.Array:
+        """Finite values told so far."""
+        return self.buffer.count
 
 
 def spd_inverse(a: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -151,39 +149,18 @@ class GP:
     def init(self, space) -> GPState:
         """No observations."""
         g, n = len(self.grid), self.memory
-        return GPState(jnp.zeros((n, space.num_slots), jnp.int32), jnp.zeros(n, jnp.float32), jnp.zeros(n, bool),
-                       jnp.int32(0), jnp.int32(0), jnp.broadcast_to(jnp.eye(n, dtype=jnp.float32), (g, n, n)),
+        return GPState(_buffer.empty(n, space.num_slots), jnp.broadcast_to(jnp.eye(n, dtype=jnp.float32), (g, n, n)),
                        jnp.zeros(g, jnp.float32))
 
     def update(self, state: GPState, ops: jax.Array, values: jax.Array, space, mask=None) -> GPState:
         """Add the rows of ``ops [q, R]`` whose ``values [q]`` are finite (and ``mask`` true), each architecture
-        once: a repeat of one held, or of an earlier row of the batch, is skipped, and so is every row once
-        ``memory`` are held (``count`` still counts them)."""
-        ops = jnp.asarray(ops, jnp.int32)
-        values = jnp.asarray(values, jnp.float32)
-        q, n = ops.shape[0], self.memory
-        if q > n:
-            raise ConfigError(f"the GP's memory ({n}) must hold a batch of {q} observations")
-        ok = jnp.isfinite(values) if mask is None else jnp.isfinite(values) & mask
-        told = jnp.sum(ok).astype(jnp.int32)
-        held = jnp.any(jnp.all(ops[:, None, :] == state.ops[None, :, :], axis=-1) & state.used[None, :], axis=1)
-        same = jnp.all(ops[:, None, :] == ops[None, :, :], axis=-1)
-        earlier = jnp.any(same & ok[None, :] & (jnp.arange(q)[None, :] < jnp.arange(q)[:, None]), axis=1)
-        ok = ok & ~held & ~earlier
-        # the new rows go, compacted, to the rows after the last one used, as many as fit
-        order = jnp.argsort(~ok, stable=True)
-        new_ops, new_vals = ops[order], values[order]
-        slots = state.cursor + jnp.arange(q)
-        new_ok = ok[order] & (slots < n)
-        slots = jnp.minimum(slots, n - 1)
-        place = jax.nn.one_hot(slots, n, dtype=jnp.float32).T * new_ok[None, :].astype(jnp.float32)  # [n, q]
-        cross = self._kernels(state.ops, new_ops) * (state.used[:, None] & new_ok[None, :]).astype(jnp.float32)[None]
+        once (the first ``memory`` distinct ones are held: :class:`jaxnag.predictors.Buffer`)."""
+        old = state.buffer
+        buf, new = _buffer.add(old, ops, values, mask)
+        cross = self._kernels(old.ops, new.ops) * (old.used[:, None] & new.ok[None, :]).astype(jnp.float32)[None]
         inverse, logdet = jax.vmap(self._add, in_axes=(0, 0, 0, 0, 0, None, None))(
-            state.inverse, state.logdet, cross, self._kernels(new_ops, new_ops), self._noise(), new_ok, place)
-        at = jnp.where(new_ok, slots, n)  # rows not added write nowhere
-        return GPState(state.ops.at[at].set(new_ops, mode="drop"), state.values.at[at].set(new_vals, mode="drop"),
-                       state.used.at[at].set(True, mode="drop"), state.cursor + jnp.sum(new_ok).astype(jnp.int32),
-                       state.count + told, inverse, logdet)
+            state.inverse, state.logdet, cross, self._kernels(new.ops, new.ops), self._noise(), new.ok, new.place)
+        return GPState(buf, inverse, logdet)
 
     @staticmethod
     def _add(factor, logdet, cross, block, noise, ok, place):
@@ -202,17 +179,9 @@ class GP:
         return factor * (1.0 - jnp.sum(place, axis=1))[:, None] + place @ rows, logdet + s_logdet
 
     # ------------------------------------------------------------------ prediction
-    def _normalised(self, state):
-        w = state.used.astype(jnp.float32)
-        k = jnp.maximum(jnp.sum(w), 1.0)
-        mu = jnp.sum(w * state.values) / k
-        sd = jnp.sqrt(jnp.sum(w * (state.values - mu) ** 2) / k)
-        sd = jnp.where(sd > 0, sd, 1.0)
-        return mu, sd, w * (state.values - mu) / sd
-
     def evidence(self, state: GPState) -> jax.Array:
         """The log marginal likelihood of the held values at each grid point ``[G]`` (up to a constant)."""
-        _, _, y = self._normalised(state)
+        _, _, y = _buffer.normalised(state.buffer)
         z = jnp.einsum("gij,j->gi", state.inverse, y)
         return -0.5 * jnp.sum(z * z, axis=1) - 0.5 * state.logdet
 
@@ -220,11 +189,11 @@ class GP:
         """``(mean [m], std [m])`` of the latent fitness of ``ops [m, R]`` (with no data: the prior). Every
         kernel is 1 between an architecture and itself: the prior variance is 1 in normalised units."""
         ops = jnp.asarray(ops, jnp.int32)
-        mu, sd, y = self._normalised(state)
+        mu, sd, y = _buffer.normalised(state.buffer)
         best = jnp.argmax(self.evidence(state))
         factor = state.inverse[best]
-        kernel = jax.lax.switch(best, [lambda s=s: self._kernel(state.ops, ops, s) for s, _ in self.grid])
-        v = factor @ (kernel * state.used[:, None].astype(jnp.float32))  # [n, m]
+        kernel = jax.lax.switch(best, [lambda s=s: self._kernel(state.buffer.ops, ops, s) for s, _ in self.grid])
+        v = factor @ (kernel * state.buffer.used[:, None].astype(jnp.float32))  # [n, m]
         mean = mu + sd * (v.T @ (factor @ y))
         return mean, sd * jnp.sqrt(jnp.maximum(1.0 - jnp.sum(v * v, axis=0), 1e-9))
 
