@@ -105,8 +105,8 @@ def _wrapped(args, settings: dict):
     ``--plain``); with the online surrogate when ``--surrogate-query`` is given (or the form has it), under a
     query budget when ``--budget`` is given to a method that has none of its own."""
     from . import registry
-    surrogate = {k: getattr(args, f"surrogate_{k}") for k in ("query", "local", "predictor", "acquisition")
-                 if getattr(args, f"surrogate_{k}", None) is not None}
+    surrogate = {k: getattr(args, f"surrogate_{k}") for k in _SURROGATE_FLAGS
+                 if getattr(args, f"surrogate_{k}", None) not in (None, False)}
     budget = getattr(args, "budget", None)
     if budget is not None and not getattr(args, "plain", False):
         given = {k for k in settings if getattr(args, k, None) not in (None, False)} | set(surrogate)
@@ -129,7 +129,7 @@ def _wrapped(args, settings: dict):
     return registry.compose(args.method, dict(settings, **surrogate)), dict(settings, **surrogate)
 
 
-_SURROGATE_FLAGS = {k: "--surrogate-" + k for k in ("query", "local", "predictor", "acquisition")}  # the wrapper's
+_SURROGATE_FLAGS = {k: "--surrogate-" + k for k in ("query", "local", "predictor", "acquisition", "explore", "joint")}
 
 
 def _build_config(gen, space, settings: dict):
@@ -823,6 +823,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "additive), gp (interactions of every order), pairwise, additive")
     sg.add_argument("--surrogate-acquisition", default=None, metavar="NAME",
                     help="with --surrogate-query: greedy (default), ucb, ei or thompson (not with ridge)")
+    sg.add_argument("--surrogate-explore", type=int, default=None, metavar="E",
+                    help="with --surrogate-local: E random architectures join the candidates, after the neighbours")
+    sg.add_argument("--surrogate-joint", action="store_true",
+                    help="with --surrogate-local: rank the proposals and the neighbours together")
     g.add_argument("--plain", action="store_true",
                    help="with --budget: the method's own defaults cut at the budget, not its query-efficient form "
                         "(EDNAG: the GP surrogate; PG-NAG: iterative)")

@@ -29,8 +29,8 @@ import jax.numpy as jnp
 from .errors import ConfigError, UnknownName, renamed
 from .protocol import Generator
 
-__all__ = ["DEPRECATED", "SURROGATE_SETTINGS", "Setting", "budget_form", "compose", "deprecation_note", "get", "names", "register",
-           "settings"]
+__all__ = ["DEPRECATED", "SURROGATE_SETTINGS", "Setting", "budget_form", "compose", "deprecation_note", "get", "names",
+           "register", "settings"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,8 +100,9 @@ def _ednag() -> Generator:
 
 # EDNAG's query-efficient form (docs/predictors.md: chosen by `benchmarks/predictors.py --choose`): the online
 # surrogate with a Gaussian process and UCB, 5 of 30 children evaluated per step, local search around the 10 best
-EDNAG_BUDGETED = dict(population=30, steps=400, reference=True, query=5, local=10, predictor="gp", acquisition="ucb",
-                      beta=2.0)
+# and 5 random candidates as the last resort
+EDNAG_BUDGETED = dict(population=30, steps=400, reference=True, query=5, local=10, explore=5, predictor="gp",
+                      acquisition="ucb", beta=2.0)
 # PG-NAG's (docs/budget.md): its prior scored on 20 target queries, rescored after every round of 2
 PGNAG_BUDGETED = dict(k=5, prior_budget=20, prior_method="loo", sampler="direct", samples=2, rounds=5000,
                       iterative=True, sharpness=8.0)
@@ -374,7 +375,9 @@ def get(name: str) -> Generator:
     return register(gen, replace=True)
 
 
-SURROGATE_SETTINGS = ("query", "local", "ridge", "fresh", "predictor", "acquisition", "beta", "memory", "joint")  # the online surrogate's settings (jaxnag.surrogate)
+# the online surrogate's settings (jaxnag.surrogate)
+SURROGATE_SETTINGS = ("query", "local", "ridge", "fresh", "predictor", "acquisition", "beta", "memory", "joint",
+                      "explore")
 
 
 def compose(method, settings: dict) -> Generator:

@@ -74,6 +74,9 @@ class Config:
       beta: UCB's weight on the predicted standard deviation.
       joint: with ``local``, rank the generator's new proposals and the neighbours of the best together by
         the acquisition (static; off: neighbours only replace wasted picks).
+      explore: with ``local``, this many random architectures join the candidates, after the neighbours
+        (static; 0: none). Where every neighbour of the best was queried and the generator proposes only
+        known architectures, they keep the run spending its queries instead of idling.
     """
 
     inner: Any
@@ -85,6 +88,7 @@ class Config:
     acquisition: str = dataclasses.field(metadata=dict(static=True), default="greedy")
     beta: float = 2.0
     joint: bool = dataclasses.field(metadata=dict(static=True), default=False)
+    explore: int = dataclasses.field(metadata=dict(static=True), default=0)
 
     def replace(self, **kw):
         """A copy with the fields ``kw`` changed (checked as a new one is)."""
@@ -135,8 +139,13 @@ def _acquire(key, state: State, ops, space, config) -> jax.Array:
     return predictors_lib.acquire(config.acquisition, key, mean, std, state.best_fitness, config.beta)
 
 
-def _num_local(space, config) -> int:
+def _num_neighbours(space, config) -> int:
     return config.local * space.num_slots * (space.num_choices - 1)
+
+
+def _num_local(space, config) -> int:
+    """Candidates beside the generator's proposals: the neighbours, then ``explore`` random architectures."""
+    return _num_neighbours(space, config) + config.explore
 
 
 def _local_candidates(state: State, space, config):
@@ -152,7 +161,7 @@ def with_surrogate(gen: Generator) -> Generator:
     **settings)``, the other settings being ``gen``'s."""
 
     def config(space, query=10, ridge=1.0, fresh=False, local=0, predictor="ridge", acquisition="greedy", beta=2.0,
-               memory=300, joint=False, **settings):
+               memory=300, joint=False, explore=0, **settings):
         check_int("query", query, lo=1)
         check_int("local", local, lo=0)
         check_int("memory", memory, lo=2)
@@ -164,10 +173,12 @@ def with_surrogate(gen: Generator) -> Generator:
             raise ConfigError(f"beta must be a number >= 0 (UCB's weight on the deviation), got {beta!r}")
         model = None if predictor == "ridge" else predictors_lib.get(predictor, memory=int(memory))
         predictors_lib.check_acquisition(acquisition, predictors_lib.Ridge() if model is None else model)
-        if joint and not local:
-            raise ConfigError("joint ranks the proposals with the neighbours of the best: it needs local > 0")
+        check_int("explore", explore, lo=0)
+        for name, value in (("joint", joint), ("explore", explore)):
+            if value and not local:
+                raise ConfigError(f"{name} works with the neighbours of the best: it needs local > 0")
         return Config(gen.config(space, **settings), int(query), float(ridge), bool(fresh), int(local), model,
-                      acquisition, float(beta), bool(joint))
+                      acquisition, float(beta), bool(joint), int(explore))
 
     def init(key, space, config, *, _fitness=None, **context):
         return _init(key, space, config, _fitness, **context)[0]
@@ -201,12 +212,16 @@ def with_surrogate(gen: Generator) -> Generator:
         picked = order[:config.query].astype(jnp.int32)
         if config.local:
             cand, extra = _local_candidates(state, space, config)
+            if config.explore:  # random architectures, the last resort when every neighbour was queried
+                rand = jnp.asarray(space.random(jax.random.fold_in(k_local, 1), (config.explore,)), jnp.int32)
+                cand, extra = jnp.concatenate([cand, rand]), jnp.concatenate([extra, space.is_valid(rand)])
             first = archive_lib.first_in_batch(jnp.concatenate([ops, cand]),
                                                jnp.ones(ops.shape[0] + cand.shape[0], bool), space)[ops.shape[0]:]
             cand_known = jnp.isfinite(archive_lib.lookup(state.archive, cand, space))
             usable = extra & first & ~cand_known & (state.model.count > 0)
             # the best's neighbours first (by prediction), then the second best's, ...; unusable ones last
-            group = jnp.where(usable, jnp.arange(cand.shape[0]) // (cand.shape[0] // config.local), config.local)
+            idx, m = jnp.arange(cand.shape[0]), _num_neighbours(space, config)
+            group = jnp.where(usable, jnp.minimum(idx // (m // config.local), config.local), config.local + 1)
             nb = jnp.lexsort((-_acquire(k_local, state, cand, space, config), group))[:config.query]
             wasted = known[picked] | ~archive_lib.first_in_batch(ops[picked], jnp.ones(config.query, bool), space)
             j = jnp.clip(jnp.cumsum(wasted) - 1, 0)
@@ -234,10 +249,12 @@ def with_surrogate(gen: Generator) -> Generator:
         elite_ops, elite_values = queries_lib.keep_best(state.elite_ops, state.elite_values, picked_ops, values, new)
         held, _ = archive_lib.insert(state.archive, picked_ops, values, space)
         state = state._replace(archive=held, elite_ops=elite_ops, elite_values=elite_values)
-        told = archive_lib.lookup(held, state.proposals, space)
-        full = jnp.where(jnp.isfinite(told), told,
-                         _predict(state, state.proposals, space, config)[0]).at[state.picked].set(values)
-        inner = gen.tell(state.inner, full[:full.shape[0] - _num_local(space, config)], space, config.inner)
+        # the generator's own proposals (not the local candidates): real values where known, else predicted
+        n = state.proposals.shape[0] - _num_local(space, config)
+        told = archive_lib.lookup(held, state.proposals[:n], space)
+        full = jnp.where(jnp.isfinite(told), told, _predict(state, state.proposals[:n], space, config)[0])
+        full = full.at[state.picked].set(values, mode="drop")  # picks among the candidates are not the generator's
+        inner = gen.tell(state.inner, full, space, config.inner)
         return state._replace(inner=inner)
 
     def done(state, config):

@@ -134,7 +134,8 @@ def test_acquisitions_and_bad_input():
                       (dict(predictor="gp", acquisition="pi"), "unknown acquisition 'pi'"),
                       (dict(acquisition="ucb"), "needs a predictor with an uncertainty"),
                       (dict(predictor="gp", memory=3), "memory"),
-                      (dict(predictor="gp", beta=-1.0), "beta")]:
+                      (dict(predictor="gp", beta=-1.0), "beta"),
+                      (dict(predictor="gp", joint=True), "joint works with the neighbours of the best")]:
         with pytest.raises(errors.ConfigError, match=words) as e:
             gen.config(SPACE, query=4, population=8, **kw)
         assert "\n" not in str(e.value)
@@ -142,6 +143,12 @@ def test_acquisitions_and_bad_input():
         predictors.GP(kernel="rbf")
     with pytest.raises(errors.ConfigError, match="noises"):
         predictors.GP(noises=())
+    with pytest.raises(errors.ConfigError, match="members must be an int >= 2"):
+        predictors.Ensemble(members=1)
+    with pytest.raises(errors.ConfigError, match="learning_rate must be a number > 0"):
+        predictors.get("ensemble", learning_rate=0.0)
+    with pytest.raises(errors.ConfigError, match="predictor 'gp'"):
+        predictors.get("gp", penalty=1.0)
 
 
 def test_gp_learns_an_interaction_ridge_cannot():
