@@ -21,7 +21,8 @@ def _modules():
     return [m for page in API for m in re.findall(r"^::: (\S+)", page.read_text(), re.M)]
 
 
-SLOW = {"own_space", "many_runs", "bench_grid", "proxies_and_training", "diffusionnag_guided", "pareto"}  # 10-60 s each
+SLOW = {"own_space", "many_runs", "bench_grid", "proxies_and_training", "diffusionnag_guided", "pareto",
+        "predictors"}  # 10-60 s each
 
 
 @pytest.mark.parametrize("script", [pytest.param(p, marks=[pytest.mark.slow] if p.stem in SLOW else [])
@@ -41,7 +42,8 @@ def test_every_tutorial_and_module_is_in_the_site():
     documented = set(_modules())
     for pkg in ("jaxnag.spaces", "jaxnag.tables", "jaxnag.protocol", "jaxnag.registry", "jaxnag.archive",
                 "jaxnag.budget", "jaxnag.surrogate", "jaxnag.ednag", "jaxnag.pgnag", "jaxnag.proxies",
-                "jaxnag.parallel", "jaxnag.bench", "jaxnag.errors", "jaxnag.train", "jaxnag.cache", "jaxnag.pareto"):
+                "jaxnag.parallel", "jaxnag.bench", "jaxnag.errors", "jaxnag.train", "jaxnag.cache", "jaxnag.pareto",
+                "jaxnag.predictors"):
         assert pkg in documented
 
 
