@@ -171,6 +171,7 @@ def test_budget_flag_applies_to_every_method(capsys):
     assert code == 2 and "--budget" in err
 
 
+@pytest.mark.slow  # two compilations of EDNAG + the GP surrogate: 15 s
 def test_budget_picks_the_query_efficient_form(capsys):
     """--budget alone runs EDNAG's query-efficient form (registry.EDNAG_BUDGETED: the GP surrogate, UCB, local
     search), said in one line; a flag given wins over the form; --plain needs --budget."""
