@@ -222,7 +222,8 @@ def with_surrogate(gen: Generator) -> Generator:
             # the best's neighbours first (by prediction), then the second best's, ...; unusable ones last
             idx, m = jnp.arange(cand.shape[0]), _num_neighbours(space, config)
             group = jnp.where(usable, jnp.minimum(idx // (m // config.local), config.local), config.local + 1)
-            nb = jnp.lexsort((-_acquire(k_local, state, cand, space, config), group))[:config.query]
+            cand_score = _acquire(k_local, state, cand, space, config)
+            nb = jnp.lexsort((-cand_score, group))[:config.query]
             wasted = known[picked] | ~archive_lib.first_in_batch(ops[picked], jnp.ones(config.query, bool), space)
             j = jnp.clip(jnp.cumsum(wasted) - 1, 0)
             use = wasted & usable[nb[j]]
@@ -230,8 +231,7 @@ def with_surrogate(gen: Generator) -> Generator:
             if config.joint:  # every new proposal and candidate ranked together, new ones first
                 new = jnp.concatenate([~known & archive_lib.first_in_batch(ops, jnp.ones(ops.shape[0], bool), space),
                                        usable])
-                score = jnp.concatenate([pred, _acquire(k_local, state, cand, space, config)])
-                joint = jnp.lexsort((-score, ~new))[:config.query].astype(jnp.int32)
+                joint = jnp.lexsort((-jnp.concatenate([pred, cand_score]), ~new))[:config.query].astype(jnp.int32)
                 picked = jnp.where(state.model.count > 0, joint, picked)
             ops = jnp.concatenate([ops, cand])
         return ops[picked], state._replace(inner=inner, proposals=ops, picked=picked)
