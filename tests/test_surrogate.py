@@ -91,8 +91,8 @@ def test_local_replaces_wasted_picks_by_the_best_neighbours(nb201):
     assert len(set(ids.tolist())) == 5 and set(ids.tolist()) <= set(keep.tolist())
     cand = nb[np.isin(nb_ids, keep) & np.asarray(valid)]
     first = np.unique(np.asarray(space.query_id(cand)), return_index=True)[1]
-    pred = np.asarray(surrogate._predict(state, cand[np.sort(first)], space, cfg))
-    np.testing.assert_allclose(np.sort(np.asarray(surrogate._predict(state, picked, space, cfg)))[::-1],
+    pred = np.asarray(surrogate._predict(state, cand[np.sort(first)], space, cfg)[0])
+    np.testing.assert_allclose(np.sort(np.asarray(surrogate._predict(state, picked, space, cfg)[0]))[::-1],
                                np.sort(pred)[::-1][:5], rtol=1e-6)
 
 
