@@ -757,7 +757,8 @@ def _add_method_flags(g) -> None:
             if spec.type is bool:
                 group.add_argument(_flag(setting), action="store_true", default=None, help=spec.help + also)
             else:
-                more = "; any other method: at most this many unique queries (jaxnag.budget)" \
+                more = "; any other method: at most this many unique queries (jaxnag.budget), EDNAG and PG-NAG " \
+                       "in their query-efficient form (--plain: their defaults)" \
                     if setting == "budget" else ""
                 group.add_argument(_flag(setting), type=spec.type, default=None, choices=spec.choices,
                                    help=f"{spec.help}{default}{more}")
@@ -820,7 +821,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "so far")
     sg.add_argument("--surrogate-predictor", default=None, metavar="NAME",
                     help="with --surrogate-query: the surrogate's model (jaxnag.predictors): ridge (default; "
-                         "additive), gp (interactions of every order), pairwise, additive")
+                         "additive), gp (interactions of every order), pairwise, additive, ensemble")
     sg.add_argument("--surrogate-acquisition", default=None, metavar="NAME",
                     help="with --surrogate-query: greedy (default), ucb, ei or thompson (not with ridge)")
     sg.add_argument("--surrogate-explore", type=int, default=None, metavar="E",
