@@ -105,8 +105,8 @@ def _wrapped(args, settings: dict):
     ``--plain``); with the online surrogate when ``--surrogate-query`` is given (or the form has it), under a
     query budget when ``--budget`` is given to a method that has none of its own."""
     from . import registry
-    surrogate = {k: getattr(args, f"surrogate_{k}") for k in _SURROGATE_FLAGS
-                 if getattr(args, f"surrogate_{k}", None) not in (None, False)}
+    surrogate = {k: v for k in _SURROGATE_FLAGS  # (0 is a value to check, False an unset switch)
+                 if (v := getattr(args, f"surrogate_{k}", None)) is not None and v is not False}
     budget = getattr(args, "budget", None)
     if budget is not None and not getattr(args, "plain", False):
         given = {k for k in settings if getattr(args, k, None) not in (None, False)} | set(surrogate)
