@@ -43,11 +43,12 @@ def main() -> None:
     print(f"{'space':<8} {'method':<8} {'hit rate':>8} {'mean best':>9}  best architecture")
     for space in ("chain5", "cell4z"):
         for method in ("ednag", "pgnag", "random", "rea", "evosax", "hill"):
-            extra = {"pgnag": ("--prior-budget", 60, "--k", 10, "--prior-method", "loo", "--sampler", "direct",
-                               "--samples", 30, "--rounds", 6),
-                     "ednag": ("--population", 10, "--steps", 100)}.get(method, ())
+            extra_of = {"pgnag": ("--prior-budget", 60, "--k", 10, "--prior-method", "loo", "--sampler", "direct",
+                                  "--samples", 30, "--rounds", 6),
+                        "ednag": ("--population", 10, "--steps", 100)}  # --plain: these, not the budgeted forms
+            extra = extra_of.get(method, ())
             r = cli("generate", "--method", method, "--table", out / f"{space}.npz", "--space", space, "--metric",
-                    "acc", "--seeds", 4, "--budget", 300, *extra)
+                    "acc", "--seeds", 4, "--budget", 300, *extra, *(("--plain",) if method in extra_of else ()))
             best = max(r["runs"], key=lambda x: x["best_score"])
             mean = np.mean([x["best_score"] for x in r["runs"]])
             print(f"{space:<8} {method:<8} {r['hit_rate']:>8.0%} {mean:>9.2f}  {best['best_arch']}")
