@@ -100,14 +100,15 @@ def _apply_method_flags(args) -> tuple[dict, dict]:
 
 
 def _wrapped(args, settings: dict):
-    """``(generator, settings)`` for ``--method`` (:func:`jaxnag.registry.compose`): under ``--budget``, the
-    method's query-efficient form for the settings not given (:func:`jaxnag.registry.budget_form`; not with
-    ``--plain``); with the online surrogate when ``--surrogate-query`` is given (or the form has it), under a
-    query budget when ``--budget`` is given to a method that has none of its own."""
+    """``(generator, settings, note)`` for ``--method`` (:func:`jaxnag.registry.compose`): under ``--budget``,
+    the method's query-efficient form for the settings not given (:func:`jaxnag.registry.budget_form`; not
+    with ``--plain``; ``note`` says which, None without one); with the online surrogate when
+    ``--surrogate-query`` is given (or the form has it), under a query budget when ``--budget`` is given to a
+    method that has none of its own."""
     from . import registry
     surrogate = {k: v for k in _SURROGATE_FLAGS  # (0 is a value to check, False an unset switch)
                  if (v := getattr(args, f"surrogate_{k}", None)) is not None and v is not False}
-    budget = getattr(args, "budget", None)
+    budget, note = getattr(args, "budget", None), None
     if budget is not None and not getattr(args, "plain", False):
         given = {k for k in settings if getattr(args, k, None) not in (None, False)} | set(surrogate)
         form = registry.budget_form(args.method, {}, given, budget)
@@ -115,8 +116,8 @@ def _wrapped(args, settings: dict):
             flag = lambda k: _SURROGATE_FLAGS.get(k, _flag(k))  # noqa: E731
             shown = ", ".join(flag(k) if v is True else f"{flag(k)} {v}" for k, v in form.items()
                               if k not in ("beta", "memory"))
-            args.form_note = (f"jaxnag: --budget {budget}: {args.method}'s query-efficient form ({shown}); --plain "
-                              "for its defaults")  # said once the config is checked (_resolved)
+            note = (f"jaxnag: --budget {budget}: {args.method}'s query-efficient form ({shown}); --plain for its "
+                    "defaults")  # said once the config is checked (_resolved)
         settings = dict(settings, **form)
     elif getattr(args, "plain", False) and budget is None:
         raise CLIError("--plain works with --budget B (it keeps the method's defaults under the budget)")
@@ -126,7 +127,8 @@ def _wrapped(args, settings: dict):
         raise CLIError(f"{', '.join(flags)} {verb} with --surrogate-query M (the online surrogate)")
     if "query" in surrogate and "local" not in surrogate and "local" not in settings:
         surrogate["local"] = 0
-    return registry.compose(args.method, dict(settings, **surrogate)), dict(settings, **surrogate)
+    settings = dict(settings, **surrogate)
+    return registry.compose(args.method, settings), settings, note
 
 
 _SURROGATE_FLAGS = {k: "--surrogate-" + k for k in ("query", "local", "predictor", "acquisition", "explore", "joint")}
@@ -138,12 +140,12 @@ def _build_config(gen, space, settings: dict):
                    {name: _SURROGATE_FLAGS.get(name, _flag(name)) for name in settings})
 
 
-def _resolved(settings: dict, config, args=None) -> dict:
+def _resolved(settings: dict, config, note: str | None = None) -> dict:
     """``settings`` with each one left to the config (None, e.g. EDNAG's ``steps``, whose default depends on
-    ``--faithful``) replaced by the config's value, so that the JSON output records what ran; says which
-    query-efficient form ``--budget`` chose, if any (the config is checked by now)."""
-    if getattr(args, "form_note", None):
-        print(args.form_note, file=sys.stderr, flush=True)
+    ``--faithful``) replaced by the config's value, so that the JSON output records what ran; prints ``note``
+    (which query-efficient form ``--budget`` chose, :func:`_wrapped`) now that the config is checked."""
+    if note:
+        print(note, file=sys.stderr, flush=True)
     def lookup(name):
         c = config
         while not hasattr(c, name) and hasattr(c, "inner"):  # through the budget and surrogate wrappers
@@ -278,12 +280,12 @@ def _cmd_generate_proxy(args):
                        "space)")
     space = _network_space(args.space or "nb201", "--proxy")
     settings, context_settings = _apply_method_flags(args)
-    gen, settings = _wrapped(args, settings)
+    gen, settings, note = _wrapped(args, settings)
     if context_settings or args.method in ("pgnag", "diffusionnag"):
         raise CLIError(f"--proxy works with methods that need only a fitness (ednag, random, rea, evosax); "
                        f"{args.method} reads a table or a checkpoint")
     config = _build_config(gen, space, settings)
-    settings = _resolved(settings, config, args)
+    settings = _resolved(settings, config, note)
     from . import proxies
     fit, label = _proxy_fitness(args, space)
     keys = jax.random.split(jax.random.key(args.seed), args.seeds)
@@ -465,9 +467,9 @@ def _cmd_generate(args):
     settings, context_settings = _apply_method_flags(args)
     table = _load_table(args)
     space = table.space
-    gen, settings = _wrapped(args, settings)
+    gen, settings, note = _wrapped(args, settings)
     config = _build_config(gen, space, settings)
-    settings = _resolved(settings, config, args)
+    settings = _resolved(settings, config, note)
     context, notes = _context(args, gen, context_settings, table)
     line, extra = gen.describe(config, context, notes, table) if gen.describe is not None else (None, {})
     if line:
@@ -572,11 +574,11 @@ def _cmd_generate_pareto(args):
     settings, context_settings = _apply_method_flags(args)
     obj = _load_objectives(args)
     space = obj.space
-    gen, settings = _wrapped(args, settings)
+    gen, settings, note = _wrapped(args, settings)
     gen = pareto.with_objectives(gen)
     config = renamed(lambda: gen.config(space, objectives=obj, **{**settings, **capacity}),
                      {name: _flag(name) for name in {**settings, **capacity}})
-    settings = _resolved(settings, config, args)
+    settings = _resolved(settings, config, note)
     context, notes = _context(args, gen, context_settings, obj.tables[0])
     t0 = time.perf_counter()
     res = _run_seeds(args, gen, space, config, obj, context, notes)

@@ -132,7 +132,7 @@ class About:
         reads, for the user (one line) and for the JSON output (fields).
       budgeted: settings of the method's query-efficient form (they may include the online surrogate's,
         :mod:`jaxnag.surrogate`), which :func:`jaxnag.registry.budget_form` fills in under a query budget
-        where the user set none of them (``jaxnag generate --budget B``; ``--plain`` keeps the defaults).
+        for each one the user did not set (``jaxnag generate --budget B``; ``--plain`` keeps the defaults).
     """
 
     description: str = ""

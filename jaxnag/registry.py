@@ -382,9 +382,7 @@ SURROGATE_SETTINGS = ("query", "local", "ridge", "fresh", "predictor", "acquisit
 
 def compose(method, settings: dict) -> Generator:
     """The generator a run's ``settings`` ask for: ``method`` (a name or a Generator) with the online
-    surrogate where a surrogate setting is given (``query``, ``local``, ``ridge``, ``fresh``, ``predictor``,
-    ``acquisition``, ``beta``, ``memory``:
-    :mod:`jaxnag.surrogate`), then under a query budget where ``budget`` is given to a method without a
+    surrogate where a surrogate setting is given (:data:`SURROGATE_SETTINGS`: :mod:`jaxnag.surrogate`), then under a query budget where ``budget`` is given to a method without a
     budget of its own (:mod:`jaxnag.budget`). What ``jaxnag generate`` and ``jaxnag bench`` run; pass the
     same ``settings`` to its ``config``.
 

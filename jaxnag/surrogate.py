@@ -69,7 +69,7 @@ class Config:
       local: replace wasted picks by neighbours of this many best evaluated architectures (static;
         0, the default: off). See the module doc.
       predictor: the model (static; :mod:`jaxnag.predictors`): None for ridge on one-hot with ``ridge``
-        as its penalty, or a :class:`jaxnag.predictors.GP`.
+        as its penalty, or a :class:`jaxnag.predictors.GP` or :class:`jaxnag.predictors.Ensemble`.
       acquisition: how proposals are ranked (static): ``greedy``, ``ucb``, ``ei`` or ``thompson``.
       beta: UCB's weight on the predicted standard deviation.
       joint: with ``local``, rank the generator's new proposals and the neighbours of the best together by
@@ -157,8 +157,8 @@ def _local_candidates(state: State, space, config):
 
 @wrapper
 def with_surrogate(gen: Generator) -> Generator:
-    """``gen`` with an online ridge surrogate (module doc): ``config(space, query=m, ridge=1.0,
-    **settings)``, the other settings being ``gen``'s."""
+    """``gen`` with an online surrogate (module doc): ``config(space, query=m, ridge=1.0, predictor="ridge",
+    acquisition="greedy", ..., **settings)``, the other settings being ``gen``'s."""
 
     def config(space, query=10, ridge=1.0, fresh=False, local=0, predictor="ridge", acquisition="greedy", beta=2.0,
                memory=300, joint=False, explore=0, **settings):
@@ -215,8 +215,9 @@ def with_surrogate(gen: Generator) -> Generator:
             if config.explore:  # random architectures, the last resort when every neighbour was queried
                 rand = jnp.asarray(space.random(jax.random.fold_in(k_local, 1), (config.explore,)), jnp.int32)
                 cand, extra = jnp.concatenate([cand, rand]), jnp.concatenate([extra, space.is_valid(rand)])
-            first = archive_lib.first_in_batch(jnp.concatenate([ops, cand]),
-                                               jnp.ones(ops.shape[0] + cand.shape[0], bool), space)[ops.shape[0]:]
+            first_all = archive_lib.first_in_batch(jnp.concatenate([ops, cand]),
+                                                   jnp.ones(ops.shape[0] + cand.shape[0], bool), space)
+            first = first_all[ops.shape[0]:]
             cand_known = jnp.isfinite(archive_lib.lookup(state.archive, cand, space))
             usable = extra & first & ~cand_known & (state.model.count > 0)
             # the best's neighbours first (by prediction), then the second best's, ...; unusable ones last
@@ -229,8 +230,7 @@ def with_surrogate(gen: Generator) -> Generator:
             use = wasted & usable[nb[j]]
             picked = jnp.where(use, ops.shape[0] + nb[j], picked).astype(jnp.int32)
             if config.joint:  # every new proposal and candidate ranked together, new ones first
-                new = jnp.concatenate([~known & archive_lib.first_in_batch(ops, jnp.ones(ops.shape[0], bool), space),
-                                       usable])
+                new = jnp.concatenate([~known & first_all[:ops.shape[0]], usable])
                 joint = jnp.lexsort((-jnp.concatenate([pred, cand_score]), ~new))[:config.query].astype(jnp.int32)
                 picked = jnp.where(state.model.count > 0, joint, picked)
             ops = jnp.concatenate([ops, cand])

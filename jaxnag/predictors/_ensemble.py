@@ -96,7 +96,7 @@ class Ensemble:
 
     @staticmethod
     def _features(ops, space):
-        return jax.nn.one_hot(ops, space.num_choices, dtype=jnp.float32).reshape(ops.shape[0], -1)
+        return space.one_hot(ops).reshape(ops.shape[0], -1)
 
     def init(self, space) -> EnsembleState:
         """No observations; the members initialised from fixed keys (one per member)."""

@@ -130,8 +130,10 @@ class GP:
     # ------------------------------------------------------------------ kernel
     def _kernel(self, a: jax.Array, b: jax.Array, scale) -> jax.Array:
         """``k(a_i, b_j)`` ``[n, m]`` for one length scale."""
-        r = a.shape[-1]
-        m = jnp.sum(a[:, None, :] == b[None, :, :], axis=-1).astype(jnp.float32)
+        return self._from_matches(_matches(a, b), a.shape[-1], scale)
+
+    def _from_matches(self, m: jax.Array, r: int, scale) -> jax.Array:
+        """The kernel from ``m``, the number of slots two architectures share (of ``r``)."""
         if self.kernel == "hamming":
             return jnp.exp(-((r - m) / r) / scale)
         if self.kernel == "additive":
@@ -139,8 +141,11 @@ class GP:
         return (1.0 + m + m * (m - 1.0) / 2.0) / (1.0 + r + r * (r - 1.0) / 2.0)
 
     def _kernels(self, a, b) -> jax.Array:
-        """``[G, n, m]`` over the grid."""
-        return jnp.stack([self._kernel(a, b, s) for s, _ in self.grid])
+        """``[G, n, m]`` over the grid (the matches counted once, one kernel per distinct length scale)."""
+        m, r = _matches(a, b), a.shape[-1]
+        scales = list(dict.fromkeys(s for s, _ in self.grid))
+        per_scale = [self._from_matches(m, r, s) for s in scales]
+        return jnp.stack([per_scale[scales.index(s)] for s, _ in self.grid])
 
     def _noise(self) -> jax.Array:
         return jnp.asarray([n for _, n in self.grid], jnp.float32)
@@ -196,6 +201,11 @@ class GP:
         v = factor @ (kernel * state.buffer.used[:, None].astype(jnp.float32))  # [n, m]
         mean = mu + sd * (v.T @ (factor @ y))
         return mean, sd * jnp.sqrt(jnp.maximum(1.0 - jnp.sum(v * v, axis=0), 1e-9))
+
+
+def _matches(a: jax.Array, b: jax.Array) -> jax.Array:
+    """float32 ``[n, m]``: how many slots ``a_i`` and ``b_j`` share."""
+    return jnp.sum(a[:, None, :] == b[None, :, :], axis=-1).astype(jnp.float32)
 
 
 def _cholesky(a: jax.Array) -> jax.Array:
