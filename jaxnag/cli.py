@@ -81,6 +81,11 @@ def _all_settings() -> dict:
     return out
 
 
+def _given(value) -> bool:
+    """Whether a flag was given: None is an unset option and False an unset switch; 0 is a value (to check)."""
+    return value is not None and value is not False
+
+
 def _apply_method_flags(args) -> tuple[dict, dict]:
     """Refuse flags the method does not read; fill in the defaults of the ones it does. Returns the
     method's ``(config settings, context settings)`` (both recorded in the JSON output)."""
@@ -89,7 +94,7 @@ def _apply_method_flags(args) -> tuple[dict, dict]:
     if "budget" not in own and getattr(args, "budget", None) is not None:  # any method under a query budget
         own["budget"] = registry.settings("random")["budget"]
     for name in _all_settings():
-        if name not in own and getattr(args, name) not in (None, False):
+        if name not in own and _given(getattr(args, name)):
             wanted = ", ".join(_flag(n) for n in own) or "none"
             raise CLIError(f"{_flag(name)} does not apply to --method {args.method} (its flags: {wanted})")
     config, context = {}, {}
@@ -106,11 +111,10 @@ def _wrapped(args, settings: dict):
     ``--surrogate-query`` is given (or the form has it), under a query budget when ``--budget`` is given to a
     method that has none of its own."""
     from . import registry
-    surrogate = {k: v for k in _SURROGATE_FLAGS  # (0 is a value to check, False an unset switch)
-                 if (v := getattr(args, f"surrogate_{k}", None)) is not None and v is not False}
+    surrogate = {k: v for k in _SURROGATE_FLAGS if _given(v := getattr(args, f"surrogate_{k}", None))}
     budget, note = getattr(args, "budget", None), None
     if budget is not None and not getattr(args, "plain", False):
-        given = {k for k in settings if getattr(args, k, None) not in (None, False)} | set(surrogate)
+        given = {k for k in settings if _given(getattr(args, k, None))} | set(surrogate)
         form = registry.budget_form(args.method, {}, given, budget)
         if form:
             flag = lambda k: _SURROGATE_FLAGS.get(k, _flag(k))  # noqa: E731

@@ -54,6 +54,8 @@ CLI_CASES = [
     (["generate", "--seed", "-1"], "--seed must be an integer in [0, 4294967295]"),
     (["generate", "--seed", "99999999999999999999999"], "--seed must be an integer in [0, 4294967295]"),
     (["generate", "--population", "1"], "--population must be an integer >= 2"),
+    (["generate", "--population", "0", "--budget", "40"], "--population must be an integer >= 2"),  # not the form's 30
+    (["generate", "--method", "ednag", "--batch", "0"], "--batch does not apply to --method ednag"),  # 0 is given
     (["generate", "--steps", "1"], "--steps must be an integer >= 2"),
     (["generate", "--method", "rea", "--budget", "0"], "--budget must be an integer in [1, 26206]"),
     (["generate", "--method", "rea", "--budget", "100000"], "--budget must be an integer in [1, 26206]"),
