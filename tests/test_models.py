@@ -182,3 +182,36 @@ def test_tnb101_mixed_network_is_the_concrete_network():
             tnb101.Network(bad, **size, rngs=nnx.Rngs(0))
     with pytest.raises(errors.ConfigError, match="even"):
         tnb101.Network([1] * 6, channels=5, rngs=nnx.Rngs(0))
+
+
+_SLOW = pytest.mark.slow
+
+
+@pytest.mark.parametrize("k, stride, padding", [(3, 2, ((1, 1), (1, 1))), pytest.param(3, 1, "SAME", marks=_SLOW),
+                                                pytest.param(1, 1, "VALID", marks=_SLOW),
+                                                pytest.param(1, 2, ((0, 0), (0, 0)), marks=_SLOW)])
+def test_conv_gradients_equal_lax_inside_a_switch_too(k, stride, padding):
+    """``layers.conv`` (the networks' convolution, whose gradients are written as forward-layout convolutions
+    so that XLA runs them fast inside ``switch`` branches) has ``lax.conv_general_dilated``'s value and both
+    gradients, in plain code and inside a ``switch``; forward mode needs ``layers.forward_mode``."""
+    from jaxnag.models import layers
+    x = jax.random.normal(jax.random.key(0), (2, 9, 9, 3))
+    w = jax.random.normal(jax.random.key(1), (k, k, 3, 4))
+    pads = jax.lax.padtype_to_pads((9, 9), (k, k), (stride, stride), padding) if isinstance(padding, str) else padding
+
+    def ref(x, w):
+        return jax.lax.conv_general_dilated(x, w, (stride, stride), pads, dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+    def mine(x, w):
+        return layers.conv(x, w, (stride, stride), padding)
+
+    def loss(f, i):
+        return lambda x, w: jnp.sum(jnp.sin(jax.lax.switch(i, [lambda: 0.0 * f(x, w), lambda: f(x, w)])))
+    np.testing.assert_allclose(mine(x, w), ref(x, w), rtol=1e-5, atol=1e-5)
+    for i in (0, 1):
+        for a, b in zip(jax.grad(loss(mine, i), (0, 1))(x, w), jax.grad(loss(ref, i), (0, 1))(x, w), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+    with pytest.raises(TypeError, match="forward-mode"):
+        jax.jvp(lambda w: mine(x, w), (w,), (w,))
+    with layers.forward_mode():
+        np.testing.assert_allclose(jax.jvp(lambda w: mine(x, w), (w,), (w,))[1], ref(x, w), rtol=1e-5, atol=1e-5)

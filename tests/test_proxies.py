@@ -139,7 +139,8 @@ def test_every_measure_on_a_tiny_network(space_name):
         # nwot reads every ReLU: the micro network's stem has one before any cell, so it stays defined
         if name in ("synflow", "jacov", "zen") + (("nwot",) if space_name == "nb201" else ()):
             assert (got[[i for i in range(len(cells)) if i not in connected]] == -np.inf).all(), (name, got)
-        if name in (("snip", "grad_norm", "fisher", "grasp") if space_name == "nb201" else ("snip", "fisher")):
+        compared = ("nwot", "snip", "fisher") + (("grad_norm", "grasp") if space_name == "nb201" else ())
+        if name in compared:
             with models.layers.masked():
                 masked = np.asarray(jax.jit(lambda o, x, y, f=f: jax.lax.map(
                     lambda c: f(graphdef, state, c, x, y, jax.random.key(0)), o))(cells, data.x, data.y))

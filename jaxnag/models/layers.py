@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 from collections.abc import Callable
 
 import jax
@@ -22,8 +23,9 @@ from flax import nnx
 
 from ..errors import ConfigError, check_int
 
-__all__ = ["BN", "INIT", "MixedNetworkBase", "apply_population", "cell_ops", "pooled_logits", "count", "linear", "masked", "masked_mode", "merge", "stacked", "tap",
-           "tapped"]
+__all__ = ["BN", "INIT", "MixedNetworkBase", "apply_population", "cell_ops", "conv", "conv_general_dilated",
+           "conv_layer", "count", "forward_mode", "linear", "masked", "masked_mode", "merge", "pooled_logits",
+           "stacked", "switch_edge", "tap", "tapped"]
 
 BN = dict(momentum=0.9, epsilon=1e-5)  # PyTorch's BatchNorm2d defaults (momentum 0.1 of the new batch)
 # PyTorch's default initialisation of conv and linear weights, U(+-1/sqrt(fan_in))
@@ -36,6 +38,98 @@ def linear(cin: int, cout: int, rngs) -> nnx.Linear:
     return nnx.Linear(cin, cout, kernel_init=INIT, rngs=rngs,
                       bias_init=lambda key, shape, dtype=jnp.float32: jax.random.uniform(key, shape, dtype,
                                                                                          -bound, bound))
+
+
+_DN = ("NHWC", "HWIO", "NHWC")
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _conv(x, k, strides, padding):
+    return jax.lax.conv_general_dilated(x, k, strides, padding, dimension_numbers=_DN)
+
+
+def _conv_fwd(x, k, strides, padding):
+    return _conv(x, k, strides, padding), (x, k)
+
+
+def _conv_bwd(strides, padding, res, g):
+    """Both gradients as convolutions in the forward's own layout (NHWC images, HWIO kernels), the form
+    XLA's CPU backend runs fast everywhere; the transposes JAX derives are canonicalised only outside
+    ``cond``/``switch`` branches, and run 10-40x slower inside them (docs/peers.md)."""
+    x, k = res
+    sizes, outs, ks = x.shape[1:3], g.shape[1:3], k.shape[:2]
+    # d x: the stride-dilated gradient convolved with the flipped kernel, in <-> out channels swapped
+    pads = [(kk - 1 - lo, n + kk - 2 - (o - 1) * s - (kk - 1 - lo))
+            for n, o, kk, s, (lo, _) in zip(sizes, outs, ks, strides, padding, strict=True)]
+    dx = jax.lax.conv_general_dilated(g, jnp.flip(k, (0, 1)).transpose(0, 1, 3, 2), (1, 1), pads,
+                                      lhs_dilation=strides, dimension_numbers=_DN)
+    # d k: channels as the batch and the batch as channels, [cin, H, W, B] * [oh, ow, B, cout]
+    pads = [(lo, (o - 1) * s + kk - n - lo) for n, o, kk, s, (lo, _) in zip(sizes, outs, ks, strides, padding,
+                                                                          strict=True)]
+    dk = jax.lax.conv_general_dilated(x.transpose(3, 1, 2, 0), g.transpose(1, 2, 0, 3), (1, 1), pads,
+                                      rhs_dilation=strides, dimension_numbers=_DN)
+    return dx, dk.transpose(1, 2, 0, 3)
+
+
+_conv.defvjp(_conv_fwd, _conv_bwd)
+
+_FORWARD: contextvars.ContextVar = contextvars.ContextVar("jaxnag_models_forward", default=False)
+
+
+@contextlib.contextmanager
+def forward_mode():
+    """Within the block, :func:`conv` is ``lax.conv_general_dilated`` itself, which forward-mode
+    differentiation (``jax.jvp``) needs; outside, its gradients are the fast convolutions of :func:`conv`."""
+    token = _FORWARD.set(True)
+    try:
+        yield
+    finally:
+        _FORWARD.reset(token)
+
+
+def conv(x, k, strides=(1, 1), padding=((0, 0), (0, 0))):
+    """``lax.conv_general_dilated`` of NHWC images ``x`` and an HWIO kernel ``k`` (``strides``, explicit
+    ``padding`` pairs or ``"SAME"``/``"VALID"``), with gradients that stay fast inside ``switch``
+    branches (a mixed cell's ops) on CPU. Reverse mode only, except within :func:`forward_mode`.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag.models import layers
+      >>> x, k = jnp.ones((2, 8, 8, 3)), jnp.ones((3, 3, 3, 4))
+      >>> layers.conv(x, k, (2, 2), ((1, 1), (1, 1))).shape
+      (2, 4, 4, 4)
+      >>> jax.grad(lambda k: layers.conv(x, k, (1, 1), "SAME").sum())(k).shape
+      (3, 3, 3, 4)
+    """
+    strides = tuple(int(s) for s in strides)
+    if isinstance(padding, str):
+        padding = jax.lax.padtype_to_pads(x.shape[1:3], k.shape[:2], strides, padding)
+    padding = tuple((int(lo), int(hi)) for lo, hi in padding)
+    if _FORWARD.get():
+        return jax.lax.conv_general_dilated(x, k, strides, padding, dimension_numbers=_DN)
+    return _conv(x, k, strides, padding)
+
+
+def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=None,
+                         dimension_numbers=None, feature_group_count=1, precision=None, **kwargs):
+    """``lax.conv_general_dilated``'s signature for ``nnx.Conv(..., conv_general_dilated=...)``: :func:`conv`
+    for the plain 2-d NHWC convolutions of the networks here, ``lax`` itself for anything else."""
+    plain = (lhs.ndim == 4 and feature_group_count == 1 and precision is None
+             and all(v is None for v in kwargs.values())
+             and all(d in (None, 1) for d in (*(lhs_dilation or ()), *(rhs_dilation or ())))
+             and _is_nhwc(dimension_numbers))
+    if plain:
+        return conv(lhs, rhs, window_strides, padding)
+    return jax.lax.conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation,
+                                        dimension_numbers, feature_group_count, precision=precision, **kwargs)
+
+
+def _is_nhwc(dn) -> bool:
+    if dn is None:
+        return False
+    if isinstance(dn, tuple) and all(isinstance(d, str) for d in dn):
+        return tuple(dn) == _DN
+    return tuple(map(tuple, dn)) == ((0, 3, 1, 2), (3, 2, 0, 1), (0, 3, 1, 2))
 
 
 _TAP: contextvars.ContextVar = contextvars.ContextVar("jaxnag_models_tap", default=None)
@@ -57,10 +151,30 @@ def tapped(fn: Callable):
         _TAP.reset(token)
 
 
+_QUIET: contextvars.ContextVar = contextvars.ContextVar("jaxnag_models_quiet_relu", default=False)
+
+
 def tap(kind: str, x, weight=1.0, layer=None):
-    """Pass ``x`` through the :func:`tapped` function, if any."""
+    """Pass ``x`` through the :func:`tapped` function, if any (``"relu"`` taps inside a :func:`switch_edge`
+    branch are not passed: the edge tapped its input once, outside)."""
     fn = _TAP.get()
-    return x if fn is None else fn(kind, x, weight, layer)
+    if fn is None or (kind == "relu" and _QUIET.get()):
+        return x
+    return fn(kind, x, weight, layer)
+
+
+def switch_edge(index, branches, h, *modules, relu_weight):
+    """``nnx.switch(index, branches, h, *modules)``: one mixed-cell edge running only its chosen op. The
+    ReLU at the input of the chosen op, if it has one, is tapped here, outside the branches (an observation
+    of ``h`` with ``relu_weight``, 1 when the chosen op starts with a ReLU, else 0), so a :func:`tapped`
+    function reads every architecture's ReLU codes without :func:`masked`'s every-op cost; ``"conv"`` and
+    ``"linear"`` taps still run inside the branches."""
+    tap("relu", h, relu_weight)
+    token = _QUIET.set(True)
+    try:
+        return nnx.switch(index, branches, h, *modules, graph=False)
+    finally:
+        _QUIET.reset(token)
 
 
 _MASKED: contextvars.ContextVar = contextvars.ContextVar("jaxnag_models_masked", default=False)
@@ -87,6 +201,14 @@ def merge(graphdef, *states):
     """``nnx.merge`` with fresh variables at the current trace level, so that batch norm can update
     its statistics inside ``jit``/``grad``/``scan`` bodies whose states came from outside."""
     return nnx.merge(graphdef, *(jax.tree.map(lambda a: a, s) for s in states))
+
+
+def conv_layer(cin: int, cout: int, k: int, rngs, *, stride: int = 1, padding=None, init=INIT) -> nnx.Conv:
+    """A bias-free ``k x k`` ``nnx.Conv`` (padding ``k // 2`` unless given) initialised as PyTorch's, whose
+    gradients are :func:`conv`'s."""
+    padding = [(k // 2, k // 2)] * 2 if padding is None else padding
+    return nnx.Conv(cin, cout, (k, k), strides=stride, padding=padding, use_bias=False, kernel_init=init, rngs=rngs,
+                    conv_general_dilated=conv_general_dilated)
 
 
 def count(module: nnx.Module) -> int:

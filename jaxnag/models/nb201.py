@@ -35,8 +35,8 @@ from flax import nnx
 
 from ..errors import ConfigError, InvalidArchitecture, check_int
 from ..spaces.nb201 import EDGES, OP_NAMES
-from .layers import (BN, INIT, MixedNetworkBase, apply_population, cell_ops, count, linear, masked, masked_mode,
-                     merge, pooled_logits, stacked, tap, tapped)
+from .layers import (BN, MixedNetworkBase, apply_population, cell_ops, conv_layer, count, linear, masked,
+                     masked_mode, merge, pooled_logits, stacked, switch_edge, tap, tapped)
 
 __all__ = ["SIZE", "Cell", "MixedCell", "MixedNetwork", "Network", "ReLUConvBN", "ResidualReduction", "apply_population",
            "count", "flops", "init_population", "masked", "merge", "op_weight", "param_count", "tapped"]
@@ -53,8 +53,7 @@ class ReLUConvBN(nnx.Module):
     """ReLU, a bias-free ``k x k`` convolution (stride ``stride``, padding ``k // 2``), batch norm."""
 
     def __init__(self, cin: int, cout: int, k: int, stride: int = 1, *, rngs: nnx.Rngs):
-        self.conv = nnx.Conv(cin, cout, (k, k), strides=stride, padding=[(k // 2, k // 2)] * 2, use_bias=False,
-                             kernel_init=INIT, rngs=rngs)
+        self.conv = conv_layer(cin, cout, k, rngs, stride=stride)
         self.bn = nnx.BatchNorm(cout, **BN, rngs=rngs)
 
     def __call__(self, x, weight=1.0):
@@ -106,7 +105,7 @@ class ResidualReduction(nnx.Module):
     def __init__(self, cin: int, cout: int, *, rngs: nnx.Rngs):
         self.conv_a = ReLUConvBN(cin, cout, 3, 2, rngs=rngs)
         self.conv_b = ReLUConvBN(cout, cout, 3, 1, rngs=rngs)
-        self.shortcut = nnx.Conv(cin, cout, (1, 1), padding="VALID", use_bias=False, kernel_init=INIT, rngs=rngs)
+        self.shortcut = conv_layer(cin, cout, 1, rngs, padding="VALID")
 
     def __call__(self, x):
         down = _avg_pool(x, 2, 0)
@@ -119,8 +118,7 @@ def _skeleton(module, make_cell, channels: int, cells: int, classes: int, in_cha
     for name, v in (("channels", channels), ("cells", cells), ("classes", classes), ("in_channels", in_channels)):
         check_int(name, v, lo=1)
     c = channels
-    module.stem = nnx.Conv(in_channels, c, (3, 3), padding=[(1, 1), (1, 1)], use_bias=False, kernel_init=INIT,
-                           rngs=rngs)
+    module.stem = conv_layer(in_channels, c, 3, rngs)
     module.stem_bn = nnx.BatchNorm(c, **BN, rngs=rngs)
     layers = []
     for stage, width in enumerate((c, 2 * c, 4 * c)):
@@ -203,7 +201,8 @@ class MixedCell(nnx.Module):
                     total = (total + m[SKIP] * h + m[CONV1] * self.conv1[slot](h, m[CONV1])
                              + m[CONV3] * self.conv3[slot](h, m[CONV3]) + m[POOL] * _avg_pool(h, 3, 1))
                 else:
-                    total = total + nnx.switch(ops[slot], branches, h, self.conv1[slot], self.conv3[slot], graph=False)
+                    total = total + switch_edge(ops[slot], branches, h, self.conv1[slot], self.conv3[slot],
+                                                relu_weight=m[CONV1] + m[CONV3])
             nodes.append(total)
         return nodes[3]
 

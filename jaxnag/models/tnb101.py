@@ -40,8 +40,8 @@ from flax import nnx
 from ..errors import ConfigError, InvalidArchitecture, check_int
 from ..spaces.nb201 import EDGES
 from ..spaces.tnb101 import OP_NAMES
-from .layers import (BN, MixedNetworkBase, apply_population, cell_ops, count, linear, masked, masked_mode, merge,
-                     pooled_logits, stacked, tap, tapped)
+from .layers import (BN, MixedNetworkBase, apply_population, cell_ops, conv_layer, count, linear, masked, masked_mode,
+                     merge, pooled_logits, stacked, switch_edge, tap, tapped)
 
 __all__ = ["SIZE", "MACRO", "Cell", "FactorizedReduce", "MixedCell", "MixedNetwork", "Network", "ReLUConvBN",
            "apply_population", "count", "flops", "init_population", "masked", "merge", "op_weight", "param_count",
@@ -59,8 +59,7 @@ def _ops(ops) -> tuple[int, ...]:
 
 
 def _conv(cin: int, cout: int, k: int, stride: int, rngs) -> nnx.Conv:
-    return nnx.Conv(cin, cout, (k, k), strides=stride, padding=[(k // 2, k // 2)] * 2, use_bias=False,
-                    kernel_init=_KAIMING, rngs=rngs)
+    return conv_layer(cin, cout, k, rngs, stride=stride, init=_KAIMING)
 
 
 class ReLUConvBN(nnx.Module):
@@ -166,8 +165,9 @@ class MixedCell(nnx.Module):
                 return m[SKIP] * skip + m[CONV1] * c1(h, m[CONV1]) + m[CONV3] * c3(h, m[CONV3])
             zeros = _zeros(h, self.cout, s)
             skip = (lambda h, r, a, b: h) if red is None else (lambda h, r, a, b: r(h))
-            return nnx.switch(ops[slot], (lambda h, r, a, b: zeros, skip, lambda h, r, a, b: a(h),
-                                          lambda h, r, a, b: b(h)), h, red, c1, c3, graph=False)
+            relu = m[CONV1] + m[CONV3] + (0.0 if red is None else m[SKIP])  # a factorized reduction starts with one
+            return switch_edge(ops[slot], (lambda h, r, a, b: zeros, skip, lambda h, r, a, b: a(h),
+                                           lambda h, r, a, b: b(h)), h, red, c1, c3, relu_weight=relu)
         return _cell(x, self.stride, edge)
 
 

@@ -94,7 +94,8 @@ def grasp(graphdef, state, ops, x, y, key):
     g, kernels, rest = _split(graphdef, state)
     grad_fn = jax.grad(_loss(g, rest, ops, x, y))
     grads = grad_fn(kernels)
-    hg = jax.jvp(grad_fn, (kernels,), (grads,))[1]
+    with layers.forward_mode():
+        hg = jax.jvp(grad_fn, (kernels,), (grads,))[1]
     return _finite(-_tree_sum(jax.tree.map(lambda w, h: w * h, kernels, hg)))
 
 
@@ -128,18 +129,33 @@ def fisher(graphdef, state, ops, x, y, key):
                        for (_, _, fan_in), d in zip(found, del_k, strict=True)))
 
 
+def _codes_kernel(a, weight):
+    """``weight * K`` for the binary codes ``c`` of ``a`` (``a > 0``, one row per example): ``K = c c^T +
+    (1 - c)(1 - c)^T``, the number of units on which two examples agree, from one product ``G = c c^T``:
+    ``K_ij = 2 G_ij - G_ii - G_jj + D``. Integer-valued and below 2^24 here, so exact in float32. Skipped
+    (a ``cond``) where ``weight`` is 0: a ReLU the architecture does not have."""
+    def kernel():
+        c = (a > 0).reshape(a.shape[0], -1).astype(jnp.float32)
+        gram = c @ c.T
+        n = jnp.diagonal(gram)
+        return weight * (2.0 * gram - n[:, None] - n[None, :] + jnp.float32(c.shape[1]))
+    if isinstance(weight, (int, float)):
+        return kernel()
+    return jax.lax.cond(weight > 0, kernel, lambda: jnp.zeros((a.shape[0], a.shape[0]), jnp.float32))
+
+
 def nwot(graphdef, state, ops, x, y, key):
     g, kernels, rest = _split(graphdef, state)
-    ks = []
+    taps = {}  # one entry per tapped value: edges out of one node share its codes, so one kernel per node
 
     def codes(kind, a, w, layer):
         if kind == "relu":
-            c = (a > 0).reshape(a.shape[0], -1).astype(jnp.float32)
-            ks.append(w * (c @ c.T + (1.0 - c) @ (1.0 - c).T))
+            _, total = taps.get(id(a), (a, 0.0))
+            taps[id(a)] = (a, total + w)
         return a
-    with layers.tapped(codes), layers.masked():
+    with layers.tapped(codes):
         layers.merge(g, kernels, rest)(x, ops)
-    return _finite(jnp.linalg.slogdet(sum(ks))[1])
+    return _finite(jnp.linalg.slogdet(sum(_codes_kernel(a, w) for a, w in taps.values()))[1])
 
 
 def jacov(graphdef, state, ops, x, y, key):
@@ -188,7 +204,8 @@ def _synflow_run(g, prepared, ops, x, y, key):
         net = layers.merge(g, kernels, rest)
         feats = jnp.mean(net.feature_map(ones, ops, each=normalized), axis=(1, 2))
         return jnp.sum(feats @ net.classifier.kernel[...]), sum(logs)  # the bias: no weight, no gradient
-    (_, log_c), (flow, _) = jax.jvp(summed, (kernels,), (kernels,))
+    with layers.forward_mode():
+        (_, log_c), (flow, _) = jax.jvp(summed, (kernels,), (kernels,))
     return _finite(log_c + jnp.log(flow))
 
 
