@@ -193,7 +193,8 @@ _SLOW = pytest.mark.slow
 def test_conv_gradients_equal_lax_inside_a_switch_too(k, stride, padding):
     """``layers.conv`` (the networks' convolution, whose gradients are written as forward-layout convolutions
     so that XLA runs them fast inside ``switch`` branches) has ``lax.conv_general_dilated``'s value and both
-    gradients, in plain code and inside a ``switch``; forward mode needs ``layers.forward_mode``."""
+    gradients and its Hessian-vector products, in plain code and inside a ``switch``; forward mode needs
+    ``layers.forward_mode``."""
     from jaxnag.models import layers
     x = jax.random.normal(jax.random.key(0), (2, 9, 9, 3))
     w = jax.random.normal(jax.random.key(1), (k, k, 3, 4))
@@ -211,6 +212,12 @@ def test_conv_gradients_equal_lax_inside_a_switch_too(k, stride, padding):
     for i in (0, 1):
         for a, b in zip(jax.grad(loss(mine, i), (0, 1))(x, w), jax.grad(loss(ref, i), (0, 1))(x, w), strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+    # second order (grasp's Hessian-vector product, reverse over reverse) as lax's, in the switch too
+    v = jax.random.normal(jax.random.key(2), w.shape)
+
+    def hvp(f):
+        return jax.grad(lambda w: jnp.vdot(jax.grad(loss(f, 1), 1)(x, w), v))(w)
+    np.testing.assert_allclose(hvp(mine), hvp(ref), rtol=1e-3, atol=1e-3)
     with pytest.raises(TypeError, match="forward-mode"):
         jax.jvp(lambda w: mine(x, w), (w,), (w,))
     with layers.forward_mode():

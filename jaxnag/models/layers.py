@@ -61,14 +61,21 @@ def _conv_bwd(strides, padding, res, g):
     # d x: the stride-dilated gradient convolved with the flipped kernel, in <-> out channels swapped
     pads = [(kk - 1 - lo, n + kk - 2 - (o - 1) * s - (kk - 1 - lo))
             for n, o, kk, s, (lo, _) in zip(sizes, outs, ks, strides, padding, strict=True)]
-    dx = jax.lax.conv_general_dilated(g, jnp.flip(k, (0, 1)).transpose(0, 1, 3, 2), (1, 1), pads,
-                                      lhs_dilation=strides, dimension_numbers=_DN)
+    # at stride 1 both are plain convolutions: through _conv itself, so second derivatives (grasp's
+    # Hessian-vector product) stay on the fast path too
+    conv = _conv if strides == (1, 1) else functools.partial(_lax_conv, dilation=strides)
+    dx = conv(g, jnp.flip(k, (0, 1)).transpose(0, 1, 3, 2), (1, 1), tuple(pads))
     # d k: channels as the batch and the batch as channels, [cin, H, W, B] * [oh, ow, B, cout]
     pads = [(lo, (o - 1) * s + kk - n - lo) for n, o, kk, s, (lo, _) in zip(sizes, outs, ks, strides, padding,
                                                                           strict=True)]
-    dk = jax.lax.conv_general_dilated(x.transpose(3, 1, 2, 0), g.transpose(1, 2, 0, 3), (1, 1), pads,
-                                      rhs_dilation=strides, dimension_numbers=_DN)
+    conv = _conv if strides == (1, 1) else functools.partial(_lax_conv, rhs=strides)
+    dk = conv(x.transpose(3, 1, 2, 0), g.transpose(1, 2, 0, 3), (1, 1), tuple(pads))
     return dx, dk.transpose(1, 2, 0, 3)
+
+
+def _lax_conv(x, k, strides, padding, dilation=None, rhs=None):
+    return jax.lax.conv_general_dilated(x, k, strides, padding, lhs_dilation=dilation, rhs_dilation=rhs,
+                                        dimension_numbers=_DN)
 
 
 _conv.defvjp(_conv_fwd, _conv_bwd)

@@ -93,9 +93,10 @@ def grad_norm(graphdef, state, ops, x, y, key):
 def grasp(graphdef, state, ops, x, y, key):
     g, kernels, rest = _split(graphdef, state)
     grad_fn = jax.grad(_loss(g, rest, ops, x, y))
-    grads = grad_fn(kernels)
-    with layers.forward_mode():
-        hg = jax.jvp(grad_fn, (kernels,), (grads,))[1]
+    grads = jax.lax.stop_gradient(grad_fn(kernels))
+    # H g as the gradient of <dL/dtheta, g> (reverse over reverse: the networks' convolutions have reverse
+    # gradients only, fast inside the mixed cells' switches; H is symmetric, so this is the jvp of the gradient)
+    hg = jax.grad(lambda k: _tree_sum(jax.tree.map(jnp.multiply, grad_fn(k), grads)))(kernels)
     return _finite(-_tree_sum(jax.tree.map(lambda w, h: w * h, kernels, hg)))
 
 
