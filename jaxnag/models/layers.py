@@ -45,7 +45,7 @@ _DN = ("NHWC", "HWIO", "NHWC")
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
 def _conv(x, k, strides, padding):
-    return jax.lax.conv_general_dilated(x, k, strides, padding, dimension_numbers=_DN)
+    return _lax_conv(x, k, strides, padding)
 
 
 def _conv_fwd(x, k, strides, padding):
@@ -55,7 +55,8 @@ def _conv_fwd(x, k, strides, padding):
 def _conv_bwd(strides, padding, res, g):
     """Both gradients as convolutions in the forward's own layout (NHWC images, HWIO kernels), the form
     XLA's CPU backend runs fast everywhere; the transposes JAX derives are canonicalised only outside
-    ``cond``/``switch`` branches, and run 10-40x slower inside them (docs/peers.md)."""
+    ``cond``/``switch`` branches, and ran 9x (input) and 30x (weights) slower inside them for a 3x3
+    convolution when profiled (not a committed benchmark; the explanation: docs/results.md)."""
     x, k = res
     sizes, outs, ks = x.shape[1:3], g.shape[1:3], k.shape[:2]
     # d x: the stride-dilated gradient convolved with the flipped kernel, in <-> out channels swapped
@@ -112,9 +113,7 @@ def conv(x, k, strides=(1, 1), padding=((0, 0), (0, 0))):
     if isinstance(padding, str):
         padding = jax.lax.padtype_to_pads(x.shape[1:3], k.shape[:2], strides, padding)
     padding = tuple((int(lo), int(hi)) for lo, hi in padding)
-    if _FORWARD.get():
-        return jax.lax.conv_general_dilated(x, k, strides, padding, dimension_numbers=_DN)
-    return _conv(x, k, strides, padding)
+    return (_lax_conv if _FORWARD.get() else _conv)(x, k, strides, padding)
 
 
 def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=None,
