@@ -1,3 +1,6 @@
+import functools
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -9,9 +12,18 @@ from jaxnag import spaces
 from jaxnag.spaces import InvalidArchitecture
 
 ALL = spaces.names()
+LISTED = [n for n in ALL if spaces.get(n).enumerable]  # the graph spaces (nb101, darts) are drawn, never listed
+
+
+@functools.lru_cache(maxsize=None)
+def _pool(name):
+    return np.asarray(spaces.get(name).random(jax.random.key(0), (64,)))
 
 
 def ops_strategy(space):
+    if not space.enumerable:  # valid cells are rare among slot vectors: drawn by the space's own sampler
+        pool = _pool(space.name)
+        return st.integers(0, len(pool) - 1).map(lambda i: pool[i])
     return st.lists(st.integers(0, space.num_choices - 1), min_size=space.num_slots,
                     max_size=space.num_slots).map(lambda v: np.asarray(v, np.int32)).filter(
         lambda o: bool(space.is_valid(o)))
@@ -22,7 +34,7 @@ def test_registry_shapes(name):
     s = spaces.get(name)
     assert spaces.get(name) is s
     assert s.shape == (s.num_slots, s.num_choices)
-    assert s.size == int(np.prod(s.choice_counts))
+    assert s.size == math.prod(int(c) for c in s.choice_counts)  # a Python int (DARTS: 8^28)
     assert len(s.slot_names) == s.num_slots
 
 
@@ -45,24 +57,25 @@ def test_round_trips(name, data):
     ops = data.draw(ops_strategy(s))
     assert np.array_equal(s.from_string(s.to_string(ops)), ops)
     assert np.array_equal(np.asarray(s.from_one_hot(s.one_hot(ops))), ops)
-    assert np.array_equal(np.asarray(s.unrank(s.rank(ops))), ops)
-    assert 0 <= int(s.rank(ops)) < s.size
+    if s.size < 2**31:
+        assert np.array_equal(np.asarray(s.unrank(s.rank(ops))), ops)
+        assert 0 <= int(s.rank(ops)) < s.size
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", LISTED)
 def test_rank_is_a_bijection(name):
     s = spaces.get(name)
     all_ops = s.all_ops()
     assert np.array_equal(np.asarray(s.rank(all_ops)), np.arange(s.size))
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", [n for n in ALL if spaces.get(n)._decode is None])  # darts: tests/test_graph_spaces
 def test_one_hot_decode_continuous_and_jit(name):
     s = spaces.get(name)
     x = jax.random.normal(jax.random.key(0), (7,) + s.shape)
     ops = jax.jit(s.from_one_hot)(x)
     assert ops.shape == (7, s.num_slots) and ops.dtype == jnp.int32
-    assert np.array_equal(np.asarray(ops), np.argmax(np.asarray(x), -1))
+    assert np.array_equal(np.asarray(ops), np.argmax(np.where(s.choice_mask, np.asarray(x), -np.inf), -1))
 
 
 def test_nb201_strings_match_table(data_dir):

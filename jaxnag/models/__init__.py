@@ -4,6 +4,8 @@
   counts (the benchmark's ``params_mb_*`` / ``flops_m_*``).
 - :mod:`jaxnag.models.tnb101`: the TransNAS-Bench-101 micro network of a cell with a classification
   head, with exact parameter counts (NASLib's ``params``).
+- :mod:`jaxnag.models.nb101`: the NAS-Bench-101 network of a cell, with exact parameter counts (NASLib's
+  ``params``); a concrete network only (no mixed form yet).
 - :mod:`jaxnag.models.layers`: what they share (initialisation, taps for zero-cost proxies, a
   population in one program).
 
@@ -17,9 +19,9 @@ Examples:
   True
 """
 
-from . import layers, nb201, tnb101
+from . import layers, nb101, nb201, tnb101
 
-__all__ = ["for_space", "layers", "nb201", "tnb101"]
+__all__ = ["for_space", "layers", "nb101", "nb201", "tnb101"]
 
 _BY_SPACE = {"nb201": nb201, "tnb101_micro": tnb101}
 

@@ -14,7 +14,9 @@ from ..errors import InvalidArchitecture as InvalidArchitecture
 from ..errors import ConfigError, UnknownName
 from ._build import categorical as categorical
 from ._space import SearchSpace as SearchSpace
+from . import darts as _darts
 from . import nasbench_graph as _nbg
+from . import nb101 as _nb101
 from . import nb201 as _nb201
 from . import tnb101 as _tnb101
 
@@ -22,11 +24,14 @@ _FACTORIES = {
     "nb201": _nb201.make,
     "tnb101_micro": _tnb101.make,
     "nasbench_graph": _nbg.make,
+    "nb101": _nb101.make,
+    "darts": _darts.make,
 }
 _ALIASES = {
     "nasbench201": "nb201", "nats_tss": "nb201", "natsbench_tss": "nb201",
     "tnb101": "tnb101_micro", "transnas_micro": "tnb101_micro",
     "nbg": "nasbench_graph", "nas_bench_graph": "nasbench_graph",
+    "nasbench101": "nb101", "nas_bench_101": "nb101", "nb301": "darts", "nasbench301": "darts",
 }
 _INSTANCES: dict[str, SearchSpace] = {}
 

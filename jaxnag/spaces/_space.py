@@ -10,6 +10,7 @@ host-side (numpy) helpers.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Sequence
 
 import jax
@@ -38,6 +39,10 @@ class SearchSpace:
         :meth:`connected` and PG-NAG's Shapley players.
       identity: per slot, the choice that passes its input on unchanged (``skip_connect``), or -1.
         A slot without a removing choice uses it as its Shapley reference (:meth:`reference`).
+
+    A space whose valid encodings are rare among all slot combinations (DARTS: exactly two inputs per node)
+    gives its own uniform sampler (``_random(key, shape)``) and its own decoding of scores into a valid
+    encoding (``_decode(scores [..., R, C])``, used by :meth:`from_one_hot`).
 
     Build your own with :func:`jaxnag.spaces.categorical` and :func:`jaxnag.spaces.register`.
 
@@ -72,6 +77,8 @@ class SearchSpace:
     benchmark_dedups_isomorphs: bool = False
     remove: tuple[int, ...] | None = None
     identity: tuple[int, ...] | None = None
+    _random: Callable[[jax.Array, tuple[int, ...]], jax.Array] | None = dataclasses.field(default=None, repr=False)
+    _decode: Callable[[jax.Array], jax.Array] | None = dataclasses.field(default=None, repr=False)
 
     def __post_init__(self):
         r = len(self.slot_names)
@@ -140,7 +147,7 @@ class SearchSpace:
     @property
     def size(self) -> int:
         """Number of distinct encodings (product of the choice counts)."""
-        return int(np.prod(self.choice_counts.astype(np.int64)))
+        return math.prod(len(c) for c in self.choices)  # a Python int: DARTS's 8^28 overflows int64
 
     @property
     def op_names(self) -> tuple[str, ...]:
@@ -153,7 +160,8 @@ class SearchSpace:
         return jax.nn.one_hot(ops, self.num_choices, dtype=jnp.float32)
 
     def from_one_hot(self, x: jax.Array) -> jax.Array:
-        """Decode scores ``[..., R, C]`` (one-hot or continuous) by argmax -> int32 ``[..., R]``.
+        """Decode scores ``[..., R, C]`` (one-hot or continuous) by argmax -> int32 ``[..., R]`` (or the space's
+        own decoding into a valid encoding, DARTS's top two inputs per node).
 
         Columns that are not choices of a slot are never selected.
         """
@@ -163,6 +171,8 @@ class SearchSpace:
                 f"{self.name}: expected scores of shape [..., {self.num_slots}, "
                 f"{self.num_choices}], got {tuple(x.shape)}")
         masked = jnp.where(jnp.broadcast_to(jnp.asarray(self.choice_mask), x.shape), x, -jnp.inf)
+        if self._decode is not None:
+            return self._decode(masked)
         return jnp.argmax(masked, axis=-1).astype(jnp.int32)
 
     def rank(self, ops: jax.Array) -> jax.Array:
@@ -345,6 +355,8 @@ class SearchSpace:
     def random(self, key: jax.Array, shape: Sequence[int] = ()) -> jax.Array:
         """Uniformly random valid encodings, int32 ``[*shape, R]`` (rejection-free where all are valid)."""
         shape = tuple(shape)
+        if self._random is not None:
+            return self._random(key, shape)
 
         def uniform(k):
             u = jax.random.uniform(k, shape + (self.num_slots,))

@@ -1,0 +1,183 @@
+"""The NAS-Bench-101 network of a cell, in Flax NNX, and its parameter count.
+
+The skeleton is NAS-Bench-101's (Ying et al. 2019, ``model_builder.py``): a 3x3 conv-BN-ReLU stem of
+``channels`` (128); ``stacks`` (3) stacks of ``cells`` (3) cells, the channels doubled and the resolution halved
+(2x2 max pooling) before every stack but the first; global average pooling and a linear classifier. A cell is
+the pruned spec of :mod:`jaxnag.spaces.nb101`: node ``t`` sums the outputs of its intermediate predecessors
+(truncated to its channels) and a 1x1 conv-BN-ReLU projection of the cell input where the input feeds it, then
+applies its op (3x3 or 1x1 conv-BN-ReLU, or 3x3 max pooling at stride 1); the output concatenates the
+intermediate nodes that feed it, plus a projection of the input where the input feeds the output. The nodes'
+channels follow NB101's ``compute_vertex_channels``. Convolutions have no bias; images are NHWC.
+
+:func:`param_count` counts the trainable parameters (batch norm's scale and shift included, as NB101's
+``trainable_parameters`` and NASLib's ``params`` do).
+
+Examples:
+  >>> import jax.numpy as jnp
+  >>> from flax import nnx
+  >>> from jaxnag import spaces
+  >>> from jaxnag.models import nb101
+  >>> ops = spaces.get("nb101").from_string(
+  ...     "0110001|0001000|0001000|0000001|0000000|0000000|0000000"
+  ...     "|conv3x3-bn-relu|maxpool3x3|conv1x1-bn-relu|conv3x3-bn-relu|conv3x3-bn-relu")
+  >>> net = nb101.Network(ops, channels=8, stacks=2, cells=1, rngs=nnx.Rngs(0))
+  >>> nnx.jit(lambda m, x: m(x))(net, jnp.ones((2, 8, 8, 3))).shape
+  (2, 10)
+  >>> nb101.param_count(ops) / 1e6  # NB101's CIFAR-10 network (128 channels, 3 x 3 cells)
+  12.962698
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from ..errors import ConfigError, check_int
+from ..spaces.nb101 import OP_NAMES, spec
+from .layers import BN, conv_layer, count, linear, pooled_logits, tap
+
+__all__ = ["SIZE", "Cell", "ConvBNReLU", "Network", "count", "param_count", "vertex_channels"]
+
+SIZE = dict(channels=128, stacks=3, cells=3, classes=10)  # the benchmark network (CIFAR-10)
+_CONV3, _CONV1, _POOL = OP_NAMES
+
+
+class ConvBNReLU(nnx.Module):
+    """A bias-free ``k x k`` convolution (padding ``k // 2``), batch norm, ReLU."""
+
+    def __init__(self, cin: int, cout: int, k: int, *, rngs: nnx.Rngs):
+        self.conv = conv_layer(cin, cout, k, rngs)
+        self.bn = nnx.BatchNorm(cout, **BN, rngs=rngs)
+
+    def __call__(self, x):
+        return tap("relu", jax.nn.relu(self.bn(tap("conv", self.conv(x), 1.0, self.conv))))
+
+
+def vertex_channels(matrix: np.ndarray, cin: int, cout: int) -> list[int]:
+    """NB101's channels of each node of a pruned cell ``matrix [V, V]``: the output's ``cout`` split evenly
+    (the remainder to the first nodes) among the nodes that feed it; a node that does not feed the output
+    takes the largest of its successors'."""
+    v = len(matrix)
+    ch = [0] * v
+    ch[0], ch[-1] = cin, cout
+    if v == 2:
+        return ch
+    fan = int(matrix[1:, -1].sum())
+    share, extra = divmod(cout, fan)
+    for t in range(1, v - 1):
+        if matrix[t, -1]:
+            ch[t] = share + (1 if extra > 0 else 0)
+            extra -= 1 if extra > 0 else 0
+    for t in range(v - 2, 0, -1):
+        if not matrix[t, -1]:
+            ch[t] = max([ch[d] for d in range(t + 1, v - 1) if matrix[t, d]] + [ch[t]])
+    return ch
+
+
+def _max_pool(x, size: int, stride: int):
+    pad = ((0, 0), (size // 2, size // 2), (size // 2, size // 2), (0, 0)) if stride == 1 else \
+        ((0, 0), (0, x.shape[1] % 2), (0, x.shape[2] % 2), (0, 0))  # TF's 'same' at stride 2
+    return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, size, size, 1), (1, stride, stride, 1), pad)
+
+
+class Cell(nnx.Module):
+    """One NB101 cell: the pruned ``(matrix, ops)`` of :func:`jaxnag.spaces.nb101.spec`, ``cin`` -> ``cout``."""
+
+    def __init__(self, matrix, ops, cin: int, cout: int, *, rngs: nnx.Rngs):
+        matrix = np.asarray(matrix, np.int8)
+        self.matrix = tuple(tuple(int(a) for a in row) for row in matrix)  # static (not an array leaf)
+        self.names = tuple(ops)
+        v = len(matrix)
+        self.channels = tuple(vertex_channels(matrix, cin, cout))
+        self.proj = nnx.List([ConvBNReLU(cin, self.channels[t], 1, rngs=rngs) if matrix[0, t] else None
+                              for t in range(v)])
+        self.ops = nnx.List([ConvBNReLU(self.channels[t], self.channels[t], 3 if name == _CONV3 else 1, rngs=rngs)
+                             if name in (_CONV3, _CONV1) else None for t, name in enumerate(self.names)])
+
+    def __call__(self, x):
+        m, v = np.asarray(self.matrix), len(self.matrix)
+        nodes = [x]
+        for t in range(1, v - 1):
+            fan = [nodes[s][..., :self.channels[t]] for s in range(1, t) if m[s, t]]
+            if m[0, t]:
+                fan.append(self.proj[t](x))
+            h = sum(fan[1:], fan[0])
+            nodes.append(_max_pool(h, 3, 1) if self.names[t] == _POOL else self.ops[t](h))
+        concat = [nodes[s] for s in range(1, v - 1) if m[s, -1]]
+        out = jnp.concatenate(concat, axis=-1) if concat else None
+        if m[0, -1]:
+            out = self.proj[-1](x) if out is None else out + self.proj[-1](x)
+        return out
+
+
+class Network(nnx.Module):
+    """The NB101 network of one cell (the same cell in every position).
+
+    Args:
+      ops: the cell: an encoding ``[26]`` of ``spaces.get("nb101")`` or its arch string.
+      channels: the stem's channels (128 in the benchmark), doubled at every stack after the first.
+      stacks, cells: stacks, and cells per stack (3 and 3 in the benchmark).
+      classes: outputs of the classifier.
+      in_channels: channels of the input images.
+    """
+
+    def __init__(self, ops, *, channels: int = 128, stacks: int = 3, cells: int = 3, classes: int = 10,
+                 in_channels: int = 3, rngs: nnx.Rngs):
+        for name, value in (("channels", channels), ("stacks", stacks), ("cells", cells), ("classes", classes),
+                            ("in_channels", in_channels)):
+            check_int(name, value, lo=1)
+        if isinstance(ops, str):
+            from .. import spaces
+            ops = spaces.get("nb101").from_string(ops)
+        matrix, names = spec(ops)
+        self.stem = ConvBNReLU(in_channels, channels, 3, rngs=rngs)
+        layers, c = [], channels
+        for stack in range(stacks):
+            cin = c
+            if stack:
+                c *= 2
+            for _ in range(cells):
+                layers.append(Cell(matrix, names, cin, c, rngs=rngs))
+                cin = c
+        self.stack_starts = tuple(range(cells, stacks * cells, cells))
+        self.layers = nnx.List(layers)
+        self.classifier = linear(c, classes, rngs)
+
+    def feature_map(self, x):
+        """The last cell's output ``[batch, H / 2^(stacks-1), W / 2^(stacks-1), channels * 2^(stacks-1)]``."""
+        if x.ndim != 4:
+            raise ConfigError(f"images must be [batch, height, width, channels], got shape {x.shape}")
+        h = self.stem(x)
+        for i, layer in enumerate(self.layers):
+            if i in self.stack_starts:
+                h = _max_pool(h, 2, 2)
+            h = layer(h)
+        return h
+
+    def __call__(self, x):
+        """Logits ``[batch, classes]``."""
+        return pooled_logits(self, self.feature_map(x))
+
+
+def param_count(ops, **size) -> int:
+    """Trainable parameters of :class:`Network` of ``ops`` (``size``: channels, stacks, cells, classes,
+    in_channels; default the benchmark's), counted from the cell without building the network (equal to
+    ``count(Network(ops, **size))``: the tests check it)."""
+    size = {**SIZE, "in_channels": 3, **size}
+    matrix, names = spec(ops)
+    c = size["channels"]
+    total = 9 * size["in_channels"] * c + 2 * c  # stem
+    for stack in range(size["stacks"]):
+        cin = c
+        c = c * 2 if stack else c
+        for _ in range(size["cells"]):
+            ch = vertex_channels(matrix, cin, c)
+            for t in range(1, len(matrix)):
+                if matrix[0, t]:
+                    total += cin * ch[t] + 2 * ch[t]
+                if names[t] in (_CONV3, _CONV1):
+                    total += (9 if names[t] == _CONV3 else 1) * ch[t] * ch[t] + 2 * ch[t]
+            cin = c
+    return total + c * size["classes"] + size["classes"]

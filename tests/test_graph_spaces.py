@@ -1,0 +1,170 @@
+"""The seeds' graph spaces: NAS-Bench-101 (adjacency + node ops) and DARTS (two cells of two inputs per node),
+their networks' parameter counts against NASLib's, and generators through the protocol on them."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from jaxnag import protocol, registry, spaces
+from jaxnag.errors import InvalidArchitecture
+from jaxnag.models import darts as darts_net
+from jaxnag.models import nb101 as nb101_net
+from jaxnag.models.layers import count
+from jaxnag.spaces import darts, nb101
+
+NB101, DARTS = spaces.get("nb101"), spaces.get("darts")
+CONV3 = ["input"] + ["conv3x3-bn-relu"] * 5 + ["output"]
+
+
+def _chain(v=7):
+    return np.eye(v, k=1, dtype=int)
+
+
+@pytest.mark.parametrize("matrix, ops, message", [
+    (_chain() + np.eye(7, k=-1, dtype=int), CONV3, "goes backwards"),  # a cycle
+    (np.triu(np.ones((7, 7), int), 1), CONV3, "edges after pruning"),  # 21 edges
+    (_chain() * (np.arange(7)[:, None] != 3), CONV3, "not reachable"),  # node 3 -> 4 cut: output disconnected
+    (_chain(), CONV3[:3] + ["conv5x5"] + CONV3[4:], "unknown op 'conv5x5'"),
+    (_chain(), CONV3[:6], "7 nodes need 7 ops"),
+    (np.ones((7, 6)), CONV3, "square matrix"),
+])
+def test_nb101_rejects_a_bad_cell_with_one_clear_line(matrix, ops, message):
+    with pytest.raises(InvalidArchitecture, match=message) as e:
+        nb101.from_spec(matrix, ops)
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("pairs, message", [
+    ([("sep_conv_3x3", 0), ("sep_conv_3x3", 3)] + [("skip_connect", 0), ("skip_connect", 1)] * 3, "takes input 3"),
+    ([("conv_7x7", 0), ("sep_conv_3x3", 1)] + [("skip_connect", 0), ("skip_connect", 1)] * 3, "unknown op 'conv_7x7'"),
+    ([("sep_conv_3x3", 1), ("sep_conv_3x3", 1)] + [("skip_connect", 0), ("skip_connect", 1)] * 3, "input 1 twice"),
+    ([("sep_conv_3x3", 0)] * 3, "8 (op, input) pairs"),
+])
+def test_darts_rejects_a_bad_genotype_with_one_clear_line(pairs, message):
+    good = darts.genotype(DARTS.from_string(darts.DARTS_V2))["reduce"]
+    arch = f"Genotype(normal={pairs!r}, normal_concat=[2, 3, 4, 5], reduce={good!r}, reduce_concat=[2, 3, 4, 5])"
+    with pytest.raises(InvalidArchitecture, match=message.replace("(", r"\(").replace(")", r"\)")) as e:
+        DARTS.from_string(arch)
+    assert "\n" not in str(e.value)
+
+
+def test_nb101_jittable_validity_is_nb101s_rule():
+    """``is_valid`` (jittable) agrees with pruning on the host: output reachable, at most 9 edges after pruning."""
+    rng = np.random.default_rng(0)
+    rows = np.concatenate([rng.integers(0, 2, (400, 21)) * (rng.random((400, 21)) < rng.random((400, 1))),
+                           rng.integers(0, 3, (400, 5))], axis=1).astype(np.int32)
+    got = np.asarray(jax.jit(NB101.is_valid)(rows))
+    want = []
+    for row in rows:
+        matrix, _ = nb101.prune(nb101._matrix(row), list(range(7)))
+        want.append(matrix is not None and int(matrix.sum()) <= nb101.MAX_EDGES)
+    assert 50 < got.sum() < 350 and (got == np.asarray(want)).all()
+    drawn = NB101.random(jax.random.key(0), (64,))
+    assert bool(NB101.is_valid(drawn).all())
+
+
+def test_nb101_hash_is_invariant_to_isomorphism_and_pruning():
+    m = np.zeros((7, 7), int)
+    m[0, 1] = m[0, 2] = m[1, 3] = m[2, 3] = m[3, 6] = m[4, 5] = 1  # nodes 4, 5 dangle
+    ops = ["input", "conv3x3-bn-relu", "maxpool3x3", "conv1x1-bn-relu", "maxpool3x3", "maxpool3x3", "output"]
+    swapped = ["input", "maxpool3x3", "conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3", "maxpool3x3", "output"]
+    a, b = nb101.from_spec(m, ops), nb101.from_spec(m, swapped)
+    assert not (a == b).all() and nb101.spec_hash(a) == nb101.spec_hash(b)
+    assert nb101.spec_hash(a) == nb101.spec_hash(nb101.canonical(a))
+    other = ops[:3] + ["conv3x3-bn-relu"] + ops[4:]
+    assert nb101.spec_hash(nb101.from_spec(m, other)) != nb101.spec_hash(a)
+    assert NB101.from_string(NB101.to_string(a)).tolist() == a.tolist()
+
+
+def test_nb101_counts_equal_naslib_for_all_500_cells(data_dir):
+    """NASLib's ``params`` of its 500 NB101 cells (unpruned 7x7 matrices, float32 millions) are our counts."""
+    z = np.load(data_dir / "naslib_zc_subsets.npz")
+    arch = z["nb101/cifar10/arch"]
+    ours = np.array([nb101_net.param_count(nb101.from_spec(r[:49].reshape(7, 7), r[49:])) for r in arch]) / 1e6
+    np.testing.assert_allclose(ours, z["nb101/cifar10/params"], rtol=2e-7)
+
+
+def test_nb101_network_has_the_counted_parameters():
+    cells = np.asarray(NB101.random(jax.random.key(2), (3,)))
+    for ops, size in zip(cells, (dict(channels=4, stacks=2, cells=1), dict(channels=6, stacks=3, cells=1, classes=3,
+                                                                          in_channels=1))):
+        net = nnx.eval_shape(lambda ops=ops, size=size: nb101_net.Network(ops, rngs=nnx.Rngs(0), **size))
+        assert count(net) == nb101_net.param_count(ops, **size)
+
+
+@pytest.mark.slow
+def test_nb101_network_runs():
+    rng = np.random.default_rng(1)
+    net = nb101_net.Network(NB101.random(jax.random.key(2), ()), channels=4, stacks=2, cells=1, rngs=nnx.Rngs(0))
+    out = nnx.jit(lambda m, x: m(x))(net, jnp.asarray(rng.normal(size=(2, 8, 8, 3)), jnp.float32))
+    assert out.shape == (2, 10) and bool(jnp.isfinite(out).all())
+
+
+def test_darts_decoding_and_sampling_give_valid_genotypes(data_dir):
+    z = np.load(data_dir / "naslib_zc_subsets.npz")
+    enc = np.stack([darts.from_genotype(g) for g in z["nb301/cifar10/genotype"]])
+    assert bool(DARTS.is_valid(enc).all()) and len({e.tobytes() for e in enc}) == 500
+    for e in enc[:20]:
+        assert DARTS.from_string(DARTS.to_string(e)).tolist() == e.tolist()
+    decode = jax.jit(lambda x: DARTS.from_one_hot(x))
+    assert np.asarray(decode(DARTS.one_hot(jnp.asarray(enc)))).tolist() == enc.tolist()
+    assert bool(DARTS.is_valid(decode(jax.random.normal(jax.random.key(0), (500, 28, 8)))).all())
+    drawn = np.asarray(jax.jit(lambda k: DARTS.random(k, (4000,)))(jax.random.key(1)))
+    assert bool(jax.jit(DARTS.is_valid)(drawn).all())
+    node5 = drawn[:, 9:14] != darts.NONE  # node 5 of the normal cell: each of its 10 input pairs about 1/10
+    pairs = np.unique(node5, axis=0, return_counts=True)[1]
+    assert len(pairs) == 10 and pairs.min() > 330 and pairs.max() < 470
+
+
+def test_darts_counts_darts_v2_as_darts_prints_it_and_naslibs_nb301(data_dir):
+    """DARTS's train.py prints ``param size = 3.349342MB`` for DARTS-V2 (C=36, 20 cells, no auxiliary head);
+    NASLib's NB301 ``params`` are the counts of :data:`~jaxnag.models.darts.NASLIB_NB301`."""
+    assert darts_net.param_count(darts.DARTS_V2) == 3_349_342
+    z = np.load(data_dir / "naslib_zc_subsets.npz")
+    cells = z["nb301/cifar10/genotype"]
+    ours = np.array([darts_net.param_count(darts.from_genotype(g), **darts_net.NASLIB_NB301) for g in cells]) / 1e6
+    np.testing.assert_allclose(ours, z["nb301/cifar10/params"], rtol=2e-7)
+
+
+def test_darts_network_has_the_counted_parameters_and_runs(data_dir):
+    z = np.load(data_dir / "naslib_zc_subsets.npz")
+    cells = [darts.from_genotype(g) for g in z["nb301/cifar10/genotype"][:2]] + [DARTS.from_string(darts.DARTS_V2)]
+    for ops, size in zip(cells, (dict(channels=4, layers=3, auxiliary=True), dict(channels=6, layers=3, affine=False),
+                                 dict(channels=2, layers=4, classes=3, in_channels=1, auxiliary=True))):
+        net = nnx.eval_shape(lambda ops=ops, size=size: darts_net.Network(ops, rngs=nnx.Rngs(0), **size))
+        assert count(net) == darts_net.param_count(ops, **size)
+
+
+@pytest.mark.slow
+def test_darts_network_runs_with_its_auxiliary_head():
+    net = darts_net.Network(DARTS.from_string(darts.DARTS_V2), channels=4, layers=3, auxiliary=True,
+                            rngs=nnx.Rngs(0))
+    logits, aux = nnx.jit(lambda m, x: (m(x), m.auxiliary(x)))(net, jnp.ones((2, 32, 32, 3)))
+    assert logits.shape == aux.shape == (2, 10) and bool(jnp.isfinite(logits).all() & jnp.isfinite(aux).all())
+
+
+@pytest.mark.parametrize("name, space_name", [
+    ("ednag", "darts"),
+    pytest.param("rea", "nb101", marks=pytest.mark.slow),
+    pytest.param("random", "darts", marks=pytest.mark.slow),
+    pytest.param("ednag", "nb101", marks=pytest.mark.slow),
+])
+def test_generators_propose_only_valid_architectures_on_graph_spaces(name, space_name):
+    """Through the protocol with a host fitness: every proposal is a valid cell, every query counted once."""
+    space = spaces.get(space_name)
+    gen = registry.get(name)
+    cfg = gen.config(space, **gen.small)
+    w = np.random.default_rng(0).normal(size=space.shape).astype(np.float32)
+    asked = []
+
+    def host(ops):
+        asked.append(np.asarray(ops))
+        return w[np.arange(space.num_slots), ops].sum(-1)
+    res = protocol.run(gen, jax.random.key(0), host, space, cfg)
+    rows = np.concatenate(asked).reshape(-1, space.num_slots)
+    valid = np.asarray(space.is_valid(rows))  # invalid proposals reach the fitness; the generator discards them
+    assert valid.mean() > 0.5 and bool(space.is_valid(res.best_ops))
+    assert int(res.queries) == len({r.tobytes() for r in rows[valid]}) > 1
+    assert float(res.best_fitness) == pytest.approx(float(w[np.arange(space.num_slots), rows[valid]].sum(-1).max()))
