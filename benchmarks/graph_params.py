@@ -24,7 +24,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import describe  # noqa: E402
 
-from jaxnag import spaces  # noqa: E402
 from jaxnag.models import darts as darts_net  # noqa: E402
 from jaxnag.models import nb101 as nb101_net  # noqa: E402
 from jaxnag.spaces import darts, nb101  # noqa: E402

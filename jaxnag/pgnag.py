@@ -224,6 +224,10 @@ def _init(key: jax.Array, space, config: Config, source, proto: str) -> State:
         raise TypeError(f"config must be a pgnag.Config, got {type(config).__name__}")
     if source is None or not callable(source):
         raise ConfigError("PG-NAG needs a source of prior knowledge: a table (source=...) or a jittable fitness")
+    if not space.enumerable:
+        raise ConfigError(f"PG-NAG keys its training set, samples and iterative top-k by rank: not yet on "
+                          f"{space.name}, a space too large to list ({space.size:.2e} encodings); every other "
+                          "generator runs on it")
     src = _source_space(source, space)
     if getattr(source, "values", None) is not None and source.values.ndim != 1:
         raise ConfigError("source is a stacked table: vmap over it (one source per task), or index it: table[i]")

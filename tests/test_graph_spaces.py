@@ -168,3 +168,56 @@ def test_generators_propose_only_valid_architectures_on_graph_spaces(name, space
     assert valid.mean() > 0.5 and bool(space.is_valid(res.best_ops))
     assert int(res.queries) == len({r.tobytes() for r in rows[valid]}) > 1
     assert float(res.best_fitness) == pytest.approx(float(w[np.arange(space.num_slots), rows[valid]].sum(-1).max()))
+
+
+def _direct_synflow(net):
+    """log(sum |theta| * d R / d |theta|) without synflow's per-layer normalisation (small networks only)."""
+    from jaxnag.proxies import measures
+    g, (kernels, rest) = measures._synflow_prepare(*nnx.split(net), jax.random.key(0))
+
+    def r(k):
+        m = nnx.merge(g, k, rest)
+        return jnp.sum(jnp.mean(m.feature_map(jnp.ones((1, 16, 16, 3))), axis=(1, 2)) @ m.classifier.kernel[...])
+    grads = jax.grad(r)(kernels)
+    return jnp.log(sum(jnp.sum(w * d) for w, d in zip(jax.tree.leaves(kernels), jax.tree.leaves(grads))))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: darts_net.Network(DARTS.from_string(darts.DARTS_V2), channels=2, layers=3, rngs=nnx.Rngs(1)),
+    pytest.param(lambda: nb101_net.Network(nb101.from_spec(_chain(4), ["input", "conv3x3-bn-relu", "maxpool3x3",
+                                                                       "output"]),
+                                           channels=3, stacks=2, cells=1, rngs=nnx.Rngs(1)), marks=pytest.mark.slow),
+], ids=["darts", "nb101"])
+def test_synflow_of_a_concrete_network_is_the_unnormalised_value(make):
+    """``proxies.network`` divides every layer's (DARTS: every cell's, both of the next cell's inputs) output by a
+    constant to stay in float32; on a network small enough not to overflow it equals the direct computation."""
+    from jaxnag import proxies
+    net = make()
+    got = proxies.network("synflow", net, resolution=16, batch_size=2)["synflow"]
+    np.testing.assert_allclose(float(got), float(_direct_synflow(net)), rtol=1e-5)
+    with pytest.raises(Exception, match="exact count"):
+        proxies.network("params", net)
+
+
+@pytest.mark.parametrize("space_name", ["nb101", "darts"])
+def test_what_does_not_run_on_the_graph_spaces_says_so(space_name):
+    space = spaces.get(space_name)
+    gen = registry.get("pgnag")
+    cfg = gen.config(space, **{**gen.small, "prior_budget": 40, "k": 5})
+    with pytest.raises(Exception, match=f"not yet on {space_name}"):
+        gen.generate(jax.random.key(0), lambda ops: jnp.zeros(ops.shape[:-1]), space, cfg)
+
+
+def test_naslib_subsets_load_as_encodings_and_fit_a_surrogate(data_dir, tmp_path):
+    from jaxnag import predictors, tables
+    from jaxnag.errors import DataError
+    sub = tables.naslib_subset("nb301", data_dir)
+    assert sub.space is DARTS and sub.ops.shape == (500, 28) and sub.metrics["val_accuracy"].shape == (500,)
+    with pytest.raises(DataError, match="naslib_zc_subsets.npz not found"):
+        tables.naslib_subset("nb101", tmp_path)
+    with pytest.raises(DataError, match="holds 100 rows, 500 given"):
+        predictors.fitted(predictors.get("gp", memory=100), DARTS, sub.ops, sub.metrics["val_accuracy"])
+    fit = predictors.fitted(predictors.get("ridge"), DARTS, sub.ops, sub.metrics["val_accuracy"])
+    pred = np.asarray(jax.jit(fit)(jnp.asarray(np.concatenate([sub.ops[:50], np.zeros((1, 28), np.int32)]))))
+    assert np.isnan(pred[-1])  # no edges at all: not a genotype
+    assert np.corrcoef(pred[:-1], sub.metrics["val_accuracy"][:50])[0, 1] > 0.9

@@ -206,24 +206,39 @@ class Network(nnx.Module):
         self.aux_head = AuxiliaryHead(c_aux, classes, rngs=rngs) if auxiliary and self.aux_after is not None else None
         self.classifier = linear(c_p, classes, rngs)
 
-    def _run(self, x):
+    def _run(self, x, each=None):
         if x.ndim != 4:
             raise ConfigError(f"images must be [batch, height, width, channels], got shape {x.shape}")
-        s0 = s1 = self.stem_bn(tap("conv", self.stem(x), 1.0, self.stem))
+        stem = lambda h: self.stem_bn(tap("conv", self.stem(h), 1.0, self.stem))  # noqa: E731
+        s0 = s1 = stem(x) if each is None else each(stem, x)
         aux = None
         for i, cell in enumerate(self.cells):
-            s0, s1 = s1, cell(s0, s1)
+            if each is None:
+                s0, s1 = s1, cell(s0, s1)
+            else:  # each(run, h) divides run(h) by a constant: divide the cell's other input (s1) by the same one
+                out = cell(s0, s1)
+                scaled = each(lambda _: out, s1)
+                ratio = jax.lax.stop_gradient(jnp.max(out) / jnp.max(scaled))
+                s0, s1 = s1 / ratio, scaled
             if i == self.aux_after:
                 aux = s1
         return s1, aux
 
-    def feature_map(self, x):
-        """The last cell's output ``[batch, H / 4, W / 4, 16 C]`` (before global pooling)."""
-        return self._run(x)[0]
+    def feature_map(self, x, ops=None, each=None):
+        """The last cell's output ``[batch, H / 4, W / 4, 16 C]`` (before global pooling). ``each(run, h)`` runs
+        the stem and each cell (synflow divides each one's output by a constant); ``ops`` is ignored (the
+        genotype is built in), as in :meth:`__call__`: the zero-cost measures call every network as
+        ``net(x, ops)``."""
+        return self._run(x, each)[0]
 
-    def __call__(self, x):
+    def __call__(self, x, ops=None):
         """Logits ``[batch, classes]``."""
         return tap("linear", self.classifier(jnp.mean(self.feature_map(x), axis=(1, 2))), 1.0, self.classifier)
+
+    @staticmethod
+    def op_weight(path, ops):
+        """1: every variable belongs to the network (the zero-cost measures' interface of a mixed network)."""
+        return jnp.float32(1.0)
 
     def auxiliary(self, x):
         """The auxiliary head's logits ``[batch, classes]`` (needs ``auxiliary=True`` and 32x32 images)."""

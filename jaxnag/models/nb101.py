@@ -36,19 +36,23 @@ from flax import nnx
 
 from ..errors import ConfigError, check_int
 from ..spaces.nb101 import OP_NAMES, spec
-from .layers import BN, conv_layer, count, linear, pooled_logits, tap
+from .layers import BN, INIT, conv_layer, count, linear, pooled_logits, tap
 
-__all__ = ["SIZE", "Cell", "ConvBNReLU", "Network", "count", "param_count", "vertex_channels"]
+__all__ = ["INITS", "SIZE", "Cell", "ConvBNReLU", "Network", "count", "param_count", "vertex_channels"]
 
 SIZE = dict(channels=128, stacks=3, cells=3, classes=10)  # the benchmark network (CIFAR-10)
 _CONV3, _CONV1, _POOL = OP_NAMES
 
 
+INITS = {"pytorch": INIT,  # PyTorch's default, U(+-1/sqrt(fan_in)), as the other networks here
+         "kaiming_out": nnx.initializers.variance_scaling(2.0, "fan_out", "normal")}  # nasbench_pytorch's, NASLib's
+
+
 class ConvBNReLU(nnx.Module):
     """A bias-free ``k x k`` convolution (padding ``k // 2``), batch norm, ReLU."""
 
-    def __init__(self, cin: int, cout: int, k: int, *, rngs: nnx.Rngs):
-        self.conv = conv_layer(cin, cout, k, rngs)
+    def __init__(self, cin: int, cout: int, k: int, *, init=INIT, rngs: nnx.Rngs):
+        self.conv = conv_layer(cin, cout, k, rngs, init=init)
         self.bn = nnx.BatchNorm(cout, **BN, rngs=rngs)
 
     def __call__(self, x):
@@ -85,15 +89,16 @@ def _max_pool(x, size: int, stride: int):
 class Cell(nnx.Module):
     """One NB101 cell: the pruned ``(matrix, ops)`` of :func:`jaxnag.spaces.nb101.spec`, ``cin`` -> ``cout``."""
 
-    def __init__(self, matrix, ops, cin: int, cout: int, *, rngs: nnx.Rngs):
+    def __init__(self, matrix, ops, cin: int, cout: int, *, init=INIT, rngs: nnx.Rngs):
         matrix = np.asarray(matrix, np.int8)
         self.matrix = tuple(tuple(int(a) for a in row) for row in matrix)  # static (not an array leaf)
         self.names = tuple(ops)
         v = len(matrix)
         self.channels = tuple(vertex_channels(matrix, cin, cout))
-        self.proj = nnx.List([ConvBNReLU(cin, self.channels[t], 1, rngs=rngs) if matrix[0, t] else None
+        self.proj = nnx.List([ConvBNReLU(cin, self.channels[t], 1, init=init, rngs=rngs) if matrix[0, t] else None
                               for t in range(v)])
-        self.ops = nnx.List([ConvBNReLU(self.channels[t], self.channels[t], 3 if name == _CONV3 else 1, rngs=rngs)
+        self.ops = nnx.List([ConvBNReLU(self.channels[t], self.channels[t], 3 if name == _CONV3 else 1, init=init,
+                                        rngs=rngs)
                              if name in (_CONV3, _CONV1) else None for t, name in enumerate(self.names)])
 
     def __call__(self, x):
@@ -121,44 +126,58 @@ class Network(nnx.Module):
       stacks, cells: stacks, and cells per stack (3 and 3 in the benchmark).
       classes: outputs of the classifier.
       in_channels: channels of the input images.
+      init: the convolutions' initialisation, ``"pytorch"`` (PyTorch's default, as every network here) or
+        ``"kaiming_out"`` (He normal over fan-out, as the PyTorch NB101 network NASLib scores proxies with:
+        its ``l2_norm`` values are reproduced so, docs/proxies_graph.md).
     """
 
     def __init__(self, ops, *, channels: int = 128, stacks: int = 3, cells: int = 3, classes: int = 10,
-                 in_channels: int = 3, rngs: nnx.Rngs):
+                 in_channels: int = 3, init: str = "pytorch", rngs: nnx.Rngs):
         for name, value in (("channels", channels), ("stacks", stacks), ("cells", cells), ("classes", classes),
                             ("in_channels", in_channels)):
             check_int(name, value, lo=1)
+        if init not in INITS:
+            raise ConfigError(f"init must be one of {', '.join(INITS)}, got {init!r}")
+        init = INITS[init]
         if isinstance(ops, str):
             from .. import spaces
             ops = spaces.get("nb101").from_string(ops)
         matrix, names = spec(ops)
-        self.stem = ConvBNReLU(in_channels, channels, 3, rngs=rngs)
+        self.stem = ConvBNReLU(in_channels, channels, 3, init=init, rngs=rngs)
         layers, c = [], channels
         for stack in range(stacks):
             cin = c
             if stack:
                 c *= 2
             for _ in range(cells):
-                layers.append(Cell(matrix, names, cin, c, rngs=rngs))
+                layers.append(Cell(matrix, names, cin, c, init=init, rngs=rngs))
                 cin = c
         self.stack_starts = tuple(range(cells, stacks * cells, cells))
         self.layers = nnx.List(layers)
         self.classifier = linear(c, classes, rngs)
 
-    def feature_map(self, x):
-        """The last cell's output ``[batch, H / 2^(stacks-1), W / 2^(stacks-1), channels * 2^(stacks-1)]``."""
+    def feature_map(self, x, ops=None, each=None):
+        """The last cell's output ``[batch, H / 2^(stacks-1), W / 2^(stacks-1), channels * 2^(stacks-1)]``.
+        ``each(layer, h)`` runs one layer (default ``layer(h)``); ``ops`` is ignored (the cell is built in), as
+        in :meth:`__call__`: the zero-cost measures call every network as ``net(x, ops)``."""
         if x.ndim != 4:
             raise ConfigError(f"images must be [batch, height, width, channels], got shape {x.shape}")
-        h = self.stem(x)
+        each = each or (lambda layer, h: layer(h))
+        h = each(self.stem, x)
         for i, layer in enumerate(self.layers):
             if i in self.stack_starts:
                 h = _max_pool(h, 2, 2)
-            h = layer(h)
+            h = each(layer, h)
         return h
 
-    def __call__(self, x):
+    def __call__(self, x, ops=None):
         """Logits ``[batch, classes]``."""
         return pooled_logits(self, self.feature_map(x))
+
+    @staticmethod
+    def op_weight(path, ops):
+        """1: every variable belongs to the network (the zero-cost measures' interface of a mixed network)."""
+        return jnp.float32(1.0)
 
 
 def param_count(ops, **size) -> int:

@@ -26,6 +26,8 @@ from ._acquisition import acquire as acquire
 from ._acquisition import check_acquisition as check_acquisition
 from ._buffer import Buffer as Buffer
 from ._ensemble import Ensemble as Ensemble
+from ._fitted import Fitted as Fitted
+from ._fitted import fitted as fitted
 from ._ensemble import EnsembleState as EnsembleState
 from ._gp import GP as GP
 from ._gp import GPState as GPState
@@ -33,8 +35,8 @@ from ._gp import KERNELS as KERNELS
 from ._gp import spd_inverse as spd_inverse
 from ._ridge import Ridge as Ridge
 
-__all__ = ["ACQUISITIONS", "Buffer", "Ensemble", "EnsembleState", "GP", "GPState", "KERNELS", "NAMES", "Ridge",
-           "acquire", "check_acquisition", "get", "spd_inverse"]
+__all__ = ["ACQUISITIONS", "Buffer", "Ensemble", "EnsembleState", "Fitted", "GP", "GPState", "KERNELS", "NAMES",
+           "Ridge", "acquire", "check_acquisition", "fitted", "get", "spd_inverse"]
 
 NAMES = ("ridge", "gp", "pairwise", "additive", "ensemble")
 

@@ -46,7 +46,8 @@ import numpy as np
 
 from ..errors import ConfigError, DataError, UnknownName, check_int
 
-__all__ = ["COUNTS", "DATA_FREE", "NAMES", "Batch", "batch", "ensemble", "fitness", "generate", "population", "table"]
+__all__ = ["COUNTS", "DATA_FREE", "NAMES", "Batch", "batch", "ensemble", "fitness", "generate", "network", "population",
+           "table"]
 
 COUNTS = ("params", "flops")
 NAMES = ("synflow", "nwot", "jacov", "snip", "grad_norm", "fisher", "grasp", "l2_norm", "zen") + COUNTS
@@ -244,6 +245,52 @@ def table(space, name: str, batch: Batch | tuple | None = None, *, block: int = 
     return tables.from_arrays(space, ops, values, benchmark="proxy", dataset=name, metric=name,
                               source=f"jaxnag.proxies ({size['channels']} channels, {size['cells']} cells, "
                                      f"{size['classes']} classes)")
+
+
+def network(names: str | Sequence[str], net, batch: Batch | tuple | None = None, *, key: int = 0,
+            resolution: int = 32, batch_size: int = 16) -> dict:
+    """Proxies of one concrete NNX network, ``{name: float32 scalar}``, in one compiled program: the graph spaces'
+    networks (:class:`jaxnag.models.nb101.Network`, :class:`jaxnag.models.darts.Network`) or a user's own.
+
+    The network is called as ``net(x, ops)`` (``ops`` a dummy it may ignore) for the data-dependent proxies;
+    ``synflow``, ``zen`` and ``l2_norm`` also read ``net.feature_map(x, ops, each)``, ``net.classifier`` and
+    ``net.op_weight(path, ops)`` (1 for every variable of a concrete network). Weights are the network's as given
+    (its initialisation); ``key`` seeds zen's Gaussian weights and inputs. The exact counts are the models'
+    ``param_count``, not proxies here.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from flax import nnx
+      >>> from jaxnag import proxies, spaces
+      >>> from jaxnag.models import darts
+      >>> net = darts.Network(spaces.get("darts").from_string(spaces.darts.DARTS_V2), channels=2, layers=3,
+      ...                     rngs=nnx.Rngs(0))
+      >>> v = proxies.network(("synflow", "l2_norm"), net, resolution=8, batch_size=2)
+      >>> sorted(v), bool(jnp.isfinite(v["synflow"]))
+      (['l2_norm', 'synflow'], True)
+    """
+    import jax
+    import jax.numpy as jnp
+    from flax import nnx
+
+    from .measures import MEASURES
+    names = (names,) if isinstance(names, str) else tuple(names)
+    for name in names:
+        if name in COUNTS:
+            raise ConfigError(f"{name!r} is an exact count of a space's model (jaxnag.models.<space>.param_count), "
+                              "not a proxy of a network")
+        if name not in MEASURES:
+            raise UnknownName(f"unknown proxy {name!r}; available: {', '.join(n for n in NAMES if n not in COUNTS)}")
+    if not names:
+        raise ConfigError("network needs at least one proxy name")
+    reader = next((n for n in names if n not in DATA_FREE), names[0])  # the one to name if data is missing
+    data = _default_batch(reader, batch, None, resolution, batch_size)
+    graphdef, state = nnx.split(net)
+
+    @jax.jit
+    def run(state, x, y, k):
+        return {name: MEASURES[name](graphdef, state, jnp.zeros((), jnp.int32), x, y, k) for name in names}
+    return run(state, jnp.asarray(data.x), jnp.asarray(data.y), jax.random.key(key))
 
 
 def ensemble(space, members: Sequence[str | Callable], batch: Batch | tuple | None = None, *,

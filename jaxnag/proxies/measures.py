@@ -181,7 +181,8 @@ def _synflow_prepare(graphdef, state, key):
     net = nnx.merge(g, kernels, rest)
     for _, m in nnx.iter_modules(net):  # batch norm off: the identity in eval mode
         if isinstance(m, nnx.BatchNorm):
-            m.scale[...], m.bias[...] = jnp.ones_like(m.scale[...]), jnp.zeros_like(m.bias[...])
+            if m.scale is not None:  # (a batch norm without scale and shift has none: DARTS's ops as NASLib's)
+                m.scale[...], m.bias[...] = jnp.ones_like(m.scale[...]), jnp.zeros_like(m.bias[...])
             m.mean[...], m.var[...] = jnp.zeros_like(m.mean[...]), jnp.full_like(m.var[...], 1.0 - m.epsilon)
     g, kernels, rest = nnx.split(net, _KERNELS, ...)
     return g, (kernels, rest)

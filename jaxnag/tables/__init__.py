@@ -29,6 +29,9 @@ from ._table import TableInfo as TableInfo
 from ._table import from_arrays as from_arrays
 from ._table import stack as stack
 from ._table import unstack as unstack
+from ._subset import Subset as Subset
+from ._subset import naslib_subset as naslib_subset
 
 __all__ = ["BENCHMARKS", "ENV_VAR", "Benchmark", "DataError", "Objectives", "Table", "TableInfo", "availability", "constrain", "parse_constraint",
-           "benchmark", "combine", "data_dir", "front_rows", "from_arrays", "landscape", "load", "load_custom", "objectives", "stack_objectives", "stack", "unstack"]
+           "benchmark", "combine", "data_dir", "front_rows", "from_arrays", "landscape", "load", "load_custom", "objectives", "stack_objectives", "stack", "unstack",
+           "Subset", "naslib_subset"]
