@@ -392,8 +392,9 @@ def _cmd_train(args):
     # Everything the user typed is checked, and --out probed, before any data is read or compiled
     check_int("--epochs", args.epochs, lo=1)
     check_int("--batch-size", args.batch_size, lo=1)
-    check_int("--channels", args.channels, lo=1)
-    check_int("--cells", args.cells, lo=1)
+    for flag, value in (("--channels", args.channels), ("--cells", args.cells)):
+        if value is not None:
+            check_int(flag, value, lo=1)
     check_int("--seed", args.seed, lo=0, hi=SEED_MAX)
     check_range("--lr", args.lr, lo=0.0, lo_open=True)
     if args.test is None:
@@ -401,9 +402,11 @@ def _cmd_train(args):
     from . import data, outputs, spaces, train
     if args.classes is not None:
         check_int("--classes", args.classes, lo=2, hi=data.MAX_CLASSES)
-    space = spaces.get("nb201")
+    if args.space not in train.NETWORKS:
+        raise CLIError(f"--space {args.space}: jaxnag trains networks of {', '.join(train.NETWORKS)}")
+    space = spaces.get(args.space)
     try:
-        ops = train.check_cell(space.from_string(args.arch), "--arch")
+        ops = train.check_cell(space.from_string(args.arch), "--arch", space=space.name)
     except JaxnagError as e:
         raise CLIError(e if str(e).startswith("--arch") else f"--arch: {e}") from None
     outputs.check_folder(args.out, "--out")
@@ -438,7 +441,8 @@ def _cmd_train(args):
     try:
         run = train.train(ops, train_data, test, epochs=args.epochs, batch_size=args.batch_size,
                           learning_rate=args.lr, channels=args.channels, cells=args.cells, classes=classes,
-                          seed=args.seed, out=args.out, progress=sys.stderr.isatty(), verbose=True)
+                          seed=args.seed, out=args.out, progress=sys.stderr.isatty(), verbose=True,
+                          space=space.name)
     except JaxnagError as e:  # name the flags the user typed, not the library's arguments
         msg = str(e).replace("(learning_rate=", "(--lr ")
         if msg.startswith("out "):
@@ -854,11 +858,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_proxy_flags(px)
     px.set_defaults(func=_cmd_proxies)
 
-    tr = sub.add_parser("train", help="train an NB201 architecture on an image dataset (.npz) and checkpoint it",
+    tr = sub.add_parser("train", help="train an architecture (NB201, NB101, DARTS) on an image dataset (.npz) and "
+                                      "checkpoint it",
                         description="Trains into --out, a new or empty folder (checked before anything is loaded). "
                                     "Ctrl-C stops within a step, saves the weights so far (metrics.json says where "
                                     "it stopped) and exits with status 130.")
-    tr.add_argument("--arch", required=True, help="NB201 arch string, e.g. from `jaxnag generate`")
+    tr.add_argument("--arch", required=True, help="arch string of --space, e.g. from `jaxnag generate`")
+    tr.add_argument("--space", default="nb201", help="nb201, nb101 or darts (a DARTS genotype string)")
     tr.add_argument("--data", required=True, help=".npz with images 'x' [n, H, W, C] and labels 'y' [n]")
     tr.add_argument("--test", default=None, help="held-out .npz (default: --split of --data)")
     tr.add_argument("--split", type=float, default=0.8, help="fraction of --data to train on when no --test "
@@ -866,8 +872,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--epochs", type=int, default=20)
     tr.add_argument("--batch-size", type=int, default=64)
     tr.add_argument("--lr", type=float, default=0.1, help="initial learning rate (cosine schedule, SGD Nesterov)")
-    tr.add_argument("--channels", type=int, default=16)
-    tr.add_argument("--cells", type=int, default=5)
+    tr.add_argument("--channels", type=int, default=None, help="the network's channels (default the benchmark's: "
+                                                                "NB201 16, NB101 128, DARTS 36)")
+    tr.add_argument("--cells", type=int, default=None, help="cells per stage (NB201, default 5), per stack (NB101, 3) "
+                                                             "or in all (DARTS, 20)")
     tr.add_argument("--classes", type=int, default=None, help="network outputs; labels must lie in 0..classes-1 "
                                                                "(default: largest label + 1)")
     tr.add_argument("--seed", type=int, default=0)

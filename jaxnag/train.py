@@ -45,7 +45,7 @@ from .errors import (CheckpointError, ConfigError, DataError, Interrupted, Inval
                      check_int, check_range)
 from .interrupts import StopFlag
 
-__all__ = ["Run", "Schedule", "TrainingInterrupted", "check_cell", "fitness", "load", "population", "train"]
+__all__ = ["NETWORKS", "Run", "Schedule", "TrainingInterrupted", "check_cell", "fitness", "load", "population", "train"]
 
 CHUNK_SECONDS = 0.5  # a compiled chunk of training steps lasts about this long: Ctrl-C and the bar wait no longer
 ESTIMATE_AFTER = 60.0  # a run estimated longer than this (seconds) says so first (``verbose``)
@@ -76,14 +76,35 @@ class TrainingInterrupted(Interrupted):
         self.run = run
 
 
-def check_cell(ops, name: str = "ops"):
-    """The 6 ops of one NB201 cell (6 ints or an arch string) as an int32 array, refusing (with
-    :class:`~jaxnag.errors.InvalidArchitecture`) a cell whose input does not reach its output: every path
-    has a ``none`` edge, so the network's output would not depend on the image."""
+# the spaces whose concrete networks train here: model module, default (channels, cells), the model's name for cells
+NETWORKS = {"nb201": ("nb201", (16, 5), "cells"), "nb101": ("nb101", (128, 3), "cells"),
+            "darts": ("darts", (36, 20), "layers")}
+
+
+def _model(space: str):
+    import importlib
+    name = getattr(space, "name", space)
+    if name not in NETWORKS:
+        raise ConfigError(f"jaxnag trains networks of {', '.join(NETWORKS)}, not {name}")
+    return importlib.import_module(f".models.{NETWORKS[name][0]}", __package__), NETWORKS[name]
+
+
+def check_cell(ops, name: str = "ops", space: str = "nb201"):
+    """One architecture of ``space`` (ints or an arch string) as an int32 array. For NB201 (6 ops) it refuses
+    (with :class:`~jaxnag.errors.InvalidArchitecture`) a cell whose input does not reach its output: every path
+    has a ``none`` edge, so the network's output would not depend on the image; NB101 and DARTS encodings are
+    checked by their space (every valid one is a network)."""
     import jax
 
     from . import spaces
     from .models.layers import cell_ops
+    if getattr(space, "name", space) != "nb201":
+        _model(space)
+        sp = spaces.get(space)
+        arr = sp.from_string(ops) if isinstance(ops, str) else sp.check(ops)
+        if arr.shape != (sp.num_slots,):
+            raise InvalidArchitecture(f"{name}: one {sp.name} architecture of {sp.num_slots} ints, got shape {arr.shape}")
+        return arr
     space = spaces.get("nb201")
     cell = np.asarray(cell_ops(ops, "nb201", "NB201", space.choices[0]), np.int32)
     with jax.ensure_compile_time_eval():
@@ -240,10 +261,15 @@ def _evaluate_fn(graphdef, batch_size: int, ops=None):
 
 
 def train(ops, train_data, test_data=None, *, epochs: int = 200, batch_size: int = 256,
-          learning_rate: float = 0.1, momentum: float = 0.9, weight_decay: float = 5e-4, channels: int = 16,
-          cells: int = 5, classes: int | None = None, seed: int = 0, out=None, progress: bool = False,
-          verbose: bool = False) -> Run:
-    """Train the network of ``ops`` (6 ops or an NB201 arch string) on ``train_data = (x, y)``.
+          learning_rate: float = 0.1, momentum: float = 0.9, weight_decay: float = 5e-4, channels: int | None = None,
+          cells: int | None = None, classes: int | None = None, seed: int = 0, out=None, progress: bool = False,
+          verbose: bool = False, space: str = "nb201") -> Run:
+    """Train the network of ``ops`` (an encoding or arch string of ``space``: ``nb201``, ``nb101`` or ``darts``) on
+    ``train_data = (x, y)``.
+
+    ``channels`` and ``cells`` size the network, each model's own (default the benchmark's): NB201 ``C`` and cells
+    per stage (16, 5), NB101 stem channels and cells per stack (128, 3), DARTS ``C`` and cells in all (36, 20; no
+    auxiliary head, no drop-path: the optimiser is the one below for every space).
 
     Metrics per epoch (train loss and accuracy, test accuracy when ``test_data`` is given, seconds)
     go to ``Run.history``; with ``out`` (a new or empty folder, checked first), the final weights go to
@@ -262,8 +288,10 @@ def train(ops, train_data, test_data=None, *, epochs: int = 200, batch_size: int
     from flax import nnx
 
     from .data import MAX_CLASSES
-    from .models import nb201
-    cell = check_cell(ops)
+    model, (_, (c0, n0), cells_key) = _model(space)
+    space = getattr(space, "name", space)
+    channels, cells = c0 if channels is None else channels, n0 if cells is None else cells
+    cell = check_cell(ops, space=space)
     for name, v in (("epochs", epochs), ("batch_size", batch_size), ("channels", channels), ("cells", cells)):
         check_int(name, v, lo=1)
     check_int("seed", seed, lo=0, hi=2**32 - 1)
@@ -299,8 +327,8 @@ def train(ops, train_data, test_data=None, *, epochs: int = 200, batch_size: int
         raise DataError(f"training data: images must be at least 4x4 pixels (the network halves them twice), got "
                         f"{x.shape[1]}x{x.shape[2]}")
     schedule = Schedule(epochs, batch_size, learning_rate, momentum, weight_decay)
-    size = dict(channels=channels, cells=cells, classes=classes, in_channels=x.shape[-1])
-    net = nb201.Network(cell, **size, rngs=nnx.Rngs(seed))
+    size = {"channels": channels, cells_key: cells, "classes": classes, "in_channels": x.shape[-1]}
+    net = model.Network(cell, **size, rngs=nnx.Rngs(seed))
     graphdef, params, rest = nnx.split(net, nnx.Param, ...)
     steps = len(x) // batch_size
     tx = _optimizer(schedule, epochs * steps)
@@ -313,7 +341,7 @@ def train(ops, train_data, test_data=None, *, epochs: int = 200, batch_size: int
     # (state, epoch, step): one variable, assigned once per chunk, so a Ctrl-C between two statements
     # never pairs weights with the wrong position
     now = ((params, rest, opt_state, zeros, zeros), 0, 0)
-    meta = dict(ops=[int(o) for o in cell], size=size, schedule=schedule._asdict(), seed=seed)
+    meta = dict(space=space, ops=[int(o) for o in cell], size=size, schedule=schedule._asdict(), seed=seed)
     history: list = []
 
     def network(state):
@@ -504,18 +532,23 @@ def _save(out: Path, state, meta: dict) -> Path:
 
 
 def load(out):
-    """The trained :class:`~jaxnag.models.nb201.Network` saved by :func:`train` in ``out`` (eval mode)."""
+    """The trained network (:class:`~jaxnag.models.nb201.Network`, or NB101's / DARTS's) saved by :func:`train` in
+    ``out`` (eval mode)."""
     import orbax.checkpoint as ocp
     from flax import nnx
 
-    from .models import nb201
     out = Path(out)
     try:
         meta = json.loads((out / "metrics.json").read_text())
     except (OSError, ValueError) as e:
         raise CheckpointError(f"{out} holds no readable metrics.json of a jaxnag training ({e})") from None
     outputs.quiet_orbax()
-    abstract = nnx.eval_shape(lambda: nb201.Network(meta["ops"], **meta["size"], rngs=nnx.Rngs(0)))
+    try:
+        model, _ = _model(meta.get("space", "nb201"))  # a checkpoint from before graph spaces is NB201's
+    except ConfigError as e:
+        raise CheckpointError(f"{out}/metrics.json: {e}") from None
+    abstract = nnx.eval_shape(lambda: model.Network(np.asarray(meta["ops"], np.int32), **meta["size"],
+                                                    rngs=nnx.Rngs(0)))
     graphdef, state = nnx.split(abstract)
     try:
         with ocp.StandardCheckpointer() as ckpt:

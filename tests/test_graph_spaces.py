@@ -221,3 +221,31 @@ def test_naslib_subsets_load_as_encodings_and_fit_a_surrogate(data_dir, tmp_path
     pred = np.asarray(jax.jit(fit)(jnp.asarray(np.concatenate([sub.ops[:50], np.zeros((1, 28), np.int32)]))))
     assert np.isnan(pred[-1])  # no edges at all: not a genotype
     assert np.corrcoef(pred[:-1], sub.metrics["val_accuracy"][:50])[0, 1] > 0.9
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("space_name, arch", [
+    ("darts", darts.DARTS_V2),
+    ("nb101", "0110001|0001000|0001000|0000001|0000000|0000000|0000000"
+              "|conv3x3-bn-relu|maxpool3x3|conv1x1-bn-relu|conv3x3-bn-relu|conv3x3-bn-relu"),
+])
+def test_train_and_load_a_graph_space_network(space_name, arch, tmp_path):
+    from jaxnag import train
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(48, 16, 16, 3)).astype(np.float32), rng.integers(0, 3, 48)
+    run = train.train(arch, (x, y), (x[:16], y[:16]), epochs=2, batch_size=16, channels=4, cells=3, space=space_name,
+                      out=tmp_path / "run")
+    assert len(run.history) == 2 and np.isfinite(run.history[-1]["train_loss"])
+    again = train.load(tmp_path / "run")
+    np.testing.assert_allclose(np.asarray(again(jnp.asarray(x[:4]))), np.asarray(run.network(jnp.asarray(x[:4]))),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_train_refuses_a_bad_graph_cell_before_anything_runs():
+    from jaxnag import train
+    with pytest.raises(InvalidArchitecture, match="takes input 3"):
+        train.check_cell(darts.DARTS_V2.replace("('dil_conv_3x3', 2)", "('dil_conv_3x3', 9)").replace(
+            "('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0)", "('sep_conv_3x3', 0), ('sep_conv_3x3', 3), "
+            "('sep_conv_3x3', 0)", 1), space="darts")
+    with pytest.raises(Exception, match="trains networks of nb201, nb101, darts"):
+        train.check_cell([0] * 5, space="nasbench_graph")

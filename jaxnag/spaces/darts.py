@@ -171,6 +171,7 @@ def _decode(scores):
 
 
 def make() -> SearchSpace:
+    """The DARTS space (a new instance; ``jaxnag.spaces.get("darts")`` gives the registered one)."""
     return SearchSpace(
         name="darts",
         slot_names=tuple(f"{cell}:{a}->{b}" for cell in CELLS for a, b in CELL_EDGES),

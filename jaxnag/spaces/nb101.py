@@ -210,6 +210,7 @@ def _from_string(arch: str) -> np.ndarray:
 
 
 def make() -> SearchSpace:
+    """The NB101 space (a new instance; ``jaxnag.spaces.get("nb101")`` gives the registered one)."""
     return SearchSpace(
         name="nb101",
         slot_names=tuple(f"{i}->{j}" for i, j in EDGES) + tuple(f"node{k}" for k in range(1, NODES - 1)),
