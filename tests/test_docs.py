@@ -22,7 +22,7 @@ def _modules():
 
 
 SLOW = {"own_space", "many_runs", "bench_grid", "proxies_and_training", "diffusionnag_guided", "pareto",
-        "predictors"}  # 10-60 s each
+        "predictors", "graph_spaces"}  # 10-60 s each
 
 
 @pytest.mark.parametrize("script", [pytest.param(p, marks=[pytest.mark.slow] if p.stem in SLOW else [])
