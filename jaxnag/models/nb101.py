@@ -62,7 +62,14 @@ class ConvBNReLU(nnx.Module):
 def vertex_channels(matrix: np.ndarray, cin: int, cout: int) -> list[int]:
     """NB101's channels of each node of a pruned cell ``matrix [V, V]``: the output's ``cout`` split evenly
     (the remainder to the first nodes) among the nodes that feed it; a node that does not feed the output
-    takes the largest of its successors'."""
+    takes the largest of its successors'.
+
+    Examples:
+      >>> import numpy as np
+      >>> m = np.zeros((4, 4), int); m[0, 1] = m[0, 2] = m[1, 3] = m[2, 3] = 1
+      >>> vertex_channels(m, 64, 129)  # 129 split between the two nodes feeding the output
+      [64, 65, 64, 129]
+    """
     v = len(matrix)
     ch = [0] * v
     ch[0], ch[-1] = cin, cout

@@ -59,7 +59,13 @@ DARTS_V2 = ("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_co
 
 def genotype(ops) -> dict[str, list[tuple[str, int]]]:
     """One valid encoding ``[28]`` -> ``{"normal": [(op, input), ...8], "reduce": [...]}``, each node's two inputs
-    in ascending order (host-side)."""
+    in ascending order (host-side).
+
+    Examples:
+      >>> from jaxnag import spaces
+      >>> genotype(spaces.get("darts").from_string(DARTS_V2))["reduce"][:2]
+      [('max_pool_3x3', 0), ('max_pool_3x3', 1)]
+    """
     from . import get
     ops = get("darts").check(ops)
     if ops.shape != (2 * _E,):
@@ -97,7 +103,14 @@ def _encode(cells: dict) -> np.ndarray:
 
 def from_genotype(array) -> np.ndarray:
     """NB301 / NASLib's genotype array ``[2, 8, 2]`` ([normal, reduce] x 8 x (input node, op index in
-    :data:`OP_NAMES`)) -> an encoding ``[28]`` (int32); raises :class:`InvalidArchitecture` on a bad one."""
+    :data:`OP_NAMES`)) -> an encoding ``[28]`` (int32); raises :class:`InvalidArchitecture` on a bad one.
+
+    Examples:
+      >>> import numpy as np
+      >>> g = np.zeros((2, 8, 2), int); g[:, 1::2, 0] = 1  # every node: input 0 and input 1, max pooling
+      >>> from_genotype(g)[:5].tolist()  # node 2 from 0 and 1, node 3 from 0 and 1 (not 2)
+      [1, 1, 1, 1, 0]
+    """
     a = np.asarray(array)
     if a.shape != (2, 8, 2) or not np.issubdtype(a.dtype, np.integer):
         raise InvalidArchitecture(f"darts: a genotype array is [2, 8, 2] integers, got {a.shape} {a.dtype}")

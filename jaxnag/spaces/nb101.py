@@ -67,7 +67,15 @@ def _live(matrix) -> np.ndarray:
 
 def prune(matrix, ops):
     """NB101's pruning: drop the nodes on no input-to-output path; ``(matrix [V', V'], ops [V'])`` as given
-    (op names or ints), or ``(None, None)`` where the output is not reachable from the input."""
+    (op names or ints), or ``(None, None)`` where the output is not reachable from the input.
+
+    Examples:
+      >>> import numpy as np
+      >>> m = np.zeros((4, 4), int); m[0, 1] = m[1, 3] = m[0, 2] = 1  # node 2 leads nowhere
+      >>> matrix, ops = prune(m, ["input", "a", "b", "output"])
+      >>> matrix.tolist(), ops
+      ([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ['input', 'a', 'output'])
+    """
     matrix = np.asarray(matrix)
     keep = _live(matrix)
     if not keep[-1]:
@@ -78,7 +86,14 @@ def prune(matrix, ops):
 
 def spec(ops) -> tuple[np.ndarray, list[str]]:
     """One encoding ``[26]`` -> NB101's pruned ``(matrix [V, V] int8, ops [V])``, op names with ``input`` and
-    ``output`` at the ends, as ``nasbench.api.ModelSpec`` holds them after pruning."""
+    ``output`` at the ends, as ``nasbench.api.ModelSpec`` holds them after pruning.
+
+    Examples:
+      >>> import numpy as np
+      >>> matrix, ops = spec(from_spec(np.eye(3, k=1, dtype=int), ["input", "maxpool3x3", "output"]))
+      >>> matrix.shape, ops
+      ((3, 3), ['input', 'maxpool3x3', 'output'])
+    """
     ops = _checked(ops)
     names = ["input"] + [OP_NAMES[int(o)] for o in ops[_NUM_EDGES:]] + ["output"]
     matrix, names = prune(_matrix(ops), names)
@@ -124,6 +139,12 @@ def from_spec(matrix, ops) -> np.ndarray:
       InvalidArchitecture: a matrix that is not square 0/1 upper-triangular (a cycle or a self-loop), an unknown
         op, input/output not at the ends, the output not reachable from the input, or more than 9 edges after
         pruning; one line each.
+
+    Examples:
+      >>> import numpy as np
+      >>> ops = from_spec(np.eye(3, k=1, dtype=int), [0, 4, 1])  # NASLib's ints: input, conv3x3, output
+      >>> ops[:6].tolist(), ops[21:].tolist()  # edges 0->1, then node 1's op; the output sits at node 6
+      ([1, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0])
     """
     m = np.asarray(matrix)
     if m.ndim != 2 or m.shape[0] != m.shape[1] or not 2 <= m.shape[0] <= NODES:
@@ -168,7 +189,15 @@ def _op_names(ops, v: int) -> list[str]:
 
 def canonical(ops) -> np.ndarray:
     """The encoding with its pruned nodes cleared (no edges, op 0), so that encodings of one pruned cell that
-    differ only in dead nodes become equal; ``[26]`` int32 (host-side)."""
+    differ only in dead nodes become equal; ``[26]`` int32 (host-side).
+
+    Examples:
+      >>> import numpy as np
+      >>> m = np.zeros((7, 7), int); m[0, 6] = m[0, 3] = 1  # node 3 leads nowhere
+      >>> a = from_spec(m, ["input"] + ["maxpool3x3"] * 5 + ["output"])
+      >>> int(a.sum()), int(canonical(a).sum())  # the dead edge 0->3 and the five ops (2 each) cleared
+      (12, 1)
+    """
     ops = _checked(ops).copy()
     keep = _live(_matrix(ops))
     for s, (i, j) in enumerate(EDGES):
