@@ -249,3 +249,20 @@ def test_train_refuses_a_bad_graph_cell_before_anything_runs():
             "('sep_conv_3x3', 0)", 1), space="darts")
     with pytest.raises(Exception, match="trains networks of nb201, nb101, darts"):
         train.check_cell([0] * 5, space="nasbench_graph")
+
+
+def test_a_user_space_declares_its_own_sampler_and_decoding():
+    """Two of four switches on (a rule rejection sampling rarely meets at scale): the user's sampler and
+    decoding keep every draw and every decoded score valid."""
+    def top2(scores):
+        best = jnp.argsort(-scores, axis=-1)[..., :2]
+        return jnp.sum(jax.nn.one_hot(best, 4, dtype=jnp.int32), axis=-2)
+    space = spaces.categorical(
+        "two_of_four_test", ("off", "on"), slots=4, valid=lambda ops: jnp.sum(ops, axis=-1) == 2,
+        sample=lambda key, shape: top2(jax.random.uniform(key, tuple(shape) + (4,))),
+        decode=lambda scores: top2(scores[..., 1] - scores[..., 0]))
+    drawn = space.random(jax.random.key(0), (50,))
+    assert bool(space.is_valid(drawn).all())
+    assert bool(space.is_valid(space.from_one_hot(jax.random.normal(jax.random.key(1), (50, 4, 2)))).all())
+    with pytest.raises(Exception, match="sample must be a jittable function"):
+        spaces.categorical("bad_sample_test", ("a", "b"), slots=2, sample=3)

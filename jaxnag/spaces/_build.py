@@ -93,7 +93,8 @@ def _cell_strings(name: str, choices, edges):
 def categorical(name: str, choices: Sequence[str] | Sequence[Sequence[str]], *, slots: int | Sequence[str] | None = None,
                 edges: Sequence[tuple[int, int]] | None = None, remove=None, identity=None,
                 valid: Callable | None = None, to_string: Callable[[np.ndarray], str] | None = None,
-                from_string: Callable[[str], np.ndarray] | None = None, description: str | None = None) -> SearchSpace:
+                from_string: Callable[[str], np.ndarray] | None = None, description: str | None = None,
+                sample: Callable | None = None, decode: Callable | None = None) -> SearchSpace:
     """A search space of categorical slots, registered with :func:`jaxnag.spaces.register` to reach the
     CLI, ``jaxnag bench`` and :func:`jaxnag.parallel.run` by name.
 
@@ -113,6 +114,12 @@ def categorical(name: str, choices: Sequence[str] | Sequence[Sequence[str]], *, 
         ``|op~0|+|op~0|op~1|`` for a cell); ``from_string`` raises
         :class:`~jaxnag.errors.InvalidArchitecture` on a bad string.
       description: one line for ``jaxnag spaces``.
+      sample: for a space whose valid encodings are rare among slot combinations (``valid`` rejects most), a
+        jittable uniform sampler of valid ones ``(key, shape) -> int32 [*shape, R]`` (default: draw slot by
+        slot and redraw what ``valid`` rejects, 64 times at most).
+      decode: with it, a jittable ``scores [..., R, C] -> int32 [..., R]`` giving a valid encoding (columns that
+        are not a slot's choices arrive as -inf), used by ``from_one_hot`` and so by every generator that
+        decodes scores (default: argmax per slot). :mod:`jaxnag.spaces.darts` shows both.
 
     Examples:
       >>> from jaxnag import spaces
@@ -158,6 +165,9 @@ def categorical(name: str, choices: Sequence[str] | Sequence[Sequence[str]], *, 
                                   else _chain_strings(name, choices))
     if valid is not None and not callable(valid):
         raise ConfigError(f"space {name!r}: valid must be a jittable function ops [..., R] -> bool [...]")
+    for what, fn in (("sample", sample), ("decode", decode)):
+        if fn is not None and not callable(fn):
+            raise ConfigError(f"space {name!r}: {what} must be a jittable function")
     num_nodes = max(b for _, b in edges) + 1 if edges is not None else r + 1
     sizes = " x ".join(str(len(c)) for c in choices) if len({len(c) for c in choices}) > 1 else \
         f"{r} slots x {len(choices[0])} choices"
@@ -165,4 +175,4 @@ def categorical(name: str, choices: Sequence[str] | Sequence[Sequence[str]], *, 
         name=name, slot_names=slot_names, choices=choices, num_nodes=num_nodes, edges=edges,
         description=description or f"{name}: {sizes} (user space)", _to_string=to_string,
         _from_string=from_string, _extra_valid=valid, remove=_per_slot("remove", remove, choices),
-        identity=_per_slot("identity", identity, choices))
+        identity=_per_slot("identity", identity, choices), _random=sample, _decode=decode)
