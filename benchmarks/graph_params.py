@@ -26,6 +26,7 @@ from _machine import describe  # noqa: E402
 
 from jaxnag.models import darts as darts_net  # noqa: E402
 from jaxnag.models import nb101 as nb101_net  # noqa: E402
+from jaxnag import tables  # noqa: E402
 from jaxnag.spaces import darts, nb101  # noqa: E402
 
 
@@ -39,28 +40,27 @@ def main(argv=None) -> int:
     p.add_argument("--data-dir", default=os.environ.get("JAXNAG_DATA_DIR", "../shared/data"))
     p.add_argument("--out", default=None, help="folder for graph_params.md / .json")
     args = p.parse_args(argv)
-    z = np.load(Path(args.data_dir) / "naslib_zc_subsets.npz")
     t0 = time.perf_counter()
+    a_sub, b_sub = (tables.naslib_subset(b, args.data_dir) for b in ("nb101", "nb301"))
 
-    arch = z["nb101/cifar10/arch"]
-    cells = [nb101.from_spec(r[:49].reshape(7, 7), r[49:]) for r in arch]
+    cells = a_sub.ops
     nb101_params = np.array([nb101_net.param_count(c) for c in cells]) / 1e6
     hashes = [nb101.spec_hash(c) for c in cells]
     by_hash = collections.defaultdict(list)
     for i, h in enumerate(hashes):
         by_hash[h].append(i)
     groups = [g for g in by_hash.values() if len(g) > 1]
-    spread = {k: float(max(np.ptp(z[f"nb101/cifar10/{k}"][g]) for g in groups)) for k in ("val_accuracy", "params")}
-    params_differ = sum(np.ptp(z["nb101/cifar10/params"][g]) > 0 for g in groups)
-    edges_raw = arch[:, :49].sum(1)
-    out = dict(nb101=dict(params=_compare(nb101_params, z["nb101/cifar10/params"]), distinct_hashes=len(by_hash),
+    spread = {k: float(max(np.ptp(a_sub.metrics[k][g]) for g in groups)) for k in ("val_accuracy", "params")}
+    params_differ = sum(np.ptp(a_sub.metrics["params"][g]) > 0 for g in groups)
+    edges_raw = cells[:, :len(nb101.EDGES)].sum(1)  # the encoding keeps every listed edge, dead ones too
+    out = dict(nb101=dict(params=_compare(nb101_params, a_sub.metrics["params"]), distinct_hashes=len(by_hash),
                           shared_hash_groups=len(groups), groups_with_different_params=int(params_differ),
                           max_spread_in_group=spread, raw_edges_over_9=int((edges_raw > 9).sum())))
 
-    genotypes = [darts.from_genotype(g) for g in z["nb301/cifar10/genotype"]]
+    genotypes = b_sub.ops
     naslib = np.array([darts_net.param_count(g, **darts_net.NASLIB_NB301) for g in genotypes]) / 1e6
     affine = np.array([darts_net.param_count(g, **{**darts_net.NASLIB_NB301, "affine": True}) for g in genotypes]) / 1e6
-    theirs = z["nb301/cifar10/params"]
+    theirs = b_sub.metrics["params"]
     out["nb301"] = dict(params=_compare(naslib, theirs), params_affine_ops=_compare(affine, theirs),
                         affine_excess_mean=float(np.mean(affine - theirs)),
                         darts_v2_millions=darts_net.param_count(darts.DARTS_V2) / 1e6)

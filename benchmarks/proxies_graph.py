@@ -25,23 +25,19 @@ from scipy.stats import spearmanr
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import describe  # noqa: E402
 
-from jaxnag import proxies  # noqa: E402
+from jaxnag import proxies, tables  # noqa: E402
 from jaxnag.models import darts as darts_net  # noqa: E402
 from jaxnag.models import nb101 as nb101_net  # noqa: E402
-from jaxnag.spaces import darts, nb101  # noqa: E402
 
 NAMES = ("synflow", "l2_norm")
 
 
-def _networks(z, space: str, idx):
+def _networks(subset, idx):
     for i in idx:
-        if space == "nb101":
-            r = z["nb101/cifar10/arch"][i]
-            yield nb101_net.Network(nb101.from_spec(r[:49].reshape(7, 7), r[49:]), init="kaiming_out",
-                                    rngs=nnx.Rngs(0))
+        if subset.space.name == "nb101":
+            yield nb101_net.Network(subset.ops[i], init="kaiming_out", rngs=nnx.Rngs(0))
         else:
-            yield darts_net.Network(darts.from_genotype(z["nb301/cifar10/genotype"][i]), **darts_net.NASLIB_NB301,
-                                    rngs=nnx.Rngs(0))
+            yield darts_net.Network(subset.ops[i], **darts_net.NASLIB_NB301, rngs=nnx.Rngs(0))
 
 
 def main(argv=None) -> int:
@@ -50,21 +46,21 @@ def main(argv=None) -> int:
     p.add_argument("--cells", type=int, default=30)
     p.add_argument("--out", default=None)
     args = p.parse_args(argv)
-    z = np.load(Path(args.data_dir) / "naslib_zc_subsets.npz")
     out = {}
     for space in ("nb101", "nb301"):
+        subset = tables.naslib_subset(space, args.data_dir)
         idx = np.sort(np.random.default_rng(0).choice(500, args.cells, replace=False))
         ours = {n: [] for n in NAMES}
         t0 = time.perf_counter()
-        for net in _networks(z, space, idx):
+        for net in _networks(subset, idx):
             v = proxies.network(NAMES, net, resolution=32, batch_size=16)
             for n in NAMES:
                 ours[n].append(float(v[n]))
         seconds = time.perf_counter() - t0
-        acc = z[f"{space}/cifar10/val_accuracy"][idx]
+        acc = subset.metrics["val_accuracy"][idx]
         rows = {}
         for n in NAMES:
-            theirs = z[f"{space}/cifar10/{n}"][idx]
+            theirs = subset.metrics[n][idx]
             rows[n] = dict(rho_naslib=float(spearmanr(ours[n], theirs)[0]),
                            rho_acc_ours=float(spearmanr(ours[n], acc)[0]),
                            rho_acc_naslib=float(spearmanr(theirs, acc)[0]),
