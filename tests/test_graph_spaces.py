@@ -192,9 +192,13 @@ def test_synflow_of_a_concrete_network_is_the_unnormalised_value(make):
     """``proxies.network`` divides every layer's (DARTS: every cell's, both of the next cell's inputs) output by a
     constant to stay in float32; on a network small enough not to overflow it equals the direct computation."""
     from jaxnag import proxies
+    from jaxnag.proxies.measures import network_program
     net = make()
     got = proxies.network("synflow", net, resolution=16, batch_size=2)["synflow"]
     np.testing.assert_allclose(float(got), float(_direct_synflow(net)), rtol=1e-5)
+    compiled = network_program._cache_size()
+    again = proxies.network("synflow", make(), resolution=16, batch_size=2)["synflow"]  # same structure: no compile
+    assert network_program._cache_size() == compiled and float(again) == float(got)
     with pytest.raises(Exception, match="exact count"):
         proxies.network("params", net)
 

@@ -44,7 +44,7 @@ NASLIB_NB301 = dict(channels=32, layers=8, classes=10, auxiliary=False, affine=F
 
 def _conv(cin, cout, k, rngs, *, stride=1, dilation=1, groups=1):
     pad = dilation * (k - 1) // 2
-    return nnx.Conv(cin, cout, (k, k), strides=stride, padding=[(pad, pad)] * 2, kernel_dilation=dilation,
+    return nnx.Conv(cin, cout, (k, k), strides=stride, padding=((pad, pad),) * 2, kernel_dilation=dilation,
                     feature_group_count=groups, use_bias=False, kernel_init=INIT, rngs=rngs,
                     conv_general_dilated=conv_general_dilated)
 
@@ -158,7 +158,7 @@ class AuxiliaryHead(nnx.Module):
 
     def __init__(self, c: int, classes: int, *, rngs: nnx.Rngs):
         self.conv1, self.bn1 = _conv(c, 128, 1, rngs), _bn(128, rngs)
-        self.conv2 = nnx.Conv(128, 768, (2, 2), padding="VALID", use_bias=False, kernel_init=INIT, rngs=rngs)
+        self.conv2 = _conv(128, 768, 2, rngs)  # no padding at k = 2
         self.bn2, self.classifier = _bn(768, rngs), linear(768, classes, rngs)
 
     def __call__(self, x):
@@ -186,24 +186,23 @@ class Network(nnx.Module):
         for name, value in (("channels", channels), ("layers", layers), ("classes", classes),
                             ("in_channels", in_channels)):
             check_int(name, value, lo=1)
-        from .. import spaces
         from ..spaces.darts import genotype
-        space = spaces.get("darts")
-        g = genotype(space.from_string(ops) if isinstance(ops, str) else ops)
+        g = genotype(ops)
         c = 3 * channels
         self.stem, self.stem_bn = _conv(in_channels, c, 3, rngs), _bn(c, rngs)
         c_pp, c_p, c = c, c, channels
-        cells, reduction_prev, self.aux_after = [], False, None
+        cells, reduction_prev = [], False
+        self.aux_after = 2 * layers // 3  # the auxiliary head reads this cell's output (the second reduction)
         for i in range(layers):
             reduction = i in (layers // 3, 2 * layers // 3)
             c = 2 * c if reduction else c
             cells.append(Cell(g["reduce" if reduction else "normal"], c_pp, c_p, c, reduction=reduction,
                               reduction_prev=reduction_prev, affine=affine, rngs=rngs))
             reduction_prev, c_pp, c_p = reduction, c_p, 4 * c
-            if i == 2 * layers // 3:
-                self.aux_after, c_aux = i, c_p
+            if i == self.aux_after:
+                c_aux = c_p
         self.cells = nnx.List(cells)
-        self.aux_head = AuxiliaryHead(c_aux, classes, rngs=rngs) if auxiliary and self.aux_after is not None else None
+        self.aux_head = AuxiliaryHead(c_aux, classes, rngs=rngs) if auxiliary else None
         self.classifier = linear(c_p, classes, rngs)
 
     def _run(self, x, each=None):
@@ -251,14 +250,13 @@ def param_count(ops, **size) -> int:
     """Trainable parameters of :class:`Network` of ``ops`` (``size``: channels, layers, classes, auxiliary,
     affine, in_channels; default DARTS's CIFAR-10 network), counted from the genotype without building the
     network (equal to ``count(Network(ops, **size))``: the tests check it)."""
-    from .. import spaces
     from ..spaces.darts import genotype
     size = {**SIZE, "in_channels": 3, **size}
-    g = genotype(spaces.get("darts").from_string(ops) if isinstance(ops, str) else ops)
+    g = genotype(ops)
     bn = 2 if size["affine"] else 0
     c = 3 * size["channels"]
     total = 9 * size["in_channels"] * c + 2 * c
-    c_pp, c_p, c, layers, c_aux = c, c, size["channels"], size["layers"], None
+    c_pp, c_p, c, layers = c, c, size["channels"], size["layers"]
     for i in range(layers):
         reduction = i in (layers // 3, 2 * layers // 3)
         c = 2 * c if reduction else c
@@ -275,6 +273,6 @@ def param_count(ops, **size) -> int:
         if i == 2 * layers // 3:
             c_aux = c_p
     classes = size["classes"]
-    if size["auxiliary"] and c_aux is not None:
+    if size["auxiliary"]:
         total += c_aux * 128 + 2 * 128 + 128 * 768 * 4 + 2 * 768 + 768 * classes + classes
     return total + c_p * classes + classes

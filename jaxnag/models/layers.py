@@ -212,7 +212,7 @@ def merge(graphdef, *states):
 def conv_layer(cin: int, cout: int, k: int, rngs, *, stride: int = 1, padding=None, init=INIT) -> nnx.Conv:
     """A bias-free ``k x k`` ``nnx.Conv`` (padding ``k // 2`` unless given) initialised as PyTorch's, whose
     gradients are :func:`conv`'s."""
-    padding = [(k // 2, k // 2)] * 2 if padding is None else padding
+    padding = ((k // 2, k // 2),) * 2 if padding is None else padding  # a tuple: graphdefs stay hashable
     return nnx.Conv(cin, cout, (k, k), strides=stride, padding=padding, use_bias=False, kernel_init=init, rngs=rngs,
                     conv_general_dilated=conv_general_dilated)
 

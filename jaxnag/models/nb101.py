@@ -146,9 +146,6 @@ class Network(nnx.Module):
         if init not in INITS:
             raise ConfigError(f"init must be one of {', '.join(INITS)}, got {init!r}")
         init = INITS[init]
-        if isinstance(ops, str):
-            from .. import spaces
-            ops = spaces.get("nb101").from_string(ops)
         matrix, names = spec(ops)
         self.stem = ConvBNReLU(in_channels, channels, 3, init=init, rngs=rngs)
         layers, c = [], channels
@@ -188,7 +185,8 @@ class Network(nnx.Module):
 
 
 def param_count(ops, **size) -> int:
-    """Trainable parameters of :class:`Network` of ``ops`` (``size``: channels, stacks, cells, classes,
+    """Trainable parameters of :class:`Network` of ``ops`` (an encoding or arch string; ``size``: channels, stacks,
+    cells, classes,
     in_channels; default the benchmark's), counted from the cell without building the network (equal to
     ``count(Network(ops, **size))``: the tests check it)."""
     size = {**SIZE, "in_channels": 3, **size}

@@ -273,7 +273,7 @@ def network(names: str | Sequence[str], net, batch: Batch | tuple | None = None,
     import jax.numpy as jnp
     from flax import nnx
 
-    from .measures import MEASURES
+    from .measures import MEASURES, network_program
     names = (names,) if isinstance(names, str) else tuple(names)
     for name in names:
         if name in COUNTS:
@@ -286,11 +286,7 @@ def network(names: str | Sequence[str], net, batch: Batch | tuple | None = None,
     reader = next((n for n in names if n not in DATA_FREE), names[0])  # the one to name if data is missing
     data = _default_batch(reader, batch, None, resolution, batch_size)
     graphdef, state = nnx.split(net)
-
-    @jax.jit
-    def run(state, x, y, k):
-        return {name: MEASURES[name](graphdef, state, jnp.zeros((), jnp.int32), x, y, k) for name in names}
-    return run(state, jnp.asarray(data.x), jnp.asarray(data.y), jax.random.key(key))
+    return network_program(graphdef, names, state, jnp.asarray(data.x), jnp.asarray(data.y), jax.random.key(key))
 
 
 def ensemble(space, members: Sequence[str | Callable], batch: Batch | tuple | None = None, *,

@@ -249,3 +249,12 @@ zen.prepare, zen.run = _zen_prepare, _zen_run
 
 MEASURES = dict(synflow=synflow, nwot=nwot, jacov=jacov, snip=snip, grad_norm=grad_norm, fisher=fisher,
                 grasp=grasp, l2_norm=l2_norm, zen=zen)
+
+
+def _network(graphdef, names, state, x, y, key):
+    """The proxies ``names`` of one concrete network (``jaxnag.proxies.network``): ``{name: float32}``."""
+    return {name: MEASURES[name](graphdef, state, jnp.zeros((), jnp.int32), x, y, key) for name in names}
+
+
+# compiled once per network structure (the graphdef), tuple of proxy names and batch shape
+network_program = jax.jit(_network, static_argnums=(0, 1))

@@ -58,8 +58,8 @@ DARTS_V2 = ("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_co
 
 
 def genotype(ops) -> dict[str, list[tuple[str, int]]]:
-    """One valid encoding ``[28]`` -> ``{"normal": [(op, input), ...8], "reduce": [...]}``, each node's two inputs
-    in ascending order (host-side).
+    """One valid encoding ``[28]`` (or a genotype string) -> ``{"normal": [(op, input), ...8], "reduce": [...]}``,
+    each node's two inputs in ascending order (host-side).
 
     Examples:
       >>> from jaxnag import spaces
@@ -67,7 +67,8 @@ def genotype(ops) -> dict[str, list[tuple[str, int]]]:
       [('max_pool_3x3', 0), ('max_pool_3x3', 1)]
     """
     from . import get
-    ops = get("darts").check(ops)
+    space = get("darts")
+    ops = space.from_string(ops) if isinstance(ops, str) else space.check(ops)
     if ops.shape != (2 * _E,):
         raise InvalidArchitecture(f"darts: one architecture of shape ({2 * _E},), got {ops.shape}")
     out = {}

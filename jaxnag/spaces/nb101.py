@@ -85,8 +85,8 @@ def prune(matrix, ops):
 
 
 def spec(ops) -> tuple[np.ndarray, list[str]]:
-    """One encoding ``[26]`` -> NB101's pruned ``(matrix [V, V] int8, ops [V])``, op names with ``input`` and
-    ``output`` at the ends, as ``nasbench.api.ModelSpec`` holds them after pruning.
+    """One encoding ``[26]`` (or its arch string) -> NB101's pruned ``(matrix [V, V] int8, ops [V])``, op names with
+    ``input`` and ``output`` at the ends, as ``nasbench.api.ModelSpec`` holds them after pruning.
 
     Examples:
       >>> import numpy as np
@@ -95,14 +95,14 @@ def spec(ops) -> tuple[np.ndarray, list[str]]:
       ((3, 3), ['input', 'maxpool3x3', 'output'])
     """
     ops = _checked(ops)
-    names = ["input"] + [OP_NAMES[int(o)] for o in ops[_NUM_EDGES:]] + ["output"]
-    matrix, names = prune(_matrix(ops), names)
-    return matrix, names
+    return prune(_matrix(ops), ["input"] + [OP_NAMES[int(o)] for o in ops[_NUM_EDGES:]] + ["output"])
 
 
 def _checked(ops) -> np.ndarray:
+    """One architecture: an encoding ``[26]`` or an arch string, checked by the space."""
     from . import get
-    arr = get("nb101").check(ops)
+    space = get("nb101")
+    arr = space.from_string(ops) if isinstance(ops, str) else space.check(ops)
     if arr.shape != (len(EDGES) + NODES - 2,):
         raise InvalidArchitecture(f"nb101: one architecture of shape ({len(EDGES) + NODES - 2},), got {arr.shape}")
     return arr
@@ -157,9 +157,9 @@ def from_spec(matrix, ops) -> np.ndarray:
         raise InvalidArchitecture(f"nb101: edge {i} -> {j} goes backwards (a cycle or self-loop): the adjacency must "
                                   "be strictly upper-triangular")
     names = _op_names(ops, v)
-    if not _live(m)[-1]:
-        raise InvalidArchitecture("nb101: the output is not reachable from the input")
     pruned, _ = prune(m, names)
+    if pruned is None:
+        raise InvalidArchitecture("nb101: the output is not reachable from the input")
     if int(pruned.sum()) > MAX_EDGES:
         raise InvalidArchitecture(f"nb101: {int(pruned.sum())} edges after pruning, NB101 allows at most {MAX_EDGES}")
     pos = list(range(v - 1)) + [NODES - 1]  # where each given node sits in the 7-node encoding
@@ -210,8 +210,7 @@ def canonical(ops) -> np.ndarray:
 # ------------------------------------------------------------------ jittable validity
 def _valid(ops):
     """bool [...]: output reachable from the input and at most 9 edges among the live nodes (jittable)."""
-    e = [ops[..., s] == 1 for s in range(_NUM_EDGES)]
-    on = {edge: e[s] for s, edge in enumerate(EDGES)}
+    on = {edge: ops[..., s] == 1 for s, edge in enumerate(EDGES)}
     batch = ops.shape[:-1]
     fwd = [jnp.ones(batch, bool)]
     for j in range(1, NODES):
@@ -251,6 +250,6 @@ def make() -> SearchSpace:
         _to_string=_to_string,
         _from_string=_from_string,
         _extra_valid=_valid,
-        _adjacency=lambda ops: _matrix(ops),
+        _adjacency=_matrix,
         remove=(0,) * _NUM_EDGES + (-1,) * (NODES - 2),
     )
