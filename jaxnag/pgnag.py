@@ -119,7 +119,7 @@ class Config:
         counted when the run ends): a query budget below it is refused before anything is compiled."""
         if self.prior_budget is not None:
             return int(self.prior_budget)
-        return int(len(space.distinct_ranks())) if space.size is not None else 0
+        return int(len(space.distinct_ranks())) if space.enumerable else 0
 
     def __post_init__(self):
         if self.prior not in PRIORS:
@@ -160,8 +160,8 @@ class State(NamedTuple):
       prior: ``[R, C]`` the prior on the target space.
       model: the trained denoiser's NNX state (None for direct sampling).
       losses: ``[iterations]`` training losses (empty for direct sampling).
-      train_ids, train_kept: target query ids of the training architectures, and which of
-        them map onto the target space.
+      train_ops, train_kept: the training architectures on the target space ``[k, R]``, and which of
+        them map onto it.
       archive: the target queries read so far (:mod:`jaxnag.archive`; the prior's reads included, see
         the module doc): ``queries``, and ``best_ops``, ``best_fitness``, the best target query so far
         (the samples, and in the budgeted protocol the B random draws).
@@ -169,15 +169,15 @@ class State(NamedTuple):
       rounds: rounds told.
       distinct, novel: distinct samples per round, summed, and those not among the training set.
       stats: the iterative variant's ridge statistics of the target queries told so far.
-      top_ids, top_values: the iterative variant's ``k`` best distinct target queries so far (-inf
-        where fewer), the architectures it rescores.
+      top_ops, top_values: the iterative variant's ``k`` best distinct target queries so far ``[k, R]``
+        (value -inf where fewer), the architectures it rescores.
     """
 
     scoring: prior_lib.PriorResult
     prior: jax.Array
     model: object
     losses: jax.Array
-    train_ids: jax.Array
+    train_ops: jax.Array
     train_kept: jax.Array
     archive: archive_lib.Archive
     proposal: jax.Array
@@ -185,7 +185,7 @@ class State(NamedTuple):
     distinct: jax.Array
     novel: jax.Array
     stats: ridge_lib.Stats
-    top_ids: jax.Array
+    top_ops: jax.Array
     top_values: jax.Array
 
 
@@ -208,9 +208,23 @@ def protocol_of(source, config: Config) -> str:
     return "whole-table" if config.prior_budget is None else "budgeted"
 
 
-def sample_prior(key: jax.Array, prior, n: int) -> jax.Array:
-    """``n`` draws of each slot independently from ``prior [R, C]`` -> int32 ``[n, R]``."""
+def sample_prior(key: jax.Array, prior, n: int, space=None) -> jax.Array:
+    """``n`` draws of each slot independently from ``prior [R, C]`` -> int32 ``[n, R]``. On a ``space`` with its
+    own decoding (DARTS) the Gumbel-perturbed log-prior is decoded instead, so every draw is valid (each node
+    keeps the two inputs whose perturbed best op scores highest); elsewhere the two are the same draw.
+
+    Examples:
+      >>> import jax
+      >>> from jaxnag import spaces
+      >>> s = spaces.get("darts")
+      >>> ops = sample_prior(jax.random.key(0), prior_lib.uniform_prior(s), 4, s)
+      >>> ops.shape, bool(s.is_valid(ops).all())
+      ((4, 28), True)
+    """
     p = jnp.broadcast_to(jnp.asarray(prior, jnp.float32), (n,) + jnp.shape(prior))
+    if space is not None and train.decodes(space) is not None:
+        gumbel = jax.random.gumbel(key, p.shape, jnp.float32)
+        return space.from_one_hot(jnp.log(jnp.maximum(p, 1e-30)) + gumbel)
     return diffusion.sample_categorical(key, p)
 
 
@@ -224,19 +238,16 @@ def _init(key: jax.Array, space, config: Config, source, proto: str) -> State:
         raise TypeError(f"config must be a pgnag.Config, got {type(config).__name__}")
     if source is None or not callable(source):
         raise ConfigError("PG-NAG needs a source of prior knowledge: a table (source=...) or a jittable fitness")
-    if not space.enumerable:
-        raise ConfigError(f"PG-NAG keys its training set, samples and iterative top-k by rank: not yet on "
-                          f"{space.name}, a space too large to list ({space.size:.2e} encodings); every other "
-                          "generator runs on it")
     src = _source_space(source, space)
     if getattr(source, "values", None) is not None and source.values.ndim != 1:
         raise ConfigError("source is a stacked table: vmap over it (one source per task), or index it: table[i]")
-    if proto == "whole-table" and getattr(source, "values", None) is None:
+    if proto == "whole-table" and (getattr(source, "values", None) is None or not space.enumerable):
         raise ConfigError("the whole-table protocol scores a jaxnag.tables.Table: give config.prior_budget for any other "
                           "fitness")
     k_score, k_train = jax.random.split(key)
+    capacity = config.samples * config.rounds
     scoring = prior_lib.score(k_score, source, src, config.k, config.prior_method, config.prior_budget, config.temperature,
-                              config.eps, config.permutations, None, 0.0, config.fallback)
+                              config.eps, config.permutations, None, 0.0, config.fallback, reserve=capacity)
     base = {"shapley": scoring.prior, "frequency": scoring.frequency,
             "uniform": prior_lib.uniform_prior(src)}[config.prior]
     p = base if src is space else prior_lib.map_prior(base, src, space, config.eps)
@@ -245,25 +256,23 @@ def _init(key: jax.Array, space, config: Config, source, proto: str) -> State:
         model, losses = train.train_state(k_train, train_ops, kept.astype(jnp.float32), p, space, config.train)
     else:
         model, losses = None, jnp.zeros(0, jnp.float32)
-    archive = archive_lib.init(space, config.samples * config.rounds)._replace(best_ops=train_ops[0])
-    if proto == "budgeted":  # the B random draws are queries of the target: their best counts
-        if not archive_lib.fits(space):
-            raise ConfigError(f"PG-NAG's budgeted protocol keeps a bit set of {space.name}'s queries, which is too "
-                              "large: score the prior on a source table (transfer)")
-        archive = archive._replace(seen=scoring.seen, queries=seen_set.count(scoring.seen), best_ops=scoring.top_ops[0],
+    archive = archive_lib.init(space, capacity)._replace(best_ops=train_ops[0])
+    if proto == "budgeted":  # the B random draws and the coalitions scored are queries of the target
+        archive = archive._replace(seen=scoring.seen, queries=scoring.unique_lookups, best_ops=scoring.top_ops[0],
                                    best_fitness=scoring.top_values[0])
     elif proto == "whole-table":
         distinct = jnp.asarray(space.distinct_ranks())  # one rank per query: each is its own query id
         seen, _ = seen_set.mark(archive.seen, distinct, jnp.isfinite(source.values[distinct]))
         archive = archive._replace(seen=seen, queries=seen_set.count(seen))
     stats = ridge_lib.empty(space)
-    top_ids, top_values = jnp.zeros(config.k, jnp.int32), jnp.full(config.k, -jnp.inf, jnp.float32)
+    top_ops, top_values = jnp.zeros((config.k, space.num_slots), jnp.int32), jnp.full(config.k, -jnp.inf, jnp.float32)
     if proto == "budgeted":  # the top-k of the B draws are known target values: the rescoring starts from them
         stats = ridge_lib.update(stats, scoring.top_ops, scoring.top_values, space)
-        top_ids, top_values = space.query_id(scoring.top_ops), jnp.where(jnp.isfinite(scoring.top_values),
-                                                                          scoring.top_values, -jnp.inf)
-    return State(scoring, p, model, losses, space.query_id(train_ops), kept, archive, jnp.zeros((config.samples, space.num_slots), jnp.int32),
-                 jnp.int32(0), jnp.int32(0), jnp.int32(0), stats, top_ids, top_values)
+        top_ops = scoring.top_ops
+        top_values = jnp.where(jnp.isfinite(scoring.top_values), scoring.top_values, -jnp.inf)
+    return State(scoring, p, model, losses, train_ops, kept, archive,
+                 jnp.zeros((config.samples, space.num_slots), jnp.int32), jnp.int32(0), jnp.int32(0), jnp.int32(0),
+                 stats, top_ops, top_values)
 
 
 def init(key: jax.Array, space, config: Config, source) -> State:
@@ -286,14 +295,20 @@ def ask(key: jax.Array, state: State, space, config: Config) -> tuple[jax.Array,
     if is_concrete(state.rounds) and int(state.rounds) >= config.rounds:
         raise ConfigError(f"this PG-NAG run is finished: all {config.rounds} rounds were told")
     if config.iterative:
-        draws = sample_prior(key, state.prior, config.samples * _OVERSAMPLE)
+        draws = sample_prior(key, state.prior, config.samples * _OVERSAMPLE, space)
         fresh = archive_lib.fresh(state.archive, draws, space)
         ops = draws[jnp.argsort(~fresh, stable=True)[:config.samples]]  # unqueried distinct valid ones first
         return ops, state._replace(proposal=ops)
+    # on a space with a validity rule and no decoding into it (NB101) draw more and keep the valid ones first
+    more = 1 if space._extra_valid is None or train.decodes(space) is not None else \
+        (_OVERSAMPLE if config.sampler == "direct" else 2)
+    n = config.samples * more
     if config.sampler == "direct":
-        ops = sample_prior(key, state.prior, config.samples)
+        ops = sample_prior(key, state.prior, n, space)
     else:
-        ops = train.sample(key, state.model, state.prior, config.samples, space, config.train)
+        ops = train.sample(key, state.model, state.prior, n, space, config.train)
+    if more > 1:
+        ops = ops[jnp.argsort(~space.is_valid(ops), stable=True)[:config.samples]]
     return ops, state._replace(proposal=ops)
 
 
@@ -304,23 +319,29 @@ def tell(state: State, values: jax.Array, space, config: Config) -> State:
         raise ConfigError(f"tell takes one fitness value per sample: shape ({config.samples},), got {values.shape}")
     ops = state.proposal
     valid = space.is_valid(ops)
-    ids = space.query_id(ops)
     archive, new = archive_lib.insert(state.archive, ops, failed_as(values), space, admit=valid)
     first = archive_lib.first_in_batch(ops, valid, space)
-    known = jnp.any((ids[:, None] == state.train_ids[None, :]) & state.train_kept[None, :], axis=1)
+    known = jnp.any(_same(ops, state.train_ops, space) & state.train_kept[None, :], axis=1)
     told = state._replace(archive=archive, rounds=state.rounds + 1,
                           distinct=state.distinct + jnp.sum(first), novel=state.novel + jnp.sum(first & ~known))
     if config.iterative:
-        told = _rescore(told, ops, ids, jnp.where(valid, values, jnp.nan), new_ids=new, space=space, config=config)
+        told = _rescore(told, ops, jnp.where(valid, values, jnp.nan), new=new, space=space, config=config)
     return unless_finished(state.rounds >= config.rounds, state, told)  # past the last round: a no-op
 
 
-def _rescore(state: State, ops, ids, values, new_ids, space, config: Config) -> State:
+def _same(a, b, space) -> jax.Array:
+    """bool ``[n, m]``: whether row i of ``a [n, R]`` is the same query as row j of ``b [m, R]`` (isomorphs where the
+    space's benchmark dedups them)."""
+    if space.enumerable:
+        return space.query_id(a)[:, None] == space.query_id(b)[None, :]
+    return jnp.all(a[:, None, :] == b[None, :, :], axis=-1)
+
+
+def _rescore(state: State, ops, values, new, space, config: Config) -> State:
     """The iterative variant's update: fit the ridge model on every target query told so far, take
     the Shapley values of the ``k`` best queries under it, and rebuild the prior from them."""
     stats = ridge_lib.update(state.stats, ops, values, space)
-    top_ids, top_values = seen_set.keep_best(state.top_ids, state.top_values, ids, values, new_ids)
-    top_ops = space.unrank(top_ids)
+    top_ops, top_values = seen_set.keep_best(state.top_ops, state.top_values, ops, values, new)
     w = ridge_lib.slot_weights(ridge_lib.weights(stats, config.ridge), space)
     phi = additive_shapley(w, top_ops, space)
     score = prior_lib.scores.score_matrix(top_ops, phi, space, config.fallback, jnp.isfinite(top_values))
@@ -328,7 +349,7 @@ def _rescore(state: State, ops, ids, values, new_ids, space, config: Config) -> 
         else config.temperature
     p = prior_lib.scores.prior_from_scores(score, space, tau, config.eps)
     p = jnp.where(jnp.any(jnp.isfinite(top_values)), p, state.prior)
-    return state._replace(prior=p, stats=stats, top_ids=top_ids, top_values=top_values)
+    return state._replace(prior=p, stats=stats, top_ops=top_ops, top_values=top_values)
 
 
 def additive_shapley(w, ops, space) -> jax.Array:

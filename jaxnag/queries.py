@@ -93,7 +93,8 @@ def keep_best(best_ids: jax.Array, best_values: jax.Array, ids: jax.Array, value
               new: jax.Array) -> tuple[jax.Array, jax.Array]:
     """The ``k`` best distinct ids so far: ``(best_ids [k], best_values [k])`` (best first, -inf where
     fewer) updated with the batch ``ids [n]``, ``values [n]`` where ``new`` (ids neither kept nor seen
-    before, first in their batch); an id joins if it beats the worst kept.
+    before, first in their batch); an id joins if it beats the worst kept. The ids may be whole
+    architectures (``[k, R]`` and ``[n, R]``) where a space is too large for ids.
 
     Examples:
       >>> import jax.numpy as jnp

@@ -209,12 +209,16 @@ def _pgnag() -> Generator:
                 source = None  # the target itself: budgeted or whole-table
         return {"source": source}, notes
 
-    def config(space, k=20, temperature=None, samples=100, rounds=1, prior_budget=None, prior_method="exact",
+    def config(space, k=20, temperature=None, samples=100, rounds=1, prior_budget=None, prior_method=None,
                prior="shapley", sampler="diffusion", iterations=pgnag.DenoiserTrainConfig().iterations, iterative=False,
                sharpness=1.0, tau=None):
         temperature = _deprecated(tau, "tau", "temperature", temperature)
         if prior_budget is not None:
             space.check_budget(prior_budget, "prior_budget")
+        if prior_method is None:  # exact where its coalitions are few enough (NB201: 64), else permutation sampling
+            from .prior import shapley
+            players = int((space.reference() >= 0).sum())
+            prior_method = "exact" if players <= shapley.MAX_EXACT_PLAYERS else "mc"
         return renamed(lambda: pgnag.Config(
             k=k, prior_method=prior_method, prior_budget=prior_budget, temperature=temperature, prior=prior,
             sampler=sampler, samples=samples, rounds=rounds, train=pgnag.DenoiserTrainConfig(iterations=iterations),
@@ -229,7 +233,8 @@ def _pgnag() -> Generator:
              rounds=Setting(1, help="generation rounds"),
              prior_budget=Setting(None, int, "score the top-k of B random target queries"),
              prior_from=Setting(None, str, "BENCHMARK:DATASET to score the prior on (transfer)", context=True),
-             prior_method=Setting("exact", str, "Shapley estimator", ("exact", "mc", "loo")),
+             prior_method=Setting(None, str, "Shapley estimator [exact where it takes at most 2^16 lookups per "
+                                            "architecture (NB201: 2^6), else mc]", ("exact", "mc", "loo")),
              prior=Setting("shapley", str, "prior driving generation", pgnag.PRIORS),
              sampler=Setting("diffusion", str, "denoiser or the prior itself", pgnag.SAMPLERS),
              iterations=Setting(pgnag.DenoiserTrainConfig().iterations, help="denoiser training iterations"),

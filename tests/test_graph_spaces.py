@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from jaxnag import protocol, registry, spaces
+from jaxnag import pgnag, protocol, registry, spaces
 from jaxnag.errors import InvalidArchitecture
 from jaxnag.models import darts as darts_net
 from jaxnag.models import nb101 as nb101_net
@@ -203,13 +203,31 @@ def test_synflow_of_a_concrete_network_is_the_unnormalised_value(make):
         proxies.network("params", net)
 
 
-@pytest.mark.parametrize("space_name", ["nb101", "darts"])
-def test_what_does_not_run_on_the_graph_spaces_says_so(space_name):
+@pytest.mark.parametrize("space_name, sampler", [
+    ("darts", "direct"),
+    pytest.param("nb101", "diffusion", marks=pytest.mark.slow),
+])
+def test_pgnag_generates_valid_cells_on_graph_spaces(space_name, sampler):
+    """PG-NAG on a space too large to list: the budgeted prior's Shapley coalitions stay valid cells (an op is
+    removed to skip_connect on DARTS), the samples are decoded or drawn valid, the queries are counted."""
     space = spaces.get(space_name)
-    gen = registry.get("pgnag")
-    cfg = gen.config(space, **{**gen.small, "prior_budget": 40, "k": 5})
-    with pytest.raises(Exception, match=f"not yet on {space_name}"):
-        gen.generate(jax.random.key(0), lambda ops: jnp.zeros(ops.shape[:-1]), space, cfg)
+    favoured = space.num_choices - 1  # DARTS: dil_conv_5x5 on every edge; NB101: maxpool on every node, few edges
+    edges = jnp.asarray([c == ("none", "edge") for c in space.choices])
+
+    def fitness(ops):
+        count = lambda x: jnp.sum(x, axis=-1).astype(jnp.float32)  # noqa: E731
+        return 10.0 + count(ops == favoured) - 0.25 * count(jnp.where(edges, ops, 0))  # > 0, an invalid cell
+    cfg = pgnag.Config(k=5, prior_method="loo", prior_budget=40, samples=10, sampler=sampler,
+                       train=pgnag.DenoiserTrainConfig(iterations=300))
+    res = jax.jit(lambda k: pgnag.generate(k, fitness, space, cfg))(jax.random.key(0))
+    samples = np.asarray(res.extras["samples"]).reshape(-1, space.num_slots)
+    assert bool(space.is_valid(samples).all()) and float(res.extras["missing_share"]) == 0.0
+    assert 40 < int(res.queries) <= 40 + 5 * (space.num_slots + 1) + 10
+    prior = np.asarray(res.extras["prior"])
+    ops_slots = space.choice_counts > favoured
+    assert (prior[ops_slots, favoured] > 1.0 / space.choice_counts[ops_slots]).mean() > 0.5  # it learned what scores
+    with pytest.raises(Exception, match="coalitions per architecture .* use prior_method='mc'"):
+        pgnag.generate(jax.random.key(0), fitness, space, cfg.replace(prior_method="exact"))
 
 
 def test_naslib_subsets_load_as_encodings_and_fit_a_surrogate(data_dir, tmp_path):

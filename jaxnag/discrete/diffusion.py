@@ -88,10 +88,12 @@ def loss(logits: jax.Array, x0: jax.Array, x_t: jax.Array, t: jax.Array, abar: j
 
 
 def sample(key: jax.Array, denoise: Callable[[jax.Array, jax.Array], jax.Array], prior: jax.Array, steps: int,
-           n: int) -> jax.Array:
+           n: int, decode: Callable[[jax.Array], jax.Array] | None = None) -> jax.Array:
     """Ancestral sampling of ``n`` architectures from ``x_T ~ Cat(prior)``; argmax of the predicted
-    ``x_0`` at the last step. ``denoise(x_t [n, R], t [n]) -> logits [n, R, C]``. One ``lax.scan``.
+    ``x_0`` at the last step (or ``decode(logits [n, R, C])``, a space's decoding into valid encodings:
+    ``space.from_one_hot``). ``denoise(x_t [n, R], t [n]) -> logits [n, R, C]``. One ``lax.scan``.
     """
+    final = (lambda z: jnp.argmax(z, axis=-1).astype(jnp.int32)) if decode is None else decode
     abar = cosine_schedule(steps)
     k0, key = jax.random.split(key)
     x = sample_categorical(k0, jnp.broadcast_to(prior, (n,) + prior.shape))
@@ -101,7 +103,7 @@ def sample(key: jax.Array, denoise: Callable[[jax.Array, jax.Array], jax.Array],
         logits = denoise(x, jnp.full((n,), t, jnp.int32))
         x0_pred = jax.nn.softmax(logits, axis=-1)
         post = posterior_probs(x, x0_pred, abar[t] / jnp.maximum(abar[t - 1], 1e-12), abar[t - 1], prior)
-        x_new = jnp.where(t > 1, sample_categorical(k, post), jnp.argmax(logits, axis=-1).astype(jnp.int32))
+        x_new = jnp.where(t > 1, sample_categorical(k, post), final(logits))
         return x_new, None
 
     ts = jnp.arange(steps, 0, -1, dtype=jnp.int32)

@@ -32,7 +32,8 @@ from . import diffusion
 from .denoiser import Denoiser
 
 
-__all__ = ["DenoiserTrainConfig", "fit", "generate", "graphdef", "isomorphic_variants", "sample", "train_state"]
+__all__ = ["DenoiserTrainConfig", "decodes", "fit", "generate", "graphdef", "isomorphic_variants", "sample",
+           "train_state"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,11 +78,13 @@ jax.tree_util.register_static(DenoiserTrainConfig)
 
 
 def isomorphic_variants(ops, space, cap: int = 64) -> tuple[jax.Array, jax.Array]:
-    """Encodings isomorphic to each row of ``ops [k, R]`` (jittable): ``(ranks [k, cap], counts [k])``,
-    the first ``counts[i]`` entries of row ``i`` being distinct members of its class (itself at least)."""
-    ranks = space.rank(jnp.asarray(ops, jnp.int32))
+    """Encodings isomorphic to each row of ``ops [k, R]`` (jittable): ``(variants [k, cap, R], counts [k])``,
+    the first ``counts[i]`` entries of row ``i`` being distinct members of its class (itself at least; only
+    itself on a space without a canonical table)."""
+    ops = jnp.asarray(ops, jnp.int32)
     if not space.has_canonical:
-        return ranks[:, None], jnp.ones(ranks.shape[0], jnp.int32)
+        return ops[:, None, :], jnp.ones(ops.shape[0], jnp.int32)
+    ranks = space.rank(ops)
     canon = jnp.asarray(space.canonical_table())
 
     def one(r):
@@ -89,7 +92,8 @@ def isomorphic_variants(ops, space, cap: int = 64) -> tuple[jax.Array, jax.Array
         members = jnp.nonzero(same, size=cap, fill_value=r)[0].astype(jnp.int32)
         return members, jnp.minimum(jnp.sum(same), cap).astype(jnp.int32)
 
-    return jax.vmap(one)(ranks)
+    members, counts = jax.vmap(one)(ranks)
+    return space.unrank(members), counts
 
 
 def _build(key, space, config: DenoiserTrainConfig) -> Denoiser:
@@ -113,7 +117,7 @@ def train_state(key: jax.Array, data_ops: jax.Array, weights: jax.Array, prior: 
     graph, params, rest = nnx.split(_build(k_model, space, config), nnx.Param, ...)  # trainable params, masks
     opt = optimizer(config.lr, config.iterations, config.warmup)
     variants, counts = isomorphic_variants(data_ops, space) if config.augment else \
-        (space.rank(jnp.asarray(data_ops, jnp.int32))[:, None], jnp.ones(data_ops.shape[0], jnp.int32))
+        (jnp.asarray(data_ops, jnp.int32)[:, None, :], jnp.ones(data_ops.shape[0], jnp.int32))
     abar = diffusion.cosine_schedule(config.steps)
     prior = jnp.asarray(prior, jnp.float32)
     logw = jnp.log(jnp.maximum(jnp.asarray(weights, jnp.float32), 0.0))
@@ -122,7 +126,7 @@ def train_state(key: jax.Array, data_ops: jax.Array, weights: jax.Array, prior: 
         k_i, k_v, k_t, k_q = jax.random.split(key, 4)
         i = jax.random.categorical(k_i, logw, shape=(config.batch,))
         j = jnp.floor(jax.random.uniform(k_v, (config.batch,)) * counts[i].astype(jnp.float32)).astype(jnp.int32)
-        x0 = space.unrank(variants[i, j])
+        x0 = variants[i, j]
         t = jax.random.randint(k_t, (config.batch,), 1, config.steps + 1)
         x_t = diffusion.q_sample(k_q, x0, abar[t], prior)
         logits = nnx.merge(graph, p, rest)(x_t, t)
@@ -135,7 +139,19 @@ def train_state(key: jax.Array, data_ops: jax.Array, weights: jax.Array, prior: 
 def sample(key: jax.Array, state, prior: jax.Array, n: int, space, config: DenoiserTrainConfig) -> jax.Array:
     """``n`` architectures (int32 ``[n, R]``) by ancestral sampling from a trained ``state``; jittable."""
     model = nnx.merge(graphdef(space, config)[0], state)
-    return diffusion.sample(key, model, jnp.asarray(prior, jnp.float32), config.steps, n)
+    return diffusion.sample(key, model, jnp.asarray(prior, jnp.float32), config.steps, n, decodes(space))
+
+
+def decodes(space):
+    """The space's own decoding of scores into valid encodings (DARTS's top two inputs per node), or None
+    where the argmax of each slot is one.
+
+    Examples:
+      >>> from jaxnag import spaces
+      >>> decodes(spaces.get("darts")) is not None, decodes(spaces.get("nb201")) is None
+      (True, True)
+    """
+    return space.from_one_hot if space._decode is not None else None
 
 
 _train_state = jax.jit(train_state, static_argnames=("space", "config"))

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..errors import ConfigError, UnknownName, check_finite, check_int, check_range
-from .. import queries
+from .. import archive as archive_lib
 from . import scores, shapley
 
 __all__ = ["METHODS", "PriorResult", "check_scoring", "score", "score_table"]
@@ -27,10 +27,11 @@ class PriorResult(NamedTuple):
         frequency prior of the same top-k (the ablation).
       lookups: fitness calls spent (budget draws + component scoring).
       unique_lookups: distinct architectures those calls touched.
-      missing_share: share of the coalition lookups the fitness had no value for (NaN): they
-        count as ``failed_value``. Near 0 on a full benchmark table; a table that holds only a
+      missing_share: share of the coalition lookups of valid architectures the fitness had no value for
+        (NaN): they count as ``failed_value``, as an invalid coalition does (a cut NB101 cell computes nothing). Near 0 on a full benchmark table; a table that holds only a
         few architectures leaves most coalitions unknown and the prior is then meaningless.
-      seen: the query ids those lookups touched (a :mod:`jaxnag.queries` bit set).
+      seen: the architectures those lookups touched, as :class:`jaxnag.archive.Archive` keeps them (a bit set of
+        query ids, or on a space too large for one a :class:`jaxnag.archive.HashSet`).
     """
 
     top_ops: jax.Array
@@ -65,7 +66,7 @@ def _top(values, ids, k):
 
 def score(key: jax.Array, fitness, space, k: int = 20, method: str = "exact", budget: int | None = None,
           temperature=None, eps=0.05, permutations: int = 32, removed=None, failed_value: float = 0.0,
-          fallback: str = "zero") -> PriorResult:
+          fallback: str = "zero", reserve: int = 0) -> PriorResult:
     """Shapley-score the top-k architectures and build the priors; jittable and vmappable (over
     keys and stacked tables).
 
@@ -84,6 +85,10 @@ def score(key: jax.Array, fitness, space, k: int = 20, method: str = "exact", bu
       removed: removed choice per slot (default :func:`shapley.removed_choices`).
       failed_value: value of a coalition the fitness has no value for.
       fallback: score of a (slot, op) no scored architecture uses (:func:`scores.score_matrix`).
+      reserve: where ``seen`` is a hash set, room for this many more architectures (a caller's later queries).
+
+    A component whose removal alone makes an architecture invalid is removed to the space's identity
+    choice instead (:func:`shapley.removal_states`), so every coalition of a DARTS cell is a valid cell.
     """
     check_scoring(k, method, budget, temperature, eps)
     if budget is not None:
@@ -94,11 +99,16 @@ def score(key: jax.Array, fitness, space, k: int = 20, method: str = "exact", bu
     check_finite("failed_value", failed_value)
     removed = shapley.removed_choices(space) if removed is None else np.asarray(removed, np.int32)
     k_draw, k_mc = jax.random.split(key)
-    seen = queries.empty(space.size)
+    per_arch = {"exact": 2 ** int((removed >= 0).sum()), "loo": int((removed >= 0).sum()) + 1,
+                "mc": permutations * (int((removed >= 0).sum()) + 1)}[method]
+    if method == "exact":
+        shapley._check_exact(int((removed >= 0).sum()))
+    found = archive_lib.init(space, capacity=min((budget or 0) + k * per_arch + reserve, 1 << 26))
     if budget is not None:
         drawn = space.sample_unique(k_draw, budget)
-        top_ops, top_values = _top(jnp.asarray(fitness(drawn), jnp.float32), drawn, k)
-        seen, _ = queries.mark(seen, space.query_id(drawn), jnp.ones(budget, bool))
+        drawn_values = jnp.asarray(fitness(drawn), jnp.float32)
+        top_ops, top_values = _top(drawn_values, drawn, k)
+        found, _ = archive_lib.insert(found, drawn, drawn_values, space, admit=jnp.ones(budget, bool))
         lookups = budget
     else:
         values = getattr(fitness, "values", None)
@@ -111,24 +121,32 @@ def score(key: jax.Array, fitness, space, k: int = 20, method: str = "exact", bu
         ids, top_values = _top(values[jnp.asarray(distinct)], jnp.asarray(distinct), min(k, len(distinct)))
         top_ops = space.unrank(ids)
         lookups = 0
+    states = shapley.removal_states(space, top_ops, removed)
+    target = fitness
+
+    def fitness(ops):  # an invalid coalition is no architecture: failed, whatever the fitness says of it
+        return jnp.where(space.is_valid(ops), jnp.asarray(target(ops), jnp.float32), jnp.nan)
     if method == "exact":
-        phi, per = shapley.exact(fitness, top_ops, removed, failed_value)
+        phi, per = shapley.exact(fitness, top_ops, removed, failed_value, states)
     elif method == "mc":
-        phi, per = shapley.monte_carlo(fitness, top_ops, removed, k_mc, permutations, failed_value)
+        phi, per = shapley.monte_carlo(fitness, top_ops, removed, k_mc, permutations, failed_value, states)
     else:
-        phi, per = shapley.leave_one_out(fitness, top_ops, removed, failed_value)
+        phi, per = shapley.leave_one_out(fitness, top_ops, removed, failed_value, states)
     lookups += per * top_ops.shape[0]
-    cand = shapley.candidates(top_ops, removed, method, k_mc, permutations).reshape(-1, space.num_slots)
-    missing = jnp.mean(~jnp.isfinite(jnp.asarray(fitness(cand), jnp.float32)))
-    seen, _ = queries.mark(seen, space.query_id(cand), space.is_valid(cand))
+    cand = shapley.candidates(top_ops, removed, method, k_mc, permutations, states).reshape(-1, space.num_slots)
+    cand_values = jnp.asarray(fitness(cand), jnp.float32)
+    valid = space.is_valid(cand)  # a coalition that is no architecture (a cut NB101 cell) is failed, not missing data
+    missing = jnp.sum(valid & ~jnp.isfinite(cand_values)) / jnp.maximum(jnp.sum(valid), 1)
+    found, _ = archive_lib.insert(found, cand, cand_values, space)
     score_m = scores.score_matrix(top_ops, phi, space, fallback)
     tau = scores.default_temperature(score_m) if temperature is None else temperature
     return PriorResult(top_ops, top_values, phi, score_m, scores.prior_from_scores(score_m, space, tau, eps),
-                       scores.frequency_prior(top_ops, space, eps), jnp.int32(lookups), queries.count(seen),
-                       missing, seen)
+                       scores.frequency_prior(top_ops, space, eps), jnp.int32(lookups), found.queries,
+                       missing, found.seen)
 
 
-_score = jax.jit(score, static_argnames=("space", "k", "method", "budget", "permutations", "removed", "fallback"))
+_score = jax.jit(score, static_argnames=("space", "k", "method", "budget", "permutations", "removed", "fallback",
+                                         "reserve"))
 
 
 def score_table(key: jax.Array, table, k: int = 20, method: str = "exact", budget: int | None = None,
@@ -151,4 +169,4 @@ def score_table(key: jax.Array, table, k: int = 20, method: str = "exact", budge
     removed = None if removed is None else tuple(int(r) for r in np.asarray(removed).reshape(-1))
     res = _score(key, table, space, k, method, budget, temperature, eps, permutations, removed, failed_value,
                  fallback)
-    return PriorResult(*(np.asarray(x) for x in res))
+    return jax.tree.map(np.asarray, res)

@@ -12,6 +12,11 @@ not a player (it is always kept: NAS-Bench-Graph's link pattern). Failed lookups
 - :func:`monte_carlo`: M random permutations, marginal contributions along each.
 - :func:`leave_one_out`: v(all) - v(all without i), the cheap baseline.
 
+Where removing a component alone makes the architecture invalid (a DARTS node then has one input),
+:func:`removal_states` gives that slot the space's ``identity`` choice instead (``skip_connect``), so
+every coalition is a valid architecture; a slot that already holds its removed choice is a dummy
+player (phi = 0). Pass its result as ``states``; without it every slot is removed to ``removed``.
+
 Each returns ``(phi [..., R], lookups)`` where ``lookups`` is the number of
 fitness calls per architecture (players outside get phi = 0).
 
@@ -35,8 +40,10 @@ import numpy as np
 
 from ..errors import ConfigError, UnknownName
 
-__all__ = ["candidates", "coalition_matrix", "exact", "leave_one_out", "monte_carlo", "permutation_orders",
-           "removed_choices"]
+__all__ = ["MAX_EXACT_PLAYERS", "candidates", "coalition_matrix", "exact", "leave_one_out", "monte_carlo",
+           "permutation_orders", "removal_states", "removed_choices"]
+
+MAX_EXACT_PLAYERS = 16  # exact scoring evaluates 2^P coalitions per architecture: 65,536 at most
 
 
 def removed_choices(space) -> np.ndarray:
@@ -52,6 +59,46 @@ def removed_choices(space) -> np.ndarray:
             "one in jaxnag.spaces.categorical(..., remove='zero') (any reference choice works: each op is then "
             "scored by its contribution relative to it)")
     return removed
+
+
+def removal_states(space, ops: jax.Array, removed=None) -> jax.Array:
+    """int32 ``[..., R]``: the choice each slot of each architecture ``ops [..., R]`` takes when its component is
+    removed: ``removed`` (default :func:`removed_choices`), except where removing that component alone makes the
+    architecture invalid and the space declares an ``identity`` choice for the slot: then that (on DARTS a
+    removed edge would leave its node one input, so the op is scored against ``skip_connect``). Non-players
+    keep -1. Jittable.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> s = spaces.get("darts")
+      >>> a = s.random(jax.random.key(0))
+      >>> st = removal_states(s, a)
+      >>> skip = s.choices[0].index("skip_connect")
+      >>> bool(jnp.all(jnp.where(a == 0, st == 0, st == skip)))  # none stays none, an op is removed to skip
+      True
+    """
+    removed = removed_choices(space) if removed is None else np.asarray(removed, np.int32)
+    ops = jnp.asarray(ops, jnp.int32)
+    identity = np.asarray(space.identity, np.int32)
+    r = len(removed)
+    shape = ops.shape[:-1] + (r, r)  # [..., slot removed, slot]
+    one = jnp.broadcast_to(jnp.eye(r, dtype=bool), shape)
+    without = jnp.where(one, jnp.broadcast_to(jnp.asarray(np.maximum(removed, 0)), shape),
+                        jnp.broadcast_to(ops[..., None, :], shape))
+    breaks = ~space.is_valid(without) & space.is_valid(ops)[..., None]
+    swap = breaks & jnp.broadcast_to(jnp.asarray((identity >= 0) & (removed >= 0)), breaks.shape)
+    return jnp.where(swap, jnp.broadcast_to(jnp.asarray(identity), swap.shape),
+                     jnp.broadcast_to(jnp.asarray(removed), swap.shape)).astype(jnp.int32)
+
+
+def _states(ops, removed, states):
+    """Flat ``(ops [n, R], states [n, R])`` (``states`` default: ``removed`` for every architecture)."""
+    ops = jnp.asarray(ops, jnp.int32)
+    r = len(removed)
+    st = jnp.broadcast_to(jnp.asarray(removed, jnp.int32), ops.shape) if states is None else \
+        jnp.broadcast_to(jnp.asarray(states, jnp.int32), ops.shape)
+    return ops.reshape(-1, r), jnp.maximum(st.reshape(-1, r), 0)
 
 
 def coalition_matrix(players: int) -> tuple[np.ndarray, np.ndarray]:
@@ -79,24 +126,31 @@ def _players(removed):
     return np.flatnonzero(removed >= 0)
 
 
-def exact(fitness: Callable, ops: jax.Array, removed, failed_value: float = 0.0) -> tuple[jax.Array, int]:
-    """Exact Shapley values of ``ops [..., R]`` (vmapped over leading dims)."""
+def _check_exact(p: int) -> None:
+    if p > MAX_EXACT_PLAYERS:
+        raise ConfigError(f"exact Shapley scoring evaluates 2^{p} coalitions per architecture (at most "
+                          f"2^{MAX_EXACT_PLAYERS}): use prior_method='mc' (permutation sampling) or 'loo'")
+
+
+def exact(fitness: Callable, ops: jax.Array, removed, failed_value: float = 0.0,
+          states: jax.Array | None = None) -> tuple[jax.Array, int]:
+    """Exact Shapley values of ``ops [..., R]`` (vmapped over leading dims); ``states`` (module doc)."""
     removed = np.asarray(removed, np.int32)
     players = _players(removed)
     p = len(players)
+    _check_exact(p)
     masks, coef = coalition_matrix(p)
     r = removed.shape[0]
     keep = np.ones((len(masks), r), bool)
     keep[:, players] = masks
-    keep_j, coef_j, rem = jnp.asarray(keep), jnp.asarray(coef, jnp.float32), jnp.asarray(np.maximum(removed, 0))
+    keep_j, coef_j = jnp.asarray(keep), jnp.asarray(coef, jnp.float32)
 
-    def one(a):
+    def one(a, rem):
         v = _values(fitness, a[None, :], keep_j, rem, failed_value)  # [2^P]
         return jnp.zeros(r, jnp.float32).at[players].set(coef_j @ v)
 
-    ops = jnp.asarray(ops)
-    flat = ops.reshape(-1, r)
-    return jax.vmap(one)(flat).reshape(ops.shape[:-1] + (r,)), 2**p
+    shape = jnp.shape(ops)
+    return jax.vmap(one)(*_states(ops, removed, states)).reshape(shape[:-1] + (r,)), 2**p
 
 
 def permutation_orders(key: jax.Array, n: int, removed, permutations: int) -> jax.Array:
@@ -118,33 +172,34 @@ def _prefix_keep(order: jax.Array, removed) -> jax.Array:
 
 
 def monte_carlo(fitness: Callable, ops: jax.Array, removed, key: jax.Array, permutations: int = 32,
-                failed_value: float = 0.0) -> tuple[jax.Array, int]:
-    """Permutation-sampling estimate with ``permutations`` orders per architecture."""
+                failed_value: float = 0.0, states: jax.Array | None = None) -> tuple[jax.Array, int]:
+    """Permutation-sampling estimate with ``permutations`` orders per architecture; ``states`` (module doc)."""
     removed = np.asarray(removed, np.int32)
     r = removed.shape[0]
     p = len(_players(removed))
-    rem = jnp.asarray(np.maximum(removed, 0))
 
-    def one(a, orders):
+    def one(a, rem, orders):
         def per_perm(order):
             v = _values(fitness, a[None, :], _prefix_keep(order, removed), rem, failed_value)  # [P+1]
             return jnp.zeros(r, jnp.float32).at[order].set(v[1:] - v[:-1])
         return jnp.mean(jax.vmap(per_perm)(orders), axis=0)
 
-    ops = jnp.asarray(ops)
-    flat = ops.reshape(-1, r)
+    shape = jnp.shape(ops)
+    flat, rem = _states(ops, removed, states)
     orders = permutation_orders(key, flat.shape[0], removed, permutations)
-    return jax.vmap(one)(flat, orders).reshape(ops.shape[:-1] + (r,)), permutations * (p + 1)
+    return jax.vmap(one)(flat, rem, orders).reshape(shape[:-1] + (r,)), permutations * (p + 1)
 
 
-def candidates(ops, removed, method: str, key: jax.Array | None = None, permutations: int = 32) -> jax.Array:
+def candidates(ops, removed, method: str, key: jax.Array | None = None, permutations: int = 32,
+               states: jax.Array | None = None) -> jax.Array:
     """Every architecture an estimator evaluates for ``ops [k, R]``, ``[k, L, R]`` (jittable); for ``mc``
-    pass the same ``key`` and ``permutations`` as to :func:`monte_carlo`."""
-    ops = jnp.asarray(ops, jnp.int32)
+    pass the same ``key``, ``permutations`` and ``states`` as to :func:`monte_carlo`."""
     removed = np.asarray(removed)
+    ops, rem = _states(ops, removed, states)
     players = _players(removed)
     r = removed.shape[0]
     if method == "exact":
+        _check_exact(len(players))
         masks, _ = coalition_matrix(len(players))
         keep = np.ones((len(masks), r), bool)
         keep[:, players] = masks
@@ -158,22 +213,22 @@ def candidates(ops, removed, method: str, key: jax.Array | None = None, permutat
         keep = jax.vmap(jax.vmap(lambda o: _prefix_keep(o, removed)))(orders).reshape(ops.shape[0], -1, r)
     else:
         raise UnknownName(f"unknown method {method!r}")
-    return jnp.where(keep, ops[:, None, :], jnp.asarray(np.maximum(removed, 0))[None, None, :])
+    return jnp.where(keep, ops[:, None, :], rem[:, None, :])
 
 
-def leave_one_out(fitness: Callable, ops: jax.Array, removed, failed_value: float = 0.0) -> tuple[jax.Array, int]:
-    """``v(all) - v(all without slot i)`` for each player i."""
+def leave_one_out(fitness: Callable, ops: jax.Array, removed, failed_value: float = 0.0,
+                  states: jax.Array | None = None) -> tuple[jax.Array, int]:
+    """``v(all) - v(all without slot i)`` for each player i; ``states`` (module doc)."""
     removed = np.asarray(removed, np.int32)
     players = _players(removed)
     r = removed.shape[0]
     keep = np.ones((len(players) + 1, r), bool)
     keep[np.arange(1, len(players) + 1), players] = False
-    keep_j, rem = jnp.asarray(keep), jnp.asarray(np.maximum(removed, 0))
+    keep_j = jnp.asarray(keep)
 
-    def one(a):
+    def one(a, rem):
         v = _values(fitness, a[None, :], keep_j, rem, failed_value)
         return jnp.zeros(r, jnp.float32).at[players].set(v[0] - v[1:])
 
-    ops = jnp.asarray(ops)
-    flat = ops.reshape(-1, r)
-    return jax.vmap(one)(flat).reshape(ops.shape[:-1] + (r,)), len(players) + 1
+    shape = jnp.shape(ops)
+    return jax.vmap(one)(*_states(ops, removed, states)).reshape(shape[:-1] + (r,)), len(players) + 1
