@@ -126,6 +126,9 @@ def test_darts_counts_darts_v2_as_darts_prints_it_and_naslibs_nb301(data_dir):
     cells = z["nb301/cifar10/genotype"]
     ours = np.array([darts_net.param_count(darts.from_genotype(g), **darts_net.NASLIB_NB301) for g in cells]) / 1e6
     np.testing.assert_allclose(ours, z["nb301/cifar10/params"], rtol=2e-7)
+    jitted = jax.jit(lambda o: darts_net.param_count(o, **darts_net.NASLIB_NB301))  # a population in one program
+    got = np.asarray(jitted(jnp.asarray(np.stack([darts.from_genotype(g) for g in cells[:50]])))) / 1e6
+    np.testing.assert_allclose(got, ours[:50], rtol=2e-7)
 
 
 def test_darts_network_has_the_counted_parameters_and_runs(data_dir):
@@ -135,6 +138,26 @@ def test_darts_network_has_the_counted_parameters_and_runs(data_dir):
                                  dict(channels=2, layers=4, classes=3, in_channels=1, auxiliary=True))):
         net = nnx.eval_shape(lambda ops=ops, size=size: darts_net.Network(ops, rngs=nnx.Rngs(0), **size))
         assert count(net) == darts_net.param_count(ops, **size)
+
+
+@pytest.mark.slow
+def test_darts_mixed_network_is_the_genotypes_network_and_scores_a_population():
+    """One compiled program over a population: the mixed network's logits and synflow equal the concrete networks'
+    with the same weights; an invalid encoding scores -inf; params come from the jittable count."""
+    from jaxnag import proxies
+    size = dict(channels=4, cells=3, resolution=8)
+    ops = DARTS.random(jax.random.key(0), (3,)).at[2, 0].set(0)  # the last: node 2 with one input, invalid
+    net = darts_net.MixedNetwork(channels=4, cells=3, rngs=nnx.Rngs(jax.random.key(0)))
+    x = jax.random.normal(jax.random.key(1), (2, 8, 8, 3))
+    np.testing.assert_allclose(np.asarray(net(x, ops[0])), np.asarray(net.concrete(ops[0])(x)), atol=1e-5)
+    got = np.asarray(jax.jit(proxies.fitness(DARTS, "synflow", **size))(ops))
+    want = [float(proxies.network("synflow", net.concrete(o), resolution=8)["synflow"]) for o in ops[:2]]
+    np.testing.assert_allclose(got[:2], want, rtol=1e-5)
+    assert got[2] == -np.inf
+    params = np.asarray(proxies.fitness(DARTS, "params", channels=4, cells=3)(ops))
+    assert params[0] == pytest.approx(darts_net.param_count(np.asarray(ops[0]), channels=4, layers=3, affine=False) / 1e6)
+    with pytest.raises(Exception, match="'flops' is not counted for darts"):
+        proxies.fitness(DARTS, "flops")(ops)
 
 
 @pytest.mark.slow

@@ -6,6 +6,8 @@
   head, with exact parameter counts (NASLib's ``params``).
 - :mod:`jaxnag.models.nb101`: the NAS-Bench-101 network of a cell, with exact parameter counts (NASLib's
   ``params``); a concrete network only (no mixed form yet).
+- :mod:`jaxnag.models.darts`: the DARTS network of a genotype (NetworkCIFAR), with exact parameter counts
+  (NASLib's NB301 ``params``), and its mixed form (every op on every supernet edge) for populations.
 - :mod:`jaxnag.models.layers`: what they share (initialisation, taps for zero-cost proxies, a
   population in one program).
 
@@ -19,11 +21,11 @@ Examples:
   True
 """
 
-from . import layers, nb101, nb201, tnb101
+from . import darts, layers, nb101, nb201, tnb101
 
-__all__ = ["for_space", "layers", "nb101", "nb201", "tnb101"]
+__all__ = ["darts", "for_space", "layers", "nb101", "nb201", "tnb101"]
 
-_BY_SPACE = {"nb201": nb201, "tnb101_micro": tnb101}
+_BY_SPACE = {"nb201": nb201, "tnb101_micro": tnb101, "darts": darts}
 
 
 def for_space(space):

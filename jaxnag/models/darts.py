@@ -30,16 +30,19 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import nnx
 
 from ..errors import ConfigError, check_int
-from .layers import BN, INIT, conv_general_dilated, count, linear, tap
+from .layers import BN, INIT, conv_general_dilated, count, linear, switch_edge, tap
 
-__all__ = ["NASLIB_NB301", "SIZE", "AuxiliaryHead", "Cell", "Network", "count", "param_count"]
+__all__ = ["MIXED_SIZE", "NASLIB_NB301", "SIZE", "AuxiliaryHead", "Cell", "MixedCell", "MixedEdge", "MixedNetwork",
+           "Network", "count", "param_count"]
 
 SIZE = dict(channels=36, layers=20, classes=10, auxiliary=False, affine=True)  # DARTS's CIFAR-10 evaluation network
 # NASLib's NAS-Bench-301 network (32 channels, 8 cells, the ops' batch norms without scale and shift)
 NASLIB_NB301 = dict(channels=32, layers=8, classes=10, auxiliary=False, affine=False)
+MIXED_SIZE = dict(channels=32, cells=8, classes=10)  # MixedNetwork's default: NASLib's NB301 network
 
 
 def _conv(cin, cout, k, rngs, *, stride=1, dilation=1, groups=1):
@@ -167,6 +170,27 @@ class AuxiliaryHead(nnx.Module):
         return self.classifier(x.reshape(x.shape[0], -1))
 
 
+def _forward(net, x, run_cell, each=None):
+    """``(last cell's output, the auxiliary head's input)`` of a network with ``stem``, ``stem_bn``, ``cells`` and
+    ``aux_after``; ``run_cell(cell, s0, s1)`` runs one cell; ``each(run, h)`` as in ``feature_map``."""
+    if x.ndim != 4:
+        raise ConfigError(f"images must be [batch, height, width, channels], got shape {x.shape}")
+    stem = lambda h: net.stem_bn(tap("conv", net.stem(h), 1.0, net.stem))  # noqa: E731
+    s0 = s1 = stem(x) if each is None else each(stem, x)
+    aux = None
+    for i, cell in enumerate(net.cells):
+        if each is None:
+            s0, s1 = s1, run_cell(cell, s0, s1)
+        else:  # each(run, h) divides run(h) by a constant: divide the cell's other input (s1) by the same one
+            out = run_cell(cell, s0, s1)
+            scaled = each(lambda _: out, s1)
+            ratio = jax.lax.stop_gradient(jnp.max(out) / jnp.max(scaled))
+            s0, s1 = s1 / ratio, scaled
+        if i == net.aux_after:
+            aux = s1
+    return s1, aux
+
+
 class Network(nnx.Module):
     """The DARTS evaluation network of a genotype.
 
@@ -206,22 +230,7 @@ class Network(nnx.Module):
         self.classifier = linear(c_p, classes, rngs)
 
     def _run(self, x, each=None):
-        if x.ndim != 4:
-            raise ConfigError(f"images must be [batch, height, width, channels], got shape {x.shape}")
-        stem = lambda h: self.stem_bn(tap("conv", self.stem(h), 1.0, self.stem))  # noqa: E731
-        s0 = s1 = stem(x) if each is None else each(stem, x)
-        aux = None
-        for i, cell in enumerate(self.cells):
-            if each is None:
-                s0, s1 = s1, cell(s0, s1)
-            else:  # each(run, h) divides run(h) by a constant: divide the cell's other input (s1) by the same one
-                out = cell(s0, s1)
-                scaled = each(lambda _: out, s1)
-                ratio = jax.lax.stop_gradient(jnp.max(out) / jnp.max(scaled))
-                s0, s1 = s1 / ratio, scaled
-            if i == self.aux_after:
-                aux = s1
-        return s1, aux
+        return _forward(self, x, lambda cell, s0, s1: cell(s0, s1), each)
 
     def feature_map(self, x, ops=None, each=None):
         """The last cell's output ``[batch, H / 4, W / 4, 16 C]`` (before global pooling). ``each(run, h)`` runs
@@ -246,33 +255,197 @@ class Network(nnx.Module):
         return self.aux_head(self._run(x)[1])
 
 
-def param_count(ops, **size) -> int:
-    """Trainable parameters of :class:`Network` of ``ops`` (``size``: channels, layers, classes, auxiliary,
-    affine, in_channels; default DARTS's CIFAR-10 network), counted from the genotype without building the
-    network (equal to ``count(Network(ops, **size))``: the tests check it)."""
-    from ..spaces.darts import genotype
-    size = {**SIZE, "in_channels": 3, **size}
-    g = genotype(ops)
+# ----------------------------------------------------------------------------- every op on every edge
+_BRANCH_OPS = ("sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5")  # the edge ops with parameters
+
+
+class MixedEdge(nnx.Module):
+    """Every parametrised op of one supernet edge (the separable and dilated convolutions, and at stride 2 the
+    skip's factorized reduction); pooling, skip at stride 1 and ``none`` have no parameters."""
+
+    def __init__(self, c: int, stride: int, *, affine: bool, rngs: nnx.Rngs):
+        self.stride = stride
+        for name in _BRANCH_OPS:
+            setattr(self, name, _op(name, c, stride, affine, rngs))
+        self.skip_connect = _op("skip_connect", c, stride, affine, rngs)
+
+    def __call__(self, h, choice):
+        """The op ``choice`` (0 none, then :data:`~jaxnag.spaces.darts.OP_NAMES`; may be traced) on ``h``: a
+        ``switch``, so only the chosen op runs (where ``choice`` is not vmapped)."""
+        stride = self.stride
+        modules = tuple(getattr(self, n) for n in _BRANCH_OPS) + ((self.skip_connect,) if stride == 2 else ())
+        zeros = lambda v, *m: jnp.zeros_like(_pool(v, stride, "avg"))  # noqa: E731
+        skip = (lambda v, *m: m[4](v)) if stride == 2 else (lambda v, *m: v)
+        branches = (zeros, lambda v, *m: _pool(v, stride, "max"), lambda v, *m: _pool(v, stride, "avg"), skip) + tuple(
+            (lambda v, *m, i=i: m[i](v)) for i in range(len(_BRANCH_OPS)))
+        starts_with_relu = (choice >= 4) | ((choice == 3) & (stride == 2))  # the convolutions; the factorized skip
+        return switch_edge(choice, branches, h, *modules, relu_weight=starts_with_relu.astype(h.dtype))
+
+
+class MixedCell(nnx.Module):
+    """A DARTS cell holding every op on all 14 supernet edges; ``ops [14]`` (may be traced) picks one per edge.
+    On a valid encoding (two edges into every node) it computes :class:`Cell` of that genotype."""
+
+    def __init__(self, c_prev_prev: int, c_prev: int, channels: int, *, reduction: bool, reduction_prev: bool,
+                 affine: bool = True, rngs: nnx.Rngs):
+        from ..spaces.darts import CELL_EDGES
+        self.reduction = bool(reduction)
+        self.pre0 = (FactorizedReduce(c_prev_prev, channels, rngs=rngs) if reduction_prev
+                     else ReLUConvBN(c_prev_prev, channels, 1, rngs=rngs))
+        self.pre1 = ReLUConvBN(c_prev, channels, 1, rngs=rngs)
+        self.edges = nnx.List([MixedEdge(channels, 2 if reduction and src < 2 else 1, affine=affine, rngs=rngs)
+                               for src, _ in CELL_EDGES])
+
+    def __call__(self, s0, s1, ops):
+        from ..spaces.darts import CELL_EDGES
+        states = [self.pre0(s0), self.pre1(s1)]
+        for node in range(2, 6):
+            states.append(sum(self.edges[e](states[src], ops[e]) for e, (src, dst) in enumerate(CELL_EDGES)
+                              if dst == node))
+        return jnp.concatenate(states[2:], axis=-1)
+
+
+class MixedNetwork(nnx.Module):
+    """The DARTS network with every op on every edge of both cells: ``net(x, ops)`` computes the :class:`Network`
+    of the encoding ``ops [28]`` (traced allowed: one compiled program serves a population; a ``switch`` per edge
+    runs only the chosen op). ``cells`` is :class:`Network`'s ``layers``; the default size is NASLib's NB301
+    network (32 channels, 8 cells, the ops' batch norms without scale and shift), which the zero-cost proxies use.
+
+    ``net.concrete(ops)`` is the :class:`Network` of ``ops`` with the same weights (the same outputs).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from flax import nnx
+      >>> from jaxnag import spaces
+      >>> from jaxnag.models import darts
+      >>> space = spaces.get("darts")
+      >>> from jaxnag.models import layers
+      >>> from jaxnag.spaces.darts import DARTS_V2
+      >>> ops = space.from_string(DARTS_V2)
+      >>> net = nnx.eval_shape(lambda: darts.MixedNetwork(channels=4, cells=1, rngs=nnx.Rngs(0)))  # shapes only
+      >>> graphdef, state = nnx.split(net)
+      >>> jax.eval_shape(lambda s, o: layers.merge(graphdef, s)(jnp.ones((2, 8, 8, 3)), o), state, ops).shape
+      (2, 10)
+      >>> layers.count(net.concrete(ops)) == darts.param_count(ops, channels=4, layers=1, affine=False)
+      True
+    """
+
+    def __init__(self, *, channels: int = 32, cells: int = 8, classes: int = 10, in_channels: int = 3,
+                 affine: bool = False, rngs: nnx.Rngs):
+        for name, value in (("channels", channels), ("cells", cells), ("classes", classes),
+                            ("in_channels", in_channels)):
+            check_int(name, value, lo=1)
+        self.size = dict(channels=channels, cells=cells, classes=classes, in_channels=in_channels, affine=affine)
+        c = 3 * channels
+        self.stem, self.stem_bn = _conv(in_channels, c, 3, rngs), _bn(c, rngs)
+        c_pp, c_p, c = c, c, channels
+        cells_, reduction_prev = [], False
+        self.aux_after = 2 * cells // 3
+        for i in range(cells):
+            reduction = i in (cells // 3, 2 * cells // 3)
+            c = 2 * c if reduction else c
+            cells_.append(MixedCell(c_pp, c_p, c, reduction=reduction, reduction_prev=reduction_prev, affine=affine,
+                                    rngs=rngs))
+            reduction_prev, c_pp, c_p = reduction, c_p, 4 * c
+        self.cells = nnx.List(cells_)
+        self.classifier = linear(c_p, classes, rngs)
+
+    def _cell_ops(self, ops):
+        from ..errors import InvalidArchitecture
+        ops = jnp.asarray(ops)
+        if ops.shape != (28,):
+            raise InvalidArchitecture(f"a DARTS encoding is 28 ops (normal then reduction edges), got shape {ops.shape}")
+        return lambda cell, s0, s1: cell(s0, s1, ops[14:] if cell.reduction else ops[:14])
+
+    def feature_map(self, x, ops, each=None):
+        """The last cell's output of the network of ``ops`` (``each`` as :meth:`Network.feature_map`)."""
+        return _forward(self, x, self._cell_ops(ops), each)[0]
+
+    def __call__(self, x, ops):
+        """Logits ``[batch, classes]`` of the network of ``ops [28]``."""
+        return tap("linear", self.classifier(jnp.mean(self.feature_map(x, ops), axis=(1, 2))), 1.0, self.classifier)
+
+    def op_weight(self, path: tuple, ops) -> jax.Array:
+        """1 where the variable at ``path`` of this network's state belongs to the network of ``ops [28]``, 0 for an
+        edge op the architecture does not use (a float32 scalar; ``ops`` may be traced)."""
+        if len(path) > 4 and path[0] == "cells" and path[2] == "edges":
+            from ..spaces.darts import OP_NAMES
+            cell, edge, name = path[1], path[3], path[4]
+            offset = 14 if self.cells[cell].reduction else 0
+            return (jnp.asarray(ops)[offset + edge] == OP_NAMES.index(name) + 1).astype(jnp.float32)
+        return jnp.float32(1.0)
+
+    def concrete(self, ops) -> Network:
+        """The :class:`Network` of ``ops`` (an encoding or a genotype string) with this network's weights."""
+        from ..spaces.darts import CELL_EDGES, genotype
+        size = {k: v for k, v in self.size.items() if k != "cells"}
+        target = nnx.eval_shape(lambda: Network(ops, layers=self.size["cells"], **size, rngs=nnx.Rngs(0)))
+        graphdef, state = nnx.split(target)
+        g = genotype(ops)
+        slot_of = {}  # (cell kind, pair k) -> the supernet edge it sits on
+        for kind in ("normal", "reduce"):
+            taken = [e for node in range(2, 6) for e, (src, dst) in enumerate(CELL_EDGES) if dst == node
+                     and any(s == src for _, s in g[kind][2 * (node - 2):2 * (node - 1)])]
+            slot_of.update({(kind, k): e for k, e in enumerate(taken)})
+        mine = dict(nnx.to_flat_state(nnx.state(self)))
+        picked = []
+        for path, _ in nnx.to_flat_state(state):
+            if len(path) > 3 and path[0] == "cells" and path[2] == "ops":
+                cell = target.cells[path[1]]
+                k = path[3]
+                e = slot_of[("reduce" if cell.reduction else "normal", k)]
+                path_here = path[:2] + ("edges", e, cell.pairs[k][0]) + path[4:]
+            else:
+                path_here = path
+            picked.append((path, mine[path_here]))
+        return nnx.merge(graphdef, nnx.from_flat_state(picked))
+
+
+def _param_table(size: dict) -> tuple[int, np.ndarray]:
+    """``(fixed, per_slot [28, 8])``: the parameters every network of ``size`` has (stem, preprocessing, heads), and
+    those each choice of each slot adds, summed over the cells of its kind (host-side)."""
+    from ..spaces.darts import CELL_EDGES, OP_NAMES
     bn = 2 if size["affine"] else 0
     c = 3 * size["channels"]
-    total = 9 * size["in_channels"] * c + 2 * c
+    fixed = 9 * size["in_channels"] * c + 2 * c
+    per_slot = np.zeros((2 * len(CELL_EDGES), 1 + len(OP_NAMES)), np.int64)
     c_pp, c_p, c, layers = c, c, size["channels"], size["layers"]
     for i in range(layers):
         reduction = i in (layers // 3, 2 * layers // 3)
         c = 2 * c if reduction else c
-        total += c_pp * c + 2 * c + c_p * c + 2 * c  # the two preprocessing convolutions (either kind)
-        for op, src in g["reduce" if reduction else "normal"]:
+        fixed += c_pp * c + 2 * c + c_p * c + 2 * c  # the two preprocessing convolutions (either kind)
+        for e, (src, _) in enumerate(CELL_EDGES):
             stride = 2 if reduction and src < 2 else 1
-            if op.startswith("sep_conv"):
-                total += 2 * (int(op[-1]) ** 2 * c + c * c + bn * c)
-            elif op.startswith("dil_conv"):
-                total += int(op[-1]) ** 2 * c + c * c + bn * c
-            elif op == "skip_connect" and stride == 2:
-                total += c * c + bn * c
+            for j, op in enumerate(OP_NAMES, start=1):
+                if op.startswith("sep_conv"):
+                    n = 2 * (int(op[-1]) ** 2 * c + c * c + bn * c)
+                elif op.startswith("dil_conv"):
+                    n = int(op[-1]) ** 2 * c + c * c + bn * c
+                else:
+                    n = c * c + bn * c if op == "skip_connect" and stride == 2 else 0
+                per_slot[(len(CELL_EDGES) if reduction else 0) + e, j] += n
         c_pp, c_p = c_p, 4 * c
         if i == 2 * layers // 3:
             c_aux = c_p
     classes = size["classes"]
     if size["auxiliary"]:
-        total += c_aux * 128 + 2 * 128 + 128 * 768 * 4 + 2 * 768 + 768 * classes + classes
-    return total + c_p * classes + classes
+        fixed += c_aux * 128 + 2 * 128 + 128 * 768 * 4 + 2 * 768 + 768 * classes + classes
+    return fixed + c_p * classes + classes, per_slot
+
+
+def param_count(ops, **size):
+    """Trainable parameters of :class:`Network` of ``ops`` (``size``: channels, layers, classes, auxiliary,
+    affine, in_channels; default DARTS's CIFAR-10 network), counted without building the network (equal to
+    ``count(Network(ops, **size))``: the tests check it). A genotype string or one numpy encoding gives an int
+    (checked: an invalid one raises); a jax array of encodings ``[..., 28]`` gives int32 ``[...]``, jittable (a
+    node's edges simply add up: validity is the caller's)."""
+    size = {**SIZE, "in_channels": 3, **size}
+    fixed, per_slot = _param_table(size)
+    if isinstance(ops, jax.Array):
+        table = jnp.asarray(per_slot, jnp.int32)
+        return fixed + jnp.sum(table[jnp.arange(table.shape[0]), jnp.asarray(ops, jnp.int32)], axis=-1)
+    from ..spaces import get
+    from ..spaces.darts import genotype
+    enc = get("darts").from_string(ops) if isinstance(ops, str) else np.asarray(ops)
+    genotype(enc)  # one valid encoding, or a clear error
+    return int(fixed + per_slot[np.arange(per_slot.shape[0]), enc].sum())

@@ -2,7 +2,7 @@
 
 Every proxy is larger-is-better and scores an architecture from its network at initialisation
 (:mod:`jaxnag.models`: NB201 networks for ``nb201``, TransNAS-Bench-101 micro networks with a
-classification head for ``tnb101_micro``) and, for the data-dependent ones, one minibatch of the user's images:
+classification head for ``tnb101_micro``, NASLib's NB301 network for ``darts``) and, for the data-dependent ones, one minibatch of the user's images:
 
 - data-dependent: ``nwot``, ``jacov``, ``snip``, ``grad_norm``, ``fisher``, ``grasp``
   (definitions and citations in :mod:`jaxnag.proxies.measures`);
@@ -17,7 +17,8 @@ architecture, so a score is a deterministic function of the cell, as a fitness m
 
 One convention for every proxy, counts included: an architecture whose cell disconnects the input from
 the output (:meth:`~jaxnag.spaces.SearchSpace.connected` is False, e.g. NB201's ``[3, 3, 3, 0, 0, 0]``)
-is not a network, and scores ``-inf``, which generators treat as the worst. NaN stays what it means
+is not a network, and scores ``-inf``, which generators treat as the worst; so does an invalid encoding (a
+DARTS node without exactly two inputs). NaN stays what it means
 everywhere in jaxnag: a measurement that failed.
 
 :func:`fitness` gives a jittable fitness every generator accepts (zero table lookups); :func:`table`
@@ -95,7 +96,7 @@ def _check(space, name: str):
 
 def _size(model, channels, cells, classes) -> dict:
     """The network size: the model's defaults (the benchmark's network) where None."""
-    defaults = model.SIZE
+    defaults = getattr(model, "MIXED_SIZE", model.SIZE)
     return dict(channels=defaults["channels"] if channels is None else channels,
                 cells=defaults["cells"] if cells is None else cells,
                 classes=defaults["classes"] if classes is None else classes)
@@ -104,7 +105,14 @@ def _size(model, channels, cells, classes) -> dict:
 def _count(model, name: str, ops, resolution: int, size: dict):
     """The exact count ``name`` of ``ops`` (numpy or jax), in millions."""
     if name == "params":
-        return model.param_count(ops, **size) / 1e6
+        if hasattr(model, "MIXED_SIZE"):  # the mixed network's cells are the concrete one's layers
+            size = {"channels": size["channels"], "layers": size["cells"], "classes": size["classes"],
+                    "affine": False}
+        n = model.param_count(ops, **size)
+        return (n.astype(np.float32) if hasattr(n, "astype") else n) / 1e6
+    if not hasattr(model, "flops"):
+        raise ConfigError(f"proxy 'flops' is not counted for {model.__name__.rsplit('.', 1)[-1]} networks "
+                          f"(available: {', '.join(n for n in NAMES if n != 'flops')})")
     return model.flops(ops, resolution=resolution, **size) / 1e6
 
 
@@ -132,7 +140,7 @@ def _worst_if_disconnected(space, ops, values):
 
     from .. import spaces
     space = spaces.get(space) if isinstance(space, str) else space
-    return jnp.where(space.connected(ops), values, -jnp.inf)
+    return jnp.where(space.connected(ops) & space.is_valid(ops), values, -jnp.inf)
 
 
 def _scored(measure, graphdef, state, ops, data, key, chunk):
@@ -185,10 +193,11 @@ def fitness(space, name: str, batch: Batch | tuple | None = None, *, key: int = 
 
     def fit(ops):
         ops = jnp.asarray(ops)
-        if ops.shape[-1:] != (6,):
+        r = space.num_slots
+        if ops.shape[-1:] != (r,):
             from ..errors import InvalidArchitecture
-            raise InvalidArchitecture(f"{space.name} ops have 6 edges, got shape {ops.shape}")
-        flat = ops.reshape(-1, 6)
+            raise InvalidArchitecture(f"{space.name} ops have {r} slots, got shape {ops.shape}")
+        flat = ops.reshape(-1, r)
         values = _scored(MEASURES[name], graphdef, state, flat, data, rng, chunk)
         return _worst_if_disconnected(space, flat, values).reshape(ops.shape[:-1])
     return fit
@@ -218,6 +227,9 @@ def table(space, name: str, batch: Batch | tuple | None = None, *, block: int = 
     from .. import tables
     from ..interrupts import StopFlag
     model = _check(space, name)
+    if not space.enumerable:
+        raise ConfigError(f"proxies.table scores every architecture of a space: {space.name} has {space.size:.2e}; "
+                          "use proxies.fitness as a generator's fitness instead")
     check_int("block", block, lo=1)
     if fitness is not None and not callable(fitness):
         raise ConfigError(f"fitness must be a callable ops -> scores, got {type(fitness).__name__}")
@@ -306,8 +318,11 @@ def ensemble(space, members: Sequence[str | Callable], batch: Batch | tuple | No
             _check(space, m)
     check_int("reference", reference, lo=2)
     key = kwargs.get("key", 0)
-    ref_ops = np.asarray(space.all_ops())[np.random.default_rng(key).choice(space.size, min(reference, space.size),
-                                                                            replace=False)]
+    if space.enumerable:
+        ref_ops = np.asarray(space.all_ops())[np.random.default_rng(key).choice(space.size, min(reference, space.size),
+                                                                                replace=False)]
+    else:  # too many to list: uniform valid draws
+        ref_ops = np.asarray(space.random(jax.random.key(key), (reference,)))
     fits, sorted_refs = [], []
     for name in members:
         fit = name if callable(name) else fitness(space, name, batch, **kwargs)
