@@ -157,6 +157,7 @@ def test_the_archive_is_a_set_with_values(rows, failed, big):
     assert np.asarray(archive.contains(a, jnp.asarray(ops), space)).all()
 
 
+@pytest.mark.slow  # >= 6 s on 2 cores
 def test_bench_and_compose_wrap_a_method_from_its_settings(tmp_path):
     """``budget`` and the surrogate's ``query`` in a grid's settings wrap the method, as on the command line
     (one library function, registry.compose, for both)."""

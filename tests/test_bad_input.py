@@ -319,6 +319,7 @@ def test_random_bytes_as_table_never_traceback(capsys, tmp_path, blob):
     assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow  # >= 6 s on 2 cores
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(blob=st.binary(min_size=0, max_size=2048), which=st.sampled_from(["marker", "run", "step"]))
 def test_random_bytes_as_checkpoint_never_traceback(capsys, tmp_path, data_dir, blob, which):

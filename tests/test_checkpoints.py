@@ -155,6 +155,7 @@ def test_interrupted_save_leaves_previous_step_loadable(trained, tmp_path):
     train.load_score(tmp_path / "ck")
 
 
+@pytest.mark.slow  # >= 6 s on 2 cores
 def test_ctrl_c_saves_the_current_step(tmp_path, monkeypatch):
     real = train._chunk_fn
     calls = []
@@ -221,6 +222,7 @@ def test_sigint_saves_and_exits_with_one_line(tmp_path):
     assert step >= 10 and train.latest_step(tmp_path / "ck") == step
 
 
+@pytest.mark.slow  # >= 6 s on 2 cores
 def test_corrupt_checkpoint_is_one_line_in_a_real_process(trained, tmp_path, data_dir):
     """orbax logs a damaged file through absl before raising: the user still sees one line."""
     import shutil

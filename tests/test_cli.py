@@ -156,6 +156,7 @@ def test_proxy_generation_training_and_bad_data(capsys, tmp_path):
     assert 7.0 < json.loads(out)["runs"][0]["best_score"] <= 220.2  # CIFAR-10 network FLOPs (M): 7.78..220.12
 
 
+@pytest.mark.slow  # >= 6 s on 2 cores
 def test_budget_flag_applies_to_every_method(capsys):
     code, out, err = run(capsys, "generate", "--method", "ednag", "--benchmark", "nb201", "--dataset", "cifar100",
                          "--budget", "40", "--population", "10", "--plain", "--seeds", "3", "--json")
@@ -191,6 +192,7 @@ def test_budget_picks_the_query_efficient_form(capsys):
     assert code == 2 and "--plain works with --budget" in err
 
 
+@pytest.mark.slow  # >= 6 s on 2 cores
 def test_surrogate_flags(capsys):
     code, out, err = run(capsys, "generate", "--method", "ednag", "--benchmark", "nb201", "--dataset", "cifar100",
                          "--budget", "40", "--population", "10", "--surrogate-query", "5", "--surrogate-local", "3",
@@ -219,6 +221,7 @@ def test_pgnag_iterative_flags(capsys):
     assert code == 2 and "sampler='direct'" in err
 
 
+@pytest.mark.slow  # >= 6 s on 2 cores
 def test_generate_objectives_prints_the_front(capsys, data_dir, tmp_path):
     """--objectives: each run's front (the table's own values) and its hypervolume share; --plot never
     replaces a file it did not write unless --overwrite."""

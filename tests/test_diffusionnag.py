@@ -88,6 +88,7 @@ def test_guidance_gradient_direction():
     assert float(x[..., 0].mean()) > float(x[..., 1].mean()) + 0.5
 
 
+@pytest.mark.slow  # >= 6 s on 2 cores
 def test_training_loss_decreases(tmp_path):
     cfg = train.ScoreTrainConfig(iterations=60, batch=32, log_every=20, ckpt_every=60)
     model, info = train.train_score(jax.random.key(0), S, cfg, tmp_path / "ck", verbose=False)

@@ -46,6 +46,7 @@ def test_queries_count_unique_architectures(space):
     assert int(state.t) == cfg.steps - 1 - 4
 
 
+@pytest.mark.slow  # >= 6 s on 2 cores
 def test_vmap_over_keys_configs_and_tables(data_dir, space):
     ts = tables.stack([tables.load("nb201", d, data_dir=data_dir) for d in ("cifar10", "cifar100", "imagenet16")])
     run = jax.jit(jax.vmap(lambda t, k: ednag.generate(k, t, space, CFG)))
@@ -78,6 +79,7 @@ def test_faithful_mode_layout_and_invalid(nb201_c10, space):
     assert 80 < float(res.best_fitness) <= 94.38
 
 
+@pytest.mark.slow  # >= 6 s on 2 cores
 def test_nan_and_inf_fitness_are_failures(nb201_c10, space):
     def flaky(ops):
         f = nb201_c10(ops)

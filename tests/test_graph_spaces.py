@@ -206,7 +206,8 @@ def _direct_synflow(net):
 
 
 @pytest.mark.parametrize("make", [
-    lambda: darts_net.Network(DARTS.from_string(darts.DARTS_V2), channels=2, layers=3, rngs=nnx.Rngs(1)),
+    pytest.param(lambda: darts_net.Network(DARTS.from_string(darts.DARTS_V2), channels=2, layers=3, rngs=nnx.Rngs(1)),
+                 marks=pytest.mark.slow),  # 12 s on 2 cores
     pytest.param(lambda: nb101_net.Network(nb101.from_spec(_chain(4), ["input", "conv3x3-bn-relu", "maxpool3x3",
                                                                        "output"]),
                                            channels=3, stacks=2, cells=1, rngs=nnx.Rngs(1)), marks=pytest.mark.slow),
@@ -251,6 +252,20 @@ def test_pgnag_generates_valid_cells_on_graph_spaces(space_name, sampler):
     assert (prior[ops_slots, favoured] > 1.0 / space.choice_counts[ops_slots]).mean() > 0.5  # it learned what scores
     with pytest.raises(Exception, match="coalitions per architecture .* use prior_method='mc'"):
         pgnag.generate(jax.random.key(0), fitness, space, cfg.replace(prior_method="exact"))
+
+
+@pytest.mark.slow
+def test_pgnag_under_a_query_budget_on_darts_counts_its_scoring_queries():
+    """``--budget`` on a space too large for a bit set: the prior's scoring queries go into the budget's hash set,
+    so the run stops at the budget with every distinct query counted once."""
+    favoured = DARTS.choices[0].index("sep_conv_3x3")
+    fitness = lambda ops: jnp.sum(ops == favoured, axis=-1).astype(jnp.float32)  # noqa: E731
+    settings = {**registry.budget_form("pgnag", {}, set(), 150), "budget": 150}
+    gen = registry.compose("pgnag", settings)
+    res = jax.jit(lambda k: gen.generate(k, fitness, DARTS, gen.config(DARTS, **settings)))(jax.random.key(0))
+    assert int(res.queries) == 150 and float(res.best_fitness) >= 8  # random cells average 2 of 16 edges
+    trace = np.asarray(res.best_trace)
+    assert np.all(np.diff(trace[np.isfinite(trace)]) >= 0) and trace[-1] == float(res.best_fitness)
 
 
 def test_naslib_subsets_load_as_encodings_and_fit_a_surrogate(data_dir, tmp_path):

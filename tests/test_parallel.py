@@ -252,6 +252,7 @@ def test_bench_killed_mid_run_resumes_without_recomputing(tmp_path):
     assert _strip(records) == _strip(bench.read_results(tmp_path / "clean.jsonl"))
 
 
+@pytest.mark.slow  # >= 6 s on 2 cores
 def test_rea_sample_is_swept_in_one_grid(nb201):
     """REA's tournament size is a traced field: configs of several sample sizes are one compiled grid, and
     each cell equals its own run."""

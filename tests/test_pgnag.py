@@ -30,6 +30,7 @@ def tiny_table():
     return tables.from_arrays(space, space.all_ops(), rng.normal(size=space.size).astype(np.float32) * 10)
 
 
+@pytest.mark.slow  # >= 6 s on 2 cores
 def test_exact_shapley_matches_brute_force(tiny_table):
     space = tiny_table.space
     a = np.array([3, 1, 2, 3, 0, 1])

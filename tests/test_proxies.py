@@ -80,6 +80,7 @@ def test_synflow_log_domain_equals_the_direct_sum():
             np.testing.assert_allclose(got, np.log(total), rtol=1e-4)
 
 
+@pytest.mark.slow  # >= 6 s on 2 cores
 def test_population_scores_are_a_fixed_function_of_the_cell_and_compile_once():
     space = spaces.get("nb201")
     fit = chex.assert_max_traces(proxies.fitness(space, "synflow", channels=2, cells=1, resolution=8), n=1)

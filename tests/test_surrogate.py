@@ -12,6 +12,7 @@ import pytest
 from jaxnag import archive, budget, errors, protocol, registry, ridge, spaces, surrogate
 
 
+@pytest.mark.slow  # >= 6 s on 2 cores
 def test_only_the_picked_proposals_are_evaluated_and_the_ridge_learns_an_additive_fitness():
     """On an additive fitness (a weight per slot and choice) the ridge fit is nearly exact after a few
     rounds, so the picked proposals are the best predicted ones; the host sees `query` rows per round."""

@@ -4,7 +4,7 @@ NB101 cells are an upper-triangular adjacency and an op per node; DARTS genotype
 normal and a reduction cell two inputs among the earlier nodes and an op per input. Both are ordinary jaxnag
 spaces (slots x choices with a validity rule), too large to list (5e8 and 1e25 encodings): they are sampled
 by drawing, decoded to valid cells, and counted by the archive's hash set. Here: a cell from NB101's matrix
-form, the DARTS-V2 genotype and its parameter count as DARTS prints it, REA and EDNAG on a surrogate of
+form, the DARTS-V2 genotype and its parameter count as DARTS prints it, REA, PG-NAG and EDNAG on a surrogate of
 NASLib's NB301 subset, and a short training of the found cell.
 
 Run: JAXNAG_DATA_DIR=../shared/data python docs/tutorials/graph_spaces.py
@@ -36,11 +36,19 @@ sub = tables.naslib_subset("nb301")
 fitness = predictors.fitted(predictors.get("ridge"), space, sub.ops, sub.metrics["val_accuracy"])
 print(f"listed best {sub.metrics['val_accuracy'].max():.2f}; DARTS-V2 predicted {float(fitness(v2)):.2f}")
 
-for name, settings in (("rea", dict(budget=200)), ("ednag", dict(population=20, steps=30))):
+# PG-NAG too: its prior is scored on the top 20 of 100 random genotypes (Shapley values by leave-one-out; an op is
+# removed to skip_connect, so each coalition is still a genotype), then 50 genotypes are drawn from it
+for name, settings in (("rea", dict(budget=200)), ("pgnag", dict(prior_budget=100, prior_method="loo",
+                                                                sampler="direct", samples=50)),
+                       ("ednag", dict(population=20, steps=30))):
     gen = registry.get(name)
     res = jax.jit(lambda k: gen.generate(k, fitness, space, gen.config(space, **settings)))(jax.random.key(0))
     print(f"{name}: predicted {float(res.best_fitness):.2f} after {int(res.queries)} distinct genotypes")
 found = np.asarray(res.best_ops)
+
+# A zero-cost proxy is a fitness on DARTS too: proxies.fitness(space, "synflow") scores a population with one
+# mixed network (every op on every edge) in one compiled program, and `jaxnag generate --space darts --proxy
+# synflow` generates on it (benchmarks/graph_proxy_generation.py; compiling NB301's network takes a minute)
 print(space.to_string(found))
 
 # Train the found cell, small, on scikit-learn's digits (16x16): the same command line does it with

@@ -25,8 +25,8 @@ Examples:
   >>> gp = predictors.GP(memory=64)
   >>> ops = space.random(jax.random.key(0), (40,))
   >>> values = jnp.sum(ops == 3, axis=1).astype(jnp.float32)
-  >>> state = gp.update(gp.init(space), ops, values, space)
-  >>> mean, std = gp.predict(state, ops[:3], space)
+  >>> fit_predict = jax.jit(lambda o, v: gp.predict(gp.update(gp.init(space), o, v, space), o[:3], space))
+  >>> mean, std = fit_predict(ops, values)
   >>> bool(jnp.allclose(mean, values[:3], atol=0.2)), bool(jnp.all(std < 0.5))
   (True, True)
 """
