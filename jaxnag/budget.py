@@ -115,12 +115,16 @@ def with_budget(gen: Generator) -> Generator:
         n = jax.eval_shape(lambda k, s: gen.ask(k, s, space, config.inner)[0], key, inner).shape[0]
         held = archive.init(space, config.budget, keep_values=True, trace=config.budget)
         if spent is not None:  # the target queries init made (PG-NAG scoring its prior): they count, as a block
-            if not archive.fits(space):  # (a bit set then: the same kind as the budget's own)
-                raise ConfigError(f"{gen.name}'s init queries the target of {space.name}, a space too large for the "
-                                  "budget to take over those queries: give its context (a source table)")
+            if archive.fits(space):  # a bit set, the same kind as the budget's own: taken over
+                held = held._replace(seen=spent.seen)
+            else:  # a hash set: its rows inserted into the budget's (with room for them), values unknown
+                rows = spent.seen.rows
+                held = archive.init(space, config.budget + rows.shape[0], keep_values=True, trace=config.budget)
+                held, _ = archive.insert(held, rows, jnp.full(rows.shape[0], jnp.nan, jnp.float32), space,
+                                         admit=rows[:, 0] >= 0)
             queries = jnp.maximum(spent.queries, 0).astype(jnp.int32)
             best = spent.best_fitness.astype(jnp.float32)
-            held = held._replace(seen=spent.seen, queries=queries, best_ops=spent.best_ops.astype(jnp.int32),
+            held = held._replace(queries=queries, best_ops=spent.best_ops.astype(jnp.int32),
                                  best_fitness=best, trace=held.trace.at[
                                      jnp.where(queries > 0, queries - 1, config.budget)].set(best, mode="drop"))
         return State(inner, held, jnp.zeros((n, space.num_slots), jnp.int32), jnp.zeros(n, bool), jnp.int32(0))
