@@ -16,6 +16,16 @@ def describe() -> str:
             f"{len(jax.devices())} x {kind}")
 
 
+def report(out_dir, stem: str, data: dict, text: str) -> None:
+    """Print ``text`` and, where ``out_dir`` is given, write it as ``stem.md`` beside ``data`` as ``stem.json``."""
+    import json
+    from pathlib import Path
+    print(text)
+    if out_dir:
+        Path(out_dir, f"{stem}.json").write_text(json.dumps(data, indent=2) + "\n")
+        Path(out_dir, f"{stem}.md").write_text(text)
+
+
 def pyplot():
     """matplotlib's pyplot on the Agg backend, or None (with a message) where matplotlib is missing."""
     try:

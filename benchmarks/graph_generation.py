@@ -27,7 +27,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import describe  # noqa: E402
+from _machine import describe, report  # noqa: E402
 
 from jaxnag import predictors, registry, tables  # noqa: E402
 
@@ -89,11 +89,7 @@ def main(argv=None) -> int:
         out[bench] = dict(space=space.name, quality=quality, surrogate=best, listed_best=float(acc.max()),
                           listed_p95=float(np.percentile(acc, 95)), generators=rows)
     out["seeds"], out["machine"] = args.seeds, describe()
-    text = _markdown(out)
-    print(text)
-    if args.out:
-        Path(args.out, "graph_generation.json").write_text(json.dumps(out, indent=2) + "\n")
-        Path(args.out, "graph_generation.md").write_text(text)
+    report(args.out, "graph_generation", out, _markdown(out))
     return 0
 
 

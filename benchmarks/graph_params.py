@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import os
 import sys
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import describe  # noqa: E402
+from _machine import describe, report  # noqa: E402
 
 from jaxnag.models import darts as darts_net  # noqa: E402
 from jaxnag.models import nb101 as nb101_net  # noqa: E402
@@ -66,11 +65,7 @@ def main(argv=None) -> int:
                         darts_v2_millions=darts_net.param_count(darts.DARTS_V2) / 1e6)
     out["seconds"] = round(time.perf_counter() - t0, 1)
     out["machine"] = describe()
-    text = _markdown(out)
-    print(text)
-    if args.out:
-        Path(args.out, "graph_params.json").write_text(json.dumps(out, indent=2) + "\n")
-        Path(args.out, "graph_params.md").write_text(text)
+    report(args.out, "graph_params", out, _markdown(out))
     return 0 if out["nb101"]["params"]["equal"] == 500 and out["nb301"]["params"]["equal"] == 500 else 1
 
 
