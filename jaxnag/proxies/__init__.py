@@ -179,7 +179,9 @@ def fitness(space, name: str, batch: Batch | tuple | None = None, *, key: int = 
     import jax.numpy as jnp
     from flax import nnx
 
+    from .. import spaces
     from .measures import MEASURES
+    space = spaces.get(space) if isinstance(space, str) else space
     model = _check(space, name)
     check_int("key", key, lo=0)
     check_int("chunk", chunk, lo=1)
