@@ -14,7 +14,7 @@ def test_fitness_and_table_equal_the_benchmark_columns(data_dir, name, column, c
     dataset = {100: "cifar100", 120: "imagenet16"}[classes]
     ref = tables.load("nb201", dataset, data_dir=data_dir, metric=column)  # a cost: fitness = -metric
     ops = np.asarray(space.all_ops())[np.random.default_rng(0).choice(space.size, 64, replace=False)]
-    fit = jax.jit(proxies.fitness(space, name, classes=classes, resolution=resolution))
+    fit = jax.jit(proxies.fitness("nb201", name, classes=classes, resolution=resolution))  # a space or its name
     connected = np.asarray(space.connected(ops))
     assert 0 < (~connected).sum() < 64  # the draw holds both kinds
     want = np.where(connected, -np.asarray(ref(ops)), -np.inf)  # a disconnected cell is no network: -inf
