@@ -123,6 +123,7 @@ _ids = jax.jit(lambda space, ops: space.query_id(ops), static_argnums=0)
 @settings(max_examples=12, deadline=None)
 @given(st.lists(st.lists(st.integers(0, 3), min_size=4, max_size=4), min_size=32, max_size=32),
        st.lists(st.booleans(), min_size=32, max_size=32), st.booleans())
+@pytest.mark.slow  # about 5 s on 2 cores
 def test_the_archive_is_a_set_with_values(rows, failed, big):
     """Either backend (bit set, hash set) agrees with a Python dict over two batches of 16 (fixed shapes:
     one compilation each): membership, fresh rows, the count (a failed evaluation is a query too), the

@@ -112,6 +112,7 @@ def test_refuses_read_only_folder(tmp_path):
         train.train_score(jax.random.key(0), S, CFG, d / "ck", verbose=False)
 
 
+@pytest.mark.slow  # about 5 s on 2 cores
 def test_network_size_mismatch_is_named(trained, tmp_path):
     import json
     import shutil

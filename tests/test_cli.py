@@ -208,6 +208,7 @@ def test_surrogate_flags(capsys):
     assert code == 2 and "query" in err
 
 
+@pytest.mark.slow  # about 5 s on 2 cores
 def test_pgnag_iterative_flags(capsys):
     code, out, err = run(capsys, "generate", "--method", "pgnag", "--benchmark", "nb201", "--dataset", "cifar100",
                          "--iterative", "--sampler", "direct", "--prior-budget", "20", "--prior-method", "loo", "--k",

@@ -34,6 +34,7 @@ def _built(ops, classes, **size):
     return nb201.count(nnx.eval_shape(lambda: nb201.Network(ops, classes=classes, rngs=nnx.Rngs(0), **size)))
 
 
+@pytest.mark.slow  # about 5 s on 2 cores
 def test_the_module_has_the_counted_parameters_for_every_conv_mix():
     """A cell's parameters depend only on its numbers of 1x1 and 3x3 convs: one cell of each of the 28 mixes,
     the other edges a rotating choice of none / skip / pool."""

@@ -141,6 +141,7 @@ def _strip(records):
                               sort_keys=True) for r in records))
 
 
+@pytest.mark.slow  # about 5 s on 2 cores
 def test_bench_writes_resumes_and_summarises(tmp_path, monkeypatch):
     grid = tmp_path / "g.toml"
     grid.write_text(GRID)

@@ -256,6 +256,7 @@ def test_many_tasks_in_one_call_each_on_its_own_scale(cora):
         np.testing.assert_array_equal(np.asarray(both.extras["front_ops"][i]), np.asarray(one.extras["front_ops"]))
 
 
+@pytest.mark.slow  # about 5 s on 2 cores
 def test_a_bench_grid_takes_objectives(tmp_path):
     """A grid's [[benchmarks]] with objectives: each cell's best is its front's HV share, with the front and its
     IGD+ in the record; a scalar benchmark beside it keeps its metric; a rerun finds every cell done."""

@@ -217,6 +217,7 @@ def test_generate_vmaps_over_seeds_and_stacked_target_tasks(data_dir):
     assert float(res.extras["missing_share"].max()) == 0.0
 
 
+@pytest.mark.slow  # about 5 s on 2 cores
 def test_additive_shapley_is_exact_shapley_of_an_additive_fitness():
     """Closed form == the 2^P-coalition estimator on f(a) = sum_r w[r, a_r], NB201 and NAS-Bench-Graph."""
     for name in ("nb201", "nasbench_graph"):
@@ -255,6 +256,7 @@ def test_iterative_beats_the_same_prior_without_rescoring(nb201_c10):
     assert float(np.mean(trace[:, -1])) > float(np.mean(np.asarray(plain.best_trace)[:, -1]))
 
 
+@pytest.mark.slow  # about 5 s on 2 cores
 def test_iterative_rescoring_moves_the_prior_and_asks_fresh(nb201_c10):
     """The rescored prior leaves the budgeted scoring's and puts most mass on the best's ops; ask puts
     unqueried draws first."""
