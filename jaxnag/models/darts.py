@@ -313,6 +313,10 @@ class MixedNetwork(nnx.Module):
 
     ``net.concrete(ops)`` is the :class:`Network` of ``ops`` with the same weights (the same outputs).
 
+    A :func:`~jaxnag.models.layers.tapped` function sees the ReLU at each chosen op's input and the preprocessing
+    ones, not the second ReLU inside a separable convolution (it runs inside the switch's branch), so ``nwot``
+    here reads fewer ReLUs than NASLib's hooks on every ``nn.ReLU``.
+
     Examples:
       >>> import jax, jax.numpy as jnp
       >>> from flax import nnx
