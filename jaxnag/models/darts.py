@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from ..errors import ConfigError, check_int
+from ..errors import ConfigError, InvalidArchitecture, check_int
 from .layers import BN, INIT, conv_general_dilated, count, linear, switch_edge, tap
 
 __all__ = ["MIXED_SIZE", "NASLIB_NB301", "SIZE", "AuxiliaryHead", "Cell", "MixedCell", "MixedEdge", "MixedNetwork",
@@ -170,6 +170,33 @@ class AuxiliaryHead(nnx.Module):
         return self.classifier(x.reshape(x.shape[0], -1))
 
 
+def _layout(channels: int, layers: int):
+    """``(reduction, reduction_prev, c_prev_prev, c_prev, c)`` of each cell in order: the cells at ``layers // 3`` and
+    ``2 * layers // 3`` reduce (channels doubled); every cell outputs ``4 c`` channels (the next cell's ``c_prev``)."""
+    c_pp = c_p = 3 * channels  # the stem's channels
+    c, reduction_prev = channels, False
+    for i in range(layers):
+        reduction = i in (layers // 3, 2 * layers // 3)
+        c = 2 * c if reduction else c
+        yield reduction, reduction_prev, c_pp, c_p, c
+        reduction_prev, c_pp, c_p = reduction, c_p, 4 * c
+
+
+def _skeleton(net, make_cell, channels: int, layers: int, classes: int, in_channels: int, rngs,
+              layers_name: str = "layers") -> int:
+    """Give ``net`` the stem, the cells (``make_cell(reduction, reduction_prev, c_prev_prev, c_prev, c)``) and the
+    classifier of a DARTS network; returns the channels the auxiliary head would read (cell ``aux_after``'s output)."""
+    for name, value in (("channels", channels), (layers_name, layers), ("classes", classes),
+                        ("in_channels", in_channels)):
+        check_int(name, value, lo=1)
+    net.stem, net.stem_bn = _conv(in_channels, 3 * channels, 3, rngs), _bn(3 * channels, rngs)
+    net.aux_after = 2 * layers // 3  # the auxiliary head reads this cell's output (the second reduction)
+    layout = list(_layout(channels, layers))
+    net.cells = nnx.List([make_cell(*cell) for cell in layout])
+    net.classifier = linear(4 * layout[-1][-1], classes, rngs)
+    return 4 * layout[net.aux_after][-1]
+
+
 def _forward(net, x, run_cell, each=None):
     """``(last cell's output, the auxiliary head's input)`` of a network with ``stem``, ``stem_bn``, ``cells`` and
     ``aux_after``; ``run_cell(cell, s0, s1)`` runs one cell; ``each(run, h)`` as in ``feature_map``."""
@@ -207,27 +234,12 @@ class Network(nnx.Module):
 
     def __init__(self, ops, *, channels: int = 36, layers: int = 20, classes: int = 10, auxiliary: bool = False,
                  affine: bool = True, in_channels: int = 3, rngs: nnx.Rngs):
-        for name, value in (("channels", channels), ("layers", layers), ("classes", classes),
-                            ("in_channels", in_channels)):
-            check_int(name, value, lo=1)
         from ..spaces.darts import genotype
         g = genotype(ops)
-        c = 3 * channels
-        self.stem, self.stem_bn = _conv(in_channels, c, 3, rngs), _bn(c, rngs)
-        c_pp, c_p, c = c, c, channels
-        cells, reduction_prev = [], False
-        self.aux_after = 2 * layers // 3  # the auxiliary head reads this cell's output (the second reduction)
-        for i in range(layers):
-            reduction = i in (layers // 3, 2 * layers // 3)
-            c = 2 * c if reduction else c
-            cells.append(Cell(g["reduce" if reduction else "normal"], c_pp, c_p, c, reduction=reduction,
-                              reduction_prev=reduction_prev, affine=affine, rngs=rngs))
-            reduction_prev, c_pp, c_p = reduction, c_p, 4 * c
-            if i == self.aux_after:
-                c_aux = c_p
-        self.cells = nnx.List(cells)
+        c_aux = _skeleton(self, lambda reduction, reduction_prev, c_pp, c_p, c: Cell(
+            g["reduce" if reduction else "normal"], c_pp, c_p, c, reduction=reduction, reduction_prev=reduction_prev,
+            affine=affine, rngs=rngs), channels, layers, classes, in_channels, rngs)
         self.aux_head = AuxiliaryHead(c_aux, classes, rngs=rngs) if auxiliary else None
-        self.classifier = linear(c_p, classes, rngs)
 
     def _run(self, x, each=None):
         return _forward(self, x, lambda cell, s0, s1: cell(s0, s1), each)
@@ -336,26 +348,12 @@ class MixedNetwork(nnx.Module):
 
     def __init__(self, *, channels: int = 32, cells: int = 8, classes: int = 10, in_channels: int = 3,
                  affine: bool = False, rngs: nnx.Rngs):
-        for name, value in (("channels", channels), ("cells", cells), ("classes", classes),
-                            ("in_channels", in_channels)):
-            check_int(name, value, lo=1)
         self.size = dict(channels=channels, cells=cells, classes=classes, in_channels=in_channels, affine=affine)
-        c = 3 * channels
-        self.stem, self.stem_bn = _conv(in_channels, c, 3, rngs), _bn(c, rngs)
-        c_pp, c_p, c = c, c, channels
-        cells_, reduction_prev = [], False
-        self.aux_after = 2 * cells // 3
-        for i in range(cells):
-            reduction = i in (cells // 3, 2 * cells // 3)
-            c = 2 * c if reduction else c
-            cells_.append(MixedCell(c_pp, c_p, c, reduction=reduction, reduction_prev=reduction_prev, affine=affine,
-                                    rngs=rngs))
-            reduction_prev, c_pp, c_p = reduction, c_p, 4 * c
-        self.cells = nnx.List(cells_)
-        self.classifier = linear(c_p, classes, rngs)
+        _skeleton(self, lambda reduction, reduction_prev, c_pp, c_p, c: MixedCell(
+            c_pp, c_p, c, reduction=reduction, reduction_prev=reduction_prev, affine=affine, rngs=rngs),
+            channels, cells, classes, in_channels, rngs, layers_name="cells")
 
     def _cell_ops(self, ops):
-        from ..errors import InvalidArchitecture
         ops = jnp.asarray(ops)
         if ops.shape != (28,):
             raise InvalidArchitecture(f"a DARTS encoding is 28 ops (normal then reduction edges), got shape {ops.shape}")
@@ -410,13 +408,11 @@ def _param_table(size: dict) -> tuple[int, np.ndarray]:
     those each choice of each slot adds, summed over the cells of its kind (host-side)."""
     from ..spaces.darts import CELL_EDGES, OP_NAMES
     bn = 2 if size["affine"] else 0
-    c = 3 * size["channels"]
-    fixed = 9 * size["in_channels"] * c + 2 * c
+    stem = 3 * size["channels"]
+    fixed = 9 * size["in_channels"] * stem + 2 * stem
     per_slot = np.zeros((2 * len(CELL_EDGES), 1 + len(OP_NAMES)), np.int64)
-    c_pp, c_p, c, layers = c, c, size["channels"], size["layers"]
-    for i in range(layers):
-        reduction = i in (layers // 3, 2 * layers // 3)
-        c = 2 * c if reduction else c
+    layout = list(_layout(size["channels"], size["layers"]))
+    for reduction, _, c_pp, c_p, c in layout:
         fixed += c_pp * c + 2 * c + c_p * c + 2 * c  # the two preprocessing convolutions (either kind)
         for e, (src, _) in enumerate(CELL_EDGES):
             stride = 2 if reduction and src < 2 else 1
@@ -428,13 +424,11 @@ def _param_table(size: dict) -> tuple[int, np.ndarray]:
                 else:
                     n = c * c + bn * c if op == "skip_connect" and stride == 2 else 0
                 per_slot[(len(CELL_EDGES) if reduction else 0) + e, j] += n
-        c_pp, c_p = c_p, 4 * c
-        if i == 2 * layers // 3:
-            c_aux = c_p
     classes = size["classes"]
     if size["auxiliary"]:
+        c_aux = 4 * layout[2 * size["layers"] // 3][-1]
         fixed += c_aux * 128 + 2 * 128 + 128 * 768 * 4 + 2 * 768 + 768 * classes + classes
-    return fixed + c_p * classes + classes, per_slot
+    return fixed + 4 * layout[-1][-1] * classes + classes, per_slot
 
 
 def param_count(ops, **size):
