@@ -222,7 +222,7 @@ def sample_prior(key: jax.Array, prior, n: int, space=None) -> jax.Array:
       ((4, 28), True)
     """
     p = jnp.broadcast_to(jnp.asarray(prior, jnp.float32), (n,) + jnp.shape(prior))
-    if space is not None and train.decodes(space) is not None:
+    if space is not None and space.has_decoding:
         gumbel = jax.random.gumbel(key, p.shape, jnp.float32)
         return space.from_one_hot(jnp.log(jnp.maximum(p, 1e-30)) + gumbel)
     return diffusion.sample_categorical(key, p)
@@ -300,7 +300,7 @@ def ask(key: jax.Array, state: State, space, config: Config) -> tuple[jax.Array,
         ops = draws[jnp.argsort(~fresh, stable=True)[:config.samples]]  # unqueried distinct valid ones first
         return ops, state._replace(proposal=ops)
     # on a space with a validity rule and no decoding into it (NB101) draw more and keep the valid ones first
-    more = 1 if space._extra_valid is None or train.decodes(space) is not None else \
+    more = 1 if not space.has_rule or space.has_decoding else \
         (_OVERSAMPLE if config.sampler == "direct" else 2)
     n = config.samples * more
     if config.sampler == "direct":

@@ -32,8 +32,7 @@ from . import diffusion
 from .denoiser import Denoiser
 
 
-__all__ = ["DenoiserTrainConfig", "decodes", "fit", "generate", "graphdef", "isomorphic_variants", "sample",
-           "train_state"]
+__all__ = ["DenoiserTrainConfig", "fit", "generate", "graphdef", "isomorphic_variants", "sample", "train_state"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,19 +138,8 @@ def train_state(key: jax.Array, data_ops: jax.Array, weights: jax.Array, prior: 
 def sample(key: jax.Array, state, prior: jax.Array, n: int, space, config: DenoiserTrainConfig) -> jax.Array:
     """``n`` architectures (int32 ``[n, R]``) by ancestral sampling from a trained ``state``; jittable."""
     model = nnx.merge(graphdef(space, config)[0], state)
-    return diffusion.sample(key, model, jnp.asarray(prior, jnp.float32), config.steps, n, decodes(space))
-
-
-def decodes(space):
-    """The space's own decoding of scores into valid encodings (DARTS's top two inputs per node), or None
-    where the argmax of each slot is one.
-
-    Examples:
-      >>> from jaxnag import spaces
-      >>> decodes(spaces.get("darts")) is not None, decodes(spaces.get("nb201")) is None
-      (True, True)
-    """
-    return space.from_one_hot if space._decode is not None else None
+    return diffusion.sample(key, model, jnp.asarray(prior, jnp.float32), config.steps, n,
+                            space.from_one_hot if space.has_decoding else None)
 
 
 _train_state = jax.jit(train_state, static_argnames=("space", "config"))

@@ -307,6 +307,30 @@ class SearchSpace:
             adj[src, dst] = 1
         return adj
 
+    @property
+    def has_rule(self) -> bool:
+        """Whether validity is more than one declared choice per slot (a ``valid=`` rule: NB101's reachability and
+        edge count, DARTS's two inputs per node, NAS-Bench-Graph's not-all-skip).
+
+        Examples:
+          >>> from jaxnag import spaces
+          >>> spaces.get("nb101").has_rule, spaces.get("nb201").has_rule
+          (True, False)
+        """
+        return self._extra_valid is not None
+
+    @property
+    def has_decoding(self) -> bool:
+        """Whether :meth:`from_one_hot` decodes scores by the space's own rule into valid encodings (DARTS's top two
+        inputs per node) rather than by each slot's argmax.
+
+        Examples:
+          >>> from jaxnag import spaces
+          >>> spaces.get("darts").has_decoding, spaces.get("nb101").has_decoding
+          (True, False)
+        """
+        return self._decode is not None
+
     # ----------------------------------------------------------- isomorphism
     @property
     def has_canonical(self) -> bool:
