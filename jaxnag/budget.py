@@ -113,15 +113,16 @@ def with_budget(gen: Generator) -> Generator:
         else:
             inner, spent = gen.init(key, space, config.inner, **context), None
         n = jax.eval_shape(lambda k, s: gen.ask(k, s, space, config.inner)[0], key, inner).shape[0]
-        held = archive.init(space, config.budget, keep_values=True, trace=config.budget)
+        hashed = spent is not None and not archive.fits(space)  # init's queries are a hash set's rows
+        room = spent.seen.rows.shape[0] if hashed else 0
+        held = archive.init(space, config.budget + room, keep_values=True, trace=config.budget)
         if spent is not None:  # the target queries init made (PG-NAG scoring its prior): they count, as a block
-            if archive.fits(space):  # a bit set, the same kind as the budget's own: taken over
-                held = held._replace(seen=spent.seen)
-            else:  # a hash set: its rows inserted into the budget's (with room for them), values unknown
+            if hashed:  # inserted into the budget's own hash set, values unknown
                 rows = spent.seen.rows
-                held = archive.init(space, config.budget + rows.shape[0], keep_values=True, trace=config.budget)
                 held, _ = archive.insert(held, rows, jnp.full(rows.shape[0], jnp.nan, jnp.float32), space,
                                          admit=rows[:, 0] >= 0)
+            else:  # a bit set, the same kind as the budget's own: taken over
+                held = held._replace(seen=spent.seen)
             queries = jnp.maximum(spent.queries, 0).astype(jnp.int32)
             best = spent.best_fitness.astype(jnp.float32)
             held = held._replace(queries=queries, best_ops=spent.best_ops.astype(jnp.int32),

@@ -99,16 +99,11 @@ def score(key: jax.Array, fitness, space, k: int = 20, method: str = "exact", bu
     check_finite("failed_value", failed_value)
     removed = shapley.removed_choices(space) if removed is None else np.asarray(removed, np.int32)
     k_draw, k_mc = jax.random.split(key)
-    per_arch = {"exact": 2 ** int((removed >= 0).sum()), "loo": int((removed >= 0).sum()) + 1,
-                "mc": permutations * (int((removed >= 0).sum()) + 1)}[method]
-    if method == "exact":
-        shapley._check_exact(int((removed >= 0).sum()))
-    found = archive_lib.init(space, capacity=min((budget or 0) + k * per_arch + reserve, 1 << 26))
+    drawn = None
     if budget is not None:
         drawn = space.sample_unique(k_draw, budget)
         drawn_values = jnp.asarray(fitness(drawn), jnp.float32)
         top_ops, top_values = _top(drawn_values, drawn, k)
-        found, _ = archive_lib.insert(found, drawn, drawn_values, space, admit=jnp.ones(budget, bool))
         lookups = budget
     else:
         values = getattr(fitness, "values", None)
@@ -137,6 +132,10 @@ def score(key: jax.Array, fitness, space, k: int = 20, method: str = "exact", bu
     cand_values = jnp.asarray(fitness(cand), jnp.float32)
     valid = space.is_valid(cand)  # a coalition that is no architecture (a cut NB101 cell) is failed, not missing data
     missing = jnp.sum(valid & ~jnp.isfinite(cand_values)) / jnp.maximum(jnp.sum(valid), 1)
+    # the architectures read: a bit set, or a hash set with room for them and for the caller's ``reserve``
+    found = archive_lib.init(space, capacity=min((budget or 0) + cand.shape[0] + reserve, 1 << 26))
+    if drawn is not None:
+        found, _ = archive_lib.insert(found, drawn, drawn_values, space, admit=jnp.ones(budget, bool))
     found, _ = archive_lib.insert(found, cand, cand_values, space)
     score_m = scores.score_matrix(top_ops, phi, space, fallback)
     tau = scores.default_temperature(score_m) if temperature is None else temperature
