@@ -117,19 +117,18 @@ def score(key: jax.Array, fitness, space, k: int = 20, method: str = "exact", bu
         top_ops = space.unrank(ids)
         lookups = 0
     states = shapley.removal_states(space, top_ops, removed)
-    target = fitness
 
-    def fitness(ops):  # an invalid coalition is no architecture: failed, whatever the fitness says of it
-        return jnp.where(space.is_valid(ops), jnp.asarray(target(ops), jnp.float32), jnp.nan)
+    def valued(ops):  # an invalid coalition is no architecture: failed, whatever the fitness says of it
+        return jnp.where(space.is_valid(ops), jnp.asarray(fitness(ops), jnp.float32), jnp.nan)
     if method == "exact":
-        phi, per = shapley.exact(fitness, top_ops, removed, failed_value, states)
+        phi, per = shapley.exact(valued, top_ops, removed, failed_value, states)
     elif method == "mc":
-        phi, per = shapley.monte_carlo(fitness, top_ops, removed, k_mc, permutations, failed_value, states)
+        phi, per = shapley.monte_carlo(valued, top_ops, removed, k_mc, permutations, failed_value, states)
     else:
-        phi, per = shapley.leave_one_out(fitness, top_ops, removed, failed_value, states)
+        phi, per = shapley.leave_one_out(valued, top_ops, removed, failed_value, states)
     lookups += per * top_ops.shape[0]
     cand = shapley.candidates(top_ops, removed, method, k_mc, permutations, states).reshape(-1, space.num_slots)
-    cand_values = jnp.asarray(fitness(cand), jnp.float32)
+    cand_values = valued(cand)
     valid = space.is_valid(cand)  # a coalition that is no architecture (a cut NB101 cell) is failed, not missing data
     missing = jnp.sum(valid & ~jnp.isfinite(cand_values)) / jnp.maximum(jnp.sum(valid), 1)
     # the architectures read: a bit set, or a hash set with room for them and for the caller's ``reserve``
