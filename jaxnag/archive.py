@@ -54,7 +54,14 @@ class HashSet(NamedTuple):
 
 
 def hash_set(capacity: int, num_slots: int) -> HashSet:
-    """An empty set for ``capacity`` architectures of ``num_slots`` slots (rounded up to a power of 2)."""
+    """An empty set for ``capacity`` architectures of ``num_slots`` slots (rounded up to a power of 2).
+
+    Examples:
+      >>> from jaxnag import archive
+      >>> hs = archive.hash_set(5, 3)
+      >>> hs.rows.shape, int(hs.count), bool(hs.overflow), int(hs.rows.min())
+      ((8, 3), 0, False, -1)
+    """
     check_int("capacity", capacity, lo=1, hi=1 << 26)
     size = 1 << int(np.ceil(np.log2(max(capacity, 2))))
     return HashSet(jnp.full((size, num_slots), -1, jnp.int32), jnp.int32(0), jnp.bool_(False))
@@ -164,7 +171,13 @@ def reads_archive(cls):
 
 
 def fits(space) -> bool:
-    """Whether ``space`` is small enough for a bit set of its query ids (else a hash set serves)."""
+    """Whether ``space`` is small enough for a bit set of its query ids (else a hash set serves).
+
+    Examples:
+      >>> from jaxnag import archive, spaces
+      >>> archive.fits(spaces.get("nb201")), archive.fits(spaces.get("darts"))
+      (True, False)
+    """
     return space.size is not None and space.size <= MAX_BITSET
 
 
@@ -177,6 +190,14 @@ def init(space, capacity: int = CAPACITY, *, keep_values: bool | int = False, tr
         keeps a vector of ``M`` objectives per architecture (values then ``[n, M]``; the best is read
         from the first objective, and a row counts as failed where any objective is not finite).
       trace: keep the best after each of the first ``trace`` distinct queries (``Archive.trace``).
+
+    Examples:
+      >>> from jaxnag import archive, spaces
+      >>> a = archive.init(spaces.get("nb201"), keep_values=True, trace=4)  # 15625 architectures: a bit set
+      >>> a.seen.shape, int(a.queries), float(a.best_fitness), a.values.shape, a.trace.shape
+      ((489,), 0, -inf, (15625,), (4,))
+      >>> archive.init(spaces.get("darts"), capacity=8).seen.rows.shape  # a hash set of 8 rows of 28 slots
+      (8, 28)
     """
     if fits(space):
         seen, slots = queries_lib.empty(space.size), space.size
@@ -202,7 +223,18 @@ def _as_rows(ops, space) -> jax.Array:
 
 
 def first_in_batch(ops: jax.Array, valid: jax.Array, space) -> jax.Array:
-    """bool ``[n]``: the ``valid`` rows of ``ops [n, R]`` with no valid copy earlier in the batch."""
+    """bool ``[n]``: the ``valid`` rows of ``ops [n, R]`` with no valid copy earlier in the batch.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import archive, spaces
+      >>> ops = jnp.array([[0, 1, 2, 3, 4, 0], [0, 1, 2, 3, 4, 0]])
+      >>> s = spaces.get("nb201")
+      >>> archive.first_in_batch(ops, jnp.array([True, True]), s).tolist()
+      [True, False]
+      >>> archive.first_in_batch(ops, jnp.array([False, True]), s).tolist()
+      [False, True]
+    """
     ops = _as_rows(ops, space)
     if fits(space):
         return queries_lib.first_occurrence(queries_lib.query_ids(space, ops), valid)
@@ -229,12 +261,33 @@ def _locate(archive: Archive, ops: jax.Array, space) -> tuple[jax.Array, jax.Arr
 
 
 def contains(archive: Archive, ops: jax.Array, space) -> jax.Array:
-    """bool ``[n]``: whether each row of ``ops [n, R]`` was evaluated (an invalid row never was)."""
+    """bool ``[n]``: whether each row of ``ops [n, R]`` was evaluated (an invalid row never was).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import archive, spaces
+      >>> s = spaces.get("nb201")
+      >>> a = archive.update(archive.init(s), jnp.array([[0, 1, 2, 3, 4, 0], [0, 1, 2, 3, 4, 0]]),
+      ...                    jnp.array([1.0, 1.0]), s)
+      >>> archive.contains(a, jnp.array([[0, 1, 2, 3, 4, 0], [1, 1, 1, 1, 1, 1]]), s).tolist()
+      [True, False]
+    """
     return _locate(archive, _as_rows(ops, space), space)[1]
 
 
 def fresh(archive: Archive, ops: jax.Array, space, valid: jax.Array | None = None) -> jax.Array:
-    """bool ``[n]``: the rows that would be new queries: valid, first in the batch, not evaluated before."""
+    """bool ``[n]``: the rows of ``ops [n, R]`` that would be new queries: valid, first in the batch, not
+    evaluated before.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import archive, spaces
+      >>> s = spaces.get("nb201")
+      >>> a = archive.update(archive.init(s), jnp.array([[0, 1, 2, 3, 4, 0], [0, 1, 2, 3, 4, 0]]),
+      ...                    jnp.array([1.0, 1.0]), s)
+      >>> archive.fresh(a, jnp.array([[0, 1, 2, 3, 4, 0], [1, 1, 1, 1, 1, 1]]), s).tolist()
+      [False, True]
+    """
     ops = _as_rows(ops, space)
     valid = space.is_valid(ops) if valid is None else valid
     return first_in_batch(ops, valid, space) & ~contains(archive, ops, space)
@@ -242,14 +295,35 @@ def fresh(archive: Archive, ops: jax.Array, space, valid: jax.Array | None = Non
 
 def admit(archive: Archive, ops: jax.Array, space, budget: int) -> jax.Array:
     """bool ``[n]``: the rows of ``ops [n, R]`` a budget of ``budget`` distinct queries lets evaluate: the
-    :func:`fresh` ones, in row order, while the budget has room."""
+    :func:`fresh` ones, in row order, while the budget has room.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import archive, spaces
+      >>> s = spaces.get("nb201")
+      >>> a = archive.update(archive.init(s), jnp.array([[0, 1, 2, 3, 4, 0], [0, 1, 2, 3, 4, 0]]),
+      ...                    jnp.array([1.0, 1.0]), s)  # one query made
+      >>> ops = jnp.array([[0, 1, 2, 3, 4, 0], [1, 1, 1, 1, 1, 1]])
+      >>> archive.admit(a, ops, s, budget=2).tolist(), archive.admit(a, ops, s, budget=1).tolist()
+      ([False, True], [False, False])
+    """
     new = fresh(archive, ops, space)
     return new & (jnp.cumsum(new) <= budget - archive.queries)
 
 
 def lookup(archive: Archive, ops: jax.Array, space) -> jax.Array:
     """float32 ``[n]`` (``[n, M]`` where the archive keeps vectors): the value each row of ``ops [n, R]`` was
-    evaluated to (NaN where it was not); needs an archive made with ``keep_values``."""
+    evaluated to (NaN where it was not); needs an archive made with ``keep_values``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import archive, spaces
+      >>> s = spaces.get("nb201")
+      >>> a = archive.update(archive.init(s, keep_values=True), jnp.array([[0, 1, 2, 3, 4, 0], [1, 1, 1, 1, 1, 1]]),
+      ...                    jnp.array([0.5, jnp.nan]), s)  # the second evaluation failed
+      >>> archive.lookup(a, jnp.array([[0, 1, 2, 3, 4, 0], [1, 1, 1, 1, 1, 1]]), s).tolist()
+      [0.5, nan]
+    """
     if archive.values is None:
         raise ValueError("this archive keeps no values: make it with archive.init(space, keep_values=True)")
     index, found = _locate(archive, _as_rows(ops, space), space)
@@ -264,6 +338,15 @@ def insert(archive: Archive, ops: jax.Array, values: jax.Array, space,
     ``admit`` (bool ``[n]``, default: the valid rows) says which rows count as evaluated; the best so far
     reads their finite values, and the new ones among them (not evaluated before, first in the batch)
     are the new queries. Returns ``(archive, new [n])``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import archive, spaces
+      >>> s = spaces.get("nb201")
+      >>> a, new = archive.insert(archive.init(s), jnp.array([[0, 1, 2, 3, 4, 0], [0, 1, 2, 3, 4, 0]]),
+      ...                         jnp.array([jnp.nan, 1.0]), s)  # a failed evaluation, then a repeat
+      >>> new.tolist(), int(a.queries), float(a.best_fitness)
+      ([True, False], 1, 1.0)
     """
     ops = _as_rows(ops, space)
     values = jnp.asarray(values, jnp.float32)
@@ -311,9 +394,10 @@ def update(archive: Archive, ops: jax.Array, values: jax.Array, space) -> Archiv
       >>> import jax.numpy as jnp
       >>> from jaxnag import archive, spaces
       >>> s = spaces.get("nb201")
-      >>> a = archive.update(archive.init(s), jnp.array([[0, 1, 2, 3, 4, 0]]), jnp.array([2.0]), s)
-      >>> int(a.queries)
-      1
+      >>> a = archive.update(archive.init(s), jnp.array([[0, 1, 2, 3, 4, 0], [1, 1, 1, 1, 1, 1]]),
+      ...                    jnp.array([2.0, 1.0]), s)
+      >>> int(a.queries), float(a.best_fitness), a.best_ops.tolist()
+      (2, 2.0, [0, 1, 2, 3, 4, 0])
     """
     return insert(archive, ops, values, space)[0]
 
@@ -326,11 +410,32 @@ def _kept_trace(archive: Archive) -> jax.Array:
 
 def queries_trace(archive: Archive) -> jax.Array:
     """The query counts the kept per-query trace is read against: ``1..L``, capped at the queries made
-    (a run that stopped early holds its final values past its last query)."""
+    (a run that stopped early holds its final values past its last query): int32 ``[L]``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import archive, spaces
+      >>> s = spaces.get("nb201")
+      >>> a = archive.update(archive.init(s, trace=3), jnp.array([[0, 1, 2, 3, 4, 0], [1, 1, 1, 1, 1, 1]]),
+      ...                    jnp.array([1.0, 2.0]), s)
+      >>> archive.queries_trace(a).tolist()  # 2 queries made
+      [1, 2, 2]
+    """
     length = _kept_trace(archive).shape[0]
     return jnp.minimum(jnp.arange(1, length + 1, dtype=jnp.int32), jnp.maximum(archive.queries, 0))
 
 
 def best_trace(archive: Archive) -> jax.Array:
-    """The kept per-query trace as a non-decreasing curve (``cummax``; -inf before the first value)."""
+    """The kept per-query trace as a non-decreasing curve (``cummax``; -inf before the first value): float32
+    ``[L]``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import archive, spaces
+      >>> s = spaces.get("nb201")
+      >>> a = archive.update(archive.init(s, trace=3), jnp.array([[0, 1, 2, 3, 4, 0], [1, 1, 1, 1, 1, 1]]),
+      ...                    jnp.array([2.0, 1.0]), s)
+      >>> archive.best_trace(a).tolist()  # the best after 1, 2, 3 queries (2 made)
+      [2.0, 2.0, 2.0]
+    """
     return jax.lax.cummax(_kept_trace(archive))

@@ -92,7 +92,23 @@ class State(NamedTuple):
 @wrapper
 def with_budget(gen: Generator) -> Generator:
     """``gen`` under a query budget (module doc): ``config(space, budget=B, max_rounds=..., **settings)``,
-    the other settings being ``gen``'s; same context, same protocol."""
+    the other settings being ``gen``'s; same context, same protocol.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import budget, registry, spaces
+      >>> space = spaces.get("nb201")
+      >>> gen = budget.with_budget(registry.get("rea"))
+      >>> gen is budget.with_budget(registry.get("rea")), gen.description  # built once per generator
+      (True, 'regularized evolution (Real et al. 2019) (query budget)')
+      >>> cfg = gen.config(space, budget=12, population=4, sample=2)  # REA's own budget is the same
+      >>> cfg.budget, cfg.inner.budget, cfg.inner.population
+      (12, 12, 4)
+      >>> fitness = lambda ops: jnp.sum(ops, axis=-1).astype(jnp.float32)
+      >>> res = jax.eval_shape(lambda k: gen.generate(k, fitness, space, cfg), jax.random.key(0))
+      >>> res.best_trace.shape, res.queries_trace.shape  # one entry per query of the budget
+      ((12,), (12,))
+    """
 
     def config(space, budget=300, max_rounds=100_000, **settings):
         space.check_budget(budget)

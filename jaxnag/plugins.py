@@ -34,7 +34,17 @@ GROUPS = ("jaxnag.spaces", "jaxnag.generators")
 
 
 def entry_points(group: str) -> dict:
-    """The installed entry points of ``group``, by name (not loaded)."""
+    """The installed entry points of ``group``, by name (not loaded).
+
+    Examples:
+      >>> from jaxnag import plugins
+      >>> isinstance(plugins.entry_points("jaxnag.spaces"), dict)
+      True
+      >>> plugins.entry_points("jaxnag.models")
+      Traceback (most recent call last):
+      ...
+      jaxnag.errors.ConfigError: unknown plugin group 'jaxnag.models'; groups are jaxnag.spaces, jaxnag.generators
+    """
     if group not in GROUPS:
         raise ConfigError(f"unknown plugin group {group!r}; groups are {', '.join(GROUPS)}")
     return {ep.name: ep for ep in metadata.entry_points(group=group)}
@@ -45,6 +55,26 @@ def load(group: str, name: str, kind: type):
 
     Raises:
       ConfigError: the entry point cannot be imported, or gives something other than a ``kind``.
+
+    Examples:
+      >>> import pathlib, sys, tempfile
+      >>> from jaxnag import plugins, registry
+      >>> from jaxnag.protocol import Generator
+      >>> with tempfile.TemporaryDirectory() as d:  # an installed package: its module and its entry point
+      ...     info = pathlib.Path(d) / "demo_hill-0.1.dist-info"
+      ...     info.mkdir()
+      ...     _ = (info / "METADATA").write_text("Name: demo_hill\\nVersion: 0.1\\n")
+      ...     _ = (info / "entry_points.txt").write_text("[jaxnag.generators]\\nhill = demo_hill:generator\\n")
+      ...     _ = (pathlib.Path(d) / "demo_hill.py").write_text(
+      ...         "from jaxnag import registry\\ndef generator():\\n    return registry.get('rea')\\n")
+      ...     sys.path.insert(0, d)
+      ...     try:
+      ...         gen = plugins.load("jaxnag.generators", "hill", Generator)  # a function returning a Generator
+      ...     finally:
+      ...         sys.path.remove(d)
+      ...         del sys.modules["demo_hill"]
+      >>> gen is registry.get("rea")
+      True
     """
     ep = entry_points(group)[name]
     try:
@@ -63,7 +93,26 @@ def load(group: str, name: str, kind: type):
 
 
 def load_module(path: str):
-    """Import the module ``path`` (``mypkg.spaces``), which registers its spaces and generators."""
+    """Import the module ``path`` (``mypkg.spaces``), which registers its spaces and generators.
+
+    Examples:
+      >>> import pathlib, sys, tempfile
+      >>> from jaxnag import plugins
+      >>> with tempfile.TemporaryDirectory() as d:
+      ...     _ = (pathlib.Path(d) / "demo_spaces.py").write_text("REGISTERED = ['chain5']\\n")
+      ...     sys.path.insert(0, d)
+      ...     try:
+      ...         mod = plugins.load_module(" demo_spaces ")
+      ...     finally:
+      ...         sys.path.remove(d)
+      ...         del sys.modules["demo_spaces"]
+      >>> mod.REGISTERED
+      ['chain5']
+      >>> plugins.load_module("")
+      Traceback (most recent call last):
+      ...
+      jaxnag.errors.ConfigError: a plugin is a module path such as mypkg.spaces, got ''
+    """
     if not isinstance(path, str) or not path.strip():
         raise ConfigError(f"a plugin is a module path such as mypkg.spaces, got {path!r}")
     try:

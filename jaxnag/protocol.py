@@ -75,12 +75,34 @@ class Result(NamedTuple):
 
 
 def trace_result(best_ops, best_fitness, queries, best_trace, queries_trace, **extras) -> Result:
-    """A :class:`Result` with ``extras`` given as keywords."""
+    """A :class:`Result` with ``extras`` given as keywords.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import protocol
+      >>> r = protocol.trace_result(jnp.zeros(6, jnp.int32), jnp.float32(1.0), jnp.int32(3), jnp.array([0.5, 1.0]),
+      ...                           jnp.array([1, 3]), rounds=jnp.int32(2))
+      >>> int(r.queries), r.queries_trace.tolist(), int(r.extras["rounds"])
+      (3, [1, 3], 2)
+    """
     return Result(best_ops, best_fitness, queries, best_trace, queries_trace, dict(extras))
 
 
 def evaluate(fitness: Callable, ops: jax.Array) -> jax.Array:
-    """``fitness(ops)`` as float32 of shape ``ops.shape[:-1]`` (one value per architecture), checked."""
+    """``fitness(ops)`` as float32 of shape ``ops.shape[:-1]`` (one value per architecture), checked.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import protocol
+      >>> ops = jnp.ones((3, 6), jnp.int32)
+      >>> v = protocol.evaluate(lambda ops: jnp.sum(ops, axis=-1), ops)
+      >>> v.tolist(), str(v.dtype)
+      ([6.0, 6.0, 6.0], 'float32')
+      >>> protocol.evaluate(lambda ops: jnp.sum(ops), ops)  # one value for the batch: refused
+      Traceback (most recent call last):
+      ...
+      jaxnag.errors.ConfigError: fitness must map ops [3, 6] to shape (3,), got ()
+    """
     values = jnp.asarray(fitness(ops), jnp.float32)
     if values.shape != ops.shape[:-1]:
         raise ConfigError(f"fitness must map ops {list(ops.shape)} to shape {ops.shape[:-1]}, got {values.shape}")
@@ -101,7 +123,14 @@ def loop(cond: Callable, body: Callable, state):
     """``jax.lax.while_loop(cond, body, state)`` for ask/tell rounds, jittable. A generator whose state
     changes type between phases (DiffusionNAG: predictor queries, then guided rounds) runs its first
     rounds unrolled at trace time, until ``body`` keeps the state's type (those rounds run
-    unconditionally)."""
+    unconditionally).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import protocol
+      >>> int(protocol.loop(lambda s: s < 5, lambda s: s + 1, jnp.int32(0)))
+      5
+    """
     for _ in range(_MAX_PHASES):
         if _same_type(jax.eval_shape(body, state), state):
             break
@@ -110,7 +139,17 @@ def loop(cond: Callable, body: Callable, state):
 
 
 def unless_finished(finished, before, after):
-    """``after``, or ``before`` where ``finished``: how ``tell`` past the last round is a no-op under ``jit``."""
+    """``after``, or ``before`` where ``finished``: how ``tell`` past the last round is a no-op under ``jit``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import protocol
+      >>> before, after = {"told": jnp.int32(1)}, {"told": jnp.int32(2)}
+      >>> int(protocol.unless_finished(jnp.bool_(True), before, after)["told"])
+      1
+      >>> int(protocol.unless_finished(jnp.bool_(False), before, after)["told"])
+      2
+    """
     return jax.tree.map(lambda old, new: jnp.where(finished, old, new), before, after)
 
 
@@ -333,6 +372,16 @@ def run(generator: Generator, key: jax.Array, evaluate: Callable, space, config,
     Raises:
       ConfigError: ``evaluate`` returned the wrong number of values.
       GenerationError: the run did not finish within ``max_rounds``.
+
+    Examples:
+      >>> import jax, numpy as np
+      >>> from jaxnag import protocol, registry, spaces
+      >>> space, gen = spaces.get("nasbench_graph"), registry.get("random")
+      >>> seen = []  # each round's values, as the host saw them
+      >>> res = protocol.run(gen, jax.random.key(0), lambda ops: ops.sum(axis=1).astype(np.float64), space,
+      ...                    gen.config(space, budget=20), callback=lambda r, ops, v, s: seen.append(v))
+      >>> int(res.extras["rounds"]), res.queries_trace.tolist(), float(res.best_fitness) == float(np.max(seen))
+      (1, [20], True)
     """
     if not callable(evaluate):
         raise ConfigError(f"evaluate must be a callable ops [n, R] -> values [n], got {type(evaluate).__name__}")

@@ -27,12 +27,26 @@ __all__ = ["contains", "count", "empty", "first_occurrence", "insert", "keep_bes
 
 def query_ids(space, ops: jax.Array) -> jax.Array:
     """``space.query_id`` of ``ops [..., R]`` with out-of-range choices clipped (an invalid proposal still
-    gets an id in ``[0, size)``; callers mask it by ``space.is_valid``)."""
+    gets an id in ``[0, size)``; callers mask it by ``space.is_valid``).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import queries, spaces
+      >>> queries.query_ids(spaces.get("nb201"), jnp.array([[0, 0, 0, 0, 0, 4], [0, 0, 0, 0, 0, 9]])).tolist()
+      [4, 4]
+    """
     return space.query_id(jnp.clip(ops, 0, space.num_choices - 1))
 
 
 def empty(size: int) -> jax.Array:
-    """An empty set of ids in ``[0, size)``."""
+    """An empty set of ids in ``[0, size)``: uint32 ``[ceil(size / 32)]``, all bits clear.
+
+    Examples:
+      >>> from jaxnag import queries
+      >>> seen = queries.empty(100)
+      >>> seen.shape, str(seen.dtype), seen.tolist()  # 100 ids: 4 words of 32 bits
+      ((4,), 'uint32', [0, 0, 0, 0])
+    """
     return jnp.zeros(max(-(-size // 32), 1), jnp.uint32)
 
 
@@ -43,13 +57,28 @@ def _bit(ids: jax.Array) -> tuple[jax.Array, jax.Array]:
 
 
 def contains(seen: jax.Array, ids: jax.Array) -> jax.Array:
-    """bool, same shape as ``ids``: whether each id is in the set."""
+    """bool, same shape as ``ids``: whether each id is in the set.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import queries
+      >>> seen, _ = queries.insert(queries.empty(10), jnp.array([3, 3, 5]), jnp.array([True, True, True]))
+      >>> queries.contains(seen, jnp.array([5, 9])).tolist()
+      [True, False]
+    """
     word, bit = _bit(ids)
     return (seen[word] & bit) != 0
 
 
 def first_occurrence(ids: jax.Array, valid: jax.Array) -> jax.Array:
-    """bool ``[n]``: ``valid`` entries whose id has no valid entry earlier in the batch."""
+    """bool ``[n]``: ``valid`` entries whose id has no valid entry earlier in the batch.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import queries
+      >>> queries.first_occurrence(jnp.array([4, 4, 2]), jnp.array([False, True, True])).tolist()
+      [False, True, True]
+    """
     n = ids.shape[0]
     if n <= PAIRWISE_MAX:  # an n x n comparison is cheaper than a sort for small batches
         idx = jnp.arange(n)
@@ -84,6 +113,13 @@ def mark(seen: jax.Array, ids: jax.Array, valid: jax.Array) -> tuple[jax.Array, 
     """Add ``ids [n]`` (where ``valid``) to the set; return ``(seen, number newly added)``.
 
     Duplicates inside the batch count once.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import queries
+      >>> seen, n = queries.mark(queries.empty(10), jnp.array([3, 3, 5]), jnp.array([True, True, True]))
+      >>> int(n), int(queries.mark(seen, jnp.array([5, 6, 7]), jnp.array([True, True, False]))[1])
+      (2, 1)
     """
     seen, new = insert(seen, ids, valid)
     return seen, jnp.sum(new).astype(jnp.int32)
@@ -109,5 +145,13 @@ def keep_best(best_ids: jax.Array, best_values: jax.Array, ids: jax.Array, value
 
 
 def count(seen: jax.Array) -> jax.Array:
-    """Number of ids in the set."""
+    """Number of ids in the set (int32).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import queries
+      >>> seen, _ = queries.insert(queries.empty(10), jnp.array([1, 4, 9]), jnp.array([True, True, True]))
+      >>> int(queries.count(seen))
+      3
+    """
     return jnp.sum(jax.lax.population_count(seen)).astype(jnp.int32)

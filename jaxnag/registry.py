@@ -358,7 +358,13 @@ def _plugins() -> dict:
 
 
 def names() -> tuple[str, ...]:
-    """The registered generators (built-in, registered, and installed plugins')."""
+    """The registered generators (built-in, registered, and installed plugins'), the built-in ones first.
+
+    Examples:
+      >>> from jaxnag import registry
+      >>> registry.names()[:8]
+      ('ednag', 'pgnag', 'diffusionnag', 'random', 'rea', 'evosax', 'nsga2', 'local_search')
+    """
     own = tuple(_FACTORIES) + tuple(n for n in _REGISTERED if n not in _FACTORIES)
     return own + tuple(n for n in _plugins() if n not in own)
 
@@ -436,5 +442,12 @@ def budget_form(method, settings: dict, given, budget: int) -> dict:
 
 
 def settings(name: str) -> dict[str, Setting]:
-    """The settings of a generator (its CLI flags), with defaults."""
+    """The settings of a generator (its CLI flags), with defaults: ``{name: Setting}``.
+
+    Examples:
+      >>> from jaxnag import registry
+      >>> s = registry.settings("rea")
+      >>> sorted(s), s["population"].default, s["population"].type.__name__
+      (['budget', 'max_cycles', 'population', 'sample'], 50, 'int')
+    """
     return get(name).settings

@@ -37,14 +37,29 @@ class Stats(NamedTuple):
 
 
 def features(ops: jax.Array, space) -> jax.Array:
-    """One-hot features of ``ops [n, R]`` plus a constant: float32 ``[n, R * C + 1]`` (C the most choices)."""
+    """One-hot features of ``ops [n, R]`` plus a constant: float32 ``[n, R * C + 1]`` (C the most choices).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import ridge, spaces
+      >>> x = ridge.features(jnp.array([[0, 1, 2, 3, 4, 0]]), spaces.get("nb201"))
+      >>> x.shape, float(x.sum()), x[0, :6].tolist()
+      ((1, 31), 7.0, [1.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    """
     onehot = jax.nn.one_hot(ops, space.num_choices, dtype=jnp.float32).reshape(ops.shape[0], -1)
     return jnp.concatenate([onehot, jnp.ones((ops.shape[0], 1), jnp.float32)], axis=1)
 
 
 def empty(space, targets: int | None = None) -> Stats:
     """Statistics of no data for ``space`` (one-hot features and a bias: ``R * C + 1`` unknowns); ``targets``:
-    fit that many targets at once (``moment`` then ``[D, targets]``: one model per objective)."""
+    fit that many targets at once (``moment`` then ``[D, targets]``: one model per objective).
+
+    Examples:
+      >>> from jaxnag import ridge, spaces
+      >>> s = ridge.empty(spaces.get("nb201"))
+      >>> s.gram.shape, s.moment.shape, int(s.count), ridge.empty(spaces.get("nb201"), targets=2).moment.shape
+      ((31, 31), (31,), 0, (31, 2))
+    """
     d = space.num_slots * space.num_choices + 1
     moment = jnp.zeros(d if targets is None else (d, targets), jnp.float32)
     return Stats(jnp.zeros((d, d), jnp.float32), moment, jnp.int32(0))
@@ -52,7 +67,18 @@ def empty(space, targets: int | None = None) -> Stats:
 
 def update(stats: Stats, ops: jax.Array, values: jax.Array, space, mask: jax.Array | None = None) -> Stats:
     """Add the rows of ``ops [n, R]`` whose ``values [n]`` (``[n, T]`` for several targets: all of them) are
-    finite (and ``mask`` true)."""
+    finite (and ``mask`` true).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import ridge, spaces
+      >>> space = spaces.get("nb201")
+      >>> ops = jnp.array([[0, 1, 2, 3, 4, 0], [1, 1, 1, 1, 1, 1]])
+      >>> update = jax.jit(ridge.update, static_argnums=3)  # one compiled program (the space static)
+      >>> s = update(ridge.empty(space), ops, jnp.array([2.0, jnp.nan]), space)  # the NaN row left out
+      >>> int(s.count), float(s.moment[-1]), float(s.gram[-1, -1])
+      (1, 2.0, 1.0)
+    """
     values = jnp.asarray(values, jnp.float32)
     finite = jnp.isfinite(values) if values.ndim == 1 else jnp.all(jnp.isfinite(values), axis=-1)
     ok = finite if mask is None else finite & mask
@@ -84,18 +110,48 @@ def solve_spd(a: jax.Array, b: jax.Array) -> jax.Array:
 
 
 def weights(stats: Stats, ridge) -> jax.Array:
-    """The ridge solution ``[D]`` (``ridge`` > 0 keeps the system solvable)."""
+    """The ridge solution ``[D]`` (``ridge`` > 0 keeps the system solvable).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import ridge, spaces
+      >>> space = spaces.get("nb201")
+      >>> ops = jnp.array([[0, 1, 2, 3, 4, 0], [1, 1, 1, 1, 1, 1]])
+      >>> s = jax.jit(ridge.update, static_argnums=3)(ridge.empty(space), ops, jnp.array([7.0, jnp.nan]), space)
+      >>> w = ridge.weights(s, 1e-3)  # the 7 features of the finite row share its value 7: about 1 each
+      >>> w.shape, round(float(w[0]), 2), round(float(w[1]), 2)
+      ((31,), 1.0, 0.0)
+    """
     d = stats.moment.shape[0]
     return solve_spd(stats.gram + jnp.asarray(ridge, jnp.float32) * jnp.eye(d, dtype=jnp.float32), stats.moment)
 
 
 def slot_weights(w: jax.Array, space) -> jax.Array:
-    """The per-(slot, choice) part ``W [R, C]`` of a solution (the constant dropped)."""
+    """The per-(slot, choice) part ``W [R, C]`` of a solution ``w [R * C + 1]`` (the constant dropped).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import ridge, spaces
+      >>> w = ridge.slot_weights(jnp.arange(31, dtype=jnp.float32), spaces.get("nb201"))
+      >>> w.shape, w[1].tolist()
+      ((6, 5), [5.0, 6.0, 7.0, 8.0, 9.0])
+    """
     return w[:-1].reshape(space.num_slots, space.num_choices)
 
 
 def predictor(stats: Stats, space, ridge):
-    """``ops [n, R] -> predicted fitness [n]`` (one solve); with no data, the constant 0."""
+    """``ops [n, R] -> predicted fitness [n]`` (one solve); with no data, the constant 0.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import ridge, spaces
+      >>> space = spaces.get("nb201")
+      >>> ops = jnp.array([[0, 1, 2, 3, 4, 0], [1, 1, 1, 1, 1, 1]])
+      >>> fit = jax.jit(lambda y: ridge.predictor(ridge.update(ridge.empty(space), ops, y, space), space, 1e-3)(ops))
+      >>> # fitted on the first row: its value, and 2/7 of it for a row sharing 2 of its 7 features
+      >>> [round(v, 2) for v in fit(jnp.array([7.0, jnp.nan])).tolist()]
+      [7.0, 2.0]
+    """
     w = weights(stats, ridge)
     mean = stats.moment[-1] / jnp.maximum(stats.count, 1).astype(jnp.float32)  # the constant column's sum / n
     return lambda ops: jnp.where(stats.count > 0, features(ops, space) @ w, mean[None] if w.ndim == 2 else mean)

@@ -158,7 +158,21 @@ def _local_candidates(state: State, space, config):
 @wrapper
 def with_surrogate(gen: Generator) -> Generator:
     """``gen`` with an online surrogate (module doc): ``config(space, query=m, ridge=1.0, predictor="ridge",
-    acquisition="greedy", ..., **settings)``, the other settings being ``gen``'s."""
+    acquisition="greedy", ..., **settings)``, the other settings being ``gen``'s.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import registry, spaces, surrogate
+      >>> space = spaces.get("nb201")
+      >>> gen = surrogate.with_surrogate(registry.get("ednag"))
+      >>> cfg = gen.config(space, query=3, population=8, steps=10)  # 3 of EDNAG's 8 proposals evaluated a round
+      >>> cfg.query, cfg.inner.population, gen.description.endswith("(online surrogate)")
+      (3, 8, True)
+      >>> fitness = lambda ops: jnp.sum(ops, axis=-1).astype(jnp.float32)
+      >>> res = jax.eval_shape(lambda k: gen.generate(k, fitness, space, cfg), jax.random.key(0))
+      >>> res.best_ops.shape, res.best_trace.shape  # one trace entry per round (EDNAG's 10 steps)
+      ((6,), (10,))
+    """
 
     def config(space, query=10, ridge=1.0, fresh=False, local=0, predictor="ridge", acquisition="greedy", beta=2.0,
                memory=300, joint=False, explore=0, **settings):

@@ -80,3 +80,17 @@ def test_queries_mark_counts_distinct_valid():
     members = np.flatnonzero(np.asarray(queries.contains(seen2, jnp.arange(40))))
     assert members.tolist() == [1, 4, 6, 33, 37, 39]
     assert int(queries.count(seen2)) == 6
+
+
+def test_ask_traces_with_a_captured_state_and_evosax_strategies_build_under_strict_promotion():
+    """``ask`` checks "finished" on host values only: a state closed over by a traced function (not an argument)
+    traces; CMA-ES's default parameters are read under standard promotion, as its calls are."""
+    from jaxnag.baselines import evosax_adapter, local_search, nsga2, regularized_evolution
+    space = spaces.get("nb201")
+    for mod, cfg in ((regularized_evolution, regularized_evolution.Config(budget=20, population=8, sample=3)),
+                     (nsga2, nsga2.Config(budget=20, population=8)), (local_search, local_search.Config(budget=20))):
+        state = mod.init(jax.random.key(0), space, cfg)
+        out = jax.eval_shape(lambda k: mod.ask(k, state, space, cfg)[0], jax.random.key(1))  # noqa: B023
+        assert out.shape[1] == space.num_slots
+    es = evosax_adapter.make_strategy("CMA_ES", 4, 30, 2)
+    assert es.default_params is not None

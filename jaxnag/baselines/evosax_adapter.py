@@ -83,7 +83,8 @@ class _Standard:
 
     def __init__(self, strategy):
         self._s = strategy
-        self.default_params = strategy.default_params
+        with jax.numpy_dtype_promotion("standard"):  # evosax computes its default parameters on first read
+            self.default_params = strategy.default_params
 
     def _call(self, name, *args):
         with jax.numpy_dtype_promotion("standard"):
@@ -100,7 +101,21 @@ class _Standard:
 
 
 def make_strategy(name: str, population: int, dim: int, generations: int):
-    """The evosax strategy ``name`` for ``population`` vectors of ``dim``."""
+    """The evosax strategy ``name`` for ``population`` vectors of ``dim``.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag.baselines.evosax_adapter import make_strategy
+      >>> es = make_strategy("SimpleGA", 4, 30, 2)  # 4 vectors of 30 (nb201's 6 slots x 5 choices)
+      >>> def first_ask(k):
+      ...     return es.ask(k, es.init(k, jnp.zeros((4, 30)), jnp.zeros(4), es.default_params), es.default_params)[0]
+      >>> jax.eval_shape(first_ask, jax.random.key(0)).shape
+      (4, 30)
+      >>> make_strategy("PSO", 4, 30, 2)
+      Traceback (most recent call last):
+      ...
+      jaxnag.errors.UnknownName: unknown evosax strategy 'PSO'; available: DiffusionEvolution, SimpleGA, CMA_ES
+    """
     try:
         from evosax import algorithms
     except ImportError:
@@ -138,7 +153,17 @@ def _shaped(values, ops, space):
 
 
 def init(key: jax.Array, space: SearchSpace, config: Config) -> State:
-    """The strategy's state and the initial population ``N(0, I)`` on the one-hot relaxation ``[N, R * C]``."""
+    """The strategy's state and the initial population ``N(0, I)`` on the one-hot relaxation ``[N, R * C]``.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import evosax_adapter as ev
+      >>> space, cfg = spaces.get("nb201"), ev.Config("SimpleGA", population=4, generations=2)
+      >>> state = jax.eval_shape(lambda k: ev.init(k, space, cfg), jax.random.key(0))  # shapes only
+      >>> state.x0.shape, str(state.x0.dtype)  # N = 4 vectors on the one-hot relaxation (R * C = 30)
+      ((4, 30), 'float32')
+    """
     r, c = space.shape
     strategy = make_strategy(config.strategy, config.population, r * c, config.generations)
     params = strategy.default_params
@@ -150,7 +175,19 @@ def init(key: jax.Array, space: SearchSpace, config: Config) -> State:
 
 
 def ask(key: jax.Array, state: State, space: SearchSpace, config: Config) -> tuple[jax.Array, State]:
-    """``(ops [N, R], state)``: the initial population first, then the strategy's proposals, decoded by the argmax of each slot."""
+    """``(ops [N, R], state)``: the initial population first, then the strategy's proposals, decoded by the
+    argmax of each slot.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import evosax_adapter as ev
+      >>> space, cfg = spaces.get("nb201"), ev.Config("SimpleGA", population=4, generations=2)
+      >>> state = jax.eval_shape(lambda k: ev.init(k, space, cfg), jax.random.key(0))  # shapes only
+      >>> ops, _ = jax.eval_shape(lambda k, s: ev.ask(k, s, space, cfg), jax.random.key(1), state)
+      >>> ops.shape, str(ops.dtype)  # the population decoded
+      ((4, 6), 'int32')
+    """
     r, c = space.shape
     if is_concrete(state.rounds) and int(state.rounds) >= config.rounds:
         raise ConfigError(f"this {config.strategy} run is finished: all {config.rounds} rounds were told")
@@ -165,7 +202,23 @@ def ask(key: jax.Array, state: State, space: SearchSpace, config: Config) -> tup
 
 
 def tell(state: State, values: jax.Array, space: SearchSpace, config: Config) -> State:
-    """Tell the strategy the fitness ``values [N]`` (negated: evosax minimises; failures and invalid decodes a large loss)."""
+    """Tell the strategy the fitness ``values [N]`` (negated: evosax minimises; failures and invalid decodes a
+    large loss).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import evosax_adapter as ev
+      >>> space, cfg = spaces.get("nb201"), ev.Config("SimpleGA", population=4, generations=2)
+      >>> state = jax.eval_shape(lambda k: ev.init(k, space, cfg), jax.random.key(0))  # shapes only
+      >>> told = jax.eval_shape(lambda s, v: ev.tell(s, v, space, cfg), state, jnp.zeros(4))
+      >>> jax.tree.structure(told) == jax.tree.structure(state)  # the same state type (a loop's carry)
+      True
+      >>> ev.tell(state, jnp.zeros(3), space, cfg)  # 3 values for 4 proposals
+      Traceback (most recent call last):
+      ...
+      jaxnag.errors.ConfigError: tell takes one fitness value per proposed architecture: shape (4,), got (3,)
+    """
     r, c = space.shape
     strategy = make_strategy(config.strategy, config.population, r * c, config.generations)
     params = strategy.default_params
@@ -186,13 +239,36 @@ def tell(state: State, values: jax.Array, space: SearchSpace, config: Config) ->
 
 
 def done(state: State, config: Config) -> jax.Array:
-    """Whether all ``config.rounds`` ask/tell rounds were told."""
+    """Whether all ``config.rounds`` ask/tell rounds were told.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import evosax_adapter as ev
+      >>> space, cfg = spaces.get("nb201"), ev.Config("SimpleGA", population=4, generations=2)
+      >>> state = jax.eval_shape(lambda k: ev.init(k, space, cfg), jax.random.key(0))  # shapes only
+      >>> cfg.rounds  # the 2 generations and the initial population's round
+      3
+      >>> [bool(ev.done(state._replace(rounds=jnp.int32(r)), cfg)) for r in (2, 3)]  # set by hand on the shapes
+      [False, True]
+    """
     return state.rounds >= config.rounds
 
 
 def generate(key: jax.Array, fitness: Callable, space: SearchSpace, config: Config = Config()) -> Result:
     """Run the strategy for ``generations`` ask/tell rounds (one ``lax.scan``); one trace entry per
-    generation."""
+    generation.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import evosax_adapter as ev
+      >>> space, cfg = spaces.get("nb201"), ev.Config("SimpleGA", population=4, generations=2)
+      >>> fitness = lambda ops: jnp.sum(ops, axis=-1).astype(jnp.float32)  # any jittable ops [n, R] -> [n]
+      >>> res = jax.eval_shape(lambda k: ev.generate(k, fitness, space, cfg), jax.random.key(0))
+      >>> res.best_ops.shape, res.best_trace.shape, res.queries_trace.shape  # one trace entry per generation
+      ((6,), (2,), (2,))
+    """
     r, c = space.shape
     strategy = make_strategy(config.strategy, config.population, r * c, config.generations)
     params = strategy.default_params
@@ -226,5 +302,15 @@ def generate(key: jax.Array, fitness: Callable, space: SearchSpace, config: Conf
 
 def evosax_search(key: jax.Array, name: str, fitness: Callable, space: SearchSpace, population: int,
                   generations: int) -> Result:
-    """``generate(key, fitness, space, Config(name, population, generations))``."""
+    """``generate(key, fitness, space, Config(name, population, generations))``.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines.evosax_adapter import evosax_search
+      >>> space, fitness = spaces.get("nb201"), lambda ops: jnp.sum(ops, axis=-1).astype(jnp.float32)
+      >>> res = jax.eval_shape(lambda k: evosax_search(k, "SimpleGA", fitness, space, 4, 2), jax.random.key(0))
+      >>> res.best_ops.shape, res.best_trace.shape
+      ((6,), (2,))
+    """
     return generate(key, fitness, space, Config(name, population, generations))

@@ -96,7 +96,17 @@ def _width(space) -> int:
 
 
 def init(key: jax.Array, space, config: Config) -> State:
-    """An empty run (nothing evaluated)."""
+    """An empty run (nothing evaluated).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import local_search
+      >>> space, cfg = spaces.get("nb201"), local_search.Config(budget=8, num_objectives=2, initial=4, capacity=4)
+      >>> state = jax.eval_shape(lambda k: local_search.init(k, space, cfg), jax.random.key(0))  # shapes only
+      >>> state.front.ops.shape, state.front.values.shape, state.pending.shape  # a front of 4; rounds of 24
+      ((4, 6), (4, 2), (24, 6))
+    """
     space.check_budget(config.budget)
     n = _width(space)
     return State(archive_lib.init(space, config.budget, keep_values=config.num_objectives, trace=config.budget),
@@ -107,8 +117,20 @@ def init(key: jax.Array, space, config: Config) -> State:
 
 def ask(key: jax.Array, state: State, space, config: Config) -> tuple[jax.Array, State]:
     """The neighbours ``[N, R]`` of the best unexplored front member, or ``N`` random architectures (while
-    fewer than ``initial`` were evaluated, and when every member is explored)."""
-    if is_concrete(state.queries) and bool(done(state, config)):
+    fewer than ``initial`` were evaluated, and when every member is explored).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import local_search
+      >>> space, cfg = spaces.get("nb201"), local_search.Config(budget=8, num_objectives=2, initial=4, capacity=4)
+      >>> state = jax.eval_shape(lambda k: local_search.init(k, space, cfg), jax.random.key(0))  # shapes only
+      >>> ops, _ = jax.eval_shape(lambda k, s: local_search.ask(k, s, space, cfg), jax.random.key(1), state)
+      >>> ops.shape, str(ops.dtype)  # a member's one-slot neighbours: 6 slots x 4 other choices
+      ((24, 6), 'int32')
+    """
+    finished = done(state, config) if is_concrete(state.queries) else None  # None under a trace
+    if is_concrete(finished) and bool(finished):
         raise ConfigError(f"this local search is finished ({int(state.queries)} unique queries, budget "
                           f"{config.budget})")
     n = _width(space)
@@ -127,7 +149,22 @@ def ask(key: jax.Array, state: State, space, config: Config) -> tuple[jax.Array,
 
 def tell(state: State, values: jax.Array, space, config: Config) -> State:
     """The objectives ``values [N, M]`` (or ``[N]`` for one objective; NaN: failed) of the last ask's rows;
-    rows not ``to_evaluate`` are answered from the archive or failed."""
+    rows not ``to_evaluate`` are answered from the archive or failed.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import local_search
+      >>> space, cfg = spaces.get("nb201"), local_search.Config(budget=8, num_objectives=2, initial=4, capacity=4)
+      >>> state = jax.eval_shape(lambda k: local_search.init(k, space, cfg), jax.random.key(0))  # shapes only
+      >>> told = jax.eval_shape(lambda s, v: local_search.tell(s, v, space, cfg), state, jnp.zeros((24, 2)))
+      >>> jax.tree.structure(told) == jax.tree.structure(state)  # the same state type (a loop's carry)
+      True
+      >>> local_search.tell(state, jnp.zeros(24), space, cfg)  # one value per row, but M = 2 objectives
+      Traceback (most recent call last):
+      ...
+      jaxnag.errors.ConfigError: local search tell takes one value per objective of each proposal: shape (24, 2), ...
+    """
     n = state.pending.shape[0]
     values = as_vectors(values, n, config.num_objectives, "local search")
     held, _ = archive_lib.insert(state.archive, state.pending, values, space, admit=state.to_evaluate)
@@ -139,12 +176,37 @@ def tell(state: State, values: jax.Array, space, config: Config) -> State:
 
 
 def done(state: State, config: Config) -> jax.Array:
-    """Whether ``budget`` unique queries were made (or ``100 * budget`` rounds ran without)."""
+    """Whether ``budget`` unique queries were made (or ``100 * budget`` rounds ran without).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import local_search
+      >>> space, cfg = spaces.get("nb201"), local_search.Config(budget=8, num_objectives=2, initial=4, capacity=4)
+      >>> state = jax.eval_shape(lambda k: local_search.init(k, space, cfg), jax.random.key(0))  # shapes only
+      >>> def counted(queries, rounds):  # done reads these (set by hand here on the state's shapes)
+      ...     return state._replace(archive=state.archive._replace(queries=jnp.int32(queries)),
+      ...                           rounds=jnp.int32(rounds))
+      >>> [bool(local_search.done(counted(q, r), cfg)) for q, r in ((4, 1), (8, 2), (4, 800))]
+      [False, True, True]
+    """
     return (state.queries >= config.budget) | (state.rounds >= 100 * config.budget)
 
 
 def generate(key: jax.Array, fitness, space, config: Config = Config()):
     """Local search until ``budget`` unique queries (one ``while_loop``); the trace is per unique query, of the
-    first objective's best (under :func:`jaxnag.pareto.with_objectives`, of the front's hypervolume)."""
+    first objective's best (under :func:`jaxnag.pareto.with_objectives`, of the front's hypervolume).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import local_search
+      >>> space, cfg = spaces.get("nb201"), local_search.Config(budget=8, num_objectives=2, initial=4, capacity=4)
+      >>> def fitness(ops):  # any jittable ops [n, R] -> [n, M] (maximised)
+      ...     return jnp.stack([jnp.sum(ops, axis=-1), -jnp.max(ops, axis=-1)], axis=-1).astype(jnp.float32)
+      >>> res = jax.eval_shape(lambda k: local_search.generate(k, fitness, space, cfg), jax.random.key(0))
+      >>> res.best_ops.shape, res.best_trace.shape, sorted(res.extras)  # one trace entry per query
+      ((6,), (8,), ['rounds'])
+    """
     return _vectors.generate(key, fitness, space, config, init, ask, tell, done, lambda s: s.rounds,
                              rounds=lambda s: s.rounds)

@@ -117,7 +117,16 @@ class State(NamedTuple):
 
 def survivors(values: jax.Array, keep: int) -> tuple[jax.Array, jax.Array, jax.Array]:
     """``(indices, rank, crowding)`` of the ``keep`` best rows of ``values [n, M]`` by rank, then crowding
-    distance (ties by index): NSGA-II's environmental selection (fronts sorted only as far as needed)."""
+    distance (ties by index): NSGA-II's environmental selection (fronts sorted only as far as needed).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag.baselines import nsga2
+      >>> values = jnp.array([[1.0, 0.0], [0.0, 1.0], [0.4, 0.4], [0.0, 0.0]])  # the last is dominated
+      >>> keep, rank, crowd = jax.jit(nsga2.survivors, static_argnums=1)(values, 3)
+      >>> keep.tolist(), rank.tolist(), crowd.tolist()  # the front, its extremes first (infinite crowding)
+      ([0, 1, 2], [0, 0, 0], [inf, inf, 1.0])
+    """
     r = ranks(values, limit=keep)
     c = crowding(values, r)
     order = jnp.lexsort((jnp.arange(r.shape[0]), -c, r))[:keep]
@@ -125,7 +134,17 @@ def survivors(values: jax.Array, keep: int) -> tuple[jax.Array, jax.Array, jax.A
 
 
 def init(key: jax.Array, space, config: Config) -> State:
-    """Draw the random initial population (its first ``min(P, budget)`` rows distinct)."""
+    """Draw the random initial population (its first ``min(P, budget)`` rows distinct).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import nsga2
+      >>> space, cfg = spaces.get("nb201"), nsga2.Config(budget=8, population=4, num_objectives=2)
+      >>> state = jax.eval_shape(lambda k: nsga2.init(k, space, cfg), jax.random.key(0))  # shapes only
+      >>> state.pop.shape, state.pop_values.shape, state.archive.values.shape  # P = 4 parents, M = 2 objectives
+      ((4, 6), (4, 2), (15625, 2))
+    """
     space.check_budget(config.budget)
     p, m = config.population, config.num_objectives
     first = space.sample_unique(key, config.initial)
@@ -194,8 +213,20 @@ def _offspring(key, state: State, space, config: Config) -> jax.Array:
 
 
 def ask(key: jax.Array, state: State, space, config: Config) -> tuple[jax.Array, State]:
-    """``population`` children ``[P, R]`` (the random initial population in the first round)."""
-    if is_concrete(state.queries) and bool(done(state, config)):
+    """``population`` children ``[P, R]`` (the random initial population in the first round).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import nsga2
+      >>> space, cfg = spaces.get("nb201"), nsga2.Config(budget=8, population=4, num_objectives=2)
+      >>> state = jax.eval_shape(lambda k: nsga2.init(k, space, cfg), jax.random.key(0))  # shapes only
+      >>> ops, _ = jax.eval_shape(lambda k, s: nsga2.ask(k, s, space, cfg), jax.random.key(1), state)
+      >>> ops.shape, str(ops.dtype)  # P children a generation
+      ((4, 6), 'int32')
+    """
+    finished = done(state, config) if is_concrete(state.queries) else None  # None under a trace
+    if is_concrete(finished) and bool(finished):
         raise ConfigError(f"this NSGA-II run is finished ({int(state.queries)} unique queries, budget {config.budget})")
     child = jnp.where(state.generation == 0, state.initial, _offspring(key, state, space, config))
     return child, state._replace(children=child, to_evaluate=archive_lib.admit(state.archive, child, space,
@@ -204,7 +235,22 @@ def ask(key: jax.Array, state: State, space, config: Config) -> tuple[jax.Array,
 
 def tell(state: State, values: jax.Array, space, config: Config) -> State:
     """The children's objectives ``values [P, M]`` (or ``[P]`` for one objective; NaN: failed). Rows not
-    ``to_evaluate`` are answered from the archive (a repeat) or failed (beyond the budget)."""
+    ``to_evaluate`` are answered from the archive (a repeat) or failed (beyond the budget).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import nsga2
+      >>> space, cfg = spaces.get("nb201"), nsga2.Config(budget=8, population=4, num_objectives=2)
+      >>> state = jax.eval_shape(lambda k: nsga2.init(k, space, cfg), jax.random.key(0))  # shapes only
+      >>> told = jax.eval_shape(lambda s, v: nsga2.tell(s, v, space, cfg), state, jnp.zeros((4, 2)))
+      >>> jax.tree.structure(told) == jax.tree.structure(state)  # the same state type (a loop's carry)
+      True
+      >>> nsga2.tell(state, jnp.zeros(4), space, cfg)  # one value per child, but M = 2 objectives
+      Traceback (most recent call last):
+      ...
+      jaxnag.errors.ConfigError: NSGA-II tell takes one value per objective of each proposal: shape (4, 2), got (4,)
+    """
     p = config.population
     values = as_vectors(values, p, config.num_objectives, "NSGA-II")
     answered = jnp.where(state.to_evaluate[:, None], values, archive_lib.lookup(state.archive, state.children, space))
@@ -220,12 +266,37 @@ def tell(state: State, values: jax.Array, space, config: Config) -> State:
 
 
 def done(state: State, config: Config) -> jax.Array:
-    """Whether ``budget`` unique queries were made (or ``100 * budget`` generations ran without)."""
+    """Whether ``budget`` unique queries were made (or ``100 * budget`` generations ran without).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import nsga2
+      >>> space, cfg = spaces.get("nb201"), nsga2.Config(budget=8, population=4, num_objectives=2)
+      >>> state = jax.eval_shape(lambda k: nsga2.init(k, space, cfg), jax.random.key(0))  # shapes only
+      >>> def counted(queries, generation):  # done reads these (set by hand here on the state's shapes)
+      ...     return state._replace(archive=state.archive._replace(queries=jnp.int32(queries)),
+      ...                           generation=jnp.int32(generation))
+      >>> [bool(nsga2.done(counted(q, g), cfg)) for q, g in ((4, 1), (8, 2), (4, 800))]
+      [False, True, True]
+    """
     return (state.queries >= config.budget) | (state.generation >= 100 * config.budget)
 
 
 def generate(key: jax.Array, fitness, space, config: Config = Config()):
     """NSGA-II until ``budget`` unique queries (one ``while_loop``); the trace is per unique query, of the
-    first objective's best (under :func:`jaxnag.pareto.with_objectives`, of the front's hypervolume)."""
+    first objective's best (under :func:`jaxnag.pareto.with_objectives`, of the front's hypervolume).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import nsga2
+      >>> space, cfg = spaces.get("nb201"), nsga2.Config(budget=8, population=4, num_objectives=2)
+      >>> def fitness(ops):  # any jittable ops [n, R] -> [n, M] (maximised)
+      ...     return jnp.stack([jnp.sum(ops, axis=-1), -jnp.max(ops, axis=-1)], axis=-1).astype(jnp.float32)
+      >>> res = jax.eval_shape(lambda k: nsga2.generate(k, fitness, space, cfg), jax.random.key(0))
+      >>> res.best_ops.shape, res.best_trace.shape, sorted(res.extras)  # one trace entry per query
+      ((6,), (8,), ['generations'])
+    """
     return _vectors.generate(key, fitness, space, config, init, ask, tell, done, lambda s: s.generation,
                              generations=lambda s: s.generation)

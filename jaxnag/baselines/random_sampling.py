@@ -75,7 +75,17 @@ class State(NamedTuple):
 
 
 def init(key: jax.Array, space: SearchSpace, config: Config) -> State:
-    """Draw the ``budget`` distinct architectures the run will query."""
+    """Draw the ``budget`` distinct architectures the run will query.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import random_sampling
+      >>> space, cfg = spaces.get("nb201"), random_sampling.Config(budget=4, batch=2)
+      >>> state = jax.eval_shape(lambda k: random_sampling.init(k, space, cfg), jax.random.key(0))  # shapes only
+      >>> state.ops.shape, state.archive.trace.shape  # the budget's architectures; the best after each query
+      ((4, 6), (4,))
+    """
     space.check_budget(config.budget)
     ops = space.sample_unique(key, config.budget)
     return State(ops, jnp.int32(0),
@@ -83,7 +93,18 @@ def init(key: jax.Array, space: SearchSpace, config: Config) -> State:
 
 
 def ask(key: jax.Array, state: State, space: SearchSpace, config: Config) -> tuple[jax.Array, State]:
-    """The next ``batch`` drawn architectures (``key`` is unused: the draw was made at init)."""
+    """The next ``batch`` drawn architectures (``key`` is unused: the draw was made at init).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import random_sampling
+      >>> space, cfg = spaces.get("nb201"), random_sampling.Config(budget=4, batch=2)
+      >>> state = jax.eval_shape(lambda k: random_sampling.init(k, space, cfg), jax.random.key(0))  # shapes only
+      >>> ops, _ = jax.eval_shape(lambda k, s: random_sampling.ask(k, s, space, cfg), jax.random.key(1), state)
+      >>> ops.shape, str(ops.dtype)  # one round: ``batch`` architectures
+      ((2, 6), 'int32')
+    """
     del key
     if is_concrete(state.told) and int(state.told) >= config.budget:
         raise ConfigError(f"this random search is finished: its budget of {config.budget} was spent")
@@ -92,7 +113,22 @@ def ask(key: jax.Array, state: State, space: SearchSpace, config: Config) -> tup
 
 
 def tell(state: State, values: jax.Array, space: SearchSpace, config: Config) -> State:
-    """Record the fitness of the architectures the last ``ask`` proposed."""
+    """Record the fitness of the architectures the last ``ask`` proposed.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import random_sampling
+      >>> space, cfg = spaces.get("nb201"), random_sampling.Config(budget=4, batch=2)
+      >>> state = jax.eval_shape(lambda k: random_sampling.init(k, space, cfg), jax.random.key(0))  # shapes only
+      >>> told = jax.eval_shape(lambda s, v: random_sampling.tell(s, v, space, cfg), state, jnp.zeros(2))
+      >>> jax.tree.structure(told) == jax.tree.structure(state)  # the same state type (a loop's carry)
+      True
+      >>> random_sampling.tell(state, jnp.zeros(3), space, cfg)  # 3 values for 2 proposals
+      Traceback (most recent call last):
+      ...
+      jaxnag.errors.ConfigError: tell takes one fitness value per proposed architecture: shape (2,), got (3,)
+    """
     b = config.round_size
     values = jnp.asarray(values, jnp.float32)
     if values.shape != (b,):
@@ -107,7 +143,18 @@ def tell(state: State, values: jax.Array, space: SearchSpace, config: Config) ->
 
 
 def done(state: State, config: Config) -> jax.Array:
-    """Whether the whole budget was told."""
+    """Whether the whole budget was told.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import random_sampling
+      >>> space, cfg = spaces.get("nb201"), random_sampling.Config(budget=4, batch=2)
+      >>> state = jax.eval_shape(lambda k: random_sampling.init(k, space, cfg), jax.random.key(0))  # shapes only
+      >>> # done reads how many architectures were told (set by hand here on the state's shapes)
+      >>> [bool(random_sampling.done(state._replace(told=jnp.int32(told)), cfg)) for told in (2, 4)]
+      [False, True]
+    """
     return state.told >= config.budget
 
 
@@ -115,6 +162,16 @@ def generate(key: jax.Array, fitness: Callable, space: SearchSpace, config: Conf
     """Query ``budget`` distinct valid architectures drawn uniformly; keep the best.
 
     The trace is per unique query: ``best_trace[q - 1]`` is the best after ``q`` queries.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import random_sampling
+      >>> space, cfg = spaces.get("nb201"), random_sampling.Config(budget=4, batch=2)
+      >>> fitness = lambda ops: jnp.sum(ops, axis=-1).astype(jnp.float32)  # any jittable ops [n, R] -> [n]
+      >>> res = jax.eval_shape(lambda k: random_sampling.generate(k, fitness, space, cfg), jax.random.key(0))
+      >>> res.best_ops.shape, res.best_trace.shape, str(res.queries_trace.dtype)  # one trace entry per query
+      ((6,), (4,), 'int32')
     """
     state = init(key, space, config)
     rounds = config.budget // config.round_size
@@ -130,6 +187,19 @@ def generate(key: jax.Array, fitness: Callable, space: SearchSpace, config: Conf
 
 def random_search(key: jax.Array, fitness: Callable[[jax.Array], jax.Array], space: SearchSpace,
                   budget: int) -> Result:
-    """``generate(key, fitness, space, Config(budget))``."""
+    """``generate(key, fitness, space, Config(budget))``.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import random_search
+      >>> space, fitness = spaces.get("nb201"), lambda ops: jnp.sum(ops, axis=-1).astype(jnp.float32)
+      >>> jax.eval_shape(lambda k: random_search(k, fitness, space, 4), jax.random.key(0)).best_trace.shape
+      (4,)
+      >>> random_search(jax.random.key(0), fitness, space, 20000)  # more than nb201's 15625 architectures
+      Traceback (most recent call last):
+      ...
+      jaxnag.errors.ConfigError: budget must be an integer in [1, 15625], got 20000
+    """
     space.check_budget(budget)
     return generate(key, fitness, space, Config(budget))

@@ -103,7 +103,17 @@ class State(NamedTuple):
 
 
 def mutate_one_slot(key: jax.Array, ops: jax.Array, space: SearchSpace) -> jax.Array:
-    """Set one uniformly chosen slot of ``ops [R]`` to a different uniformly chosen choice."""
+    """Set one uniformly chosen slot of ``ops [R]`` to a different uniformly chosen choice.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import mutate_one_slot
+      >>> ops = jnp.array([0, 1, 2, 3, 4, 0])
+      >>> child = jax.jit(mutate_one_slot, static_argnums=2)(jax.random.key(0), ops, spaces.get("nb201"))
+      >>> child.shape, int(jnp.sum(child != ops)), bool(jnp.all((child >= 0) & (child < 5)))  # one slot changed
+      ((6,), 1, True)
+    """
     k1, k2 = jax.random.split(key)
     counts = jnp.asarray(space.choice_counts)
     slot = jax.random.randint(k1, (), 0, space.num_slots)
@@ -152,14 +162,36 @@ def _record(s: State, child: jax.Array, f: jax.Array, space: SearchSpace, config
 
 
 def init(key: jax.Array, space: SearchSpace, config: Config) -> State:
-    """Draw the ``min(P, budget)`` random architectures the first rounds propose."""
+    """Draw the ``min(P, budget)`` random architectures the first rounds propose.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import regularized_evolution as rea
+      >>> space, cfg = spaces.get("nb201"), rea.Config(budget=6, population=3, sample=2)
+      >>> state = jax.eval_shape(lambda k: rea.init(k, space, cfg), jax.random.key(0))  # shapes only
+      >>> state.pop.shape, state.pop_f.shape, state.initial_ops.shape  # P = 3 members, all drawn at init
+      ((3, 6), (3,), (3, 6))
+    """
     space.check_budget(config.budget)
     return _start(key, None, space, config)
 
 
 def ask(key: jax.Array, state: State, space: SearchSpace, config: Config) -> tuple[jax.Array, State]:
-    """One architecture ``[1, R]``: the next random initial member, then a mutated tournament winner."""
-    if is_concrete(state.queries) and bool(done(state, config)):
+    """One architecture ``[1, R]``: the next random initial member, then a mutated tournament winner.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import regularized_evolution as rea
+      >>> space, cfg = spaces.get("nb201"), rea.Config(budget=6, population=3, sample=2)
+      >>> state = jax.eval_shape(lambda k: rea.init(k, space, cfg), jax.random.key(0))  # shapes only
+      >>> ops, _ = jax.eval_shape(lambda k, s: rea.ask(k, s, space, cfg), jax.random.key(1), state)
+      >>> ops.shape, str(ops.dtype)  # one architecture a round
+      ((1, 6), 'int32')
+    """
+    finished = done(state, config) if is_concrete(state.queries) else None  # None under a trace
+    if is_concrete(finished) and bool(finished):
         raise ConfigError(f"this REA run is finished ({int(state.queries)} unique queries, budget {config.budget})")
     k_s, k_m = jax.random.split(key)
     initial = state.filled < config.initial
@@ -169,7 +201,22 @@ def ask(key: jax.Array, state: State, space: SearchSpace, config: Config) -> tup
 
 
 def tell(state: State, values: jax.Array, space: SearchSpace, config: Config) -> State:
-    """Record the fitness ``values [1]`` of the proposed architecture (a no-op once done)."""
+    """Record the fitness ``values [1]`` of the proposed architecture (a no-op once done).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import regularized_evolution as rea
+      >>> space, cfg = spaces.get("nb201"), rea.Config(budget=6, population=3, sample=2)
+      >>> state = jax.eval_shape(lambda k: rea.init(k, space, cfg), jax.random.key(0))  # shapes only
+      >>> told = jax.eval_shape(lambda s, v: rea.tell(s, v, space, cfg), state, jnp.zeros(1))
+      >>> jax.tree.structure(told) == jax.tree.structure(state)  # the same state type (a loop's carry)
+      True
+      >>> rea.tell(state, jnp.zeros(2), space, cfg)  # 2 values for 1 proposal
+      Traceback (most recent call last):
+      ...
+      jaxnag.errors.ConfigError: tell takes one fitness value per proposed architecture: shape (1,), got (2,)
+    """
     values = jnp.asarray(values, jnp.float32)
     if values.shape != (1,):
         raise ConfigError(f"tell takes one fitness value per proposed architecture: shape (1,), got {values.shape}")
@@ -179,7 +226,20 @@ def tell(state: State, values: jax.Array, space: SearchSpace, config: Config) ->
 
 
 def done(state: State, config: Config) -> jax.Array:
-    """Whether ``budget`` distinct queries were made (or ``max_cycles`` mutation cycles run)."""
+    """Whether ``budget`` distinct queries were made (or ``max_cycles`` mutation cycles run).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import regularized_evolution as rea
+      >>> space, cfg = spaces.get("nb201"), rea.Config(budget=6, population=3, sample=2)
+      >>> state = jax.eval_shape(lambda k: rea.init(k, space, cfg), jax.random.key(0))  # shapes only
+      >>> def counted(queries, cycles):  # done reads the queries and cycles (set by hand here on the state's shapes)
+      ...     return state._replace(archive=state.archive._replace(queries=jnp.int32(queries)),
+      ...                           cycles=jnp.int32(cycles))
+      >>> [bool(rea.done(counted(q, c), cfg)) for q, c in ((5, 0), (6, 0), (5, cfg.cycle_limit))]
+      [False, True, True]
+    """
     return (state.queries >= config.budget) | (state.cycles >= config.cycle_limit)
 
 
@@ -189,6 +249,16 @@ def generate(key: jax.Array, fitness: Callable[[jax.Array], jax.Array], space: S
     the initial population is evaluated as one batch).
 
     The trace is per unique query: ``best_trace[q - 1]`` is the best after ``q`` queries.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import regularized_evolution as rea
+      >>> space, cfg = spaces.get("nb201"), rea.Config(budget=6, population=3, sample=2)
+      >>> fitness = lambda ops: jnp.sum(ops, axis=-1).astype(jnp.float32)  # any jittable ops [n, R] -> [n]
+      >>> res = jax.eval_shape(lambda k: rea.generate(k, fitness, space, cfg), jax.random.key(0))
+      >>> res.best_ops.shape, res.best_trace.shape, sorted(res.extras)  # one trace entry per query
+      ((6,), (6,), ['cycles'])
     """
     space.check_budget(config.budget)
     state = _start(key, fitness, space, config)
@@ -206,5 +276,15 @@ def generate(key: jax.Array, fitness: Callable[[jax.Array], jax.Array], space: S
 
 def rea(key: jax.Array, fitness: Callable[[jax.Array], jax.Array], space: SearchSpace, budget: int,
         population: int = 50, sample: int = 10, max_cycles: int | None = None) -> Result:
-    """``generate(key, fitness, space, Config(budget, population, sample, max_cycles))``."""
+    """``generate(key, fitness, space, Config(budget, population, sample, max_cycles))``.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import rea
+      >>> space, fitness = spaces.get("nb201"), lambda ops: jnp.sum(ops, axis=-1).astype(jnp.float32)
+      >>> res = jax.eval_shape(lambda k: rea(k, fitness, space, budget=6, population=3, sample=2), jax.random.key(0))
+      >>> res.best_trace.shape, res.queries_trace.shape
+      ((6,), (6,))
+    """
     return generate(key, fitness, space, Config(budget, population, sample, max_cycles))

@@ -29,7 +29,18 @@ ACQUISITIONS = ("greedy", "ucb", "ei", "thompson")
 
 
 def check_acquisition(name: str, predictor) -> str:
-    """``name`` if it is an acquisition ``predictor`` can serve; else a :class:`~jaxnag.errors.ConfigError`."""
+    """``name`` if it is an acquisition ``predictor`` can serve; else a :class:`~jaxnag.errors.ConfigError`.
+
+    Examples:
+      >>> from jaxnag import predictors
+      >>> gp, ridge = predictors.get("gp"), predictors.get("ridge")
+      >>> predictors.check_acquisition("ucb", gp), predictors.check_acquisition("greedy", ridge)
+      ('ucb', 'greedy')
+      >>> predictors.check_acquisition("ucb", ridge)
+      Traceback (most recent call last):
+      ...
+      jaxnag.errors.ConfigError: the ucb acquisition needs a predictor with an uncertainty; ridge has none ...
+    """
     if name not in ACQUISITIONS:
         raise ConfigError(f"unknown acquisition {name!r}; the acquisitions: {', '.join(ACQUISITIONS)}")
     if name != "greedy" and not getattr(predictor, "has_std", True):
@@ -40,7 +51,19 @@ def check_acquisition(name: str, predictor) -> str:
 
 def acquire(name: str, key: jax.Array, mean: jax.Array, std: jax.Array, best, beta) -> jax.Array:
     """The acquisition value ``[m]`` of candidates with predicted ``mean [m]`` and ``std [m]``; ``best`` the
-    best value seen (EI), ``beta`` UCB's weight on the deviation."""
+    best value seen (EI), ``beta`` UCB's weight on the deviation.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import predictors
+      >>> mean, std = jnp.array([1.0, 0.9]), jnp.array([0.0, 0.5])
+      >>> [round(v, 3) for v in predictors.acquire("ucb", jax.random.key(0), mean, std, 1.0, 2.0).tolist()]
+      [1.0, 1.9]
+      >>> predictors.acquire("thompson", jax.random.key(0), mean, std, 1.0, 2.0).shape  # one draw per candidate
+      (2,)
+      >>> predictors.acquire("ei", jax.random.key(0), mean, std, -jnp.inf, 2.0).tolist()  # nothing seen: the mean
+      [1.0, 0.8999999761581421]
+    """
     if name == "greedy":
         return mean
     if name == "ucb":
