@@ -88,12 +88,36 @@ def _host(value):
 
 
 def is_concrete(value) -> bool:
-    """Whether ``value`` holds host values that can be checked now (not a tracer or placeholder)."""
+    """Whether ``value`` holds host values that can be checked now (not a tracer or placeholder).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import errors
+      >>> seen = []
+      >>> _ = jax.eval_shape(lambda x: seen.append(errors.is_concrete(x)) or x, jnp.ones(2))  # traced
+      >>> errors.is_concrete(jnp.ones(2)), errors.is_concrete(3), errors.is_concrete(None), seen
+      (True, True, False, [False])
+    """
     return _host(value) is not None
 
 
 def check_int(name: str, value, lo: int | None = None, hi: int | None = None) -> int:
-    """``value`` as a Python int within ``[lo, hi]``; bools and non-integers are refused."""
+    """``value`` as a Python int within ``[lo, hi]``; bools and non-integers are refused.
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag import errors
+      >>> errors.check_int("steps", np.int64(5), lo=2), type(errors.check_int("steps", np.int64(5)))
+      (5, <class 'int'>)
+      >>> for bad in (2.5, True, 11):
+      ...     try:
+      ...         errors.check_int("k", bad, lo=1, hi=10)
+      ...     except errors.ConfigError as e:
+      ...         print(e)
+      k must be an integer, got 2.5
+      k must be an integer, got True
+      k must be an integer in [1, 10], got 11
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ConfigError(f"{name} must be an integer, got {value!r}")
     value = int(value)
@@ -144,12 +168,38 @@ def old_names(module: str, names: dict[str, str], namespace: dict) -> Callable[[
 
 
 def check_positive_int(name: str, value) -> int:
-    """``value`` as an int >= 1."""
+    """``value`` as an int >= 1.
+
+    Examples:
+      >>> from jaxnag import errors
+      >>> errors.check_positive_int("population", 30)
+      30
+      >>> try:
+      ...     errors.check_positive_int("population", -2)
+      ... except ValueError as e:  # errors.ConfigError
+      ...     print(e)
+      population must be an integer >= 1, got -2
+    """
     return check_int(name, value, lo=1)
 
 
 def check_finite(name: str, value):
-    """Refuse NaN or inf (any element, for arrays); tracers pass unchecked."""
+    """Refuse NaN or inf (any element, for arrays); tracers pass unchecked. Returns ``value``.
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag import errors
+      >>> errors.check_finite("noise", 0.8)
+      0.8
+      >>> for bad in (float("nan"), np.array([1.0, np.inf]), "x"):
+      ...     try:
+      ...         errors.check_finite("noise", bad)
+      ...     except errors.ConfigError as e:
+      ...         print(e)
+      noise must be finite, got nan
+      noise must be finite, got array([ 1., inf])
+      noise must be a number, got 'x'
+    """
     arr = _host(value)
     if arr is None:
         return value
@@ -162,7 +212,18 @@ def check_finite(name: str, value):
 
 def check_range(name: str, value, lo: float | None = None, hi: float | None = None,
                 lo_open: bool = False, hi_open: bool = False):
-    """Refuse non-finite values and values outside ``[lo, hi]`` (``(lo`` / ``hi)`` when open)."""
+    """Refuse non-finite values and values outside ``[lo, hi]`` (``(lo`` / ``hi)`` when open). Returns ``value``.
+
+    Examples:
+      >>> from jaxnag import errors
+      >>> errors.check_range("mutation_rate", 0.6, lo=0.0, hi=1.0)
+      0.6
+      >>> try:
+      ...     errors.check_range("temperature", 0.0, lo=0.0, lo_open=True)
+      ... except errors.ConfigError as e:
+      ...     print(e)
+      temperature must be in (0, inf], got 0.0
+    """
     check_finite(name, value)
     arr = _host(value)
     if arr is None:
@@ -184,7 +245,18 @@ def check_range(name: str, value, lo: float | None = None, hi: float | None = No
 
 def renamed(build, names: dict[str, str]):
     """Run ``build()``; a :class:`ConfigError` whose message starts with a key of ``names`` (a field name)
-    is raised again under the value (the name the caller used: a setting, a flag)."""
+    is raised again under the value (the name the caller used: a setting, a flag). Returns ``build()``.
+
+    Examples:
+      >>> from jaxnag import errors
+      >>> errors.renamed(lambda: errors.check_int("population", 8, lo=2), {"population": "--population"})
+      8
+      >>> try:
+      ...     errors.renamed(lambda: errors.check_int("population", 1, lo=2), {"population": "--population"})
+      ... except errors.ConfigError as e:
+      ...     print(e)
+      --population must be an integer >= 2, got 1
+    """
     try:
         return build()
     except ConfigError as e:

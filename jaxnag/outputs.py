@@ -54,7 +54,22 @@ _REASONS = {errno.ENOSPC: "no space left on the device", errno.EROFS: "the file 
 
 def describe_os_error(e: BaseException) -> str | None:
     """A short reason for a file-system failure anywhere in ``e``'s chain (orbax and tensorstore wrap
-    ``OSError``\\ s in their own types; their messages still say what happened), or None."""
+    ``OSError``\\ s in their own types; their messages still say what happened), or None.
+
+    Examples:
+      >>> import errno
+      >>> from jaxnag import outputs
+      >>> outputs.describe_os_error(OSError(errno.ENOSPC, "No space left on device"))
+      'no space left on the device'
+      >>> try:
+      ...     try:
+      ...         raise OSError(errno.EROFS, "Read-only file system")
+      ...     except OSError as inner:
+      ...         raise RuntimeError("checkpoint write failed") from inner
+      ... except RuntimeError as e:
+      ...     print(outputs.describe_os_error(e), outputs.describe_os_error(ValueError("bad value")))
+      the file system is read-only None
+    """
     seen = set()
     while e is not None and id(e) not in seen:
         seen.add(id(e))
@@ -69,14 +84,36 @@ def describe_os_error(e: BaseException) -> str | None:
 
 
 def os_error(e: BaseException, path, flag: str, doing: str = "cannot write") -> OutputError:
-    """``e`` (a failed write of ``path``) as one line naming the flag, the path and the reason."""
+    """``e`` (a failed write of ``path``) as one line naming the flag, the path and the reason.
+
+    Examples:
+      >>> import errno
+      >>> from jaxnag import outputs
+      >>> err = outputs.os_error(OSError(errno.EACCES, "Permission denied"), "runs/out.csv", "--out")
+      >>> type(err).__name__, str(err)
+      ('OutputError', '--out runs/out.csv: cannot write (permission denied)')
+    """
     reason = describe_os_error(e) or f"{type(e).__name__}: {' '.join(str(e).split())[:160]}"
     return OutputError(f"{flag} {path}: {doing} ({reason})")
 
 
 def probe(folder, path, flag: str) -> None:
     """Create, write and remove a small file in ``folder``: a read-only, full or forbidden folder is
-    found before any computation."""
+    found before any computation.
+
+    Examples:
+      >>> import pathlib, tempfile
+      >>> from jaxnag import outputs
+      >>> with tempfile.TemporaryDirectory() as d:
+      ...     outputs.probe(d, pathlib.Path(d) / "out.csv", "--out")  # writable: the probe file is gone again
+      ...     print(list(pathlib.Path(d).iterdir()))
+      ...     try:
+      ...         outputs.probe(pathlib.Path(d) / "missing", pathlib.Path(d) / "missing" / "out.csv", "--out")
+      ...     except outputs.OutputError as e:
+      ...         print(str(e).replace(d, "DIR"))
+      []
+      --out DIR/missing/out.csv: cannot write (the folder does not exist)
+    """
     folder, path = Path(folder), Path(path)
     tmp = folder / f".{path.name}.probe{os.getpid()}"
     try:
@@ -108,6 +145,20 @@ def check_file(path, flag: str, *, overwrite: bool = False, ours: Callable[[Path
 
     Returns:
       ``path`` as a :class:`~pathlib.Path`.
+
+    Examples:
+      >>> import pathlib, tempfile
+      >>> from jaxnag import outputs
+      >>> with tempfile.TemporaryDirectory() as d:
+      ...     print(outputs.check_file(pathlib.Path(d) / "summary.json", "--out").name)
+      ...     for bad in (d, pathlib.Path(d) / "nested" / "summary.json"):
+      ...         try:
+      ...             outputs.check_file(bad, "--out")
+      ...         except outputs.OutputError as e:
+      ...             print(str(e).replace(d, "DIR"))
+      summary.json
+      --out DIR is a folder; name a file
+      --out DIR/nested/summary.json: the folder DIR/nested does not exist (create it first)
     """
     path = _name(path, flag)
     if path.is_dir():
@@ -127,7 +178,24 @@ def check_file(path, flag: str, *, overwrite: bool = False, ours: Callable[[Path
 def check_folder(path, flag: str, *, may_hold: Callable[[Path], bool] | None = None) -> Path:
     """Check, before any computation, that the folder ``path`` may be written: it is new (its parent must
     exist), empty, or ``may_hold(path)`` says its contents are this command's own (e.g. a checkpoint folder
-    being resumed). A file in its place, a missing parent, a read-only or full file system: one line each."""
+    being resumed). A file in its place, a missing parent, a read-only or full file system: one line each.
+
+    Examples:
+      >>> import pathlib, tempfile
+      >>> from jaxnag import outputs
+      >>> with tempfile.TemporaryDirectory() as d:
+      ...     ckpt = pathlib.Path(d) / "ckpt"
+      ...     print(outputs.check_folder(ckpt, "--out").name)  # new: its parent exists
+      ...     (ckpt / "step_1").mkdir(parents=True)
+      ...     print(outputs.check_folder(ckpt, "--out", may_hold=lambda p: (p / "step_1").exists()).name)
+      ...     try:
+      ...         outputs.check_folder(ckpt, "--out")
+      ...     except outputs.OutputError as e:
+      ...         print(str(e).replace(d, "DIR"))
+      ckpt
+      ckpt
+      --out DIR/ckpt holds other files; nothing is overwritten (name a new or empty folder)
+    """
     path = _name(path, flag)
     if path.exists() and not path.is_dir():
         raise OutputError(f"{flag} {path} is a file; name a folder")
@@ -148,7 +216,15 @@ def check_folder(path, flag: str, *, may_hold: Callable[[Path], bool] | None = N
 
 def temporary(path: Path) -> Path:
     """The temporary name :func:`atomic` writes ``path`` under: hidden, beside it, same suffix (numpy
-    and matplotlib choose the format from the suffix)."""
+    and matplotlib choose the format from the suffix).
+
+    Examples:
+      >>> import pathlib
+      >>> from jaxnag import outputs
+      >>> tmp = outputs.temporary(pathlib.Path("runs") / "summary.json")
+      >>> str(tmp.parent), tmp.suffix, tmp.name.startswith(".summary.tmp")
+      ('runs', '.json', True)
+    """
     return path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
 
 
@@ -157,7 +233,24 @@ def atomic(path, flag: str) -> Iterator[Path]:
     """Write ``path`` atomically: yields a temporary path beside it to write to; when the block ends
     without error the temporary file (or folder) replaces ``path`` in one rename. On any error (Ctrl-C,
     a full disk) the temporary file is removed and ``path`` is as it was; a file-system error becomes
-    one :class:`OutputError` line."""
+    one :class:`OutputError` line.
+
+    Examples:
+      >>> import pathlib, tempfile
+      >>> from jaxnag import outputs
+      >>> with tempfile.TemporaryDirectory() as d:
+      ...     path = pathlib.Path(d) / "table.csv"
+      ...     with outputs.atomic(path, "--out") as tmp:
+      ...         _ = tmp.write_text("a,b")
+      ...     try:
+      ...         with outputs.atomic(path, "--out") as tmp:
+      ...             _ = tmp.write_text("half a ta")
+      ...             raise ValueError("interrupted")
+      ...     except ValueError:
+      ...         pass
+      ...     print(path.read_text(), [p.name for p in pathlib.Path(d).iterdir()])  # as it was, no temporary left
+      a,b ['table.csv']
+    """
     path = Path(path)
     tmp = temporary(path)
     try:

@@ -26,7 +26,14 @@ _BASE = np.concatenate([np.zeros(1), np.cumsum(np.diff(_KNOTS) * _SLOPES[:-1])])
 
 
 def failed_as(fitness: jax.Array, value=-jnp.inf) -> jax.Array:
-    """Replace NaN/inf fitness (a failed evaluation) by ``value`` (default -inf)."""
+    """Replace NaN/inf fitness (a failed evaluation) by ``value`` (default -inf); ``fitness``'s shape.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import shaping
+      >>> shaping.failed_as(jnp.array([0.5, jnp.nan, jnp.inf]), 0.0).tolist()
+      [0.5, 0.0, 0.0]
+    """
     return jnp.where(jnp.isfinite(fitness), fitness, value)
 
 
@@ -36,6 +43,12 @@ def rescale(acc: jax.Array) -> jax.Array:
 
     ``rescale(0) = 0`` and it is continuous: 3 at 30, 23 at 50, 63 at 70, 78 at 75, 103 at 80,
     153 at 85, 303 at 90, 503 at 95. Below 0 it extends with slope 0.1.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import shaping
+      >>> shaping.rescale(jnp.array([-10.0, 85.0, 100.0])).tolist()
+      [-1.0, 153.0, 753.0]
     """
     acc = jnp.asarray(acc, jnp.float32)
     knots, slopes, base = jnp.asarray(_KNOTS), jnp.asarray(_SLOPES), jnp.asarray(_BASE)
@@ -44,29 +57,67 @@ def rescale(acc: jax.Array) -> jax.Array:
 
 
 def energy(f: jax.Array, temperature=1.0) -> jax.Array:
-    """EDNAG's weights ``exp(f / T - max(f / T) + 5)`` (float32, may underflow to 0)."""
+    """EDNAG's weights ``exp(f / T - max(f / T) + 5)`` (float32, may underflow to 0); ``f``'s shape.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import shaping
+      >>> w = jax.jit(shaping.energy)(jnp.array([0.0, 1.0, -200.0]), 0.5).tolist()  # temperature 0.5
+      >>> round(w[1], 2), round(w[0] / w[1], 4), w[2]  # e^5 at the best, e^-2 next, underflow
+      (148.41, 0.1353, 0.0)
+    """
     z = f / temperature
     return jnp.exp(z - jnp.max(z) + 5.0)
 
 
 def log_energy(f: jax.Array, temperature=1.0) -> jax.Array:
-    """``log(energy(f, T))`` computed without exponentiating: never underflows."""
+    """``log(energy(f, T))`` computed without exponentiating: never underflows.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import shaping
+      >>> shaping.log_energy(jnp.array([0.0, 1.0, -200.0]), temperature=0.5).tolist()
+      [3.0, 5.0, -397.0]
+    """
     z = f / temperature
     return z - jnp.max(z) + 5.0
 
 
 def power(f: jax.Array, p=2.0) -> jax.Array:
-    """``max(f, 0) ** p``."""
+    """``max(f, 0) ** p``, elementwise.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import shaping
+      >>> [round(v, 4) for v in shaping.power(jnp.array([-1.0, 0.5, 3.0])).tolist()]
+      [0.0, 0.25, 9.0]
+    """
     return jnp.maximum(f, 0.0) ** p
 
 
 def identity(f: jax.Array) -> jax.Array:
-    """The fitness unchanged (the ``"identity"`` shaping)."""
+    """The fitness unchanged (the ``"identity"`` shaping).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import shaping
+      >>> f = jnp.array([1.0, jnp.nan])
+      >>> shaping.identity(f) is f, shaping.SHAPINGS["identity"] is shaping.identity
+      (True, True)
+    """
     return f
 
 
 def finite_mean(f: jax.Array) -> jax.Array:
-    """Mean over the finite entries of ``f`` (0 if there are none)."""
+    """Mean over the finite entries of ``f`` (0 if there are none): a scalar.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import shaping
+      >>> mean = jax.jit(shaping.finite_mean)
+      >>> float(mean(jnp.array([1.0, jnp.nan, 4.0]))), float(mean(jnp.array([jnp.nan, jnp.inf, -jnp.inf])))
+      (2.5, 0.0)
+    """
     ok = jnp.isfinite(f)
     return jnp.where(ok, f, 0.0).sum() / jnp.maximum(ok.sum(), 1).astype(f.dtype)
 
@@ -79,7 +130,14 @@ def _finite_stats(f):
 
 
 def zscore(f: jax.Array) -> jax.Array:
-    """Standardise over the finite entries (std floored at 1e-8); failed entries -> -inf."""
+    """Standardise over the finite entries (std floored at 1e-8); failed entries -> -inf.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import shaping
+      >>> jax.jit(shaping.zscore)(jnp.array([1.0, 3.0, jnp.nan])).tolist()
+      [-1.0, 1.0, -inf]
+    """
     ok, mean, std = _finite_stats(f)
     return jnp.where(ok, (f - mean) / jnp.maximum(std, 1e-8), -jnp.inf)
 
@@ -88,7 +146,15 @@ PAIRWISE_MAX = 256  # below this pool size, ranks by pairwise comparison beat a 
 
 
 def descending_position(v: jax.Array) -> jax.Array:
-    """Position of each entry in the stable descending order of ``v [M]`` (0 = largest; ties by index)."""
+    """Position of each entry in the stable descending order of ``v [M]`` (0 = largest; ties by index):
+    int32 ``[M]``, the inverse permutation of :func:`descending_order`.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import shaping
+      >>> jax.jit(shaping.descending_position)(jnp.array([1.0, 3.0, 3.0, 2.0])).tolist()
+      [3, 0, 1, 2]
+    """
     m = v.shape[0]
     if m <= PAIRWISE_MAX:
         idx = jnp.arange(m)
@@ -100,7 +166,14 @@ def descending_position(v: jax.Array) -> jax.Array:
 
 def descending_order(v: jax.Array) -> jax.Array:
     """Indices of ``v [M]`` from largest to smallest, ties by index (a stable argsort of ``-v``;
-    XLA's TopK breaks ties by index, and with ``k = M`` it is one sort with no negation)."""
+    XLA's TopK breaks ties by index, and with ``k = M`` it is one sort with no negation).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import shaping
+      >>> shaping.descending_order(jnp.array([1.0, 3.0, 3.0, 2.0])).tolist()
+      [1, 2, 3, 0]
+    """
     return jax.lax.top_k(v, v.shape[0])[1]
 
 

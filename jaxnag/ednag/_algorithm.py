@@ -203,7 +203,14 @@ class State(NamedTuple):
 
 # ----------------------------------------------------------------------------- layout
 def dim(space: SearchSpace, config: Config) -> int:
-    """Length D of one individual's vector."""
+    """Length D of one individual's vector: ``R * C``, or ``(R + 2) * (C + 2)`` in the faithful layout.
+
+    Examples:
+      >>> from jaxnag import ednag, spaces
+      >>> s = spaces.get("nb201")  # 6 slots x 5 choices
+      >>> ednag.dim(s, ednag.Config()), ednag.dim(s, ednag.Config(faithful=True))
+      (30, 56)
+    """
     r, c = space.shape
     return (r + 2) * (c + 2) if config.faithful else r * c
 
@@ -213,6 +220,18 @@ def decode(x: jax.Array, space: SearchSpace, config: Config) -> tuple[jax.Array,
 
     Faithful layout: rows 0 and R+1 are ignored; in rows 1..R, columns 0/1 are the
     input/output markers and an argmax there makes the architecture invalid.
+
+    Examples:
+      >>> import jax, numpy as np
+      >>> from jaxnag import ednag, spaces
+      >>> s = spaces.get("nb201")
+      >>> x = np.eye(5, dtype=np.float32)[[3, 3, 1, 0, 2, 4]].reshape(1, 30)  # [N, R * C]: one-hot rows
+      >>> ops, valid = jax.jit(lambda x: ednag.decode(x, s, ednag.Config()))(x)
+      >>> ops.tolist(), valid.tolist()
+      ([[3, 3, 1, 0, 2, 4]], [True])
+      >>> faithful = jax.jit(lambda x: ednag.decode(x, s, ednag.Config(faithful=True)))
+      >>> faithful(np.zeros((1, 56), np.float32))[1].tolist()  # every row's argmax is its input marker: invalid
+      [False]
     """
     r, c = space.shape
     n = x.shape[0]
@@ -343,7 +362,16 @@ def _check(fitness, space: SearchSpace, config: Config):
 
 def init(key: jax.Array, space: SearchSpace, config: Config) -> State:
     """Draw the initial population ``x ~ N(0, I)`` of shape ``[N, D]``; the first :func:`ask`
-    proposes it for evaluation."""
+    proposes it for evaluation.
+
+    Examples:
+      >>> import jax
+      >>> from jaxnag import ednag, spaces
+      >>> s, cfg = spaces.get("nb201"), ednag.Config(population=8, steps=5)
+      >>> st = jax.eval_shape(lambda k: ednag.init(k, s, cfg), jax.random.key(0))  # shapes only
+      >>> st.x.shape, st.ops.shape, st.fitness.shape, str(st.ops.dtype)
+      ((8, 30), (8, 6), (8,), 'int32')
+    """
     _check(None, space, config)
     n = config.population
     x = jax.random.normal(key, (n, dim(space, config)), jnp.float32)
@@ -387,6 +415,15 @@ def ask(key: jax.Array, state: State, space: SearchSpace, config: Config) -> tup
 
     Past the last step (``t = 0``) it raises where ``t`` is concrete; under ``jit`` it is a
     no-op that proposes the current population again (and :func:`tell` changes nothing).
+
+    Examples:
+      >>> import jax
+      >>> from jaxnag import ednag, spaces
+      >>> s, cfg = spaces.get("nb201"), ednag.Config(population=8, steps=5)
+      >>> ask = lambda k: ednag.ask(k, ednag.init(k, s, cfg), s, cfg)
+      >>> ops, st = jax.eval_shape(ask, jax.random.key(0))  # shapes only
+      >>> ops.shape, str(ops.dtype), st.proposal.shape
+      ((8, 6), 'int32', (8, 30))
     """
     _check_running(state, config)
     k_ddim, k_mut, k_sel = jax.random.split(key, 3)
@@ -400,7 +437,21 @@ def ask(key: jax.Array, state: State, space: SearchSpace, config: Config) -> tup
 
 def tell(state: State, values: jax.Array, space: SearchSpace, config: Config) -> State:
     """Take the fitness ``values [N]`` of the architectures the last :func:`ask` proposed and keep
-    ``N`` of parents and children (the initial population is kept as it is)."""
+    ``N`` of parents and children (the initial population is kept as it is).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import ednag, errors, spaces
+      >>> s, cfg = spaces.get("nb201"), ednag.Config(population=8, steps=5)
+      >>> st = jax.eval_shape(lambda k: ednag.init(k, s, cfg), jax.random.key(0))  # shapes only
+      >>> jax.eval_shape(lambda st, v: ednag.tell(st, v, s, cfg), st, jnp.zeros(8)).fitness.shape
+      (8,)
+      >>> try:
+      ...     ednag.tell(st, jnp.zeros(3), s, cfg)
+      ... except errors.ConfigError as e:
+      ...     print(e)
+      tell takes one fitness value per proposed architecture: shape (8,), got (3,)
+    """
     n = config.population
     values = jnp.asarray(values, jnp.float32)
     if values.shape != (n,):
@@ -427,7 +478,18 @@ def tell(state: State, values: jax.Array, space: SearchSpace, config: Config) ->
 
 
 def step(key: jax.Array, state: State, fitness: Callable, space: SearchSpace, config: Config) -> State:
-    """:func:`ask`, evaluate ``fitness`` on the proposals, :func:`tell`: one round."""
+    """:func:`ask`, evaluate ``fitness`` on the proposals (``ops [N, R] -> [N]``), :func:`tell`: one round.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import ednag, spaces
+      >>> s, cfg = spaces.get("nb201"), ednag.Config(population=8, steps=5)
+      >>> fitness = lambda ops: jnp.sum(ops == 3, axis=-1).astype(jnp.float32)
+      >>> st = jax.eval_shape(lambda k: ednag.init(k, s, cfg), jax.random.key(0))  # shapes only
+      >>> after = jax.eval_shape(lambda k, st: ednag.step(k, st, fitness, s, cfg), jax.random.key(1), st)
+      >>> jax.tree.structure(after) == jax.tree.structure(st), after.x.shape  # a lax.scan carry
+      (True, (8, 30))
+    """
     _check(fitness, space, config)
     ops, state = ask(key, state, space, config)
     return tell(state, evaluate(fitness, ops), space, config)
@@ -448,6 +510,15 @@ def generate(key: jax.Array, fitness: Callable, space: SearchSpace, config: Conf
       fitness: ``ops [N, R] -> [N]``, higher is better; NaN/inf = failed evaluation.
       space: the search space.
       config: hyperparameters.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import ednag, spaces
+      >>> s, cfg = spaces.get("nb201"), ednag.Config(population=8, steps=5)
+      >>> fitness = lambda ops: jnp.sum(ops == 3, axis=-1).astype(jnp.float32)
+      >>> res = jax.eval_shape(lambda k: ednag.generate(k, fitness, s, cfg), jax.random.key(0))  # shapes only
+      >>> res.best_ops.shape, res.best_trace.shape, res.extras["mean_trace"].shape, res.extras["final_ops"].shape
+      ((6,), (5,), (5,), (8, 6))
     """
     _check(fitness, space, config)
     k0, key = jax.random.split(key)
@@ -467,5 +538,15 @@ def generate(key: jax.Array, fitness: Callable, space: SearchSpace, config: Conf
 
 
 def done(state: State, config: Config) -> jax.Array:
-    """Whether all ``steps`` rounds (the initial population and ``steps - 1`` denoising steps) were told."""
+    """Whether all ``steps`` rounds (the initial population and ``steps - 1`` denoising steps) were told:
+    a bool scalar, true once ``state.t`` reaches 0.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import ednag, spaces
+      >>> s, cfg = spaces.get("nb201"), ednag.Config(population=8, steps=5)
+      >>> st = jax.eval_shape(lambda k: ednag.init(k, s, cfg), jax.random.key(0))  # shapes only; done reads t
+      >>> bool(ednag.done(st._replace(t=jnp.int32(cfg.steps)), cfg)), bool(ednag.done(st._replace(t=jnp.int32(0)), cfg))
+      (False, True)
+    """
     return state.t <= 0

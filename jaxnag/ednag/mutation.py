@@ -23,6 +23,13 @@ def polynomial_delta(x: jax.Array, u: jax.Array, index, lo=-1.0, hi=1.0) -> jax.
     For ``u < 0.5``: ``d = (2u + (1 - 2u)(1 - d1)^(m+1))^(1/(m+1)) - 1`` with ``d1 = (x - lo)/(hi - lo)``;
     otherwise ``d = 1 - (2(1 - u) + 2(u - 0.5)(1 - d2)^(m+1))^(1/(m+1))`` with ``d2 = (hi - x)/(hi - lo)``;
     result ``clip(x + d (hi - lo), lo, hi)``. ``m`` is the distribution index.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag.ednag.mutation import polynomial_delta
+      >>> y = jax.jit(polynomial_delta)(jnp.zeros(3), jnp.array([0.0, 0.5, 1.0]), 1.0)  # u = 0, 1/2, 1: lo, x, hi
+      >>> [round(v, 4) for v in y.tolist()]
+      [-1.0, 0.0, 1.0]
     """
     span = hi - lo
     m1 = index + 1.0
@@ -53,6 +60,20 @@ def polynomial(key: jax.Array, x: jax.Array, rate, index, per_gene: bool, lo=-1.
       index: distribution index (larger = smaller steps).
       per_gene: False reproduces the reference: one ``u`` per individual, so the map
         is monotone and argmax decoding never changes. True draws ``u`` per gene.
+
+    Returns:
+      The mutated population, ``x``'s shape, within ``[lo, hi]``.
+
+    Examples:
+      >>> import jax, numpy as np
+      >>> from jaxnag.ednag.mutation import polynomial
+      >>> x = np.array([[-1.0, 0.5, 0.0], [0.2, -0.3, 1.0]], np.float32)
+      >>> mutate = jax.jit(polynomial, static_argnames="per_gene")
+      >>> y = np.asarray(mutate(jax.random.key(0), x, 1.0, 5.0, per_gene=False))  # every individual mutates
+      >>> bool(np.any(y != x)), np.argmax(y, axis=-1).tolist() == np.argmax(x, axis=-1).tolist()  # same argmax
+      (True, True)
+      >>> np.asarray(mutate(jax.random.key(0), x, 0.0, 5.0, per_gene=False)).tolist() == x.tolist()  # rate 0
+      True
     """
     shape = x.shape if per_gene else x.shape[:-1] + (1,)
     # One uniform v per draw: mutate iff v < rate, and then v / rate is again uniform on [0, 1).

@@ -28,13 +28,28 @@ __all__ = ["diversity", "minmax", "select", "select_reference"]
 
 
 def minmax(v: jax.Array) -> jax.Array:
-    """``(v - min) / (max - min)``, 0 where the range is empty."""
+    """``(v - min) / (max - min)`` over all of ``v`` (same shape), 0 where the range is empty.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag.ednag.selection import minmax
+      >>> scale = jax.jit(minmax)
+      >>> scale(jnp.array([2.0, 4.0, 3.0])).tolist(), scale(jnp.array([7.0, 7.0, 7.0])).tolist()
+      ([0.0, 1.0, 0.5], [0.0, 0.0, 0.0])
+    """
     lo, hi = jnp.min(v), jnp.max(v)
     return jnp.where(hi > lo, (v - lo) / jnp.where(hi > lo, hi - lo, 1.0), 0.0)
 
 
 def diversity(x: jax.Array) -> jax.Array:
-    """Min-max normalised ``sum_j ||x_i - x_j||`` for ``x [M, D]``."""
+    """Min-max normalised ``sum_j ||x_i - x_j||`` for ``x [M, D]``: float ``[M]``, 1 for the most diverse.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag.ednag.selection import diversity
+      >>> jax.jit(diversity)(jnp.array([[0.0, 0.0], [1.0, 0.0], [3.0, 0.0]])).tolist()  # distance sums 4, 3, 5
+      [0.5, 0.0, 1.0]
+    """
     sq = jnp.sum(x * x, axis=-1)
     d2 = jnp.maximum(sq[:, None] + sq[None, :] - 2.0 * x @ x.T, 0.0)
     return minmax(jnp.sum(jnp.sqrt(d2), axis=1))
@@ -44,6 +59,14 @@ def select(key: jax.Array, x: jax.Array, f: jax.Array, n: int, elite_rate, diver
     """Indices (int32 ``[n]``, distinct) of the survivors among ``x [M, D]`` with fitness ``f [M]``.
 
     ``f`` must be finite (map failures to a low value first).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag.ednag.selection import select
+      >>> x = jax.random.normal(jax.random.key(0), (8, 5))
+      >>> f = jnp.array([0.1, 0.9, 0.9, 0.5, 0.7, 0.3, 0.2, 0.0])
+      >>> select(jax.random.key(1), x, f, 4, 1.0, 0.0).tolist()  # all elites: the second 0.9 is a repeat
+      [1, 3, 4, 5]
     """
     m = x.shape[0]
     n_elite = jnp.floor(elite_rate * n).astype(jnp.int32)

@@ -32,14 +32,31 @@ def _values(values) -> jax.Array:
 
 
 def usable(values, valid=None) -> jax.Array:
-    """bool ``[n]``: rows whose objectives are all finite (and that are ``valid``, where given)."""
+    """bool ``[n]``: rows whose objectives are all finite (and that are ``valid``, where given).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import pareto
+      >>> f = jnp.array([[1.0, 2.0], [jnp.nan, 1.0], [0.0, 0.0]])
+      >>> pareto.usable(f).tolist(), pareto.usable(f, valid=jnp.array([True, True, False])).tolist()
+      ([True, False, True], [True, False, False])
+    """
     ok = jnp.all(jnp.isfinite(_values(values)), axis=-1)
     return ok if valid is None else ok & jnp.asarray(valid, bool)
 
 
 def dominates(a, b) -> jax.Array:
     """Whether ``a [..., M]`` Pareto-dominates ``b [..., M]`` (no worse in every objective, better in one;
-    maximised). A non-finite objective on either side: False."""
+    maximised). A non-finite objective on either side: False. Returns bool ``[...]``.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import pareto
+      >>> a = jnp.array([[2.0, 1.0], [1.0, 1.0], [jnp.nan, 9.0], [2.0, 0.0]])
+      >>> b = jnp.array([[1.0, 1.0], [1.0, 1.0], [0.0, 0.0], [0.0, 2.0]])
+      >>> jax.jit(pareto.dominates)(a, b).tolist()  # better in one; equal; failed; a trade-off
+      [True, False, False, False]
+    """
     a, b = jnp.asarray(a), jnp.asarray(b)
     finite = jnp.all(jnp.isfinite(a), -1) & jnp.all(jnp.isfinite(b), -1)
     return finite & jnp.all(a >= b, -1) & jnp.any(a > b, -1)
@@ -47,7 +64,14 @@ def dominates(a, b) -> jax.Array:
 
 def domination_matrix(values, valid=None) -> jax.Array:
     """bool ``[n, n]``: entry ``[i, j]`` says row ``i`` dominates row ``j`` (only usable rows dominate or are
-    dominated)."""
+    dominated).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import pareto
+      >>> jax.jit(pareto.domination_matrix)(jnp.array([[2.0, 2.0], [1.0, 1.0], [3.0, 0.0]])).tolist()
+      [[False, True, False], [False, False, False], [False, False, False]]
+    """
     values = _values(values)
     ok = usable(values, valid)
     d = dominates(values[:, None, :], values[None, :, :])
@@ -55,7 +79,17 @@ def domination_matrix(values, valid=None) -> jax.Array:
 
 
 def non_dominated(values, valid=None) -> jax.Array:
-    """bool ``[n]``: the usable rows no usable row dominates (the first front; equal rows are all on it)."""
+    """bool ``[n]``: the usable rows no usable row dominates (the first front; equal rows are all on it).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import pareto
+      >>> f = jnp.array([[2.0, 2.0], [1.0, 1.0], [2.0, 2.0], [0.0, 3.0], [jnp.nan, 9.0]])
+      >>> pareto.non_dominated(f).tolist()  # both copies of (2, 2); (1, 1) is dominated; NaN never counts
+      [True, False, True, True, False]
+      >>> pareto.non_dominated(f, valid=jnp.array([False, True, False, True, True])).tolist()
+      [False, True, False, True, False]
+    """
     ok = usable(values, valid)
     return ok & ~jnp.any(domination_matrix(values, valid), axis=0)
 
@@ -64,7 +98,15 @@ def ranks(values, valid=None, limit: int | None = None) -> jax.Array:
     """int32 ``[n]``: non-dominated sorting (Deb et al. 2002): 0 for the first front, 1 for the front once
     it is removed, ...; ``n`` for an unusable row. One ``[n, n]`` matrix and one matrix-vector product per
     front. ``limit``: stop once that many rows are ranked (NSGA-II's survival needs no more); the rows
-    left get the next rank."""
+    left get the next rank.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import pareto
+      >>> chain = jnp.array([[4.0, 4.0], [3.0, 3.0], [2.0, 2.0], [1.0, 1.0], [0.0, 0.0]])  # each dominates the next
+      >>> pareto.ranks(chain).tolist(), pareto.ranks(chain, limit=2).tolist()  # limit: the rest share rank 2
+      ([0, 1, 2, 3, 4], [0, 1, 2, 2, 2])
+    """
     values = _values(values)
     n = values.shape[0]
     ok = usable(values, valid)
@@ -86,7 +128,17 @@ def crowding(values, rank=None, valid=None) -> jax.Array:
     """float32 ``[n]``: crowding distance within each front (Deb et al. 2002): for each objective, the gap
     between a row's two neighbours in its front over the front's range, summed and divided by the number
     of objectives (pymoo's scale); a front's extreme rows are ``inf``; an unusable row 0. ``rank`` defaults
-    to :func:`ranks`."""
+    to :func:`ranks`.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import pareto
+      >>> f = jnp.array([[4.0, 1.0], [3.0, 2.0], [2.0, 3.0], [1.0, 4.0],   # front 0
+      ...                [3.0, 1.0], [2.0, 2.0], [1.0, 3.0],               # front 1
+      ...                [jnp.nan, 0.0]])                                  # failed
+      >>> [round(c, 3) for c in pareto.crowding(f).tolist()]
+      [inf, 0.667, 0.667, inf, inf, 1.0, inf, 0.0]
+    """
     values = _values(values)
     n, m = values.shape
     ok = usable(values, valid)

@@ -51,7 +51,14 @@ class Front(NamedTuple):
 
 
 def empty(capacity: int, num_slots: int, num_objectives: int) -> Front:
-    """An empty front for ``capacity`` architectures of ``num_slots`` slots and ``num_objectives`` objectives."""
+    """An empty front for ``capacity`` architectures of ``num_slots`` slots and ``num_objectives`` objectives.
+
+    Examples:
+      >>> from jaxnag import pareto
+      >>> front = pareto.empty(capacity=8, num_slots=6, num_objectives=2)
+      >>> front.ops.shape, front.values.shape, int(front.size), bool(front.truncated), front.mask.tolist()[:2]
+      ((8, 6), (8, 2), 0, False, [False, False])
+    """
     check_int("capacity", capacity, lo=1, hi=1 << 16)
     check_int("num_objectives", num_objectives, lo=1)
     return Front(jnp.full((capacity, num_slots), -1, jnp.int32), jnp.full((capacity, num_objectives), jnp.nan,
@@ -61,7 +68,20 @@ def empty(capacity: int, num_slots: int, num_objectives: int) -> Front:
 
 def insert(front: Front, ops, values, admit=None) -> Front:
     """The front of ``front`` together with the rows of ``ops [n, R]`` (objectives ``values [n, M]``) that
-    ``admit`` (default all) and whose objectives are all finite (a failed evaluation never enters)."""
+    ``admit`` (default all) and whose objectives are all finite (a failed evaluation never enters).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import pareto
+      >>> ops = jnp.array([[0, 0], [0, 1], [1, 0], [1, 1]])
+      >>> front = pareto.insert(pareto.empty(4, 2, 2), ops, jnp.array([[4.0, 1.0], [3.0, 2.0], [2.0, 3.0], [1.0, 4.0]]))
+      >>> int(front.size), bool(front.truncated)
+      (4, False)
+      >>> more = jnp.array([[5.0, 0.0], [0.0, 5.0], [jnp.nan, 9.0], [1.0, 1.0]])  # 2 new on the front, room for 0
+      >>> front = pareto.insert(front, ops + 2, more)
+      >>> int(front.size), bool(front.truncated), front.values[:, 0].tolist()  # the extremes are kept
+      (4, True, [5.0, 4.0, 3.0, 0.0])
+    """
     ops = jnp.asarray(ops, jnp.int32)
     values = jnp.asarray(values, jnp.float32)
     k, m = front.values.shape
@@ -91,7 +111,20 @@ def insert_one(front: Front, op, value, admit=True) -> Front:
     """:func:`insert` of one architecture ``op [R]`` with objectives ``value [M]``, in ``O(K)``: the same front
     as :func:`insert` gives while it fits. Where the front is full, the row with the smallest crowding
     distance measured between its neighbours along the first objective goes (NSGA-II's crowding for two
-    objectives; an approximation of it for more)."""
+    objectives; an approximation of it for more).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import pareto
+      >>> add = jax.jit(pareto.insert_one)
+      >>> front = pareto.empty(4, 1, 2)
+      >>> for op, value in [(0, [1.0, 3.0]), (1, [3.0, 1.0]), (2, [1.0, 1.0]), (3, [2.0, 2.0])]:
+      ...     front = add(front, jnp.array([op]), jnp.array(value))
+      >>> int(front.size), front.ops[:3].tolist()  # (1, 1) is dominated; sorted by the first objective
+      (3, [[1], [3], [0]])
+      >>> int(add(front, jnp.array([4]), jnp.array([4.0, 4.0])).size)  # dominates every row held
+      1
+    """
     op, value = jnp.asarray(op, jnp.int32), jnp.asarray(value, jnp.float32)
     k = front.values.shape[0]
     mask = front.mask

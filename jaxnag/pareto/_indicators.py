@@ -31,7 +31,15 @@ EXACT_MAX = 3  # objectives the exact hypervolume supports
 
 def normalise(values, ideal, nadir) -> jax.Array:
     """``(values - nadir) / (ideal - nadir)``: the nadir point maps to 0, the ideal to 1 in every
-    objective (an objective whose ideal equals its nadir maps to 0)."""
+    objective (an objective whose ideal equals its nadir maps to 0). ``values [..., M]``, ``ideal, nadir [M]``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import pareto
+      >>> f = jnp.array([[0.75, -2.0, 5.0], [1.0, -3.0, 5.0]])  # (accuracy, -latency, a constant)
+      >>> pareto.normalise(f, ideal=[1.0, -1.0, 5.0], nadir=[0.5, -3.0, 5.0]).tolist()
+      [[0.5, 0.5, 0.0], [1.0, 0.0, 0.0]]
+    """
     values = jnp.asarray(values, jnp.float32)
     lead = (1,) * (values.ndim - 1) + (-1,)
     ideal, nadir = jnp.asarray(ideal, jnp.float32).reshape(lead), jnp.asarray(nadir, jnp.float32).reshape(lead)
@@ -83,7 +91,18 @@ def hypervolume(values, reference, valid=None, *, samples: int = 100_000, key=No
     """Hypervolume of the usable rows of ``values [n, M]`` over ``reference [M]``: exact for ``M <= 3``,
     else :func:`hypervolume_mc` with ``samples`` points (``key`` default ``jax.random.key(0)``).
     ``presorted``: the usable rows are in descending order of the first objective (a :class:`Front`'s),
-    which saves a sort (two objectives: one pass)."""
+    which saves a sort (two objectives: one pass). Returns a float32 scalar.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import pareto
+      >>> f = jnp.array([[1.0, 1.0, 1.0], [2.0, 2.0, 0.5], [0.5, 0.5, 0.5]])  # the last is inside the first
+      >>> hv = jax.jit(pareto.hypervolume)
+      >>> float(hv(f, jnp.zeros(3), jnp.array([True, True, True])))  # 1 + 2 - 0.5 (their overlap)
+      2.5
+      >>> float(hv(f, jnp.zeros(3), jnp.array([False, True, True])))
+      2.0
+    """
     g = _gains(values, reference, valid)
     m = g.shape[-1]
     if m == 1:
@@ -105,12 +124,32 @@ def _mc(g, samples, key):
 def hypervolume_mc(values, reference, valid=None, *, samples: int = 100_000, key=None) -> jax.Array:
     """Monte Carlo hypervolume: ``samples`` uniform points in the box between ``reference`` and the rows'
     componentwise best, the share dominated times the box's volume (standard error about
-    ``volume * sqrt(p (1 - p) / samples)``). For any number of objectives."""
+    ``volume * sqrt(p (1 - p) / samples)``). For any number of objectives. Returns a float32 scalar.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import pareto
+      >>> f = jnp.array([[3.0, 1.0], [1.0, 3.0], [2.0, 2.0]])  # exact hypervolume 6
+      >>> mc = jax.jit(pareto.hypervolume_mc, static_argnames="samples")
+      >>> abs(float(mc(f, jnp.zeros(2), samples=20_000)) - 6.0) < 0.1
+      True
+    """
     return _mc(_gains(values, reference, valid), samples, jax.random.key(0) if key is None else key)
 
 
 def check_exact(num_objectives: int) -> None:
-    """Refuse an exact hypervolume for more objectives than it supports (one clear line)."""
+    """Refuse an exact hypervolume for more objectives than it supports (one clear line).
+
+    Examples:
+      >>> from jaxnag import pareto
+      >>> pareto.check_exact(pareto.EXACT_MAX) is None
+      True
+      >>> try:
+      ...     pareto.check_exact(4)
+      ... except ValueError as e:  # errors.ConfigError
+      ...     print(str(e).split(":")[0])
+      the exact hypervolume supports at most 3 objectives, got 4
+    """
     if num_objectives > EXACT_MAX:
         raise ConfigError(f"the exact hypervolume supports at most {EXACT_MAX} objectives, got {num_objectives}: "
                           "use pareto.hypervolume_mc (a Monte Carlo estimate)")
@@ -132,11 +171,31 @@ def _distances(found, reference, valid, plus: bool):
 
 def igd(found, reference, valid=None) -> jax.Array:
     """Inverted generational distance: the mean, over the reference front's points, of the Euclidean
-    distance to the nearest usable row of ``found`` (inf where none is usable). Lower is better."""
+    distance to the nearest usable row of ``found`` (inf where none is usable). Lower is better.
+    ``found [n, M]``, ``reference [F, M]`` -> a float32 scalar.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import pareto
+      >>> ref = jnp.array([[3.0, 4.0], [0.0, 0.0]])
+      >>> found = jnp.array([[0.0, 0.0], [jnp.nan, 9.0]])  # the failed row is left out
+      >>> igd = jax.jit(pareto.igd)
+      >>> float(igd(found, ref, jnp.array([True, True]))), float(igd(found, ref, jnp.array([False, True])))
+      (2.5, inf)
+    """
     return _distances(found, reference, valid, plus=False)
 
 
 def igd_plus(found, reference, valid=None) -> jax.Array:
     """IGD+ (Ishibuchi et al. 2015): as :func:`igd` with only the shortfall counted
-    (``sqrt(sum max(z - a, 0)^2)`` for a reference point ``z`` and a found ``a``): Pareto-compliant."""
+    (``sqrt(sum max(z - a, 0)^2)`` for a reference point ``z`` and a found ``a``): Pareto-compliant.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import pareto
+      >>> ref, found = jnp.array([[3.0, 4.0]]), jnp.array([[4.0, 0.0]])  # better in one, short by 4 in the other
+      >>> both = jax.jit(lambda found, ref: (pareto.igd(found, ref), pareto.igd_plus(found, ref)))
+      >>> [round(float(v), 3) for v in both(found, ref)]
+      [4.123, 4.0]
+    """
     return _distances(found, reference, valid, plus=True)

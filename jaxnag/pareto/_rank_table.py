@@ -41,7 +41,19 @@ def rank_table(objectives: Objectives, fronts: int = 3):
     """A :class:`~jaxnag.tables.Table` over ``objectives``' space: ``-rank + c / (1 + c)`` for the architectures
     of the first ``fronts`` non-dominated fronts (rank 0, 1, ...; ``c`` the crowding distance in the front,
     1 for its extremes), ``-fronts`` for every other architecture with all objectives, NaN where one fails.
-    Host-side, by enumerating the space."""
+    Host-side, by enumerating the space.
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag import pareto, spaces, tables
+      >>> space = spaces.categorical("two_bits", ("a", "b"), slots=2)  # 4 architectures
+      >>> ops = space.all_ops()
+      >>> acc = tables.from_arrays(space, ops, np.array([1.0, 2.0, 3.0, 4.0], np.float32), metric="acc")
+      >>> speed = tables.from_arrays(space, ops, np.array([-1.0, -3.0, -2.0, -4.0], np.float32), metric="neg_latency")
+      >>> t = pareto.rank_table(tables.combine([acc, speed]), fronts=2)
+      >>> t.metric, t.values.tolist()  # per architecture (in ops' order): front 0's extremes 1, its middle 0.5
+      ('pareto_standing', [1.0, 0.0, 0.5, 1.0])
+    """
     space = objectives.space
     if not space.enumerable:
         raise ConfigError(f"{space.name} is too large to enumerate: a Pareto standing table needs every architecture")

@@ -140,7 +140,21 @@ def with_objectives(gen: Generator) -> Generator:
     shaping="rank", **settings)`` (or ``ideal=``, ``nadir=`` instead of ``objectives``); the other settings
     are ``gen``'s. ``generate(key, objectives, space, config, **context)`` reads the hypervolume's scale from
     the :class:`~jaxnag.tables.Objectives` it is given (so a ``vmap`` over
-    :func:`jaxnag.tables.stack_objectives` scales each task by its own exact front)."""
+    :func:`jaxnag.tables.stack_objectives` scales each task by its own exact front).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import pareto, registry, spaces
+      >>> space, rea = spaces.get("nb201"), registry.get("rea")
+      >>> gen = pareto.with_objectives(rea)
+      >>> gen is pareto.with_objectives(rea), gen.takes_vectors  # one wrapped generator per generator
+      (True, True)
+      >>> cfg = gen.config(space, ideal=[1.0, 0.0], nadir=[0.0, -1.0], budget=50, population=10, sample=3)
+      >>> fitness = lambda ops: jnp.stack([jnp.mean(ops == 3, axis=-1), -jnp.mean(ops == 0, axis=-1)], axis=-1)
+      >>> res = jax.eval_shape(lambda k: gen.generate(k, fitness, space, cfg), jax.random.key(0))  # shapes only
+      >>> cfg.num_objectives, res.extras["front_values"].shape, res.best_trace.shape  # capacity 128, budget 50
+      (2, (128, 2), (50,))
+    """
     if gen.takes_vectors and "num_objectives" not in gen.settings:
         raise ConfigError(f"{gen.name} takes vectors but has no num_objectives setting")
 

@@ -14,7 +14,20 @@ __all__ = ["fronts"]
 
 def fronts(found: list[np.ndarray], exact: np.ndarray | None, names, title: str, path, labels=None) -> None:
     """Scatter the first two objectives (in their own units) of each ``found [F, M]`` over ``exact``;
-    a third objective colours the exact front."""
+    a third objective colours the exact front. Writes a PNG to ``path``.
+
+    Examples:
+      >>> import pathlib, tempfile
+      >>> import numpy as np
+      >>> from jaxnag.pareto.plot import fronts
+      >>> found = np.array([[93.1, 1.2], [90.5, 0.4]])  # (test accuracy, parameters MB)
+      >>> exact = np.array([[94.4, 1.5], [93.1, 1.0], [90.5, 0.3]])
+      >>> with tempfile.TemporaryDirectory() as d:
+      ...     path = pathlib.Path(d) / "front.png"
+      ...     fronts([found], exact, ("test_acc", "params_mb"), "found over exact", path)
+      ...     print(path.read_bytes()[1:4])
+      b'PNG'
+    """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
