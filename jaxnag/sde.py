@@ -81,7 +81,19 @@ class VPSDE:
 def dsm_loss(score_fn: Callable, sde, x0: jax.Array, key: jax.Array, eps: float = 1e-5) -> jax.Array:
     """Denoising score matching: ``mean((std * s(x_t, level) + z)^2)`` over all entries, ``t ~ U(eps, 1)``.
 
-    ``score_fn(x_t [B, ...], level [B]) -> [B, ...]`` returns the score itself.
+    ``score_fn(x_t [B, ...], level [B]) -> [B, ...]`` returns the score itself; ``x0 [B, ...]``; the loss
+    is a float32 scalar.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag.sde import VESDE, dsm_loss
+      >>> sde, x0 = VESDE(0.1, 5.0), jnp.ones((4, 3))
+      >>> exact = lambda x, sigma: -(x - x0) / sigma[:, None] ** 2  # the score of p(x_t | x_0) itself
+      >>> none = lambda x, sigma: jnp.zeros_like(x)  # no score: the loss is mean(z^2)
+      >>> both = jax.jit(lambda k: (dsm_loss(exact, sde, x0, k), dsm_loss(none, sde, x0, k)))
+      >>> low, high = both(jax.random.key(0))
+      >>> round(float(low), 4), float(high) > 0.5
+      (0.0, True)
     """
     k_t, k_z = jax.random.split(key)
     t = jax.random.uniform(k_t, (x0.shape[0],), minval=eps, maxval=1.0)

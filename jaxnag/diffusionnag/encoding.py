@@ -23,13 +23,31 @@ __all__ = ["binarize", "from_matrix", "is_valid", "metrics", "shape", "to_matrix
 
 
 def shape(space) -> tuple[int, int]:
-    """``(R + 2, C + 2)``: the operation matrix of a cell (its input and output rows and columns added)."""
+    """``(R + 2, C + 2)``: the operation matrix of a cell (its input and output rows and columns added).
+
+    Examples:
+      >>> from jaxnag import spaces
+      >>> from jaxnag.diffusionnag import encoding
+      >>> encoding.shape(spaces.get("nb201")), encoding.shape(spaces.get("tnb101_micro"))  # 6 slots, 5 or 4 ops
+      ((8, 7), (8, 6))
+    """
     r, c = space.shape
     return r + 2, c + 2
 
 
 def to_matrix(ops, space) -> jax.Array:
-    """int ops ``[..., R]`` -> binary node-operation matrix ``[..., R+2, C+2]``."""
+    """int ops ``[..., R]`` -> binary node-operation matrix ``[..., R+2, C+2]`` (float32).
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag import spaces
+      >>> from jaxnag.diffusionnag import encoding
+      >>> x = encoding.to_matrix(np.array([[0, 1, 2, 3, 4, 0]]), spaces.get("nb201"))
+      >>> x.shape, x.dtype
+      ((1, 8, 7), dtype('float32'))
+      >>> x[0].argmax(axis=-1).tolist()  # input, the six ops shifted by 2, output
+      [0, 2, 3, 4, 5, 6, 2, 1]
+    """
     ops = jnp.asarray(ops)
     v, f = shape(space)
     body = jax.nn.one_hot(ops + 2, f)
@@ -39,13 +57,30 @@ def to_matrix(ops, space) -> jax.Array:
 
 
 def binarize(x: jax.Array) -> jax.Array:
-    """Sample in [-1, 1] scale -> {0, 1}: ``(x + 1) / 2 > 0.5``."""
+    """Sample in [-1, 1] scale -> {0, 1}: ``(x + 1) / 2 > 0.5`` (float32, the shape of ``x``).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag.diffusionnag import encoding
+      >>> encoding.binarize(jnp.array([-0.9, 0.2, -0.1, 1.3])).tolist()
+      [0.0, 1.0, 0.0, 1.0]
+    """
     return ((x + 1.0) / 2.0 > 0.5).astype(jnp.float32)
 
 
 def is_valid(b: jax.Array, space) -> jax.Array:
     """bool ``[...]``: every row exactly one 1, row 0 input, last row output, no input/output
-    in the op rows, and every op a real choice of its slot."""
+    in the op rows, and every op a real choice of its slot.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.diffusionnag import encoding
+      >>> s = spaces.get("nb201")
+      >>> b = encoding.to_matrix(jnp.array([3, 3, 3, 1, 3, 3]), s)
+      >>> bool(encoding.is_valid(b, s)), bool(encoding.is_valid(b.at[0, 0].set(0.0), s))  # input row emptied
+      (True, False)
+    """
     b = jnp.asarray(b)
     one_per_row = jnp.all(jnp.sum(b, axis=-1) == 1, axis=-1)
     ends = (b[..., 0, 0] == 1) & (b[..., -1, 1] == 1)
@@ -56,7 +91,17 @@ def is_valid(b: jax.Array, space) -> jax.Array:
 
 
 def from_matrix(b: jax.Array, space) -> jax.Array:
-    """Op rows -> int ops ``[..., R]`` (argmax over the op columns; check :func:`is_valid` first)."""
+    """Op rows -> int ops ``[..., R]`` (argmax over the op columns; check :func:`is_valid` first).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.diffusionnag import encoding
+      >>> s = spaces.get("nb201")
+      >>> x = encoding.to_matrix(jnp.array([[3, 3, 3, 1, 3, 3], [0, 1, 2, 3, 4, 0]]), s) * 2.0 - 1.0  # data scale
+      >>> encoding.from_matrix(encoding.binarize(x), s).tolist()
+      [[3, 3, 3, 1, 3, 3], [0, 1, 2, 3, 4, 0]]
+    """
     return jnp.argmax(jnp.asarray(b)[..., 1:-1, 2:], axis=-1).astype(jnp.int32)
 
 
@@ -65,6 +110,16 @@ def metrics(b: jax.Array, space, train_ops=None) -> dict:
 
     validity = valid / total; uniqueness = unique valid / valid; novelty = unique valid
     not in ``train_ops`` / unique valid.
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag import spaces
+      >>> from jaxnag.diffusionnag import encoding
+      >>> s = spaces.get("nb201")
+      >>> b = encoding.to_matrix(np.array([[3, 3, 3, 1, 3, 3], [3, 3, 3, 1, 3, 3], [0, 1, 2, 3, 4, 0]]), s)
+      >>> m = encoding.metrics(b, s, train_ops=np.array([[0, 1, 2, 3, 4, 0]]))
+      >>> m["n"], m["validity"], round(m["uniqueness"], 3), m["novelty"]
+      (3, 1.0, 0.667, 0.5)
     """
     import numpy as np
     valid = np.asarray(is_valid(b, space))

@@ -204,7 +204,25 @@ def _guided_state(predictor, score, archive, config: Config, space, archive_ops=
 
 def init(key: jax.Array, space, config: Config, score_model: ScoreModel):
     """Draw the ``Q`` predictor queries (a :class:`QueryState`), or with ``queries=0`` go straight to
-    unguided generation (a :class:`GuidedState`)."""
+    unguided generation (a :class:`GuidedState`).
+
+    Examples:
+      >>> import jax
+      >>> from flax import nnx
+      >>> from jaxnag import spaces
+      >>> from jaxnag.diffusionnag import generator, train
+      >>> space, tcfg = spaces.get("nb201"), train.ScoreTrainConfig()
+      >>> net = nnx.eval_shape(lambda: train.build(space, tcfg, jax.random.key(0)))  # shapes only
+      >>> score = generator.ScoreModel.of(net, tcfg.make_sde())
+      >>> tiny = generator.PredictorConfig(iterations=2, batch=4, d=8, layers=1, heads=1)
+      >>> cfg = generator.Config(predictor_queries=4, top=2, round_size=4, pc_steps=2, predictor=tiny)
+      >>> state = jax.eval_shape(lambda k, sm: generator.init(k, space, cfg, sm), jax.random.key(0), score)
+      >>> type(state).__name__, state.ops.shape  # Q = 4 distinct architectures to query first
+      ('QueryState', (4, 6))
+      >>> unguided = cfg.replace(predictor_queries=0)
+      >>> type(jax.eval_shape(lambda k, sm: generator.init(k, space, unguided, sm), jax.random.key(0), score)).__name__
+      'GuidedState'
+    """
     _check(space, config, score_model)
     k_q, k_p = jax.random.split(key)
     archive = archive_lib.init(space, config.predictor_queries + config.loops * config.top)
@@ -245,7 +263,24 @@ def _generate_candidates(key, state: GuidedState, space, config: Config):
 
 def ask(key: jax.Array, state, space, config: Config):
     """The ``Q`` predictor queries, then the ``top`` generated candidates ``[top, R]`` (candidates that
-    are not distinct valid samples, when fewer exist, are repeats whose values are ignored)."""
+    are not distinct valid samples, when fewer exist, are repeats whose values are ignored).
+
+    Examples:
+      >>> import jax
+      >>> from flax import nnx
+      >>> from jaxnag import spaces
+      >>> from jaxnag.diffusionnag import generator, train
+      >>> space, tcfg = spaces.get("nb201"), train.ScoreTrainConfig()
+      >>> net = nnx.eval_shape(lambda: train.build(space, tcfg, jax.random.key(0)))  # shapes only
+      >>> score = generator.ScoreModel.of(net, tcfg.make_sde())
+      >>> tiny = generator.PredictorConfig(iterations=2, batch=4, d=8, layers=1, heads=1)
+      >>> cfg = generator.Config(predictor_queries=4, top=2, round_size=4, pc_steps=2, predictor=tiny)
+      >>> unguided = cfg.replace(predictor_queries=0)  # straight to the candidates
+      >>> def first_ask(key, sm):
+      ...     return generator.ask(key, generator.init(key, space, unguided, sm), space, unguided)[0]
+      >>> jax.eval_shape(first_ask, jax.random.key(0), score)  # shapes only: top = 2 generated cells
+      ShapeDtypeStruct(shape=(2, 6), dtype=int32)
+    """
     if isinstance(state, QueryState):
         return state.ops, state
     if is_concrete(state.told) and bool(state.told):
@@ -261,7 +296,26 @@ def _track(archive, ops, ok, values, space):
 
 
 def tell(state, values: jax.Array, space, config: Config):
-    """The predictor queries' values fit the predictor; the candidates' values end the run."""
+    """The predictor queries' values fit the predictor; the candidates' values end the run. ``values``:
+    float ``[Q]`` after the predictor queries, ``[top]`` after the candidates.
+
+    Examples:
+      >>> import jax
+      >>> from flax import nnx
+      >>> from jaxnag import spaces
+      >>> from jaxnag.diffusionnag import generator, train
+      >>> space, tcfg = spaces.get("nb201"), train.ScoreTrainConfig()
+      >>> net = nnx.eval_shape(lambda: train.build(space, tcfg, jax.random.key(0)))  # shapes only
+      >>> score = generator.ScoreModel.of(net, tcfg.make_sde())
+      >>> tiny = generator.PredictorConfig(iterations=2, batch=4, d=8, layers=1, heads=1)
+      >>> cfg = generator.Config(predictor_queries=4, top=2, round_size=4, pc_steps=2, predictor=tiny)
+      >>> def first_round(key, sm):
+      ...     ops, state = generator.ask(key, generator.init(key, space, cfg, sm), space, cfg)
+      ...     return generator.tell(state, (ops == 3).sum(1).astype(float), space, cfg)  # fits the predictor
+      >>> state = jax.eval_shape(first_round, jax.random.key(0), score)  # shapes only, nothing trained
+      >>> type(state).__name__, state.candidates.shape, state.archive_ops.shape  # Q + top queries in all
+      ('GuidedState', (2, 6), (6, 6))
+    """
     values = jnp.asarray(values, jnp.float32)
     if isinstance(state, QueryState):
         if values.shape != (config.predictor_queries,):
@@ -294,7 +348,23 @@ def tell(state, values: jax.Array, space, config: Config):
 
 
 def done(state, config: Config) -> jax.Array:
-    """Whether the last cycle's candidates were told (never while the predictor queries are pending)."""
+    """Whether the last cycle's candidates were told (never while the predictor queries are pending): a bool
+    scalar.
+
+    Examples:
+      >>> import jax
+      >>> from flax import nnx
+      >>> from jaxnag import spaces
+      >>> from jaxnag.diffusionnag import generator, train
+      >>> space, tcfg = spaces.get("nb201"), train.ScoreTrainConfig()
+      >>> net = nnx.eval_shape(lambda: train.build(space, tcfg, jax.random.key(0)))  # shapes only
+      >>> score = generator.ScoreModel.of(net, tcfg.make_sde())
+      >>> tiny = generator.PredictorConfig(iterations=2, batch=4, d=8, layers=1, heads=1)
+      >>> cfg = generator.Config(predictor_queries=4, top=2, round_size=4, pc_steps=2, predictor=tiny)
+      >>> state = jax.eval_shape(lambda k, sm: generator.init(k, space, cfg, sm), jax.random.key(0), score)
+      >>> bool(generator.done(state, cfg))  # the predictor queries are pending
+      False
+    """
     return jnp.bool_(False) if isinstance(state, QueryState) else state.told
 
 
@@ -308,6 +378,23 @@ def generate(key: jax.Array, fitness: Callable, space, config: Config = Config()
     ``candidate_values`` (the last cycle's),
     ``predicted``, ``validity`` (share of valid samples; 0 means the score network is untrained, see
     :func:`check`) and ``distinct`` (distinct valid samples generated).
+
+    Examples:
+      >>> import jax
+      >>> from flax import nnx
+      >>> from jaxnag import spaces
+      >>> from jaxnag.diffusionnag import generator, train
+      >>> space, tcfg = spaces.get("nb201"), train.ScoreTrainConfig()
+      >>> net = nnx.eval_shape(lambda: train.build(space, tcfg, jax.random.key(0)))  # shapes only
+      >>> score = generator.ScoreModel.of(net, tcfg.make_sde())
+      >>> tiny = generator.PredictorConfig(iterations=2, batch=4, d=8, layers=1, heads=1)
+      >>> cfg = generator.Config(predictor_queries=4, top=2, round_size=4, pc_steps=2, predictor=tiny)
+      >>> fitness = lambda ops: (ops == 3).sum(-1).astype(float)  # count the 3x3 convolutions
+      >>> unguided = cfg.replace(predictor_queries=0)  # no predictor to fit: the quickest to trace
+      >>> run = lambda k, sm: generator.generate(k, fitness, space, unguided, sm)
+      >>> res = jax.eval_shape(run, jax.random.key(0), score)  # shapes only
+      >>> res.best_ops.shape, res.best_trace.shape, res.extras["candidates"].shape
+      ((6,), (2,), (2, 6))
     """
     if score_model is None:
         raise ConfigError("DiffusionNAG needs a trained score_model (generator.load(directory, space))")
@@ -334,7 +421,22 @@ def generate(key: jax.Array, fitness: Callable, space, config: Config = Config()
 
 
 def check(result: Result, trained_steps: int | None = None, where: str = "the score network") -> None:
-    """Raise :class:`GenerationError` where a run produced no valid architecture (host-side)."""
+    """Raise :class:`GenerationError` where a run produced no valid architecture (host-side); ``result`` may be
+    batched (one ``validity`` per seed).
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag.protocol import trace_result
+      >>> from jaxnag.diffusionnag import generator
+      >>> two_seeds = lambda validity: trace_result(np.zeros((2, 6)), np.zeros(2), np.ones(2), np.zeros((2, 2)),
+      ...                                           np.ones((2, 2)), validity=np.array(validity))
+      >>> generator.check(two_seeds([0.4, 0.7]))  # both produced valid samples: nothing happens
+      >>> try:
+      ...     generator.check(two_seeds([0.4, 0.0]), trained_steps=10)
+      ... except Exception as e:
+      ...     print(type(e).__name__, "10 training steps" in str(e))
+      GenerationError True
+    """
     validity = np.asarray(result.extras["validity"])
     if validity.size and float(validity.min()) == 0.0:
         more = "" if trained_steps is None else f" ({where} holds {trained_steps} training steps)"

@@ -107,13 +107,35 @@ def _build(key, space, config: PredictorConfig) -> PredictorNet:
 
 
 def predictor_graphdef(space, config: PredictorConfig):
-    """The static definition of the predictor network (from an abstract one)."""
+    """The static definition of the predictor network (from an abstract one).
+
+    Examples:
+      >>> from jaxnag import spaces
+      >>> from jaxnag.diffusionnag import guidance
+      >>> s, cfg = spaces.get("nb201"), guidance.PredictorConfig(d=8, layers=1, heads=1)
+      >>> graph = guidance.predictor_graphdef(s, cfg)
+      >>> graph == guidance.predictor_graphdef(s, cfg)  # static: a jit keys its compilation on it
+      True
+      >>> graph == guidance.predictor_graphdef(s, cfg.replace(layers=2))
+      False
+    """
     return nnx.split(nnx.eval_shape(lambda: _build(jax.random.key(0), space, config)))[0]
 
 
 def regression_targets(values: jax.Array, target: str) -> tuple[jax.Array, jax.Array, jax.Array]:
     """``(y [Q], mean, std)`` for the finite entries of ``values [Q]`` (others: y = 0): the
-    standardised metric (``zscore``) or normal scores of the ranks (``rank``, mean 0, std 1)."""
+    standardised metric (``zscore``) or normal scores of the ranks (``rank``, mean 0, std 1).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag.diffusionnag import guidance
+      >>> targets = jax.jit(guidance.regression_targets, static_argnums=1)
+      >>> y, mean, std = targets(jnp.array([3.0, jnp.nan, 1.0, 2.0]), "zscore")  # NaN: a failed query
+      >>> [round(v, 3) for v in y.tolist()], float(mean), round(float(std), 3)
+      ([1.225, 0.0, -1.225, 0.0], 2.0, 0.816)
+      >>> [round(v, 3) for v in targets(jnp.array([30.0, jnp.nan, 1.0, 2.0]), "rank")[0].tolist()]  # ranks only
+      [0.967, 0.0, -0.967, 0.0]
+    """
     v = jnp.asarray(values, jnp.float32)
     ok = jnp.isfinite(v)
     n = jnp.maximum(jnp.sum(ok), 1).astype(jnp.float32)
@@ -134,7 +156,20 @@ def predictor_state(key: jax.Array, space, ops: jax.Array, values: jax.Array, sd
     """Train a :class:`PredictorNet` on ``ops [Q, R]`` with metric ``values [Q]`` (failed ones left
     out); pure and jittable. ``start``: a trained network's state to continue from (warm start),
     else a fresh one. Returns ``(state, mean, std)``: the network's NNX state and the target's
-    scale (the prediction in metric units is ``net(x, level) * std + mean``)."""
+    scale (the prediction in metric units is ``net(x, level) * std + mean``).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.sde import VESDE
+      >>> from jaxnag.diffusionnag import guidance
+      >>> s, cfg = spaces.get("nb201"), guidance.PredictorConfig(iterations=2, batch=4, d=8, layers=1, heads=1)
+      >>> ops, values = jnp.array([[3, 3, 3, 1, 3, 3], [0, 1, 2, 3, 4, 0]]), jnp.array([0.9, 0.5])
+      >>> fit = lambda k: guidance.predictor_state(k, s, ops, values, VESDE(0.1, 5.0), cfg)
+      >>> state, mean, std = jax.eval_shape(fit, jax.random.key(0))  # shapes only, nothing trained
+      >>> state["out2"]["kernel"].shape, mean.shape, std.dtype  # one scalar output; the target's scale
+      ((8, 1), (), dtype('float32'))
+    """
     y, mean, std = regression_targets(values, config.target)
     logw = jnp.log(jnp.isfinite(jnp.asarray(values, jnp.float32)).astype(jnp.float32))
     x0 = encoding.to_matrix(jnp.asarray(ops), space) * 2.0 - 1.0
@@ -158,7 +193,20 @@ def predictor_state(key: jax.Array, space, ops: jax.Array, values: jax.Array, sd
 
 def predict_clean(state, ops: jax.Array, space, sde, config: PredictorConfig) -> jax.Array:
     """Predictor output for clean architectures ``ops [n, R]`` at the SDE's smallest noise level
-    (normalised units: higher is better); jittable."""
+    (normalised units: higher is better); jittable. Returns float32 ``[n]``.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.sde import VESDE
+      >>> from jaxnag.diffusionnag import guidance
+      >>> s, cfg = spaces.get("nb201"), guidance.PredictorConfig(d=8, layers=1, heads=1)
+      >>> ops = jnp.array([[3, 3, 3, 1, 3, 3], [0, 1, 2, 3, 4, 0], [1, 1, 1, 1, 1, 1]])
+      >>> fit = lambda k: guidance.predictor_state(k, s, ops[:2], jnp.array([0.9, 0.5]), VESDE(), cfg)[0]
+      >>> predict = lambda k: guidance.predict_clean(fit(k), ops, s, VESDE(), cfg)
+      >>> jax.eval_shape(predict, jax.random.key(0))  # shapes only: fit on 2 cells, predict 3
+      ShapeDtypeStruct(shape=(3,), dtype=float32)
+    """
     net = nnx.merge(predictor_graphdef(space, config), state)
     x = encoding.to_matrix(jnp.asarray(ops), space) * 2.0 - 1.0
     return net(x, sde.noise_level(jnp.full((x.shape[0],), 1e-5)))
@@ -187,6 +235,21 @@ def fit_predictor(key, space, ops, values, sde, iterations: int = 1500, batch: i
     scores of the ranks (Gaussianised), which keeps the long low tail of NB201 (cells
     at 10%) from dominating the loss; its outputs then order cells but are not in
     metric units (``mean`` / ``std`` are 0 / 1).
+
+    Raises :class:`~jaxnag.errors.ConfigError` (before compiling anything) unless ``values`` has one entry per
+    architecture and at least two of them are finite.
+
+    Examples:
+      >>> import jax, numpy as np
+      >>> from jaxnag import spaces
+      >>> from jaxnag.sde import VESDE
+      >>> from jaxnag.diffusionnag import guidance
+      >>> ops = np.array([[3, 3, 3, 1, 3, 3], [0, 1, 2, 3, 4, 0]])
+      >>> try:  # training for real compiles for seconds: see the module example
+      ...     guidance.fit_predictor(jax.random.key(0), spaces.get("nb201"), ops, [0.9, np.nan], VESDE())
+      ... except Exception as e:
+      ...     print(type(e).__name__, e)
+      ConfigError the predictor needs at least two architectures with a finite metric
     """
     config = PredictorConfig(iterations, batch, lr, target, eps=eps)
     ops, values = np.asarray(ops), np.asarray(values, np.float64)
@@ -201,7 +264,20 @@ def fit_predictor(key, space, ops, values, sde, iterations: int = 1500, batch: i
 
 def rank_by_predictor(predictor: Predictor, ops, space, sde) -> np.ndarray:
     """Predictor output for clean architectures at the SDE's smallest noise level (metric units for a
-    ``zscore`` predictor, normal scores of the rank for a ``rank`` one): higher is better."""
+    ``zscore`` predictor, normal scores of the rank for a ``rank`` one): higher is better. ``ops [n, R]``
+    -> float numpy ``[n]``: ``predictor(x [n, V, F] in -1/+1 scale, level [n]) * std + mean``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.sde import VESDE
+      >>> from jaxnag.diffusionnag import guidance
+      >>> convs = lambda x, level: jnp.sum(x[:, :, 5] > 0, axis=1).astype(jnp.float32)  # column 5: nor_conv_3x3
+      >>> pred = guidance.Predictor(convs, mean=0.5, std=0.1)  # fit_predictor gives a trained network
+      >>> ops = jnp.array([[3, 3, 3, 1, 3, 3], [0, 1, 2, 3, 4, 0]])
+      >>> [round(float(v), 3) for v in guidance.rank_by_predictor(pred, ops, spaces.get("nb201"), VESDE())]
+      [1.0, 0.6]
+    """
     x = encoding.to_matrix(jnp.asarray(ops), space) * 2.0 - 1.0
     lvl = sde.noise_level(jnp.full((x.shape[0],), 1e-5))
     return np.asarray(predictor(x, lvl)) * predictor.std + predictor.mean

@@ -125,13 +125,38 @@ _RESUMABLE = ("iterations", "log_every", "ckpt_every", "keep")
 
 
 def check_space(space) -> None:
-    """DiffusionNAG's node-operation matrices need a cell space with ops on edges."""
+    """DiffusionNAG's node-operation matrices need a cell space with ops on edges.
+
+    Examples:
+      >>> from jaxnag import spaces
+      >>> from jaxnag.diffusionnag import train
+      >>> train.check_space(spaces.get("nb201"))  # fine: nothing happens
+      >>> try:
+      ...     train.check_space(spaces.get("nb101"))
+      ... except Exception as e:
+      ...     print(type(e).__name__, e)
+      ConfigError DiffusionNAG needs a cell space with ops on edges; nb101 has none
+    """
     if space.edges is None:
         raise ConfigError(f"DiffusionNAG needs a cell space with ops on edges; {space.name} has none")
 
 
 def build(space, config: ScoreTrainConfig, key) -> ScoreNet:
-    """A fresh score network for ``space`` (its op-node graph) and ``config.net``."""
+    """A fresh score network for ``space`` (its op-node graph) and ``config.net``: ``net(x [B, V, F], level [B])
+    -> [B, V, F]`` on node-operation matrices (:mod:`jaxnag.diffusionnag.encoding`).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from flax import nnx
+      >>> from jaxnag import spaces
+      >>> from jaxnag.diffusionnag import train
+      >>> build = lambda: train.build(spaces.get("nb201"), train.ScoreTrainConfig(net="small"), jax.random.key(0))
+      >>> net = nnx.eval_shape(build)  # shapes only
+      >>> type(net).__name__, net.config.layers
+      ('ScoreNet', 3)
+      >>> nnx.eval_shape(lambda m: m(jnp.zeros((2, 8, 7)), jnp.ones(2)), net)  # NB201: 8 nodes, 7 node types
+      ShapeDtypeStruct(shape=(2, 8, 7), dtype=float32)
+    """
     check_space(space)
     output = max(d for _, d in space.edges)
     v, f = encoding.shape(space)
@@ -140,13 +165,39 @@ def build(space, config: ScoreTrainConfig, key) -> ScoreNet:
 
 
 def optimizer(config: ScoreTrainConfig) -> optax.GradientTransformation:
-    """Adam with linear warm-up and global-norm clipping."""
-    sched = optax.warmup_constant_schedule(0.0, config.lr, config.warmup)
+    """Adam with linear warm-up and global-norm clipping.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag.diffusionnag import train
+      >>> opt = train.optimizer(train.ScoreTrainConfig(lr=1e-3, warmup=1))
+      >>> params, grads = {"w": jnp.zeros(2)}, {"w": jnp.array([100.0, -1.0])}
+      >>> with jax.numpy_dtype_promotion("standard"):  # optax mixes its int32 step count with floats
+      ...     update = jax.jit(opt.update)
+      ...     first, state = update(grads, opt.init(params), params)
+      ...     second, state = update(grads, state, params)
+      >>> float(jnp.abs(first["w"]).max()), [round(v, 4) for v in second["w"].tolist()]  # lr 0, then 1e-3
+      (0.0, [-0.001, 0.001])
+      >>> opt = train.optimizer(train.ScoreTrainConfig(lr=1e-3, warmup=0))  # no warm-up: the full rate at once
+      >>> with jax.numpy_dtype_promotion("standard"):
+      ...     first, _ = jax.jit(opt.update)(grads, opt.init(params), params)
+      >>> [round(v, 4) for v in first["w"].tolist()]
+      [-0.001, 0.001]
+    """
+    # optax's warm-up schedule over 0 steps stays at 0 for ever: no warm-up is the constant rate
+    sched = optax.warmup_constant_schedule(0.0, config.lr, config.warmup) if config.warmup else config.lr
     return optax.chain(optax.clip_by_global_norm(config.clip), optax.adam(sched))
 
 
 def ema_decay(step, max_decay):
-    """The EMA decay at ``step``: ``min(max_decay, (1 + step) / (10 + step))`` (a warm-up, as the reference)."""
+    """The EMA decay at ``step``: ``min(max_decay, (1 + step) / (10 + step))`` (a warm-up, as the reference).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag.diffusionnag import train
+      >>> [round(v, 4) for v in train.ema_decay(jnp.array([0, 10, 1_000_000]), 0.9999).tolist()]
+      [0.1, 0.55, 0.9999]
+    """
     step = jnp.asarray(step).astype(jnp.float32)
     return jnp.minimum(max_decay, (1.0 + step) / (10.0 + step))
 
@@ -203,6 +254,22 @@ def prepare(directory, space, config: ScoreTrainConfig, resume: bool = True) -> 
     :class:`CheckpointError` (before any training) for a file, an unwritable folder, a
     non-empty folder that is not a jaxnag score checkpoint, or a checkpoint of another
     space or network.
+
+    Examples:
+      >>> import os, tempfile
+      >>> from pathlib import Path
+      >>> from jaxnag import spaces
+      >>> from jaxnag.diffusionnag import train
+      >>> s, cfg = spaces.get("nb201"), train.ScoreTrainConfig()
+      >>> with tempfile.TemporaryDirectory() as d:
+      ...     run, resuming = train.prepare(Path(d) / "ckpt", s, cfg)
+      ...     print(run.relative_to(d).as_posix(), resuming, sorted(os.listdir(Path(d) / "ckpt")))
+      ...     try:
+      ...         train.prepare(Path(d) / "ckpt", s, cfg.replace(net="reference"))
+      ...     except Exception as e:
+      ...         print(type(e).__name__, "another kind" in str(e))
+      ckpt/runs/0 False ['jaxnag-score.json', 'runs']
+      CheckpointError True
     """
     check_space(space)
     directory = Path(directory)
@@ -352,6 +419,19 @@ def train_score(key: jax.Array, space, config: ScoreTrainConfig = ScoreTrainConf
     Raises:
       CheckpointError: see :func:`prepare`; a corrupt checkpoint to resume.
       TrainingInterrupted: on Ctrl-C, after saving the current step.
+
+    Examples:
+      >>> import os, tempfile
+      >>> import jax
+      >>> from jaxnag import spaces
+      >>> from jaxnag.diffusionnag import train
+      >>> with tempfile.TemporaryDirectory() as d:
+      ...     _ = open(os.path.join(d, "notes.txt"), "w").write("not a checkpoint")
+      ...     try:  # refused before anything is compiled or written (a real run trains for minutes)
+      ...         train.train_score(jax.random.key(0), spaces.get("nb201"), train.ScoreTrainConfig(), out=d)
+      ...     except Exception as e:
+      ...         print(type(e).__name__, os.listdir(d))
+      CheckpointError ['notes.txt']
     """
     if not isinstance(config, ScoreTrainConfig):
         raise ConfigError(f"config must be a diffusionnag.train.ScoreTrainConfig, got {type(config).__name__}")
@@ -457,13 +537,40 @@ def _config_from(raw, where: Path) -> ScoreTrainConfig:
 
 
 def load_config(directory) -> tuple[ScoreTrainConfig, str]:
-    """``(ScoreTrainConfig, space name)`` of the run that :func:`load_score` would load."""
+    """``(ScoreTrainConfig, space name)`` of the run that :func:`load_score` would load.
+
+    Examples:
+      >>> import dataclasses, json, tempfile
+      >>> from jaxnag import spaces
+      >>> from jaxnag.diffusionnag import train
+      >>> cfg = train.ScoreTrainConfig(iterations=2000)
+      >>> with tempfile.TemporaryDirectory() as d:
+      ...     run, _ = train.prepare(d, spaces.get("nb201"), cfg)  # what train_score writes first, then:
+      ...     _ = (run / "run.json").write_text(json.dumps(dict(train=dataclasses.asdict(cfg))))
+      ...     (run / "2000").mkdir()  # stands in for orbax's step folder (real training takes minutes)
+      ...     print(train.load_config(d) == (cfg, "nb201"))
+      True
+    """
     config, space_name, _ = _locate(Path(directory))
     return config, space_name
 
 
 def latest_step(directory) -> int:
-    """The training step of the checkpoint that :func:`load_score` would load."""
+    """The training step of the checkpoint that :func:`load_score` would load.
+
+    Examples:
+      >>> import dataclasses, json, tempfile
+      >>> from jaxnag import spaces
+      >>> from jaxnag.diffusionnag import train
+      >>> cfg = train.ScoreTrainConfig(iterations=4000)
+      >>> with tempfile.TemporaryDirectory() as d:
+      ...     run, _ = train.prepare(d, spaces.get("nb201"), cfg)  # what train_score writes first, then:
+      ...     _ = (run / "run.json").write_text(json.dumps(dict(train=dataclasses.asdict(cfg))))
+      ...     for step in (2000, 4000):  # stand in for orbax's step folders (real training takes minutes)
+      ...         (run / str(step)).mkdir()
+      ...     print(train.latest_step(d))
+      4000
+    """
     _, _, run = _locate(Path(directory))
     return _steps(run)[-1]
 
@@ -475,6 +582,20 @@ def load_score(directory, space=None):
 
     Raises:
       CheckpointError: missing, incomplete or corrupt checkpoint, or a different space or network size.
+
+    Examples:
+      >>> import tempfile
+      >>> from pathlib import Path
+      >>> from jaxnag import spaces
+      >>> from jaxnag.diffusionnag import train
+      >>> with tempfile.TemporaryDirectory() as d:
+      ...     _ = train.prepare(d, spaces.get("nb201"), train.ScoreTrainConfig())  # no step saved yet
+      ...     before = sorted(p.name for p in Path(d).rglob("*"))
+      ...     try:
+      ...         train.load_score(d)
+      ...     except Exception as e:
+      ...         print(type(e).__name__, sorted(p.name for p in Path(d).rglob("*")) == before)  # nothing written
+      CheckpointError True
     """
     from .. import spaces
     directory = Path(directory)

@@ -28,7 +28,17 @@ __all__ = ["Denoiser", "slot_graph"]
 
 
 def slot_graph(space) -> np.ndarray:
-    """bool ``[R, R]``: slots whose edges share a node (all True for spaces without fixed edges)."""
+    """bool ``[R, R]``: slots whose edges share a node (all True for spaces without fixed edges).
+
+    Examples:
+      >>> from jaxnag import spaces
+      >>> from jaxnag.discrete.denoiser import slot_graph
+      >>> g = slot_graph(spaces.get("nb201"))  # edges 0-1, 0-2, 1-2, 0-3, 1-3, 2-3
+      >>> g.shape, g[0].tolist()  # 0-1 meets every edge but 2-3
+      ((6, 6), [True, True, True, True, True, False])
+      >>> bool(slot_graph(spaces.get("nb101")).all())  # no fixed edges
+      True
+    """
     r = space.num_slots
     if space.edges is None:
         return np.ones((r, r), bool)

@@ -34,24 +34,62 @@ def _bcast(v, like):
 
 
 def q_probs(x0_probs: jax.Array, abar_t, prior: jax.Array) -> jax.Array:
-    """Marginal ``q(x_t | x_0)`` probabilities ``[..., R, C]`` (``abar_t`` scalar or ``[...]``)."""
+    """Marginal ``q(x_t | x_0)`` probabilities ``[..., R, C]`` (``abar_t`` scalar or ``[...]``).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag.discrete import diffusion
+      >>> p = diffusion.q_probs(jnp.array([[1.0, 0.0]]), 0.6, jnp.full((1, 2), 0.5))  # 0.6 x_0 + 0.4 prior
+      >>> [[round(v, 3) for v in row] for row in p.tolist()]
+      [[0.8, 0.2]]
+    """
     a = _bcast(jnp.asarray(abar_t, jnp.float32), x0_probs)
     return a * x0_probs + (1.0 - a) * jnp.broadcast_to(prior, x0_probs.shape)
 
 
 def sample_categorical(key: jax.Array, probs: jax.Array) -> jax.Array:
-    """One draw per row of ``probs [..., C]`` -> int32 ``[...]``."""
+    """One draw per row of ``probs [..., C]`` -> int32 ``[...]``.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag.discrete import diffusion
+      >>> x = diffusion.sample_categorical(jax.random.key(0), jnp.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]))
+      >>> x.tolist(), x.dtype
+      ([1, 0], dtype('int32'))
+    """
     return jax.random.categorical(key, jnp.log(jnp.maximum(probs, 1e-30)), axis=-1).astype(jnp.int32)
 
 
 def q_sample(key: jax.Array, x0: jax.Array, abar_t, prior: jax.Array) -> jax.Array:
-    """Draw ``x_t ~ q(x_t | x_0)`` for int ``x0 [..., R]``."""
+    """Draw ``x_t ~ q(x_t | x_0)`` for int ``x0 [..., R]`` (int32, the same shape).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag.discrete import diffusion
+      >>> prior, x0 = jnp.array([[0.0, 0.0, 1.0]] * 4), jnp.array([[0, 1, 0, 1]])  # the prior: always choice 2
+      >>> q_sample = jax.jit(diffusion.q_sample)
+      >>> q_sample(jax.random.key(0), x0, 1.0, prior).tolist()  # abar 1: no noise yet
+      [[0, 1, 0, 1]]
+      >>> q_sample(jax.random.key(0), x0, 0.0, prior).tolist()  # abar 0: the prior
+      [[2, 2, 2, 2]]
+    """
     c = prior.shape[-1]
     return sample_categorical(key, q_probs(jax.nn.one_hot(x0, c), abar_t, prior))
 
 
 def posterior_probs(x_t: jax.Array, x0_probs: jax.Array, alpha_t, abar_prev, prior: jax.Array) -> jax.Array:
-    """``q(x_{t-1} | x_t, x_0)`` with ``x_0`` given as probabilities ``[..., R, C]``."""
+    """``q(x_{t-1} | x_t, x_0)`` with ``x_0`` given as probabilities ``[..., R, C]`` (``x_t`` int ``[..., R]``;
+    the result ``[..., R, C]``, rows summing to 1).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag.discrete import diffusion
+      >>> # (0.8 [x = 0] + 0.2 * 0.5) * (0.5 [x = 1] + 0.5 * 0.5) = (0.225, 0.075), normalised
+      >>> post = jax.jit(diffusion.posterior_probs)
+      >>> p = post(jnp.array([0]), jnp.array([[0.0, 1.0]]), 0.8, 0.5, jnp.full((1, 2), 0.5))
+      >>> [[round(v, 3) for v in row] for row in p.tolist()]
+      [[0.75, 0.25]]
+    """
     c = prior.shape[-1]
     onehot = jax.nn.one_hot(x_t, c)
     prior_b = jnp.broadcast_to(prior, x0_probs.shape)
@@ -73,6 +111,18 @@ def loss(logits: jax.Array, x0: jax.Array, x_t: jax.Array, t: jax.Array, abar: j
     Args:
       logits: model output ``[B, R, C]`` (masked entries very negative).
       x0, x_t: int ``[B, R]``; t: int ``[B]`` in 1..T.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag.discrete import diffusion
+      >>> abar, prior = diffusion.cosine_schedule(10), jnp.full((3, 4), 0.25)
+      >>> x0, x_t, t = jnp.array([[0, 1, 2], [3, 3, 3]]), jnp.array([[0, 2, 2], [1, 3, 0]]), jnp.array([5, 1])
+      >>> loss = jax.jit(diffusion.loss)
+      >>> sure = 20.0 * jax.nn.one_hot(x0, 4)  # logits that predict x_0 exactly: no loss left
+      >>> round(float(loss(sure, x0, x_t, t, abar, prior)), 3)
+      0.0
+      >>> round(float(loss(jnp.zeros((2, 3, 4)), x0, x_t, t, abar, prior)), 3)  # a uniform guess
+      2.797
     """
     c = prior.shape[-1]
     x0_pred = jax.nn.softmax(logits, axis=-1)
@@ -92,6 +142,16 @@ def sample(key: jax.Array, denoise: Callable[[jax.Array, jax.Array], jax.Array],
     """Ancestral sampling of ``n`` architectures from ``x_T ~ Cat(prior)``; argmax of the predicted
     ``x_0`` at the last step (or ``decode(logits [n, R, C])``, a space's decoding into valid encodings:
     ``space.from_one_hot``). ``denoise(x_t [n, R], t [n]) -> logits [n, R, C]``. One ``lax.scan``.
+    Returns int32 ``[n, R]``.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag.discrete import diffusion
+      >>> logits = jnp.log(jnp.array([[0.1, 0.7, 0.2], [0.6, 0.2, 0.2]]))  # a denoiser that ignores x_t
+      >>> denoise = lambda x, t: jnp.broadcast_to(logits, x.shape + (3,))
+      >>> draw = lambda key: diffusion.sample(key, denoise, jnp.full((2, 3), 1 / 3), steps=50, n=4)
+      >>> jax.eval_shape(draw, jax.random.key(0))  # shapes only: 4 architectures of 2 slots
+      ShapeDtypeStruct(shape=(4, 2), dtype=int32)
     """
     final = (lambda z: jnp.argmax(z, axis=-1).astype(jnp.int32)) if decode is None else decode
     abar = cosine_schedule(steps)

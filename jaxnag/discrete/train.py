@@ -79,7 +79,20 @@ jax.tree_util.register_static(DenoiserTrainConfig)
 def isomorphic_variants(ops, space, cap: int = 64) -> tuple[jax.Array, jax.Array]:
     """Encodings isomorphic to each row of ``ops [k, R]`` (jittable): ``(variants [k, cap, R], counts [k])``,
     the first ``counts[i]`` entries of row ``i`` being distinct members of its class (itself at least; only
-    itself on a space without a canonical table)."""
+    itself on a space without a canonical table).
+
+    Examples:
+      >>> import jax, numpy as np
+      >>> from jaxnag import spaces
+      >>> from jaxnag.discrete import train
+      >>> s = spaces.get("nb201")
+      >>> ops = np.array([[1, 0, 0, 3, 3, 3], [3, 3, 3, 1, 3, 3]])
+      >>> variants, counts = jax.jit(lambda o: train.isomorphic_variants(o, s, cap=4))(ops)
+      >>> variants.shape, counts.tolist()  # the first cell has one other encoding of the same network
+      ((2, 4, 6), [2, 1])
+      >>> variants[0, :2].tolist()  # on the path 0-1-3: skip then conv, or conv then skip
+      [[1, 0, 0, 3, 3, 3], [3, 0, 0, 3, 1, 3]]
+    """
     ops = jnp.asarray(ops, jnp.int32)
     if not space.has_canonical:
         return ops[:, None, :], jnp.ones(ops.shape[0], jnp.int32)
@@ -101,7 +114,18 @@ def _build(key, space, config: DenoiserTrainConfig) -> Denoiser:
 
 def graphdef(space, config: DenoiserTrainConfig):
     """The static definition of the denoiser (``nnx.split`` of an abstract one): ``(graphdef, state)``
-    with the state's shapes only."""
+    with the state's shapes only.
+
+    Examples:
+      >>> from jaxnag import spaces
+      >>> from jaxnag.discrete import train
+      >>> s, cfg = spaces.get("nb201"), train.DenoiserTrainConfig(d=8, layers=1, heads=1)
+      >>> graph, state = train.graphdef(s, cfg)
+      >>> state["slot"].shape, state["out"]["kernel"].shape  # a d-vector per slot; logits over 5 choices
+      ((6, 8), (8, 5))
+      >>> graph == train.graphdef(s, cfg)[0]  # static: a jit keys its compilation on it
+      True
+    """
     return nnx.split(nnx.eval_shape(lambda: _build(jax.random.key(0), space, config)))
 
 
@@ -111,6 +135,17 @@ def train_state(key: jax.Array, data_ops: jax.Array, weights: jax.Array, prior: 
     positive (drawn in proportion to them), with limit distribution ``prior [R, C]``. Pure and
     jittable (``vmap`` over keys, data and priors): returns ``(state, losses [iterations])``, the
     model being ``nnx.merge(graphdef(space, config)[0], state)``.
+
+    Examples:
+      >>> import jax, numpy as np
+      >>> from jaxnag import spaces
+      >>> from jaxnag.discrete import train
+      >>> s, cfg = spaces.get("nb201"), train.DenoiserTrainConfig(steps=4, d=8, layers=1, heads=1, iterations=3)
+      >>> data, prior = np.array([[3, 3, 3, 1, 3, 3], [3, 3, 2, 1, 3, 3]]), np.full((6, 5), 0.2, np.float32)
+      >>> run = lambda k: train.train_state(k, data, np.ones(2, np.float32), prior, s, cfg)
+      >>> state, losses = jax.eval_shape(run, jax.random.key(0))  # shapes only, nothing trained
+      >>> losses.shape, state["slot"].shape
+      ((3,), (6, 8))
     """
     k_model, k_loop = jax.random.split(key)
     graph, params, rest = nnx.split(_build(k_model, space, config), nnx.Param, ...)  # trainable params, masks
@@ -136,7 +171,18 @@ def train_state(key: jax.Array, data_ops: jax.Array, weights: jax.Array, prior: 
 
 
 def sample(key: jax.Array, state, prior: jax.Array, n: int, space, config: DenoiserTrainConfig) -> jax.Array:
-    """``n`` architectures (int32 ``[n, R]``) by ancestral sampling from a trained ``state``; jittable."""
+    """``n`` architectures (int32 ``[n, R]``) by ancestral sampling from a trained ``state``; jittable.
+
+    Examples:
+      >>> import jax, numpy as np
+      >>> from jaxnag import spaces
+      >>> from jaxnag.discrete import train
+      >>> s, cfg = spaces.get("nb201"), train.DenoiserTrainConfig(steps=4, d=8, layers=1, heads=1)
+      >>> _, state = train.graphdef(s, cfg)  # abstract: train_state gives a trained one
+      >>> prior = np.full((6, 5), 0.2, np.float32)
+      >>> jax.eval_shape(lambda k, st: train.sample(k, st, prior, 5, s, cfg), jax.random.key(0), state)
+      ShapeDtypeStruct(shape=(5, 6), dtype=int32)
+    """
     model = nnx.merge(graphdef(space, config)[0], state)
     return diffusion.sample(key, model, jnp.asarray(prior, jnp.float32), config.steps, n,
                             space.from_one_hot if space.has_decoding else None)
@@ -148,7 +194,18 @@ _sample = jax.jit(sample, static_argnames=("n", "space", "config"))
 
 def fit(key: jax.Array, data_ops, prior, space, config: DenoiserTrainConfig = DenoiserTrainConfig()):
     """Train a :class:`Denoiser` on ``data_ops [k, R]`` (host wrapper of :func:`train_state`, compiled
-    once per space, config and data shape). Returns ``(model, losses [iterations])``."""
+    once per space, config and data shape). Returns ``(model, losses [iterations])``.
+
+    Examples:
+      >>> import jax, numpy as np
+      >>> from jaxnag import spaces
+      >>> from jaxnag.discrete import train
+      >>> s, cfg = spaces.get("nb201"), train.DenoiserTrainConfig(steps=4, d=8, layers=1, heads=1, iterations=3)
+      >>> data, prior = np.array([[3, 3, 3, 1, 3, 3], [3, 3, 2, 1, 3, 3]]), np.full((6, 5), 0.2)
+      >>> model, losses = jax.eval_shape(lambda k: train.fit(k, data, prior, s, cfg), jax.random.key(0))
+      >>> type(model).__name__, losses.shape  # shapes only: a real call trains for 3 steps
+      ('Denoiser', (3,))
+    """
     data_ops = space.check(data_ops)
     if data_ops.ndim != 2 or len(data_ops) == 0:
         raise ConfigError("fit needs a non-empty [k, R] array of architectures")
@@ -164,7 +221,20 @@ def _sample_graph(key, state, prior, n, graph):
 
 
 def generate(key: jax.Array, model: Denoiser, prior, n: int) -> jax.Array:
-    """Sample ``n`` architectures (int32 ``[n, R]``) from a trained ``model`` (compiled once per network)."""
+    """Sample ``n`` architectures (int32 ``[n, R]``) from a trained ``model`` (compiled once per network).
+
+    Examples:
+      >>> import jax, numpy as np
+      >>> from flax import nnx
+      >>> from jaxnag import spaces
+      >>> from jaxnag.discrete import train
+      >>> from jaxnag.discrete.denoiser import Denoiser
+      >>> model = nnx.eval_shape(lambda: Denoiser(spaces.get("nb201"), steps=4, d=8, layers=1, heads=1,
+      ...                                         rngs=nnx.Rngs(0)))  # shapes only (fit gives a trained one)
+      >>> prior = np.full((6, 5), 0.2, np.float32)
+      >>> jax.eval_shape(lambda k, m: train.generate(k, m, prior, 3), jax.random.key(1), model)
+      ShapeDtypeStruct(shape=(3, 6), dtype=int32)
+    """
     graph, state = nnx.split(model)
     return _sample_graph(key, state, jnp.asarray(prior, jnp.float32), n, graph)
 

@@ -436,7 +436,20 @@ def param_count(ops, **size):
     affine, in_channels; default DARTS's CIFAR-10 network), counted without building the network (equal to
     ``count(Network(ops, **size))``: the tests check it). A genotype string or one numpy encoding gives an int
     (checked: an invalid one raises); a jax array of encodings ``[..., 28]`` gives int32 ``[...]``, jittable (a
-    node's edges simply add up: validity is the caller's)."""
+    node's edges simply add up: validity is the caller's).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.models import darts
+      >>> from jaxnag.spaces.darts import DARTS_V2
+      >>> ops = spaces.get("darts").from_string(DARTS_V2)
+      >>> darts.param_count(DARTS_V2, channels=4, layers=3), darts.param_count(ops, channels=4, layers=3)
+      (2858, 2858)
+      >>> both = jnp.stack([jnp.asarray(ops), jnp.zeros(28, jnp.int32)])  # DARTS-V2, and every edge "none"
+      >>> darts.param_count(both, channels=4, layers=3).tolist()  # jittable; the second is the fixed part alone
+      [2858, 2198]
+    """
     size = {**SIZE, "in_channels": 3, **size}
     fixed, per_slot = _param_table(size)
     if isinstance(ops, jax.Array):

@@ -218,7 +218,17 @@ def conv_layer(cin: int, cout: int, k: int, rngs, *, stride: int = 1, padding=No
 
 
 def count(module: nnx.Module) -> int:
-    """Trainable parameters of an NNX module (batch norm's running statistics are not parameters)."""
+    """Trainable parameters of an NNX module (batch norm's running statistics are not parameters); an abstract
+    module (``nnx.eval_shape``) is counted without allocating it.
+
+    Examples:
+      >>> from flax import nnx
+      >>> from jaxnag.models import layers
+      >>> layers.count(nnx.BatchNorm(4, rngs=nnx.Rngs(0)))  # scale and bias; not the running mean and variance
+      8
+      >>> layers.count(nnx.eval_shape(lambda: nnx.Linear(100, 10, rngs=nnx.Rngs(0))))
+      1010
+    """
     return int(sum(np.size(p) for p in jax.tree.leaves(nnx.state(module, nnx.Param))))
 
 

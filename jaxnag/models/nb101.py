@@ -188,7 +188,20 @@ def param_count(ops, **size) -> int:
     """Trainable parameters of :class:`Network` of ``ops`` (an encoding or arch string; ``size``: channels, stacks,
     cells, classes,
     in_channels; default the benchmark's), counted from the cell without building the network (equal to
-    ``count(Network(ops, **size))``: the tests check it)."""
+    ``count(Network(ops, **size))``: the tests check it).
+
+    Examples:
+      >>> from flax import nnx
+      >>> from jaxnag import spaces
+      >>> from jaxnag.models import nb101
+      >>> ops = spaces.get("nb101").from_string(
+      ...     "0110001|0001000|0001000|0000001|0000000|0000000|0000000"
+      ...     "|conv3x3-bn-relu|maxpool3x3|conv1x1-bn-relu|conv3x3-bn-relu|conv3x3-bn-relu")
+      >>> size = dict(channels=8, stacks=2, cells=1)
+      >>> net = nnx.eval_shape(lambda: nb101.Network(ops, **size, rngs=nnx.Rngs(0)))  # shapes only
+      >>> nb101.param_count(ops, **size), nb101.count(net)
+      (4418, 4418)
+    """
     size = {**SIZE, "in_channels": 3, **size}
     matrix, names = spec(ops)
     c = size["channels"]

@@ -21,7 +21,18 @@ __all__ = ["Block", "TimeEmbedding", "sinusoidal"]
 
 
 def sinusoidal(x: jax.Array, dim: int, max_period: float = 10_000.0) -> jax.Array:
-    """Sinusoidal features ``[..., dim]`` of a scalar input ``x [...]`` (time, sigma or position)."""
+    """Sinusoidal features ``[..., dim]`` of a scalar input ``x [...]`` (time, sigma or position): the sines of
+    ``dim // 2`` frequencies, then their cosines.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag.nn.layers import sinusoidal
+      >>> e = sinusoidal(jnp.array([0.0, 1.0]), 8)
+      >>> e.shape, e[0].tolist()  # at 0: every sine 0, every cosine 1
+      ((2, 8), [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0])
+      >>> round(float(e[1, 0]), 4)  # the first frequency is 1: sin(1)
+      0.8415
+    """
     half = dim // 2
     freqs = jnp.exp(-math.log(max_period) * jnp.arange(half, dtype=jnp.float32) / half)
     x = jnp.asarray(x, jnp.float32)[..., None]
