@@ -59,6 +59,14 @@ class _Parser(argparse.ArgumentParser):
         raise CLIError(f"{self.prog}: {message} (see --help)")
 
 
+def _keys(seed: int, n: int | None = None):
+    """``jax.random.key(seed)``, or the runs' keys ``jax.random.split(jax.random.key(seed), n)``, made by one
+    compiled program (made eagerly, they compile two or three)."""
+    import jax
+    make = (lambda s: jax.random.key(s)) if n is None else (lambda s: jax.random.split(jax.random.key(s), n))
+    return jax.jit(make)(np.uint32(seed))  # the same keys for every seed up to SEED_MAX (tested)
+
+
 def _version() -> str:
     from . import __version__
     return __version__
@@ -292,7 +300,7 @@ def _cmd_generate_proxy(args):
     settings = _resolved(settings, config, note)
     from . import proxies
     fit, label = _proxy_fitness(args, space)
-    keys = jax.random.split(jax.random.key(args.seed), args.seeds)
+    keys = _keys(args.seed, args.seeds)
     print(f"jaxnag: compiling and running {args.seeds} x {args.method} on the proxy {label} ...", file=sys.stderr,
           flush=True)
     t0 = time.perf_counter()
@@ -540,7 +548,7 @@ def _run_seeds(args, gen, space, config, fitness, context, notes):
     compiled = parallel.compile_fitting(run, args.seeds, fitness, context, flag="--seeds", announce=lambda: print(
         f"jaxnag: compiling and running {args.seeds} x {args.method} on {fitness.name} in one call ...",
         file=sys.stderr, flush=True))
-    keys = jax.random.split(jax.random.key(args.seed), args.seeds)
+    keys = _keys(args.seed, args.seeds)
     res = jax.block_until_ready(compiled(keys, fitness, context))
     gen.check_result(res, config, notes)
     return res
@@ -666,8 +674,6 @@ def _cmd_bench(args):
 
 
 def _cmd_prior(args):
-    import jax
-
     from . import prior, tables
     check_int("--k", args.k, lo=1)
     check_int("--seed", args.seed, lo=0, hi=SEED_MAX)
@@ -679,7 +685,7 @@ def _cmd_prior(args):
     if args.k > rows:
         raise CLIError(f"--k {args.k} is more than the {rows} architectures "
                        f"{'of ' + table.name if args.budget is None else 'queried (--budget)'}")
-    r = prior.score_table(jax.random.key(args.seed), table, args.k, args.method, args.budget)
+    r = prior.score_table(_keys(args.seed), table, args.k, args.method, args.budget)
     space = table.space
     if args.json:
         print(json.dumps(dict(benchmark=table.info.benchmark, dataset=table.info.dataset, k=args.k,
@@ -717,7 +723,7 @@ def _cmd_train_score(args):
     cfg = train.ScoreTrainConfig(net=args.net, iterations=args.iterations, batch=args.batch, lr=args.lr,
                             sigma_max=args.sigma_max, log_every=min(args.log_every, args.iterations),
                             ckpt_every=args.ckpt_every)
-    model, info = train.train_score(jax.random.key(args.seed), space, cfg, args.out, resume=not args.restart)
+    model, info = train.train_score(_keys(args.seed), space, cfg, args.out, resume=not args.restart)
     final = info["losses"][-1] if info["losses"] else float("nan")
     verb = "trained" if info["saved"] else "nothing to train:"
     print(f"{verb} {args.out} ({info['run']}): {info['steps']} steps, saved steps {info['saved'] or 'none new'}, "
@@ -727,7 +733,7 @@ def _cmd_train_score(args):
         from .diffusionnag.sampler import pc_sample
         v, f = encoding.shape(space)
         x = jax.jit(lambda k: pc_sample(k, model, cfg.make_sde(), (args.validity_samples, v, f), args.pc_steps))(
-            jax.random.key(args.seed))
+            _keys(args.seed))
         m = encoding.metrics(encoding.binarize(x), space)
         print(f"validity of {m['n']} unguided samples ({args.pc_steps} PC steps): {m['validity']:.0%}, "
               f"uniqueness {m['uniqueness']:.0%}")

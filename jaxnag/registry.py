@@ -24,6 +24,7 @@ import dataclasses
 import functools
 from collections.abc import Callable
 
+import jax
 import jax.numpy as jnp
 
 from .errors import ConfigError, UnknownName, renamed
@@ -39,6 +40,14 @@ class Setting:
 
     ``context=True`` marks a setting that names the generator's context (a table to score,
     a checkpoint folder) rather than a config field.
+
+    Examples:
+      >>> from jaxnag import registry
+      >>> s = registry.settings("random")["budget"]  # the CLI's --budget of random search
+      >>> s.default, s.type.__name__, s.help, s.context
+      (300, 'int', 'unique queries', False)
+      >>> registry.settings("evosax")["strategy"].choices  # the only values --strategy takes
+      ('DiffusionEvolution', 'SimpleGA', 'CMA_ES')
     """
 
     default: object
@@ -177,7 +186,8 @@ def _evosax() -> Generator:
     from .baselines import evosax_adapter as evo
 
     def config(space, strategy="SimpleGA", population=30, generations=100):
-        evo.make_strategy(strategy, population, 2, generations)  # evosax installed, strategy known
+        # evosax installed, strategy known; built abstractly (its constructor's eager arithmetic compiles nothing)
+        jax.eval_shape(lambda: [evo.make_strategy(strategy, population, 2, generations)][:0])
         return evo.Config(strategy, population, generations)
 
     return Generator("evosax", "an evosax strategy on the one-hot relaxation (extra: jaxnag[baselines])", evo.Config,

@@ -49,3 +49,24 @@ def test_an_unwritable_cache_folder_is_one_line_and_the_command_runs(tmp_path):
                        timeout=120)
     assert p.returncode == 0 and "nb201" in p.stdout
     assert [line for line in p.stderr.splitlines() if "compilation cache off" in line] == [p.stderr.strip()]
+
+
+TINY = ["--seeds", "2", "--json"]
+
+
+@pytest.mark.slow  # a fresh process per command, 5-20 s each on 2 cores
+@pytest.mark.parametrize("args, programs", [
+    (["generate", "--method", "ednag", "--population", "8", "--steps", "10"], 3),  # rule table, keys, run
+    (["generate", "--method", "ednag", "--benchmark", "nb201", "--population", "8", "--steps", "10"], 2),
+    (["generate", "--method", "rea", "--budget", "40"], 3),
+    (["generate", "--method", "evosax", "--generations", "5"], 3),
+    (["generate", "--method", "ednag", "--population", "8", "--steps", "10", "--budget", "40"], 3),
+    (["generate", "--method", "pgnag", "--benchmark", "nb201"], 2),
+    (["prior", "--benchmark", "nb201"], 2),  # key, scoring
+], ids=["ednag", "ednag-nb201", "rea", "evosax", "ednag-budget", "pgnag", "prior"])
+def test_a_command_compiles_each_of_its_programs_once(args, programs, tmp_path, data_dir):
+    """Setup is numpy (tables, validity, ranks) and keys are one program: a command compiles its programs
+    only, once each (the issue counted 25 for ednag and 37 for pgnag)."""
+    extra = TINY if args[0] == "generate" else ["--json"]
+    _, counts = _run(["--no-cache", *args, *extra, "--data-dir", str(data_dir)], tmp_path / "unused", tmp_path)
+    assert counts["requests"] <= programs, counts

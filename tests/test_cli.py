@@ -247,3 +247,16 @@ def test_generate_objectives_prints_the_front(capsys, data_dir, tmp_path):
             assert float(acc.to_metric(acc(space.from_string(p["arch"])))) == pytest.approx(p["test_acc"])
     code, _, err = run(capsys, *args[:-2], "--seeds", "1", "--metric", "test_acc")
     assert code != 0 and "--metric names one objective" in err
+
+
+def test_the_commands_keys_are_jax_random_keys_of_the_seed():
+    """The command line makes its keys in one compiled program: the same keys as ``jax.random.key(seed)`` and
+    ``jax.random.split(key, n)`` made eagerly, for every seed up to SEED_MAX."""
+    import jax
+
+    from jaxnag import cli
+    for seed in (0, 7, 2**31 - 1, 2**31, cli.SEED_MAX):
+        eager = jax.random.key(seed)
+        np.testing.assert_array_equal(jax.random.key_data(cli._keys(seed)), jax.random.key_data(eager))
+        np.testing.assert_array_equal(jax.random.key_data(cli._keys(seed, 3)),
+                                      jax.random.key_data(jax.random.split(eager, 3)))

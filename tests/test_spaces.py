@@ -207,3 +207,20 @@ def test_neighbours_differ_in_exactly_one_slot(name):
         changed = {(int(np.argmax(d)), int(row[np.argmax(d)])) for d, row in zip(diff[i], np.asarray(nb[i]))}
         assert len(changed) == r * (c - 1)
     np.testing.assert_array_equal(valid, space.is_valid(nb))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_is_valid_on_host_rows_equals_the_traced_rule(name):
+    """numpy rows are checked on the host (a table lookup, or the rule compiled once): the same answers as the
+    traced rule, out-of-range choices included."""
+    space = spaces.get(name)
+    rows = _pool(name)[:16]  # valid rows (drawn once for the module)
+    noise = np.random.default_rng(2).integers(-1, space.num_choices + 1, (48, space.num_slots))
+    rows = np.concatenate([rows, noise.astype(np.int32)])
+    host = space.is_valid(rows)
+    assert isinstance(host, np.ndarray) and host.dtype == np.bool_ and host.shape == (64,)
+    np.testing.assert_array_equal(host, np.asarray(jax.jit(space.is_valid)(rows)))
+    if space.enumerable:  # unrank: numpy in, numpy out
+        back = space.unrank(space.rank(rows[:16]))
+        assert isinstance(back, np.ndarray)
+        np.testing.assert_array_equal(back, rows[:16])

@@ -188,13 +188,14 @@ class SearchSpace:
         return ops @ jnp.asarray(weights, jnp.int32)
 
     def unrank(self, index: jax.Array) -> jax.Array:
-        """Inverse of :meth:`rank`: int ``[...]`` -> int32 ``[..., R]``."""
-        index = jnp.asarray(index).astype(jnp.int32)
+        """Inverse of :meth:`rank`: int ``[...]`` -> int32 ``[..., R]``; numpy in, numpy out."""
+        xp = np if isinstance(index, (np.ndarray, np.integer, int)) else jnp
+        index = xp.asarray(index).astype(xp.int32)
         out = []
         for radix in self.choice_counts[::-1]:
             out.append(index % int(radix))
             index = index // int(radix)
-        return jnp.stack(out[::-1], axis=-1).astype(jnp.int32)
+        return xp.stack(out[::-1], axis=-1).astype(xp.int32)
 
     def all_ops(self) -> np.ndarray:
         """Every encoding of the space, int32 ``[size, R]`` in rank order (host-side)."""
@@ -203,13 +204,32 @@ class SearchSpace:
 
     # --------------------------------------------------------------- validity
     def is_valid(self, ops: jax.Array) -> jax.Array:
-        """bool ``[...]``: every slot in range and the space's own constraints hold."""
+        """bool ``[...]``: every slot in range and the space's own constraints hold; numpy in, numpy out (on the
+        host the range is checked in numpy and the space's rule runs as one compiled program)."""
+        if isinstance(ops, np.ndarray):
+            ok = np.all((ops >= 0) & (ops < self.choice_counts), axis=-1)
+            if self._extra_valid is not None:
+                safe = np.clip(ops, 0, self.num_choices - 1).astype(np.int32)
+                small = self.size <= _RULE_TABLE_MAX
+                ok = ok & (self._rule_table()[self.rank(safe)] if small else self._rule_on_host(safe))
+            return ok
         ops = jnp.asarray(ops)
         counts = jnp.broadcast_to(jnp.asarray(self.choice_counts), ops.shape)
         ok = jnp.all((ops >= 0) & (ops < counts), axis=-1)
         if self._extra_valid is not None:
             ok = ok & self._extra_valid(jnp.clip(ops, 0, self.num_choices - 1))
         return ok
+
+    def _rule_table(self) -> np.ndarray:
+        """The space's own rule for every encoding, bool ``[size]`` in rank order (host-side, cached): a host
+        check of any rows is then a lookup, and the rule compiles once per space."""
+        return _cached(self, "rule", lambda: self._rule_on_host(self.all_ops()))
+
+    def _rule_on_host(self, ops: np.ndarray) -> np.ndarray:
+        """The space's own rule on in-range int32 numpy rows, as numpy bool ``[...]``: one compiled program per
+        shape (run eagerly, the rule would compile each of its operations), also when called while tracing."""
+        with jax.ensure_compile_time_eval():
+            return np.asarray(_RULE(self, ops))
 
     def connected(self, ops: jax.Array) -> jax.Array:
         """bool ``[...]``: whether the cell's output node is reachable from its input node through edges
@@ -260,8 +280,7 @@ class SearchSpace:
         arr = arr.astype(np.int32)
         if self._extra_valid is None:  # the range was the whole rule (checked above, in numpy)
             return arr
-        with jax.ensure_compile_time_eval():
-            valid = np.asarray(self.is_valid(arr))
+        valid = self.is_valid(arr)
         if not valid.all():
             first = arr.reshape(-1, self.num_slots)[np.argmin(valid.reshape(-1))]
             raise InvalidArchitecture(
@@ -285,8 +304,7 @@ class SearchSpace:
         if not isinstance(arch, str):
             raise InvalidArchitecture(f"{self.name}: arch string must be str, got {type(arch).__name__}")
         ops = self._from_string(arch.strip())
-        with jax.ensure_compile_time_eval():  # a host check, also when called while tracing
-            valid = bool(self.is_valid(ops))
+        valid = bool(self.is_valid(np.asarray(ops)))
         if not valid:
             raise InvalidArchitecture(f"{self.name}: {arch!r} is not a valid architecture of this space")
         return ops
@@ -458,6 +476,8 @@ class SearchSpace:
         return f"SearchSpace({self.name!r}, slots={self.num_slots}, choices={self.num_choices})"
 
 
+_RULE_TABLE_MAX = 1 << 20  # spaces up to this size check host rows by a lookup in the rule's table
+_RULE = jax.jit(lambda space, ops: space._extra_valid(ops), static_argnums=0)
 ENUMERABLE = 1 << 24  # a space up to this size may list its architectures (valid ranks, distinct queries)
 _CACHE: dict[tuple[int, str], np.ndarray] = {}
 

@@ -226,6 +226,19 @@ def from_arrays(space: SearchSpace, ops, values, *, benchmark: str = "custom",
 
     Raises:
       DataError: shapes, duplicates or invalid rows.
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag import errors, spaces, tables
+      >>> s = spaces.categorical("chain2", ("a", "b"), slots=2)
+      >>> t = tables.from_arrays(s, [[0, 1], [1, 1]], [0.5, 0.75], metric="acc")
+      >>> t.values.shape, float(t.optimum), t(np.array([[1, 1], [0, 0]])).tolist()  # no row for [0, 0]: NaN
+      ((4,), 0.75, [0.75, nan])
+      >>> try:
+      ...     tables.from_arrays(s, [[0, 1], [0, 1]], [0.5, 0.75])
+      ... except errors.DataError as e:
+      ...     print(str(e).split(": ")[1])
+      duplicate row for architecture a|b
     """
     where = f"{benchmark}/{dataset} ({source})"
     ops_np = np.asarray(ops)
@@ -259,7 +272,9 @@ def from_arrays(space: SearchSpace, ops, values, *, benchmark: str = "custom",
         raise DataError(f"{where}: metric {metric!r} has no finite value")
     sign = 1.0 if goal == "max" else -1.0
     info = TableInfo(space, benchmark, dataset, metric, source, ops_np, vals_np, goal)
-    return Table(jnp.asarray(sign * dense, jnp.float32), jnp.asarray(np.max(sign * finite), jnp.float32), info)
+    # device_put, not jnp.asarray: copying host arrays that way compiles nothing
+    return Table(jax.device_put((sign * dense).astype(np.float32)), jax.device_put(np.float32(np.max(sign * finite))),
+                 info)
 
 
 def stack(tables: list[Table]) -> Table:
@@ -291,5 +306,15 @@ def stack(tables: list[Table]) -> Table:
 
 
 def unstack(table: Table) -> list[Table]:
-    """The tables a :func:`stack` was made of (each with its own names, rows and optimum)."""
+    """The tables a :func:`stack` was made of (each with its own names, rows and optimum).
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag import spaces, tables
+      >>> s = spaces.categorical("chain2", ("a", "b"), slots=2)
+      >>> ops = s.all_ops()
+      >>> both = tables.stack([tables.from_arrays(s, ops, ops.sum(1) * k, dataset=f"x{k}") for k in (1.0, 2.0)])
+      >>> [(t.info.dataset, float(t.optimum), t.values.shape) for t in tables.unstack(both)]
+      [('x1.0', 2.0, (4,)), ('x2.0', 4.0, (4,))]
+    """
     return [table[i] for i in range(len(table))]
