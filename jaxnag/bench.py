@@ -141,7 +141,22 @@ DEFAULT_CHUNK = 256
 
 @dataclasses.dataclass(frozen=True)
 class MethodEntry:
-    """One method of the grid after sweep expansion: one label, one set of settings."""
+    """One method of the grid after sweep expansion: one label, one set of settings.
+
+    Examples:
+      >>> import pathlib, tempfile
+      >>> from jaxnag import bench
+      >>> with tempfile.TemporaryDirectory() as d:
+      ...     path = pathlib.Path(d) / "g.toml"
+      ...     _ = path.write_text('seeds = 2\\n[[benchmarks]]\\nname = "nasbench_graph"\\ndatasets = ["cora"]\\n'
+      ...                         '[[methods]]\\nname = "random"\\nsettings = {budget = 20}\\n'
+      ...                         'sweep = {batch = [10, 20]}\\n')
+      ...     entries = bench.load(path).methods  # one entry per value of the sweep
+      >>> for m in entries:
+      ...     print(m.label, "|", m.method, m.settings, m.context, m.where, m.block)
+      random batch=10 | random {'budget': 20, 'batch': 10} {} methods[0] 0
+      random batch=20 | random {'budget': 20, 'batch': 20} {} methods[0] 0
+    """
 
     label: str
     method: str
@@ -153,7 +168,19 @@ class MethodEntry:
 
 @dataclasses.dataclass(frozen=True)
 class Grid:
-    """A parsed, checked grid file."""
+    """A parsed, checked grid file.
+
+    Examples:
+      >>> import pathlib, tempfile
+      >>> from jaxnag import bench
+      >>> with tempfile.TemporaryDirectory() as d:
+      ...     path = pathlib.Path(d) / "g.toml"
+      ...     _ = path.write_text('seeds = [0, 7]\\n[[benchmarks]]\\nname = "nasbench_graph"\\ndatasets = ["cora"]\\n'
+      ...                         '[[methods]]\\nname = "random"\\nsweep = {budget = [10, 20]}\\n')
+      ...     grid = bench.load(path)
+      >>> grid.seeds.tolist(), grid.benchmarks, len(grid.methods), grid.num_cells, grid.out.name
+      ([0, 7], (('nasbench_graph', ('cora',), None),), 2, 4, 'g.jsonl')
+    """
 
     path: Path
     seeds: np.ndarray
@@ -210,6 +237,24 @@ def load(path, *, out=None, chunk: int | None = None, devices: int | None = None
     Raises:
       ConfigError: a bad field, named as ``FILE: methods[1].settings.budget: ...``.
       DataError: the file is missing or not TOML.
+
+    Examples:
+      >>> import pathlib, tempfile
+      >>> from jaxnag import bench, errors
+      >>> with tempfile.TemporaryDirectory() as d:
+      ...     path = pathlib.Path(d) / "g.toml"
+      ...     _ = path.write_text('seeds = 3\\n[[benchmarks]]\\nname = "nasbench_graph"\\n'
+      ...                         'datasets = ["cora", "citeseer"]\\n'
+      ...                         '[[methods]]\\nname = "random"\\nsweep = {budget = [10, 20]}\\n')
+      ...     grid = bench.load(path, chunk=64)
+      ...     print(grid.seeds.tolist(), [m.label for m in grid.methods], grid.num_cells, grid.chunk, grid.out.name)
+      ...     _ = path.write_text(path.read_text().replace("sweep", "settings").replace("[10, 20]", "0"))
+      ...     try:
+      ...         bench.load(path)
+      ...     except errors.ConfigError as e:
+      ...         print(str(e).split(": ", 1)[1])  # the error names the field (after the file's path)
+      [0, 1, 2] ['random budget=10', 'random budget=20'] 12 64 g.jsonl
+      methods[0].settings.budget must be an integer in [1, 26206], got 0
     """
     from . import tables
     path = Path(path)
@@ -476,6 +521,20 @@ def read_results(out) -> list[dict]:
 
     Raises:
       DataError: a line that is not a jaxnag bench record (naming the line), or an unreadable file.
+
+    Examples:
+      >>> import json, pathlib, tempfile
+      >>> from jaxnag import bench
+      >>> rec = dict(label="random", method="random", settings={}, benchmark="nasbench_graph", dataset="cora",
+      ...            metric="test", goal="max", seed=0, best=0.8, optimum=0.83, hit=False, queries=20,
+      ...            trace_queries=[10, 20], trace_best=[0.79, 0.8], seconds=0.1, devices=1, processes=1)
+      >>> with tempfile.TemporaryDirectory() as d:
+      ...     out = pathlib.Path(d) / "r.jsonl"
+      ...     print(bench.read_results(out))  # no file yet: no records
+      ...     _ = out.write_text(json.dumps(rec) + "\\n" + json.dumps(rec)[:30])  # a last line cut short by a kill
+      ...     print([r["best"] for r in bench.read_results(out)], out.read_text().count("\\n"))  # the file unchanged
+      []
+      [0.8] 1
     """
     out = Path(out)
     try:
@@ -770,6 +829,21 @@ def run_grid(path, *, out=None, chunk: int | None = None, devices: int | None = 
       ConfigError, DataError: a bad grid or argument, a results file of another grid, a grid whose calls
         do not fit in memory. ``outputs.OutputError``: a path that cannot or must not be written, a results
         file in use. ``Interrupted``: Ctrl-C, after the finished cells were saved.
+
+    Examples:
+      >>> import pathlib, tempfile
+      >>> from jaxnag import bench
+      >>> with tempfile.TemporaryDirectory() as d:
+      ...     grid = pathlib.Path(d) / "g.toml"
+      ...     _ = grid.write_text('seeds = 2\\n[[benchmarks]]\\nname = "nasbench_graph"\\ndatasets = ["cora"]\\n'
+      ...                         '[[methods]]\\nname = "random"\\nsettings = {budget = 20}\\n')
+      ...     first = bench.run_grid(grid, progress=False, plot=False, echo=False)
+      ...     again = bench.run_grid(grid, progress=False, plot=False, echo=False)  # resumed: every cell is done
+      ...     print(first == again, len(bench.read_results(grid.with_suffix(".jsonl"))),
+      ...           sorted(p.name for p in grid.parent.iterdir()))
+      True 2 ['g.jsonl', 'g.md', 'g.toml']
+      >>> first[0]["runs"], first[0]["mean_queries"]
+      (2, 20.0)
     """
     import jax
 
@@ -1067,7 +1141,16 @@ class _Progress:
 # ----------------------------------------------------------------------------- summary
 def summarise(records: list[dict]) -> list[dict]:
     """One row per label x benchmark x dataset: runs, hit rate, mean and std of the best metric,
-    mean unique queries, total seconds."""
+    mean unique queries, total seconds.
+
+    Examples:
+      >>> from jaxnag import bench
+      >>> records = [dict(label="random", benchmark="nb201", dataset="cifar10", best=b, hit=h, optimum=94.37,
+      ...                 goal="max", queries=q, seconds=1.5) for b, h, q in ((93.5, False, 100), (94.37, True, 80))]
+      >>> row, = bench.summarise(records)
+      >>> row["runs"], row["hit_rate"], round(row["mean_best"], 3), row["mean_queries"], row["seconds"]
+      (2, 0.5, 93.935, 90.0, 3.0)
+    """
     groups: dict = {}
     for r in records:
         groups.setdefault((r["label"], r["benchmark"], r["dataset"]), []).append(r)

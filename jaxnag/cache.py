@@ -28,7 +28,19 @@ OFF = ("off", "0", "false", "no", "")  # values of JAXNAG_CACHE_DIR that turn th
 
 
 def folder(given: str | os.PathLike | None = None) -> Path | None:
-    """The cache folder (see the module docstring), or None where ``JAXNAG_CACHE_DIR`` turns it off."""
+    """The cache folder (see the module docstring), or None where ``JAXNAG_CACHE_DIR`` turns it off.
+
+    Examples:
+      >>> import os
+      >>> from unittest import mock
+      >>> from jaxnag import cache
+      >>> with mock.patch.dict(os.environ, {"JAXNAG_CACHE_DIR": "/tmp/xla-cache"}):  # os.environ restored after
+      ...     print(cache.folder(), cache.folder("/tmp/mine"))  # the argument first, then the variable
+      ...     os.environ["JAXNAG_CACHE_DIR"] = "off"
+      ...     print(cache.folder())
+      /tmp/xla-cache /tmp/mine
+      None
+    """
     if given is not None:
         return Path(given).expanduser()
     env = os.environ.get("JAXNAG_CACHE_DIR")
@@ -40,7 +52,26 @@ def folder(given: str | os.PathLike | None = None) -> Path | None:
 
 def enable(given: str | os.PathLike | None = None, *, quiet: bool = False) -> Path | None:
     """Turn the persistent compilation cache on in :func:`folder` (created if missing); returns it, or
-    None where it is off or its folder cannot be written (said in one line on stderr unless ``quiet``)."""
+    None where it is off or its folder cannot be written (said in one line on stderr unless ``quiet``).
+
+    Examples:
+      >>> import tempfile, jax
+      >>> from jaxnag import cache
+      >>> names = ("jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs",
+      ...          "jax_persistent_cache_min_entry_size_bytes")
+      >>> saved = {n: getattr(jax.config, n) for n in names}
+      >>> with tempfile.TemporaryDirectory() as d:
+      ...     try:
+      ...         path = cache.enable(d + "/xla")
+      ...         print(path.name, path.is_dir(), jax.config.jax_compilation_cache_dir == str(path))
+      ...         with open(d + "/file", "w"):  # a folder that cannot be made: the cache stays off
+      ...             print(cache.enable(d + "/file/xla", quiet=True))
+      ...     finally:
+      ...         for n, v in saved.items():
+      ...             jax.config.update(n, v)
+      xla True True
+      None
+    """
     path = folder(given)
     if path is None:
         return None

@@ -75,7 +75,23 @@ def check(x, y, *, name: str = "data", classes: int | None = None) -> tuple[np.n
 
 def load(path, *, classes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(x, y)`` from an ``.npz`` file with keys ``x`` and ``y``, checked; labels must lie below
-    ``classes`` when given."""
+    ``classes`` when given: float32 ``[n, H, W, C]`` and int32 ``[n]``.
+
+    Examples:
+      >>> import pathlib, tempfile, numpy as np
+      >>> from jaxnag import data, errors
+      >>> with tempfile.TemporaryDirectory() as d:
+      ...     path = pathlib.Path(d) / "tiny.npz"
+      ...     np.savez(path, x=np.ones((3, 4, 4, 1), np.uint8), y=np.array([0, 1, 2]))
+      ...     x, y = data.load(path)
+      ...     print(x.shape, x.dtype, y.tolist())
+      ...     try:
+      ...         data.load(path, classes=2)
+      ...     except errors.DataError as e:
+      ...         print(str(e).split(": ")[1])
+      (3, 4, 4, 1) float32 [0, 1, 2]
+      labels y must lie in 0..1 for 2 classes, got max 2
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"no dataset file {path}: pass an .npz with images 'x' [n, H, W, C] and labels 'y' [n]")
@@ -94,7 +110,23 @@ def load(path, *, classes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
 
 
 def save(path, x, y) -> Path:
-    """Write ``x, y`` (checked) to ``path`` as a dataset file."""
+    """Write ``x, y`` (checked) to ``path`` as a dataset file; returns ``path``.
+
+    Examples:
+      >>> import pathlib, tempfile, numpy as np
+      >>> from jaxnag import data, errors
+      >>> x, y = np.random.default_rng(0).normal(size=(5, 4, 4, 3)), np.array([0, 1, 0, 1, 1])
+      >>> with tempfile.TemporaryDirectory() as d:
+      ...     path = data.save(pathlib.Path(d) / "mine.npz", x, y)
+      ...     x2, y2 = data.load(path)
+      ...     try:
+      ...         data.save(pathlib.Path(d) / "bad.npz", x, y - 1)  # checked first: nothing written
+      ...     except errors.DataError as e:
+      ...         print(e, sorted(p.name for p in path.parent.iterdir()))
+      data: labels y must be >= 0, got -1 ['mine.npz']
+      >>> bool(np.allclose(x2, x)), y2.tolist()  # float32 images, int32 labels
+      (True, [0, 1, 0, 1, 1])
+    """
     x, y = check(x, y)
     path = Path(path)
     np.savez_compressed(path, x=x, y=y)
@@ -103,7 +135,14 @@ def save(path, x, y) -> Path:
 
 def digits(*, resolution: int = 32, channels: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's 1,797 8x8 handwritten digits (10 classes), resized (bilinear) to ``resolution``^2,
-    repeated over ``channels``, standardised to mean 0 and std 1: float32 ``[1797, r, r, c]``, int32 ``[1797]``."""
+    repeated over ``channels``, standardised to mean 0 and std 1: float32 ``[1797, r, r, c]``, int32 ``[1797]``.
+
+    Examples:
+      >>> from jaxnag import data
+      >>> x, y = data.digits(resolution=8, channels=1)  # needs scikit-learn (the 'examples' extra)
+      >>> x.shape, x.dtype, abs(round(float(x.mean()), 3)), round(float(x.std()), 3), sorted(set(y.tolist()))[-1]
+      ((1797, 8, 8, 1), dtype('float32'), 0.0, 1.0, 9)
+    """
     check_int("resolution", resolution, lo=4)
     check_int("channels", channels, lo=1)
     try:
@@ -119,7 +158,19 @@ def digits(*, resolution: int = 32, channels: int = 3) -> tuple[np.ndarray, np.n
 
 
 def split(x, y, fraction: float = 0.8, *, seed: int = 0):
-    """``(x_train, y_train), (x_test, y_test)``: a seeded random split, ``fraction`` for training."""
+    """``(x_train, y_train), (x_test, y_test)``: a seeded random split, ``fraction`` for training.
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag import data
+      >>> x, y = np.arange(10).reshape(10, 1, 1, 1), np.arange(10) % 2
+      >>> (xa, ya), (xb, yb) = data.split(x, y, 0.8, seed=1)
+      >>> len(xa), len(xb), sorted(xa.ravel().tolist() + xb.ravel().tolist()) == list(range(10))
+      (8, 2, True)
+      >>> again = data.split(x, y, 0.8, seed=1)[1][0]  # the same seed, the same split
+      >>> bool((ya == xa.ravel() % 2).all()), again.ravel().tolist() == xb.ravel().tolist()
+      (True, True)
+    """
     if not 0.0 < fraction < 1.0:
         raise DataError(f"fraction must lie in (0, 1), got {fraction}")
     order = np.random.default_rng(seed).permutation(len(x))

@@ -30,42 +30,139 @@ __all__ = ["CheckpointError", "ConfigError", "DataError", "GenerationError", "In
 
 
 class JaxnagError(Exception):
-    """Base of every error jaxnag raises for bad input or unusable data."""
+    """Base of every error jaxnag raises for bad input or unusable data.
+
+    Examples:
+      >>> from jaxnag import ednag, errors, spaces
+      >>> for bad in (lambda: spaces.get("nb999"), lambda: ednag.Config(population=1)):
+      ...     try:
+      ...         bad()
+      ...     except errors.JaxnagError as e:  # one except for every user error (the CLI prints one line)
+      ...         print(type(e).__name__, "|", str(e).split(";")[0])
+      UnknownName | unknown search space 'nb999'
+      ConfigError | population must be an integer >= 2, got 1
+    """
 
 
 class ConfigError(JaxnagError, ValueError):
-    """A hyperparameter, flag or argument is out of range, not finite or inconsistent."""
+    """A hyperparameter, flag or argument is out of range, not finite or inconsistent.
+
+    Examples:
+      >>> from jaxnag import ednag, errors
+      >>> try:
+      ...     ednag.Config(temperature=0.0)
+      ... except ValueError as e:  # a ConfigError is a ValueError too
+      ...     print(type(e).__name__, isinstance(e, errors.JaxnagError), "|", e)
+      ConfigError True | temperature must be in (0, inf], got 0.0
+    """
 
 
 class UnknownName(JaxnagError, KeyError):
-    """An unknown space, benchmark, dataset, metric, method or option name."""
+    """An unknown space, benchmark, dataset, metric, method or option name.
+
+    Examples:
+      >>> from jaxnag import errors, spaces
+      >>> try:
+      ...     spaces.get("nb999")
+      ... except KeyError as e:  # an UnknownName is a KeyError too, whose message is not quoted
+      ...     print(type(e).__name__, isinstance(e, errors.JaxnagError), "|", str(e).split(";")[0])
+      UnknownName True | unknown search space 'nb999'
+    """
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
 
 
 class InvalidArchitecture(JaxnagError, ValueError):
-    """An arch string or ops array that does not belong to a space."""
+    """An arch string or ops array that does not belong to a space.
+
+    Examples:
+      >>> from jaxnag import errors, spaces
+      >>> try:
+      ...     spaces.get("nb201").from_string("|nor_conv_3x3~0|+|conv_9x9~0|none~1|+|none~0|none~1|none~2|")
+      ... except ValueError as e:  # an InvalidArchitecture is a ValueError too
+      ...     print(type(e).__name__, isinstance(e, errors.JaxnagError), "|", str(e).split(";")[0])
+      InvalidArchitecture True | nb201: unknown op 'conv_9x9'
+    """
 
 
 class DataError(JaxnagError, RuntimeError):
-    """A benchmark file is missing, truncated, corrupt or does not match its space."""
+    """A benchmark file is missing, truncated, corrupt or does not match its space.
+
+    Examples:
+      >>> import tempfile
+      >>> from jaxnag import errors, tables
+      >>> with tempfile.TemporaryDirectory() as d:
+      ...     try:
+      ...         tables.load("nb201", "cifar10", data_dir=d)  # an empty data folder
+      ...     except RuntimeError as e:  # a DataError is a RuntimeError too
+      ...         print(type(e).__name__, isinstance(e, errors.JaxnagError), "|", str(e).split(". ")[0][:19])
+      DataError True | nb201.npz not found
+    """
 
 
 class CheckpointError(DataError):
-    """A checkpoint folder is missing, incomplete, corrupt or belongs to another run."""
+    """A checkpoint folder is missing, incomplete, corrupt or belongs to another run.
+
+    Examples:
+      >>> import tempfile
+      >>> from jaxnag import errors
+      >>> from jaxnag.diffusionnag import train
+      >>> with tempfile.TemporaryDirectory() as d:
+      ...     try:
+      ...         train.load_config(d)  # an empty folder is no score checkpoint
+      ...     except errors.DataError as e:  # a CheckpointError is a DataError
+      ...         print(type(e).__name__, "|", str(e).replace(d, "DIR").split(";")[0])
+      CheckpointError | DIR is not a jaxnag score checkpoint (no jaxnag-score.json)
+    """
 
 
 class GenerationError(JaxnagError, RuntimeError):
-    """A generator could not produce what was asked (e.g. no valid sample at all)."""
+    """A generator could not produce what was asked (e.g. no valid sample at all).
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag import errors
+      >>> from jaxnag.diffusionnag import generator
+      >>> from jaxnag.protocol import trace_result
+      >>> none_valid = trace_result(np.zeros(6), 0.0, 0, np.zeros(1), np.zeros(1), validity=np.float32(0.0))
+      >>> try:
+      ...     generator.check(none_valid)  # a DiffusionNAG run whose samples were all invalid
+      ... except RuntimeError as e:  # a GenerationError is a RuntimeError too
+      ...     print(type(e).__name__, isinstance(e, errors.JaxnagError), "|", str(e).split(":")[0])
+      GenerationError True | 0% of the generated samples are valid architectures
+    """
 
 
 class MissingDependency(JaxnagError, ImportError):
-    """An optional dependency is not installed; the message says which extra to install."""
+    """An optional dependency is not installed; the message says which extra to install.
+
+    Examples:
+      >>> import sys
+      >>> from unittest import mock
+      >>> from jaxnag.baselines import evosax_adapter
+      >>> with mock.patch.dict(sys.modules, {"evosax": None}):  # as if evosax were not installed
+      ...     evosax_adapter.make_strategy("SimpleGA", 4, 30, 2)
+      Traceback (most recent call last):
+      ...
+      jaxnag.errors.MissingDependency: the evosax baselines need evosax: pip install 'jaxnag[baselines]'
+    """
 
 
 class Interrupted(JaxnagError):
-    """The user interrupted a long job (Ctrl-C) after jaxnag saved what it could."""
+    """The user interrupted a long job (Ctrl-C) after jaxnag saved what it could.
+
+    Examples:
+      >>> from jaxnag import errors
+      >>> from jaxnag.diffusionnag import train
+      >>> issubclass(train.TrainingInterrupted, errors.Interrupted), issubclass(errors.Interrupted, ValueError)
+      (True, False)
+      >>> try:  # what `jaxnag bench` raises on Ctrl-C; the CLI prints the line and exits with 130
+      ...     raise errors.Interrupted("interrupted: 3 of 8 cells are saved in results.jsonl")
+      ... except errors.JaxnagError as e:
+      ...     print(type(e).__name__, "|", e)
+      Interrupted | interrupted: 3 of 8 cells are saved in results.jsonl
+    """
 
 
 # ----------------------------------------------------------------------------- checks

@@ -27,7 +27,22 @@ __all__ = ["StopFlag"]
 class StopFlag:
     """SIGINT sets :attr:`raised` instead of raising (in the main thread; elsewhere Ctrl-C behaves as
     usual). A second Ctrl-C raises ``KeyboardInterrupt`` at once. Use as a context manager (the previous
-    handler comes back at exit) or call :meth:`restore`."""
+    handler comes back at exit) or call :meth:`restore`.
+
+    Examples:
+      >>> import signal
+      >>> from jaxnag.interrupts import StopFlag
+      >>> before = signal.getsignal(signal.SIGINT)
+      >>> with StopFlag(message=None) as stop:
+      ...     signal.raise_signal(signal.SIGINT)  # a Ctrl-C: recorded, nothing raised yet
+      ...     try:
+      ...         stop.check()  # the loop's next safe point
+      ...     except KeyboardInterrupt:
+      ...         print("stopped between steps", stop.raised)
+      stopped between steps True
+      >>> signal.getsignal(signal.SIGINT) is before  # the previous handler is back
+      True
+    """
 
     def __init__(self, message: str | None = "jaxnag: stopping after this step (Ctrl-C again to stop now)"):
         self.raised = False

@@ -42,7 +42,20 @@ __all__ = ["OutputError", "atomic", "check_file", "check_folder", "describe_os_e
 
 class OutputError(DataError):
     """An output path cannot (or must not) be written: it exists, is a folder, its folder is missing,
-    read-only or full."""
+    read-only or full.
+
+    Examples:
+      >>> import pathlib, tempfile
+      >>> from jaxnag import errors, outputs
+      >>> with tempfile.TemporaryDirectory() as d:
+      ...     (pathlib.Path(d) / "results.json").write_text("{}")  # a user's file: never overwritten
+      ...     try:
+      ...         outputs.check_file(pathlib.Path(d) / "results.json", "--out")
+      ...     except errors.DataError as e:  # an OutputError is a DataError (and a JaxnagError)
+      ...         print(type(e).__name__, "|", str(e).replace(d, "DIR").split(";")[0])
+      2
+      OutputError | --out DIR/results.json exists
+    """
 
 
 _REASONS = {errno.ENOSPC: "no space left on the device", errno.EROFS: "the file system is read-only",

@@ -74,6 +74,14 @@ def initialize(coordinator_address: str | None = None, num_processes: int | None
     Raises:
       ConfigError: a bad value, missing values, an unreachable coordinator, or a computation already ran
         in this process (JAX then refuses).
+
+    Examples:
+      >>> from jaxnag import errors, parallel
+      >>> try:  # checked before JAX is asked to connect anywhere
+      ...     parallel.initialize("no-port", num_processes=2, process_id=1)
+      ... except errors.ConfigError as e:
+      ...     print(e)
+      coordinator_address ($JAXNAG_COORDINATOR) must be HOST:PORT, got 'no-port'
     """
     import jax
 
@@ -143,7 +151,15 @@ def _reach(address: str, host: str, port: int, timeout: float) -> None:
 
 def mesh(devices: Sequence[Any] | int | None = None):
     """A 1-D device mesh with axis :data:`AXIS`: every device of every process by default, the first
-    ``devices`` of them for an int, or the given devices."""
+    ``devices`` of them for an int, or the given devices.
+
+    Examples:
+      >>> import jax
+      >>> from jaxnag import parallel
+      >>> m = parallel.mesh(1)
+      >>> m.axis_names, m.devices.size, parallel.mesh().devices.size == jax.device_count()
+      (('grid',), 1, True)
+    """
     import jax
     from jax.sharding import Mesh
 
@@ -167,6 +183,14 @@ class Cells(NamedTuple):
       config, task: int32 ``[cells]`` indices into the configs and the stacked tasks.
       seed: int64 ``[cells]``, the seed of each cell (its key is ``jax.random.key(seed)``).
       shape: ``(configs, tasks, seeds)``.
+
+    Examples:
+      >>> from jaxnag import parallel
+      >>> c = parallel.cells(2, 1, [5, 6])
+      >>> c._fields, c.shape, len(c)
+      (('config', 'task', 'seed', 'shape'), (2, 1, 2), 4)
+      >>> [(int(a), int(b), int(s)) for a, b, s in zip(c.config, c.task, c.seed)]  # (config, task, seed) per cell
+      [(0, 0, 5), (0, 0, 6), (1, 0, 5), (1, 0, 6)]
     """
 
     config: np.ndarray
@@ -179,7 +203,17 @@ class Cells(NamedTuple):
 
 
 def cells(num_configs: int, num_tasks: int, seeds: Sequence[int]) -> Cells:
-    """Every (config, task, seed) combination, config-major."""
+    """Every (config, task, seed) combination, config-major: int32 ``config``, ``task`` and int64 ``seed``, each
+    ``[configs * tasks * seeds]``.
+
+    Examples:
+      >>> from jaxnag import parallel
+      >>> g = parallel.cells(2, 3, [4, 9])
+      >>> len(g), g.shape
+      (12, (2, 3, 2))
+      >>> g.config[:5].tolist(), g.task[:5].tolist(), g.seed[:5].tolist()
+      ([0, 0, 0, 0, 0], [0, 0, 1, 1, 2], [4, 9, 4, 9, 4])
+    """
     seeds = _seeds(seeds)
     check_int("num_configs", num_configs, lo=1)
     check_int("num_tasks", num_tasks, lo=1)
@@ -212,6 +246,15 @@ def batch_configs(configs) -> tuple[Any, int]:
     Raises:
       ConfigError: configs that differ in a static field (shapes, modes: run them as separate grids),
         or a config whose leaves are partly batched.
+
+    Examples:
+      >>> from jaxnag import ednag, parallel
+      >>> cfg = ednag.Config(population=8, steps=4)
+      >>> batched, n = parallel.batch_configs([cfg, cfg.replace(temperature=0.2)])
+      >>> n, batched.temperature.tolist(), batched.population  # leaves stacked, static fields kept
+      (2, [0.1, 0.2], 8)
+      >>> parallel.batch_configs(cfg)[0].temperature.shape  # one config: a batch of one
+      (1,)
     """
     import jax
 
@@ -239,7 +282,14 @@ def batch_configs(configs) -> tuple[Any, int]:
 
 def device_memory(device=None) -> int | None:
     """Bytes one call may use on ``device`` (default: the first local device): an accelerator's free
-    memory, or the host's available memory for the CPU; None where it cannot be told."""
+    memory, or the host's available memory for the CPU; None where it cannot be told.
+
+    Examples:
+      >>> from jaxnag import parallel
+      >>> free = parallel.device_memory()
+      >>> isinstance(free, int) and free > 0
+      True
+    """
     import jax
     dev = device if device is not None else jax.local_devices()[0]
     if dev.platform != "cpu":
@@ -299,12 +349,23 @@ def fit(generator, table, space, configs, *, share: float = 0.8, probe: tuple[in
     Compiles the grid function on one device for ``probe`` cells (no run) and fits XLA's memory
     estimate (arguments, outputs and temporaries) as ``fixed + per_cell * cells``; ``cells`` is what
     fits in ``share`` of :func:`device_memory` (None where the memory cannot be told).
+
+    Examples:
+      >>> import types, jax.numpy as jnp
+      >>> from jaxnag import parallel, spaces, tables
+      >>> space, t = spaces.get("nasbench_graph"), tables.load("nasbench_graph", "cora")
+      >>> one = types.SimpleNamespace(  # any object with generate(key, fitness, space, config): here one lookup
+      ...     generate=lambda key, fitness, space, config: fitness(jnp.zeros(5, jnp.int32)))
+      >>> cells, per_cell, fixed = parallel.fit(one, t, "nasbench_graph", {}, probe=(2, 4))  # a space or its name
+      >>> cells > 1000, per_cell > 0, fixed > 0
+      (True, True, True)
     """
     import jax
     from jax.sharding import NamedSharding
     from jax.sharding import PartitionSpec as P
 
-    generator = _resolve(generator)
+    from . import spaces
+    generator, space = _resolve(generator), spaces.get(space)  # a registered space's name, or the space itself
     one = _mesh(1)
     batched, num_configs = batch_configs(configs)
     stacked = table.num_tasks is not None
@@ -441,7 +502,16 @@ def call_memory(generator, seeds: Sequence[int], table, space, configs, *, mesh=
     """``(cells per call, bytes)``: what one call of :func:`run_chunks` with the same arguments needs on each
     device, by XLA's estimate of the compiled call (arguments, outputs and temporaries); None when no cell
     is selected or the backend gives no estimate. It compiles the call :func:`run_chunks` makes, and JAX
-    keeps that compilation, so checking first costs no second compilation."""
+    keeps that compilation, so checking first costs no second compilation.
+
+    Examples:
+      >>> from jaxnag import ednag, parallel, spaces, tables
+      >>> space, t = spaces.get("nasbench_graph"), tables.load("nasbench_graph", "cora")
+      >>> per_call, need = parallel.call_memory("ednag", range(10), t, space, ednag.Config(population=8, steps=4),
+      ...                                       chunk=5)
+      >>> per_call, need > 0
+      (5, True)
+    """
     p = _plan(generator, seeds, table, space, configs, mesh, chunk, select, context)
     if not len(p.todo):
         return None
@@ -460,6 +530,17 @@ def run_chunks(generator, seeds: Sequence[int], table, space, configs, *, mesh=N
     Every chunk has the same padded shape (one compilation). ``select`` (bool ``[cells]`` over
     :func:`cells` of the grid) runs only those cells, so a resumed grid skips what finished; the
     other arguments are :func:`run`'s.
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag import ednag, parallel, spaces, tables
+      >>> space, t = spaces.get("nasbench_graph"), tables.load("nasbench_graph", "cora")
+      >>> todo = np.arange(10) % 3 != 0  # cells 0, 3, 6 and 9 done already
+      >>> for index, res in parallel.run_chunks("ednag", range(10), t, space, ednag.Config(population=8, steps=4),
+      ...                                       chunk=5, select=todo):
+      ...     print(index.tolist(), res.best_fitness.shape)
+      [1, 2, 4, 5, 7] (5,)
+      [8] (1,)
     """
     import jax
 
@@ -487,6 +568,15 @@ def run(generator, seeds: Sequence[int], table, space, configs, *, mesh=None, ch
     Returns:
       A :class:`~jaxnag.protocol.Result` of host arrays whose leading axes are ``[configs, tasks, seeds]``
       (tasks = 1 for one table), on every process.
+
+    Examples:
+      >>> from jaxnag import ednag, parallel, spaces, tables
+      >>> space, t = spaces.get("nasbench_graph"), tables.load("nasbench_graph", "cora")
+      >>> cfg = ednag.Config(population=8, steps=4)
+      >>> a = parallel.run("ednag", range(10), t, space, cfg, chunk=5)  # two calls of 5 cells
+      >>> b = parallel.run("ednag", [7, 3, 9, 1, 5], t, space, cfg)
+      >>> a.best_fitness.shape, bool((a.best_fitness[0, 0, [7, 3, 9, 1, 5]] == b.best_fitness[0, 0]).all())
+      ((1, 1, 10), True)
     """
     import jax
     batched, num_configs = batch_configs(configs)

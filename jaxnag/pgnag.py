@@ -94,6 +94,20 @@ class Config:
       ridge: L2 penalty of the iterative variant's ridge fit (> 0).
       sharpness: the iterative variant's rescored prior uses ``temperature``, or by default the
         score matrix's standard deviation divided by this (scale-free; > 1 concentrates the prior).
+
+    Examples:
+      >>> import jax
+      >>> from jaxnag import pgnag, spaces
+      >>> jax.tree_util.tree_leaves(pgnag.Config(temperature=0.5))  # temperature, eps, sharpness: sweepable
+      [0.5, 0.05, 1.0]
+      >>> s = spaces.get("nb201")  # target queries a run makes for certain: the whole table, or the budget
+      >>> pgnag.Config().init_queries(s), pgnag.Config(prior_budget=50).init_queries(s)
+      (15625, 50)
+      >>> try:
+      ...     pgnag.Config(iterative=True)  # the default sampler is "diffusion"
+      ... except ValueError as e:  # errors.ConfigError
+      ...     print(str(e).split(":")[0])
+      the iterative variant samples the prior itself
     """
 
     k: int = 20
@@ -171,6 +185,17 @@ class State(NamedTuple):
       stats: the iterative variant's ridge statistics of the target queries told so far.
       top_ops, top_values: the iterative variant's ``k`` best distinct target queries so far ``[k, R]``
         (value -inf where fewer), the architectures it rescores.
+
+    Examples:
+      >>> import jax
+      >>> import numpy as np
+      >>> from jaxnag import pgnag, spaces, tables
+      >>> s = spaces.categorical("chain2", ("zero", "a", "b"), slots=2, remove="zero")  # R = 2, C = 3
+      >>> t = tables.from_arrays(s, s.all_ops(), s.all_ops().sum(1).astype(np.float32), dataset="sum")
+      >>> cfg = pgnag.Config(k=2, samples=4, sampler="direct")
+      >>> state = jax.eval_shape(lambda k: pgnag.init(k, s, cfg, t), jax.random.key(0))  # shapes only
+      >>> type(state.scoring).__name__, state.prior.shape, state.model, state.losses.shape, state.proposal.shape
+      ('PriorResult', (2, 3), None, (0,), (4, 2))
     """
 
     scoring: prior_lib.PriorResult
@@ -190,19 +215,51 @@ class State(NamedTuple):
 
 
 def same_task(source, target) -> bool:
-    """Whether two tables are one task (host-side: same benchmark, dataset and space)."""
+    """Whether two tables are one task (host-side: same benchmark, dataset and space).
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag import pgnag, spaces, tables
+      >>> s = spaces.categorical("chain2", ("zero", "a", "b"), slots=2, remove="zero")  # 9 architectures
+      >>> ops = s.all_ops()
+      >>> t = tables.from_arrays(s, ops, ops.sum(1).astype(np.float32), dataset="sum")
+      >>> other = tables.from_arrays(s, ops, ops.prod(1).astype(np.float32), dataset="prod")
+      >>> again = tables.from_arrays(s, ops, ops.sum(1).astype(np.float32), dataset="sum")
+      >>> pgnag.same_task(t, t), pgnag.same_task(again, t), pgnag.same_task(other, t)
+      (True, True, False)
+    """
     return source is target or (source.info.benchmark == target.info.benchmark
                                 and source.info.dataset == target.info.dataset
                                 and source.info.space is target.info.space)
 
 
 def protocol(source, target, config: Config) -> str:
-    """``transfer``, ``budgeted`` or ``whole-table``: which protocol :func:`run` follows (module doc)."""
+    """``transfer``, ``budgeted`` or ``whole-table``: which protocol :func:`run` follows (module doc).
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag import pgnag, spaces, tables
+      >>> s = spaces.categorical("chain2", ("zero", "a", "b"), slots=2, remove="zero")  # 9 architectures
+      >>> ops = s.all_ops()
+      >>> t = tables.from_arrays(s, ops, ops.sum(1).astype(np.float32), dataset="sum")
+      >>> other = tables.from_arrays(s, ops, ops.prod(1).astype(np.float32), dataset="prod")
+      >>> [pgnag.protocol(src, t, pgnag.Config(prior_budget=b)) for src, b in ((other, None), (t, None), (t, 5))]
+      ['transfer', 'whole-table', 'budgeted']
+    """
     return protocol_of(None if same_task(source, target) else source, config)
 
 
 def protocol_of(source, config: Config) -> str:
-    """The protocol of :func:`generate` with this ``source`` (None: the target itself)."""
+    """The protocol of :func:`generate` with this ``source`` (None: the target itself).
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag import pgnag, spaces, tables
+      >>> s = spaces.categorical("chain2", ("zero", "a", "b"), slots=2, remove="zero")
+      >>> source = tables.from_arrays(s, s.all_ops(), s.all_ops().sum(1).astype(np.float32))
+      >>> [pgnag.protocol_of(src, pgnag.Config(prior_budget=b)) for src, b in ((source, None), (None, None), (None, 5))]
+      ['transfer', 'whole-table', 'budgeted']
+    """
     if source is not None:
         return "transfer"
     return "whole-table" if config.prior_budget is None else "budgeted"
@@ -278,7 +335,21 @@ def _init(key: jax.Array, space, config: Config, source, proto: str) -> State:
 def init(key: jax.Array, space, config: Config, source) -> State:
     """Score ``source`` (a table, or with ``config.prior_budget`` any jittable fitness), build the prior on
     ``space`` and train the denoiser: the ``transfer`` protocol (the target is read only by
-    ``tell``). :func:`generate` without a source uses the target itself."""
+    ``tell``). :func:`generate` without a source uses the target itself.
+
+    Examples:
+      >>> import jax
+      >>> import numpy as np
+      >>> from jaxnag import pgnag, spaces, tables
+      >>> s = spaces.categorical("chain2", ("zero", "a", "b"), slots=2, remove="zero")  # 9 architectures
+      >>> ops = s.all_ops()
+      >>> t = tables.from_arrays(s, ops, ops.sum(1).astype(np.float32), dataset="sum")
+      >>> other = tables.from_arrays(s, ops, ops.prod(1).astype(np.float32), dataset="prod")
+      >>> cfg = pgnag.Config(k=2, samples=4, sampler="direct")
+      >>> state = jax.eval_shape(lambda k: pgnag.init(k, s, cfg, other), jax.random.key(0))  # shapes, no run
+      >>> state.prior.shape, state.train_ops.shape, state.proposal.shape, state.rounds.shape
+      ((2, 3), (2, 2), (4, 2), ())
+    """
     return _init(key, space, config, source, "transfer")
 
 
@@ -291,7 +362,26 @@ def init_on_target(key: jax.Array, fitness: Callable, space, config: Config) -> 
 
 def ask(key: jax.Array, state: State, space, config: Config) -> tuple[jax.Array, State]:
     """Draw ``config.samples`` architectures ``[samples, R]`` (denoiser or prior). After the last round it
-    raises where the round count is concrete (under ``jit`` it draws again; ``tell`` then changes nothing)."""
+    raises where the round count is concrete (under ``jit`` it draws again; ``tell`` then changes nothing).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> import numpy as np
+      >>> from jaxnag import pgnag, spaces, tables
+      >>> s = spaces.categorical("chain2", ("zero", "a", "b"), slots=2, remove="zero")  # 9 architectures
+      >>> ops = s.all_ops()
+      >>> t = tables.from_arrays(s, ops, ops.sum(1).astype(np.float32), dataset="sum")
+      >>> cfg, key = pgnag.Config(k=2, samples=4, sampler="direct"), jax.random.key(0)
+      >>> state = jax.eval_shape(lambda k: pgnag.init(k, s, cfg, t), key)  # shapes only, nothing runs
+      >>> drawn, state = jax.eval_shape(lambda k, st: pgnag.ask(k, st, s, cfg), key, state)
+      >>> drawn.shape, drawn.dtype
+      ((4, 2), dtype('int32'))
+      >>> try:
+      ...     pgnag.ask(key, state._replace(rounds=jnp.int32(1)), s, cfg)
+      ... except pgnag.ConfigError as e:
+      ...     print(e)
+      this PG-NAG run is finished: all 1 rounds were told
+    """
     if is_concrete(state.rounds) and int(state.rounds) >= config.rounds:
         raise ConfigError(f"this PG-NAG run is finished: all {config.rounds} rounds were told")
     if config.iterative:
@@ -313,7 +403,26 @@ def ask(key: jax.Array, state: State, space, config: Config) -> tuple[jax.Array,
 
 
 def tell(state: State, values: jax.Array, space, config: Config) -> State:
-    """Take the fitness ``values [samples]`` of the drawn architectures."""
+    """Take the fitness ``values [samples]`` of the drawn architectures (the state's ``proposal`` ``[samples, R]``).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> import numpy as np
+      >>> from jaxnag import pgnag, spaces, tables
+      >>> s = spaces.categorical("chain2", ("zero", "a", "b"), slots=2, remove="zero")  # 9 architectures
+      >>> ops = s.all_ops()
+      >>> t = tables.from_arrays(s, ops, ops.sum(1).astype(np.float32), dataset="sum")
+      >>> cfg, key = pgnag.Config(k=2, samples=4, sampler="direct"), jax.random.key(0)
+      >>> state = jax.eval_shape(lambda k: pgnag.ask(k, pgnag.init(k, s, cfg, t), s, cfg)[1], key)  # shapes only
+      >>> told = jax.eval_shape(lambda st, v: pgnag.tell(st, v, s, cfg), state, jnp.zeros(4, jnp.float32))
+      >>> told.rounds.dtype, told.best_ops.shape
+      (dtype('int32'), (2,))
+      >>> try:
+      ...     pgnag.tell(state, jnp.zeros(3, jnp.float32), s, cfg)
+      ... except pgnag.ConfigError as e:
+      ...     print(e)
+      tell takes one fitness value per sample: shape (4,), got (3,)
+    """
     values = jnp.asarray(values, jnp.float32)
     if values.shape != (config.samples,):
         raise ConfigError(f"tell takes one fitness value per sample: shape ({config.samples},), got {values.shape}")
@@ -376,7 +485,20 @@ def additive_shapley(w, ops, space) -> jax.Array:
 
 
 def done(state: State, config: Config) -> jax.Array:
-    """Whether all ``config.rounds`` rounds were told."""
+    """Whether all ``config.rounds`` rounds were told.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> import numpy as np
+      >>> from jaxnag import pgnag, spaces, tables
+      >>> s = spaces.categorical("chain2", ("zero", "a", "b"), slots=2, remove="zero")  # 9 architectures
+      >>> ops = s.all_ops()
+      >>> t = tables.from_arrays(s, ops, ops.sum(1).astype(np.float32), dataset="sum")
+      >>> cfg = pgnag.Config(k=2, samples=4, sampler="direct", rounds=2)
+      >>> state = jax.eval_shape(lambda k: pgnag.init(k, s, cfg, t), jax.random.key(0))  # shapes only
+      >>> [bool(pgnag.done(state._replace(rounds=jnp.int32(r)), cfg)) for r in (0, 1, 2)]
+      [False, False, True]
+    """
     return state.rounds >= config.rounds
 
 
@@ -397,6 +519,18 @@ def generate(key: jax.Array, fitness: Callable, space, config: Config = Config()
     ``top_values``, ``phi``, ``missing_share``, ``scoring_lookups``, ``novelty`` (share of distinct
     samples not among the training architectures), ``train_rows`` (training architectures that map
     onto the target) and ``final_loss``.
+
+    Examples:
+      >>> import jax
+      >>> import numpy as np
+      >>> from jaxnag import pgnag, spaces, tables
+      >>> s = spaces.categorical("chain2", ("zero", "a", "b"), slots=2, remove="zero")  # 9 architectures
+      >>> ops = s.all_ops()
+      >>> t = tables.from_arrays(s, ops, ops.sum(1).astype(np.float32), dataset="sum")
+      >>> cfg = pgnag.Config(k=2, samples=4, sampler="direct", rounds=3)
+      >>> res = jax.eval_shape(lambda k: pgnag.generate(k, t, s, cfg), jax.random.key(0))  # shapes, no run
+      >>> res.extras["samples"].shape, res.best_trace.shape, res.extras["prior"].shape, res.best_ops.shape
+      ((3, 4, 2), (3,), (2, 3), (2,))
     """
     proto = protocol_of(source, config)
     k_init, k_run = jax.random.split(key)
@@ -432,6 +566,11 @@ class Report(NamedTuple):
       prior: the prior used on the target space; score: the source's score matrix.
       missing_share: share of coalition lookups the source lacked.
       result: the :class:`jaxnag.protocol.Result` of :func:`generate`.
+
+    Examples:
+      >>> from jaxnag import pgnag
+      >>> pgnag.Report._fields[:7]  # host values (numpy arrays, floats) made by pgnag.report
+      ('samples', 'values', 'best_ops', 'best', 'mean', 'novelty', 'target_queries')
     """
 
     samples: np.ndarray
@@ -467,7 +606,23 @@ _generate = jax.jit(generate, static_argnames=("space",))
 def report(key: jax.Array, source, target, config: Config = Config()) -> Report:
     """PG-NAG's report of a run: score ``source``, build the prior, generate for ``target`` (host wrapper of
     :func:`generate`,
-    compiled once per space and config; the protocol is decided by :func:`protocol`)."""
+    compiled once per space and config; the protocol is decided by :func:`protocol`).
+
+    Examples:
+      A run compiles the whole of :func:`generate` (seconds, even on a tiny space); a source whose space does not
+      map onto the target's is refused while tracing, before anything is compiled:
+
+      >>> import jax, numpy as np
+      >>> from jaxnag import errors, pgnag, spaces, tables
+      >>> def chain(slots):  # a table of every architecture of a small chain space
+      ...     s = spaces.categorical(f"chain{slots}", ("zero", "a", "b"), slots=slots, remove="zero")
+      ...     return tables.from_arrays(s, s.all_ops(), s.all_ops().sum(1).astype(np.float32))
+      >>> try:  # a transfer (another task as the source) from 2 slots to 3
+      ...     pgnag.report(jax.random.key(0), chain(2), chain(3), pgnag.Config(k=2, samples=4, sampler="direct"))
+      ... except errors.ConfigError as e:
+      ...     print(e)
+      cannot map chain2 onto chain3: the cell graphs differ
+    """
     proto = protocol(source, target, config)
     res = _generate(key, target, target.info.space, config, None if proto != "transfer" else source)
     check(res, config, source.name)

@@ -64,6 +64,15 @@ class Result(NamedTuple):
         where the run is a budget of queries (random search, REA, :mod:`jaxnag.budget`:
         ``queries_trace = 1..B``, capped at the queries made). Plot one against the other.
       extras: method-specific arrays (a dict).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import ednag, spaces
+      >>> space, cfg = spaces.get("nb201"), ednag.Config(population=8, steps=5)
+      >>> fitness = lambda ops: jnp.sum(ops == 3, axis=-1).astype(jnp.float32)  # conv3x3 edges
+      >>> r = jax.eval_shape(lambda k: ednag.generate(k, fitness, space, cfg), jax.random.key(0))  # shapes only
+      >>> type(r).__name__, r.best_ops.shape, r.best_fitness.dtype, r.queries.dtype, r.best_trace.shape
+      ('Result', (6,), dtype('float32'), dtype('int32'), (5,))
     """
 
     best_ops: jax.Array
@@ -172,6 +181,14 @@ class About:
       budgeted: settings of the method's query-efficient form (they may include the online surrogate's,
         :mod:`jaxnag.surrogate`), which :func:`jaxnag.registry.budget_form` fills in under a query budget
         for each one the user did not set (``jaxnag generate --budget B``; ``--plain`` keeps the defaults).
+
+    Examples:
+      >>> from jaxnag import registry
+      >>> about = registry.get("random").about
+      >>> about.description, about.small, sorted(about.settings)
+      ('random search: distinct uniform architectures', {'budget': 20, 'batch': 10}, ['batch', 'budget'])
+      >>> registry.get("random").small is about.small  # each field is readable on the generator too
+      True
     """
 
     description: str = ""
@@ -215,6 +232,20 @@ class Generator:
     Built as ``Generator(name, description, config_type, config, settings, init, ask, tell, generate,
     done, **keywords)``, the :class:`About` fields given by name (or ``about=``);
     :func:`dataclasses.replace` takes them by name too.
+
+    Examples:
+      >>> from jaxnag import protocol, registry, spaces
+      >>> gen = registry.get("ednag")
+      >>> cfg = gen.config(spaces.get("nb201"), population=8, steps=5)  # checked settings -> its Config
+      >>> isinstance(gen, protocol.Generator), type(cfg) is gen.config_type, cfg.population, gen.context
+      (True, True, 8, ())
+      >>> registry.get("nsga2").takes_vectors  # its tell takes a vector fitness [n, M]
+      True
+      >>> try:
+      ...     protocol.Generator("mine", "my method")
+      ... except TypeError as e:
+      ...     print(e)
+      Generator 'mine' needs config_type, config, init, ask, tell, generate, done
     """
 
     name: str
@@ -418,7 +449,23 @@ def run(generator: Generator, key: jax.Array, evaluate: Callable, space, config,
 @reads_archive
 class Tracked(NamedTuple):
     """The state of a generator built by :func:`generator`: the user's own ``inner`` state, the run's
-    query archive (:mod:`jaxnag.archive`), the last proposals and the rounds told."""
+    query archive (:mod:`jaxnag.archive`), the last proposals and the rounds told.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from typing import NamedTuple
+      >>> from jaxnag import protocol, spaces
+      >>> class Config(NamedTuple):
+      ...     rounds: int = 3
+      >>> def init(key, space, config): return jnp.int32(0)  # the user's own state: rounds told
+      >>> def ask(key, state, space, config): return jnp.zeros((2, space.num_slots), jnp.int32), state
+      >>> def tell(state, values, space, config): return state + 1
+      >>> def done(state, config): return state >= config.rounds
+      >>> gen, space = protocol.generator("zeros", Config, init, ask, tell, done), spaces.get("nb201")
+      >>> s = jax.eval_shape(lambda k: gen.init(k, space, gen.config(space)), jax.random.key(0))
+      >>> type(s).__name__, s._fields, s.pending.shape  # the proposals of one ask: [2, R]
+      ('Tracked', ('inner', 'archive', 'pending', 'rounds'), (2, 6))
+    """
 
     inner: Any
     archive: Any
@@ -430,7 +477,18 @@ class Tracked(NamedTuple):
 @dataclasses.dataclass(frozen=True)
 class Static:
     """A config held as compile-time constants (a pytree without leaves): what :func:`generator` makes of
-    a NamedTuple or plain dataclass ``Config``, so its fields can be shapes and loop counts."""
+    a NamedTuple or plain dataclass ``Config``, so its fields can be shapes and loop counts.
+
+    Examples:
+      >>> import jax
+      >>> from typing import NamedTuple
+      >>> from jaxnag import protocol
+      >>> class Config(NamedTuple):
+      ...     rounds: int = 3
+      >>> cfg = protocol.Static(Config())
+      >>> jax.tree_util.tree_leaves(cfg), cfg.replace(rounds=5).value  # no leaves: nothing traced
+      ([], Config(rounds=5))
+    """
 
     value: Any
 

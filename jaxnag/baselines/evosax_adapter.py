@@ -40,7 +40,18 @@ __all__ = ["Config", "STRATEGIES", "State", "ask", "done", "evosax_search", "gen
 @dataclasses.dataclass(frozen=True)
 class Config:
     """An evosax strategy run (all static): ``strategy`` name, ``population`` and ``generations``
-    ask/tell rounds (plus the evaluation of the initial population, except for CMA-ES)."""
+    ask/tell rounds (plus the evaluation of the initial population, except for CMA-ES).
+
+    Examples:
+      >>> from jaxnag.baselines import evosax_adapter
+      >>> evosax_adapter.Config("CMA_ES", generations=10).rounds, evosax_adapter.Config(generations=10).rounds
+      (10, 11)
+      >>> try:
+      ...     evosax_adapter.Config(strategy="PSO")
+      ... except KeyError as e:  # errors.UnknownName
+      ...     print(e)
+      unknown evosax strategy 'PSO'; available: DiffusionEvolution, SimpleGA, CMA_ES
+    """
 
     strategy: str = "SimpleGA"
     population: int = 30
@@ -66,7 +77,17 @@ jax.tree_util.register_dataclass(Config, data_fields=[], meta_fields=["strategy"
 
 @archive_lib.reads_archive
 class State(NamedTuple):
-    """The evosax state plus jaxnag's bookkeeping (a pytree)."""
+    """The evosax state plus jaxnag's bookkeeping (a pytree).
+
+    Examples:
+      >>> import jax
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import evosax_adapter
+      >>> space, cfg = spaces.get("nb201"), evosax_adapter.Config(population=8, generations=3)
+      >>> s = jax.eval_shape(lambda k: evosax_adapter.init(k, space, cfg), jax.random.key(0))
+      >>> s.x0.shape, s.x.shape  # [N, R * C] real vectors (6 slots x 5 choices on NB201)
+      ((8, 30), (8, 30))
+    """
 
     es: object               # the strategy's own state
     x0: jax.Array            # [N, R*C] initial population (evaluated in round 0 except for CMA-ES)

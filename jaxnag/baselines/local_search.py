@@ -47,6 +47,16 @@ class Config:
       initial: random architectures evaluated before the local search starts (rounded up to whole
         rounds of the neighbourhood's size).
       capacity: architectures the run's front holds.
+
+    Examples:
+      >>> from jaxnag.baselines import local_search
+      >>> local_search.Config(budget=100, num_objectives=1).initial
+      50
+      >>> try:
+      ...     local_search.Config(capacity=0)
+      ... except ValueError as e:  # errors.ConfigError
+      ...     print(e)
+      capacity must be an integer in [1, 16384], got 0
     """
 
     budget: int = 300
@@ -79,6 +89,15 @@ class State(NamedTuple):
       to_evaluate: bool ``[N]``, which of them are new queries within the budget.
       centre: ``[R]``, the member the last ask explored; ``exploring``: whether it explored one.
       rounds: ask/tell rounds told.
+
+    Examples:
+      >>> import jax
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import local_search
+      >>> space, cfg = spaces.get("nb201"), local_search.Config(budget=20, initial=4, capacity=8)
+      >>> s = jax.eval_shape(lambda k: local_search.init(k, space, cfg), jax.random.key(0))
+      >>> s.pending.shape, s.to_evaluate.shape, s.centre.shape  # a round: one neighbourhood (6 slots x 4 others)
+      ((24, 6), (24,), (6,))
     """
 
     archive: archive_lib.Archive

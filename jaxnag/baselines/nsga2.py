@@ -53,6 +53,18 @@ class Config:
         (one model per objective, refitted on every evaluation so far) predicts them, rank best among
         the parents (non-dominated rank, then crowding) are evaluated: surrogate-assisted pre-selection.
       ridge: the L2 penalty of those models.
+
+    Examples:
+      >>> import jax
+      >>> from jaxnag.baselines import nsga2
+      >>> cfg = nsga2.Config(budget=30, population=50)
+      >>> jax.tree_util.tree_leaves(cfg), cfg.initial  # the traced rates (mutation None: 1 / R), initial
+      ([0.9, 0.01], 30)
+      >>> try:
+      ...     nsga2.Config(crossover=1.5)
+      ... except ValueError as e:  # errors.ConfigError
+      ...     print(e)
+      crossover must be in [0, 1], got 1.5
     """
 
     budget: int = 300
@@ -101,6 +113,15 @@ class State(NamedTuple):
       generation: generations told (0: the random initial population is next).
       initial: ``[P, R]``, the random initial population.
       stats: the ridge statistics of every evaluation (:mod:`jaxnag.ridge`; read where ``screen > 1``).
+
+    Examples:
+      >>> import jax
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import nsga2
+      >>> space, cfg = spaces.get("nb201"), nsga2.Config(budget=20, population=6, num_objectives=2)
+      >>> s = jax.eval_shape(lambda k: nsga2.init(k, space, cfg), jax.random.key(0))
+      >>> s.pop.shape, s.pop_values.shape, s.to_evaluate.shape, s.initial.shape
+      ((6, 6), (6, 2), (6,), (6, 6))
     """
 
     pop: jax.Array

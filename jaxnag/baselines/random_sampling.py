@@ -39,6 +39,16 @@ class Config:
     Attributes:
       budget: unique architectures to query.
       batch: architectures per ask/tell round (default: the whole budget; must divide it).
+
+    Examples:
+      >>> from jaxnag.baselines import random_sampling
+      >>> random_sampling.Config(budget=100, batch=25).round_size, random_sampling.Config(budget=100).round_size
+      (25, 100)
+      >>> try:
+      ...     random_sampling.Config(budget=100, batch=30)
+      ... except ValueError as e:  # errors.ConfigError
+      ...     print(e)
+      batch (30) must divide budget (100)
     """
 
     budget: int = 300
@@ -67,7 +77,17 @@ jax.tree_util.register_dataclass(Config, data_fields=[], meta_fields=["budget", 
 class State(NamedTuple):
     """Random search state: the drawn architectures, how many were told, and the run's query archive
     (:mod:`jaxnag.archive`, with the best after each distinct query; ``best_ops``, ``best_fitness`` and
-    ``queries`` are read from it)."""
+    ``queries`` are read from it).
+
+    Examples:
+      >>> import jax
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import random_sampling
+      >>> space, cfg = spaces.get("nb201"), random_sampling.Config(budget=20, batch=5)
+      >>> s = jax.eval_shape(lambda k: random_sampling.init(k, space, cfg), jax.random.key(0))
+      >>> s._fields, s.ops.shape, s.told.shape  # the whole budget drawn at init: ops [budget, R]
+      (('ops', 'told', 'archive'), (20, 6), ())
+    """
 
     ops: jax.Array            # [budget, R], drawn at init
     told: jax.Array           # architectures told so far

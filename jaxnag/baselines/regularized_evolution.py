@@ -45,6 +45,18 @@ class Config:
       budget: unique architectures to query; the first ``min(population, budget)`` are random.
       population, sample: REA's P and S (Real et al. use 100/25 on NB101; NB201 practice is 50/10).
       max_cycles: safety bound on mutation cycles (default ``50 * budget``).
+
+    Examples:
+      >>> import jax
+      >>> from jaxnag.baselines import regularized_evolution
+      >>> cfg = regularized_evolution.Config(budget=100, population=20, sample=5)
+      >>> jax.tree_util.tree_leaves(cfg), cfg.initial, cfg.cycle_limit  # only ``sample`` is a (traced) leaf
+      ([5], 20, 5000)
+      >>> try:
+      ...     regularized_evolution.Config(population=8, sample=10)
+      ... except ValueError as e:  # errors.ConfigError
+      ...     print(e)
+      sample must be an integer in [1, 8], got 10
     """
 
     budget: int = 300
@@ -89,6 +101,15 @@ class State(NamedTuple):
       initial_ops: the ``min(P, budget)`` random architectures of the first rounds.
       filled: how many of them were told.
       child: ``[R]``, what the last ask proposed.
+
+    Examples:
+      >>> import jax
+      >>> from jaxnag import spaces
+      >>> from jaxnag.baselines import regularized_evolution
+      >>> space, cfg = spaces.get("nb201"), regularized_evolution.Config(budget=20, population=8, sample=3)
+      >>> s = jax.eval_shape(lambda k: regularized_evolution.init(k, space, cfg), jax.random.key(0))
+      >>> s.pop.shape, s.pop_f.shape, s.initial_ops.shape, s.child.shape
+      ((8, 6), (8,), (8, 6), (6,))
     """
 
     key: jax.Array

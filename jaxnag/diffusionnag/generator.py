@@ -73,6 +73,18 @@ class Config:
         architectures not queried yet. Needs ``predictor_queries`` > 0.
       refit_iterations: the closed loop's refit: 0 trains a fresh predictor (``predictor.iterations``
         steps); more continues training the current one for this many steps (warm start, cheaper).
+
+    Examples:
+      >>> import jax
+      >>> from jaxnag.diffusionnag import generator
+      >>> cfg = generator.Config(guidance_scale=2.0, decrement=0.5)
+      >>> jax.tree_util.tree_leaves(cfg)  # guidance_scale, decrement, snr: sweepable by vmap
+      [2.0, 0.5, 0.16]
+      >>> try:
+      ...     generator.Config(top=10, round_size=4)
+      ... except ValueError as e:  # errors.ConfigError
+      ...     print(e)
+      top (10) cannot exceed the samples generated (4)
     """
 
     predictor_queries: int = 300
@@ -121,6 +133,18 @@ class ScoreModel:
     """A trained score network as a pytree: its NNX state (leaves), graph definition and SDE (static).
 
     ``ScoreModel.of(module, sde)`` wraps a module; :func:`load` reads a ``jaxnag train-score`` folder.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from flax import nnx
+      >>> from jaxnag import spaces
+      >>> from jaxnag.diffusionnag import generator, train
+      >>> space, tcfg = spaces.get("nb201"), train.ScoreTrainConfig()
+      >>> net = nnx.eval_shape(lambda: train.build(space, tcfg, jax.random.key(0)))  # shapes only
+      >>> score = generator.ScoreModel.of(net, tcfg.make_sde())
+      >>> x, level = jax.ShapeDtypeStruct((3, 8, 7), jnp.float32), jax.ShapeDtypeStruct((3,), jnp.float32)
+      >>> score.sde, jax.eval_shape(lambda sm, x, l: sm.score_fn()(x, l), score, x, level).shape  # like x
+      (VESDE(sigma_min=0.1, sigma_max=5.0), (3, 8, 7))
     """
 
     state: object
@@ -149,7 +173,21 @@ def load(directory, space) -> tuple[ScoreModel, int]:
 
 @archive_lib.reads_archive
 class QueryState(NamedTuple):
-    """Before the predictor exists: the ``Q`` random architectures to query."""
+    """Before the predictor exists: the ``Q`` random architectures to query.
+
+    Examples:
+      >>> import jax
+      >>> from flax import nnx
+      >>> from jaxnag import spaces
+      >>> from jaxnag.diffusionnag import generator, train
+      >>> space, tcfg = spaces.get("nb201"), train.ScoreTrainConfig()
+      >>> net = nnx.eval_shape(lambda: train.build(space, tcfg, jax.random.key(0)))  # shapes only
+      >>> score = generator.ScoreModel.of(net, tcfg.make_sde())
+      >>> cfg = generator.Config(predictor_queries=4, top=2, round_size=4, pc_steps=2)
+      >>> s = jax.eval_shape(lambda k, sm: generator.init(k, space, cfg, sm), jax.random.key(0), score)
+      >>> type(s).__name__, s.ops.shape  # the Q = 4 architectures the first ask proposes
+      ('QueryState', (4, 6))
+    """
 
     ops: jax.Array            # [Q, R]
     predictor_key: jax.Array
@@ -159,7 +197,21 @@ class QueryState(NamedTuple):
 
 @archive_lib.reads_archive
 class GuidedState(NamedTuple):
-    """After the predictor was fitted (or with no predictor): guided generation, then done."""
+    """After the predictor was fitted (or with no predictor): guided generation, then done.
+
+    Examples:
+      >>> import jax
+      >>> from flax import nnx
+      >>> from jaxnag import spaces
+      >>> from jaxnag.diffusionnag import generator, train
+      >>> space, tcfg = spaces.get("nb201"), train.ScoreTrainConfig()
+      >>> net = nnx.eval_shape(lambda: train.build(space, tcfg, jax.random.key(0)))  # shapes only
+      >>> score = generator.ScoreModel.of(net, tcfg.make_sde())
+      >>> cfg = generator.Config(predictor_queries=0, top=2, round_size=4, pc_steps=2)  # unguided: no predictor
+      >>> s = jax.eval_shape(lambda k, sm: generator.init(k, space, cfg, sm), jax.random.key(0), score)
+      >>> type(s).__name__, s.predictor, s.candidates.shape, s.candidate_ok.shape  # the top = 2 to query
+      ('GuidedState', None, (2, 6), (2,))
+    """
 
     predictor: object         # the predictor's NNX state (None when unguided)
     score: ScoreModel

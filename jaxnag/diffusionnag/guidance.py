@@ -39,7 +39,21 @@ __all__ = ["Predictor", "PredictorConfig", "PredictorNet", "fit_predictor", "pre
 
 
 class PredictorNet(nnx.Module):
-    """Graph transformer on noised node-operation matrices with a noise-level embedding -> scalar."""
+    """Graph transformer on noised node-operation matrices with a noise-level embedding -> scalar.
+
+    Takes ``x [B, R + 2, C + 2]`` (:mod:`jaxnag.diffusionnag.encoding`) and ``level [B]``; returns float32 ``[B]``.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from flax import nnx
+      >>> from jaxnag import spaces
+      >>> from jaxnag.diffusionnag import guidance
+      >>> space = spaces.get("nb201")
+      >>> net = lambda x, level: guidance.PredictorNet(space, d=8, layers=1, heads=1, rngs=nnx.Rngs(0))(x, level)
+      >>> x, level = jax.ShapeDtypeStruct((3, 8, 7), jnp.float32), jax.ShapeDtypeStruct((3,), jnp.float32)
+      >>> jax.eval_shape(net, x, level)  # shapes only: one prediction per architecture
+      ShapeDtypeStruct(shape=(3,), dtype=float32)
+    """
 
     def __init__(self, space, d: int = 32, layers: int = 2, heads: int = 4, *, rngs: nnx.Rngs):
         v, f = encoding.shape(space)
@@ -70,6 +84,16 @@ class PredictorConfig:
       target: ``rank`` (normal scores of the ranks, default) or ``zscore`` (standardised metric).
       d, layers, heads: transformer width, depth, heads.
       eps: smallest SDE time the training noise is drawn from.
+
+    Examples:
+      >>> from jaxnag.diffusionnag import guidance
+      >>> guidance.PredictorConfig(iterations=50).replace(d=16, heads=2).d, guidance.PredictorConfig().target
+      (16, 'rank')
+      >>> try:
+      ...     guidance.PredictorConfig(d=10, heads=4)
+      ... except ValueError as e:  # errors.ConfigError
+      ...     print(e)
+      d (10) must be a multiple of heads (4)
     """
 
     iterations: int = 1500
@@ -213,7 +237,20 @@ def predict_clean(state, ops: jax.Array, space, sde, config: PredictorConfig) ->
 
 
 class Predictor(NamedTuple):
-    """A trained predictor: ``model(x, level)`` predicts the standardised metric."""
+    """A trained predictor: ``model(x, level)`` predicts the standardised metric.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from flax import nnx
+      >>> from jaxnag import spaces
+      >>> from jaxnag.diffusionnag import guidance
+      >>> space = spaces.get("nb201")
+      >>> def predict(x, level):  # an untrained tiny network (fit_predictor returns a trained one)
+      ...     net = guidance.PredictorNet(space, d=8, layers=1, heads=1, rngs=nnx.Rngs(0))
+      ...     return guidance.Predictor(net, mean=0.7, std=0.1)(x, level)  # metric = output * std + mean
+      >>> jax.eval_shape(predict, jnp.zeros((3, 8, 7)), jnp.zeros(3)).shape, guidance.Predictor._fields
+      ((3,), ('model', 'mean', 'std'))
+    """
 
     model: PredictorNet
     mean: float

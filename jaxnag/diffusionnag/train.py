@@ -58,7 +58,19 @@ CONFIGS = {"reference": REFERENCE, "small": SMALL}
 
 
 class TrainingInterrupted(Interrupted):
-    """Training was interrupted (Ctrl-C); the current step was saved and the run can be resumed."""
+    """Training was interrupted (Ctrl-C); the current step was saved and the run can be resumed.
+
+    Examples:
+      >>> from jaxnag import errors
+      >>> from jaxnag.diffusionnag import train
+      >>> issubclass(train.TrainingInterrupted, errors.Interrupted)  # the CLI prints its line and exits 130
+      True
+      >>> try:  # what train_score raises on Ctrl-C (a real run trains for minutes)
+      ...     raise train.TrainingInterrupted("interrupted at step 500; saved run-0 (run the same command to resume)")
+      ... except errors.JaxnagError as e:
+      ...     print(type(e).__name__, "|", e)
+      TrainingInterrupted | interrupted at step 500; saved run-0 (run the same command to resume)
+    """
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +80,17 @@ class ScoreTrainConfig:
 
     ``iterations``, ``log_every``, ``ckpt_every`` and ``keep`` may change when a run is
     resumed; every other field defines the run and must match.
+
+    Examples:
+      >>> from jaxnag.diffusionnag import train
+      >>> cfg = train.ScoreTrainConfig(sde="vp")
+      >>> cfg.make_sde(), "iterations" in cfg.identity(), "sde" in cfg.identity()  # iterations may change
+      (VPSDE(beta_min=0.1, beta_max=20.0), False, True)
+      >>> try:
+      ...     train.ScoreTrainConfig(sigma_max=0.05)
+      ... except ValueError as e:  # errors.ConfigError
+      ...     print(e)
+      sigma_max must be in (0.1, inf], got 0.05
     """
 
     net: str = "small"

@@ -42,6 +42,17 @@ class DenoiserTrainConfig:
     The default schedule (200 AdamW steps of 64, 20 warm-up) is what k = 20 training
     architectures need: on the NB201 CIFAR-10 -> CIFAR-100 transfer it samples the optimum
     in 10 of 10 seeds like 800 steps of 256 did, at 1/16 of the cost (docs/protocol.md).
+
+    Examples:
+      >>> from jaxnag import pgnag
+      >>> cfg = pgnag.DenoiserTrainConfig(iterations=50).replace(d=32, heads=2)
+      >>> cfg.iterations, cfg.d, cfg.steps, pgnag.Config(train=cfg).train.iterations  # PG-NAG's ``train``
+      (50, 32, 50, 50)
+      >>> try:
+      ...     pgnag.DenoiserTrainConfig(d=30, heads=4)
+      ... except ValueError as e:  # errors.ConfigError
+      ...     print(e)
+      d (30) must be a multiple of heads (4)
     """
 
     steps: int = 50          # diffusion steps T

@@ -83,6 +83,18 @@ class Config:
       elite_rate, diversity_rate: shares of elites and diverse survivors in selection.
       task_scale: multiplies accuracy before ``rescale`` (the reference's per-dataset
         1.0 / 1.2 / 2.0 encode knowledge of the optimum; default 1).
+
+    Examples:
+      >>> import jax
+      >>> from jaxnag import ednag
+      >>> cfg = ednag.Config(population=8, steps=10)
+      >>> len(jax.tree_util.tree_leaves(cfg)), cfg.replace(noise=0.5).noise  # 7 traced hyperparameters
+      (7, 0.5)
+      >>> try:
+      ...     ednag.Config(shaping="softmax")
+      ... except KeyError as e:  # errors.UnknownName
+      ...     print(str(e).split(";")[0])
+      unknown shaping 'softmax'
     """
 
     population: int = 30
@@ -188,6 +200,14 @@ class State(NamedTuple):
         reference's count of unique lookups measures.
       proposal: float32 ``[N, D]``, what the last ``ask`` proposed (the children).
       select_key: the key ``tell`` selects survivors with (drawn by ``ask``).
+
+    Examples:
+      >>> import jax
+      >>> from jaxnag import ednag, spaces
+      >>> space, cfg = spaces.get("nb201"), ednag.Config(population=8, steps=5)
+      >>> s = jax.eval_shape(lambda k: ednag.init(k, space, cfg), jax.random.key(0))  # shapes only
+      >>> s.x.shape, s.ops.shape, s.fitness.shape, s.t.dtype  # D = R x C = 6 x 5 in the default mode
+      ((8, 30), (8, 6), (8,), dtype('int32'))
     """
 
     x: jax.Array

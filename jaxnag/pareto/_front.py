@@ -37,6 +37,14 @@ class Front(NamedTuple):
       values: float32 ``[K, M]``, their objectives (maximised; NaN beyond ``size``).
       size: int32, how many rows hold the front.
       truncated: bool, whether the front ever had more distinct vectors than ``K`` (some were dropped).
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag import pareto
+      >>> front = pareto.Front(np.array([[1], [0], [-1]]), np.array([[3.0, 1.0], [1.0, 3.0], [np.nan, np.nan]]),
+      ...                      np.int32(2), np.bool_(False))  # two rows held, K = 3
+      >>> front.mask.tolist(), front.ops[front.mask].tolist(), pareto.empty(3, 1, 2).mask.tolist()
+      ([True, True, False], [[1], [0]], [False, False, False])
     """
 
     ops: jax.Array

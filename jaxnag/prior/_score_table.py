@@ -32,6 +32,16 @@ class PriorResult(NamedTuple):
         few architectures leaves most coalitions unknown and the prior is then meaningless.
       seen: the architectures those lookups touched, as :class:`jaxnag.archive.Archive` keeps them (a bit set of
         query ids, or on a space too large for one a :class:`jaxnag.archive.HashSet`).
+
+    Examples:
+      >>> import jax
+      >>> import numpy as np
+      >>> from jaxnag import prior, spaces, tables
+      >>> s = spaces.categorical("chain2", ("zero", "a", "b"), slots=2, remove="zero")  # R = 2, C = 3
+      >>> t = tables.from_arrays(s, s.all_ops(), s.all_ops().sum(1).astype(np.float32))
+      >>> r = jax.eval_shape(lambda k: prior.score(k, t, s, k=2), jax.random.key(0))  # shapes only
+      >>> type(r).__name__, r.top_values.shape, r.phi.shape, r.score.shape, r.frequency.shape, r.missing_share.shape
+      ('PriorResult', (2,), (2, 2), (2, 3), (2, 3), ())
     """
 
     top_ops: jax.Array
@@ -47,7 +57,21 @@ class PriorResult(NamedTuple):
 
 
 def check_scoring(k, method: str, budget, temperature, eps) -> None:
-    """Range checks of the scoring arguments (shared by :func:`score_table` and ``pgnag.Config``)."""
+    """Range checks of the scoring arguments (shared by :func:`score_table` and ``pgnag.Config``).
+
+    Examples:
+      >>> from jaxnag import errors, prior
+      >>> prior.check_scoring(20, "exact", None, None, 0.05) is None  # fine: nothing raised
+      True
+      >>> for args in ((20, "shap", None, None, 0.05), (0, "loo", None, None, 0.05), (5, "mc", 10, None, 1.0)):
+      ...     try:
+      ...         prior.check_scoring(*args)
+      ...     except errors.JaxnagError as e:
+      ...         print(type(e).__name__, e)
+      UnknownName unknown scoring method 'shap'; available: exact, mc, loo
+      ConfigError k must be an integer >= 1, got 0
+      ConfigError eps must be in [0, 1), got 1.0
+    """
     if method not in METHODS:
         raise UnknownName(f"unknown scoring method {method!r}; available: {', '.join(METHODS)}")
     check_int("k", k, lo=1)
@@ -89,6 +113,20 @@ def score(key: jax.Array, fitness, space, k: int = 20, method: str = "exact", bu
 
     A component whose removal alone makes an architecture invalid is removed to the space's identity
     choice instead (:func:`shapley.removal_states`), so every coalition of a DARTS cell is a valid cell.
+
+    Examples:
+      >>> import jax, numpy as np
+      >>> from jaxnag import errors, prior, spaces, tables
+      >>> s = spaces.categorical("chain2", ("zero", "a", "b"), slots=2, remove="zero")  # 9 architectures
+      >>> t = tables.from_arrays(s, s.all_ops(), s.all_ops().sum(1).astype(np.float32))
+      >>> r = jax.eval_shape(lambda k: prior.score(k, t, s, k=2), jax.random.key(0))  # shapes only, nothing runs
+      >>> r.top_ops.shape, r.phi.shape, r.score.shape, r.prior.shape, r.lookups.dtype
+      ((2, 2), (2, 2), (2, 3), (2, 3), dtype('int32'))
+      >>> try:  # a fitness that is not a table needs a budget of random queries
+      ...     prior.score(jax.random.key(0), lambda ops: ops.sum(-1), s, k=2)
+      ... except errors.ConfigError as e:
+      ...     print(str(e).split(";")[0])
+      scoring the whole table needs a jaxnag.tables.Table
     """
     check_scoring(k, method, budget, temperature, eps)
     if budget is not None:

@@ -36,7 +36,15 @@ def _norm(name: str) -> str:
 
 
 def op_index_map(src, dst) -> np.ndarray:
-    """For each target choice of each slot, the source choice index, or -1 if none."""
+    """For each target choice of each slot, the source choice index, or -1 if none: int32 ``dst.shape``.
+
+    Examples:
+      >>> from jaxnag import spaces
+      >>> from jaxnag.prior import mapping
+      >>> nb201, tnb = spaces.get("nb201"), spaces.get("tnb101_micro")
+      >>> mapping.op_index_map(nb201, tnb)[0].tolist(), mapping.op_index_map(tnb, nb201)[0].tolist()
+      ([0, 1, 2, 3], [0, 1, 2, 3, -1])
+    """
     if src.num_slots != dst.num_slots or src.edges != dst.edges:
         raise ConfigError(f"cannot map {src.name} onto {dst.name}: the cell graphs differ")
     out = np.full(dst.shape, -1, np.int32)
@@ -49,7 +57,18 @@ def op_index_map(src, dst) -> np.ndarray:
 
 
 def map_prior(p, src, dst, eps=0.05) -> jax.Array:
-    """Prior on ``src`` -> prior on ``dst`` by the rule above (eps-uniform mixed); jittable."""
+    """Prior on ``src`` -> prior on ``dst`` by the rule above (eps-uniform mixed); jittable. ``p`` is
+    ``src.shape``, the result float32 ``dst.shape``.
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag import spaces
+      >>> from jaxnag.prior import mapping
+      >>> p = np.tile(np.array([0.1, 0.1, 0.1, 0.2, 0.5], np.float32), (6, 1))  # avg_pool_3x3 last
+      >>> q = mapping.map_prior(p, spaces.get("nb201"), spaces.get("tnb101_micro"), eps=0.0)
+      >>> np.round(np.asarray(q[0], np.float64), 3).tolist()  # avg_pool dropped, the rest renormalised
+      [0.2, 0.2, 0.2, 0.4]
+    """
     idx = op_index_map(src, dst)
     known = jnp.asarray(dst.choice_mask & (idx >= 0))
     mapped = jnp.where(known, jnp.take_along_axis(jnp.asarray(p, jnp.float32), jnp.asarray(np.maximum(idx, 0)), axis=1),
@@ -61,7 +80,17 @@ def map_prior(p, src, dst, eps=0.05) -> jax.Array:
 
 def map_ops(ops, src, dst) -> tuple[jax.Array, jax.Array]:
     """Architectures ``[k, R]`` of ``src`` carried to ``dst``: ``(ops [k, R], kept [k])``; a row using an
-    op without counterpart is not kept (its ops are then meaningless)."""
+    op without counterpart is not kept (its ops are then meaningless).
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag import spaces
+      >>> from jaxnag.prior import mapping
+      >>> ops = np.array([[3, 3, 1, 0, 2, 3], [4, 3, 3, 3, 3, 3]])  # the second uses avg_pool_3x3 (4)
+      >>> mapped, kept = mapping.map_ops(ops, spaces.get("nb201"), spaces.get("tnb101_micro"))
+      >>> mapped[0].tolist(), kept.tolist()
+      ([3, 3, 1, 0, 2, 3], [True, False])
+    """
     ops = jnp.asarray(ops, jnp.int32)
     if src is dst:
         return ops, jnp.ones(ops.shape[0], bool)
@@ -72,7 +101,17 @@ def map_ops(ops, src, dst) -> tuple[jax.Array, jax.Array]:
 
 
 def map_scores(score, src, dst) -> jax.Array:
-    """Score matrix on ``src`` -> on ``dst``; target ops without a source get the slot's minimum."""
+    """Score matrix on ``src`` -> on ``dst``; target ops without a source get the slot's minimum. ``score`` is
+    ``src.shape``, the result float32 ``dst.shape`` (NaN at non-choices).
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag import spaces
+      >>> from jaxnag.prior import mapping
+      >>> score = np.tile(np.array([-1.0, 1.0, 2.0, 3.0], np.float32), (6, 1))
+      >>> mapping.map_scores(score, spaces.get("tnb101_micro"), spaces.get("nb201"))[0].tolist()  # avg_pool: min
+      [-1.0, 1.0, 2.0, 3.0, -1.0]
+    """
     idx = op_index_map(src, dst)
     mapped = jnp.where(jnp.asarray(idx >= 0),
                        jnp.take_along_axis(jnp.asarray(score, jnp.float32), jnp.asarray(np.maximum(idx, 0)), axis=1),

@@ -43,7 +43,20 @@ def score_matrix(ops, phi, space, fallback: str = "zero", weights=None) -> jax.A
       large value it earns only on the 0->3 residual edge).
 
     An op never seen anywhere gets 0 under both. Non-choice columns are NaN. ``weights [k]``
-    (0 or 1) leaves rows out.
+    (0 or 1) leaves rows out. ``ops [k, R]`` and ``phi [k, R]`` give a float32 ``[R, C]``.
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag import spaces
+      >>> from jaxnag.prior import scores
+      >>> s = spaces.get("nb201")
+      >>> ops = np.array([[3, 3, 0, 1, 3, 2], [3, 1, 0, 1, 3, 3]])
+      >>> phi = np.array([[1.0, 1.0, 0.0, 0.0, 1.0, 0.0], [1.0, 0.5, 0.0, 0.0, 1.0, 2.0]], np.float32)
+      >>> m = scores.score_matrix(ops, phi, s)
+      >>> m.shape, float(m[1, 3]), float(m[1, 1]), float(m[2, 3])  # slot 2 never uses op 3: score 0
+      ((6, 5), 1.0, 0.5, 0.0)
+      >>> round(float(scores.score_matrix(ops, phi, s, "op_mean")[2, 3]), 3)  # op 3's mean elsewhere: 7 / 6
+      1.167
     """
     if fallback not in FALLBACKS:
         raise UnknownName(f"unknown fallback {fallback!r}; available: {', '.join(FALLBACKS)}")
@@ -59,7 +72,17 @@ def score_matrix(ops, phi, space, fallback: str = "zero", weights=None) -> jax.A
 
 
 def mix_uniform(p, mask, eps) -> jax.Array:
-    """``(1 - eps) p + eps * uniform`` over each slot's real choices; rows sum to one."""
+    """``(1 - eps) p + eps * uniform`` over each slot's real choices; rows sum to one. ``p`` and the bool
+    ``mask`` are ``[R, C]``; the result is float32 ``[R, C]`` (0 outside the mask).
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag.prior import scores
+      >>> mask = np.array([[True, True, False], [True, True, True]])
+      >>> p = scores.mix_uniform(np.array([[1.0, 0.0, 5.0], [0.0, 0.0, 3.0]], np.float32), mask, 0.1)
+      >>> np.round(np.asarray(p, np.float64), 3).tolist()  # masked out, renormalised, then mixed
+      [[0.95, 0.05, 0.0], [0.033, 0.033, 0.933]]
+    """
     mask = jnp.asarray(mask)
     uni = mask.astype(jnp.float32) / mask.sum(1, keepdims=True).astype(jnp.float32)
     p = jnp.where(mask, jnp.nan_to_num(jnp.asarray(p, jnp.float32)), 0.0)
@@ -68,13 +91,37 @@ def mix_uniform(p, mask, eps) -> jax.Array:
 
 
 def default_temperature(score) -> jax.Array:
-    """The scale-free default temperature: the standard deviation of the score matrix (1 if 0)."""
+    """The scale-free default temperature: the standard deviation of the score matrix (1 if 0), NaNs
+    (non-choices) left out; a float32 scalar.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag.prior import scores
+      >>> round(float(scores.default_temperature(jnp.array([[0.0, 2.0], [jnp.nan, 2.0]]))), 3)
+      0.943
+      >>> float(scores.default_temperature(jnp.zeros((2, 3))))  # no spread: 1
+      1.0
+    """
     sd = jnp.nanstd(jnp.asarray(score, jnp.float32))
     return jnp.where(sd > 0, sd, 1.0)
 
 
 def prior_from_scores(score, space, temperature=1.0, eps=0.05) -> jax.Array:
-    """``p[slot] = (1 - eps) softmax(score[slot] / temperature) + eps * uniform``."""
+    """``p[slot] = (1 - eps) softmax(score[slot] / temperature) + eps * uniform``: float32 ``[R, C]`` from
+    ``score [R, C]``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.prior import scores
+      >>> s = spaces.get("nb201")
+      >>> score = jnp.zeros((6, 5)).at[:, 3].set(1.0)  # op 3 scores 1 on every edge
+      >>> p = scores.prior_from_scores(score, s, temperature=1.0, eps=0.0)
+      >>> round(float(p[0, 3]), 4), round(float(p[0, 0]), 4)  # e / (e + 4), 1 / (e + 4)
+      (0.4046, 0.1488)
+      >>> round(float(scores.prior_from_scores(score, s, temperature=0.1, eps=0.0)[0, 3]), 4)  # colder: sharper
+      0.9998
+    """
     check_range("temperature", temperature, lo=0.0, lo_open=True)
     mask = jnp.asarray(space.choice_mask)
     z = jnp.where(mask, jnp.nan_to_num(jnp.asarray(score, jnp.float32), nan=-jnp.inf) / temperature, -jnp.inf)
@@ -84,11 +131,30 @@ def prior_from_scores(score, space, temperature=1.0, eps=0.05) -> jax.Array:
 
 
 def frequency_prior(ops, space, eps=0.05, weights=None) -> jax.Array:
-    """How often each choice appears at each slot among ``ops [k, R]``, eps-uniform mixed."""
+    """How often each choice appears at each slot among ``ops [k, R]``, eps-uniform mixed: float32 ``[R, C]``.
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag import spaces
+      >>> from jaxnag.prior import scores
+      >>> ops, s = np.array([[3, 3, 3, 1, 3, 3], [3, 1, 3, 1, 3, 3]]), spaces.get("nb201")
+      >>> scores.frequency_prior(ops, s, eps=0.0)[1].tolist()
+      [0.0, 0.5, 0.0, 0.5, 0.0]
+      >>> scores.frequency_prior(ops, s, eps=0.0, weights=np.array([1, 0]))[1].tolist()  # the second row left out
+      [0.0, 0.0, 0.0, 1.0, 0.0]
+    """
     count, _ = _counts(ops, space, weights)
     return mix_uniform(count, space.choice_mask, eps)
 
 
 def uniform_prior(space) -> jax.Array:
-    """Uniform over each slot's choices."""
+    """Uniform over each slot's choices: float32 ``[R, C]``, 0 where a slot has fewer choices than ``C``.
+
+    Examples:
+      >>> from jaxnag import spaces
+      >>> from jaxnag.prior import scores
+      >>> p = scores.uniform_prior(spaces.get("nb101"))  # 21 edge slots (none, edge) then 5 op slots (3 ops)
+      >>> p.shape, float(p[0, 0]), float(p[0, 2]), round(float(p[-1, 2]), 4)
+      ((26, 3), 0.5, 0.0, 0.3333)
+    """
     return mix_uniform(np.asarray(space.choice_mask, np.float32), space.choice_mask, 0.0)

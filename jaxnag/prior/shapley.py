@@ -50,7 +50,21 @@ def removed_choices(space) -> np.ndarray:
     """The removed choice per slot, as the space declares it (:meth:`~jaxnag.spaces.SearchSpace.reference`:
     its ``remove`` choice, else its ``identity``, else -1: not a player). A space that declares neither
     for any slot has no players: refused (:class:`~jaxnag.errors.ConfigError` saying what to declare),
-    never scored as a uniform prior."""
+    never scored as a uniform prior. Returns int ``[R]``.
+
+    Examples:
+      >>> from jaxnag import errors, spaces
+      >>> from jaxnag.prior import shapley
+      >>> shapley.removed_choices(spaces.get("nb201")).tolist()  # 'none' removes an edge
+      [0, 0, 0, 0, 0, 0]
+      >>> shapley.removed_choices(spaces.get("nasbench_graph")).tolist()  # link pattern: no player; ops: 'skip'
+      [-1, 8, 8, 8, 8]
+      >>> try:
+      ...     shapley.removed_choices(spaces.categorical("plain", ("a", "b"), slots=2))
+      ... except errors.ConfigError as e:
+      ...     print(str(e).split(",")[0])
+      space 'plain' declares no choice that removes a slot's component (remove=) nor an identity choice (identity=)
+    """
     removed = space.reference()
     if not (removed >= 0).any():
         raise ConfigError(
@@ -102,7 +116,16 @@ def _states(ops, removed, states):
 
 
 def coalition_matrix(players: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(masks [2^P, P] bool, coef [P, 2^P])`` with ``phi = coef @ v(masks)``."""
+    """``(masks [2^P, P] bool, coef [P, 2^P])`` with ``phi = coef @ v(masks)``.
+
+    Examples:
+      >>> from jaxnag.prior import shapley
+      >>> masks, coef = shapley.coalition_matrix(2)
+      >>> masks.astype(int).tolist(), coef.tolist()
+      ([[0, 0], [1, 0], [0, 1], [1, 1]], [[-0.5, 0.5, -0.5, 0.5], [-0.5, -0.5, 0.5, 0.5]])
+      >>> shapley.coalition_matrix(4)[1].sum(0)[[0, -1]].tolist()  # efficiency: the phi sum to v(all) - v(none)
+      [-1.0, 1.0]
+    """
     masks = ((np.arange(2**players)[:, None] >> np.arange(players)[None, :]) & 1).astype(bool)
     size = masks.sum(1)
     w = np.array([math.factorial(s) * math.factorial(players - s - 1) / math.factorial(players)
@@ -134,7 +157,16 @@ def _check_exact(p: int) -> None:
 
 def exact(fitness: Callable, ops: jax.Array, removed, failed_value: float = 0.0,
           states: jax.Array | None = None) -> tuple[jax.Array, int]:
-    """Exact Shapley values of ``ops [..., R]`` (vmapped over leading dims); ``states`` (module doc)."""
+    """Exact Shapley values of ``ops [..., R]`` (vmapped over leading dims); ``states`` (module doc).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag.prior import shapley
+      >>> product = lambda ops: (ops[..., 0] * ops[..., 1]).astype(jnp.float32)  # slots 0 and 1 only together
+      >>> phi, n = shapley.exact(product, jnp.array([2, 3, 5]), removed=jnp.array([0, 0, 0]))
+      >>> phi.tolist(), n  # the interaction 6 split evenly, slot 2 worth nothing; 8 coalitions
+      ([3.0, 3.0, 0.0], 8)
+    """
     removed = np.asarray(removed, np.int32)
     players = _players(removed)
     p = len(players)
@@ -155,7 +187,15 @@ def exact(fitness: Callable, ops: jax.Array, removed, failed_value: float = 0.0,
 
 def permutation_orders(key: jax.Array, n: int, removed, permutations: int) -> jax.Array:
     """int32 ``[n, permutations, P]``: the random player orders :func:`monte_carlo` uses for ``n``
-    architectures with this ``key``."""
+    architectures with this ``key``.
+
+    Examples:
+      >>> import jax, numpy as np
+      >>> from jaxnag.prior import shapley
+      >>> orders = shapley.permutation_orders(jax.random.key(0), 1, np.array([0, -1, 0, 0]), 4)  # slot 1: no player
+      >>> orders.shape, bool((np.sort(np.asarray(orders), axis=-1) == [0, 2, 3]).all())  # each a permutation
+      ((1, 4, 3), True)
+    """
     players = jnp.asarray(_players(removed))
     p = int(players.shape[0])
     per_arch = lambda k: jax.vmap(lambda kk: players[jax.random.permutation(kk, p)])(  # noqa: E731
@@ -173,7 +213,16 @@ def _prefix_keep(order: jax.Array, removed) -> jax.Array:
 
 def monte_carlo(fitness: Callable, ops: jax.Array, removed, key: jax.Array, permutations: int = 32,
                 failed_value: float = 0.0, states: jax.Array | None = None) -> tuple[jax.Array, int]:
-    """Permutation-sampling estimate with ``permutations`` orders per architecture; ``states`` (module doc)."""
+    """Permutation-sampling estimate with ``permutations`` orders per architecture; ``states`` (module doc).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag.prior import shapley
+      >>> additive = lambda ops: jnp.sum(ops, axis=-1).astype(jnp.float32)  # every order gives the exact values
+      >>> phi, n = shapley.monte_carlo(additive, jnp.array([1, 2, 3]), jnp.array([0, 0, 0]), jax.random.key(0), 4)
+      >>> phi.tolist(), n  # 4 orders x 4 prefixes
+      ([1.0, 2.0, 3.0], 16)
+    """
     removed = np.asarray(removed, np.int32)
     r = removed.shape[0]
     p = len(_players(removed))
@@ -193,7 +242,17 @@ def monte_carlo(fitness: Callable, ops: jax.Array, removed, key: jax.Array, perm
 def candidates(ops, removed, method: str, key: jax.Array | None = None, permutations: int = 32,
                states: jax.Array | None = None) -> jax.Array:
     """Every architecture an estimator evaluates for ``ops [k, R]``, ``[k, L, R]`` (jittable); for ``mc``
-    pass the same ``key``, ``permutations`` and ``states`` as to :func:`monte_carlo`."""
+    pass the same ``key``, ``permutations`` and ``states`` as to :func:`monte_carlo`.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag.prior import shapley
+      >>> removed = jnp.array([0, 0, 0])
+      >>> shapley.candidates(jnp.array([[1, 2, 3]]), removed, "loo").tolist()  # all, then each slot removed
+      [[[1, 2, 3], [0, 2, 3], [1, 0, 3], [1, 2, 0]]]
+      >>> shapley.candidates(jnp.array([[1, 2, 3]]), removed, "exact").shape  # every coalition
+      (1, 8, 3)
+    """
     removed = np.asarray(removed)
     ops, rem = _states(ops, removed, states)
     players = _players(removed)
@@ -218,7 +277,16 @@ def candidates(ops, removed, method: str, key: jax.Array | None = None, permutat
 
 def leave_one_out(fitness: Callable, ops: jax.Array, removed, failed_value: float = 0.0,
                   states: jax.Array | None = None) -> tuple[jax.Array, int]:
-    """``v(all) - v(all without slot i)`` for each player i; ``states`` (module doc)."""
+    """``v(all) - v(all without slot i)`` for each player i; ``states`` (module doc).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag.prior import shapley
+      >>> product = lambda ops: (ops[..., 0] * ops[..., 1]).astype(jnp.float32)
+      >>> phi, n = shapley.leave_one_out(product, jnp.array([2, 3, 5]), removed=jnp.array([0, 0, 0]))
+      >>> phi.tolist(), n  # slots 0 and 1 each get the whole interaction (exact Shapley splits it: 3 and 3)
+      ([6.0, 6.0, 0.0], 4)
+    """
     removed = np.asarray(removed, np.int32)
     players = _players(removed)
     r = removed.shape[0]

@@ -56,7 +56,15 @@ DATA_FREE = ("synflow", "l2_norm", "zen") + COUNTS  # what they read of the batc
 
 
 class Batch(NamedTuple):
-    """One minibatch: images ``x`` float32 ``[B, H, W, C]`` and integer labels ``y`` int32 ``[B]``."""
+    """One minibatch: images ``x`` float32 ``[B, H, W, C]`` and integer labels ``y`` int32 ``[B]``.
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag import proxies
+      >>> b = proxies.Batch(np.zeros((2, 8, 8, 3), np.float32), np.array([0, 1], np.int32))  # or proxies.batch(x, y)
+      >>> b._fields, b.x.shape, b.y.tolist()
+      (('x', 'y'), (2, 8, 8, 3), [0, 1])
+    """
     x: object
     y: object
 
@@ -64,7 +72,21 @@ class Batch(NamedTuple):
 def batch(x, y=None, *, classes: int | None = None, size: int | None = None) -> Batch:
     """A checked :class:`Batch` from host arrays (:func:`jaxnag.data.check`): ``x [n, H, W, C]`` finite
     pixels, ``y [n]`` integer labels in ``0..classes-1`` (zeros when None, for the data-free proxies);
-    the first ``size`` images when ``size`` is given. Bad data raises :class:`~jaxnag.errors.DataError`."""
+    the first ``size`` images when ``size`` is given. Bad data raises :class:`~jaxnag.errors.DataError`.
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag import errors, proxies
+      >>> x, y = np.zeros((4, 8, 8, 3)), np.array([0, 2, 1, 2])
+      >>> b = proxies.batch(x, y, classes=3, size=2)
+      >>> b.x.shape, b.x.dtype, b.y.tolist()
+      ((2, 8, 8, 3), dtype('float32'), [0, 2])
+      >>> try:
+      ...     proxies.batch(x, y, classes=2)
+      ... except errors.DataError as e:
+      ...     print(e)
+      batch: labels must lie in 0..1 for 2 classes, got max 2
+    """
     from ..data import check
     x = np.asarray(x)
     x, y = check(x, np.zeros(len(x) if x.ndim else 0, np.int32) if y is None else y, name="batch")
@@ -120,7 +142,17 @@ def population(name: str, key, ops, data: Batch, *, space="nb201", channels: int
                cells: int | None = None, classes: int | None = None, chunk: int = 1):
     """The proxy ``name`` of each architecture ``ops [n, 6]`` of ``space`` (float32 ``[n]``), jittable:
     one mixed network initialised from ``key`` scores every member on ``data``, ``chunk`` members at a
-    time (``lax.map`` with ``batch_size``; 1 is fastest on CPU). Sizes default to the benchmark's."""
+    time (``lax.map`` with ``batch_size``; 1 is fastest on CPU). Sizes default to the benchmark's.
+
+    Examples:
+      >>> import jax, numpy as np
+      >>> from jaxnag import proxies
+      >>> ops = np.array([[3, 3, 3, 3, 3, 3], [3, 3, 3, 0, 0, 0], [1, 1, 1, 1, 1, 1]])  # the second: disconnected
+      >>> data = proxies.batch(np.zeros((2, 32, 32, 3)))  # the counts read only the images' size
+      >>> v = jax.jit(lambda key: proxies.population("params", key, ops, data))(jax.random.key(0))
+      >>> [round(float(x), 3) for x in v]  # millions of parameters; -inf: not a network
+      [1.532, -inf, 0.073]
+    """
     import jax.numpy as jnp
     from flax import nnx
 
@@ -174,6 +206,15 @@ def fitness(space, name: str, batch: Batch | tuple | None = None, *, key: int = 
     The data-free proxies need no batch: they read images of ``resolution``^2 pixels, 3 channels,
     ``batch_size`` of them (synflow one all-ones image, zen Gaussian noise). ``key`` (an int)
     initialises the shared network once, here.
+
+    Examples:
+      >>> import jax, numpy as np
+      >>> from jaxnag import proxies, spaces
+      >>> fit = proxies.fitness(spaces.get("nb201"), "params")  # NB201's network, 10 classes
+      >>> ops = np.array([[[3, 3, 3, 3, 3, 3], [3, 3, 3, 0, 0, 0]], [[1, 1, 1, 1, 1, 1], [2, 2, 2, 2, 2, 2]]])
+      >>> v = jax.jit(fit)(ops)  # any leading shape: [2, 2, 6] -> [2, 2]
+      >>> v.shape, [[round(float(x), 3) for x in row] for row in v]
+      ((2, 2), [[1.532, -inf], [0.073, 0.241]])
     """
     import jax
     import jax.numpy as jnp
@@ -208,9 +249,10 @@ def fitness(space, name: str, batch: Batch | tuple | None = None, *, key: int = 
 _fitness = fitness
 
 
-def _progress(label: str):
+def _progress(label: str, enabled: bool):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True)
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True,
+                    disable=not enabled)  # a hidden bar still printed an empty line
 
 
 def table(space, name: str, batch: Batch | tuple | None = None, *, block: int = 125, progress: bool = False,
@@ -220,7 +262,17 @@ def table(space, name: str, batch: Batch | tuple | None = None, *, block: int = 
     failed measurement are both NaN in the table: no value): one compiled call per ``block`` architectures
     (a rich progress bar when ``progress``; with ``estimate``, one stderr line with the expected time when it
     is over a minute, from the first blocks after compilation). ``kwargs`` as :func:`fitness`, or
-    ``fitness`` given ready-made. Ctrl-C stops between blocks."""
+    ``fitness`` given ready-made. Ctrl-C stops between blocks.
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag import proxies, spaces
+      >>> t = proxies.table(spaces.get("nb201"), "params", block=15625)  # the whole space in one call; prints nothing
+      >>> t.info.benchmark, t.info.dataset, t.values.shape, round(float(t.optimum), 3)
+      ('proxy', 'params', (15625,), 1.532)
+      >>> float(t(np.array([3, 3, 3, 0, 0, 0])))  # a disconnected cell: no value
+      nan
+    """
     import sys
     import time
 
@@ -241,7 +293,7 @@ def table(space, name: str, batch: Batch | tuple | None = None, *, block: int = 
     padded = np.concatenate([ops, np.repeat(ops[:1], pad, axis=0)])
     values = []
     blocks = len(padded) // block
-    with _progress(name) as bar, StopFlag(None) as stop:
+    with _progress(name, progress) as bar, StopFlag(None) as stop:
         task = bar.add_task(name, total=blocks, visible=progress)
         for b, i in enumerate(range(0, len(padded), block)):
             stop.check()
@@ -310,6 +362,14 @@ def ensemble(space, members: Sequence[str | Callable], batch: Batch | tuple | No
     random architectures of ``space``, scored once here. Percentiles make the proxies' scales
     comparable, and the reference set keeps the score a fixed function of the cell (a rank within
     each population would not be). ``kwargs`` as :func:`fitness`.
+
+    Examples:
+      >>> import jax, numpy as np
+      >>> from jaxnag import proxies, spaces
+      >>> fit = proxies.ensemble(spaces.get("nb201"), ["params", "flops"], reference=20)
+      >>> ops = np.array([[3, 3, 3, 3, 3, 3], [3, 3, 3, 0, 0, 0]])  # the largest cell, a disconnected one
+      >>> [round(float(v), 1) for v in jax.jit(fit)(ops)]  # mean percentile among the 20 reference cells
+      [100.0, 0.0]
     """
     import jax
     import jax.numpy as jnp

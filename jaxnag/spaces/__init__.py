@@ -75,13 +75,31 @@ def _plugins() -> dict:
 
 
 def names() -> tuple[str, ...]:
-    """Registered space names (built-in, registered, and installed plugins')."""
+    """Registered space names (built-in, registered, and installed plugins').
+
+    Examples:
+      >>> from jaxnag import spaces
+      >>> spaces.names()[:5]  # the built-in ones come first
+      ('nb201', 'tnb101_micro', 'nasbench_graph', 'nb101', 'darts')
+    """
     return tuple(_FACTORIES) + tuple(n for n in _plugins() if _key(n) not in _FACTORIES)
 
 
 def get(name: str | SearchSpace) -> SearchSpace:
     """The registered space called ``name`` (a singleton); unknown names raise
-    :class:`~jaxnag.errors.UnknownName`."""
+    :class:`~jaxnag.errors.UnknownName`.
+
+    Examples:
+      >>> from jaxnag import errors, spaces
+      >>> s = spaces.get("NATS-TSS")  # names are case- and dash-insensitive, with aliases
+      >>> s is spaces.get("nb201"), spaces.get(s) is s, s.shape
+      (True, True, (6, 5))
+      >>> try:
+      ...     spaces.get("nb999")
+      ... except errors.UnknownName as e:
+      ...     print(str(e).split(";")[0])
+      unknown search space 'nb999'
+    """
     if isinstance(name, SearchSpace):
         return name
     key = _key(name)

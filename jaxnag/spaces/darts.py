@@ -185,7 +185,15 @@ def _decode(scores):
 
 
 def make() -> SearchSpace:
-    """The DARTS space (a new instance; ``jaxnag.spaces.get("darts")`` gives the registered one)."""
+    """The DARTS space (a new instance; ``jaxnag.spaces.get("darts")`` gives the registered one).
+
+    Examples:
+      >>> from jaxnag import spaces
+      >>> from jaxnag.spaces import darts
+      >>> s = darts.make()
+      >>> s.name, s.shape, s.slot_names[0], s.slot_names[14], s.has_decoding, s is spaces.get("darts")
+      ('darts', (28, 8), 'normal:0->2', 'reduce:0->2', True, False)
+    """
     return SearchSpace(
         name="darts",
         slot_names=tuple(f"{cell}:{a}->{b}" for cell in CELLS for a, b in CELL_EDGES),

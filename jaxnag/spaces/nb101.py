@@ -238,7 +238,15 @@ def _from_string(arch: str) -> np.ndarray:
 
 
 def make() -> SearchSpace:
-    """The NB101 space (a new instance; ``jaxnag.spaces.get("nb101")`` gives the registered one)."""
+    """The NB101 space (a new instance; ``jaxnag.spaces.get("nb101")`` gives the registered one).
+
+    Examples:
+      >>> from jaxnag import spaces
+      >>> from jaxnag.spaces import nb101
+      >>> s = nb101.make()
+      >>> s.name, s.shape, s.choices[0], s.choices[-1], s is spaces.get("nb101")  # 21 edges, then 5 node ops
+      ('nb101', (26, 3), ('none', 'edge'), ('conv3x3-bn-relu', 'conv1x1-bn-relu', 'maxpool3x3'), False)
+    """
     return SearchSpace(
         name="nb101",
         slot_names=tuple(f"{i}->{j}" for i, j in EDGES) + tuple(f"node{k}" for k in range(1, NODES - 1)),

@@ -37,7 +37,18 @@ _PATTERN = re.compile(r"^\s*([^<>=\s]+)\s*(<=|>=|<|>)\s*(\S+)\s*$")
 
 
 def parse(text: str) -> tuple[str, str, float]:
-    """``'pi5/litert/lat_ms<=5'`` -> ``('pi5/litert/lat_ms', '<=', 5.0)``; raises ConfigError."""
+    """``'pi5/litert/lat_ms<=5'`` -> ``('pi5/litert/lat_ms', '<=', 5.0)``; raises ConfigError.
+
+    Examples:
+      >>> from jaxnag import errors, tables
+      >>> tables.parse_constraint("pi5/litert/lat_ms<=5"), tables.parse_constraint(" params_mb > 0.5 ")
+      (('pi5/litert/lat_ms', '<=', 5.0), ('params_mb', '>', 0.5))
+      >>> try:
+      ...     tables.parse_constraint("latency=5")
+      ... except errors.ConfigError as e:
+      ...     print(e)
+      constraint must look like 'METRIC<=VALUE' (or <, >=, >), got 'latency=5'
+    """
     m = _PATTERN.match(text or "")
     if m is None:
         raise ConfigError(f"constraint must look like 'METRIC<=VALUE' (or <, >=, >), got {text!r}")
@@ -63,6 +74,17 @@ def constrain(objective: Table, cost: Table, op: str, bound: float) -> Table:
     Raises:
       ConfigError: bad operator or bound, or tables of different spaces.
       DataError: no architecture with a finite objective satisfies the constraint.
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag import spaces, tables
+      >>> s = spaces.categorical("chain3", ("a", "b"), slots=3)  # 8 architectures
+      >>> ops = s.all_ops()
+      >>> acc = tables.from_arrays(s, ops, (ops @ np.array([1, 2, 4])).astype(np.float32), metric="acc")
+      >>> size = tables.from_arrays(s, ops, ops.sum(1).astype(np.float32), metric="size", goal="min")
+      >>> c = tables.constrain(acc, size, "<=", 1)  # at most one 'b'
+      >>> float(c.optimum), c.info.metric, bool(c(np.array([1, 1, 1])) < c(np.array([0, 0, 0])))  # pushed below
+      (4.0, 'acc s.t. size<=1', True)
     """
     if op not in _OPS:
         raise ConfigError(f"constraint operator must be one of {', '.join(_OPS)}, got {op!r}")

@@ -62,6 +62,19 @@ class Objectives:
       tables: the ``M`` :class:`Table` s (each maximised: a cost's fitness is its negation).
       ideal, nadir: float32 ``[M]``, the exact front's best and worst value of each objective (fitness
         units), or NaN where the space is too large to enumerate.
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag import spaces, tables
+      >>> s = spaces.categorical("chain2", ("a", "b", "c"), slots=2)
+      >>> ops = s.all_ops()
+      >>> acc = tables.from_arrays(s, ops, ops.sum(1).astype(np.float32), metric="acc")
+      >>> cost = tables.from_arrays(s, ops, (ops.max(1) + 1).astype(np.float32), metric="cost", goal="min")
+      >>> nan = np.full(2, np.nan, np.float32)
+      >>> obj = tables.Objectives((acc, cost), nan, nan)  # no ideal and nadir given (tables.combine finds them)
+      >>> v = obj(np.array([2, 2]))  # float32 [M]: the cost negated
+      >>> obj.num_objectives, obj.names, v.tolist(), obj.to_metric(v).tolist()  # the metrics in their own units
+      (2, ('acc', 'cost'), [4.0, -3.0], [4.0, 3.0])
     """
 
     def __init__(self, tables: tuple[Table, ...], ideal, nadir):
@@ -152,6 +165,20 @@ def combine(tables) -> Objectives:
 
     Raises:
       ConfigError: fewer than two tables, stacked tables, or tables of different spaces.
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag import spaces, tables
+      >>> s = spaces.categorical("chain2", ("a", "b", "c"), slots=2)
+      >>> ops = s.all_ops()
+      >>> acc = tables.from_arrays(s, ops, ops.sum(1).astype(np.float32), metric="acc")
+      >>> cost = tables.from_arrays(s, ops, (ops.max(1) + 1).astype(np.float32), metric="cost", goal="min")
+      >>> obj = tables.combine([acc, cost])
+      >>> obj.names, obj.goals, obj(np.array([2, 2])).tolist()  # a cost is negated: every objective maximised
+      (('acc', 'cost'), ('max', 'min'), [4.0, -3.0])
+      >>> front_ops, _ = obj.exact_front()
+      >>> front_ops.tolist(), obj.ideal.tolist(), obj.nadir.tolist()
+      ([[2, 2], [1, 1], [0, 0]], [4.0, -1.0], [0.0, -3.0])
     """
     tables = tuple(tables)
     if len(tables) < 2:
@@ -188,6 +215,17 @@ def objectives(benchmark: str, dataset: str | None = None, metrics=None,
       UnknownName: an unknown benchmark, dataset or metric.
       ConfigError: fewer than two metrics, one repeated, or a stated goal that does not match its metric.
       DataError: missing or corrupt data.
+
+    Examples:
+      >>> from jaxnag import errors, tables
+      >>> obj = tables.objectives("nasbench_graph", "cora", "test, latency@min")
+      >>> obj.names, obj.goals, obj.num_objectives
+      (('test', 'latency'), ('max', 'min'), 2)
+      >>> try:
+      ...     tables.objectives("nasbench_graph", "cora", ["test@min", "latency"])
+      ... except errors.ConfigError as e:
+      ...     print(str(e).split(" (")[0])
+      test is maximised: the goal @min does not match it
     """
     from ._sources import load
     if metrics is None:

@@ -30,6 +30,17 @@ class Benchmark:
 
     ``minimised`` names the metrics that are better when smaller (costs); every other
     metric is maximised. ``default_dataset`` is used when none is named.
+
+    Examples:
+      >>> from jaxnag import errors, tables
+      >>> b = tables.BENCHMARKS["nb201"]
+      >>> b.datasets, b.dataset(None), b.dataset("ImageNet16-120"), b.goal("flops_m")
+      (('cifar10', 'cifar100', 'imagenet16'), 'cifar10', 'imagenet16', 'min')
+      >>> try:
+      ...     b.dataset("svhn")
+      ... except errors.UnknownName as e:
+      ...     print(e)
+      unknown dataset 'svhn' for nb201; available: cifar10, cifar100, imagenet16
     """
 
     name: str
@@ -95,7 +106,14 @@ _BENCH_ALIASES = {"nasbench201": "nb201", "nats_tss": "nb201", "tnb101": "tnb101
 
 
 def benchmark(name: str) -> Benchmark:
-    """The :class:`Benchmark` called ``name``; unknown names raise ``KeyError``."""
+    """The :class:`Benchmark` called ``name``; unknown names raise ``KeyError``.
+
+    Examples:
+      >>> from jaxnag import tables
+      >>> b = tables.benchmark("NATS-TSS")  # an alias of nb201
+      >>> b.name, b.space, b.dataset("c100"), b.default_metric, b.goal("params_mb")
+      ('nb201', 'nb201', 'cifar100', 'test_acc', 'min')
+    """
     key = name.lower().replace("-", "_")
     key = _BENCH_ALIASES.get(key, key)
     if key not in BENCHMARKS:
@@ -104,7 +122,19 @@ def benchmark(name: str) -> Benchmark:
 
 
 def data_dir(path: str | os.PathLike | None = None) -> Path | None:
-    """The data directory: ``path`` if given, else ``$JAXNAG_DATA_DIR``, else ``None``."""
+    """The data directory: ``path`` if given, else ``$JAXNAG_DATA_DIR``, else ``None``.
+
+    Examples:
+      >>> import os
+      >>> from unittest import mock
+      >>> from jaxnag import tables
+      >>> with mock.patch.dict(os.environ, {"JAXNAG_DATA_DIR": "/data/nas"}):  # os.environ restored after
+      ...     print(tables.data_dir(), tables.data_dir("/elsewhere"))
+      ...     del os.environ["JAXNAG_DATA_DIR"]
+      ...     print(tables.data_dir())
+      /data/nas /elsewhere
+      None
+    """
     path = path if path is not None else os.environ.get(ENV_VAR)
     return Path(path).expanduser() if path else None
 
@@ -285,6 +315,22 @@ def load_custom(path: str | os.PathLike, space: str | spaces.SearchSpace, metric
 
     Raises:
       DataError: missing or corrupt file, missing key, wrong shapes, invalid or duplicate rows.
+
+    Examples:
+      >>> import pathlib, tempfile, numpy as np
+      >>> from jaxnag import errors, spaces, tables
+      >>> s = spaces.categorical("chain2", ("a", "b"), slots=2)
+      >>> with tempfile.TemporaryDirectory() as d:
+      ...     path = pathlib.Path(d) / "mine.npz"
+      ...     np.savez(path, ops=np.array([[0, 1], [1, 1]]), ms=np.array([3.0, 2.0]))
+      ...     t = tables.load_custom(path, s, "ms", goal="min")
+      ...     try:
+      ...         tables.load_custom(path, s, "acc")
+      ...     except errors.DataError as e:
+      ...         print(str(e).split(" has ")[1])
+      no column 'acc'; columns: ms
+      >>> t.info.dataset, t.goal, float(t.optimum), t.to_metric(t(np.array([1, 1]))).item()  # a cost: negated
+      ('mine', 'min', -2.0, 2.0)
     """
     if goal not in GOALS:
         raise ConfigError(f"goal must be 'max' or 'min', got {goal!r}")
@@ -307,7 +353,18 @@ def load_custom(path: str | os.PathLike, space: str | spaces.SearchSpace, metric
 
 def availability(directory=None) -> list[dict]:
     """One entry per benchmark: datasets, metrics (with their goal), source and whether its data
-    is present and readable (a corrupt file is reported as such, with the reason)."""
+    is present and readable (a corrupt file is reported as such, with the reason).
+
+    Examples:
+      >>> import tempfile
+      >>> from jaxnag import tables
+      >>> with tempfile.TemporaryDirectory() as d:  # an empty data directory
+      ...     found = {e["benchmark"]: e for e in tables.availability(d)}
+      >>> found["nb201"]["available"], found["nb201"]["datasets"], found["hw360"]["available"]
+      (False, ['cifar10', 'cifar100', 'imagenet16'], False)
+      >>> found["nb201"]["howto"].split(" from ")[0]  # what to do to get it
+      'Build it'
+    """
     root = data_dir(directory)
     out = []
     for b in BENCHMARKS.values():
