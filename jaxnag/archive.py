@@ -46,6 +46,12 @@ class HashSet(NamedTuple):
       rows: int32 ``[capacity, R]``, the architectures held (-1 in empty slots).
       count: int32, how many are held.
       overflow: bool, whether an insertion found the set full (``count`` is then a lower bound).
+
+    Examples:
+      >>> from jaxnag import archive
+      >>> hs = archive.hash_set(4, 2)  # an empty one: 4 slots for rows of 2
+      >>> hs._fields, hs.rows.shape, hs.rows.dtype, int(hs.count), bool(hs.overflow)
+      (('rows', 'count', 'overflow'), (4, 2), dtype('int32'), 0, False)
     """
 
     rows: jax.Array
@@ -141,6 +147,14 @@ class Archive(NamedTuple):
         (``init(..., keep_values=False)``).
       trace: float32 ``[L]``, the best fitness after ``q + 1`` distinct queries (-inf where not reached;
         take ``jax.lax.cummax``), or None where not kept (``init(..., trace=0)``).
+
+    Examples:
+      >>> from jaxnag import archive, spaces
+      >>> a = archive.init(spaces.get("nb201"))  # an empty one: a bit set, no values, no trace
+      >>> a._fields
+      ('seen', 'queries', 'best_ops', 'best_fitness', 'values', 'trace')
+      >>> a.seen.dtype, a.best_ops.shape, int(a.queries), a.values is None, a.trace is None
+      (dtype('uint32'), (6,), 0, True, True)
     """
 
     seen: jax.Array | HashSet

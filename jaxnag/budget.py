@@ -57,6 +57,15 @@ class Config:
       budget: unique queries allowed (static: the trace has this length).
       max_rounds: rounds at most (static), a guard for a generator that stops proposing new
         architectures.
+
+    Examples:
+      >>> import jax
+      >>> from jaxnag import budget
+      >>> cfg = budget.Config(inner={"population": 4}, budget=50)  # with_budget(gen).config(...) makes one
+      >>> cfg.budget, cfg.max_rounds, cfg.replace(budget=10).budget
+      (50, 100000, 10)
+      >>> jax.tree.leaves(cfg)  # budget and max_rounds are static: the leaves are the inner config's
+      [4]
     """
 
     inner: Any
@@ -80,6 +89,18 @@ class State(NamedTuple):
       pending: int32 ``[n, R]``: the last ``ask``'s architectures.
       to_evaluate: bool ``[n]``: which of them are new queries within the budget.
       rounds: int32, ask/tell rounds so far.
+
+    Examples:
+      >>> import jax
+      >>> from jaxnag import budget, registry, spaces
+      >>> space = spaces.get("nb201")
+      >>> gen = budget.with_budget(registry.get("rea"))
+      >>> cfg = gen.config(space, budget=12, population=4, sample=2)
+      >>> st = jax.eval_shape(lambda k: gen.init(k, space, cfg), jax.random.key(0))  # shapes only
+      >>> st._fields
+      ('inner', 'archive', 'pending', 'to_evaluate', 'rounds')
+      >>> st.pending.shape, st.to_evaluate.dtype, st.archive.trace.shape, st.queries.dtype  # a trace of B entries
+      ((1, 6), dtype('bool'), (12,), dtype('int32'))
     """
 
     inner: Any

@@ -29,7 +29,14 @@ __all__ = ["Stats", "empty", "features", "predictor", "slot_weights", "solve_spd
 
 class Stats(NamedTuple):
     """``gram = X^T X [D, D]``, ``moment = X^T y [D]`` over the architectures with a finite value, and
-    their ``count`` (D = slots x choices + 1, the last column a constant)."""
+    their ``count`` (D = slots x choices + 1, the last column a constant).
+
+    Examples:
+      >>> from jaxnag import ridge, spaces
+      >>> st = ridge.empty(spaces.categorical("chain2", ("a", "b", "c"), slots=2))  # D = 2 x 3 + 1
+      >>> st._fields, st.gram.shape, st.moment.shape, int(st.count)
+      (('gram', 'moment', 'count'), (7, 7), (7,), 0)
+    """
 
     gram: jax.Array
     moment: jax.Array

@@ -77,6 +77,19 @@ class Config:
       explore: with ``local``, this many random architectures join the candidates, after the neighbours
         (static; 0: none). Where every neighbour of the best was queried and the generator proposes only
         known architectures, they keep the run spending its queries instead of idling.
+
+    Examples:
+      >>> from jaxnag import errors, registry, spaces, surrogate
+      >>> space = spaces.get("nb201")
+      >>> gen = surrogate.with_surrogate(registry.get("ednag"))
+      >>> cfg = gen.config(space, query=3, local=2, population=8)  # a Config, checked
+      >>> cfg.query, cfg.local, cfg.acquisition, cfg.predictor, cfg.replace(beta=1.0).beta
+      (3, 2, 'greedy', None, 1.0)
+      >>> try:
+      ...     gen.config(space, acquisition="ucb")
+      ... except errors.ConfigError as e:
+      ...     print(e)
+      the ucb acquisition needs a predictor with an uncertainty; ridge has none (use greedy, or the gp predictor)
     """
 
     inner: Any
@@ -110,6 +123,18 @@ class State(NamedTuple):
       elite_ops, elite_values: int32 ``[max(local, 1), R]`` / float32 ``[max(local, 1)]``: the ``local``
         best evaluated architectures (distinct; -inf values where fewer evaluated), whose neighbours are
         candidates.
+
+    Examples:
+      >>> import jax
+      >>> from jaxnag import registry, spaces, surrogate
+      >>> space = spaces.get("nb201")
+      >>> gen = surrogate.with_surrogate(registry.get("ednag"))
+      >>> cfg = gen.config(space, query=3, local=2, population=8)
+      >>> st = jax.eval_shape(lambda k: gen.init(k, space, cfg), jax.random.key(0))  # shapes only
+      >>> st._fields
+      ('inner', 'model', 'archive', 'proposals', 'picked', 'elite_ops', 'elite_values')
+      >>> st.proposals.shape, st.picked.shape, st.elite_ops.shape, st.model.gram.shape  # 8 + 2 x 24 neighbours
+      ((56, 6), (3,), (2, 6), (31, 31))
     """
 
     inner: Any

@@ -52,7 +52,14 @@ ESTIMATE_AFTER = 60.0  # a run estimated longer than this (seconds) says so firs
 
 
 class Schedule(NamedTuple):
-    """Optimisation hyperparameters (NAS-Bench-201's by default)."""
+    """Optimisation hyperparameters (NAS-Bench-201's by default).
+
+    Examples:
+      >>> from jaxnag import train
+      >>> s = train.Schedule(epochs=12)  # the rest NB201's
+      >>> s.epochs, s.batch_size, s.learning_rate, s.momentum, s.weight_decay
+      (12, 256, 0.1, 0.9, 0.0005)
+    """
     epochs: int = 200
     batch_size: int = 256
     learning_rate: float = 0.1
@@ -61,7 +68,14 @@ class Schedule(NamedTuple):
 
 
 class Run(NamedTuple):
-    """A finished training: the trained network, metrics per epoch, and the checkpoint folder (or None)."""
+    """A finished training: the trained network, metrics per epoch, and the checkpoint folder (or None).
+
+    Examples:
+      >>> from jaxnag import train
+      >>> run = train.Run(network=None, history=[{"epoch": 1, "train_loss": 1.3}], checkpoint=None)  # as train gives
+      >>> run._fields, run.history[-1]["epoch"], run.checkpoint is None
+      (('network', 'history', 'checkpoint'), 1, True)
+    """
     network: object
     history: list
     checkpoint: Path | None
@@ -69,7 +83,16 @@ class Run(NamedTuple):
 
 class TrainingInterrupted(Interrupted):
     """Ctrl-C stopped :func:`train` between two chunks of steps; :attr:`run` holds the network so far (its
-    ``history`` the finished epochs) and, with ``out``, the checkpoint saved of it."""
+    ``history`` the finished epochs) and, with ``out``, the checkpoint saved of it.
+
+    Examples:
+      >>> from jaxnag import errors, train
+      >>> try:
+      ...     raise train.TrainingInterrupted("jaxnag: interrupted at epoch 2", train.Run(None, [{"epoch": 1}], None))
+      ... except errors.Interrupted as e:  # the CLI prints it and exits with 130
+      ...     print(e, "|", len(e.run.history), e.run.checkpoint)
+      jaxnag: interrupted at epoch 2 | 1 None
+    """
 
     def __init__(self, message: str, run: Run | None = None):
         super().__init__(message)
@@ -93,7 +116,18 @@ def check_cell(ops, name: str = "ops", space: str = "nb201"):
     """One architecture of ``space`` (ints or an arch string) as an int32 array. For NB201 (6 ops) it refuses
     (with :class:`~jaxnag.errors.InvalidArchitecture`) a cell whose input does not reach its output: every path
     has a ``none`` edge, so the network's output would not depend on the image; NB101 and DARTS encodings are
-    checked by their space (every valid one is a network)."""
+    checked by their space (every valid one is a network).
+
+    Examples:
+      >>> from jaxnag import errors, train
+      >>> train.check_cell("|nor_conv_3x3~0|+|skip_connect~0|nor_conv_3x3~1|+|none~0|nor_conv_1x1~1|avg_pool_3x3~2|")
+      array([3, 1, 3, 0, 2, 4], dtype=int32)
+      >>> try:
+      ...     train.check_cell([3, 3, 3, 0, 0, 0])  # no edge into node 3 but 'none' ones
+      ... except errors.InvalidArchitecture as e:
+      ...     print(str(e).split(" (")[0].split("|none~2| ")[1])
+      does not connect the cell's input to its output
+    """
     import jax
 
     from . import spaces
@@ -282,6 +316,25 @@ def train(ops, train_data, test_data=None, *, epochs: int = 200, batch_size: int
       InvalidArchitecture, ConfigError, DataError, OutputError: bad arguments, all before any compilation.
       TrainingInterrupted: Ctrl-C, after saving the weights so far (with ``out``; ``metrics.json`` then
         has ``interrupted: {epoch, step, steps}``).
+
+    Examples:
+      A run is in the module docstring; here what is refused before anything is compiled:
+
+      >>> import pathlib, tempfile, numpy as np
+      >>> from jaxnag import errors, train
+      >>> x, y = np.random.default_rng(0).normal(size=(8, 8, 8, 3)), np.arange(8) % 4
+      >>> try:
+      ...     train.train([3, 1, 3, 0, 2, 4], (x, y), batch_size=16)
+      ... except errors.DataError as e:
+      ...     print(e)
+      training data has 8 images, fewer than one batch of 16
+      >>> with tempfile.TemporaryDirectory() as d:
+      ...     _ = (pathlib.Path(d) / "metrics.json").write_text("{}")  # a folder holding an earlier run
+      ...     try:
+      ...         train.train([3, 1, 3, 0, 2, 4], (x, y), batch_size=4, out=d)
+      ...     except errors.CheckpointError as e:
+      ...         print(str(e).split(": ", 1)[1])
+      a checkpoint exists there; nothing is overwritten (name a new or empty folder)
     """
     import jax
     import jax.numpy as jnp
@@ -533,7 +586,24 @@ def _save(out: Path, state, meta: dict) -> Path:
 
 def load(out):
     """The trained network (:class:`~jaxnag.models.nb201.Network`, or NB101's / DARTS's) saved by :func:`train` in
-    ``out`` (eval mode)."""
+    ``out`` (eval mode).
+
+    Examples:
+      A round trip needs a training run (:func:`train` with ``out``); here what is refused:
+
+      >>> import json, pathlib, tempfile
+      >>> from jaxnag import errors, train
+      >>> with tempfile.TemporaryDirectory() as d:
+      ...     for meta in (None, dict(space="tnb101_micro", ops=[3] * 6, size={})):
+      ...         if meta is not None:
+      ...             _ = (pathlib.Path(d) / "metrics.json").write_text(json.dumps(meta))
+      ...         try:
+      ...             train.load(d)
+      ...         except errors.CheckpointError as e:
+      ...             print(str(e).replace(d, "DIR").split(" (")[0])
+      DIR holds no readable metrics.json of a jaxnag training
+      DIR/metrics.json: jaxnag trains networks of nb201, nb101, darts, not tnb101_micro
+    """
     import orbax.checkpoint as ocp
     from flax import nnx
 
@@ -567,7 +637,20 @@ def population(key, ops, train_data, val_data, *, epochs: int = 1, batch_size: i
     """Held-out accuracy (%) of each architecture ``ops [n, 6]`` after ``epochs`` of training on
     ``train_data``, all in one jittable program: ``n`` independently initialised
     :class:`~jaxnag.models.nb201.MixedNetwork` s trained side by side (``lax.map`` on CPU, ``vmap``
-    elsewhere, as :func:`~jaxnag.models.nb201.apply_population`). Data must be checked host arrays."""
+    elsewhere, as :func:`~jaxnag.models.nb201.apply_population`). Data must be checked host arrays.
+
+    Examples:
+      Even tracing the training of one member takes seconds (:func:`fitness` runs it); ``mode`` is checked first:
+
+      >>> import jax, numpy as np
+      >>> from jaxnag import errors, train
+      >>> x, y = np.zeros((8, 8, 8, 3), np.float32), np.arange(8, dtype=np.int32) % 4
+      >>> try:
+      ...     train.population(jax.random.key(0), np.zeros((2, 6), np.int32), (x, y), (x, y), mode="fast")
+      ... except errors.ConfigError as e:
+      ...     print(e)
+      mode must be 'auto', 'vmap' or 'map', got 'fast'
+    """
     import jax
     import jax.numpy as jnp
     from flax import nnx
@@ -599,7 +682,24 @@ def population(key, ops, train_data, val_data, *, epochs: int = 1, batch_size: i
 def fitness(space, train_data, val_data, *, key: int = 0, **kwargs):
     """A low-fidelity fitness for any generator: ``ops [..., 6] ->`` held-out accuracy (%) after a short
     training (:func:`population`; ``kwargs`` as there). Every call trains from the same initial key,
-    so an architecture's value is a fixed function of the cell."""
+    so an architecture's value is a fixed function of the cell.
+
+    Examples:
+      The space and the data are checked here, before anything is traced:
+
+      >>> import numpy as np
+      >>> from jaxnag import errors, spaces, train
+      >>> x, y = np.zeros((8, 8, 8, 3), np.float32), np.arange(8) % 4
+      >>> callable(train.fitness(spaces.get("nb201"), (x, y), (x, y), classes=4, batch_size=4, channels=4, cells=1))
+      True
+      >>> for space, classes in (("tnb101_micro", 4), ("nb201", 2)):
+      ...     try:
+      ...         train.fitness(spaces.get(space), (x, y), (x, y), classes=classes)
+      ...     except errors.JaxnagError as e:
+      ...         print(e)
+      training builds NB201 networks, not tnb101_micro
+      training data: labels must lie in 0..1 for 2 classes (classes), got max 3
+    """
     import jax
     import jax.numpy as jnp
     if space.name != "nb201":

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jaxnag import archive, budget, pareto, protocol, registry, spaces, tables
+from jaxnag import budget, pareto, protocol, registry, spaces, tables
 from jaxnag.errors import ConfigError, UnknownName
 
 moocore = pytest.importorskip("moocore")

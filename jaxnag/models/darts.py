@@ -125,7 +125,22 @@ def _op(name: str, c: int, stride: int, affine: bool, rngs):
 
 class Cell(nnx.Module):
     """One DARTS cell of ``channels`` per node from the previous two cells' outputs (``c_prev_prev``, ``c_prev``
-    channels); ``pairs`` is the genotype's 8 ``(op, input)``; outputs ``4 * channels``."""
+    channels); ``pairs`` is the genotype's 8 ``(op, input)``; outputs ``4 * channels``: ``[B, H, W, 4 C]`` (``H / 2``,
+    ``W / 2`` for a reduction cell).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from flax import nnx
+      >>> from jaxnag.models import darts
+      >>> from jaxnag.spaces.darts import DARTS_V2, genotype
+      >>> pairs = genotype(DARTS_V2)["normal"]
+      >>> cell = darts.Cell(pairs, 12, 12, 4, reduction=False, reduction_prev=False, rngs=nnx.Rngs(0))
+      >>> s = jnp.ones((2, 8, 8, 12))  # the previous two cells' outputs
+      >>> nnx.eval_shape(lambda c, s0, s1: c(s0, s1), cell, s, s).shape  # shapes only
+      (2, 8, 8, 16)
+      >>> len(cell.ops), cell.pairs[-1]
+      (8, ('dil_conv_3x3', 2))
+    """
 
     def __init__(self, pairs, c_prev_prev: int, c_prev: int, channels: int, *, reduction: bool,
                  reduction_prev: bool, affine: bool = True, rngs: nnx.Rngs):
@@ -157,7 +172,18 @@ class Cell(nnx.Module):
 
 class AuxiliaryHead(nnx.Module):
     """DARTS's auxiliary classifier (CIFAR, 8x8 input): ReLU, 5x5 average pool at stride 3, conv1x1-BN-ReLU to 128,
-    conv2x2-BN-ReLU to 768, linear."""
+    conv2x2-BN-ReLU to 768, linear: ``[B, 8, 8, c]`` -> logits ``[B, classes]``.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from flax import nnx
+      >>> from jaxnag.models import darts
+      >>> head = lambda: darts.AuxiliaryHead(8, 10, rngs=nnx.Rngs(0))
+      >>> jax.eval_shape(lambda x: head()(x), jnp.ones((2, 8, 8, 8))).shape  # shapes only
+      (2, 10)
+      >>> darts.count(nnx.eval_shape(head))  # 8*128 + 256 + 2*2*128*768 + 1536 + 768*10 + 10
+      403722
+    """
 
     def __init__(self, c: int, classes: int, *, rngs: nnx.Rngs):
         self.conv1, self.bn1 = _conv(c, 128, 1, rngs), _bn(128, rngs)
@@ -230,6 +256,17 @@ class Network(nnx.Module):
       affine: the ops' batch norms learn a scale and shift (DARTS's evaluation network; NASLib builds the ops
         without, ``affine=False``, and counts its NB301 parameters so).
       in_channels: channels of the input images.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from flax import nnx
+      >>> from jaxnag.models import darts
+      >>> from jaxnag.spaces.darts import DARTS_V2
+      >>> make = lambda: darts.Network(DARTS_V2, channels=2, layers=1, classes=5, rngs=nnx.Rngs(0))
+      >>> jax.eval_shape(lambda x: make()(x), jnp.ones((2, 8, 8, 3))).shape  # logits, shapes only
+      (2, 5)
+      >>> darts.count(nnx.eval_shape(make)) == darts.param_count(DARTS_V2, channels=2, layers=1, classes=5)
+      True
     """
 
     def __init__(self, ops, *, channels: int = 36, layers: int = 20, classes: int = 10, auxiliary: bool = False,
@@ -273,7 +310,20 @@ _BRANCH_OPS = ("sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5")  
 
 class MixedEdge(nnx.Module):
     """Every parametrised op of one supernet edge (the separable and dilated convolutions, and at stride 2 the
-    skip's factorized reduction); pooling, skip at stride 1 and ``none`` have no parameters."""
+    skip's factorized reduction); pooling, skip at stride 1 and ``none`` have no parameters. ``[B, H, W, c]`` ->
+    ``[B, H / stride, W / stride, c]``.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from flax import nnx
+      >>> from jaxnag.models import darts
+      >>> edge = lambda: darts.MixedEdge(4, 2, affine=False, rngs=nnx.Rngs(0))
+      >>> jax.eval_shape(lambda x: edge()(x, jnp.int32(3)), jnp.ones((2, 8, 8, 4))).shape  # 3: skip, at stride 2
+      (2, 4, 4, 4)
+      >>> e = nnx.eval_shape(edge)  # shapes only
+      >>> e.stride, darts.count(e), e.sep_conv_5x5 is not None
+      (2, 520, True)
+    """
 
     def __init__(self, c: int, stride: int, *, affine: bool, rngs: nnx.Rngs):
         self.stride = stride
@@ -296,7 +346,15 @@ class MixedEdge(nnx.Module):
 
 class MixedCell(nnx.Module):
     """A DARTS cell holding every op on all 14 supernet edges; ``ops [14]`` (may be traced) picks one per edge.
-    On a valid encoding (two edges into every node) it computes :class:`Cell` of that genotype."""
+    On a valid encoding (two edges into every node) it computes :class:`Cell` of that genotype.
+
+    Examples:
+      >>> from flax import nnx
+      >>> from jaxnag.models import darts
+      >>> cell = darts.MixedCell(12, 12, 4, reduction=False, reduction_prev=False, rngs=nnx.Rngs(0))
+      >>> len(cell.edges), darts.count(cell.edges[0]), darts.count(cell)  # 14 edges of every op
+      (14, 552, 7840)
+    """
 
     def __init__(self, c_prev_prev: int, c_prev: int, channels: int, *, reduction: bool, reduction_prev: bool,
                  affine: bool = True, rngs: nnx.Rngs):

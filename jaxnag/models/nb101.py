@@ -49,7 +49,19 @@ INITS = {"pytorch": INIT,  # PyTorch's default, U(+-1/sqrt(fan_in)), as the othe
 
 
 class ConvBNReLU(nnx.Module):
-    """A bias-free ``k x k`` convolution (padding ``k // 2``), batch norm, ReLU."""
+    """A bias-free ``k x k`` convolution (padding ``k // 2``), batch norm, ReLU: ``[B, H, W, cin]`` ->
+    ``[B, H, W, cout]``.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from flax import nnx
+      >>> from jaxnag.models import nb101
+      >>> layer = nnx.eval_shape(lambda: nb101.ConvBNReLU(3, 4, 3, rngs=nnx.Rngs(0)))  # shapes only
+      >>> layer.conv.kernel.shape, nb101.count(layer)  # 3*3*3*4 weights, BN's scale and shift
+      ((3, 3, 3, 4), 116)
+      >>> jax.eval_shape(lambda x: nb101.ConvBNReLU(3, 4, 3, rngs=nnx.Rngs(0))(x), jnp.ones((2, 8, 8, 3))).shape
+      (2, 8, 8, 4)
+    """
 
     def __init__(self, cin: int, cout: int, k: int, *, init=INIT, rngs: nnx.Rngs):
         self.conv = conv_layer(cin, cout, k, rngs, init=init)
@@ -94,7 +106,21 @@ def _max_pool(x, size: int, stride: int):
 
 
 class Cell(nnx.Module):
-    """One NB101 cell: the pruned ``(matrix, ops)`` of :func:`jaxnag.spaces.nb101.spec`, ``cin`` -> ``cout``."""
+    """One NB101 cell: the pruned ``(matrix, ops)`` of :func:`jaxnag.spaces.nb101.spec`, ``cin`` -> ``cout``
+    (``[B, H, W, cin]`` -> ``[B, H, W, cout]``).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp, numpy as np
+      >>> from flax import nnx
+      >>> from jaxnag.models import nb101
+      >>> m = np.zeros((4, 4), int); m[0, 1] = m[0, 2] = m[1, 3] = m[2, 3] = 1  # two parallel nodes
+      >>> names = ["input", "conv3x3-bn-relu", "maxpool3x3", "output"]
+      >>> cell = nnx.eval_shape(lambda: nb101.Cell(m, names, 8, 16, rngs=nnx.Rngs(0)))  # shapes only
+      >>> cell.channels  # the output's 16 channels split between the two nodes that feed it
+      (8, 8, 8, 16)
+      >>> jax.eval_shape(lambda x: nb101.Cell(m, names, 8, 16, rngs=nnx.Rngs(0))(x), jnp.ones((2, 4, 4, 8))).shape
+      (2, 4, 4, 16)
+    """
 
     def __init__(self, matrix, ops, cin: int, cout: int, *, init=INIT, rngs: nnx.Rngs):
         matrix = np.asarray(matrix, np.int8)
@@ -136,6 +162,18 @@ class Network(nnx.Module):
       init: the convolutions' initialisation, ``"pytorch"`` (PyTorch's default, as every network here) or
         ``"kaiming_out"`` (He normal over fan-out, as the PyTorch NB101 network NASLib scores proxies with:
         its ``l2_norm`` values are reproduced so, docs/proxies_graph.md).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp, numpy as np
+      >>> from flax import nnx
+      >>> from jaxnag.spaces import nb101 as space101
+      >>> from jaxnag.models import nb101
+      >>> ops = space101.from_spec(np.eye(3, k=1, dtype=int), ["input", "conv3x3-bn-relu", "output"])
+      >>> net = lambda: nb101.Network(ops, channels=4, stacks=2, cells=1, classes=5, rngs=nnx.Rngs(0))
+      >>> jax.eval_shape(lambda x: net()(x), jnp.ones((2, 8, 8, 3))).shape  # logits, shapes only
+      (2, 5)
+      >>> nb101.count(nnx.eval_shape(net)) == nb101.param_count(ops, channels=4, stacks=2, cells=1, classes=5)
+      True
     """
 
     def __init__(self, ops, *, channels: int = 128, stacks: int = 3, cells: int = 3, classes: int = 10,

@@ -41,7 +41,18 @@ def sinusoidal(x: jax.Array, dim: int, max_period: float = 10_000.0) -> jax.Arra
 
 
 class TimeEmbedding(nnx.Module):
-    """sinusoid(dim) -> Linear(hidden) -> SiLU -> Linear(out)."""
+    """sinusoid(dim) -> Linear(hidden) -> SiLU -> Linear(out): times ``t [...]`` -> float32 ``[..., out]``.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from flax import nnx
+      >>> from jaxnag import nn
+      >>> emb = nnx.eval_shape(lambda: nn.TimeEmbedding(8, 16, 4, rngs=nnx.Rngs(0)))  # shapes only
+      >>> emb.l1.kernel.shape, emb.l2.kernel.shape
+      ((8, 16), (16, 4))
+      >>> jax.eval_shape(lambda t: nn.TimeEmbedding(8, 16, 4, rngs=nnx.Rngs(0))(t), jnp.zeros(3)).shape
+      (3, 4)
+    """
 
     def __init__(self, dim: int, hidden: int, out: int, *, rngs: nnx.Rngs):
         self.dim = dim
@@ -58,7 +69,21 @@ class Block(nnx.Module):
 
     ``mask [N, N]`` (or ``[B, N, N]``): node i attends to node j where True. Masked logits get
     -1e9 (not -inf), so a fully masked row stays finite. Dropout (rate ``dropout``) applies to
-    the attention and MLP outputs when a ``key`` is given.
+    the attention and MLP outputs when a ``key`` is given. ``h [B, N, d]`` -> ``[B, N, d]``.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from flax import nnx
+      >>> from jaxnag import nn
+      >>> block = lambda: nn.Block(8, 2, 16, rngs=nnx.Rngs(0))
+      >>> h, mask = jnp.ones((2, 5, 8)), jnp.ones((2, 5, 5), bool)  # a mask per batch member
+      >>> jax.eval_shape(lambda h, m: block()(h, m), h, mask).shape  # shapes only
+      (2, 5, 8)
+      >>> try:
+      ...     nn.Block(8, 3, 16, rngs=nnx.Rngs(0))
+      ... except ValueError as e:
+      ...     print(e)
+      d (8) must be a multiple of heads (3)
     """
 
     def __init__(self, d: int, heads: int, ffn: int, dropout: float = 0.0, *, rngs: nnx.Rngs):

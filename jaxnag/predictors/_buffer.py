@@ -24,7 +24,17 @@ __all__ = ["Added", "Buffer", "add", "empty", "normalised"]
 
 class Buffer(NamedTuple):
     """``ops [memory, R]``, ``values [memory]`` (0 where unused), ``used [memory]``; ``cursor``: the next row;
-    ``count``: finite values told so far (not only held)."""
+    ``count``: finite values told so far (not only held).
+
+    Examples:
+      >>> import jax
+      >>> from jaxnag import predictors, spaces
+      >>> buf = jax.eval_shape(lambda: predictors.GP(memory=8).init(spaces.get("nb201"))).buffer  # shapes only
+      >>> buf._fields
+      ('ops', 'values', 'used', 'cursor', 'count')
+      >>> buf.ops.shape, buf.values.dtype, buf.used.dtype, buf.count.shape
+      ((8, 6), dtype('float32'), dtype('bool'), ())
+    """
 
     ops: jax.Array
     values: jax.Array

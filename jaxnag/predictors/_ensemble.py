@@ -34,7 +34,16 @@ __all__ = ["Ensemble", "EnsembleState"]
 
 
 class EnsembleState(NamedTuple):
-    """The observations, the members' parameters (leading axis: member) and Adam's state."""
+    """The observations, the members' parameters (leading axis: member) and Adam's state.
+
+    Examples:
+      >>> import jax
+      >>> from jaxnag import predictors, spaces
+      >>> model = predictors.Ensemble(members=3, hidden=8, memory=16)
+      >>> st = jax.eval_shape(lambda: model.init(spaces.get("nb201")))  # shapes only
+      >>> st._fields, st.params["w1"].shape, st.buffer.ops.shape  # w1: [members, R * C, hidden]
+      (('buffer', 'params', 'opt'), (3, 30, 8), (16, 6))
+    """
 
     buffer: _buffer.Buffer
     params: Any
@@ -57,6 +66,17 @@ class Ensemble:
       learning_rate: Adam's.
       weight_decay: L2 penalty on the weights.
       memory: the most observations held.
+
+    Examples:
+      >>> from jaxnag import errors, predictors
+      >>> model = predictors.Ensemble(members=3, hidden=8)
+      >>> model.members, model.steps, model.memory, hash(model) == hash(predictors.Ensemble(members=3, hidden=8))
+      (3, 50, 300, True)
+      >>> try:
+      ...     predictors.Ensemble(members=1)
+      ... except errors.ConfigError as e:
+      ...     print(e)
+      the ensemble's members must be an int >= 2, got 1
     """
 
     members: int = 5

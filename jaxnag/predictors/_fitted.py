@@ -15,7 +15,18 @@ __all__ = ["Fitted", "fitted"]
 @jax.tree_util.register_pytree_node_class
 class Fitted:
     """``fitness(ops [..., R]) -> float32 [...]``: the predictor's mean, NaN where ``ops`` is not a valid
-    architecture. A pytree (the fitted state is its leaves), so it passes through ``jit`` and ``vmap``."""
+    architecture. A pytree (the fitted state is its leaves), so it passes through ``jit`` and ``vmap``.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import predictors, spaces
+      >>> s = spaces.categorical("chain2", ("a", "b", "c"), slots=2)
+      >>> model = predictors.Ridge()
+      >>> fit = predictors.Fitted(model, s, model.init(s))  # unfitted; predictors.fitted(...) fits one
+      >>> out = jax.eval_shape(fit, jnp.zeros((4, 3, 2), jnp.int32))  # shapes only
+      >>> out.shape, out.dtype, [x.shape for x in jax.tree.leaves(fit)]  # leaves: ridge's gram, moment, count
+      ((4, 3), dtype('float32'), [(7, 7), (7,), ()])
+    """
 
     def __init__(self, predictor, space, state):
         self.predictor, self.space, self.state = predictor, space, state

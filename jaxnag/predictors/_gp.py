@@ -56,6 +56,14 @@ class GPState(NamedTuple):
       inverse: float32 ``[G, memory, memory]``: a factor ``W`` of the inverse, ``W^T W = (K + noise I)^-1``
         over the used rows (identity elsewhere).
       logdet: float32 ``[G]``: ``log det (K + noise I)`` over the used rows.
+
+    Examples:
+      >>> import jax
+      >>> from jaxnag import predictors, spaces
+      >>> gp = predictors.GP(memory=8)  # a grid of 4 length scales x 2 noises
+      >>> st = jax.eval_shape(lambda: gp.init(spaces.get("nb201")))  # shapes only
+      >>> st._fields, st.inverse.shape, st.logdet.shape, st.count.dtype
+      (('buffer', 'inverse', 'logdet'), (8, 8, 8), (8,), dtype('int32'))
     """
 
     buffer: _buffer.Buffer
@@ -101,6 +109,16 @@ class GP:
       lengthscales: the ``"hamming"`` kernel's length scales tried (ignored by the others).
       noises: the noise variances tried (the values are normalised to variance 1).
       memory: the most observations held (the first ``memory`` distinct ones).
+
+    Examples:
+      >>> from jaxnag import errors, predictors
+      >>> len(predictors.GP().grid), predictors.GP(kernel="additive", noises=(0.1,)).grid  # (length scale, noise)
+      (8, ((1.0, 0.1),))
+      >>> try:
+      ...     predictors.GP(kernel="rbf")
+      ... except errors.ConfigError as e:
+      ...     print(e)
+      unknown GP kernel 'rbf'; the kernels: hamming, additive, pairwise
     """
 
     kernel: str = "hamming"

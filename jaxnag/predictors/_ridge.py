@@ -33,6 +33,16 @@ class Ridge:
 
     Attributes:
       penalty: the L2 penalty (> 0).
+
+    Examples:
+      >>> from jaxnag import errors, predictors
+      >>> predictors.Ridge(0.5).penalty, predictors.Ridge.has_std
+      (0.5, False)
+      >>> try:
+      ...     predictors.Ridge(0.0)
+      ... except errors.ConfigError as e:
+      ...     print(e)
+      the ridge penalty must be > 0 (it keeps the system solvable), got 0.0
     """
 
     penalty: float = 1.0

@@ -26,6 +26,15 @@ class Subset(NamedTuple):
       ops: int32 ``[n, R]``, the listed architectures as encodings of ``space``.
       metrics: name -> float32 ``[n]``: ``val_accuracy``, ``params``, ``flops`` (millions, NASLib's counters) and
         NASLib's zero-cost proxies (``synflow``, ``l2_norm``, ``snip``, ``grad_norm``, ``jacov``, ...).
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag import spaces, tables
+      >>> from jaxnag.spaces.darts import DARTS_V2
+      >>> space = spaces.get("darts")
+      >>> sub = tables.Subset(space, space.from_string(DARTS_V2)[None], {"val_accuracy": np.float32([97.0])})
+      >>> sub._fields, sub.ops.shape, sub.ops.dtype, sub.space.name  # as tables.naslib_subset gives one
+      (('space', 'ops', 'metrics'), (1, 28), dtype('int32'), 'darts')
     """
 
     space: object

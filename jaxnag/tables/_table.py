@@ -45,6 +45,20 @@ class TableInfo:
       goal: ``"max"`` if larger metric values are better, ``"min"`` if smaller are.
       feasible_floor: for a constrained table (:func:`jaxnag.tables.constrain`), the
         fitness below which values are penalties of infeasible architectures; else None.
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxnag import spaces, tables
+      >>> s = spaces.categorical("chain2", ("a", "b", "c"), slots=2)
+      >>> ops = s.all_ops()
+      >>> cost = tables.from_arrays(s, ops, (ops.max(1) + 1).astype(np.float32), metric="cost", goal="min")
+      >>> cost.info.metric, cost.info.goal, cost.info.sign, cost.info.row_ops.shape
+      ('cost', 'min', -1.0, (9, 2))
+      >>> acc = tables.from_arrays(s, ops, ops.sum(1).astype(np.float32), metric="acc")
+      >>> acc.info == tables.from_arrays(s, ops, np.ones(9, np.float32), metric="other").info  # one compilation
+      True
+      >>> acc.info == cost.info  # another direction
+      False
     """
 
     space: SearchSpace
