@@ -27,6 +27,7 @@ COUNT = ("import json, sys; from jaxnag import cache; counts = cache.compile_cou
          "code = main(sys.argv[1:]); print('COUNTS ' + json.dumps(counts), file=sys.stderr); sys.exit(code)")
 
 COMMANDS = {
+    "generate ednag, default benchmark (10 seeds)": ["generate", "--method", "ednag", "--seeds", "10", "--json"],
     "generate ednag (10 seeds)": ["generate", "--method", "ednag", "--benchmark", "nb201", "--dataset", "cifar100",
                                   "--seeds", "10", "--json"],
     "generate rea (10 seeds)": ["generate", "--method", "rea", "--benchmark", "nb201", "--dataset", "cifar100",
