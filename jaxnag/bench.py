@@ -743,7 +743,7 @@ class Job(NamedTuple):
         the grid field, before any cell runs."""
         import jax
         try:
-            jax.eval_shape(lambda k, t, c, ctx: self.gen.generate(k, t, self.space, c, **ctx), jax.random.key(0),
+            jax.eval_shape(lambda t, c, ctx: self.gen.generate(jax.random.key(0), t, self.space, c, **ctx),
                            self.tables[0], self.configs[0], self.context)
         except JaxnagError as e:
             raise type(e)(f"{path}: {self.entries[0].where} ({self.gen.name}) on {self.tables[0].name}: {e}") \

@@ -70,3 +70,16 @@ def test_a_command_compiles_each_of_its_programs_once(args, programs, tmp_path, 
     extra = TINY if args[0] == "generate" else ["--json"]
     _, counts = _run(["--no-cache", *args, *extra, "--data-dir", str(data_dir)], tmp_path / "unused", tmp_path)
     assert counts["requests"] <= programs, counts
+
+
+@pytest.mark.slow  # a fresh process that compiles two grids (about 15 s on 2 cores)
+def test_a_bench_grid_compiles_one_program_per_method(tmp_path, data_dir):
+    """A grid of 2 methods x 2 stacked NB201 tasks: its seeds' keys and one program per method, nothing else
+    (stacking the tables and the preflight trace compile nothing)."""
+    grid = tmp_path / "grid.toml"
+    grid.write_text(f'seeds = 2\nchunk = 2\ndata_dir = "{data_dir}"\n[[benchmarks]]\nname = "nb201"\ndatasets = ["cifar10", "cifar100"]\n'
+                    '[[methods]]\nname = "ednag"\nsettings = { population = 8, steps = 10 }\n'
+                    '[[methods]]\nname = "rea"\nsettings = { budget = 40 }\n')
+    _, counts = _run(["--no-cache", "bench", str(grid), "--out", str(tmp_path / "r.jsonl"), "--no-progress",
+                      "--no-plot"], tmp_path / "unused", tmp_path)
+    assert counts["requests"] <= 3, counts

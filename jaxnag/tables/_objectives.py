@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from ._table import Table
+from ._table import Table, stack_arrays
 
 __all__ = ["Objectives", "combine", "front_rows", "objectives", "stack_objectives"]
 
@@ -267,4 +267,4 @@ def stack_objectives(objectives) -> Objectives:
     if len(widths) != 1 or len({o.goals for o in objectives}) != 1:
         raise ConfigError("stacked objectives need the same number of objectives with the same goals")
     tables = tuple(stack([o.tables[j] for o in objectives]) for j in range(objectives[0].num_objectives))
-    return Objectives(tables, jnp.stack([o.ideal for o in objectives]), jnp.stack([o.nadir for o in objectives]))
+    return Objectives(tables, stack_arrays([o.ideal for o in objectives]), stack_arrays([o.nadir for o in objectives]))

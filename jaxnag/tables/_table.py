@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..errors import ConfigError, DataError, InvalidArchitecture
+from ..errors import ConfigError, DataError, InvalidArchitecture, is_concrete
 from ..spaces import SearchSpace
 
 GOALS = ("max", "min")
@@ -316,7 +316,15 @@ def stack(tables: list[Table]) -> Table:
                      "+".join(t.info.dataset for t in tables), "+".join(dict.fromkeys(t.info.metric for t in tables)),
                      "+".join(dict.fromkeys(t.info.source for t in tables)), first.row_ops[:0], first.row_values[:0],
                      first.goal, None, tuple(t.info for t in tables))
-    return Table(jnp.stack([t.values for t in tables]), jnp.stack([t.optimum for t in tables]), info)
+    return Table(stack_arrays([t.values for t in tables]), stack_arrays([t.optimum for t in tables]), info)
+
+
+def stack_arrays(arrays) -> jax.Array:
+    """``jnp.stack(arrays)``, stacked on the host where they are concrete (a stack of tables then compiles
+    nothing)."""
+    if not all(is_concrete(a) for a in arrays):
+        return jnp.stack(arrays)
+    return jax.device_put(np.stack([np.asarray(a) for a in arrays]))
 
 
 def unstack(table: Table) -> list[Table]:
