@@ -94,6 +94,10 @@ class Config:
       ridge: L2 penalty of the iterative variant's ridge fit (> 0).
       sharpness: the iterative variant's rescored prior uses ``temperature``, or by default the
         score matrix's standard deviation divided by this (scale-free; > 1 concentrates the prior).
+      denoiser_seed: None (default): each run trains its own denoiser from its key. An int: the denoiser
+        trains from ``jax.random.key(denoiser_seed)``, so runs whose training data are the same (the transfer
+        protocol: the source's top-k) train the same denoiser, and seeds vmapped in one call train it once
+        and differ only in their samples (docs/pgnag_shared.md measures time and quality).
 
     Examples:
       >>> import jax
@@ -126,6 +130,7 @@ class Config:
     iterative: bool = False
     ridge: float = 1.0
     sharpness: float = 1.0
+    denoiser_seed: int | None = None
 
     def init_queries(self, space) -> int:
         """The unique target queries :func:`init_on_target` makes for certain (``budget`` distinct random
@@ -153,6 +158,8 @@ class Config:
         check_range("sharpness", self.sharpness, lo=0.0, lo_open=True)
         if not self.ridge > 0:
             raise ConfigError(f"ridge must be > 0 (it keeps the regression's system solvable), got {self.ridge}")
+        if self.denoiser_seed is not None:
+            check_int("denoiser_seed", self.denoiser_seed, lo=0, hi=2**32 - 1)
         if not isinstance(self.train, DenoiserTrainConfig):
             raise ConfigError(f"train must be a discrete.train.DenoiserTrainConfig, got {type(self.train).__name__}")
 
@@ -302,6 +309,8 @@ def _init(key: jax.Array, space, config: Config, source, proto: str) -> State:
         raise ConfigError("the whole-table protocol scores a jaxnag.tables.Table: give config.prior_budget for any other "
                           "fitness")
     k_score, k_train = jax.random.split(key)
+    if config.denoiser_seed is not None:  # one denoiser for every run with these training data
+        k_train = jax.random.key(np.uint32(config.denoiser_seed))
     capacity = config.samples * config.rounds
     scoring = prior_lib.score(k_score, source, src, config.k, config.prior_method, config.prior_budget, config.temperature,
                               config.eps, config.permutations, None, 0.0, config.fallback, reserve=capacity)

@@ -221,7 +221,7 @@ def _pgnag() -> Generator:
 
     def config(space, k=20, temperature=None, samples=100, rounds=1, prior_budget=None, prior_method=None,
                prior="shapley", sampler="diffusion", iterations=pgnag.DenoiserTrainConfig().iterations, iterative=False,
-               sharpness=1.0, tau=None):
+               sharpness=1.0, denoiser_seed=None, tau=None):
         temperature = _deprecated(tau, "tau", "temperature", temperature)
         if prior_budget is not None:
             space.check_budget(prior_budget, "prior_budget")
@@ -232,7 +232,7 @@ def _pgnag() -> Generator:
         return renamed(lambda: pgnag.Config(
             k=k, prior_method=prior_method, prior_budget=prior_budget, temperature=temperature, prior=prior,
             sampler=sampler, samples=samples, rounds=rounds, train=pgnag.DenoiserTrainConfig(iterations=iterations),
-            iterative=bool(iterative), sharpness=sharpness),
+            iterative=bool(iterative), sharpness=sharpness, denoiser_seed=denoiser_seed),
             {"budget": "prior_budget", "method": "prior_method", "iterations": "iterations"})
 
     return Generator(
@@ -250,7 +250,9 @@ def _pgnag() -> Generator:
              iterations=Setting(pgnag.DenoiserTrainConfig().iterations, help="denoiser training iterations"),
              iterative=Setting(False, bool, "rescore on the target's queries after every round (needs sampler "
                                             "direct)"),
-             sharpness=Setting(1.0, float, "iterative: default temperature = score std / this")),
+             sharpness=Setting(1.0, float, "iterative: default temperature = score std / this"),
+             denoiser_seed=Setting(None, int, "train one denoiser from this seed, shared by every run with the same "
+                                              "training data (the seeds then differ only in their samples)")),
         pgnag.init, pgnag.ask, pgnag.tell, pgnag.generate, pgnag.done, context=("source",),
         small=dict(k=5, prior_method="loo", samples=10, iterations=10), open_context=open_context,
         budgeted=PGNAG_BUDGETED,
@@ -279,7 +281,13 @@ def _describe_pgnag(config, context, notes, table):
              "whole-table": f"prior from the top-{config.k} of the whole target table: every one of its "
                             f"{len(table.info.row_ops)} rows is counted as read, so the hit rate is not comparable "
                             "with a search's (use --prior-budget B or --prior-from)"}[proto]
-    return f"pgnag protocol: {proto} ({reads})", dict(protocol=proto)
+    line, extra = f"pgnag protocol: {proto} ({reads})", dict(protocol=proto)
+    if config.denoiser_seed is not None and config.sampler == "diffusion":
+        shared = proto == "transfer"  # the same training data (the source's top-k) for every run
+        extra["shared_denoiser"] = shared
+        line += ("; the runs share one denoiser (--denoiser-seed): they differ only in their samples" if shared else
+                 "; the denoiser trains from --denoiser-seed on each run's own top-k")
+    return line, extra
 
 
 def _diffusionnag() -> Generator:

@@ -285,3 +285,22 @@ def test_iterative_config_errors():
         pgnag.Config(iterative=True, sampler="direct", ridge=0.0)
     with pytest.raises(errors.ConfigError, match="sharpness"):
         pgnag.Config(iterative=True, sampler="direct", sharpness=-1.0)
+
+
+@pytest.mark.slow  # about 20 s on 2 cores (two vmapped transfer runs with a small denoiser)
+def test_denoiser_seed_shares_one_denoiser_and_only_samples_differ(data_dir):
+    """With ``denoiser_seed`` the transfer runs of different keys train the same denoiser (same final loss and
+    weights) and draw different samples; without it each key trains its own."""
+    c10, c100 = (tables.load("nb201", d, data_dir=data_dir) for d in ("cifar10", "cifar100"))
+    base = pgnag.Config(k=5, prior_method="loo", samples=20, train=pgnag.DenoiserTrainConfig(iterations=60))
+    keys = jax.random.split(jax.random.key(0), 3)
+    for cfg, shared in ((base.replace(denoiser_seed=7), True), (base, False)):  # tables as arguments, not constants
+        run = jax.jit(jax.vmap(lambda k, t, s, c=cfg: pgnag.generate(k, t, t.space, c, source=s),
+                               in_axes=(0, None, None)))
+        res = run(keys, c100, c10)
+        loss = np.asarray(res.extras["final_loss"])
+        assert bool(np.ptp(loss) == 0.0) is shared, loss
+        samples = np.asarray(res.extras["samples"])
+        assert not np.array_equal(samples[0], samples[1])  # the seeds draw their own samples either way
+    with pytest.raises(ValueError, match="denoiser_seed"):
+        pgnag.Config(denoiser_seed=-1)
