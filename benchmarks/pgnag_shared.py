@@ -26,7 +26,7 @@ import numpy as np
 from jaxnag import registry, tables
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import describe  # noqa: E402
+from _machine import describe, report  # noqa: E402
 
 TARGETS = ("cifar100", "imagenet16")
 
@@ -74,16 +74,12 @@ def main(argv=None) -> int:
                        loss_spread=float(loss.std()))
             rows.append(row)
             print(json.dumps(row), flush=True)
-    text = report(rows, args)
-    print(text)
-    if args.out:
-        Path(args.out, "pgnag_shared.json").write_text(json.dumps(dict(machine=describe(), rows=rows, args=dict(
-            seeds=args.seeds, time_seeds=args.time_seeds, repeats=args.repeats)), indent=2))
-        Path(args.out, "pgnag_shared.md").write_text(text)
+    report(args.out, "pgnag_shared", dict(machine=describe(), rows=rows, args=dict(
+        seeds=args.seeds, time_seeds=args.time_seeds, repeats=args.repeats)), text(rows, args))
     return 0
 
 
-def report(rows, args) -> str:
+def text(rows, args) -> str:
     lines = ["# PG-NAG: one denoiser shared by the seeds, against one per seed", "",
              f"`python benchmarks/pgnag_shared.py --seeds {args.seeds} --time-seeds {args.time_seeds} --repeats "
              f"{args.repeats}` on {describe()}. Transfer protocol: prior from NB201 CIFAR-10 (whole table, top-20, "

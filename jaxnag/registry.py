@@ -186,8 +186,9 @@ def _evosax() -> Generator:
     from .baselines import evosax_adapter as evo
 
     def config(space, strategy="SimpleGA", population=30, generations=100):
-        # evosax installed, strategy known; built abstractly (its constructor's eager arithmetic compiles nothing)
-        jax.eval_shape(lambda: [evo.make_strategy(strategy, population, 2, generations)][:0])
+        def check():  # evosax installed, strategy known
+            evo.make_strategy(strategy, population, 2, generations)
+        jax.eval_shape(check)  # built abstractly: its constructor's eager arithmetic compiles nothing
         return evo.Config(strategy, population, generations)
 
     return Generator("evosax", "an evosax strategy on the one-hot relaxation (extra: jaxnag[baselines])", evo.Config,
