@@ -42,7 +42,7 @@ import numpy as np
 
 from .. import archive as archive_lib
 from .. import queries as queries_lib
-from .. import schedules, shaping
+from .. import rng, schedules, shaping
 from ..protocol import Result, evaluate, trace_result, unless_finished
 from ..errors import ConfigError, UnknownName, check_int, check_range, is_concrete
 from ..spaces import SearchSpace
@@ -306,10 +306,10 @@ def warm_start(key: jax.Array, space: SearchSpace, config: Config, ops: jax.Arra
     if ops.shape[0] > config.population:
         raise ConfigError(f"warm_start takes at most population ({config.population}) architectures, got "
                           f"{ops.shape[0]}")
-    k_init, k_noise = jax.random.split(key)
+    k_init, k_noise = rng.split(key)
     state = init(k_init, space, config)
-    start = denoise.normalize(encode(ops, space, config) + noise * jax.random.normal(
-        k_noise, (ops.shape[0], state.x.shape[1]), jnp.float32))
+    start = denoise.normalize(encode(ops, space, config) + noise * rng.normal(
+        k_noise, (ops.shape[0], state.x.shape[1])))
     x = state.x.at[:ops.shape[0]].set(start)
     new_ops, _ = decode(x, space, config)
     return state._replace(x=x, ops=new_ops, proposal=x)
@@ -394,7 +394,7 @@ def init(key: jax.Array, space: SearchSpace, config: Config) -> State:
     """
     _check(None, space, config)
     n = config.population
-    x = jax.random.normal(key, (n, dim(space, config)), jnp.float32)
+    x = rng.normal(key, (n, dim(space, config)))
     ops, _ = decode(x, space, config)
     n_matrices = _lookup_space(space, config)
     # a space too large for a bit set keeps a hash set of every architecture the run can evaluate
@@ -446,10 +446,10 @@ def ask(key: jax.Array, state: State, space: SearchSpace, config: Config) -> tup
       ((8, 6), 'int32', (8, 30))
     """
     _check_running(state, config)
-    k_ddim, k_mut, k_sel = jax.random.split(key, 3)
+    k_ddim, k_mut, k_sel = rng.split(key, 3)
     initial = state.t >= config.steps
     running = (state.t > 0) & ~initial
-    x = jax.lax.cond(running, lambda: _children((k_ddim, k_mut), state, space, config), lambda: state.x)
+    x = jnp.where(running, _children((k_ddim, k_mut), state, space, config), state.x)
     ops, _ = decode(x, space, config)
     finished = state.t <= 0
     return ops, jax.lax.cond(finished, lambda: state, lambda: state._replace(proposal=x, select_key=k_sel))
@@ -541,7 +541,7 @@ def generate(key: jax.Array, fitness: Callable, space: SearchSpace, config: Conf
       ((6,), (5,), (5,), (8, 6))
     """
     _check(fitness, space, config)
-    k0, key = jax.random.split(key)
+    k0, key = rng.split(key)
     state = init(k0, space, config)
     state = tell(state, evaluate(fitness, state.ops), space, config)  # the initial population
 
@@ -550,7 +550,7 @@ def generate(key: jax.Array, fitness: Callable, space: SearchSpace, config: Conf
         return s, (s.best_fitness, shaping.finite_mean(s.fitness), s.queries)
 
     first = (state.best_fitness, shaping.finite_mean(state.fitness), state.queries)
-    state, (best, mean, queries) = jax.lax.scan(body, state, jax.random.split(key, config.steps - 1))
+    state, (best, mean, queries) = jax.lax.scan(body, state, rng.split(key, config.steps - 1))
     cat = lambda a, b: jnp.concatenate([jnp.reshape(a, (1,)), b])  # noqa: E731
     return trace_result(state.best_ops, state.best_fitness, state.queries, cat(first[0], best), cat(first[2], queries),
                         mean_trace=cat(first[1], mean), lookups=state.lookups, final_ops=state.ops,

@@ -16,6 +16,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from .. import rng
+
 __all__ = ["ddim_step", "normalize", "weighted_x0_faithful", "weighted_x0_log"]
 
 
@@ -100,7 +102,7 @@ def ddim_step(key: jax.Array, x: jax.Array, x0: jax.Array, alpha_t, alpha_prev, 
     var = (1.0 - a_p) / jnp.maximum(1.0 - a_t, 1e-12) * (1.0 - ratio)
     sigma = jnp.where(a_p >= 1.0, 0.0, eta * jnp.sqrt(jnp.maximum(var, 0.0)))
     eps = jnp.where(a_t <= 0.0, x, (x - jnp.sqrt(a_t) * x0) / jnp.sqrt(jnp.maximum(1.0 - a_t, 1e-12)))
-    z = jax.random.normal(key, x.shape, x.dtype)
+    z = rng.normal(key, x.shape, x.dtype)
     out = jnp.sqrt(a_p) * x0 + jnp.sqrt(jnp.maximum(1.0 - a_p - sigma**2, 0.0)) * eps + sigma * z
     return jnp.where(a_p >= 1.0, x0, out)
 

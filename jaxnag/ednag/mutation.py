@@ -14,6 +14,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from .. import rng
+
 __all__ = ["polynomial", "polynomial_delta"]
 
 
@@ -77,7 +79,7 @@ def polynomial(key: jax.Array, x: jax.Array, rate, index, per_gene: bool, lo=-1.
     """
     shape = x.shape if per_gene else x.shape[:-1] + (1,)
     # One uniform v per draw: mutate iff v < rate, and then v / rate is again uniform on [0, 1).
-    v = jax.random.uniform(key, shape)
+    v = rng.uniform(key, shape)
     mutate = v < rate
     u = v / jnp.maximum(rate, 1e-12)
     return jnp.where(mutate, polynomial_delta(x, u, index, lo, hi), x)

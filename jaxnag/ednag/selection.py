@@ -22,7 +22,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from ..shaping import PAIRWISE_MAX, descending_position
+from .. import rng
+from ..shaping import PAIRWISE_MAX, count, descending_position
 
 __all__ = ["diversity", "minmax", "select", "select_reference"]
 
@@ -78,7 +79,7 @@ def select(key: jax.Array, x: jax.Array, f: jax.Array, n: int, elite_rate, diver
     diverse = eligible & (descending_position(jnp.where(eligible, div, -jnp.inf)) < n_div)
 
     p = 0.9 * minmax(f * (1.0 + div)) + 0.1
-    gumbel = jnp.log(p) + jax.random.gumbel(key, (m,))
+    gumbel = jnp.log(p) + rng.gumbel(key, (m,))
     # Elites first, then diverse, then roulette order; top-n of the combined priority.
     priority = jnp.where(elite, 2e9, jnp.where(diverse, 1e9, gumbel))
     if m > PAIRWISE_MAX:
@@ -88,7 +89,15 @@ def select(key: jax.Array, x: jax.Array, f: jax.Array, n: int, elite_rate, diver
     # Positions are a permutation, so each row of the comparison has exactly one match.
     pos = descending_position(priority)
     hit = pos[None, :] == jnp.arange(n, dtype=pos.dtype)[:, None]
-    return jnp.sum(jnp.where(hit, jnp.arange(m, dtype=jnp.int32)[None, :], 0), axis=1)
+    return _index_where(hit)
+
+
+def _index_where(hit: jax.Array) -> jax.Array:
+    """Per row of ``hit [k, m]`` (at most one true entry each), the column of its true entry (0 if none).
+    Summed in float32, exact for m < 2^24: as :func:`jaxnag.shaping.count`, it fuses on CPU where an
+    integer sum does not."""
+    cols = jnp.arange(hit.shape[1], dtype=jnp.float32)
+    return jnp.sum(jnp.where(hit, cols[None, :], 0.0), axis=1).astype(jnp.int32)
 
 
 def _elites(f: jax.Array, n_elite) -> jax.Array:
@@ -107,7 +116,7 @@ def _elites(f: jax.Array, n_elite) -> jax.Array:
         return distinct_sorted[pos] & (kept_before[pos] < n_elite)
     idx = jnp.arange(m)
     first = ~jnp.any((f[None, :] == f[:, None]) & (idx[None, :] < idx[:, None]), axis=1)
-    larger = jnp.sum(first[None, :] & (f[None, :] > f[:, None]), axis=1)
+    larger = count(first[None, :] & (f[None, :] > f[:, None]), axis=1)
     return first & (larger < n_elite)
 
 
@@ -171,6 +180,6 @@ def _members_then_top(mask: jax.Array, v: jax.Array, n: int) -> jax.Array:
     count = jnp.sum(mask)
 
     def at(position, wanted):  # the index whose position is `wanted`, per slot (0 if none)
-        return jnp.sum(jnp.where(position[None, :] == wanted[:, None], jnp.arange(m)[None, :], 0), axis=1)
+        return _index_where(position[None, :] == wanted[:, None])
 
     return jnp.where(slots < count, at(rank, slots), at(descending_position(v), slots - count))

@@ -1,0 +1,56 @@
+"""jaxnag.rng draws exactly what jax.random draws, on the fused path and off it."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxnag import rng
+
+SHAPES = [(1,), (7,), (3, 5), (2, 3, 4)]
+
+
+def _same(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.shape == b.shape and a.dtype == b.dtype
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_draws_equal_jax_random_for_typed_and_raw_keys(shape):
+    for key in (jax.random.key(11), jax.random.PRNGKey(12)):
+        _same(rng.bits(key, shape), jax.random.bits(key, shape))
+        _same(rng.uniform(key, shape), jax.random.uniform(key, shape))
+        _same(rng.uniform(key, shape, -2.0, 3.0), jax.random.uniform(key, shape, minval=-2.0, maxval=3.0))
+        _same(rng.normal(key, shape), jax.random.normal(key, shape))
+        _same(rng.gumbel(key, shape), jax.random.gumbel(key, shape))
+    key = jax.random.key(13)
+    _same(jax.random.key_data(rng.split(key, 4)), jax.random.key_data(jax.random.split(key, 4)))
+    raw = jax.random.PRNGKey(13)
+    _same(rng.split(raw, 3), jax.random.split(raw, 3))
+
+
+def test_draws_equal_jax_random_under_jit_and_vmap():
+    keys = jax.random.split(jax.random.key(3), 5)
+    for ours, theirs in ((rng.normal, jax.random.normal), (rng.uniform, jax.random.uniform),
+                         (rng.gumbel, jax.random.gumbel)):
+        got = jax.jit(jax.vmap(lambda k: ours(k, (4, 6))))(keys)
+        _same(got, jax.vmap(lambda k: theirs(k, (4, 6)))(keys))
+    got = jax.jit(jax.vmap(lambda k: jax.random.key_data(rng.split(k, 3))))(keys)
+    _same(got, jax.vmap(lambda k: jax.random.key_data(jax.random.split(k, 3)))(keys))
+
+
+def test_other_keys_and_shapes_go_to_jax_random():
+    key = jax.random.key(0, impl="philox2x32")
+    _same(rng.normal(key, (3,)), jax.random.normal(key, (3,)))
+    _same(jax.random.key_data(rng.split(key, 2)), jax.random.key_data(jax.random.split(key, 2)))
+    _same(rng.uniform(jax.random.key(1), ()), jax.random.uniform(jax.random.key(1), ()))
+    assert rng.normal(jax.random.key(1), (0, 3)).shape == (0, 3)
+    with pytest.raises(Exception):
+        rng.normal(jax.random.split(jax.random.key(0), 2), (3,))  # a batch of keys, as jax.random refuses it
+
+
+def test_the_fused_path_has_no_loop():
+    text = jax.jit(lambda k: rng.normal(k, (8, 8))).lower(jax.random.key(0)).as_text()
+    assert "while" not in text and "threefry" not in text
+    assert "while" in jax.jit(lambda k: jax.random.normal(k, (8, 8))).lower(jax.random.key(0)).compile().as_text()
