@@ -409,18 +409,22 @@ def _children(keys, state: State, space: SearchSpace, config: Config) -> jax.Arr
     alphas = schedules.get(config.schedule, config.steps)
     t = jnp.clip(state.t, 1, config.steps - 1)
     a_t, a_prev = alphas[t], alphas[t - 1]
-    log_w = _log_weights(state.fitness, config)
-    if config.faithful:
-        x0 = denoise.weighted_x0_faithful(state.x, jnp.exp(log_w), a_t)
-        index = jnp.where(state.t == config.steps - 1, 8.0, config.mutation_index)
-        eta = jnp.where(a_t > 0, config.noise, 0.0)  # the reference's sigma is 0 at alpha_t = 0
-    else:
-        x0 = denoise.weighted_x0_log(state.x, log_w, a_t)
-        index = config.mutation_index
-        eta = config.noise
-    x = denoise.normalize(denoise.ddim_step(k_ddim, state.x, x0, a_t, a_prev, eta))
-    return denoise.normalize(mutation.polynomial(k_mut, x, config.mutation_rate, index,
-                                                 per_gene=not config.faithful))
+    # the named scopes label the profile of benchmarks/ednag_speed.py --profile
+    with jax.named_scope("ednag_x0"):
+        log_w = _log_weights(state.fitness, config)
+        if config.faithful:
+            x0 = denoise.weighted_x0_faithful(state.x, jnp.exp(log_w), a_t)
+            index = jnp.where(state.t == config.steps - 1, 8.0, config.mutation_index)
+            eta = jnp.where(a_t > 0, config.noise, 0.0)  # the reference's sigma is 0 at alpha_t = 0
+        else:
+            x0 = denoise.weighted_x0_log(state.x, log_w, a_t)
+            index = config.mutation_index
+            eta = config.noise
+    with jax.named_scope("ednag_ddim"):
+        x = denoise.normalize(denoise.ddim_step(k_ddim, state.x, x0, a_t, a_prev, eta))
+    with jax.named_scope("ednag_mutation"):
+        return denoise.normalize(mutation.polynomial(k_mut, x, config.mutation_rate, index,
+                                                     per_gene=not config.faithful))
 
 
 def _check_running(state: State, config: Config) -> None:
@@ -450,7 +454,8 @@ def ask(key: jax.Array, state: State, space: SearchSpace, config: Config) -> tup
     initial = state.t >= config.steps
     running = (state.t > 0) & ~initial
     x = jnp.where(running, _children((k_ddim, k_mut), state, space, config), state.x)
-    ops, _ = decode(x, space, config)
+    with jax.named_scope("ednag_decode"):
+        ops, _ = decode(x, space, config)
     finished = state.t <= 0
     return ops, jax.lax.cond(finished, lambda: state, lambda: state._replace(proposal=x, select_key=k_sel))
 
@@ -477,21 +482,24 @@ def tell(state: State, values: jax.Array, space: SearchSpace, config: Config) ->
     if values.shape != (n,):
         raise ConfigError(f"tell takes one fitness value per proposed architecture: shape ({n},), got {values.shape}")
     x = state.proposal
-    ops, valid = decode(x, space, config)
+    with jax.named_scope("ednag_decode"):
+        ops, valid = decode(x, space, config)
     # A failed evaluation (NaN/inf, or an invalid decode) stays NaN in every mode: it is never a score.
     f = jnp.where(valid & jnp.isfinite(values), values, jnp.nan)
     initial = state.t >= config.steps
     finished = state.t <= 0
-    archive, _ = archive_lib.insert(state.archive, ops, f, space, admit=valid)
-    lookups_seen, lookups = _track_lookups(state.lookups_seen, state.lookups, x, space, config)
-    pool_x = jnp.concatenate([state.x, x])
-    pool_f = jnp.concatenate([state.fitness, f])
-    select = selection.select_reference if config.faithful else selection.select
-    idx = select(state.select_key, pool_x, _selection_fitness(pool_f, config), n, config.elite_rate,
-                 config.diversity_rate)
-    pool_ops = jnp.concatenate([state.ops, ops])
-    keep = (jnp.where(initial, x, pool_x[idx]), jnp.where(initial, ops, pool_ops[idx]),
-            jnp.where(initial, f, pool_f[idx]))
+    with jax.named_scope("ednag_archive"):
+        archive, _ = archive_lib.insert(state.archive, ops, f, space, admit=valid)
+        lookups_seen, lookups = _track_lookups(state.lookups_seen, state.lookups, x, space, config)
+    with jax.named_scope("ednag_selection"):
+        pool_x = jnp.concatenate([state.x, x])
+        pool_f = jnp.concatenate([state.fitness, f])
+        select = selection.select_reference if config.faithful else selection.select
+        idx = select(state.select_key, pool_x, _selection_fitness(pool_f, config), n, config.elite_rate,
+                     config.diversity_rate)
+        pool_ops = jnp.concatenate([state.ops, ops])
+        keep = (jnp.where(initial, x, pool_x[idx]), jnp.where(initial, ops, pool_ops[idx]),
+                jnp.where(initial, f, pool_f[idx]))
     told = State(*keep, jnp.where(initial, config.steps - 1, state.t - 1).astype(jnp.int32), archive,
                  lookups_seen, lookups, state.proposal, state.select_key)
     return unless_finished(finished, state, told)
@@ -512,7 +520,9 @@ def step(key: jax.Array, state: State, fitness: Callable, space: SearchSpace, co
     """
     _check(fitness, space, config)
     ops, state = ask(key, state, space, config)
-    return tell(state, evaluate(fitness, ops), space, config)
+    with jax.named_scope("ednag_fitness"):
+        values = evaluate(fitness, ops)
+    return tell(state, values, space, config)
 
 
 def generate(key: jax.Array, fitness: Callable, space: SearchSpace, config: Config = Config()) -> Result:
