@@ -54,3 +54,14 @@ def test_the_fused_path_has_no_loop():
     text = jax.jit(lambda k: rng.normal(k, (8, 8))).lower(jax.random.key(0)).as_text()
     assert "while" not in text and "threefry" not in text
     assert "while" in jax.jit(lambda k: jax.random.normal(k, (8, 8))).lower(jax.random.key(0)).compile().as_text()
+
+
+def test_space_decoding_argmax_equals_jnp_argmax():
+    from jaxnag.spaces._space import _argmax
+    rs = np.random.default_rng(0)
+    x = rs.integers(0, 3, (400, 5)).astype(np.float32)  # many ties
+    x[rs.random(x.shape) < 0.1] = np.nan
+    x[rs.random(x.shape) < 0.1] = -np.inf
+    x[:3] = -np.inf
+    for cols in (1, 2, 5):
+        _same(jax.jit(_argmax)(x[:, :cols]), jnp.argmax(x[:, :cols], axis=-1).astype(jnp.int32))

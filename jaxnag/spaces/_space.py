@@ -20,6 +20,20 @@ import numpy as np
 from ..errors import ConfigError, InvalidArchitecture, check_int
 
 
+def _argmax(x: jax.Array) -> jax.Array:
+    """``jnp.argmax(x, axis=-1)`` as int32, the same indices (first of equal maxima, NaN above every number),
+    by comparisons column by column where the rows are short: XLA's CPU argmax (a variadic reduction) was
+    about 7% of an EDNAG run for 5 choices."""
+    if x.shape[-1] > 16:
+        return jnp.argmax(x, axis=-1).astype(jnp.int32)
+    best, idx = x[..., 0], jnp.zeros(x.shape[:-1], jnp.int32)
+    for c in range(1, x.shape[-1]):
+        xc = x[..., c]
+        better = (xc > best) | (jnp.isnan(xc) & ~jnp.isnan(best))
+        best, idx = jnp.where(better, xc, best), jnp.where(better, jnp.int32(c), idx)
+    return idx
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class SearchSpace:
     """A categorical search space: ``R`` slots, each with its own list of choices.
@@ -173,7 +187,7 @@ class SearchSpace:
         masked = jnp.where(jnp.broadcast_to(jnp.asarray(self.choice_mask), x.shape), x, -jnp.inf)
         if self._decode is not None:
             return self._decode(masked)
-        return jnp.argmax(masked, axis=-1).astype(jnp.int32)
+        return _argmax(masked)
 
     def rank(self, ops: jax.Array) -> jax.Array:
         """Mixed-radix index of an encoding in ``[0, size)``, int32 ``[...]`` (slot 0 most significant);
