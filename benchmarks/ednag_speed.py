@@ -51,6 +51,18 @@ def timed(fn, *args, repeats):
     return float(np.median(out)), float(np.min(out))
 
 
+def alternating(calls: dict, repeats: int) -> dict:
+    """Median seconds of each ``name: (fn, args)``, one call of each in turn per repeat, so that a change
+    in the machine's load falls on all of them alike (the peers' ratios)."""
+    out = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, (fn, args) in calls.items():
+            t0 = time.perf_counter()
+            jax.block_until_ready(fn(*args))
+            out[name].append(time.perf_counter() - t0)
+    return {name: float(np.median(v)) for name, v in out.items()}
+
+
 def denoise_only(key, table, space, n, steps):
     """EDNAG's denoising generations without mutation and selection, at population n."""
     r, c = space.shape
@@ -170,11 +182,11 @@ def main():
     t0 = time.perf_counter()
     lowered.compile()
     res["compile_s"] = time.perf_counter() - t0
-    res["one_run_s"], res["one_run_min_s"] = timed(one, key, repeats=args.repeats)
 
     de = jax.jit(lambda k: evosax_search(k, "DiffusionEvolution", table, space, cfg.population, cfg.steps))
     jax.block_until_ready(de(key))
-    res["evosax_de_one_run_s"], _ = timed(de, key, repeats=args.repeats)
+    t = alternating({"ednag": (one, (key,)), "de": (de, (key,))}, repeats=10 * args.repeats)
+    res["one_run_s"], res["evosax_de_one_run_s"] = t["ednag"], t["de"]
     res["ratio_evosax_over_ednag_one_run"] = res["evosax_de_one_run_s"] / res["one_run_s"]
 
     many = jax.jit(jax.vmap(lambda k: ednag.generate(k, table, space, cfg)))
@@ -185,10 +197,9 @@ def main():
     jax.block_until_ready(many(keys))
     jax.block_until_ready(many(philox))
     jax.block_until_ready(de_many(keys))
-    res["1000_seeds_s"], res["1000_seeds_min_s"] = timed(many, keys, repeats=max(2, args.repeats // 2))
-    res["1000_seeds_philox_s"], res["1000_seeds_philox_min_s"] = timed(many, philox,
-                                                                       repeats=max(2, args.repeats // 2))
-    res["evosax_de_1000_seeds_s"], _ = timed(de_many, keys, repeats=max(2, args.repeats // 2))
+    t = alternating({"ednag": (many, (keys,)), "philox": (many, (philox,)), "de": (de_many, (keys,))},
+                    repeats=args.repeats)
+    res["1000_seeds_s"], res["1000_seeds_philox_s"], res["evosax_de_1000_seeds_s"] = t["ednag"], t["philox"], t["de"]
     res["ratio_evosax_over_ednag_1000_seeds"] = res["evosax_de_1000_seeds_s"] / res["1000_seeds_s"]
     if args.profile:
         import tempfile
@@ -205,8 +216,8 @@ def main():
     evo512 = jax.jit(lambda k: evosax_search(k, "DiffusionEvolution", table, space, 512, 100))
     jax.block_until_ready(ed512(key))
     jax.block_until_ready(evo512(key))
-    ed_s, _ = timed(ed512, key, repeats=args.repeats)
-    evo_s, _ = timed(evo512, key, repeats=args.repeats)
+    t = alternating({"ednag": (ed512, (key,)), "de": (evo512, (key,))}, repeats=args.repeats)
+    ed_s, evo_s = t["ednag"], t["de"]
     res["ednag_per_gen_512_ms"] = ed_s / (big.steps - 1) * 1e3
     res["evosax_de_per_gen_512_ms"] = evo_s / 100 * 1e3
     res["ratio_evosax_over_ednag_per_gen"] = res["evosax_de_per_gen_512_ms"] / res["ednag_per_gen_512_ms"]
