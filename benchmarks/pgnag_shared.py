@@ -8,7 +8,12 @@ defaults) generating 100 architectures for CIFAR-100 and ImageNet16-120. Side by
 - quality on ``--seeds`` seeds (one call each): hit rate (best of 100 = the target's optimum), mean best,
   mean of the samples (no selection), distinct samples per seed, and the denoiser's final loss.
 
+With ``--iterations 50,100,200,400`` it compares instead the denoiser's training length (a denoiser per
+seed, warm-up ``min(20, iterations // 4)``), the same columns, into ``pgnag_iterations.md``: how many
+training iterations the quality needs (issue 27).
+
   JAXNAG_DATA_DIR=../shared/data python benchmarks/pgnag_shared.py [--seeds 100] [--out docs]
+  JAXNAG_DATA_DIR=../shared/data python benchmarks/pgnag_shared.py --iterations 50,100,200,400 --seeds 50 --out docs
 """
 
 from __future__ import annotations
@@ -38,11 +43,18 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--out", default=None, help="folder for pgnag_shared.md / .json")
+    ap.add_argument("--iterations", default=None,
+                    help="comma list of denoiser training iterations to compare (a denoiser per seed each)")
     args = ap.parse_args(argv)
     gen = registry.get("pgnag")
     source = tables.load("nb201", "cifar10", data_dir=args.data_dir)
     base = gen.config(source.space)
     variants = {"a denoiser per seed": base, "one shared denoiser": base.replace(denoiser_seed=0)}
+    if args.iterations:
+        its = [int(v) for v in args.iterations.split(",")]
+        variants = {f"{n} iterations": base.replace(train=base.train.replace(iterations=n,
+                                                                             warmup=min(base.train.warmup, n // 4)))
+                    for n in its}
     rows = []
     for target_name in TARGETS:
         target = tables.load("nb201", target_name, data_dir=args.data_dir)
@@ -74,12 +86,16 @@ def main(argv=None) -> int:
                        loss_spread=float(loss.std()))
             rows.append(row)
             print(json.dumps(row), flush=True)
-    report(args.out, "pgnag_shared", dict(machine=describe(), rows=rows, args=dict(
-        seeds=args.seeds, time_seeds=args.time_seeds, repeats=args.repeats)), text(rows, args))
+    name = "pgnag_iterations" if args.iterations else "pgnag_shared"
+    report(args.out, name, dict(machine=describe(), rows=rows, args=dict(
+        seeds=args.seeds, time_seeds=args.time_seeds, repeats=args.repeats, iterations=args.iterations)),
+        text(rows, args))
     return 0
 
 
 def text(rows, args) -> str:
+    if args.iterations:
+        return iterations_text(rows, args)
     lines = ["# PG-NAG: one denoiser shared by the seeds, against one per seed", "",
              f"`python benchmarks/pgnag_shared.py --seeds {args.seeds} --time-seeds {args.time_seeds} --repeats "
              f"{args.repeats}` on {describe()}. Transfer protocol: prior from NB201 CIFAR-10 (whole table, top-20, "
@@ -94,11 +110,28 @@ def text(rows, args) -> str:
              "| target | variant | s per seed | call s | hit (best of 100 = optimum) | mean best | mean of samples "
              "| distinct samples | final loss (mean, spread over seeds) |",
              "|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['target']} | {r['variant']} | {r['per_seed_s']:.3f} | {r['call_s']:.2f} | "
-                     f"{r['hit']:.0%} | {r['mean_best']:.3f} | {r['mean_sample']:.3f} | {r['distinct']:.1f} | "
-                     f"{r['final_loss']:.4f} ({r['loss_spread']:.4f}) |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + [_row(r) for r in rows]) + "\n"
+
+
+def _row(r) -> str:
+    return (f"| {r['target']} | {r['variant']} | {r['per_seed_s']:.3f} | {r['call_s']:.2f} | {r['hit']:.0%} | "
+            f"{r['mean_best']:.3f} | {r['mean_sample']:.3f} | {r['distinct']:.1f} | {r['final_loss']:.4f} "
+            f"({r['loss_spread']:.4f}) |")
+
+
+def iterations_text(rows, args) -> str:
+    lines = ["# PG-NAG: how long the denoiser needs to train", "",
+             f"`python benchmarks/pgnag_shared.py --iterations {args.iterations} --seeds {args.seeds} --time-seeds "
+             f"{args.time_seeds} --repeats {args.repeats}` on {describe()}. Transfer protocol: prior from NB201 "
+             "CIFAR-10 (whole table, top-20, exact Shapley), 100 architectures generated per seed, the registry's "
+             "defaults but for the denoiser's training iterations (batch 64, warm-up min(20, iterations / 4)); a "
+             "denoiser per seed. Time: one jitted call of "
+             f"{args.time_seeds} vmapped seeds, median of {args.repeats} after compilation, the variants "
+             f"alternating in one process. Quality: {args.seeds} seeds.", "",
+             "| target | variant | s per seed | call s | hit (best of 100 = optimum) | mean best | mean of samples "
+             "| distinct samples | final loss (mean, spread over seeds) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    return "\n".join(lines + [_row(r) for r in rows]) + "\n"
 
 
 if __name__ == "__main__":
