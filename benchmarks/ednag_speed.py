@@ -251,7 +251,8 @@ def main():
     lines = [
         "# EDNAG speed (one process, side by side)",
         "",
-        f"Produced by `JAXNAG_DATA_DIR=../shared/data python benchmarks/ednag_speed.py --repeats {args.repeats}` "
+        f"Produced by `JAXNAG_DATA_DIR=../shared/data python benchmarks/ednag_speed.py --repeats {args.repeats}"
+        f"{' --profile' if args.profile else ''}` "
         f"on {res['machine']}. Medians of {args.repeats} repeats after compilation. "
         "Timings on these shared machines are noisy; the ratios are the figures to read.",
         "",
