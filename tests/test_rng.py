@@ -65,3 +65,25 @@ def test_space_decoding_argmax_equals_jnp_argmax():
     x[:3] = -np.inf
     for cols in (1, 2, 5):
         _same(jax.jit(_argmax)(x[:, :cols]), jnp.argmax(x[:, :cols], axis=-1).astype(jnp.int32))
+
+
+def test_ednag_runs_as_with_jax_random(monkeypatch):
+    """EDNAG through jaxnag.rng gives the run it gave through jax.random, array for array."""
+    from jaxnag import ednag, spaces
+
+    space = spaces.get("nb201")
+    fitness = lambda ops: (ops @ jnp.arange(1, 7, dtype=jnp.int32)).astype(jnp.float32)  # noqa: E731
+    cfg = ednag.Config(population=8, steps=6)
+    keys = jax.random.split(jax.random.key(4), 3)
+
+    def run():
+        return jax.jit(jax.vmap(lambda k: ednag.generate(k, fitness, space, cfg)))(keys)
+    ours = run()
+    monkeypatch.setattr(rng, "split", lambda key, num=2: jax.random.split(key, num))
+    monkeypatch.setattr(rng, "normal", lambda key, shape, dtype=jnp.float32: jax.random.normal(key, shape, dtype))
+    monkeypatch.setattr(rng, "uniform", lambda key, shape, minval=0.0, maxval=1.0, dtype=jnp.float32:
+                        jax.random.uniform(key, shape, dtype, minval, maxval))
+    monkeypatch.setattr(rng, "gumbel", lambda key, shape, dtype=jnp.float32: jax.random.gumbel(key, shape, dtype))
+    theirs = run()
+    for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(theirs), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
