@@ -6,7 +6,9 @@ EDNAG run. The functions here compute the same threefry-2x32 hash (Salmon et al.
 the same counters, written out so that XLA fuses it with its consumer. For a threefry key
 under ``jax_threefry_partitionable`` (JAX's default) they return exactly what the ``jax.random``
 function of the same name returns (``tests/test_rng.py`` checks it value for value); for any
-other key (philox, rbg) or setting they call ``jax.random``.
+other key (philox, rbg) or setting they call ``jax.random``. Inside a larger program the float
+draws can differ from ``jax.random``'s in their last bit: XLA fuses them with other operations
+differently (a multiply-add contracted or not), as it may for any change of the surrounding code.
 
 Examples:
   >>> import jax

@@ -68,7 +68,10 @@ def test_space_decoding_argmax_equals_jnp_argmax():
 
 
 def test_ednag_runs_as_with_jax_random(monkeypatch):
-    """EDNAG through jaxnag.rng gives the run it gave through jax.random, array for array."""
+    """EDNAG through jaxnag.rng runs as through jax.random: the same architectures and fitness, and populations
+    equal to float32 rounding. Not bit for bit: inside a larger program XLA fuses the draws with their
+    consumers differently (a multiply-add contracted or not), so a population value can differ in its last
+    bit (22 of 720 here after five steps)."""
     from jaxnag import ednag, spaces
 
     space = spaces.get("nb201")
@@ -76,8 +79,16 @@ def test_ednag_runs_as_with_jax_random(monkeypatch):
     cfg = ednag.Config(population=8, steps=6)
     keys = jax.random.split(jax.random.key(4), 3)
 
+    def states(key):  # the population itself (floats), not only the discrete results
+        k0, key = jax.random.split(key)
+        state = ednag.init(k0, space, cfg)
+        state = ednag.tell(state, fitness(state.ops), space, cfg)
+        for k in jax.random.split(key, cfg.steps - 1):
+            state = ednag.step(k, state, fitness, space, cfg)
+        return state
+
     def run():
-        return jax.jit(jax.vmap(lambda k: ednag.generate(k, fitness, space, cfg)))(keys)
+        return jax.jit(jax.vmap(states))(keys)
     ours = run()
     monkeypatch.setattr(rng, "split", lambda key, num=2: jax.random.split(key, num))
     monkeypatch.setattr(rng, "normal", lambda key, shape, dtype=jnp.float32: jax.random.normal(key, shape, dtype))
@@ -86,4 +97,10 @@ def test_ednag_runs_as_with_jax_random(monkeypatch):
     monkeypatch.setattr(rng, "gumbel", lambda key, shape, dtype=jnp.float32: jax.random.gumbel(key, shape, dtype))
     theirs = run()
     for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(theirs), strict=True):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+        if jnp.issubdtype(a.dtype, jax.dtypes.prng_key):
+            a, b = jax.random.key_data(a), jax.random.key_data(b)
+        a, b = np.asarray(a), np.asarray(b)
+        if np.issubdtype(a.dtype, np.floating):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
+        else:
+            np.testing.assert_array_equal(a, b)
