@@ -94,8 +94,7 @@ def select(key: jax.Array, x: jax.Array, f: jax.Array, n: int, elite_rate, diver
 
 def _index_where(hit: jax.Array) -> jax.Array:
     """Per row of ``hit [k, m]`` (at most one true entry each), the column of its true entry (0 if none).
-    Summed in float32, exact for m < 2^24: as :func:`jaxnag.shaping.count`, it fuses on CPU where an
-    integer sum does not."""
+    Summed in float32, exact for m < 2^24, for the reason :func:`jaxnag.shaping.count` gives."""
     cols = jnp.arange(hit.shape[1], dtype=jnp.float32)
     return jnp.sum(jnp.where(hit, cols[None, :], 0.0), axis=1).astype(jnp.int32)
 
@@ -177,9 +176,9 @@ def _members_then_top(mask: jax.Array, v: jax.Array, n: int) -> jax.Array:
     m = v.shape[0]
     slots = jnp.arange(n)
     rank = jnp.where(mask, descending_position(jnp.where(mask, v, -jnp.inf)), m)
-    count = jnp.sum(mask)
+    members = jnp.sum(mask)
 
     def at(position, wanted):  # the index whose position is `wanted`, per slot (0 if none)
         return _index_where(position[None, :] == wanted[:, None])
 
-    return jnp.where(slots < count, at(rank, slots), at(descending_position(v), slots - count))
+    return jnp.where(slots < members, at(rank, slots), at(descending_position(v), slots - members))
