@@ -83,9 +83,8 @@ def test_ednag_runs_as_with_jax_random(monkeypatch):
         k0, key = jax.random.split(key)
         state = ednag.init(k0, space, cfg)
         state = ednag.tell(state, fitness(state.ops), space, cfg)
-        for k in jax.random.split(key, cfg.steps - 1):
-            state = ednag.step(k, state, fitness, space, cfg)
-        return state
+        step = lambda s, k: (ednag.step(k, s, fitness, space, cfg), None)  # noqa: E731
+        return jax.lax.scan(step, state, jax.random.split(key, cfg.steps - 1))[0]
 
     def run():
         return jax.jit(jax.vmap(states))(keys)
