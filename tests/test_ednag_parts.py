@@ -120,10 +120,11 @@ def test_normalize():
     np.testing.assert_allclose(np.asarray(denoise.normalize(x)), [[-1, 0, 1], [0, 0, 0]])
 
 
-def test_polynomial_mutation_values():
+@pytest.mark.parametrize("m", [5.0, 3.0, 1.0, 2.5])  # exp/log root, two and one square roots, a non-whole power
+def test_polynomial_mutation_values(m):
     x = jnp.array([0.0, 0.5, -0.5])
     # u < 0.5 branch, by hand: d1 = (x + 1) / 2
-    u, m = 0.25, 5.0
+    u = 0.25
     d1 = (np.asarray(x) + 1) / 2
     delta = (2 * u + (1 - 2 * u) * (1 - d1) ** (m + 1)) ** (1 / (m + 1)) - 1
     np.testing.assert_allclose(np.asarray(mutation.polynomial_delta(x, u, m)), np.asarray(x) + 2 * delta, rtol=1e-5)
