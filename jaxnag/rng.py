@@ -133,8 +133,8 @@ def bits(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
 
 
 def uniform(key: jax.Array, shape: tuple[int, ...], minval=0.0, maxval=1.0, dtype=jnp.float32) -> jax.Array:
-    """Uniform on ``[minval, maxval)``, ``jax.random.uniform(key, shape, dtype, minval, maxval)`` (fused for
-    float32).
+    """Uniform on ``[minval, maxval)`` (scalars), ``jax.random.uniform(key, shape, dtype, minval, maxval)``
+    (fused for float32).
 
     Examples:
       >>> import jax
