@@ -67,6 +67,7 @@ def test_space_decoding_argmax_equals_jnp_argmax():
         _same(jax.jit(_argmax)(x[:, :cols]), jnp.argmax(x[:, :cols], axis=-1).astype(jnp.int32))
 
 
+@pytest.mark.slow  # 4-6 s: two compilations of EDNAG's step
 def test_ednag_runs_as_with_jax_random(monkeypatch):
     """EDNAG through jaxnag.rng runs as through jax.random: the same architectures and fitness, and populations
     equal to float32 rounding. Not bit for bit: inside a larger program XLA fuses the draws with their
