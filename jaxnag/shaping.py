@@ -148,9 +148,9 @@ PAIRWISE_MAX = 256  # below this pool size, ranks by pairwise comparison beat a 
 def count(mask: jax.Array, axis: int = -1) -> jax.Array:
     """The number of true entries of ``mask`` along ``axis``: int32, ``mask``'s shape without ``axis``.
 
-    It sums in float32 (exact below 2^24 entries): XLA's CPU backend runs that about 3.5x faster than an
-    int32 sum, which it splits into two reductions over the written-out mask (1,000 populations' 60 x 60
-    comparisons: 0.54 ms against 1.96 ms, measured while profiling EDNAG).
+    It sums in float32 (exact below 2^24 entries): XLA's CPU backend runs that faster than an int32 sum,
+    which it splits into two reductions over the written-out mask (1.1x for 1,000 populations' 60 x 60
+    comparisons, ``benchmarks/ednag_parts_speed.py``).
 
     Examples:
       >>> import jax.numpy as jnp
