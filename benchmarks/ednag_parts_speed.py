@@ -44,16 +44,16 @@ def pairs():
     return {
         "random bits, 900 per seed": (
             (jax.jit(jax.vmap(lambda k: jax.random.bits(k, (30, 30)))), keys),
-            (jax.jit(jax.vmap(lambda k: rng.bits(k, (30, 30)))), keys)),
+            (jax.jit(jax.vmap(lambda k: rng.bits(k, (30, 30)))), keys), True),
         "pairwise count, 60 x 60 per seed": (
             (jax.jit(jax.vmap(lambda x: jnp.sum(ahead(x), axis=1).astype(jnp.int32))), f),
-            (jax.jit(jax.vmap(lambda x: shaping.count(ahead(x), axis=1))), f)),
+            (jax.jit(jax.vmap(lambda x: shaping.count(ahead(x), axis=1))), f), True),
         "decoding argmax, 30 x 6 x 5 per seed": (
             (jax.jit(lambda s: jnp.argmax(jnp.where(mask, s, -jnp.inf), axis=-1).astype(jnp.int32)), scores),
-            (jax.jit(space.from_one_hot), scores)),
+            (jax.jit(space.from_one_hot), scores), True),
         "mutation root v^(1/4), 900 per seed": (
             (jax.jit(lambda v: jnp.exp(0.25 * jnp.log(v))), v),
-            (jax.jit(lambda v: jnp.sqrt(jnp.sqrt(v))), v)),
+            (jax.jit(lambda v: jnp.sqrt(jnp.sqrt(v))), v), False),  # rounds differently
     }
 
 
@@ -63,8 +63,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     rows = []
-    for name, ((old, a), (new, b)) in pairs().items():
-        same = bool(np.array_equal(np.asarray(old(a)), np.asarray(new(b)))) if "root" not in name else None
+    for name, ((old, a), (new, b), exact) in pairs().items():
+        same = bool(np.array_equal(np.asarray(old(a)), np.asarray(new(b)))) if exact else None
         times = {"before": [], "after": []}
         for _ in range(args.repeats):
             for label, fn, x in (("before", old, a), ("after", new, b)):

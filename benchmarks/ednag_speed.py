@@ -96,16 +96,17 @@ SCOPES = ("ednag_x0", "ednag_ddim", "ednag_mutation", "ednag_decode", "ednag_fit
 
 def profile(fn, *args, folder):
     """Seconds per named scope of one call of ``fn`` (XLA's time per compiled operation, from
-    ``jax.profiler``), the operations of no scope as ``other``."""
+    ``jax.profiler``), the operations of no scope as ``other``. The call profiled is the executable whose
+    operation names are read, so the names match by construction."""
     import gzip
     import re
-    text = fn.lower(*args).compile().as_text()
+    compiled = fn.lower(*args).compile()
     scope = {}
-    for m in re.finditer(r"^\s*(?:ROOT )?%([\w.-]+) = .*?op_name=\"([^\"]+)\"", text, re.M):
+    for m in re.finditer(r"^\s*(?:ROOT )?%([\w.-]+) = .*?op_name=\"([^\"]+)\"", compiled.as_text(), re.M):
         scope[m.group(1)] = next((s for s in SCOPES if s in m.group(2)), "other")
-    jax.block_until_ready(fn(*args))
+    jax.block_until_ready(compiled(*args))
     jax.profiler.start_trace(folder)
-    jax.block_until_ready(fn(*args))
+    jax.block_until_ready(compiled(*args))
     jax.profiler.stop_trace()
     trace = sorted(Path(folder).glob("plugins/profile/*/*.trace.json.gz"))[-1]
     events = json.load(gzip.open(trace))["traceEvents"]

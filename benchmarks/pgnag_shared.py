@@ -107,10 +107,12 @@ def text(rows, args) -> str:
              "train one denoiser (computed once in the vmapped call) and differ only in their samples. Read the "
              "quality columns with that in mind: the shared rows rest on one training draw (denoiser seed 0), the "
              "per-seed rows average over as many draws as seeds.", "",
-             "| target | variant | s per seed | call s | hit (best of 100 = optimum) | mean best | mean of samples "
-             "| distinct samples | final loss (mean, spread over seeds) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             *_HEADER]
     return "\n".join(lines + [_row(r) for r in rows]) + "\n"
+
+
+_HEADER = ("| target | variant | s per seed | call s | hit (best of 100 = optimum) | mean best | mean of samples "
+           "| distinct samples | final loss (mean, spread over seeds) |", "|---|---|---|---|---|---|---|---|---|")
 
 
 def _row(r) -> str:
@@ -128,9 +130,7 @@ def iterations_text(rows, args) -> str:
              "denoiser per seed. Time: one jitted call of "
              f"{args.time_seeds} vmapped seeds, median of {args.repeats} after compilation, the variants "
              f"alternating in one process. Quality: {args.seeds} seeds.", "",
-             "| target | variant | s per seed | call s | hit (best of 100 = optimum) | mean best | mean of samples "
-             "| distinct samples | final loss (mean, spread over seeds) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             *_HEADER]
     return "\n".join(lines + [_row(r) for r in rows]) + "\n"
 
 

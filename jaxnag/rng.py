@@ -51,7 +51,8 @@ def _threefry2x32(k1: jax.Array, k2: jax.Array, x1: jax.Array, x2: jax.Array) ->
 
 
 def _key_data(key: jax.Array):
-    """``(k1, k2)`` of a threefry key on the fused path, or None where ``jax.random`` must draw."""
+    """The two uint32 words ``[2]`` of a threefry key on the fused path, or None where ``jax.random`` must
+    draw."""
     if not jax.config.jax_threefry_partitionable:
         return None
     if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
@@ -64,10 +65,10 @@ def _key_data(key: jax.Array):
         return None
     if data.shape != (2,):
         return None  # a batch of keys: jax.random raises its own error
-    return data[0], data[1]
+    return data
 
 
-def _hash(k: tuple, shape: tuple[int, ...]) -> tuple[jax.Array, jax.Array]:
+def _hash(k: jax.Array, shape: tuple[int, ...]) -> tuple[jax.Array, jax.Array]:
     """JAX's partitionable counters (the row-major index as (high, low) words), hashed."""
     lo = lax.iota(np.uint32, math.prod(shape)).reshape(shape)
     return _threefry2x32(k[0], k[1], jnp.zeros(shape, np.uint32), lo)
@@ -81,30 +82,30 @@ def _unit(b: jax.Array) -> jax.Array:
 
 # Each draw is one jitted function, as jax.random's are, so an eager call rounds as a traced one does.
 @partial(jax.jit, static_argnums=1)
-def _bits(k: tuple, shape: tuple[int, ...]) -> jax.Array:
+def _bits(k: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     b1, b2 = _hash(k, shape)
     return b1 ^ b2
 
 
 @partial(jax.jit, static_argnums=1)
-def _uniform(k: tuple, shape: tuple[int, ...], lo, hi) -> jax.Array:
+def _uniform(k: jax.Array, shape: tuple[int, ...], lo, hi) -> jax.Array:
     lo, hi = jnp.asarray(lo, jnp.float32), jnp.asarray(hi, jnp.float32)
     return lax.max(lo, _unit(_bits(k, shape)) * (hi - lo) + lo)
 
 
 @partial(jax.jit, static_argnums=1)
-def _normal(k: tuple, shape: tuple[int, ...]) -> jax.Array:
+def _normal(k: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     lo = np.nextafter(np.float32(-1.0), np.float32(0.0), dtype=np.float32)
     return np.float32(np.sqrt(2)) * lax.erf_inv(_uniform(k, shape, lo, np.float32(1.0)))
 
 
 @partial(jax.jit, static_argnums=1)
-def _gumbel(k: tuple, shape: tuple[int, ...]) -> jax.Array:
+def _gumbel(k: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     return -jnp.log(-jnp.log(_uniform(k, shape, np.finfo(np.float32).tiny, np.float32(1.0))))
 
 
 @partial(jax.jit, static_argnums=1)
-def _split(k: tuple, num: int) -> jax.Array:
+def _split(k: jax.Array, num: int) -> jax.Array:
     return jnp.stack(_hash(k, (num,)), axis=1)
 
 
