@@ -10,6 +10,11 @@ other key (philox, rbg) or setting they call ``jax.random``. Inside a larger pro
 draws can differ from ``jax.random``'s in their last bit: XLA fuses them with other operations
 differently (a multiply-add contracted or not), as it may for any change of the surrounding code.
 
+Outside a trace (a concrete key), :func:`bits` and :func:`uniform` (on a range whose width is a power of
+two, such as the default [0, 1) and [-1, 1)) hash on the host in numpy: the same values with no compilation. An eager ``jax.random.uniform`` compiles a program per shape (0.2-1 s on
+2 CPU cores), which made building a network eagerly (one draw per weight shape) take seconds;
+:data:`jaxnag.models.layers.INIT` draws through here.
+
 Examples:
   >>> import jax
   >>> from jaxnag import rng
@@ -66,6 +71,47 @@ def _key_data(key: jax.Array):
     if data.shape != (2,):
         return None  # a batch of keys: jax.random raises its own error
     return data
+
+
+def _threefry2x32_host(k1: np.ndarray, k2: np.ndarray, x1: np.ndarray, x2: np.ndarray):
+    """:func:`_threefry2x32` in numpy (uint32 arrays wrap as XLA's do)."""
+    ks = (k1, k2, k1 ^ k2 ^ np.uint32(0x1BD11BDA))
+    x1, x2 = x1 + ks[0], x2 + ks[1]
+    for i in range(5):
+        for r in _ROTATIONS[i % 2]:
+            x1 = x1 + x2
+            x2 = ((x2 << np.uint32(r)) | (x2 >> np.uint32(32 - r))) ^ x1
+        x1 = x1 + ks[(i + 1) % 3]
+        x2 = x2 + ks[(i + 2) % 3] + np.uint32(i + 1)
+    return x1, x2
+
+
+def _bits_host(k: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """:func:`_bits` on the host: the same counters and hash, in numpy."""
+    lo = np.arange(math.prod(shape), dtype=np.uint32).reshape(shape)
+    b1, b2 = _threefry2x32_host(k[0], k[1], np.zeros(shape, np.uint32), lo)
+    return b1 ^ b2
+
+
+def _uniform_host(k: np.ndarray, shape: tuple[int, ...], lo, hi) -> np.ndarray:
+    """:func:`_uniform` on the host, float32 operation for operation (equal values: ``tests/test_rng.py``)."""
+    unit = ((_bits_host(k, shape) >> np.uint32(9)) | np.uint32(0x3F800000)).view(np.float32) - np.float32(1.0)
+    lo, hi = np.float32(lo), np.float32(hi)
+    return np.maximum(lo, unit * (hi - lo) + lo)
+
+
+def _exact_scale(lo, hi) -> bool:
+    """Whether concrete bounds have a width that is a power of two: then ``unit * width`` is exact and the host's
+    multiply-then-add rounds as XLA's, which may contract the two into one fused multiply-add."""
+    if isinstance(lo, jax.core.Tracer) or isinstance(hi, jax.core.Tracer) or np.ndim(lo) or np.ndim(hi):
+        return False
+    width = float(np.float32(hi) - np.float32(lo))
+    return width > 0 and math.frexp(width)[0] == 0.5
+
+
+def _host(k) -> np.ndarray | None:
+    """The key's words as numpy where they are concrete (no trace), else None."""
+    return None if isinstance(k, jax.core.Tracer) else np.asarray(k)
 
 
 def _hash(k: jax.Array, shape: tuple[int, ...]) -> tuple[jax.Array, jax.Array]:
@@ -130,7 +176,8 @@ def bits(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     k = _fused(key, shape)
     if k is None:
         return jax.random.bits(key, shape)
-    return _bits(k, shape)
+    host = _host(k)
+    return _bits(k, shape) if host is None else jax.device_put(_bits_host(host, shape))
 
 
 def uniform(key: jax.Array, shape: tuple[int, ...], minval=0.0, maxval=1.0, dtype=jnp.float32) -> jax.Array:
@@ -149,7 +196,10 @@ def uniform(key: jax.Array, shape: tuple[int, ...], minval=0.0, maxval=1.0, dtyp
     k = _fused(key, shape, dtype)
     if k is None:
         return jax.random.uniform(key, shape, dtype, minval, maxval)
-    return _uniform(k, shape, minval, maxval)
+    host = _host(k)
+    if host is None or not _exact_scale(minval, maxval):
+        return _uniform(k, shape, minval, maxval)
+    return jax.device_put(_uniform_host(host, shape, minval, maxval))
 
 
 def normal(key: jax.Array, shape: tuple[int, ...], dtype=jnp.float32) -> jax.Array:

@@ -75,7 +75,7 @@ def mount_tmpfs(tmp_path):
 
 # Runnable examples in docstrings that take 10-18 s each on 2 cores: checked in the slow step, so the default
 # run keeps to its 5-minute budget (the other doctests run in the default step).
-SLOW_DOCTESTS = {"jaxnag.pgnag", "jaxnag.models.tnb101", "jaxnag.diffusionnag.generator",
+SLOW_DOCTESTS = {"jaxnag.pgnag", "jaxnag.diffusionnag.generator",
                  "jaxnag.diffusionnag.guidance", "jaxnag.discrete.train", "jaxnag.train"}
 
 

@@ -223,3 +223,24 @@ def test_conv_gradients_equal_lax_inside_a_switch_too(k, stride, padding):
         jax.jvp(lambda w: mine(x, w), (w,), (w,))
     with layers.forward_mode():
         np.testing.assert_allclose(jax.jvp(lambda w: mine(x, w), (w,), (w,))[1], ref(x, w), rtol=1e-5, atol=1e-5)
+
+
+def test_initialisation_draws_what_flax_draws_eagerly_jitted_and_vmapped():
+    """layers.variance_scaling (through jaxnag.rng, on the host for a concrete key) equals flax's value for value."""
+    from jaxnag.models import layers
+    key, keys = jax.random.key(5), jax.random.split(jax.random.key(6), 3)
+    for mode, distribution in (("fan_in", "uniform"), ("fan_out", "normal"), ("fan_avg", "uniform")):
+        ours, theirs = layers.variance_scaling(0.7, mode, distribution), nnx.initializers.variance_scaling(
+            0.7, mode, distribution)
+        np.testing.assert_array_equal(np.asarray(ours(key, (3, 3, 4, 8))), np.asarray(theirs(key, (3, 3, 4, 8))))
+    # Traced keys (a population's networks built under vmap): the jax path, the same values.
+    np.testing.assert_array_equal(np.asarray(jax.jit(jax.vmap(lambda k: ours(k, (3, 2, 5))))(keys)),
+                                  np.asarray(jax.jit(jax.vmap(lambda k: theirs(k, (3, 2, 5))))(keys)))
+    bound = 1 / np.sqrt(7)  # a linear layer as PyTorch's, drawn as flax and jax.random draw it
+    flax_linear = nnx.Linear(7, 3, kernel_init=nnx.initializers.variance_scaling(1 / 3, "fan_in", "uniform"),
+                             bias_init=lambda k, s, d: jax.random.uniform(k, s, d, -bound, bound), rngs=nnx.Rngs(2))
+    lin = layers.linear(7, 3, nnx.Rngs(2))
+    for a, b in ((lin.kernel, flax_linear.kernel), (lin.bias, flax_linear.bias)):
+        np.testing.assert_array_equal(np.asarray(a[...]), np.asarray(b[...]))
+    with pytest.raises(errors.ConfigError, match="fan_in, fan_out or fan_avg"):
+        layers.variance_scaling(1.0, "fan_sum", "uniform")

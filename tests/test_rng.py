@@ -104,3 +104,22 @@ def test_ednag_runs_as_with_jax_random(monkeypatch):
             np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
         else:
             np.testing.assert_array_equal(a, b)
+
+
+def test_concrete_keys_draw_on_the_host_with_the_same_values_and_no_compilation():
+    from jaxnag import cache
+    counts = cache.compile_counts()
+    keys = [jax.random.key(s) for s in (0, 7, 2**31 - 1)]
+    keys = keys + [jax.random.key_data(k) for k in keys]  # raw keys too
+    draws = []
+    before = counts["requests"]
+    for i, key in enumerate(keys):
+        shape = (211 + i, 13)  # new shapes: a compilation would show
+        draws.append((key, shape, rng.bits(key, shape), rng.uniform(key, shape), rng.uniform(key, shape, -1.0, 1.0),
+                      rng.uniform(key, shape, -0.25, 0.25)))
+    assert counts["requests"] == before
+    for key, shape, b, u, sym, narrow in draws:
+        _same(b, jax.random.bits(key, shape))
+        _same(u, jax.random.uniform(key, shape))
+        _same(sym, jax.random.uniform(key, shape, minval=-1.0, maxval=1.0))
+        _same(narrow, jax.random.uniform(key, shape, minval=-0.25, maxval=0.25))

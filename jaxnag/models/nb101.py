@@ -36,7 +36,7 @@ from flax import nnx
 
 from ..errors import ConfigError, check_int
 from ..spaces.nb101 import OP_NAMES, spec
-from .layers import BN, INIT, conv_layer, count, linear, pooled_logits, tap
+from .layers import BN, INIT, conv_layer, count, linear, pooled_logits, tap, variance_scaling
 
 __all__ = ["INITS", "SIZE", "Cell", "ConvBNReLU", "Network", "count", "param_count", "vertex_channels"]
 
@@ -45,7 +45,7 @@ _CONV3, _CONV1, _POOL = OP_NAMES
 
 
 INITS = {"pytorch": INIT,  # PyTorch's default, U(+-1/sqrt(fan_in)), as the other networks here
-         "kaiming_out": nnx.initializers.variance_scaling(2.0, "fan_out", "normal")}  # nasbench_pytorch's, NASLib's
+         "kaiming_out": variance_scaling(2.0, "fan_out", "normal")}  # nasbench_pytorch's, NASLib's
 
 
 class ConvBNReLU(nnx.Module):

@@ -41,7 +41,7 @@ from ..errors import ConfigError, InvalidArchitecture, check_int
 from ..spaces.nb201 import EDGES
 from ..spaces.tnb101 import OP_NAMES
 from .layers import (BN, MixedNetworkBase, apply_population, cell_ops, conv_layer, count, linear, masked, masked_mode,
-                     merge, pooled_logits, stacked, switch_edge, tap, tapped)
+                     merge, pooled_logits, stacked, switch_edge, tap, tapped, variance_scaling)
 
 __all__ = ["SIZE", "MACRO", "Cell", "FactorizedReduce", "MixedCell", "MixedNetwork", "Network", "ReLUConvBN",
            "apply_population", "count", "flops", "init_population", "masked", "merge", "op_weight", "param_count",
@@ -50,7 +50,7 @@ __all__ = ["SIZE", "MACRO", "Cell", "FactorizedReduce", "MixedCell", "MixedNetwo
 NONE, SKIP, CONV1, CONV3 = range(4)
 SIZE = dict(channels=64, cells=2, classes=100)  # the benchmark network (class_object head)
 MACRO = "41414"  # the micro space's fixed macro skeleton
-_KAIMING = nnx.initializers.variance_scaling(2.0, "fan_out", "normal")  # PyTorch kaiming_normal_(fan_out, relu)
+_KAIMING = variance_scaling(2.0, "fan_out", "normal")  # PyTorch kaiming_normal_(fan_out, relu)
 
 
 def _ops(ops) -> tuple[int, ...]:
