@@ -43,8 +43,8 @@ import numpy as np
 from .archive import reads_archive
 from .errors import ConfigError, GenerationError, is_concrete
 
-__all__ = ["About", "Generator", "Result", "Static", "Tracked", "evaluate", "generator", "loop", "run", "trace_result", "unless_finished",
-           "wrapper"]
+__all__ = ["About", "Generator", "Result", "Static", "Tracked", "evaluate", "generator", "loop", "run", "refuse_if_finished", "trace_result",
+           "unless_finished", "wrapper"]
 
 
 class Result(NamedTuple):
@@ -145,6 +145,31 @@ def loop(cond: Callable, body: Callable, state):
             break
         state = body(state)
     return jax.lax.while_loop(cond, body, state)
+
+
+def refuse_if_finished(done: Callable, state, config, what: str) -> None:
+    """Raise :class:`~jaxnag.errors.ConfigError` where ``done(state, config)`` holds on host values: ``ask`` on a
+    finished run, checked where it can be (under a trace ``state.queries`` is abstract and nothing is checked;
+    a compiled loop stops by ``done`` itself).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from types import SimpleNamespace
+      >>> from jaxnag import errors, protocol
+      >>> done = lambda state, config: state.queries >= config.budget
+      >>> cfg = SimpleNamespace(budget=5)
+      >>> protocol.refuse_if_finished(done, SimpleNamespace(queries=jnp.int32(3)), cfg, "this run")  # not finished
+      >>> try:
+      ...     protocol.refuse_if_finished(done, SimpleNamespace(queries=jnp.int32(5)), cfg, "this run")
+      ... except errors.ConfigError as e:
+      ...     print(e)
+      this run is finished (5 unique queries, budget 5)
+    """
+    if not is_concrete(state.queries):
+        return  # under a trace
+    finished = done(state, config)
+    if is_concrete(finished) and bool(finished):
+        raise ConfigError(f"{what} is finished ({int(state.queries)} unique queries, budget {config.budget})")
 
 
 def unless_finished(finished, before, after):

@@ -29,8 +29,9 @@ import jax
 import jax.numpy as jnp
 
 from .. import archive as archive_lib
-from ..errors import ConfigError, check_int, is_concrete
+from ..errors import check_int
 from ..pareto import Front, empty, insert
+from ..protocol import refuse_if_finished
 from . import _vectors
 from ._vectors import as_vectors
 
@@ -148,10 +149,7 @@ def ask(key: jax.Array, state: State, space, config: Config) -> tuple[jax.Array,
       >>> ops.shape, str(ops.dtype)  # a member's one-slot neighbours: 6 slots x 4 other choices
       ((24, 6), 'int32')
     """
-    finished = done(state, config) if is_concrete(state.queries) else None  # None under a trace
-    if is_concrete(finished) and bool(finished):
-        raise ConfigError(f"this local search is finished ({int(state.queries)} unique queries, budget "
-                          f"{config.budget})")
+    refuse_if_finished(done, state, config, "this local search")
     n = _width(space)
     front = state.front
     open_ = front.mask & ~archive_lib.contains(state.explored, front.ops, space)

@@ -29,8 +29,9 @@ import jax.numpy as jnp
 
 from .. import archive as archive_lib
 from .. import ridge as ridge_lib
-from ..errors import ConfigError, check_int, check_range, is_concrete
+from ..errors import check_int, check_range
 from ..pareto import crowding, ranks
+from ..protocol import refuse_if_finished
 from . import _vectors
 from ._vectors import as_vectors
 
@@ -246,9 +247,7 @@ def ask(key: jax.Array, state: State, space, config: Config) -> tuple[jax.Array,
       >>> ops.shape, str(ops.dtype)  # P children a generation
       ((4, 6), 'int32')
     """
-    finished = done(state, config) if is_concrete(state.queries) else None  # None under a trace
-    if is_concrete(finished) and bool(finished):
-        raise ConfigError(f"this NSGA-II run is finished ({int(state.queries)} unique queries, budget {config.budget})")
+    refuse_if_finished(done, state, config, "this NSGA-II run")
     child = jnp.where(state.generation == 0, state.initial, _offspring(key, state, space, config))
     return child, state._replace(children=child, to_evaluate=archive_lib.admit(state.archive, child, space,
                                                                                 config.budget))

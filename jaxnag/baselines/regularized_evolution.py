@@ -27,8 +27,8 @@ import jax
 import jax.numpy as jnp
 
 from .. import archive as archive_lib
-from ..errors import ConfigError, check_int, check_ints, is_concrete
-from ..protocol import Result, trace_result, unless_finished
+from ..errors import ConfigError, check_int, check_ints
+from ..protocol import Result, refuse_if_finished, trace_result, unless_finished
 from ..shaping import failed_as
 from ..spaces import SearchSpace
 
@@ -211,9 +211,7 @@ def ask(key: jax.Array, state: State, space: SearchSpace, config: Config) -> tup
       >>> ops.shape, str(ops.dtype)  # one architecture a round
       ((1, 6), 'int32')
     """
-    finished = done(state, config) if is_concrete(state.queries) else None  # None under a trace
-    if is_concrete(finished) and bool(finished):
-        raise ConfigError(f"this REA run is finished ({int(state.queries)} unique queries, budget {config.budget})")
+    refuse_if_finished(done, state, config, "this REA run")
     k_s, k_m = jax.random.split(key)
     initial = state.filled < config.initial
     child = jnp.where(initial, state.initial_ops[jnp.minimum(state.filled, config.initial - 1)],
