@@ -30,11 +30,10 @@ import time
 
 import numpy as np
 
-from .errors import Interrupted, JaxnagError, check_int, check_range, renamed
+from .errors import SEED_MAX, Interrupted, JaxnagError, check_int, check_range, check_seed, renamed
 
 __all__ = ["build_parser", "main"]
 
-SEED_MAX = 2**32 - 1
 DEFAULT_BENCHMARK = "nasbench_graph"  # installs from PyPI: runs on a fresh machine
 SEEDS_MAX = 2**31 - 1  # runs in one call (one PRNG key each); memory is checked before anything runs
 
@@ -403,7 +402,7 @@ def _cmd_train(args):
     for flag, value in (("--channels", args.channels), ("--cells", args.cells)):
         if value is not None:
             check_int(flag, value, lo=1)
-    check_int("--seed", args.seed, lo=0, hi=SEED_MAX)
+    check_seed("--seed", args.seed)
     check_range("--lr", args.lr, lo=0.0, lo_open=True)
     if args.test is None:
         check_range("--split", args.split, 0.0, 1.0, lo_open=True, hi_open=True)
@@ -471,7 +470,7 @@ def _cmd_train(args):
 
 def _cmd_generate(args):
     check_int("--seeds", args.seeds, lo=1, hi=SEEDS_MAX)
-    check_int("--seed", args.seed, lo=0, hi=SEED_MAX)
+    check_seed("--seed", args.seed)
     if args.proxy:
         return _cmd_generate_proxy(args)
     if args.objectives:
@@ -676,7 +675,7 @@ def _cmd_bench(args):
 def _cmd_prior(args):
     from . import prior, tables
     check_int("--k", args.k, lo=1)
-    check_int("--seed", args.seed, lo=0, hi=SEED_MAX)
+    check_seed("--seed", args.seed)
     _check_plot(args)
     table = tables.load(args.benchmark, args.dataset, data_dir=args.data_dir)
     if args.budget is not None:
@@ -716,7 +715,7 @@ def _cmd_train_score(args):
     check_range("--sigma-max", args.sigma_max, lo=0.1, lo_open=True)
     check_int("--log-every", args.log_every, lo=1)
     check_int("--ckpt-every", args.ckpt_every, lo=1)
-    check_int("--seed", args.seed, lo=0, hi=SEED_MAX)
+    check_seed("--seed", args.seed)
     check_int("--validity-samples", args.validity_samples, lo=0)
     check_int("--pc-steps", args.pc_steps, lo=2)
     space = spaces.get(args.space)

@@ -25,8 +25,8 @@ import numbers
 import numpy as np
 
 __all__ = ["CheckpointError", "ConfigError", "DataError", "GenerationError", "Interrupted", "InvalidArchitecture",
-           "JaxnagError", "MissingDependency", "UnknownName", "check_finite", "check_int", "check_ints",
-           "check_positive_int", "check_range", "is_concrete", "old_names", "renamed"]
+           "JaxnagError", "MissingDependency", "SEED_MAX", "UnknownName", "check_finite", "check_int", "check_ints",
+           "check_positive_int", "check_range", "check_seed", "is_concrete", "old_names", "renamed"]
 
 
 class JaxnagError(Exception):
@@ -223,6 +223,25 @@ def check_int(name: str, value, lo: int | None = None, hi: int | None = None) ->
             raise ConfigError(f"{name} must be an integer >= {lo}, got {value}")
         raise ConfigError(f"{name} must be an integer in [{lo}, {hi}], got {value}")
     return value
+
+
+SEED_MAX = 2**32 - 1  # seeds are uint32: jax.random.key(seed) is the same key for every seed up to this
+
+
+def check_seed(name: str, value) -> int:
+    """A PRNG seed: an integer in ``[0, SEED_MAX]`` (the command line's ``--seed``, PG-NAG's ``denoiser_seed``).
+
+    Examples:
+      >>> from jaxnag import errors
+      >>> errors.check_seed("--seed", 7)
+      7
+      >>> try:
+      ...     errors.check_seed("--seed", -1)
+      ... except errors.ConfigError as e:
+      ...     print(e)
+      --seed must be an integer in [0, 4294967295], got -1
+    """
+    return check_int(name, value, lo=0, hi=SEED_MAX)
 
 
 def check_ints(name: str, value, lo: int, hi: int):

@@ -53,7 +53,7 @@ from . import queries as seen_set
 from . import ridge as ridge_lib
 from .discrete import diffusion, train
 from .discrete.train import DenoiserTrainConfig as DenoiserTrainConfig
-from .errors import ConfigError, DataError, UnknownName, check_int, check_range, is_concrete, old_names
+from .errors import ConfigError, DataError, UnknownName, check_int, check_range, check_seed, is_concrete, old_names
 from .prior import check_scoring
 from .protocol import Result, evaluate, trace_result, unless_finished
 from .shaping import failed_as
@@ -159,7 +159,7 @@ class Config:
         if not self.ridge > 0:
             raise ConfigError(f"ridge must be > 0 (it keeps the regression's system solvable), got {self.ridge}")
         if self.denoiser_seed is not None:
-            check_int("denoiser_seed", self.denoiser_seed, lo=0, hi=2**32 - 1)
+            check_seed("denoiser_seed", self.denoiser_seed)
         if not isinstance(self.train, DenoiserTrainConfig):
             raise ConfigError(f"train must be a discrete.train.DenoiserTrainConfig, got {type(self.train).__name__}")
 

@@ -434,8 +434,9 @@ class SearchSpace:
 
     def valid_ranks(self) -> np.ndarray:
         """int32 ``[n_valid]``: the ranks of all valid encodings, ascending (host-side, cached)."""
-        return _cached(self, "valid_ranks",
-                       lambda: np.flatnonzero(np.asarray(self.is_valid(self.all_ops()))).astype(np.int32))
+        if self._extra_valid is None:  # every encoding in range is valid
+            return _cached(self, "valid_ranks", lambda: np.arange(self.size, dtype=np.int32))
+        return _cached(self, "valid_ranks", lambda: np.flatnonzero(self._rule_table()).astype(np.int32))
 
     def distinct_ranks(self) -> np.ndarray:
         """Ranks of one encoding per distinct benchmark query: all valid encodings, or one
