@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from flax import nnx
 
 from jaxnag import spaces
 from jaxnag.diffusionnag import train
@@ -28,8 +29,11 @@ def snapshot(folder):
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+_FORWARD = nnx.jit(lambda model: model(X, LVL))  # compiled once: op by op, every call would compile each operation
+
+
 def out(model):
-    return np.asarray(model(X, LVL))
+    return np.asarray(_FORWARD(model))
 
 
 @pytest.fixture(scope="module")

@@ -229,10 +229,11 @@ def test_encode_is_the_inverse_of_decode_and_warm_start_proposes_the_given_cells
     s = spaces.get("nb201")
     cfg = ednag.Config(population=12, faithful=faithful)
     ops = jnp.asarray(s.all_ops()[np.random.default_rng(0).choice(s.size, 50, replace=False)])
-    got, valid = ednag.decode(ednag.encode(ops, s, cfg), s, cfg)
+    # jitted: op by op, every operation would compile on its own
+    got, valid = jax.jit(lambda o: ednag.decode(ednag.encode(o, s, cfg), s, cfg))(ops)
     assert (np.asarray(got) == np.asarray(ops)).all() and bool(valid.all())
-    state = ednag.warm_start(jax.random.key(0), s, cfg, ops[:5], noise=0.0)
-    proposed, _ = ednag.ask(jax.random.key(1), state, s, cfg)
+    state = jax.jit(lambda k, o: ednag.warm_start(k, s, cfg, o, noise=0.0))(jax.random.key(0), ops[:5])
+    proposed, _ = jax.jit(lambda k, st: ednag.ask(k, st, s, cfg))(jax.random.key(1), state)
     assert (np.asarray(proposed[:5]) == np.asarray(ops[:5])).all()
     with pytest.raises(errors.ConfigError, match="at most population"):
         ednag.warm_start(jax.random.key(0), s, cfg, ops[:13])

@@ -11,7 +11,7 @@ Examples:
   >>> from jaxnag import spaces
   >>> from jaxnag.discrete.denoiser import Denoiser
   >>> m = Denoiser(spaces.get("nb201"), steps=50, rngs=nnx.Rngs(0))
-  >>> m(jnp.zeros((3, 6), jnp.int32), jnp.ones(3, jnp.int32)).shape
+  >>> nnx.jit(lambda m, x, t: m(x, t))(m, jnp.zeros((3, 6), jnp.int32), jnp.ones(3, jnp.int32)).shape
   (3, 6, 5)
 """
 

@@ -13,7 +13,8 @@ Examples:
   >>> model = predictors.Ensemble(steps=300, memory=64)
   >>> ops = space.random(jax.random.key(0), (60,))
   >>> values = jnp.sum(ops == 3, axis=1).astype(jnp.float32)
-  >>> mean, std = model.predict(model.update(model.init(space), ops, values, space), ops[:4], space)
+  >>> fit_and_predict = jax.jit(lambda o, v: model.predict(model.update(model.init(space), o, v, space), o[:4], space))
+  >>> mean, std = fit_and_predict(ops, values)  # one compiled program
   >>> bool(jnp.max(jnp.abs(mean - values[:4])) < 0.5), std.shape
   (True, (4,))
 """

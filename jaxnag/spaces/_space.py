@@ -409,8 +409,14 @@ class SearchSpace:
 
     # ------------------------------------------------------------------ misc
     def random(self, key: jax.Array, shape: Sequence[int] = ()) -> jax.Array:
-        """Uniformly random valid encodings, int32 ``[*shape, R]`` (rejection-free where all are valid)."""
-        shape = tuple(shape)
+        """Uniformly random valid encodings, int32 ``[*shape, R]`` (rejection-free where all are valid). Called
+        eagerly it runs as one compiled program per shape (op by op, each operation would compile)."""
+        shape = tuple(int(n) for n in shape)
+        if not isinstance(key, jax.core.Tracer):
+            return _RANDOM(self, key, shape)
+        return self._random_traced(key, shape)
+
+    def _random_traced(self, key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
         if self._random is not None:
             return self._random(key, shape)
 
@@ -493,6 +499,7 @@ class SearchSpace:
 
 _RULE_TABLE_MAX = 1 << 20  # spaces up to this size check host rows by a lookup in the rule's table
 _RULE = jax.jit(lambda space, ops: space._extra_valid(ops), static_argnums=0)
+_RANDOM = jax.jit(lambda space, key, shape: space._random_traced(key, shape), static_argnums=(0, 2))
 ENUMERABLE = 1 << 24  # a space up to this size may list its architectures (valid ranks, distinct queries)
 _CACHE: dict[tuple[int, str], np.ndarray] = {}
 
