@@ -6,7 +6,8 @@ sets of n distinct architectures (the benchmark's own rows), each predictor fitt
 call (vmapped over the sets) and scored on 1,000 other rows: Kendall tau and Spearman rho of predicted
 against true values, mean over the sets. Predictors: ridge on one-hot features (the surrogate's default),
 and Gaussian processes with the additive kernel (ridge's mean, with an uncertainty), the pairwise kernel
-(one-hot + slot x slot features) and the exponential Hamming kernel ("gp").
+(one-hot + slot x slot features), the exponential Hamming kernel ("gp") and the path kernel (one-hot +
+BANANAS's path features, on spaces with a cell graph).
 
 Part 2 (budget): hit rate (the share of seeds whose best is the table's optimum) after 100 and 300 unique
 queries, --seeds seeds vmapped in one call, for REA (P=50, S=10), EDNAG + the ridge surrogate + local search
@@ -48,7 +49,8 @@ from jaxnag import budget, predictors, registry, spaces, surrogate, tables  # no
 LANDSCAPES = {"NK K=1": dict(kind="nk", k=1), "NK K=2": dict(kind="nk", k=2), "NK K=3": dict(kind="nk", k=3),
               "orders 1:1:1": dict(kind="orders", weights=(1.0, 1.0, 1.0))}
 PREDICTORS = {"ridge": predictors.Ridge(1.0), "additive GP": predictors.GP("additive", memory=300),
-              "pairwise GP": predictors.GP("pairwise", memory=300), "gp (Hamming)": predictors.GP(memory=300)}
+              "pairwise GP": predictors.GP("pairwise", memory=300), "gp (Hamming)": predictors.GP(memory=300),
+              "path GP": predictors.GP("path", memory=300)}  # BANANAS's paths: spaces with a cell graph only
 SIZES = (50, 100, 300)
 HELD_OUT = 1000
 LOCAL = dict(population=10, steps=400, query=5, local=10, reference=True)
@@ -84,6 +86,8 @@ def fit_scores(table, reps: int) -> dict:
         idx = np.stack([rng.permutation(len(ops))[:n + HELD_OUT] for _ in range(reps)])
         train, test = idx[:, :n], idx[:, n:]
         for name, model in PREDICTORS.items():
+            if name == "path GP" and not space.paths():
+                continue  # no cell graph: no paths
             @jax.jit
             def predict(o_tr, y_tr, o_te, model=model):
                 return jax.vmap(lambda a, b, c: model.predict(model.update(model.init(space), a, b, space),
@@ -197,7 +201,14 @@ def main():
     p.add_argument("--data-dir", default=None)
     p.add_argument("--choose", action="store_true", help="run the sweep that chose the GP configuration")
     p.add_argument("--only", default=None, help="comma-separated table keys (benchmark/dataset) to run")
+    p.add_argument("--predictors", default=None, help="comma-separated predictor labels of part 1 (default: all)")
     args = p.parse_args()
+    if args.predictors:
+        unknown = set(args.predictors.split(",")) - set(PREDICTORS)
+        if unknown:
+            p.error(f"unknown predictors {sorted(unknown)}; available: {', '.join(PREDICTORS)}")
+        for name in set(PREDICTORS) - set(args.predictors.split(",")):
+            del PREDICTORS[name]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     command = "JAXNAG_DATA_DIR=../shared/data python benchmarks/predictors.py " + shlex.join(sys.argv[1:])

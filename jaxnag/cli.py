@@ -836,7 +836,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "so far")
     sg.add_argument("--surrogate-predictor", default=None, metavar="NAME",
                     help="with --surrogate-query: the surrogate's model (jaxnag.predictors): ridge (default; "
-                         "additive), gp (interactions of every order), pairwise, additive, ensemble")
+                         "additive), gp (interactions of every order), pairwise, additive, path (BANANAS's paths; "
+                         "cell spaces), ensemble")
     sg.add_argument("--surrogate-acquisition", default=None, metavar="NAME",
                     help="with --surrogate-query: greedy (default), ucb, ei or thompson (not with ridge)")
     sg.add_argument("--surrogate-explore", type=int, default=None, metavar="E",

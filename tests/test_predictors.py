@@ -1,6 +1,6 @@
 """jaxnag.predictors: the incrementally updated Gaussian process equals exact GP inference (float64 numpy),
-its additive and pairwise kernels are ridge regression on one-hot (plus pairwise) features, acquisitions, and
-bad input. The budget benchmark measures what they do for generation (docs/budget.md)."""
+its additive and pairwise kernels are ridge regression on one-hot (plus pairwise) features, the path kernel is
+BANANAS's path encoding, acquisitions, and bad input. The budget benchmark measures what they do for generation (docs/budget.md)."""
 
 import itertools
 import math
@@ -16,7 +16,21 @@ SPACE = spaces.get("nb201")
 R = SPACE.num_slots
 
 
+def _path_features(ops, space=SPACE):
+    """BANANAS's encoding written out: one-hot, one indicator per (path, ops along it: the removing choice
+    excluded), a constant."""
+    feats = [np.eye(space.num_choices)[ops].reshape(len(ops), -1), np.ones((len(ops), 1))]
+    for path in space.paths():
+        kept = [[c for c in range(space.choice_counts[s]) if c != space.remove[s]] for s in path]
+        for seq in itertools.product(*kept):
+            feats.append(np.all(ops[:, list(path)] == np.array(seq), axis=1)[:, None])
+    return np.concatenate(feats, axis=1).astype(np.float64)
+
+
 def _kernel_np(kernel, a, b, scale):
+    if kernel == "path":
+        fa, fb = _path_features(a), _path_features(b)
+        return (fa @ fb.T) / np.sqrt(np.outer((fa * fa).sum(1), (fb * fb).sum(1)))
     m = (a[:, None, :] == b[None, :, :]).sum(-1).astype(np.float64)
     if kernel == "hamming":
         return np.exp(-((R - m) / R) / scale)
@@ -166,6 +180,35 @@ def test_gp_learns_an_interaction_ridge_cannot():
                                                               t, SPACE)[0])(ops, test))
         gaps[name] = mean[truth].mean() - mean[~truth].mean()
     assert gaps["pairwise"] > 0.3 and gaps["gp"] > 0.15 and abs(gaps["ridge"]) < 0.05, gaps
+
+
+def test_paths_and_the_path_kernel_on_cell_spaces():
+    """The cell DAG's input-to-output paths, and the path kernel learning a fitness that lives on one path (a
+    three-way interaction along 0->1->2->3) far better than ridge; a space with no cell graph is refused."""
+    assert SPACE.paths() == ((0, 2, 5), (0, 4), (1, 5), (3,))
+    assert spaces.get("tnb101_micro").paths() == SPACE.paths()  # the same 4-node cell
+    assert len(_path_features(SPACE.all_ops()[:1])[0]) == 1 + R * 5 + 4 ** 3 + 4 ** 2 + 4 ** 2 + 4
+
+    def fitness(ops):  # one op, not none, on the whole longest path 0->1->2->3 (slots 0, 2, 5): no op matters alone
+        path = ops[..., jnp.array([0, 2, 5])]
+        return (jnp.all(path == path[..., :1], axis=-1) & (path[..., 0] != 0)).astype(jnp.float32)
+    rng = np.random.default_rng(0)
+    ops = np.array(SPACE.random(jax.random.key(5), (200,)))
+    ops[:50, [0, 2, 5]] = rng.integers(1, 5, 50)[:, None]  # enough cells with the path
+    test = np.array(SPACE.random(jax.random.key(6), (300,)))
+    test[:60, [0, 2, 5]] = rng.integers(1, 5, 60)[:, None]
+    truth = np.asarray(fitness(test)) == 1
+    gaps = {}
+    for name in ("path", "ridge"):
+        model = predictors.get(name, **({} if name == "ridge" else {"memory": 200}))
+        mean = np.asarray(jax.jit(lambda o, t: model.predict(model.update(model.init(SPACE), o, fitness(o), SPACE),
+                                                              t, SPACE)[0])(ops, test))
+        gaps[name] = mean[truth].mean() - mean[~truth].mean()
+    assert gaps["path"] > 0.5 and gaps["path"] > 3 * gaps["ridge"], gaps
+    flat = spaces.categorical("flat3", ("a", "b"), slots=3)
+    assert flat.paths() == ()
+    with pytest.raises(errors.ConfigError, match="path kernel needs a space with a cell graph"):
+        predictors.get("path").init(flat)
 
 
 @pytest.mark.slow

@@ -9,6 +9,7 @@ run that fits one is one program, vmappable over seeds. :func:`get` builds one b
 * ``"gp"``: a Gaussian process with an exponential Hamming kernel (interactions of every order);
 * ``"pairwise"``: a Gaussian process whose mean is ridge on one-hot plus pairwise (slot x slot) features;
 * ``"additive"``: a Gaussian process whose mean is ridge on one-hot features, with an uncertainty;
+* ``"path"``: a Gaussian process on one-hot plus BANANAS's path features (spaces with a cell graph);
 * ``"ensemble"``: an ensemble of small MLPs trained online (BANANAS-style; the members' spread is the
   uncertainty).
 
@@ -38,7 +39,7 @@ from ._ridge import Ridge as Ridge
 __all__ = ["ACQUISITIONS", "Buffer", "Ensemble", "EnsembleState", "Fitted", "GP", "GPState", "KERNELS", "NAMES",
            "Ridge", "acquire", "check_acquisition", "fitted", "get", "spd_inverse"]
 
-NAMES = ("ridge", "gp", "pairwise", "additive", "ensemble")
+NAMES = ("ridge", "gp", "pairwise", "additive", "path", "ensemble")
 
 
 def get(name: str, **settings):
@@ -53,7 +54,7 @@ def get(name: str, **settings):
     try:
         if name == "ridge":
             return Ridge(**settings)
-        if name in ("gp", "pairwise", "additive"):
+        if name in ("gp", "pairwise", "additive", "path"):
             return GP(kernel="hamming" if name == "gp" else name, **settings)
         if name == "ensemble":
             return Ensemble(**settings)

@@ -8,6 +8,11 @@ The kernel depends on how many slots two architectures share (``m`` of ``R``):
   regression on one-hot features (the surrogate's ridge), with penalty ``noise * (1 + R)``;
 * ``"pairwise"``: ``(1 + m + m(m-1)/2) / (1 + R + R(R-1)/2)``: one-hot plus every (slot, slot) pair of
   choices, ridge on pairwise features in its dual form (a few hundred points, not ``R^2 C^2`` unknowns).
+* ``"path"``: ``(1 + m + p) / sqrt((1 + R + p_a)(1 + R + p_b))``, one-hot plus BANANAS's path encoding (White
+  et al., AAAI 2021) for a space with a cell graph: ``p`` counts the input-to-output paths
+  (:meth:`~jaxnag.spaces.SearchSpace.paths`) that exist in both architectures with the same op on every edge
+  (an edge's removing choice breaks a path), ``p_a`` those of ``a`` alone; the interactions of the ops along
+  each path, every order up to the path's length.
 
 Observations are kept in a buffer of ``memory`` rows (a repeat of an architecture held is not added twice;
 once the buffer is full, further rows are not added: a budgeted run sets ``memory`` to its budget). For
@@ -39,13 +44,14 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ..errors import ConfigError
 from . import _buffer
 
 __all__ = ["GP", "GPState", "KERNELS", "spd_inverse"]
 
-KERNELS = ("hamming", "additive", "pairwise")
+KERNELS = ("hamming", "additive", "pairwise", "path")
 
 
 class GPState(NamedTuple):
@@ -118,7 +124,7 @@ class GP:
       ...     predictors.GP(kernel="rbf")
       ... except errors.ConfigError as e:
       ...     print(e)
-      unknown GP kernel 'rbf'; the kernels: hamming, additive, pairwise
+      unknown GP kernel 'rbf'; the kernels: hamming, additive, pairwise, path
     """
 
     kernel: str = "hamming"
@@ -146,8 +152,10 @@ class GP:
         return tuple((s, n) for s in scales for n in self.noises)
 
     # ------------------------------------------------------------------ kernel
-    def _kernel(self, a: jax.Array, b: jax.Array, scale) -> jax.Array:
+    def _kernel(self, a: jax.Array, b: jax.Array, scale, space) -> jax.Array:
         """``k(a_i, b_j)`` ``[n, m]`` for one length scale."""
+        if self.kernel == "path":
+            return _path_kernel(a, b, space)
         return self._from_matches(_matches(a, b), a.shape[-1], scale)
 
     def _from_matches(self, m: jax.Array, r: int, scale) -> jax.Array:
@@ -158,8 +166,10 @@ class GP:
             return (1.0 + m) / (1.0 + r)
         return (1.0 + m + m * (m - 1.0) / 2.0) / (1.0 + r + r * (r - 1.0) / 2.0)
 
-    def _kernels(self, a, b) -> jax.Array:
+    def _kernels(self, a, b, space) -> jax.Array:
         """``[G, n, m]`` over the grid (the matches counted once, one kernel per distinct length scale)."""
+        if self.kernel == "path":
+            return jnp.broadcast_to(_path_kernel(a, b, space), (len(self.grid), a.shape[0], b.shape[0]))
         m, r = _matches(a, b), a.shape[-1]
         scales = list(dict.fromkeys(s for s, _ in self.grid))
         per_scale = [self._from_matches(m, r, s) for s in scales]
@@ -171,6 +181,9 @@ class GP:
     # ------------------------------------------------------------------ state
     def init(self, space) -> GPState:
         """No observations."""
+        if self.kernel == "path" and not space.paths():
+            raise ConfigError(f"the GP's path kernel needs a space with a cell graph (edges); {space.name!r} has "
+                              f"none (use kernel 'pairwise' or 'hamming')")
         g, n = len(self.grid), self.memory
         return GPState(_buffer.empty(n, space.num_slots), jnp.broadcast_to(jnp.eye(n, dtype=jnp.float32), (g, n, n)),
                        jnp.zeros(g, jnp.float32))
@@ -180,9 +193,10 @@ class GP:
         once (the first ``memory`` distinct ones are held: :class:`jaxnag.predictors.Buffer`)."""
         old = state.buffer
         buf, new = _buffer.add(old, ops, values, mask)
-        cross = self._kernels(old.ops, new.ops) * (old.used[:, None] & new.ok[None, :]).astype(jnp.float32)[None]
+        cross = self._kernels(old.ops, new.ops, space) * (old.used[:, None] & new.ok[None, :]).astype(jnp.float32)[None]
         inverse, logdet = jax.vmap(self._add, in_axes=(0, 0, 0, 0, 0, None, None))(
-            state.inverse, state.logdet, cross, self._kernels(new.ops, new.ops), self._noise(), new.ok, new.place)
+            state.inverse, state.logdet, cross, self._kernels(new.ops, new.ops, space), self._noise(), new.ok,
+            new.place)
         return GPState(buf, inverse, logdet)
 
     @staticmethod
@@ -215,7 +229,7 @@ class GP:
         mu, sd, y = _buffer.normalised(state.buffer)
         best = jnp.argmax(self.evidence(state))
         factor = state.inverse[best]
-        kernel = jax.lax.switch(best, [lambda s=s: self._kernel(state.buffer.ops, ops, s) for s, _ in self.grid])
+        kernel = jax.lax.switch(best, [lambda s=s: self._kernel(state.buffer.ops, ops, s, space) for s, _ in self.grid])
         v = factor @ (kernel * state.buffer.used[:, None].astype(jnp.float32))  # [n, m]
         mean = mu + sd * (v.T @ (factor @ y))
         return mean, sd * jnp.sqrt(jnp.maximum(1.0 - jnp.sum(v * v, axis=0), 1e-9))
@@ -224,6 +238,25 @@ class GP:
 def _matches(a: jax.Array, b: jax.Array) -> jax.Array:
     """float32 ``[n, m]``: how many slots ``a_i`` and ``b_j`` share."""
     return jnp.sum(a[:, None, :] == b[None, :, :], axis=-1).astype(jnp.float32)
+
+
+def _path_kernel(a: jax.Array, b: jax.Array, space) -> jax.Array:
+    """The ``"path"`` kernel ``[n, m]`` (module doc): one-hot and path features with a constant, normalised to 1
+    on the diagonal (a normalised sum of linear kernels: positive semi-definite)."""
+    paths, r = space.paths(), a.shape[-1]
+    remove = np.asarray(space.remove if space.remove is not None else (-1,) * r, np.int32)  # -1: never removed
+
+    def alive(x):  # [k, R]: the slot's edge is present
+        return x != jnp.asarray(remove)[None, :]
+
+    def own(x):  # [k]: paths of x alone
+        live = alive(x)
+        return sum(jnp.all(live[:, list(p)], axis=-1).astype(jnp.float32) for p in paths)
+
+    same = (a[:, None, :] == b[None, :, :]) & alive(a)[:, None, :]  # [n, m, R]: the same op, the edge present
+    shared = sum(jnp.all(same[..., list(p)], axis=-1).astype(jnp.float32) for p in paths)
+    numerator = 1.0 + _matches(a, b) + shared
+    return numerator * jax.lax.rsqrt((1.0 + r + own(a))[:, None] * (1.0 + r + own(b))[None, :])
 
 
 def _cholesky(a: jax.Array) -> jax.Array:

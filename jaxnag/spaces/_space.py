@@ -339,6 +339,33 @@ class SearchSpace:
             adj[src, dst] = 1
         return adj
 
+    def paths(self) -> tuple[tuple[int, ...], ...]:
+        """Every path of the cell DAG from the input node (0) to the output node (the last), as the tuple of its
+        slots in order: the paths of BANANAS's path encoding (White et al., AAAI 2021), whose features are a
+        path's ops. ``()`` for a space without a fixed cell graph (:attr:`edges` None).
+
+        Examples:
+          >>> from jaxnag import spaces
+          >>> s = spaces.get("nb201")  # slots 0->1, 0->2, 1->2, 0->3, 1->3, 2->3
+          >>> s.paths()  # 0->1->2->3, 0->1->3, 0->2->3, 0->3
+          ((0, 2, 5), (0, 4), (1, 5), (3,))
+        """
+        if self.edges is None:
+            return ()
+        out_of = {}
+        for slot, (src, dst) in enumerate(self.edges):
+            out_of.setdefault(src, []).append(slot)
+        found = []
+
+        def walk(node, path):
+            if node == self.num_nodes - 1:
+                found.append(tuple(path))
+                return
+            for slot in out_of.get(node, ()):
+                walk(self.edges[slot][1], path + [slot])
+        walk(0, [])
+        return tuple(found)
+
     @property
     def has_rule(self) -> bool:
         """Whether validity is more than one declared choice per slot (a ``valid=`` rule: NB101's reachability and
