@@ -11,9 +11,10 @@ draws can differ from ``jax.random``'s in their last bit: XLA fuses them with ot
 differently (a multiply-add contracted or not), as it may for any change of the surrounding code.
 
 Outside a trace (a concrete key), :func:`bits` and :func:`uniform` (on a range whose width is a power of
-two, such as the default [0, 1) and [-1, 1)) hash on the host in numpy: the same values with no compilation. An eager ``jax.random.uniform`` compiles a program per shape (0.2-1 s on
-2 CPU cores), which made building a network eagerly (one draw per weight shape) take seconds;
-:data:`jaxnag.models.layers.INIT` draws through here.
+two, such as the default [0, 1) and [-1, 1)) hash on the host in numpy: the same values with no
+compilation. An eager ``jax.random.uniform`` compiles a program per shape, which made building a network
+eagerly (one draw per weight shape) take seconds; :data:`jaxnag.models.layers.INIT` draws through here
+(``docs/network_build.md``).
 
 Examples:
   >>> import jax
