@@ -95,7 +95,8 @@ def main(argv=None) -> int:
                      f"{'yes' if r['same_parameters'] else 'NO'} |")
     lines += ["", "NB101's default initialisation is PyTorch's uniform one, as the others'; its `init=\"kaiming_out\"` "
               "(normal draws, which need `erf_inv` and stay compiled) is not timed here."]
-    report(args.out, "network_build", dict(machine=describe(), repeats=args.repeats, rows=rows), "\n".join(lines) + "\n")
+    report(args.out, "network_build", dict(machine=describe(), repeats=args.repeats, rows=rows),
+           "\n".join(lines) + "\n")
     return 0 if all(r["same_parameters"] for r in rows) else 1
 
 

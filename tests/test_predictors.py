@@ -1,6 +1,7 @@
 """jaxnag.predictors: the incrementally updated Gaussian process equals exact GP inference (float64 numpy),
 its additive and pairwise kernels are ridge regression on one-hot (plus pairwise) features, the path kernel is
-BANANAS's path encoding, acquisitions, and bad input. The budget benchmark measures what they do for generation (docs/budget.md)."""
+BANANAS's path encoding, acquisitions, and bad input. The budget benchmark measures what they do for
+generation (docs/budget.md)."""
 
 import itertools
 import math
