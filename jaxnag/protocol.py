@@ -43,8 +43,8 @@ import numpy as np
 from .archive import reads_archive
 from .errors import ConfigError, GenerationError, is_concrete
 
-__all__ = ["About", "Generator", "Result", "Static", "Tracked", "evaluate", "generator", "loop", "run", "refuse_if_finished", "trace_result",
-           "unless_finished", "wrapper"]
+__all__ = ["About", "Generator", "Result", "Static", "Tracked", "evaluate", "generator", "loop", "refuse_if_finished",
+           "run", "trace_result", "unless_finished", "wrapper"]
 
 
 class Result(NamedTuple):

@@ -39,12 +39,14 @@ __all__ = ["bits", "gumbel", "normal", "split", "uniform"]
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
 
 
-def _rotl(x: jax.Array, d: int) -> jax.Array:
-    return lax.shift_left(x, np.uint32(d)) | lax.shift_right_logical(x, np.uint32(32 - d))
+def _rotl(x, d: int):
+    """Rotate uint32 ``x`` left by ``d`` (jax or numpy: ``>>`` of an unsigned integer is a logical shift)."""
+    return (x << np.uint32(d)) | (x >> np.uint32(32 - d))
 
 
-def _threefry2x32(k1: jax.Array, k2: jax.Array, x1: jax.Array, x2: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Threefry-2x32 with 20 rounds, unrolled (JAX's CPU lowering rolls it into a loop)."""
+def _threefry2x32(k1, k2, x1, x2):
+    """Threefry-2x32 with 20 rounds, unrolled (JAX's CPU lowering rolls it into a loop), on uint32 jax arrays in
+    a trace or numpy arrays on the host (both wrap on overflow)."""
     ks = (k1, k2, k1 ^ k2 ^ np.uint32(0x1BD11BDA))
     x1, x2 = x1 + ks[0], x2 + ks[1]
     for i in range(5):
@@ -74,23 +76,10 @@ def _key_data(key: jax.Array):
     return data
 
 
-def _threefry2x32_host(k1: np.ndarray, k2: np.ndarray, x1: np.ndarray, x2: np.ndarray):
-    """:func:`_threefry2x32` in numpy (uint32 arrays wrap as XLA's do)."""
-    ks = (k1, k2, k1 ^ k2 ^ np.uint32(0x1BD11BDA))
-    x1, x2 = x1 + ks[0], x2 + ks[1]
-    for i in range(5):
-        for r in _ROTATIONS[i % 2]:
-            x1 = x1 + x2
-            x2 = ((x2 << np.uint32(r)) | (x2 >> np.uint32(32 - r))) ^ x1
-        x1 = x1 + ks[(i + 1) % 3]
-        x2 = x2 + ks[(i + 2) % 3] + np.uint32(i + 1)
-    return x1, x2
-
-
 def _bits_host(k: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """:func:`_bits` on the host: the same counters and hash, in numpy."""
     lo = np.arange(math.prod(shape), dtype=np.uint32).reshape(shape)
-    b1, b2 = _threefry2x32_host(k[0], k[1], np.zeros(shape, np.uint32), lo)
+    b1, b2 = _threefry2x32(k[0], k[1], np.zeros(shape, np.uint32), lo)
     return b1 ^ b2
 
 

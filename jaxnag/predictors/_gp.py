@@ -244,7 +244,7 @@ def _path_kernel(a: jax.Array, b: jax.Array, space) -> jax.Array:
     """The ``"path"`` kernel ``[n, m]`` (module doc): one-hot and path features with a constant, normalised to 1
     on the diagonal (a normalised sum of linear kernels: positive semi-definite)."""
     paths, r = space.paths(), a.shape[-1]
-    remove = np.asarray(space.remove if space.remove is not None else (-1,) * r, np.int32)  # -1: never removed
+    remove = np.asarray(space.remove, np.int32)  # -1: never removed
 
     def alive(x):  # [k, R]: the slot's edge is present
         return x != jnp.asarray(remove)[None, :]
