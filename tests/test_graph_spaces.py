@@ -8,7 +8,7 @@ import pytest
 from flax import nnx
 
 from jaxnag import pgnag, protocol, registry, spaces
-from jaxnag.errors import InvalidArchitecture
+from jaxnag.errors import InvalidArchitecture, UnknownName
 from jaxnag.models import darts as darts_net
 from jaxnag.models import nb101 as nb101_net
 from jaxnag.models.layers import count
@@ -140,10 +140,57 @@ def test_darts_network_has_the_counted_parameters_and_runs(data_dir):
         assert count(net) == darts_net.param_count(ops, **size)
 
 
+def test_flops_equal_naslibs_for_all_500_cells_of_both_spaces(data_dir):
+    """NASLib's ``flops`` (tensorwatch's counter: convolutions, batch norm, ReLU, pooling; float32 millions) of its
+    500 NB101 cells and 500 NB301 genotypes are our ``convention="naslib"`` counts; the jitted DARTS count agrees."""
+    z = np.load(data_dir / "naslib_zc_subsets.npz")
+    arch = z["nb101/cifar10/arch"]
+    ours = [nb101_net.flops(nb101.from_spec(r[:49].reshape(7, 7), r[49:]), convention="naslib") for r in arch]
+    np.testing.assert_allclose(np.array(ours) / 1e6, z["nb101/cifar10/flops"], rtol=2e-7)
+    cells = np.stack([darts.from_genotype(g) for g in z["nb301/cifar10/genotype"]])
+    ours = np.array([darts_net.flops(c, convention="naslib", **darts_net.NASLIB_NB301) for c in cells]) / 1e6
+    np.testing.assert_allclose(ours, z["nb301/cifar10/flops"], rtol=2e-7)
+    jitted = jax.jit(lambda o: darts_net.flops(o, convention="naslib", **darts_net.NASLIB_NB301))
+    np.testing.assert_allclose(np.asarray(jitted(jnp.asarray(cells[:50]))) / 1e6, ours[:50], rtol=1e-6)
+    with pytest.raises(UnknownName, match="unknown FLOP convention 'mac'; available: macs, naslib"):
+        darts_net.flops(cells[0], convention="mac")
+
+
+def _macs(jaxpr) -> int:
+    """Multiply-adds of the convolutions and matrix products in ``jaxpr`` and the jaxprs inside it."""
+    total = 0
+    for eqn in jaxpr.eqns:
+        out = eqn.outvars[0].aval.shape
+        if eqn.primitive.name == "conv_general_dilated":  # per output: the kernel's size over output channels
+            rhs = eqn.invars[1].aval.shape
+            total += int(np.prod(out)) * int(np.prod(rhs)) // rhs[eqn.params["dimension_numbers"].rhs_spec[0]]
+        elif eqn.primitive.name == "dot_general":
+            (contract, _), _ = eqn.params["dimension_numbers"]
+            total += int(np.prod(out)) * int(np.prod([eqn.invars[0].aval.shape[d] for d in contract]))
+        for value in eqn.params.values():
+            for sub in value if isinstance(value, (tuple, list)) else (value,):
+                if isinstance(sub, (jax.extend.core.ClosedJaxpr, jax.extend.core.Jaxpr)):
+                    total += _macs(getattr(sub, "jaxpr", sub))
+    return total
+
+
+@pytest.mark.parametrize("space, size", [("nb101", dict(channels=4, stacks=3, cells=1, classes=3)),
+                                         ("darts", dict(channels=4, layers=5, classes=3))])
+def test_macs_are_what_the_networks_trace_to(space, size):
+    """``flops(convention="macs")`` counts the multiply-adds the network's own jaxpr does (plus the classifier's
+    bias), at a size and resolution other than the benchmark's: nothing is built or compiled."""
+    model, found = (nb101_net, NB101) if space == "nb101" else (darts_net, DARTS)
+    cell = np.asarray(found.random(jax.random.key(3), ()))
+    graphdef, state = nnx.split(nnx.eval_shape(lambda: model.Network(cell, rngs=nnx.Rngs(0), **size)))
+    x = jax.ShapeDtypeStruct((1, 12, 12, 3), jnp.float32)  # 12 -> 6 -> 3: both reductions, an odd last size
+    traced = jax.make_jaxpr(lambda st, x: nnx.merge(graphdef, st)(x))(state, x).jaxpr
+    assert _macs(traced) + size["classes"] == model.flops(cell, resolution=12, **size)
+
+
 @pytest.mark.slow
 def test_darts_mixed_network_is_the_genotypes_network_and_scores_a_population():
     """One compiled program over a population: the mixed network's logits and synflow equal the concrete networks'
-    with the same weights; an invalid encoding scores -inf; params come from the jittable count."""
+    with the same weights; an invalid encoding scores -inf; params and FLOPs come from the jittable counts."""
     from jaxnag import proxies
     size = dict(channels=4, cells=3, resolution=8)
     ops = DARTS.random(jax.random.key(0), (3,)).at[2, 0].set(0)  # the last: node 2 with one input, invalid
@@ -156,8 +203,9 @@ def test_darts_mixed_network_is_the_genotypes_network_and_scores_a_population():
     assert got[2] == -np.inf
     params = np.asarray(proxies.fitness(DARTS, "params", channels=4, cells=3)(ops))
     assert params[0] == pytest.approx(darts_net.param_count(np.asarray(ops[0]), channels=4, layers=3, affine=False) / 1e6)
-    with pytest.raises(Exception, match="'flops' is not counted for darts"):
-        proxies.fitness(DARTS, "flops")(ops)
+    flops = np.asarray(jax.jit(proxies.fitness(DARTS, "flops", channels=4, cells=3, resolution=16))(ops))
+    assert flops[0] == pytest.approx(darts_net.flops(np.asarray(ops[0]), channels=4, layers=3, resolution=16) / 1e6)
+    assert flops[2] == -np.inf
 
 
 @pytest.mark.slow

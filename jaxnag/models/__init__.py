@@ -4,15 +4,17 @@
   counts (the benchmark's ``params_mb_*`` / ``flops_m_*``).
 - :mod:`jaxnag.models.tnb101`: the TransNAS-Bench-101 micro network of a cell with a classification
   head, with exact parameter counts (NASLib's ``params``).
-- :mod:`jaxnag.models.nb101`: the NAS-Bench-101 network of a cell, with exact parameter counts (NASLib's
-  ``params``); a concrete network only (no mixed form yet).
-- :mod:`jaxnag.models.darts`: the DARTS network of a genotype (NetworkCIFAR), with exact parameter counts
-  (NASLib's NB301 ``params``), and its mixed form (every op on every supernet edge) for populations.
+- :mod:`jaxnag.models.nb101`: the NAS-Bench-101 network of a cell, with exact parameter and FLOP counts
+  (NASLib's ``params`` and ``flops``); a concrete network only (no mixed form yet).
+- :mod:`jaxnag.models.darts`: the DARTS network of a genotype (NetworkCIFAR), with exact parameter and FLOP
+  counts (NASLib's NB301 ``params`` and ``flops``), and its mixed form (every op on every supernet edge) for
+  populations.
 - :mod:`jaxnag.models.layers`: what they share (initialisation, taps for zero-cost proxies, a
   population in one program).
 
 Every model module has ``Network(ops)``, ``MixedNetwork`` (``net(x, ops)`` with traced ``ops``),
-``init_population``, ``op_weight``, ``param_count`` and ``flops``; :func:`for_space` picks it.
+``init_population``, ``op_weight``, ``param_count`` and ``flops`` (multiply-adds by default; NASLib's count with
+``convention="naslib"``, :data:`~jaxnag.models.layers.FLOP_CONVENTIONS`); :func:`for_space` picks it.
 
 Examples:
   >>> from jaxnag import models, spaces

@@ -10,7 +10,8 @@ skip (a factorized reduction at stride 2). Convolutions have no bias; images are
 
 :func:`param_count` counts the trainable parameters (DARTS-V2 at DARTS's size: 3.349342 M, as DARTS prints it).
 NASLib's ``params`` for NAS-Bench-301 are this network's at ``C = 32``, 8 cells, no auxiliary head, the ops' batch
-norms without scale and shift (:data:`NASLIB_NB301`; ``benchmarks/graph_params.py`` checks all 500).
+norms without scale and shift (:data:`NASLIB_NB301`; ``benchmarks/graph_params.py`` checks all 500). :func:`flops`
+counts multiply-adds, or as NASLib counts (its NB301 network also puts a batch norm after each pooling op).
 
 Examples:
   >>> import jax.numpy as jnp
@@ -34,10 +35,10 @@ import numpy as np
 from flax import nnx
 
 from ..errors import ConfigError, InvalidArchitecture, check_int
-from .layers import BN, INIT, conv_general_dilated, count, linear, switch_edge, tap
+from .layers import BN, INIT, conv_general_dilated, count, flop_convention, linear, switch_edge, tap
 
 __all__ = ["MIXED_SIZE", "NASLIB_NB301", "SIZE", "AuxiliaryHead", "Cell", "MixedCell", "MixedEdge", "MixedNetwork",
-           "Network", "count", "param_count"]
+           "Network", "count", "flops", "param_count"]
 
 SIZE = dict(channels=36, layers=20, classes=10, auxiliary=False, affine=True)  # DARTS's CIFAR-10 evaluation network
 # NASLib's NAS-Bench-301 network (32 channels, 8 cells, the ops' batch norms without scale and shift)
@@ -487,6 +488,83 @@ def _param_table(size: dict) -> tuple[int, np.ndarray]:
         c_aux = 4 * layout[2 * size["layers"] // 3][-1]
         fixed += c_aux * 128 + 2 * 128 + 128 * 768 * 4 + 2 * 768 + 768 * classes + classes
     return fixed + 4 * layout[-1][-1] * classes + classes, per_slot
+
+
+def _edge_flops(op: str, c: int, side_in: int, out: int, stride: int, naslib: bool, bn: int) -> int:
+    """FLOPs of one edge's ``op`` at ``c`` channels from a ``side_in``^2 input to ``out`` positions."""
+    if op.startswith("sep_conv") or op.startswith("dil_conv"):
+        k, twice = int(op[-1]), op.startswith("sep_conv")
+        macs = (k * k * c + c * c) * out
+        extra = c * side_in * side_in + bn * c * out  # the first ReLU, the BN
+        if twice:  # the second half runs at the output's size
+            macs, extra = 2 * macs, extra + c * out + bn * c * out
+        return macs + (extra if naslib else 0)
+    if op == "skip_connect":  # a factorized reduction at stride 2, nothing at stride 1
+        return 0 if stride == 1 else c * c * out + ((c * side_in * side_in + bn * c * out) if naslib else 0)
+    return 10 * c * out if naslib else 0  # pooling: a 3x3 window per output, then NASLib's BN without scale/shift
+
+
+def _flop_table(size: dict, resolution: int, naslib: bool) -> tuple[int, np.ndarray]:
+    """``(fixed, per_slot [28, 8])`` as :func:`_param_table`, for FLOPs on one ``resolution``^2 image."""
+    from ..spaces.darts import CELL_EDGES, OP_NAMES
+    bn = 2 if size["affine"] else 1  # tensorwatch: 1 per element, 2 with scale and shift
+    extra = int(naslib)
+    half = lambda side: -(-side // 2)  # noqa: E731 (stride 2, as the convolutions and pools pad)
+    stem = 3 * size["channels"]
+    fixed = resolution ** 2 * (9 * size["in_channels"] * stem + extra * 2 * stem)
+    per_slot = np.zeros((2 * len(CELL_EDGES), 1 + len(OP_NAMES)), np.int64)
+    side_pp = side_p = resolution
+    for reduction, reduction_prev, c_pp, c_p, c in _layout(size["channels"], size["layers"]):
+        if reduction_prev:  # a factorized reduction of the cell before last, then ReLU-conv1x1-BN of the last
+            fixed += c_pp * c * half(side_pp) ** 2 + extra * (c_pp * side_pp ** 2 + 2 * c * half(side_pp) ** 2)
+        else:
+            fixed += side_pp ** 2 * (c_pp * c + extra * (c_pp + 2 * c))
+        fixed += side_p ** 2 * (c_p * c + extra * (c_p + 2 * c))
+        side = half(side_p) if reduction else side_p
+        for e, (src, _) in enumerate(CELL_EDGES):
+            stride = 2 if reduction and src < 2 else 1
+            side_in = side_p if src < 2 else side
+            for j, op in enumerate(OP_NAMES, start=1):
+                per_slot[(len(CELL_EDGES) if reduction else 0) + e, j] += _edge_flops(
+                    op, c, side_in, side * side, stride, naslib, bn)
+        side_pp, side_p = side_p, side
+    c_last, classes = 4 * c, size["classes"]
+    if naslib:  # global pooling as tensorwatch counts it ((side + 1)^2 per channel), the classifier without bias
+        fixed += c_last * (side_p + 1) ** 2 + c_last * classes
+    else:
+        fixed += c_last * classes + classes
+    return fixed, per_slot
+
+
+def flops(ops, *, resolution: int = 32, convention: str = "macs", **size):
+    """FLOPs of :class:`Network` of ``ops`` on one ``resolution``^2 image (``size`` as :func:`param_count`),
+    counted by ``convention`` (:data:`~jaxnag.models.layers.FLOP_CONVENTIONS`), without building the network; the
+    auxiliary head (training only) is not counted. Types as :func:`param_count`, but a jax array gives float32.
+
+    ``"macs"``: convolution and classifier multiply-adds (its bias included). ``"naslib"``: as NASLib's zero-cost
+    files count (``flops`` of ``naslib_zc_subsets.npz``, all 500 NB301 genotypes at :data:`NASLIB_NB301`, checked by
+    ``benchmarks/graph_params.py``): batch norm, ReLU and pooling too, and a batch norm without scale and shift
+    after every pooling op, which NASLib's network has and this one does not.
+
+    Examples:
+      >>> from jaxnag.models import darts
+      >>> from jaxnag.spaces.darts import DARTS_V2
+      >>> darts.flops(DARTS_V2) / 1e6  # DARTS's CIFAR-10 network (C = 36, 20 cells)
+      528.35905
+      >>> darts.flops(DARTS_V2, convention="naslib", **darts.NASLIB_NB301) / 1e6  # NASLib's NB301 network
+      165.918208
+    """
+    size = {**SIZE, "in_channels": 3, **size}
+    check_int("resolution", resolution, lo=4)
+    fixed, per_slot = _flop_table(size, resolution, flop_convention(convention) == "naslib")
+    if isinstance(ops, jax.Array):
+        table = jnp.asarray(per_slot, jnp.float32)
+        return fixed + jnp.sum(table[jnp.arange(table.shape[0]), jnp.asarray(ops, jnp.int32)], axis=-1)
+    from ..spaces import get
+    from ..spaces.darts import genotype
+    enc = get("darts").from_string(ops) if isinstance(ops, str) else np.asarray(ops)
+    genotype(enc)  # one valid encoding, or a clear error
+    return int(fixed + per_slot[np.arange(per_slot.shape[0]), enc].sum())
 
 
 def param_count(ops, **size):

@@ -22,13 +22,34 @@ import numpy as np
 from flax import nnx
 
 from .. import rng
-from ..errors import ConfigError, check_int
+from ..errors import ConfigError, UnknownName, check_int
 
-__all__ = ["BN", "INIT", "MixedNetworkBase", "apply_population", "cell_ops", "conv", "conv_general_dilated",
-           "conv_layer", "count", "forward_mode", "linear", "masked", "masked_mode", "merge", "pooled_logits",
+__all__ = ["BN", "FLOP_CONVENTIONS", "INIT", "MixedNetworkBase", "apply_population", "cell_ops", "conv", "conv_general_dilated",
+           "conv_layer", "count", "flop_convention", "forward_mode", "linear", "masked", "masked_mode", "merge", "pooled_logits",
            "stacked", "switch_edge", "tap", "tapped", "variance_scaling"]
 
+# How the models' ``flops`` count: ``macs``, the multiply-adds of convolutions and linear layers (and the linear
+# bias), as the NAS-Bench-201 API counts; ``naslib``, NASLib's counter (tensorwatch's ``ModelStats`` on a batch of one,
+# the ``flops`` of NASLib's zero-cost benchmark files), which adds batch norm (1 per element, 2 with scale and shift),
+# ReLU (1 per element), pooling (window size per output) and global pooling, and leaves out the linear bias.
+FLOP_CONVENTIONS = ("macs", "naslib")
 BN = dict(momentum=0.9, epsilon=1e-5)  # PyTorch's BatchNorm2d defaults (momentum 0.1 of the new batch)
+
+
+def flop_convention(name: str) -> str:
+    """``name`` if it is one of :data:`FLOP_CONVENTIONS`, else an :class:`~jaxnag.errors.UnknownName` naming them.
+
+    Examples:
+      >>> from jaxnag.models import layers
+      >>> layers.flop_convention("naslib")
+      'naslib'
+      >>> layers.flop_convention("gmacs")
+      Traceback (most recent call last):
+      jaxnag.errors.UnknownName: unknown FLOP convention 'gmacs'; available: macs, naslib
+    """
+    if name not in FLOP_CONVENTIONS:
+        raise UnknownName(f"unknown FLOP convention {name!r}; available: {', '.join(FLOP_CONVENTIONS)}")
+    return name
 
 
 def variance_scaling(scale: float, mode: str, distribution: str) -> Callable:

@@ -10,7 +10,7 @@ intermediate nodes that feed it, plus a projection of the input where the input 
 channels follow NB101's ``compute_vertex_channels``. Convolutions have no bias; images are NHWC.
 
 :func:`param_count` counts the trainable parameters (batch norm's scale and shift included, as NB101's
-``trainable_parameters`` and NASLib's ``params`` do).
+``trainable_parameters`` and NASLib's ``params`` do); :func:`flops` counts multiply-adds, or as NASLib does.
 
 Examples:
   >>> import jax.numpy as jnp
@@ -36,9 +36,9 @@ from flax import nnx
 
 from ..errors import ConfigError, check_int
 from ..spaces.nb101 import OP_NAMES, spec
-from .layers import BN, INIT, conv_layer, count, linear, pooled_logits, tap, variance_scaling
+from .layers import BN, INIT, conv_layer, count, flop_convention, linear, pooled_logits, tap, variance_scaling
 
-__all__ = ["INITS", "SIZE", "Cell", "ConvBNReLU", "Network", "count", "param_count", "vertex_channels"]
+__all__ = ["INITS", "SIZE", "Cell", "ConvBNReLU", "Network", "count", "flops", "param_count", "vertex_channels"]
 
 SIZE = dict(channels=128, stacks=3, cells=3, classes=10)  # the benchmark network (CIFAR-10)
 _CONV3, _CONV1, _POOL = OP_NAMES
@@ -256,3 +256,49 @@ def param_count(ops, **size) -> int:
                     total += (9 if names[t] == _CONV3 else 1) * ch[t] * ch[t] + 2 * ch[t]
             cin = c
     return total + c * size["classes"] + size["classes"]
+
+
+def flops(ops, *, resolution: int = 32, convention: str = "macs", **size) -> int:
+    """FLOPs of :class:`Network` of ``ops`` on one ``resolution``^2 image (``size`` as :func:`param_count`), counted
+    by ``convention`` (:data:`~jaxnag.models.layers.FLOP_CONVENTIONS`) from the pruned cell without building the
+    network.
+
+    ``"macs"``: convolution and classifier multiply-adds (its bias included). ``"naslib"``: as NASLib's zero-cost
+    files count (``flops`` of ``naslib_zc_subsets.npz``: all 500 NB101 cells, checked by
+    ``benchmarks/graph_params.py``): batch norm, ReLU and max pooling too; the global average is not counted
+    (NB101's network takes a mean, not a pooling layer).
+
+    Examples:
+      >>> from jaxnag import spaces
+      >>> from jaxnag.models import nb101
+      >>> ops = spaces.get("nb101").from_string(
+      ...     "0110001|0001000|0001000|0000001|0000000|0000000|0000000"
+      ...     "|conv3x3-bn-relu|maxpool3x3|conv1x1-bn-relu|conv3x3-bn-relu|conv3x3-bn-relu")
+      >>> nb101.flops(ops) / 1e6, nb101.flops(ops, convention="naslib") / 1e6
+      (1916.146698, 1933.251584)
+    """
+    size = {**SIZE, "in_channels": 3, **size}
+    check_int("resolution", resolution, lo=1)
+    naslib = flop_convention(convention) == "naslib"
+    matrix, names = spec(ops)
+    c, side = size["channels"], resolution
+    bn_relu = 3 if naslib else 0  # per output element of a conv-BN-ReLU: BN with scale and shift, then ReLU
+    total = side * side * (9 * size["in_channels"] * c + bn_relu * c)  # stem
+    for stack in range(size["stacks"]):
+        cin = c
+        if stack:  # 2x2 max pooling at stride 2 (TF's 'same' padding), then twice the channels
+            side = -(-side // 2)
+            total += 4 * cin * side * side if naslib else 0
+            c *= 2
+        area = side * side
+        for _ in range(size["cells"]):
+            ch = vertex_channels(matrix, cin, c)
+            for t in range(1, len(matrix)):
+                if matrix[0, t]:  # the input's 1x1 projection into node t (or the output)
+                    total += area * (cin * ch[t] + bn_relu * ch[t])
+                if names[t] in (_CONV3, _CONV1):
+                    total += area * ((9 if names[t] == _CONV3 else 1) * ch[t] * ch[t] + bn_relu * ch[t])
+                elif names[t] == _POOL and naslib:
+                    total += 9 * area * ch[t]
+            cin = c
+    return int(total + c * size["classes"] + (0 if naslib else size["classes"]))

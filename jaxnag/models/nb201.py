@@ -35,8 +35,8 @@ from flax import nnx
 
 from ..errors import ConfigError, InvalidArchitecture, check_int
 from ..spaces.nb201 import EDGES, OP_NAMES
-from .layers import (BN, MixedNetworkBase, apply_population, cell_ops, conv_layer, count, linear, masked,
-                     masked_mode, merge, pooled_logits, stacked, switch_edge, tap, tapped)
+from .layers import (BN, MixedNetworkBase, apply_population, cell_ops, conv_layer, count, flop_convention, linear,
+                     masked, masked_mode, merge, pooled_logits, stacked, switch_edge, tap, tapped)
 
 __all__ = ["SIZE", "Cell", "MixedCell", "MixedNetwork", "Network", "ReLUConvBN", "ResidualReduction", "apply_population",
            "count", "flops", "init_population", "masked", "merge", "op_weight", "param_count", "tapped"]
@@ -296,25 +296,45 @@ def param_count(ops, *, channels: int = 16, cells: int = 5, classes: int = 10, i
 
 
 def flops(ops, *, resolution: int = 32, channels: int = 16, cells: int = 5, classes: int = 10,
-          in_channels: int = 3):
-    """Multiply-adds of the network of ``ops [..., 6]`` on one ``resolution``^2 image, NB201-API style:
-    convolutions and the classifier (its bias included); pooling and batch norm are not counted.
-    Types as :func:`param_count`.
+          in_channels: int = 3, convention: str = "macs"):
+    """FLOPs of the network of ``ops [..., 6]`` on one ``resolution``^2 image, counted by ``convention``
+    (:data:`~jaxnag.models.layers.FLOP_CONVENTIONS`). Types as :func:`param_count`.
 
-    Divide by 1e6 for the table's ``flops_m_*`` (CIFAR: resolution 32; ImageNet16-120: 16).
+    ``"macs"`` counts like the NAS-Bench-201 API: convolution and classifier multiply-adds (its bias included);
+    divide by 1e6 for the table's ``flops_m_*`` (CIFAR: resolution 32; ImageNet16-120: 16). ``"naslib"``
+    counts like NASLib's zero-cost files (``flops`` of ``naslib_zc_subsets.npz``): batch norm, ReLU, pooling
+    too, the cells' batch norms with scale and shift.
+
+    Examples:
+      >>> from jaxnag.models import nb201
+      >>> cell = [3, 1, 3, 0, 2, 4]
+      >>> nb201.flops(cell) / 1e6, nb201.flops(cell, convention="naslib") / 1e6
+      (82.49409, 85.235392)
     """
     check_int("resolution", resolution, lo=4)
+    naslib = flop_convention(convention) == "naslib"
     xp, n1, n3 = _edge_counts(ops)
+    npool = (xp.asarray(ops) == POOL).sum(-1)
     if xp is jnp:
-        n1, n3 = n1.astype(jnp.float32), n3.astype(jnp.float32)
+        n1, n3, npool = n1.astype(jnp.float32), n3.astype(jnp.float32), npool.astype(jnp.float32)
     c, r = channels, resolution
-    total = r * r * 9 * in_channels * c                                  # stem
-    cell_macs = 0
+    total = r * r * 9 * in_channels * c + (2 * r * r * c if naslib else 0)  # stem (and its BN)
+    cell_flops = 0
     for stage, width in enumerate((c, 2 * c, 4 * c)):
         side = r // (2 ** stage)
-        cell_macs = cell_macs + cells * side * side * width * width * (n1 + 9 * n3)
-        if stage:
+        n = side * side * width  # one feature map's elements
+        per_cell = n * width * (n1 + 9 * n3)
+        if naslib:  # ReLU and BN (scale and shift) around each conv; 3x3 average pooling
+            per_cell = per_cell + 3 * n * (n1 + n3) + 9 * n * npool
+        cell_flops = cell_flops + cells * per_cell
+        if stage:  # the residual reduction block into this stage
             cin, out = width // 2, side * side
             total += out * (9 * cin * width + 9 * width * width + cin * width)
-    total += 4 * c * classes + classes
-    return _plain(xp, total + cell_macs)
+            if naslib:  # ReLU of both convs, their BNs, the shortcut's 2x2 average pool
+                total += 4 * out * cin + out * width + 2 * 2 * out * width + 4 * out * cin
+    last = r // 4
+    if naslib:  # BN, ReLU, global pooling (tensorwatch counts (side + 1)^2 per channel), classifier without bias
+        total += 3 * last * last * 4 * c + (last + 1) ** 2 * 4 * c + 4 * c * classes
+    else:
+        total += 4 * c * classes + classes
+    return _plain(xp, total + cell_flops)

@@ -15,7 +15,8 @@ shape. Convolutions start as the benchmark's (Kaiming normal, fan out), the head
 
 :func:`param_count` counts like the benchmark (and NASLib's ``params``, which it reproduces for every
 architecture of NASLib's TransNAS-Bench-101 micro sets, see the tests); :func:`flops` counts
-convolution and head multiply-adds (NASLib's ``flops`` also count batch norm and ReLU, about 2% more).
+convolution and head multiply-adds, or with ``convention="naslib"`` batch norm, ReLU and pooling too, as
+NASLib's ``flops`` do (reproduced for every cell of its classification-head sets).
 
 Examples:
   >>> import jax.numpy as jnp
@@ -40,8 +41,8 @@ from flax import nnx
 from ..errors import ConfigError, InvalidArchitecture, check_int
 from ..spaces.nb201 import EDGES
 from ..spaces.tnb101 import OP_NAMES
-from .layers import (BN, MixedNetworkBase, apply_population, cell_ops, conv_layer, count, linear, masked, masked_mode,
-                     merge, pooled_logits, stacked, switch_edge, tap, tapped, variance_scaling)
+from .layers import (BN, MixedNetworkBase, apply_population, cell_ops, conv_layer, count, flop_convention, linear,
+                     masked, masked_mode, merge, pooled_logits, stacked, switch_edge, tap, tapped, variance_scaling)
 
 __all__ = ["SIZE", "MACRO", "Cell", "FactorizedReduce", "MixedCell", "MixedNetwork", "Network", "ReLUConvBN",
            "apply_population", "count", "flops", "init_population", "masked", "merge", "op_weight", "param_count",
@@ -325,24 +326,43 @@ def param_count(ops, *, channels: int = 64, cells: int = 2, classes: int = 100, 
 
 
 def flops(ops, *, resolution: int = 256, channels: int = 64, cells: int = 2, classes: int = 100,
-          in_channels: int = 3):
-    """Multiply-adds of the network of ``ops [..., 6]`` on one ``resolution``^2 image: convolutions and
-    the head (its bias included); batch norm and ReLU are not counted. Types as :func:`param_count`."""
+          in_channels: int = 3, convention: str = "macs"):
+    """FLOPs of the network of ``ops [..., 6]`` on one ``resolution``^2 image, counted by ``convention``
+    (:data:`~jaxnag.models.layers.FLOP_CONVENTIONS`). Types as :func:`param_count`.
+
+    ``"macs"``: convolution and head multiply-adds (its bias included). ``"naslib"``: as NASLib's zero-cost files
+    count (``flops`` of ``naslib_zc_subsets.npz``, the classification-head tasks): batch norm, ReLU and the global
+    pooling too.
+
+    Examples:
+      >>> from jaxnag.models import tnb101
+      >>> cell = [1, 0, 0, 2, 1, 0]
+      >>> tnb101.flops(cell) / 1e6, tnb101.flops(cell, convention="naslib") / 1e6  # class_object's network
+      (257.476708, 263.318016)
+    """
     check_int("resolution", resolution, lo=1)
+    naslib = flop_convention(convention) == "naslib"
     xp, edge = _per_op(ops)
     c, r = channels, resolution
-    r = -(-r // 2)
-    total = r * r * 9 * in_channels * (c // 2)
-    r = -(-r // 2)
-    total += r * r * 9 * (c // 2) * c
+    half = -(-r // 2)
+    total = half * half * (9 * in_channels * (c // 2) + (2 * (c // 2) if naslib else 0))  # conv, BN
+    r = -(-half // 2)
+    total += r * r * 9 * (c // 2) * c + ((c // 2) * half * half + 2 * c * r * r if naslib else 0)  # ReLU, conv, BN
     cells_, last = _modules(channels, cells)
     for cin, cout, stride in cells_:
         out = -(-r // stride)
         for slot, (skip, n1, n3) in enumerate(edge):
             ci, s = _edge_shape(slot, cin, cout, stride)
-            total = total + out * out * (n1 * ci * cout + n3 * 9 * ci * cout)
-            if not _is_identity(ci, cout, s):
-                total = total + skip * out * out * ci * cout
+            side_in = r if EDGES[slot][0] == 0 else out
+            convs = n1 + n3 if naslib else 0  # the ReLU before and the BN after each conv
+            macs = out * out * (n1 * ci * cout + n3 * 9 * ci * cout)
+            total = total + macs + convs * (ci * side_in * side_in + 2 * cout * out * out)
+            if not _is_identity(ci, cout, s):  # a factorized reduction: ReLU, two 1x1 convs, BN
+                total = total + skip * (out * out * ci * cout
+                                        + ((ci * side_in * side_in + 2 * cout * out * out) if naslib else 0))
         r = out
-    total = total + last * classes + classes
+    if naslib:  # global pooling as tensorwatch counts it ((side + 1)^2 per channel), the head without bias
+        total = total + last * (r + 1) ** 2 + last * classes
+    else:
+        total = total + last * classes + classes
     return _plain(xp, total)

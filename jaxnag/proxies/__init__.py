@@ -7,8 +7,9 @@ classification head for ``tnb101_micro``, NASLib's NB301 network for ``darts``) 
 - data-dependent: ``nwot``, ``jacov``, ``snip``, ``grad_norm``, ``fisher``, ``grasp``
   (definitions and citations in :mod:`jaxnag.proxies.measures`);
 - data-free (only the batch's shape is read): ``synflow``, ``zen``, ``l2_norm``, and the exact
-  counts ``params`` and ``flops`` (the benchmark's own counters, in millions; the "#Params" and
-  "FLOPs" baselines of Abdelfattah et al., ICLR 2021, and NASLib's zero-cost benchmark).
+  counts ``params`` and ``flops`` (in millions; FLOPs are multiply-adds, as the NAS-Bench-201 API counts;
+  the "#Params" and "FLOPs" baselines of Abdelfattah et al., ICLR 2021, and NASLib's zero-cost benchmark;
+  the models' ``flops(..., convention="naslib")`` counts as NASLib's files do).
 
 One compiled program scores a whole population: the networks share one mixed network
 (:class:`~jaxnag.models.nb201.MixedNetwork`) initialised from ``key`` (the same weights for every
@@ -125,16 +126,13 @@ def _size(model, channels, cells, classes) -> dict:
 
 
 def _count(model, name: str, ops, resolution: int, size: dict):
-    """The exact count ``name`` of ``ops`` (numpy or jax), in millions."""
+    """The exact count ``name`` of ``ops`` (numpy or jax), in millions; FLOPs are multiply-adds
+    (``convention="macs"``, as the NAS-Bench-201 API counts)."""
+    if hasattr(model, "MIXED_SIZE"):  # the mixed network's cells are the concrete one's layers
+        size = {"channels": size["channels"], "layers": size["cells"], "classes": size["classes"], "affine": False}
     if name == "params":
-        if hasattr(model, "MIXED_SIZE"):  # the mixed network's cells are the concrete one's layers
-            size = {"channels": size["channels"], "layers": size["cells"], "classes": size["classes"],
-                    "affine": False}
         n = model.param_count(ops, **size)
         return (n.astype(np.float32) if hasattr(n, "astype") else n) / 1e6
-    if not hasattr(model, "flops"):
-        raise ConfigError(f"proxy 'flops' is not counted for {model.__name__.rsplit('.', 1)[-1]} networks "
-                          f"(available: {', '.join(n for n in NAMES if n != 'flops')})")
     return model.flops(ops, resolution=resolution, **size) / 1e6
 
 
