@@ -126,14 +126,15 @@ element, 2 with scale and shift), ReLU (1 per element), pooling (the window per 
 (side + 1)^2 per channel) and the classifier without its bias; NASLib's NB301 network also has a batch norm without
 scale and shift after each pooling op.
 
-| cells | counted | equal to NASLib's (1e-6 relative) | largest relative difference | multiply-adds (`"macs"`) as a share of NASLib's count |
+| cells | counted | equal to NASLib's (1e-6 relative) | largest relative difference | `"macs"` / NASLib's count |
 |---|---|---|---|---|
 {_flop_rows(o)}
 - **The difference explained (NB301)**: NASLib builds the DARTS ops with `affine=False` batch norms; counted with
   them affine, every cell has more parameters (on average {1e6 * b['affine_excess_mean']:,.0f}), exactly the ops'
   batch-norm scales and shifts. The preprocessing batch norms are affine in both.
 - **DARTS-V2** at DARTS's size (C = 36, 20 cells, no auxiliary head): {b['darts_v2_millions']:.6f} M; DARTS's
-  `train.py` prints `param size = 3.349342MB` for it. Its multiply-adds on a CIFAR image: {b['darts_v2_macs_millions']:.2f} M.
+  `train.py` prints `param size = 3.349342MB` for it. Its multiply-adds on a CIFAR image:
+  {b['darts_v2_macs_millions']:.2f} M.
 - **NB101's cells as NASLib lists them** are unpruned 7 x 7 matrices: {a['raw_edges_over_9']} of 500 have more than
   9 edges before pruning (none after it, as NB101 requires). The 500 fall into {a['distinct_hashes']} distinct
   spec hashes (`jaxnag.spaces.nb101.spec_hash`, NB101's `hash_spec`): {a['shared_hash_groups']} hashes are listed

@@ -24,9 +24,9 @@ from flax import nnx
 from .. import rng
 from ..errors import ConfigError, UnknownName, check_int
 
-__all__ = ["BN", "FLOP_CONVENTIONS", "INIT", "MixedNetworkBase", "apply_population", "cell_ops", "conv", "conv_general_dilated",
-           "conv_layer", "count", "flop_convention", "forward_mode", "linear", "masked", "masked_mode", "merge", "pooled_logits",
-           "stacked", "switch_edge", "tap", "tapped", "variance_scaling"]
+__all__ = ["BN", "FLOP_CONVENTIONS", "INIT", "MixedNetworkBase", "apply_population", "cell_ops", "conv",
+           "conv_general_dilated", "conv_layer", "count", "flop_convention", "forward_mode", "linear", "masked",
+           "masked_mode", "merge", "pooled_logits", "stacked", "switch_edge", "tap", "tapped", "variance_scaling"]
 
 # How the models' ``flops`` count: ``macs``, the multiply-adds of convolutions and linear layers (and the linear
 # bias), as the NAS-Bench-201 API counts; ``naslib``, NASLib's counter (tensorwatch's ``ModelStats`` on a batch of one,
@@ -86,6 +86,11 @@ def variance_scaling(scale: float, mode: str, distribution: str) -> Callable:
             draw, std = rng.normal(key, shape, dtype), np.sqrt(variance)
         # A concrete draw is scaled on the host: an eager multiply would compile once per shape.
         return draw * std if isinstance(draw, jax.core.Tracer) else jax.device_put(np.asarray(draw) * std)
+    init.__doc__ = (f"A weight of ``shape`` drawn from ``key``: variance scaling ({scale!r}, {mode}, "
+                    f"{distribution}).\n\n"
+                    f"Examples:\n  >>> import jax\n  >>> from jaxnag.models import layers\n"
+                    f"  >>> init = layers.variance_scaling({scale!r}, {mode!r}, {distribution!r})\n"
+                    f"  >>> init(jax.random.key(0), (3, 3, 2, 4)).shape\n  (3, 3, 2, 4)\n")
     return init
 
 
