@@ -17,11 +17,13 @@ def describe() -> str:
 
 
 def report(out_dir, stem: str, data: dict, text: str) -> None:
-    """Print ``text`` and, where ``out_dir`` is given, write it as ``stem.md`` beside ``data`` as ``stem.json``."""
+    """Print ``text`` and, where ``out_dir`` is given (made if missing), write it as ``stem.md`` beside ``data`` as
+    ``stem.json``."""
     import json
     from pathlib import Path
     print(text)
     if out_dir:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
         Path(out_dir, f"{stem}.json").write_text(json.dumps(data, indent=2) + "\n")
         Path(out_dir, f"{stem}.md").write_text(text)
 

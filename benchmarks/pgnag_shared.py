@@ -14,6 +14,10 @@ training iterations the quality needs (issue 27).
 
   JAXNAG_DATA_DIR=../shared/data python benchmarks/pgnag_shared.py [--seeds 100] [--out docs]
   JAXNAG_DATA_DIR=../shared/data python benchmarks/pgnag_shared.py --iterations 50,100,200,400 --seeds 50 --out docs
+
+``--seed-base B`` draws the quality seeds from key B instead of key 0, and ``--source`` scores the prior on
+another NB201 dataset (the targets are then the other two): a choice made on one sweep is checked on seeds and a
+transfer pair it did not see (``--name`` names the report).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from jaxnag import registry, tables
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import describe, report  # noqa: E402
 
-TARGETS = ("cifar100", "imagenet16")
+DATASETS = ("cifar10", "cifar100", "imagenet16")
 
 
 def main(argv=None) -> int:
@@ -45,9 +49,12 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=None, help="folder for pgnag_shared.md / .json")
     ap.add_argument("--iterations", default=None,
                     help="comma list of denoiser training iterations to compare (a denoiser per seed each)")
+    ap.add_argument("--seed-base", type=int, default=0, help="the quality seeds are split from this key")
+    ap.add_argument("--source", default="cifar10", choices=DATASETS, help="the NB201 dataset the prior is scored on")
+    ap.add_argument("--name", default=None, help="report name (default pgnag_shared or pgnag_iterations)")
     args = ap.parse_args(argv)
     gen = registry.get("pgnag")
-    source = tables.load("nb201", "cifar10", data_dir=args.data_dir)
+    source = tables.load("nb201", args.source, data_dir=args.data_dir)
     base = gen.config(source.space)
     variants = {"a denoiser per seed": base, "one shared denoiser": base.replace(denoiser_seed=0)}
     if args.iterations:
@@ -56,7 +63,7 @@ def main(argv=None) -> int:
                                                                              warmup=min(base.train.warmup, n // 4)))
                     for n in its}
     rows = []
-    for target_name in TARGETS:
+    for target_name in (d for d in DATASETS if d != args.source):
         target = tables.load("nb201", target_name, data_dir=args.data_dir)
         opt = np.float32(target.optimum)
         calls = {label: jax.jit(jax.vmap(lambda k, t, s, c=cfg: gen.generate(k, t, t.space, c, source=s),
@@ -72,7 +79,7 @@ def main(argv=None) -> int:
                 jax.block_until_ready(fn(keys, target, source))
                 times[label].append(time.perf_counter() - t0)
         for label, fn in calls.items():
-            res = fn(jax.random.split(jax.random.key(0), args.seeds), target, source)
+            res = fn(jax.random.split(jax.random.key(args.seed_base), args.seeds), target, source)
             best = np.asarray(res.best_fitness)
             vals = np.asarray(res.extras["values"])[:, 0]  # [seeds, samples] of the one round
             samples = np.asarray(res.extras["samples"])[:, 0]
@@ -86,11 +93,17 @@ def main(argv=None) -> int:
                        loss_spread=float(loss.std()))
             rows.append(row)
             print(json.dumps(row), flush=True)
-    name = "pgnag_iterations" if args.iterations else "pgnag_shared"
+    name = args.name or ("pgnag_iterations" if args.iterations else "pgnag_shared")
     report(args.out, name, dict(machine=describe(), rows=rows, args=dict(
-        seeds=args.seeds, time_seeds=args.time_seeds, repeats=args.repeats, iterations=args.iterations)),
-        text(rows, args))
+        seeds=args.seeds, time_seeds=args.time_seeds, repeats=args.repeats, iterations=args.iterations,
+        seed_base=args.seed_base, source=args.source)), text(rows, args))
     return 0
+
+
+def _extra(args) -> str:
+    """The options that differ from the defaults, as typed on the command line."""
+    return "".join(f" --{k.replace('_', '-')} {v}" for k, v, d in (
+        ("seed_base", args.seed_base, 0), ("source", args.source, "cifar10"), ("name", args.name, None)) if v != d)
 
 
 def text(rows, args) -> str:
@@ -98,7 +111,8 @@ def text(rows, args) -> str:
         return iterations_text(rows, args)
     lines = ["# PG-NAG: one denoiser shared by the seeds, against one per seed", "",
              f"`python benchmarks/pgnag_shared.py --seeds {args.seeds} --time-seeds {args.time_seeds} --repeats "
-             f"{args.repeats}` on {describe()}. Transfer protocol: prior from NB201 CIFAR-10 (whole table, top-20, "
+             f"{args.repeats}{_extra(args)}` on {describe()}. Transfer protocol: prior from NB201 {args.source} "
+             "(whole table, top-20, "
              "exact Shapley), 100 architectures generated per seed, the registry's defaults (denoiser: 200 "
              "iterations of batch 64). Time: one jitted call of "
              f"{args.time_seeds} vmapped seeds, median of {args.repeats} after compilation, the two variants "
@@ -124,12 +138,13 @@ def _row(r) -> str:
 def iterations_text(rows, args) -> str:
     lines = ["# PG-NAG: how long the denoiser needs to train", "",
              f"`python benchmarks/pgnag_shared.py --iterations {args.iterations} --seeds {args.seeds} --time-seeds "
-             f"{args.time_seeds} --repeats {args.repeats}` on {describe()}. Transfer protocol: prior from NB201 "
-             "CIFAR-10 (whole table, top-20, exact Shapley), 100 architectures generated per seed, the registry's "
+             f"{args.time_seeds} --repeats {args.repeats}{_extra(args)}` on {describe()}. Transfer protocol: prior "
+             f"from NB201 {args.source} (whole table, top-20, exact Shapley), 100 architectures generated per seed, "
+             "the registry's "
              "defaults but for the denoiser's training iterations (batch 64, warm-up min(20, iterations / 4)); a "
              "denoiser per seed. Time: one jitted call of "
              f"{args.time_seeds} vmapped seeds, median of {args.repeats} after compilation, the variants "
-             f"alternating in one process. Quality: {args.seeds} seeds.", "",
+             f"alternating in one process. Quality: {args.seeds} seeds (keys split from key {args.seed_base}).", "",
              *_HEADER]
     return "\n".join(lines + [_row(r) for r in rows]) + "\n"
 
