@@ -556,9 +556,14 @@ def flops(ops, *, resolution: int = 32, convention: str = "macs", **size):
     """
     size = {**SIZE, "in_channels": 3, **size}
     check_int("resolution", resolution, lo=4)
-    fixed, per_slot = _flop_table(size, resolution, flop_convention(convention) == "naslib")
+    return _look_up(ops, *_flop_table(size, resolution, flop_convention(convention) == "naslib"), jnp.float32)
+
+
+def _look_up(ops, fixed: int, per_slot: np.ndarray, dtype):
+    """``fixed`` plus each slot's entry of ``per_slot`` for its choice: a jax array of encodings ``[..., 28]`` gives
+    ``dtype [...]`` (jittable); a genotype string or one numpy encoding (checked) an int."""
     if isinstance(ops, jax.Array):
-        table = jnp.asarray(per_slot, jnp.float32)
+        table = jnp.asarray(per_slot, dtype)
         return fixed + jnp.sum(table[jnp.arange(table.shape[0]), jnp.asarray(ops, jnp.int32)], axis=-1)
     from ..spaces import get
     from ..spaces.darts import genotype
@@ -587,12 +592,4 @@ def param_count(ops, **size):
       [2858, 2198]
     """
     size = {**SIZE, "in_channels": 3, **size}
-    fixed, per_slot = _param_table(size)
-    if isinstance(ops, jax.Array):
-        table = jnp.asarray(per_slot, jnp.int32)
-        return fixed + jnp.sum(table[jnp.arange(table.shape[0]), jnp.asarray(ops, jnp.int32)], axis=-1)
-    from ..spaces import get
-    from ..spaces.darts import genotype
-    enc = get("darts").from_string(ops) if isinstance(ops, str) else np.asarray(ops)
-    genotype(enc)  # one valid encoding, or a clear error
-    return int(fixed + per_slot[np.arange(per_slot.shape[0]), enc].sum())
+    return _look_up(ops, *_param_table(size), jnp.int32)
