@@ -35,7 +35,8 @@ import numpy as np
 from flax import nnx
 
 from ..errors import ConfigError, InvalidArchitecture, check_int
-from .layers import BN, INIT, conv_general_dilated, count, flop_convention, linear, switch_edge, tap
+from .layers import (BN, INIT, _head_flops, conv_general_dilated, count, flop_convention, linear, switch_edge,
+                     tap)
 
 __all__ = ["MIXED_SIZE", "NASLIB_NB301", "SIZE", "AuxiliaryHead", "Cell", "MixedCell", "MixedEdge", "MixedNetwork",
            "Network", "count", "flops", "param_count"]
@@ -528,12 +529,7 @@ def _flop_table(size: dict, resolution: int, naslib: bool) -> tuple[int, np.ndar
                 per_slot[(len(CELL_EDGES) if reduction else 0) + e, j] += _edge_flops(
                     op, c, side_in, side * side, stride, naslib, bn)
         side_pp, side_p = side_p, side
-    c_last, classes = 4 * c, size["classes"]
-    if naslib:  # global pooling as tensorwatch counts it ((side + 1)^2 per channel), the classifier without bias
-        fixed += c_last * (side_p + 1) ** 2 + c_last * classes
-    else:
-        fixed += c_last * classes + classes
-    return fixed, per_slot
+    return fixed + _head_flops(4 * c, side_p, size["classes"], naslib), per_slot
 
 
 def flops(ops, *, resolution: int = 32, convention: str = "macs", **size):

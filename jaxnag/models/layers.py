@@ -52,6 +52,15 @@ def flop_convention(name: str) -> str:
     return name
 
 
+def _head_flops(channels: int, side: int, classes: int, naslib: bool) -> int:
+    """FLOPs of global average pooling over ``channels`` maps of ``side``^2 and a linear classifier: its
+    multiply-adds and bias, or as tensorwatch counts (pooling (side + 1)^2 per channel, the linear layer
+    without its bias)."""
+    if naslib:
+        return channels * (side + 1) ** 2 + channels * classes
+    return channels * classes + classes
+
+
 def variance_scaling(scale: float, mode: str, distribution: str) -> Callable:
     """``nnx.initializers.variance_scaling(scale, mode, distribution)`` for ``mode`` in fan_in, fan_out,
     fan_avg and ``distribution`` in uniform, normal: the same values, drawn through :mod:`jaxnag.rng`. With a

@@ -35,8 +35,9 @@ from flax import nnx
 
 from ..errors import ConfigError, InvalidArchitecture, check_int
 from ..spaces.nb201 import EDGES, OP_NAMES
-from .layers import (BN, MixedNetworkBase, apply_population, cell_ops, conv_layer, count, flop_convention, linear,
-                     masked, masked_mode, merge, pooled_logits, stacked, switch_edge, tap, tapped)
+from .layers import (BN, MixedNetworkBase, _head_flops, apply_population, cell_ops, conv_layer, count,
+                     flop_convention, linear, masked, masked_mode, merge, pooled_logits, stacked, switch_edge, tap,
+                     tapped)
 
 __all__ = ["SIZE", "Cell", "MixedCell", "MixedNetwork", "Network", "ReLUConvBN", "ResidualReduction", "apply_population",
            "count", "flops", "init_population", "masked", "merge", "op_weight", "param_count", "tapped"]
@@ -333,8 +334,5 @@ def flops(ops, *, resolution: int = 32, channels: int = 16, cells: int = 5, clas
             if naslib:  # ReLU of both convs, their BNs, the shortcut's 2x2 average pool
                 total += 4 * out * cin + out * width + 2 * 2 * out * width + 4 * out * cin
     last = r // 4
-    if naslib:  # BN, ReLU, global pooling (tensorwatch counts (side + 1)^2 per channel), classifier without bias
-        total += 3 * last * last * 4 * c + (last + 1) ** 2 * 4 * c + 4 * c * classes
-    else:
-        total += 4 * c * classes + classes
+    total += (3 * last * last * 4 * c if naslib else 0) + _head_flops(4 * c, last, classes, naslib)  # BN, ReLU, head
     return _plain(xp, total + cell_flops)

@@ -41,8 +41,9 @@ from flax import nnx
 from ..errors import ConfigError, InvalidArchitecture, check_int
 from ..spaces.nb201 import EDGES
 from ..spaces.tnb101 import OP_NAMES
-from .layers import (BN, MixedNetworkBase, apply_population, cell_ops, conv_layer, count, flop_convention, linear,
-                     masked, masked_mode, merge, pooled_logits, stacked, switch_edge, tap, tapped, variance_scaling)
+from .layers import (BN, MixedNetworkBase, _head_flops, apply_population, cell_ops, conv_layer, count,
+                     flop_convention, linear, masked, masked_mode, merge, pooled_logits, stacked, switch_edge, tap,
+                     tapped, variance_scaling)
 
 __all__ = ["SIZE", "MACRO", "Cell", "FactorizedReduce", "MixedCell", "MixedNetwork", "Network", "ReLUConvBN",
            "apply_population", "count", "flops", "init_population", "masked", "merge", "op_weight", "param_count",
@@ -361,8 +362,4 @@ def flops(ops, *, resolution: int = 256, channels: int = 64, cells: int = 2, cla
                 total = total + skip * (out * out * ci * cout
                                         + ((ci * side_in * side_in + 2 * cout * out * out) if naslib else 0))
         r = out
-    if naslib:  # global pooling as tensorwatch counts it ((side + 1)^2 per channel), the head without bias
-        total = total + last * (r + 1) ** 2 + last * classes
-    else:
-        total = total + last * classes + classes
-    return _plain(xp, total)
+    return _plain(xp, total + _head_flops(last, r, classes, naslib))
