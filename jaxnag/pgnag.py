@@ -25,7 +25,10 @@ The iterative variant (``iterative=True``, the query-efficient one) closes the l
 compiled program: after every round it fits a ridge model (:mod:`jaxnag.ridge`) on all the target
 queries told so far, takes the Shapley values of the ``k`` best of them under that additive model
 (exact in closed form, so rescoring costs no query: :func:`additive_shapley`), rebuilds the prior,
-and samples the next round from it, unqueried architectures first.
+and samples the next round from it, unqueried architectures first. ``predictor=`` swaps the ridge model
+for any :mod:`jaxnag.predictors` model (a Gaussian process sees interactions an additive model cannot);
+the Shapley values are then estimated on its mean with ``prior_method`` (:func:`predicted_shapley`), still
+without a query.
 
 Examples:
   >>> import jax
@@ -59,7 +62,8 @@ from .protocol import Result, evaluate, trace_result, unless_finished
 from .shaping import failed_as
 
 __all__ = ["Config", "PRIORS", "Report", "SAMPLERS", "State", "DenoiserTrainConfig", "additive_shapley", "ask", "done",
-           "generate", "init", "protocol", "protocol_of", "report", "same_task", "sample_prior", "tell"]
+           "generate", "init", "predicted_shapley", "protocol", "protocol_of", "report", "same_task", "sample_prior",
+           "tell"]
 
 PRIORS = ("shapley", "frequency", "uniform")
 SAMPLERS = ("diffusion", "direct")
@@ -92,6 +96,10 @@ class Config:
       iterative: rescore after every round on the target queries made so far (score -> prior ->
         sample -> query -> rescore; module doc). Needs ``sampler="direct"``.
       ridge: L2 penalty of the iterative variant's ridge fit (> 0).
+      predictor: the iterative variant's model of the target (a :mod:`jaxnag.predictors` object): None (the
+        default) for ridge on one-hot with penalty ``ridge`` and Shapley values in closed form; another (for
+        example ``predictors.get("gp", memory=300)``) is fitted on every target query told and the ``k`` best
+        are scored on its mean by ``prior_method`` (:func:`predicted_shapley`).
       sharpness: the iterative variant's rescored prior uses ``temperature``, or by default the
         score matrix's standard deviation divided by this (scale-free; > 1 concentrates the prior).
       denoiser_seed: None (default): each run trains its own denoiser from its key. An int: the denoiser
@@ -131,6 +139,7 @@ class Config:
     ridge: float = 1.0
     sharpness: float = 1.0
     denoiser_seed: int | None = None
+    predictor: object = None
 
     def init_queries(self, space) -> int:
         """The unique target queries :func:`init_on_target` makes for certain (``budget`` distinct random
@@ -160,6 +169,12 @@ class Config:
             raise ConfigError(f"ridge must be > 0 (it keeps the regression's system solvable), got {self.ridge}")
         if self.denoiser_seed is not None:
             check_seed("denoiser_seed", self.denoiser_seed)
+        if self.predictor is not None:
+            if not self.iterative:
+                raise ConfigError("predictor is the iterative variant's model of the target: set iterative=True")
+            if not all(callable(getattr(self.predictor, m, None)) for m in ("init", "update", "predict")):
+                raise ConfigError("predictor must be a jaxnag.predictors model (init, update, predict), got "
+                                  f"{type(self.predictor).__name__}")
         if not isinstance(self.train, DenoiserTrainConfig):
             raise ConfigError(f"train must be a discrete.train.DenoiserTrainConfig, got {type(self.train).__name__}")
 
@@ -189,7 +204,8 @@ class State(NamedTuple):
       proposal: ``[samples, R]`` what the last ask drew.
       rounds: rounds told.
       distinct, novel: distinct samples per round, summed, and those not among the training set.
-      stats: the iterative variant's ridge statistics of the target queries told so far.
+      stats: the iterative variant's model of the target queries told so far (ridge statistics, or the state of
+        ``config.predictor``).
       top_ops, top_values: the iterative variant's ``k`` best distinct target queries so far ``[k, R]``
         (value -inf where fewer), the architectures it rescores.
 
@@ -216,7 +232,7 @@ class State(NamedTuple):
     rounds: jax.Array
     distinct: jax.Array
     novel: jax.Array
-    stats: ridge_lib.Stats
+    stats: object
     top_ops: jax.Array
     top_values: jax.Array
 
@@ -330,10 +346,11 @@ def _init(key: jax.Array, space, config: Config, source, proto: str) -> State:
         distinct = jnp.asarray(space.distinct_ranks())  # one rank per query: each is its own query id
         seen, _ = seen_set.mark(archive.seen, distinct, jnp.isfinite(source.values[distinct]))
         archive = archive._replace(seen=seen, queries=seen_set.count(seen))
-    stats = ridge_lib.empty(space)
+    model_of = _predictor(config)
+    stats = model_of.init(space)
     top_ops, top_values = jnp.zeros((config.k, space.num_slots), jnp.int32), jnp.full(config.k, -jnp.inf, jnp.float32)
     if proto == "budgeted":  # the top-k of the B draws are known target values: the rescoring starts from them
-        stats = ridge_lib.update(stats, scoring.top_ops, scoring.top_values, space)
+        stats = model_of.update(stats, scoring.top_ops, scoring.top_values, space)
         top_ops = scoring.top_ops
         top_values = jnp.where(jnp.isfinite(scoring.top_values), scoring.top_values, -jnp.inf)
     return State(scoring, p, model, losses, train_ops, kept, archive,
@@ -456,18 +473,60 @@ def _same(a, b, space) -> jax.Array:
 
 
 def _rescore(state: State, ops, values, new, space, config: Config) -> State:
-    """The iterative variant's update: fit the ridge model on every target query told so far, take
-    the Shapley values of the ``k`` best queries under it, and rebuild the prior from them."""
-    stats = ridge_lib.update(state.stats, ops, values, space)
+    """The iterative variant's update: fit the model on every target query told so far, take the Shapley
+    values of the ``k`` best queries under it, and rebuild the prior from them."""
+    model = _predictor(config)
+    stats = model.update(state.stats, ops, values, space)
     top_ops, top_values = seen_set.keep_best(state.top_ops, state.top_values, ops, values, new)
-    w = ridge_lib.slot_weights(ridge_lib.weights(stats, config.ridge), space)
-    phi = additive_shapley(w, top_ops, space)
+    if config.predictor is None:  # additive: exact in closed form
+        phi = additive_shapley(ridge_lib.slot_weights(ridge_lib.weights(stats, config.ridge), space), top_ops, space)
+    else:
+        phi = predicted_shapley(model, stats, top_ops, space, config.prior_method, config.permutations,
+                                jax.random.fold_in(jax.random.key(0), state.rounds))
     score = prior_lib.scores.score_matrix(top_ops, phi, space, config.fallback, jnp.isfinite(top_values))
     tau = prior_lib.scores.default_temperature(score) / config.sharpness if config.temperature is None \
         else config.temperature
     p = prior_lib.scores.prior_from_scores(score, space, tau, config.eps)
     p = jnp.where(jnp.any(jnp.isfinite(top_values)), p, state.prior)
     return state._replace(prior=p, stats=stats, top_ops=top_ops, top_values=top_values)
+
+
+def _predictor(config: Config):
+    """The iterative variant's model: ``config.predictor``, or ridge with the config's (traced) penalty."""
+    from . import predictors
+    return predictors.Ridge(config.ridge) if config.predictor is None else config.predictor
+
+
+def predicted_shapley(model, state, ops, space, method: str = "loo", permutations: int = 32, key=None) -> jax.Array:
+    """Shapley values ``[k, R]`` of ``ops [k, R]`` under a fitted predictor's mean (``model.predict(state, ...)``,
+    :mod:`jaxnag.predictors`), by ``method`` (``exact``, ``mc`` with ``permutations`` orders drawn from ``key``,
+    or ``loo``) over the same coalitions as the prior's scoring (an invalid coalition is worth 0). No query.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag import pgnag, predictors, spaces
+      >>> s, gp = spaces.get("nb201"), predictors.get("gp", memory=64)
+      >>> ops = s.random(jax.random.key(0), (64,))
+      >>> values = jnp.sum(ops == 3, axis=1).astype(jnp.float32)  # conv3x3 worth 1 on every edge
+      >>> fit = jax.jit(lambda o, v: gp.update(gp.init(s), o, v, s))(ops, values)
+      >>> best = jnp.array([[3, 3, 0, 1, 3, 2]])
+      >>> phi = jax.jit(lambda st, o: pgnag.predicted_shapley(gp, st, o, s, "exact"))(fit, best)
+      >>> [round(float(x)) for x in phi[0]]
+      [1, 1, 0, 0, 1, 0]
+    """
+    removed = prior_lib.shapley.removed_choices(space)
+    states = prior_lib.shapley.removal_states(space, ops, removed)
+
+    def valued(c):
+        flat = c.reshape(-1, space.num_slots)
+        v = jnp.where(space.is_valid(flat), model.predict(state, flat, space)[0], jnp.nan)
+        return v.reshape(c.shape[:-1])
+    if method == "exact":
+        return prior_lib.shapley.exact(valued, ops, removed, 0.0, states)[0]
+    if method == "mc":
+        key = jax.random.key(0) if key is None else key
+        return prior_lib.shapley.monte_carlo(valued, ops, removed, key, permutations, 0.0, states)[0]
+    return prior_lib.shapley.leave_one_out(valued, ops, removed, 0.0, states)[0]
 
 
 def additive_shapley(w, ops, space) -> jax.Array:

@@ -27,7 +27,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from .errors import ConfigError, UnknownName, renamed
+from .errors import ConfigError, UnknownName, check_int, renamed
 from .protocol import Generator
 
 __all__ = ["DEPRECATED", "SURROGATE_SETTINGS", "Setting", "budget_form", "compose", "deprecation_note", "get", "names",
@@ -200,7 +200,7 @@ def _evosax() -> Generator:
 
 
 def _pgnag() -> Generator:
-    from . import pgnag, tables
+    from . import pgnag, predictors, tables
 
     def open_context(settings, target, data_dir=None):
         source, notes = None, {}
@@ -222,8 +222,10 @@ def _pgnag() -> Generator:
 
     def config(space, k=20, temperature=None, samples=100, rounds=1, prior_budget=None, prior_method=None,
                prior="shapley", sampler="diffusion", iterations=pgnag.DenoiserTrainConfig().iterations, iterative=False,
-               sharpness=1.0, denoiser_seed=None, tau=None):
+               sharpness=1.0, denoiser_seed=None, predictor="ridge", memory=300, tau=None):
         temperature = _deprecated(tau, "tau", "temperature", temperature)
+        check_int("memory", memory, lo=2)
+        model = None if predictor == "ridge" else predictors.get(predictor, memory=int(memory))
         if prior_budget is not None:
             space.check_budget(prior_budget, "prior_budget")
         if prior_method is None:  # exact where its coalitions are few enough (NB201: 64), else permutation sampling
@@ -233,7 +235,7 @@ def _pgnag() -> Generator:
         return renamed(lambda: pgnag.Config(
             k=k, prior_method=prior_method, prior_budget=prior_budget, temperature=temperature, prior=prior,
             sampler=sampler, samples=samples, rounds=rounds, train=pgnag.DenoiserTrainConfig(iterations=iterations),
-            iterative=bool(iterative), sharpness=sharpness, denoiser_seed=denoiser_seed),
+            iterative=bool(iterative), sharpness=sharpness, denoiser_seed=denoiser_seed, predictor=model),
             {"budget": "prior_budget", "method": "prior_method", "iterations": "iterations"})
 
     return Generator(
@@ -253,7 +255,10 @@ def _pgnag() -> Generator:
                                             "direct)"),
              sharpness=Setting(1.0, float, "iterative: default temperature = score std / this"),
              denoiser_seed=Setting(None, int, "train one denoiser from this seed, shared by every run with the same "
-                                              "training data (the seeds then differ only in their samples)")),
+                                              "training data (the seeds then differ only in their samples)"),
+             predictor=Setting("ridge", str, "iterative: the model of the target that rescores the prior after every "
+                                             "round (ridge: additive, in closed form)", predictors.NAMES),
+             memory=Setting(300, int, "iterative: target queries the predictor holds (not ridge)")),
         pgnag.init, pgnag.ask, pgnag.tell, pgnag.generate, pgnag.done, context=("source",),
         small=dict(k=5, prior_method="loo", samples=10, iterations=10), open_context=open_context,
         budgeted=PGNAG_BUDGETED,
