@@ -15,14 +15,18 @@ queries, --seeds seeds vmapped in one call, for REA (P=50, S=10), EDNAG + the ri
 (registry.EDNAG_BUDGETED: EDNAG N=30 + the GP surrogate with UCB, 5 queries per step, local search around
 the 10 best, 5 random candidates as the last resort; chosen by --choose on landscapes of seed 1 and two
 NB201 datasets, 30 seeds from key 1; reported here on landscapes of seed 2, which no choice saw, and on
-seeds from key 0); the median unique queries to the optimum; seconds per call (all seeds).
+seeds from key 0); the median unique queries to the optimum; seconds per call (all seeds). --methods also
+offers PG-NAG's iterative variant in the form `jaxnag generate --method pgnag --budget B` runs
+(registry.PGNAG_BUDGETED: the top-5 of 20 random queries scored leave-one-out, then 2 samples per round from the
+prior, rescored after every round) with its default ridge rescoring and with a GP rescoring the prior
+(`--predictor gp`: pgnag.Config.predictor, Shapley values on the GP's mean).
 
 Tables: NAS-Bench-201 (3), TransNAS-Bench-101 micro (7), NAS-Bench-Graph (9), HW-NAS-Bench-360 (2) and
 seeded landscapes on the NB201 space (tables.landscape: NK with K = 1, 2, 3 and additive + pairwise +
 three-way terms of equal weight).
 
   JAXNAG_DATA_DIR=../shared/data python benchmarks/predictors.py [--part fit,budget] [--reps 20] [--seeds 100]
-      [--out docs]
+      [--out docs] [--methods "LABEL;..."] [--name STEM]
   JAXNAG_DATA_DIR=../shared/data python benchmarks/predictors.py --choose   # the sweep that chose the config
 """
 
@@ -59,7 +63,11 @@ METHODS = {  # label: (registry name, settings)
     "REA (P=50, S=10)": ("rea", dict(population=50, sample=10)),
     "EDNAG + ridge surrogate + local (N=10, docs/budget.md)": ("ednag+surrogate", LOCAL),
     "EDNAG, --budget's form (GP, UCB, N=30, local 10, explore 5)": ("ednag+surrogate", FORM),
+    "PG-NAG iterative, ridge rescoring": ("pgnag", registry.PGNAG_BUDGETED),
+    "PG-NAG iterative, GP rescoring (memory 300)": ("pgnag", dict(registry.PGNAG_BUDGETED, predictor="gp",
+                                                                memory=300)),
 }
+DEFAULT_METHODS = tuple(METHODS)[:3]  # the part-2 rows of docs/predictors.md
 AT = (100, 300)
 
 
@@ -160,7 +168,9 @@ def choose(seeds: int, out: Path, command: str, b: int = 300):
 
 def write(out: Path, fit: dict, rows: list, args, command: str) -> None:
     lines = ["# Predictors: rank correlation on every table, and the surrogate under a query budget", "",
-             f"Machine: {describe()}. Command: `{command}`.", "", __doc__.split("\n\n")[1].strip(), ""]
+             f"Machine: {describe()}. Command: `{command}`.", ""]
+    paragraphs = __doc__.split("\n\n")
+    lines += [paragraphs[i].strip() + "\n" for i, part in ((1, fit), (2, rows)) if part]
     if fit:
         lines += ["## Rank correlation on held-out architectures",
                   "",
@@ -188,8 +198,8 @@ def write(out: Path, fit: dict, rows: list, args, command: str) -> None:
             lines.append(f"| {r['table']} | {r['method']} | {r['hit_100']:.0%} | {r['hit_300']:.0%} | {med} | "
                          f"{r['seconds']:.1f} |")
         lines.append("")
-    (out / "predictors.md").write_text("\n".join(lines))
-    (out / "predictors.json").write_text(json.dumps(dict(fit=fit, budget=rows), indent=None))
+    (out / f"{args.name}.md").write_text("\n".join(lines))
+    (out / f"{args.name}.json").write_text(json.dumps(dict(fit=fit, budget=rows), indent=None))
 
 
 def main():
@@ -202,7 +212,13 @@ def main():
     p.add_argument("--choose", action="store_true", help="run the sweep that chose the GP configuration")
     p.add_argument("--only", default=None, help="comma-separated table keys (benchmark/dataset) to run")
     p.add_argument("--predictors", default=None, help="comma-separated predictor labels of part 1 (default: all)")
+    p.add_argument("--methods", default=None,
+                   help=f"semicolon-separated method labels of part 2 (default: the first three of {'; '.join(METHODS)})")
+    p.add_argument("--name", default="predictors", help="the output files' stem")
     args = p.parse_args()
+    methods = DEFAULT_METHODS if args.methods is None else tuple(args.methods.split(";"))
+    if set(methods) - set(METHODS):
+        p.error(f"unknown methods {sorted(set(methods) - set(METHODS))}; available: {'; '.join(METHODS)}")
     if args.predictors:
         unknown = set(args.predictors.split(",")) - set(PREDICTORS)
         if unknown:
@@ -224,7 +240,8 @@ def main():
             fit[key] = fit_scores(table, args.reps)
             print(key, {p: {n: f"{v[0]:.2f}" for n, v in d.items()} for p, d in fit[key].items()}, flush=True)
         if "budget" in parts and bench != "hw360":  # the issue's targets: NB201, TNB101 micro, NBG, landscapes
-            for label, (name, settings) in METHODS.items():
+            for label in methods:
+                name, settings = METHODS[label]
                 rows.append(dict(table=key, **budget_row(label, name, settings, table, max(AT), args.seeds)))
                 print(key, rows[-1], flush=True)
         write(out, fit, rows, args, command)
