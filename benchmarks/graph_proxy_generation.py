@@ -59,16 +59,10 @@ def main(argv=None) -> int:
         fit = proxies.fitness(space, proxy, channels=args.channels, cells=args.cells, resolution=16)
         rows = {}
         for name in args.methods.split(","):
-            settings = {**registry.budget_form(name, {}, set(), args.budget), "budget": args.budget}
-            gen = registry.compose(name, settings)
-            try:
-                cfg = gen.config(space, **settings)
-            except Exception as e:  # noqa: BLE001 - an extra not installed (evosax): the message is the result
-                rows[name] = dict(error=str(e).splitlines()[0])
+            res, seconds = budgeted_runs(name, space, keys, fit, args.budget)
+            if isinstance(res, str):
+                rows[name] = dict(error=res)
                 continue
-            t0 = time.perf_counter()
-            res = jax.block_until_ready(proxies.generate(gen, keys, space, cfg, fit))
-            seconds = time.perf_counter() - t0
             found = np.asarray(res.best_ops)
             judged = np.asarray(judge(found))
             rows[name] = dict(proxy=np.asarray(res.best_fitness).tolist(), judged=judged.tolist(),
@@ -79,6 +73,21 @@ def main(argv=None) -> int:
     out["machine"] = describe()
     report(args.out, "graph_proxy_generation", out, _markdown(out))
     return 0
+
+
+def budgeted_runs(name: str, space, keys, fit, budget: int):
+    """``(result, seconds)`` of generator ``name`` in its query-efficient form for ``budget`` unique queries (what
+    ``jaxnag generate --budget`` runs), one run per key on the proxy ``fit``; ``(message, None)`` where it cannot
+    run (an extra not installed: the message is the result)."""
+    settings = {**registry.budget_form(name, {}, set(), budget), "budget": budget}
+    gen = registry.compose(name, settings)
+    try:
+        cfg = gen.config(space, **settings)
+    except Exception as e:  # noqa: BLE001
+        return str(e).splitlines()[0], None
+    t0 = time.perf_counter()
+    res = jax.block_until_ready(proxies.generate(gen, keys, space, cfg, fit))
+    return res, time.perf_counter() - t0
 
 
 def _markdown(o: dict) -> str:
