@@ -521,12 +521,8 @@ def predicted_shapley(model, state, ops, space, method: str = "loo", permutation
         flat = c.reshape(-1, space.num_slots)
         v = jnp.where(space.is_valid(flat), model.predict(state, flat, space)[0], jnp.nan)
         return v.reshape(c.shape[:-1])
-    if method == "exact":
-        return prior_lib.shapley.exact(valued, ops, removed, 0.0, states)[0]
-    if method == "mc":
-        key = jax.random.key(0) if key is None else key
-        return prior_lib.shapley.monte_carlo(valued, ops, removed, key, permutations, 0.0, states)[0]
-    return prior_lib.shapley.leave_one_out(valued, ops, removed, 0.0, states)[0]
+    key = jax.random.key(0) if key is None and method == "mc" else key
+    return prior_lib.shapley.estimate(method, valued, ops, removed, key, permutations, 0.0, states)[0]
 
 
 def additive_shapley(w, ops, space) -> jax.Array:

@@ -158,12 +158,7 @@ def score(key: jax.Array, fitness, space, k: int = 20, method: str = "exact", bu
 
     def valued(ops):  # an invalid coalition is no architecture: failed, whatever the fitness says of it
         return jnp.where(space.is_valid(ops), jnp.asarray(fitness(ops), jnp.float32), jnp.nan)
-    if method == "exact":
-        phi, per = shapley.exact(valued, top_ops, removed, failed_value, states)
-    elif method == "mc":
-        phi, per = shapley.monte_carlo(valued, top_ops, removed, k_mc, permutations, failed_value, states)
-    else:
-        phi, per = shapley.leave_one_out(valued, top_ops, removed, failed_value, states)
+    phi, per = shapley.estimate(method, valued, top_ops, removed, k_mc, permutations, failed_value, states)
     lookups += per * top_ops.shape[0]
     cand = shapley.candidates(top_ops, removed, method, k_mc, permutations, states).reshape(-1, space.num_slots)
     cand_values = valued(cand)

@@ -40,8 +40,8 @@ import numpy as np
 
 from ..errors import ConfigError, UnknownName
 
-__all__ = ["MAX_EXACT_PLAYERS", "candidates", "coalition_matrix", "exact", "leave_one_out", "monte_carlo",
-           "permutation_orders", "removal_states", "removed_choices"]
+__all__ = ["MAX_EXACT_PLAYERS", "candidates", "coalition_matrix", "estimate", "exact", "leave_one_out",
+           "monte_carlo", "permutation_orders", "removal_states", "removed_choices"]
 
 MAX_EXACT_PLAYERS = 16  # exact scoring evaluates 2^P coalitions per architecture: 65,536 at most
 
@@ -300,3 +300,24 @@ def leave_one_out(fitness: Callable, ops: jax.Array, removed, failed_value: floa
 
     shape = jnp.shape(ops)
     return jax.vmap(one)(*_states(ops, removed, states)).reshape(shape[:-1] + (r,)), len(players) + 1
+
+
+def estimate(method: str, fitness: Callable, ops: jax.Array, removed, key: jax.Array | None = None,
+             permutations: int = 32, failed_value: float = 0.0,
+             states: jax.Array | None = None) -> tuple[jax.Array, int]:
+    """The Shapley estimator called ``method``: :func:`exact`, :func:`monte_carlo` (``permutations`` orders from
+    ``key``) or :func:`leave_one_out`; returns ``(phi, lookups per architecture)`` as they do.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag.prior import shapley
+      >>> product = lambda ops: (ops[..., 0] * ops[..., 1]).astype(jnp.float32)
+      >>> phi, n = shapley.estimate("exact", product, jnp.array([2, 3, 5]), removed=jnp.array([0, 0, 0]))
+      >>> phi.tolist(), n
+      ([3.0, 3.0, 0.0], 8)
+    """
+    if method == "exact":
+        return exact(fitness, ops, removed, failed_value, states)
+    if method == "mc":
+        return monte_carlo(fitness, ops, removed, key, permutations, failed_value, states)
+    return leave_one_out(fitness, ops, removed, failed_value, states)
