@@ -79,7 +79,7 @@ def budgeted_runs(name: str, space, keys, fit, budget: int):
     """``(result, seconds)`` of generator ``name`` in its query-efficient form for ``budget`` unique queries (what
     ``jaxnag generate --budget`` runs), one run per key on the proxy ``fit``; ``(message, None)`` where it cannot
     run (an extra not installed: the message is the result)."""
-    settings = {**registry.budget_form(name, {}, set(), budget), "budget": budget}
+    settings = {**registry.budget_form(name, {}, set(), budget, space), "budget": budget}
     gen = registry.compose(name, settings)
     try:
         cfg = gen.config(space, **settings)

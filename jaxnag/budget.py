@@ -140,12 +140,14 @@ def with_budget(gen: Generator) -> Generator:
 
     def init(key, space, config, *, _fitness=None, **context):
         if _fitness is not None:
-            spend = getattr(config.inner, "init_queries", None)  # a method whose init queries the target says so
+            spend = getattr(config.inner, "init_queries", None)  # the most target queries the method's init makes
             spend = spend(space) if callable(spend) else 0
             if spend > config.budget:
-                raise ConfigError(f"{gen.name}'s init makes at least {spend:,} unique target queries (scoring its "
-                                  f"prior), more than the query budget {config.budget:,}: raise the budget, lower "
-                                  "prior_budget, or score the prior on another table (prior_from)")
+                raise ConfigError(f"{gen.name}'s init can make up to {spend:,} unique target queries (scoring its "
+                                  f"prior: the random draws and the Shapley coalitions of the top-k), more than the "
+                                  f"query budget {config.budget:,}: raise the budget to {spend:,}, lower k or "
+                                  "prior_budget, use prior_method loo (the fewest coalitions), or score the prior on "
+                                  "another table (prior_from)")
             inner, spent = gen.init_on_target(key, _fitness, space, config.inner)
         else:
             inner, spent = gen.init(key, space, config.inner, **context), None
@@ -221,5 +223,5 @@ def _check(result, config, notes) -> None:
     spent = int(np.max(np.asarray(result.queries)))
     if spent > config.budget:
         raise GenerationError(f"the run spent {spent} unique queries, more than its budget {config.budget}, before "
-                              "generating anything: its init evaluates the target (PG-NAG scoring its prior: lower "
-                              "prior_budget, or use prior_method loo)")
+                              "generating anything: its init evaluates the target beyond the bound its config "
+                              "declares (init_queries): a bug, please report it")

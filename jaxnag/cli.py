@@ -111,7 +111,7 @@ def _apply_method_flags(args) -> tuple[dict, dict]:
     return config, context
 
 
-def _wrapped(args, settings: dict):
+def _wrapped(args, settings: dict, space):
     """``(generator, settings, note)`` for ``--method`` (:func:`jaxnag.registry.compose`): under ``--budget``,
     the method's query-efficient form for the settings not given (:func:`jaxnag.registry.budget_form`; not
     with ``--plain``; ``note`` says which, None without one); with the online surrogate when
@@ -122,7 +122,7 @@ def _wrapped(args, settings: dict):
     budget, note = getattr(args, "budget", None), None
     if budget is not None and not getattr(args, "plain", False):
         given = {k for k in settings if _given(getattr(args, k, None))} | set(surrogate)
-        form = registry.budget_form(args.method, {}, given, budget)
+        form = registry.budget_form(args.method, {}, given, budget, space)
         if form:
             flag = lambda k: _SURROGATE_FLAGS.get(k, _flag(k))  # noqa: E731
             shown = ", ".join(flag(k) if v is True else f"{flag(k)} {v}" for k, v in form.items()
@@ -291,7 +291,7 @@ def _cmd_generate_proxy(args):
                        "space)")
     space = _network_space(args.space or "nb201", "--proxy")
     settings, context_settings = _apply_method_flags(args)
-    gen, settings, note = _wrapped(args, settings)
+    gen, settings, note = _wrapped(args, settings, space)
     if context_settings or args.method in ("pgnag", "diffusionnag"):
         raise CLIError(f"--proxy works with methods that need only a fitness (ednag, random, rea, evosax); "
                        f"{args.method} reads a table or a checkpoint")
@@ -482,7 +482,7 @@ def _cmd_generate(args):
     settings, context_settings = _apply_method_flags(args)
     table = _load_table(args)
     space = table.space
-    gen, settings, note = _wrapped(args, settings)
+    gen, settings, note = _wrapped(args, settings, space)
     config = _build_config(gen, space, settings)
     settings = _resolved(settings, config, note)
     context, notes = _context(args, gen, context_settings, table)
@@ -589,7 +589,7 @@ def _cmd_generate_pareto(args):
     settings, context_settings = _apply_method_flags(args)
     obj = _load_objectives(args)
     space = obj.space
-    gen, settings, note = _wrapped(args, settings)
+    gen, settings, note = _wrapped(args, settings, space)
     gen = pareto.with_objectives(gen)
     config = renamed(lambda: gen.config(space, objectives=obj, **{**settings, **capacity}),
                      {name: _flag(name) for name in {**settings, **capacity}})

@@ -112,9 +112,9 @@ class Config:
       >>> from jaxnag import pgnag, spaces
       >>> jax.tree_util.tree_leaves(pgnag.Config(temperature=0.5))  # temperature, eps, sharpness: sweepable
       [0.5, 0.05, 1.0]
-      >>> s = spaces.get("nb201")  # target queries a run makes for certain: the whole table, or the budget
-      >>> pgnag.Config().init_queries(s), pgnag.Config(prior_budget=50).init_queries(s)
-      (15625, 50)
+      >>> s = spaces.get("nb201")  # the most target queries scoring can make: the table, or draws + coalitions
+      >>> pgnag.Config().init_queries(s), pgnag.Config(k=5, prior_budget=50, prior_method="loo").init_queries(s)
+      (15625, 80)
       >>> try:
       ...     pgnag.Config(iterative=True)  # the default sampler is "diffusion"
       ... except ValueError as e:  # errors.ConfigError
@@ -142,12 +142,17 @@ class Config:
     predictor: object = None
 
     def init_queries(self, space) -> int:
-        """The unique target queries :func:`init_on_target` makes for certain (``budget`` distinct random
-        draws, else every distinct architecture of ``space``; the Shapley coalitions of the top-k add more,
-        counted when the run ends): a query budget below it is refused before anything is compiled."""
-        if self.prior_budget is not None:
-            return int(self.prior_budget)
-        return int(len(space.distinct_ranks())) if space.enumerable else 0
+        """The most unique target queries :func:`init_on_target` can make: every distinct architecture of
+        ``space`` (whole-table), or ``prior_budget`` random draws plus the Shapley coalitions of the top-k
+        other than each architecture itself (``loo``: one per player; ``mc``: ``permutations`` x (players - 1)
+        + 1; ``exact``: 2^players - 1), at most the space's size. A query budget below it is refused before
+        anything is compiled (:func:`jaxnag.budget.with_budget`), so a budgeted run never overruns."""
+        if self.prior_budget is None:
+            return int(len(space.distinct_ranks())) if space.enumerable else 0
+        p = int(np.sum(prior_lib.shapley.removed_choices(space) >= 0))
+        per = {"loo": p, "mc": self.permutations * max(p - 1, 0) + 1, "exact": 2 ** p - 1}[self.prior_method]
+        bound = int(self.prior_budget) + self.k * per
+        return min(bound, int(len(space.distinct_ranks()))) if space.enumerable else bound
 
     def __post_init__(self):
         if self.prior not in PRIORS:

@@ -205,7 +205,9 @@ class About:
         reads, for the user (one line) and for the JSON output (fields).
       budgeted: settings of the method's query-efficient form (they may include the online surrogate's,
         :mod:`jaxnag.surrogate`), which :func:`jaxnag.registry.budget_form` fills in under a query budget
-        for each one the user did not set (``jaxnag generate --budget B``; ``--plain`` keeps the defaults).
+        for each one the user did not set (``jaxnag generate --budget B``; ``--plain`` keeps the defaults);
+        or ``budgeted(space, budget) -> settings`` where the form depends on them (PG-NAG's prior is sized
+        to the budget).
 
     Examples:
       >>> from jaxnag import registry
@@ -222,7 +224,7 @@ class About:
     open_context: Callable | None = None
     check: Callable | None = None
     describe: Callable | None = None
-    budgeted: dict = dataclasses.field(default_factory=dict)
+    budgeted: dict | Callable = dataclasses.field(default_factory=dict)
 
 
 _ABOUT = tuple(f.name for f in dataclasses.fields(About))
@@ -302,7 +304,7 @@ class Generator:
         if missing:
             raise TypeError(f"Generator {name!r} needs {', '.join(missing)}")
         given = {k: v for k, v in dict(described, description=description, settings=settings).items() if v is not None}
-        about = dataclasses.replace(about or About(), **{k: dict(v) if k in ("settings", "small", "budgeted") else v
+        about = dataclasses.replace(about or About(), **{k: dict(v) if k in ("settings", "small", "budgeted") and not callable(v) else v
                                                          for k, v in given.items()})
         for k, v in dict(name=name, config_type=config_type, config=config, init=init, ask=ask, tell=tell,
                          generate=generate, done=done, context=tuple(context), init_on_target=init_on_target,

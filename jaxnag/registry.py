@@ -31,7 +31,7 @@ from .errors import ConfigError, UnknownName, check_int, renamed
 from .protocol import Generator
 
 __all__ = ["DEPRECATED", "SURROGATE_SETTINGS", "Setting", "budget_form", "compose", "deprecation_note", "get", "names",
-           "register", "settings"]
+           "pgnag_budgeted", "register", "settings"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,6 +115,28 @@ EDNAG_BUDGETED = dict(population=30, steps=400, reference=True, query=5, local=1
 # PG-NAG's (docs/budget.md): its prior scored on 20 target queries, rescored after every round of 2
 PGNAG_BUDGETED = dict(k=5, prior_budget=20, prior_method="loo", sampler="direct", samples=2, rounds=5000,
                       iterative=True, sharpness=8.0)
+
+
+def pgnag_budgeted(space, budget: int) -> dict:
+    """PG-NAG's query-efficient form for ``budget`` unique queries on ``space``: :data:`PGNAG_BUDGETED`, with
+    ``k`` and then ``prior_budget`` lowered (to 1 at least) until scoring the prior (the draws and the
+    leave-one-out coalitions, :meth:`jaxnag.pgnag.Config.init_queries`) takes at most half the budget. Where even
+    that does not fit the budget, :func:`jaxnag.budget.with_budget` refuses the run before compiling it.
+
+    Examples:
+      >>> from jaxnag import registry, spaces
+      >>> f = lambda s, b: {k: v for k, v in registry.pgnag_budgeted(spaces.get(s), b).items() if k in ("k", "prior_budget")}
+      >>> f("nb201", 300), f("nb201", 20), f("darts", 100)  # 6 and 28 components
+      ({'k': 5, 'prior_budget': 20}, {'k': 1, 'prior_budget': 4}, {'k': 1, 'prior_budget': 20})
+    """
+    from .pgnag import Config
+    form, half = dict(PGNAG_BUDGETED), int(budget) // 2
+    spend = lambda: Config(k=form["k"], prior_budget=form["prior_budget"], prior_method="loo").init_queries(space)  # noqa: E731
+    while form["k"] > 1 and spend() > half:
+        form["k"] -= 1
+    if spend() > half:  # the coalitions of the top-1 and as many draws as fit (one at least)
+        form["prior_budget"] = max(1, half - (spend() - form["prior_budget"]))
+    return form
 
 
 def _random() -> Generator:
@@ -261,7 +283,7 @@ def _pgnag() -> Generator:
              memory=Setting(300, int, "iterative: target queries the predictor holds (not ridge)")),
         pgnag.init, pgnag.ask, pgnag.tell, pgnag.generate, pgnag.done, context=("source",),
         small=dict(k=5, prior_method="loo", samples=10, iterations=10), open_context=open_context,
-        budgeted=PGNAG_BUDGETED,
+        budgeted=pgnag_budgeted,
         check=lambda result, config, notes: pgnag.check(result, config, notes.get("source", "the prior's source")),
         init_on_target=_pgnag_on_target,
         report=lambda state, config: dict(missing_share=state.scoring.missing_share,
@@ -443,11 +465,11 @@ def compose(method, settings: dict) -> Generator:
     return gen
 
 
-def budget_form(method, settings: dict, given, budget: int) -> dict:
+def budget_form(method, settings: dict, given, budget: int, space=None) -> dict:
     """``settings`` with the query-efficient form of ``method`` (``Generator.about.budgeted``) filled in for
     every name not in ``given`` (the names the user set; a ``predictor`` given keeps its own acquisition),
-    for a run of ``budget`` unique queries; a Gaussian process surrogate holds the whole run (``memory`` =
-    the budget) unless ``memory`` is given.
+    for a run of ``budget`` unique queries on ``space`` (needed where the form depends on it: PG-NAG's); a
+    Gaussian process surrogate holds the whole run (``memory`` = the budget) unless ``memory`` is given.
 
     Examples:
       >>> form = budget_form("ednag", dict(population=None), {"population"}, 300)
@@ -459,7 +481,12 @@ def budget_form(method, settings: dict, given, budget: int) -> dict:
     gen = get(method) if isinstance(method, str) else method
     skip = set(given) | ({"acquisition", "beta"} if "predictor" in given else set())  # the user's own model
     out = dict(settings)
-    out.update({k: v for k, v in gen.about.budgeted.items() if k not in skip})
+    form = gen.about.budgeted
+    if callable(form):
+        if space is None:
+            raise TypeError(f"{gen.name}'s budgeted form depends on the space: pass space=")
+        form = form(space, int(budget))
+    out.update({k: v for k, v in form.items() if k not in skip})
     if out.get("predictor", "ridge") != "ridge" and "memory" not in given:
         out["memory"] = max(int(budget), 2)
     return out

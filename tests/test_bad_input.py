@@ -366,7 +366,8 @@ def test_a_prior_budget_above_the_query_budget_is_refused_before_compiling(capsy
     assert code == 2 and len(lines) == 3 and "Traceback" not in err and "compiling" not in err, err
     assert "query-efficient form" in lines[0]  # --budget chose PG-NAG's iterative form (the budget's note)
     assert lines[1].startswith("jaxnag: pgnag protocol: budgeted")
-    assert "makes at least 50 unique target queries (scoring its prior), more than the query budget 10" in lines[2]
+    assert "can make up to 56 unique target queries (scoring its prior: the random draws and the Shapley coalitions " \
+           "of the top-k), more than the query budget 10" in lines[2]  # 50 draws, the form's k = 1: 6 coalitions
 
 
 @pytest.mark.slow  # a fresh process (and the probe it starts): 5-10 s

@@ -106,6 +106,32 @@ def test_queries_made_in_init_count(nb201):
     assert np.isfinite(trace[q0 - 1]) and (trace[:q0 - 1] == -np.inf).all()  # one block, then per query
 
 
+def test_pgnag_init_queries_bound_its_scoring_and_a_budget_below_is_refused(nb201):
+    """``init_queries`` bounds the unique target queries PG-NAG's scoring makes (reached where no coalition
+    repeats a query); a budget below it is refused before anything compiles; ``--budget``'s form sizes the prior
+    to half the budget, so even ``--budget 20`` runs within its budget (it overran to 48 queries before)."""
+    from jaxnag import pgnag, prior
+    space, table = nb201["cifar10"].space, nb201["cifar100"]
+    assert [pgnag.Config(k=2, prior_budget=3, prior_method=m, permutations=4).init_queries(space)
+            for m in ("loo", "mc", "exact")] == [3 + 2 * 6, 3 + 2 * (4 * 5 + 1), 3 + 2 * 63]
+    keys = jax.random.split(jax.random.key(1), 16)
+    for method, bound in (("loo", 1 + 6), ("exact", 64)):
+        assert pgnag.Config(k=1, prior_budget=1, prior_method=method).init_queries(space) == bound
+        spent = jax.jit(jax.vmap(lambda k: prior.score(k, table, space, k=1, method=method, budget=1).unique_lookups))
+        spent = np.asarray(spent(keys))
+        assert spent.max() == bound and spent.min() >= 1, (method, spent)
+    gen = budget.with_budget(registry.get("pgnag"))
+    small = {k: v for k, v in gen.small.items() if k != "budget"}
+    cfg = gen.config(space, budget=20, **{**small, "prior_budget": 20})
+    with pytest.raises(errors.ConfigError, match="can make up to 50 unique target queries .* raise the budget to 50"):
+        gen.init(jax.random.key(0), space, cfg, _fitness=table)
+    settings = {**registry.budget_form("pgnag", {}, set(), 20, space), "budget": 20}
+    assert (settings["k"], settings["prior_budget"]) == (1, 4)
+    gen = registry.compose("pgnag", settings)
+    res = jax.jit(lambda k: gen.generate(k, table, space, gen.config(space, **settings)))(jax.random.key(0))
+    assert int(res.queries) == 20 and np.isfinite(float(res.best_fitness))
+
+
 @pytest.mark.parametrize("wrap", [budget.with_budget, surrogate.with_surrogate], ids=["budget", "surrogate"])
 def test_wrappers_forward_check_report_and_every_field(nb201_c10, wrap):
     """A wrapper keeps what it does not override: the wrapped method's check still refuses (fed by its

@@ -308,7 +308,7 @@ def test_pgnag_under_a_query_budget_on_darts_counts_its_scoring_queries():
     so the run stops at the budget with every distinct query counted once."""
     favoured = DARTS.choices[0].index("sep_conv_3x3")
     fitness = lambda ops: jnp.sum(ops == favoured, axis=-1).astype(jnp.float32)  # noqa: E731
-    settings = {**registry.budget_form("pgnag", {}, set(), 150), "budget": 150}
+    settings = {**registry.budget_form("pgnag", {}, set(), 150, DARTS), "budget": 150}
     gen = registry.compose("pgnag", settings)
     res = jax.jit(lambda k: gen.generate(k, fitness, DARTS, gen.config(DARTS, **settings)))(jax.random.key(0))
     assert int(res.queries) == 150 and float(res.best_fitness) >= 8  # random cells average 2 of 16 edges
