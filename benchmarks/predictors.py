@@ -15,7 +15,9 @@ queries, --seeds seeds vmapped in one call, for REA (P=50, S=10), EDNAG + the ri
 (registry.EDNAG_BUDGETED: EDNAG N=30 + the GP surrogate with UCB, 5 queries per step, local search around
 the 10 best, 5 random candidates as the last resort; chosen by --choose on landscapes of seed 1 and two
 NB201 datasets, 30 seeds from key 1; reported here on landscapes of seed 2, which no choice saw, and on
-seeds from key 0); the median unique queries to the optimum; seconds per call (all seeds). --methods also
+seeds from key 0; its GP models the values' normal scores, gp_rank, since docs/predictors_warp.md, chosen
+with --key 1 --landscape-seed 1 --seeds 30 on every table), and the same with the GP on the values (gp, the
+form before); the median unique queries to the optimum; seconds per call (all seeds). --methods also
 offers PG-NAG's iterative variant in the form `jaxnag generate --method pgnag --budget B` runs
 (registry.PGNAG_BUDGETED: the top-5 of 20 random queries scored leave-one-out, then 2 samples per round from the
 prior, rescored after every round) with its default ridge rescoring and with a GP rescoring the prior
@@ -63,6 +65,7 @@ METHODS = {  # label: (registry name, settings)
     "REA (P=50, S=10)": ("rea", dict(population=50, sample=10)),
     "EDNAG + ridge surrogate + local (N=10, docs/budget.md)": ("ednag+surrogate", LOCAL),
     "EDNAG, --budget's form (GP, UCB, N=30, local 10, explore 5)": ("ednag+surrogate", FORM),
+    "EDNAG + GP on the values (gp: the form before gp_rank)": ("ednag+surrogate", dict(FORM, predictor="gp")),
     "PG-NAG iterative, ridge rescoring": ("pgnag", registry.PGNAG_BUDGETED),
     "PG-NAG iterative, GP rescoring (memory 300)": ("pgnag", dict(registry.PGNAG_BUDGETED, predictor="gp",
                                                                 memory=300)),
@@ -188,7 +191,8 @@ def write(out: Path, fit: dict, rows: list, args, command: str) -> None:
         lines.append("")
     if rows:
         lines += ["## Hit rate under a budget of unique queries", "",
-                  f"{args.seeds} seeds per method and table in one call. 'to optimum': the median unique queries "
+                  f"{args.seeds} seeds (from key {args.key}) per method and table in one call; landscapes of seed "
+                  f"{args.landscape_seed}. 'to optimum': the median unique queries "
                   f"until the optimum was found (> {max(AT)} where fewer than half the seeds found it).", "",
                   "| table | method | hit@100 | hit@300 | to optimum (median) | s per call |",
                   "|---|---|---|---|---|---|"]
@@ -215,6 +219,8 @@ def main():
     p.add_argument("--methods", default=None,
                    help=f"semicolon-separated method labels of part 2 (default: the first three of {'; '.join(METHODS)})")
     p.add_argument("--name", default="predictors", help="the output files' stem")
+    p.add_argument("--key", type=int, default=0, help="part 2's seeds come from jax.random.key(KEY)")
+    p.add_argument("--landscape-seed", type=int, default=2, help="the landscapes' seed (the choices saw seed 1)")
     args = p.parse_args()
     methods = DEFAULT_METHODS if args.methods is None else tuple(args.methods.split(";"))
     if set(methods) - set(METHODS):
@@ -232,7 +238,7 @@ def main():
         return choose(min(args.seeds, 30), out, command)
     parts = args.part.split(",")
     fit, rows = {}, []
-    for bench, dataset, table in all_tables(2, args.data_dir):
+    for bench, dataset, table in all_tables(args.landscape_seed, args.data_dir):
         key = f"{bench}/{dataset}"
         if args.only and key not in args.only.split(","):
             continue
@@ -242,7 +248,8 @@ def main():
         if "budget" in parts and bench != "hw360":  # the issue's targets: NB201, TNB101 micro, NBG, landscapes
             for label in methods:
                 name, settings = METHODS[label]
-                rows.append(dict(table=key, **budget_row(label, name, settings, table, max(AT), args.seeds)))
+                rows.append(dict(table=key, **budget_row(label, name, settings, table, max(AT), args.seeds,
+                                                         seed=args.key)))
                 print(key, rows[-1], flush=True)
         write(out, fit, rows, args, command)
 

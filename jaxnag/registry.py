@@ -109,8 +109,9 @@ def _ednag() -> Generator:
 
 # EDNAG's query-efficient form (docs/predictors.md: chosen by `benchmarks/predictors.py --choose`): the online
 # surrogate with a Gaussian process and UCB, 5 of 30 children evaluated per step, local search around the 10 best
-# and 5 random candidates as the last resort
-EDNAG_BUDGETED = dict(population=30, steps=400, reference=True, query=5, local=10, explore=5, predictor="gp",
+# and 5 random candidates as the last resort; the GP on the values' normal scores (gp_rank: docs/predictors_warp.md,
+# chosen on seeds from key 1 in docs/predictors_warp_choice.md)
+EDNAG_BUDGETED = dict(population=30, steps=400, reference=True, query=5, local=10, explore=5, predictor="gp_rank",
                       acquisition="ucb", beta=2.0)
 # PG-NAG's (docs/budget.md): its prior scored on 20 target queries, rescored after every round of 2
 PGNAG_BUDGETED = dict(k=5, prior_budget=20, prior_method="loo", sampler="direct", samples=2, rounds=5000,
@@ -474,7 +475,7 @@ def budget_form(method, settings: dict, given, budget: int, space=None) -> dict:
     Examples:
       >>> form = budget_form("ednag", dict(population=None), {"population"}, 300)
       >>> form["population"], form["predictor"], form["memory"]
-      (None, 'gp', 300)
+      (None, 'gp_rank', 300)
       >>> budget_form("rea", dict(population=50), set(), 300)  # REA has no other form
       {'population': 50}
     """

@@ -183,6 +183,37 @@ def test_gp_learns_an_interaction_ridge_cannot():
     assert gaps["pairwise"] > 0.3 and gaps["gp"] > 0.15 and abs(gaps["ridge"]) < 0.05, gaps
 
 
+def test_rank_warped_gp_sees_only_the_order_of_the_values(batches):
+    """``gp_rank`` fits the normal scores: a strictly increasing transform of the values (here one that turns a
+    gap into a long tail) leaves its predicted order unchanged and its prediction an affine map of the other
+    (the held values' mean and sd); the plain GP's order changes. Its normal scores match scipy's; EI is refused."""
+    from scipy.stats import norm, rankdata
+    from jaxnag.predictors import _gp
+    ops = np.concatenate([b[0] for b in batches])
+    vals = np.concatenate([b[1] for b in batches])
+    test = np.asarray(SPACE.random(jax.random.key(9), (200,)))
+    tail = lambda v: np.where(v < 1.0, v - 100.0, v).astype(np.float32)  # noqa: E731  (increasing)
+
+    def fit(name):
+        model = predictors.get(name, memory=80)
+        return jax.jit(lambda v: model.predict(model.update(model.init(SPACE), ops, v, SPACE), test, SPACE)[0])
+    warped, plain = fit("gp_rank"), fit("gp")
+    a, b = np.asarray(warped(vals)), np.asarray(warped(tail(vals)))
+    slope, _ = np.polyfit(a, b, 1)
+    assert slope > 1 and np.allclose(np.polyval(np.polyfit(a, b, 1), a), b, rtol=1e-4, atol=1e-3)
+    assert np.array_equal(np.argsort(a), np.argsort(b))
+    assert not np.array_equal(np.argsort(np.asarray(plain(vals))), np.argsort(np.asarray(plain(tail(vals)))))
+    v = np.array([3.0, -1.0, 3.0, 7.0, 0.5, 2.0], np.float32)
+    z = norm.ppf((rankdata(v) - 0.5) / len(v))
+    np.testing.assert_allclose(_gp.normal_scores(jnp.asarray(v), jnp.ones(6, bool)), (z - z.mean()) / z.std(),
+                               rtol=1e-4, atol=1e-5)
+    with pytest.raises(errors.ConfigError, match="a rank-warped GP .gp_rank. predicts scores, not values"):
+        surrogate.with_surrogate(registry.get("ednag")).config(SPACE, query=4, population=8, predictor="gp_rank",
+                                                               acquisition="ei")
+    with pytest.raises(errors.ConfigError, match="unknown GP warp 'log'; the warps: none, rank"):
+        predictors.GP(warp="log")
+
+
 def test_paths_and_the_path_kernel_on_cell_spaces():
     """The cell DAG's input-to-output paths, and the path kernel learning a fitness that lives on one path (a
     three-way interaction along 0->1->2->3) far better than ridge; a space with no cell graph is refused."""

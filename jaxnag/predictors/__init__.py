@@ -7,6 +7,8 @@ run that fits one is one program, vmappable over seeds. :func:`get` builds one b
 
 * ``"ridge"``: ridge on one-hot features (additive in the slots; no uncertainty);
 * ``"gp"``: a Gaussian process with an exponential Hamming kernel (interactions of every order);
+* ``"gp_rank"``: the same on the values' normal scores (``GP(warp="rank")``: a long tail of poor architectures
+  does not flatten the top; it predicts ranks in the values' units, not values);
 * ``"pairwise"``: a Gaussian process whose mean is ridge on one-hot plus pairwise (slot x slot) features;
 * ``"additive"``: a Gaussian process whose mean is ridge on one-hot features, with an uncertainty;
 * ``"path"``: a Gaussian process on one-hot plus BANANAS's path features (spaces with a cell graph; below
@@ -34,13 +36,14 @@ from ._ensemble import EnsembleState as EnsembleState
 from ._gp import GP as GP
 from ._gp import GPState as GPState
 from ._gp import KERNELS as KERNELS
+from ._gp import WARPS as WARPS
 from ._gp import spd_inverse as spd_inverse
 from ._ridge import Ridge as Ridge
 
 __all__ = ["ACQUISITIONS", "Buffer", "Ensemble", "EnsembleState", "Fitted", "GP", "GPState", "KERNELS", "NAMES",
-           "Ridge", "acquire", "check_acquisition", "fitted", "get", "spd_inverse"]
+           "Ridge", "WARPS", "acquire", "check_acquisition", "fitted", "get", "spd_inverse"]
 
-NAMES = ("ridge", "gp", "pairwise", "additive", "path", "ensemble")
+NAMES = ("ridge", "gp", "gp_rank", "pairwise", "additive", "path", "ensemble")
 
 
 def get(name: str, **settings):
@@ -55,6 +58,8 @@ def get(name: str, **settings):
     try:
         if name == "ridge":
             return Ridge(**settings)
+        if name == "gp_rank":
+            return GP(kernel="hamming", warp="rank", **settings)
         if name in ("gp", "pairwise", "additive", "path"):
             return GP(kernel="hamming" if name == "gp" else name, **settings)
         if name == "ensemble":

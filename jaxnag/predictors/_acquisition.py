@@ -46,6 +46,9 @@ def check_acquisition(name: str, predictor) -> str:
     if name != "greedy" and not getattr(predictor, "has_std", True):
         raise ConfigError(f"the {name} acquisition needs a predictor with an uncertainty; "
                           f"{type(predictor).__name__.lower()} has none (use greedy, or the gp predictor)")
+    if name == "ei" and getattr(predictor, "warp", "none") != "none":
+        raise ConfigError("the ei acquisition compares predictions with the best value seen; a rank-warped GP "
+                          "(gp_rank) predicts scores, not values (use ucb, thompson or greedy)")
     return name
 
 

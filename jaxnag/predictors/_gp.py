@@ -14,6 +14,14 @@ The kernel depends on how many slots two architectures share (``m`` of ``R``):
   (an edge's removing choice breaks a path), ``p_a`` those of ``a`` alone; the interactions of the ops along
   each path, every order up to the path's length.
 
+With ``warp="rank"`` (the ``"gp_rank"`` predictor) the GP models the values' normal scores instead of the
+values (a rank-based Gaussian copula: the i-th smallest of ``n`` held values becomes ``Phi^-1((i + 1/2) / n)``,
+ties averaged), so a long tail of poor architectures (TransNAS-Bench-101's jigsaw: 0.03 to 95) does not decide
+the length scale and the noise, and the top of the table keeps its resolution. Its predictions are those
+scores in the values' units (``mean + sd x score``, with the held values' mean and sd): they order
+architectures as the warped model does (greedy, UCB, Thompson, Shapley values of the mean), but they are not
+estimates of the values, so expected improvement over the best value seen is refused with it.
+
 Observations are kept in a buffer of ``memory`` rows (a repeat of an architecture held is not added twice;
 once the buffer is full, further rows are not added: a budgeted run sets ``memory`` to its budget). For
 each point of a small grid of hyperparameters (length scale x noise) the state holds a factor ``W`` of
@@ -49,9 +57,10 @@ import numpy as np
 from ..errors import ConfigError
 from . import _buffer
 
-__all__ = ["GP", "GPState", "KERNELS", "spd_inverse"]
+__all__ = ["GP", "GPState", "KERNELS", "WARPS", "normal_scores", "spd_inverse"]
 
 KERNELS = ("hamming", "additive", "pairwise", "path")
+WARPS = ("none", "rank")
 
 
 class GPState(NamedTuple):
@@ -115,6 +124,7 @@ class GP:
       lengthscales: the ``"hamming"`` kernel's length scales tried (ignored by the others).
       noises: the noise variances tried (the values are normalised to variance 1).
       memory: the most observations held (the first ``memory`` distinct ones).
+      warp: ``"none"`` (the values, normalised) or ``"rank"`` (their normal scores: module doc).
 
     Examples:
       >>> from jaxnag import errors, predictors
@@ -131,10 +141,13 @@ class GP:
     lengthscales: tuple = (0.1, 0.25, 0.5, 1.0)
     noises: tuple = (0.01, 0.1)
     memory: int = 300
+    warp: str = "none"
 
     def __post_init__(self):
         if self.kernel not in KERNELS:
             raise ConfigError(f"unknown GP kernel {self.kernel!r}; the kernels: {', '.join(KERNELS)}")
+        if self.warp not in WARPS:
+            raise ConfigError(f"unknown GP warp {self.warp!r}; the warps: {', '.join(WARPS)}")
         if not isinstance(self.memory, int) or isinstance(self.memory, bool) or self.memory < 2:
             raise ConfigError(f"the GP's memory must be an int >= 2, got {self.memory!r}")
         for name in ("lengthscales", "noises"):
@@ -216,23 +229,51 @@ class GP:
         return factor * (1.0 - jnp.sum(place, axis=1))[:, None] + place @ rows, logdet + s_logdet
 
     # ------------------------------------------------------------------ prediction
+    def _targets(self, buf: _buffer.Buffer) -> jax.Array:
+        """What the GP models at the held rows ``[memory]`` (0 where unused): the normalised values, or their
+        normal scores."""
+        return _buffer.normalised(buf)[2] if self.warp == "none" else normal_scores(buf.values, buf.used)
+
     def evidence(self, state: GPState) -> jax.Array:
         """The log marginal likelihood of the held values at each grid point ``[G]`` (up to a constant)."""
-        _, _, y = _buffer.normalised(state.buffer)
-        z = jnp.einsum("gij,j->gi", state.inverse, y)
+        z = jnp.einsum("gij,j->gi", state.inverse, self._targets(state.buffer))
         return -0.5 * jnp.sum(z * z, axis=1) - 0.5 * state.logdet
 
     def predict(self, state: GPState, ops: jax.Array, space) -> tuple[jax.Array, jax.Array]:
         """``(mean [m], std [m])`` of the latent fitness of ``ops [m, R]`` (with no data: the prior). Every
         kernel is 1 between an architecture and itself: the prior variance is 1 in normalised units."""
         ops = jnp.asarray(ops, jnp.int32)
-        mu, sd, y = _buffer.normalised(state.buffer)
+        buf = state.buffer
+        mu, sd, _ = _buffer.normalised(buf)
+        y = self._targets(buf)
         best = jnp.argmax(self.evidence(state))
         factor = state.inverse[best]
-        kernel = jax.lax.switch(best, [lambda s=s: self._kernel(state.buffer.ops, ops, s, space) for s, _ in self.grid])
-        v = factor @ (kernel * state.buffer.used[:, None].astype(jnp.float32))  # [n, m]
-        mean = mu + sd * (v.T @ (factor @ y))
-        return mean, sd * jnp.sqrt(jnp.maximum(1.0 - jnp.sum(v * v, axis=0), 1e-9))
+        kernel = jax.lax.switch(best, [lambda s=s: self._kernel(buf.ops, ops, s, space) for s, _ in self.grid])
+        v = factor @ (kernel * buf.used[:, None].astype(jnp.float32))  # [n, m]
+        mean = v.T @ (factor @ y)
+        std = jnp.sqrt(jnp.maximum(1.0 - jnp.sum(v * v, axis=0), 1e-9))
+        return mu + sd * mean, sd * std  # warped: scores in the values' units (module doc)
+
+
+def normal_scores(values: jax.Array, used: jax.Array) -> jax.Array:
+    """The normal scores of the ``used`` ``values [n]`` (0 elsewhere): the i-th smallest of ``k`` becomes
+    ``Phi^-1((i + 1/2) / k)`` (ties share their mean rank), standardised to mean 0 and variance 1.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag.predictors import _gp
+      >>> z = _gp.normal_scores(jnp.array([0.0, 90.0, 91.0, 5.0, 7.0]), jnp.array([True, True, True, True, False]))
+      >>> [round(v, 2) + 0.0 for v in z.tolist()]  # the order is kept, the gaps are not
+      [-1.36, 0.38, 1.36, -0.38, 0.0]
+    """
+    w = used.astype(jnp.float32)
+    k = jnp.maximum(jnp.sum(w), 1.0)
+    below = jnp.sum(w[None, :] * (values[None, :] < values[:, None]).astype(jnp.float32), axis=1)
+    equal = jnp.sum(w[None, :] * (values[None, :] == values[:, None]).astype(jnp.float32), axis=1)
+    z = jax.scipy.special.ndtri((below + 0.5 * equal) / k) * w
+    z = (z - jnp.sum(z) / k) * w  # the mean is 0 without ties, by symmetry
+    sd = jnp.sqrt(jnp.sum(z * z) / k)
+    return z / jnp.where(sd > 0, sd, 1.0)
 
 
 def _matches(a: jax.Array, b: jax.Array) -> jax.Array:
