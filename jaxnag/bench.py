@@ -41,6 +41,9 @@ A grid file::
     # label = "ednag"                       # default: the method's name
     # settings = { budget = 300, query = 10 }  # the wrappers, as on the command line: a query budget,
                                               # the online surrogate (jaxnag.registry.compose)
+    # plain = true                 # with a budget: the method's settings as given, cut at the budget;
+                                   # default: its query-efficient form for the settings not given, as
+                                   # `jaxnag generate --budget` runs (jaxnag.registry.budget_form)
 
 A cell's result depends only on its method, config, task and seed (seed ``s`` runs with
 ``jax.random.key(s)``), not on the devices, the processes or what else shares its call.
@@ -135,7 +138,7 @@ def _custom_entry(path, where: str, b) -> tuple[str, CustomTable]:
     except JaxnagError as e:
         _fail(path, f"{where}.table", str(e))
     return Path(entry.path).stem, entry
-_METHOD = ("name", "label", "settings", "sweep")
+_METHOD = ("name", "label", "settings", "sweep", "plain")
 DEFAULT_CHUNK = 256
 
 
@@ -164,6 +167,34 @@ class MethodEntry:
     context: dict        # context settings (a prior's source, a checkpoint)
     where: str           # the grid field it came from, for errors: methods[i]
     block: int           # index of its [[methods]] block
+    plain: bool = False  # with a budget: the settings as given (not the method's query-efficient form)
+
+    @property
+    def recorded(self) -> dict:
+        """The settings a result line records (and a resumed run must match): config and context settings, and
+        ``plain`` where it is set."""
+        return {**self.settings, **self.context, **({"plain": True} if self.plain else {})}
+
+    def settings_for(self, space) -> dict:
+        """The config settings that run on ``space``: with a ``budget`` (and not ``plain``), the method's
+        query-efficient form filled in for the settings not given (:func:`jaxnag.registry.budget_form`, what
+        ``jaxnag generate --budget`` runs); else :attr:`settings`.
+
+        Examples:
+          >>> import dataclasses
+          >>> from jaxnag import bench, spaces
+          >>> entry = bench.MethodEntry("ednag", "ednag", {"budget": 100, "population": 20}, {}, "methods[0]", 0)
+          >>> s = entry.settings_for(spaces.get("nb201"))
+          >>> s["population"], s["predictor"], s["memory"]  # the population given; the GP form's other settings
+          (20, 'gp_rank', 100)
+          >>> dataclasses.replace(entry, plain=True).settings_for(spaces.get("nb201"))  # as given
+          {'budget': 100, 'population': 20}
+        """
+        if self.plain or "budget" not in self.settings:
+            return self.settings
+        from . import registry
+        return registry.budget_form(self.method, dict(self.settings), set(self.settings), self.settings["budget"],
+                                    space)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -392,6 +423,11 @@ def _method_entries(path, i: int, m) -> list[MethodEntry]:
     label = m.get("label", gen.name)
     if not isinstance(label, str) or not label:
         _fail(path, f"{where}.label", "must be a non-empty string")
+    plain = m.get("plain", False)
+    if not isinstance(plain, bool):
+        _fail(path, f"{where}.plain", f"must be true or false, got {plain!r}")
+    if plain and "budget" not in settings and "budget" not in sweep:
+        _fail(path, f"{where}.plain", "works with a budget (it keeps the method's settings under it)")
     out = []
     for combo in itertools.product(*sweep.values()) if sweep else [()]:
         chosen = dict(zip(sweep, combo))
@@ -399,7 +435,7 @@ def _method_entries(path, i: int, m) -> list[MethodEntry]:
         context = {k: v for k, v in full.items() if k in gen.settings and gen.settings[k].context}
         config = {k: v for k, v in full.items() if k not in context}
         name = label + "".join(f" {k}={v}" for k, v in chosen.items())
-        out.append(MethodEntry(name, gen.name, config, context, where, i))
+        out.append(MethodEntry(name, gen.name, config, context, where, i, plain))
     return out
 
 
@@ -417,22 +453,22 @@ def _accepted(gen) -> list[str]:
     return names
 
 
-def _generator(entry: MethodEntry, objectives):
-    """The entry's generator (:func:`jaxnag.registry.compose`), on a vector fitness where the benchmark has
-    ``objectives`` (:func:`jaxnag.pareto.with_objectives`)."""
+def _generator(entry: MethodEntry, objectives, space):
+    """The entry's generator on ``space`` (:func:`jaxnag.registry.compose`), on a vector fitness where the
+    benchmark has ``objectives`` (:func:`jaxnag.pareto.with_objectives`)."""
     from . import pareto, registry
-    gen = registry.compose(entry.method, entry.settings)
+    gen = registry.compose(entry.method, entry.settings_for(space))
     return gen if objectives is None else pareto.with_objectives(gen)
 
 
 def _config(path, entry: MethodEntry, space, objectives=None):
     from .errors import renamed
-    gen = _generator(entry, objectives)
+    gen = _generator(entry, objectives, space)
     field = f"{entry.where}.settings"
     extra = {} if objectives is None else dict(objectives=objectives)
+    settings = entry.settings_for(space)
     try:
-        return renamed(lambda: gen.config(space, **extra, **entry.settings),
-                       {k: f"{field}.{k}" for k in entry.settings})
+        return renamed(lambda: gen.config(space, **extra, **settings), {k: f"{field}.{k}" for k in settings})
     except JaxnagError as e:
         raise ConfigError(f"{path}: {e}" if str(e).startswith(field) else f"{path}: {field}: {e}") from None
     except TypeError as e:  # a value of the wrong type (a string for a number...)
@@ -587,7 +623,7 @@ class _Results:
         with open(self.fd, "rb", closefd=False) as f:
             data = f.read()
         records, cut = _parse(data, self.path)
-        wanted = {m.label: {**m.settings, **m.context} for m in grid.methods}
+        wanted = {m.label: m.recorded for m in grid.methods}
         method = {m.label: m.method for m in grid.methods}
         from . import tables
         metrics = {(b, d): _hv_metric(grid.objectives[(b, ds[0])]) if isinstance(m, tuple) else
@@ -703,7 +739,7 @@ def _jobs(grid: Grid):
                   tables.load(bench_name, d, data_dir=grid.data_dir, metric=metric) for d in datasets}
         first = loaded[datasets[0]] if several else None
         for entries in blocks.values():
-            gen = _generator(entries[0], first)  # one [[methods]] table: one wrapping
+            gen = _generator(entries[0], first, space)  # one [[methods]] table: one wrapping
             configs = [_config(grid.path, m, space, first) for m in entries]
             by_structure: dict = {}
             for m, c in zip(entries, configs):
@@ -777,7 +813,7 @@ def _records(gen, entries, task_tables, cells, res, seconds, devices, processes)
         opt_fitness, opt_metric = optimum[cells.task[j]]
         several = _several(table)
         out.append(dict(
-            label=entry.label, method=gen.name, settings={**entry.settings, **entry.context},
+            label=entry.label, method=gen.name, settings=entry.recorded,
             benchmark=table.info.benchmark, dataset=table.info.dataset,
             metric=_hv_metric(table) if several else table.info.metric,
             goal="max" if several else table.goal,

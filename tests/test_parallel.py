@@ -18,7 +18,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxnag import bench, ednag, errors, parallel, registry, tables
+from jaxnag import bench, ednag, errors, parallel, registry, spaces, tables
 from jaxnag.cli import main
 
 
@@ -198,6 +198,8 @@ def test_bench_writes_resumes_and_summarises(tmp_path, monkeypatch):
      "labelled 'random'"),
     (lambda g: g.replace("[[methods]]", "[methods]", 1), "not a valid TOML"),
     (lambda g: g.replace("chunk = 3", "chunk = 0"), "chunk"),
+    (lambda g: g.replace('label = "ed"', 'label = "ed"\nplain = true'), "methods[1].plain: works with a budget"),
+    (lambda g: g.replace('name = "random"', 'name = "random"\nplain = 1'), "methods[0].plain: must be true or false"),
 ])
 def test_bad_grid_file_names_the_field(tmp_path, capsys, edit, field):
     grid = tmp_path / "g.toml"
@@ -209,6 +211,27 @@ def test_bad_grid_file_names_the_field(tmp_path, capsys, edit, field):
     err = capsys.readouterr().err
     assert code == 2 and field in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "g.jsonl").exists()
+
+
+def test_a_grid_budget_runs_the_query_efficient_form_unless_plain(tmp_path):
+    """A method with a budget runs what ``jaxnag generate --budget`` runs (EDNAG: the rank-warped GP surrogate;
+    PG-NAG: its prior sized to the space), the settings given kept; ``plain = true`` keeps them as given."""
+    from jaxnag import surrogate
+    grid = tmp_path / "g.toml"
+    grid.write_text(GRID.replace('name = "random"', 'name = "ednag"\nlabel = "form"').replace(
+        "budget = 15", "budget = 40, population = 12") + '[[methods]]\nname = "ednag"\nlabel = "plain"\nplain = true\n'
+        'settings = { budget = 40, population = 12 }\n[[methods]]\nname = "pgnag"\nsettings = { budget = 40 }\n')
+    g = bench.load(grid)
+    space = spaces.get("nasbench_graph")
+    form, _, _, plain, pg = g.methods
+    cfg = bench._config(grid, form, space)
+    assert isinstance(cfg.inner, surrogate.Config) and cfg.inner.predictor.warp == "rank"
+    assert cfg.inner.inner.population == 12 and cfg.budget == 40
+    cfg = bench._config(grid, plain, space)
+    assert not isinstance(cfg.inner, surrogate.Config) and cfg.inner.population == 12
+    assert plain.recorded == {"budget": 40, "population": 12, "plain": True}
+    cfg = bench._config(grid, pg, space)  # 4 players: k = 5 and 20 draws take 40 queries, not half of 40
+    assert (cfg.inner.iterative, cfg.inner.k, cfg.inner.prior_budget) == (True, 1, 16)
 
 
 def test_bench_preflight_refuses_a_context_that_cannot_run(tmp_path, data_dir):
