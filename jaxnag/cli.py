@@ -397,16 +397,23 @@ def _cmd_proxies(args):
 
 def _cmd_train(args):
     # Everything the user typed is checked, and --out probed, before any data is read or compiled
-    check_int("--epochs", args.epochs, lo=1)
-    check_int("--batch-size", args.batch_size, lo=1)
-    for flag, value in (("--channels", args.channels), ("--cells", args.cells)):
+    for flag, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size), ("--channels", args.channels),
+                        ("--cells", args.cells)):
         if value is not None:
             check_int(flag, value, lo=1)
     check_seed("--seed", args.seed)
-    check_range("--lr", args.lr, lo=0.0, lo_open=True)
+    from . import train
+    if args.recipe is None:  # the command's own defaults: short runs
+        args.epochs = 20 if args.epochs is None else args.epochs
+        args.batch_size = 64 if args.batch_size is None else args.batch_size
+        args.lr = 0.1 if args.lr is None else args.lr
+    schedule = renamed(lambda: train.recipe(args.recipe, epochs=args.epochs, batch_size=args.batch_size,
+                                            learning_rate=args.lr),
+                       {"epochs": "--epochs", "batch_size": "--batch-size", "learning_rate": "--lr"})
+    args.epochs, args.batch_size, args.lr = schedule.epochs, schedule.batch_size, schedule.learning_rate
     if args.test is None:
         check_range("--split", args.split, 0.0, 1.0, lo_open=True, hi_open=True)
-    from . import data, outputs, spaces, train
+    from . import data, outputs, spaces
     if args.classes is not None:
         check_int("--classes", args.classes, lo=2, hi=data.MAX_CLASSES)
     if args.space not in train.NETWORKS:
@@ -446,10 +453,9 @@ def _cmd_train(args):
         raise CLIError(f"--batch-size {args.batch_size} is more than the {len(train_data[0])} training images "
                        f"({where})")
     try:
-        run = train.train(ops, train_data, test, epochs=args.epochs, batch_size=args.batch_size,
-                          learning_rate=args.lr, channels=args.channels, cells=args.cells, classes=classes,
+        run = train.train(ops, train_data, test, channels=args.channels, cells=args.cells, classes=classes,
                           seed=args.seed, out=args.out, progress=sys.stderr.isatty(), verbose=True,
-                          space=space.name)
+                          space=space.name, recipe=schedule)
     except JaxnagError as e:  # name the flags the user typed, not the library's arguments
         msg = str(e).replace("(learning_rate=", "(--lr ")
         if msg.startswith("out "):
@@ -875,9 +881,14 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--test", default=None, help="held-out .npz (default: --split of --data)")
     tr.add_argument("--split", type=float, default=0.8, help="fraction of --data to train on when no --test "
                                                                "(strictly between 0 and 1)")
-    tr.add_argument("--epochs", type=int, default=20)
-    tr.add_argument("--batch-size", type=int, default=64)
-    tr.add_argument("--lr", type=float, default=0.1, help="initial learning rate (cosine schedule, SGD Nesterov)")
+    tr.add_argument("--recipe", default=None, choices=["nb201", "nb101", "darts"],
+                    help="a benchmark's published training recipe: optimiser, schedule, augmentations (crop, flip; "
+                         "DARTS: cutout, drop-path, the auxiliary head on 32x32 images); the flags below replace its "
+                         "values [none: SGD Nesterov, cosine, weight decay 5e-4, no augmentation, 20 epochs of 64]")
+    tr.add_argument("--epochs", type=int, default=None, help="[the recipe's, else 20]")
+    tr.add_argument("--batch-size", type=int, default=None, help="[the recipe's, else 64]")
+    tr.add_argument("--lr", type=float, default=None, help="initial learning rate, cosine schedule [the recipe's, "
+                                                           "else 0.1]")
     tr.add_argument("--channels", type=int, default=None, help="the network's channels (default the benchmark's: "
                                                                 "NB201 16, NB101 128, DARTS 36)")
     tr.add_argument("--cells", type=int, default=None, help="cells per stage (NB201, default 5), per stack (NB101, 3) "

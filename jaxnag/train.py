@@ -42,29 +42,115 @@ import numpy as np
 
 from . import outputs
 from .errors import (CheckpointError, ConfigError, DataError, Interrupted, InvalidArchitecture, JaxnagError,
-                     check_int, check_range)
+                     UnknownName, check_int, check_range)
 from .interrupts import StopFlag
 
-__all__ = ["NETWORKS", "Run", "Schedule", "TrainingInterrupted", "check_cell", "fitness", "load", "population", "train"]
+__all__ = ["NETWORKS", "OPTIMIZERS", "RECIPES", "Run", "Schedule", "TrainingInterrupted", "check_cell", "fitness", "load",
+           "population", "recipe", "train"]
 
 CHUNK_SECONDS = 0.5  # a compiled chunk of training steps lasts about this long: Ctrl-C and the bar wait no longer
 ESTIMATE_AFTER = 60.0  # a run estimated longer than this (seconds) says so first (``verbose``)
 
 
 class Schedule(NamedTuple):
-    """Optimisation hyperparameters (NAS-Bench-201's by default).
+    """Optimisation hyperparameters and augmentations: by default NAS-Bench-201's optimiser without augmentation
+    (what :func:`train` ran before recipes); :data:`RECIPES` holds each benchmark's own.
+
+    Attributes:
+      epochs, batch_size, learning_rate: the run's length, minibatch and initial learning rate (cosine decay to 0
+        by step).
+      momentum, weight_decay: the optimiser's momentum and coupled L2 weight decay (added to the gradient).
+      optimizer: ``"sgd"`` (momentum, Nesterov's unless ``nesterov=False``) or ``"rmsprop"`` (TensorFlow 1's, as
+        NAS-Bench-101 trained: decay 0.9, epsilon 1 inside the root, mean squares starting at 1).
+      nesterov: SGD's Nesterov momentum.
+      grad_clip: the gradients' global norm is clipped to this before the optimiser (0: no clipping).
+      crop, flip, cutout: augmentations of each minibatch (:func:`jaxnag.augment.apply`): random crop after this
+        much zero padding, left-right flips, a zeroed square of this side (0 / False: off).
+      auxiliary: weight of the auxiliary head's loss (DARTS networks; 0: no head).
+      drop_path: DARTS's drop-path probability, reached linearly over the epochs (``drop_path * epoch /
+        epochs``, from 0 in the first); 0: none.
 
     Examples:
       >>> from jaxnag import train
-      >>> s = train.Schedule(epochs=12)  # the rest NB201's
-      >>> s.epochs, s.batch_size, s.learning_rate, s.momentum, s.weight_decay
-      (12, 256, 0.1, 0.9, 0.0005)
+      >>> s = train.Schedule(epochs=12)  # the rest NB201's optimiser, no augmentation
+      >>> s.epochs, s.batch_size, s.learning_rate, s.momentum, s.weight_decay, s.crop, s.optimizer
+      (12, 256, 0.1, 0.9, 0.0005, 0, 'sgd')
+      >>> train.RECIPES["darts"].cutout, train.RECIPES["nb101"].optimizer
+      (16, 'rmsprop')
     """
     epochs: int = 200
     batch_size: int = 256
     learning_rate: float = 0.1
     momentum: float = 0.9
     weight_decay: float = 5e-4
+    optimizer: str = "sgd"
+    nesterov: bool = True
+    grad_clip: float = 0.0
+    crop: int = 0
+    flip: bool = False
+    cutout: int = 0
+    auxiliary: float = 0.0
+    drop_path: float = 0.0
+
+
+OPTIMIZERS = ("sgd", "rmsprop")
+
+# each benchmark's published training recipe (CIFAR-10, 32x32 images):
+# - nb201: Dong and Yang 2020, NAS-Bench-201's appendix (SGD Nesterov, cosine, crop 4 + flip);
+# - nb101: Ying et al. 2019, google-research/nasbench lib/config.py and model_builder.py (RMSProp as TensorFlow 1
+#   builds it, learning rate 0.1 x 2 TPU shards, cosine by step, L2 1e-4; lib/cifar.py: crop 4 + flip);
+# - darts: Liu et al. 2019, the evaluation of a found cell (train.py of quark0/darts: SGD 0.025, cosine, weight decay
+#   3e-4, gradient norm 5, cutout 16, drop-path 0.2, auxiliary weight 0.4, batch 96, 600 epochs).
+RECIPES = {
+    "nb201": Schedule(200, 256, 0.1, 0.9, 5e-4, crop=4, flip=True),
+    "nb101": Schedule(108, 256, 0.2, 0.9, 1e-4, optimizer="rmsprop", crop=4, flip=True),
+    "darts": Schedule(600, 96, 0.025, 0.9, 3e-4, nesterov=False, grad_clip=5.0, crop=4, flip=True, cutout=16,
+                      auxiliary=0.4, drop_path=0.2),
+}
+
+
+def recipe(name_or_schedule=None, **overrides) -> Schedule:
+    """The :class:`Schedule` called ``name_or_schedule`` in :data:`RECIPES` (or that schedule itself; None: the
+    default :class:`Schedule`), with the fields in ``overrides`` that are not None replaced, checked.
+
+    Examples:
+      >>> from jaxnag import errors, train
+      >>> s = train.recipe("darts", epochs=5, learning_rate=None)  # None: the recipe's own
+      >>> s.epochs, s.learning_rate, s.drop_path
+      (5, 0.025, 0.2)
+      >>> try:
+      ...     train.recipe("imagenet")
+      ... except errors.UnknownName as e:
+      ...     print(e)
+      unknown recipe 'imagenet'; the recipes: nb201, nb101, darts
+    """
+    if name_or_schedule is None:
+        base = Schedule()
+    elif isinstance(name_or_schedule, Schedule):
+        base = name_or_schedule
+    elif name_or_schedule in RECIPES:
+        base = RECIPES[name_or_schedule]
+    else:
+        raise UnknownName(f"unknown recipe {name_or_schedule!r}; the recipes: {', '.join(RECIPES)}")
+    unknown = set(overrides) - set(Schedule._fields)
+    if unknown:
+        raise ConfigError(f"a schedule has no field {sorted(unknown)[0]!r}; its fields: {', '.join(Schedule._fields)}")
+    s = base._replace(**{k: v for k, v in overrides.items() if v is not None})
+    for name in ("epochs", "batch_size"):
+        check_int(name, getattr(s, name), lo=1)
+    for name in ("crop", "cutout"):
+        check_int(name, getattr(s, name), lo=0)
+    check_range("learning_rate", s.learning_rate, lo=0.0, lo_open=True)
+    check_range("momentum", s.momentum, lo=0.0, hi=1.0, hi_open=True)
+    for name in ("weight_decay", "grad_clip", "auxiliary"):
+        check_range(name, getattr(s, name), lo=0.0)
+    check_range("drop_path", s.drop_path, lo=0.0, hi=1.0, hi_open=True)
+    if s.optimizer not in OPTIMIZERS:
+        raise UnknownName(f"unknown optimizer {s.optimizer!r}; the optimizers: {', '.join(OPTIMIZERS)}")
+    return s
+
+
+_recipe = recipe  # train's keyword shares its name
 
 
 class Run(NamedTuple):
@@ -172,30 +258,47 @@ def _optimizer(schedule: Schedule, steps: int):
     def lr(count):  # cosine decay to 0 (optax's own schedule mixes int and float: not strict-dtype safe)
         done = jnp.minimum(jnp.asarray(count, jnp.float32), total) / total
         return schedule.learning_rate * 0.5 * (1.0 + jnp.cos(jnp.pi * done))
-    return optax.chain(optax.add_decayed_weights(schedule.weight_decay),
-                       optax.sgd(lr, momentum=schedule.momentum, nesterov=True))
+    if schedule.optimizer == "rmsprop":  # TensorFlow 1's RMSPropOptimizer (NAS-Bench-101)
+        opt = optax.rmsprop(lr, decay=0.9, eps=1.0, initial_scale=1.0, eps_in_sqrt=True, momentum=schedule.momentum)
+    else:
+        opt = optax.sgd(lr, momentum=schedule.momentum, nesterov=schedule.nesterov)
+    clip = [optax.clip_by_global_norm(schedule.grad_clip)] if schedule.grad_clip > 0 else []
+    return optax.chain(*clip, optax.add_decayed_weights(schedule.weight_decay), opt)
 
 
-def _step_fn(graphdef, tx, ops=None):
-    """One SGD step ``((params, rest, opt_state), idx, x, y) -> (new carry, (loss, accuracy))`` on the
-    minibatch ``x[idx]``."""
+def _step_fn(graphdef, tx, ops=None, schedule: Schedule | None = None):
+    """One optimiser step ``((params, rest, opt_state), idx, x, y, key, epoch) -> (new carry, (loss, accuracy))``
+    on the minibatch ``x[idx]``, augmented (``key``) and with drop-path (at ``epoch``) as ``schedule`` says."""
     import jax
     import jax.numpy as jnp
     import optax
     from flax import nnx
 
+    from . import augment
     from .models import nb201
+    s = Schedule() if schedule is None else schedule
+    ce = lambda logits, yb: optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()  # noqa: E731
 
-    def loss_fn(params, rest, xb, yb):
+    def loss_fn(params, rest, xb, yb, key, epoch):
         net = nb201.merge(graphdef, params, rest)
         net.train()
-        logits = net(xb) if ops is None else net(xb, ops)
-        loss = optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
+        if s.auxiliary > 0 or s.drop_path > 0:  # a DARTS network (train checks it)
+            drop = (key, s.drop_path * epoch / s.epochs) if s.drop_path > 0 else None
+            logits, aux = net.train_logits(xb, drop)
+            loss = ce(logits, yb) + (s.auxiliary * ce(aux, yb) if aux is not None else 0.0)
+        else:
+            logits = net(xb) if ops is None else net(xb, ops)
+            loss = ce(logits, yb)
         return loss, (nnx.state(net, nnx.BatchStat), jnp.mean(jnp.argmax(logits, -1) == yb))
 
-    def step(carry, idx, x, y):
+    def step(carry, idx, x, y, key=None, epoch=0):
         params, rest, opt_state = carry
-        (loss, (stats, acc)), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, rest, x[idx], y[idx])
+        xb = x[idx]
+        if key is not None:
+            k_aug, key = jax.random.split(key)
+            xb = augment.apply(k_aug, xb, crop=s.crop, flip=s.flip, cutout=s.cutout)
+        epoch = jnp.asarray(epoch, jnp.float32)
+        (loss, (stats, acc)), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, rest, xb, y[idx], key, epoch)
         updates, opt_state = tx.update(grads, opt_state, params)
         rest = nnx.merge_state(rest, stats)
         return (optax.apply_updates(params, updates), rest, opt_state), (loss, acc)
@@ -222,18 +325,19 @@ def _epoch_fn(graphdef, tx, batch_size: int, n: int, ops=None):
     return epoch
 
 
-def _chunk_fn(graphdef, tx):
+def _chunk_fn(graphdef, tx, schedule: Schedule | None = None):
     """Steps ``start..stop-1`` of an epoch (dynamic bounds: one compiled program for every chunk length):
-    ``(params, rest, opt_state, losses, accs, x, y, order, start, stop) -> (params, rest, opt_state, losses,
-    accs)``, each step's loss and accuracy written at its index. The same steps in the same order as
-    :func:`_epoch_fn`'s scan."""
+    ``(params, rest, opt_state, losses, accs, x, y, order, start, stop, key, epoch) -> (params, rest, opt_state,
+    losses, accs)``, each step's loss and accuracy written at its index, step ``i`` augmented from
+    ``fold_in(key, i)``. The same steps in the same order as :func:`_epoch_fn`'s scan."""
     import jax
-    step = _step_fn(graphdef, tx)
+    step = _step_fn(graphdef, tx, schedule=schedule)
 
-    def chunk(params, rest, opt_state, losses, accs, x, y, order, start, stop):
+    def chunk(params, rest, opt_state, losses, accs, x, y, order, start, stop, key, epoch):
         def body(i, c):
             params, rest, opt_state, losses, accs = c
-            (params, rest, opt_state), (loss, acc) = step((params, rest, opt_state), order[i], x, y)
+            (params, rest, opt_state), (loss, acc) = step((params, rest, opt_state), order[i], x, y,
+                                                          jax.random.fold_in(key, i), epoch)
             return params, rest, opt_state, losses.at[i].set(loss), accs.at[i].set(acc)
         return jax.lax.fori_loop(start, stop, body, (params, rest, opt_state, losses, accs))
     return chunk
@@ -294,16 +398,22 @@ def _evaluate_fn(graphdef, batch_size: int, ops=None):
     return evaluate
 
 
-def train(ops, train_data, test_data=None, *, epochs: int = 200, batch_size: int = 256,
-          learning_rate: float = 0.1, momentum: float = 0.9, weight_decay: float = 5e-4, channels: int | None = None,
-          cells: int | None = None, classes: int | None = None, seed: int = 0, out=None, progress: bool = False,
-          verbose: bool = False, space: str = "nb201") -> Run:
+def train(ops, train_data, test_data=None, *, epochs: int | None = None, batch_size: int | None = None,
+          learning_rate: float | None = None, momentum: float | None = None, weight_decay: float | None = None,
+          channels: int | None = None, cells: int | None = None, classes: int | None = None, seed: int = 0, out=None,
+          progress: bool = False, verbose: bool = False, space: str = "nb201", recipe: str | Schedule | None = None
+          ) -> Run:
     """Train the network of ``ops`` (an encoding or arch string of ``space``: ``nb201``, ``nb101`` or ``darts``) on
     ``train_data = (x, y)``.
 
     ``channels`` and ``cells`` size the network, each model's own (default the benchmark's): NB201 ``C`` and cells
-    per stage (16, 5), NB101 stem channels and cells per stack (128, 3), DARTS ``C`` and cells in all (36, 20; no
-    auxiliary head, no drop-path: the optimiser is the one below for every space).
+    per stage (16, 5), NB101 stem channels and cells per stack (128, 3), DARTS ``C`` and cells in all (36, 20).
+
+    ``recipe`` picks the optimiser, schedule and augmentations: a name of :data:`RECIPES` (``"nb201"``, ``"nb101"``,
+    ``"darts"``: each benchmark's published recipe; DARTS's adds the auxiliary head, which needs 32x32 images, and
+    drop-path) or a :class:`Schedule`; None (the default) is :class:`Schedule`'s defaults, NAS-Bench-201's
+    optimiser without augmentation. ``epochs``, ``batch_size``, ``learning_rate``, ``momentum`` and
+    ``weight_decay`` replace the recipe's where given.
 
     Metrics per epoch (train loss and accuracy, test accuracy when ``test_data`` is given, seconds)
     go to ``Run.history``; with ``out`` (a new or empty folder, checked first), the final weights go to
@@ -345,14 +455,17 @@ def train(ops, train_data, test_data=None, *, epochs: int = 200, batch_size: int
     space = getattr(space, "name", space)
     channels, cells = c0 if channels is None else channels, n0 if cells is None else cells
     cell = check_cell(ops, space=space)
-    for name, v in (("epochs", epochs), ("batch_size", batch_size), ("channels", channels), ("cells", cells)):
+    schedule = _recipe(recipe, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, momentum=momentum,
+                       weight_decay=weight_decay)
+    epochs, batch_size, learning_rate = schedule.epochs, schedule.batch_size, schedule.learning_rate
+    if (schedule.auxiliary > 0 or schedule.drop_path > 0) and space != "darts":
+        raise ConfigError(f"the auxiliary head and drop-path are DARTS networks' ({space} has neither): set "
+                          "auxiliary and drop_path to 0 in the schedule")
+    for name, v in (("channels", channels), ("cells", cells)):
         check_int(name, v, lo=1)
     check_int("seed", seed, lo=0, hi=2**32 - 1)
     if classes is not None:
         check_int("classes", classes, lo=2, hi=MAX_CLASSES)
-    check_range("learning_rate", learning_rate, lo=0.0, lo_open=True)
-    check_range("momentum", momentum, lo=0.0, hi=1.0, hi_open=True)
-    check_range("weight_decay", weight_decay, lo=0.0)
     if out is not None:
         out = Path(out)
         if out.is_dir() and any((out / f).exists() for f in ("checkpoint", "metrics.json")):
@@ -379,8 +492,11 @@ def train(ops, train_data, test_data=None, *, epochs: int = 200, batch_size: int
     if min(x.shape[1:3]) < 4:
         raise DataError(f"training data: images must be at least 4x4 pixels (the network halves them twice), got "
                         f"{x.shape[1]}x{x.shape[2]}")
-    schedule = Schedule(epochs, batch_size, learning_rate, momentum, weight_decay)
-    size = {"channels": channels, cells_key: cells, "classes": classes, "in_channels": x.shape[-1]}
+    if schedule.auxiliary > 0 and x.shape[1:3] != (32, 32):
+        raise DataError(f"training data: DARTS's auxiliary head reads the 8x8 maps of 32x32 images, got "
+                        f"{x.shape[1]}x{x.shape[2]}: train without it (a Schedule with auxiliary=0)")
+    size = {"channels": channels, cells_key: cells, "classes": classes, "in_channels": x.shape[-1],
+            **({"auxiliary": True} if schedule.auxiliary > 0 else {})}
     net = model.Network(cell, **size, rngs=nnx.Rngs(seed))
     graphdef, params, rest = nnx.split(net, nnx.Param, ...)
     steps = len(x) // batch_size
@@ -389,6 +505,7 @@ def train(ops, train_data, test_data=None, *, epochs: int = 200, batch_size: int
     xd, yd = jnp.asarray(x), jnp.asarray(y)
     td = None if test is None else (jnp.asarray(test[0]), jnp.asarray(test[1]))
     key = jax.random.key(seed)
+    k_aug = jax.random.fold_in(key, 1 << 30)  # augmentation and drop-path: apart from the epochs' orders
     i32 = lambda v: jnp.asarray(v, jnp.int32)  # noqa: E731
     zeros = jnp.zeros(steps, jnp.float32)
     # (state, epoch, step): one variable, assigned once per chunk, so a Ctrl-C between two statements
@@ -409,7 +526,8 @@ def train(ops, train_data, test_data=None, *, epochs: int = 200, batch_size: int
         try:
             order0 = jnp.zeros((steps, batch_size), jnp.int32)
             jobs = [(_order_fn(len(x), batch_size), (key,)),
-                    (_chunk_fn(graphdef, tx), (*now[0], xd, yd, order0, i32(0), i32(1))),
+                    (_chunk_fn(graphdef, tx, schedule), (*now[0], xd, yd, order0, i32(0), i32(1), key,
+                                                         jnp.float32(0))),
                     (_summary, (zeros, zeros))]
             if td is not None:
                 jobs.append((_evaluate_fn(graphdef, batch_size), (params, rest, *td)))
@@ -429,7 +547,8 @@ def train(ops, train_data, test_data=None, *, epochs: int = 200, batch_size: int
                         stop.check()
                         n = 1 if per_step is None else int(max(1, min(steps - s, CHUNK_SECONDS / per_step)))
                         tc = time.perf_counter()
-                        state = jax.block_until_ready(chunk(*now[0], xd, yd, order, i32(s), i32(s + n)))
+                        state = jax.block_until_ready(chunk(*now[0], xd, yd, order, i32(s), i32(s + n),
+                                                            jax.random.fold_in(k_aug, e), jnp.float32(e)))
                         now = (state, e, s + n)
                         dt = (time.perf_counter() - tc) / n
                         if per_step is None and verbose:

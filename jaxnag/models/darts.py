@@ -39,7 +39,7 @@ from .layers import (BN, INIT, _head_flops, conv_general_dilated, count, flop_co
                      tap)
 
 __all__ = ["MIXED_SIZE", "NASLIB_NB301", "SIZE", "AuxiliaryHead", "Cell", "MixedCell", "MixedEdge", "MixedNetwork",
-           "Network", "count", "flops", "param_count"]
+           "Network", "count", "drop_path", "flops", "param_count"]
 
 SIZE = dict(channels=36, layers=20, classes=10, auxiliary=False, affine=True)  # DARTS's CIFAR-10 evaluation network
 # NASLib's NAS-Bench-301 network (32 channels, 8 cells, the ops' batch norms without scale and shift)
@@ -125,6 +125,22 @@ def _op(name: str, c: int, stride: int, affine: bool, rngs):
     return None  # pooling: no parameters
 
 
+def drop_path(key: jax.Array, y: jax.Array, probability) -> jax.Array:
+    """``y [B, ...]`` with each image's entry zeroed with ``probability`` and the others divided by
+    ``1 - probability`` (the expectation kept); ``probability`` may be traced (DARTS grows it over the epochs).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxnag.models import darts
+      >>> y = darts.drop_path(jax.random.key(0), jnp.ones((1000, 2, 2, 3)), 0.2)
+      >>> sorted(set(jnp.round(y, 4).ravel().tolist())), round(float(jnp.mean(y)), 1)  # 0 or 1 / 0.8; mean 1
+      ([0.0, 1.25], 1.0)
+    """
+    keep = 1.0 - jnp.asarray(probability, y.dtype)
+    mask = jax.random.bernoulli(key, keep, (y.shape[0],) + (1,) * (y.ndim - 1))
+    return jnp.where(mask, y / jnp.maximum(keep, 1e-6), jnp.zeros((), y.dtype))
+
+
 class Cell(nnx.Module):
     """One DARTS cell of ``channels`` per node from the previous two cells' outputs (``c_prev_prev``, ``c_prev``
     channels); ``pairs`` is the genotype's 8 ``(op, input)``; outputs ``4 * channels``: ``[B, H, W, 4 C]`` (``H / 2``,
@@ -153,7 +169,10 @@ class Cell(nnx.Module):
         self.ops = nnx.List([_op(op, channels, 2 if reduction and src < 2 else 1, affine, rngs)
                              for op, src in self.pairs])
 
-    def __call__(self, s0, s1):
+    def __call__(self, s0, s1, drop=None):
+        """The cell's output; ``drop = (key, probability)`` applies drop-path in training (DARTS's recipe): each
+        edge's output but an identity's is zeroed per image with that probability, the rest scaled by
+        ``1 / (1 - probability)``."""
         states = [self.pre0(s0), self.pre1(s1)]
         for node in range(4):
             total = None
@@ -167,6 +186,8 @@ class Cell(nnx.Module):
                     y = h
                 else:
                     y = self.ops[k](h)
+                if drop is not None and not (name == "skip_connect" and stride == 1):
+                    y = drop_path(jax.random.fold_in(drop[0], k), y, drop[1])
                 total = y if total is None else total + y
             states.append(total)
         return jnp.concatenate(states[2:], axis=-1)
@@ -304,6 +325,27 @@ class Network(nnx.Module):
         if self.aux_head is None:
             raise ConfigError("this network has no auxiliary head: build it with auxiliary=True")
         return self.aux_head(self._run(x)[1])
+
+    def train_logits(self, x, drop=None):
+        """``(logits, auxiliary logits or None)`` of one training pass, both heads from one run of the cells;
+        ``drop = (key, probability)``: drop-path in every cell (:meth:`Cell.__call__`).
+
+        Examples:
+          >>> import jax, jax.numpy as jnp
+          >>> from flax import nnx
+          >>> from jaxnag.models import darts
+          >>> from jaxnag.spaces.darts import DARTS_V2
+          >>> net = darts.Network(DARTS_V2, channels=2, layers=3, classes=5, auxiliary=True, rngs=nnx.Rngs(0))
+          >>> logits, aux = net.train_logits(jnp.ones((2, 32, 32, 3)), drop=(jax.random.key(0), 0.2))
+          >>> logits.shape, aux.shape
+          ((2, 5), (2, 5))
+        """
+        cells = {id(c): i for i, c in enumerate(self.cells)}
+        run = (lambda cell, s0, s1: cell(s0, s1)) if drop is None else (
+            lambda cell, s0, s1: cell(s0, s1, (jax.random.fold_in(drop[0], cells[id(cell)]), drop[1])))
+        out, aux = _forward(self, x, run)
+        logits = tap("linear", self.classifier(jnp.mean(out, axis=(1, 2))), 1.0, self.classifier)
+        return logits, None if self.aux_head is None else self.aux_head(aux)
 
 
 # ----------------------------------------------------------------------------- every op on every edge
