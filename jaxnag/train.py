@@ -100,7 +100,8 @@ OPTIMIZERS = ("sgd", "rmsprop")
 # - nb101: Ying et al. 2019, google-research/nasbench lib/config.py and model_builder.py (RMSProp as TensorFlow 1
 #   builds it, learning rate 0.1 x 2 TPU shards, cosine by step, L2 1e-4; lib/cifar.py: crop 4 + flip);
 # - darts: Liu et al. 2019, the evaluation of a found cell (train.py of quark0/darts: SGD 0.025, cosine, weight decay
-#   3e-4, gradient norm 5, cutout 16, drop-path 0.2, auxiliary weight 0.4, batch 96, 600 epochs).
+#   3e-4, gradient norm 5, cutout 16, drop-path 0.2, auxiliary weight 0.4, batch 96, 600 epochs; its cosine steps
+#   once per epoch, ours per step).
 RECIPES = {
     "nb201": Schedule(200, 256, 0.1, 0.9, 5e-4, crop=4, flip=True),
     "nb101": Schedule(108, 256, 0.2, 0.9, 1e-4, optimizer="rmsprop", crop=4, flip=True),
