@@ -411,6 +411,9 @@ def _cmd_train(args):
                                             learning_rate=args.lr),
                        {"epochs": "--epochs", "batch_size": "--batch-size", "learning_rate": "--lr"})
     args.epochs, args.batch_size, args.lr = schedule.epochs, schedule.batch_size, schedule.learning_rate
+    if (schedule.auxiliary > 0 or schedule.drop_path > 0) and args.space != "darts":
+        raise CLIError(f"--recipe {args.recipe} trains DARTS networks (an auxiliary head, drop-path); --space is "
+                       f"{args.space}: give --space darts, or another --recipe")
     if args.test is None:
         check_range("--split", args.split, 0.0, 1.0, lo_open=True, hi_open=True)
     from . import data, outputs, spaces

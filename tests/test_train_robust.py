@@ -201,6 +201,8 @@ def test_test_images_must_match(tmp_path, dataset, capsys):
     (["--lr", "-1"], ["--lr"]),
     (["--channels", "0"], ["--channels"]),
     (["--seed", "-1"], ["--seed"]),
+    (["--recipe", "darts", "--lr", "0"], ["--lr"]),
+    (["--recipe", "darts"], ["--recipe darts trains DARTS networks (an auxiliary head, drop-path); --space is nb201"]),
 ])
 def test_errors_name_the_flag(tmp_path, dataset, capsys, extra, words):
     line = one_line(*run_cli(["train", "--arch", CELL, "--data", dataset, "--out", str(tmp_path / "r")] + extra,
