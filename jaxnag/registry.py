@@ -126,13 +126,16 @@ def pgnag_budgeted(space, budget: int) -> dict:
 
     Examples:
       >>> from jaxnag import registry, spaces
-      >>> f = lambda s, b: {k: v for k, v in registry.pgnag_budgeted(spaces.get(s), b).items() if k in ("k", "prior_budget")}
+      >>> def f(name, budget):
+      ...     form = registry.pgnag_budgeted(spaces.get(name), budget)
+      ...     return {k: form[k] for k in ("k", "prior_budget")}
       >>> f("nb201", 300), f("nb201", 20), f("darts", 100)  # 6 and 28 components
       ({'k': 5, 'prior_budget': 20}, {'k': 1, 'prior_budget': 4}, {'k': 1, 'prior_budget': 20})
     """
     from .pgnag import Config
     form, half = dict(PGNAG_BUDGETED), int(budget) // 2
-    spend = lambda: Config(k=form["k"], prior_budget=form["prior_budget"], prior_method="loo").init_queries(space)  # noqa: E731
+    def spend():
+        return Config(k=form["k"], prior_budget=form["prior_budget"], prior_method="loo").init_queries(space)
     while form["k"] > 1 and spend() > half:
         form["k"] -= 1
     if spend() > half:  # the coalitions of the top-1 and as many draws as fit (one at least)

@@ -45,8 +45,8 @@ from .errors import (CheckpointError, ConfigError, DataError, Interrupted, Inval
                      UnknownName, check_int, check_range)
 from .interrupts import StopFlag
 
-__all__ = ["NETWORKS", "OPTIMIZERS", "RECIPES", "Run", "Schedule", "TrainingInterrupted", "check_cell", "fitness", "load",
-           "population", "recipe", "train"]
+__all__ = ["NETWORKS", "OPTIMIZERS", "RECIPES", "Run", "Schedule", "TrainingInterrupted", "check_cell", "fitness",
+           "load", "population", "recipe", "train"]
 
 CHUNK_SECONDS = 0.5  # a compiled chunk of training steps lasts about this long: Ctrl-C and the bar wait no longer
 ESTIMATE_AFTER = 60.0  # a run estimated longer than this (seconds) says so first (``verbose``)

@@ -335,9 +335,10 @@ class Network(nnx.Module):
           >>> from flax import nnx
           >>> from jaxnag.models import darts
           >>> from jaxnag.spaces.darts import DARTS_V2
-          >>> net = darts.Network(DARTS_V2, channels=2, layers=3, classes=5, auxiliary=True, rngs=nnx.Rngs(0))
-          >>> logits, aux = net.train_logits(jnp.ones((2, 32, 32, 3)), drop=(jax.random.key(0), 0.2))
-          >>> logits.shape, aux.shape
+          >>> make = lambda: darts.Network(DARTS_V2, channels=2, layers=3, classes=5, auxiliary=True, rngs=nnx.Rngs(0))
+          >>> key = jax.random.key(0)
+          >>> logits, aux = jax.eval_shape(lambda x: make().train_logits(x, drop=(key, 0.2)), jnp.ones((2, 32, 32, 3)))
+          >>> logits.shape, aux.shape  # shapes only
           ((2, 5), (2, 5))
         """
         cells = {id(c): i for i, c in enumerate(self.cells)}
