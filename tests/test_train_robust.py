@@ -325,7 +325,7 @@ def test_ctrl_c_mid_epoch_saves_and_says_where(tmp_path, dataset, capsys, monkey
         order_of, chunk, *rest = real(jobs, stop)
 
         def counted(*a):
-            calls.append(int(a[-1]) - int(a[-2]))
+            calls.append(int(a[-3]) - int(a[-4]))  # (..., start, stop, key, epoch)
             out = chunk(*a)
             if len(calls) == 5:
                 signal.raise_signal(signal.SIGINT)  # Ctrl-C while the 5th chunk runs
