@@ -403,15 +403,12 @@ def _cmd_train(args):
             check_int(flag, value, lo=1)
     check_seed("--seed", args.seed)
     from . import train
-    if args.recipe is None:  # the command's own defaults: short runs
-        args.epochs = 20 if args.epochs is None else args.epochs
-        args.batch_size = 64 if args.batch_size is None else args.batch_size
-        args.lr = 0.1 if args.lr is None else args.lr
-    schedule = renamed(lambda: train.recipe(args.recipe, epochs=args.epochs, batch_size=args.batch_size,
+    base = args.recipe or train.Schedule(epochs=20, batch_size=64)  # no recipe: the command's short runs
+    schedule = renamed(lambda: train.recipe(base, epochs=args.epochs, batch_size=args.batch_size,
                                             learning_rate=args.lr),
                        {"epochs": "--epochs", "batch_size": "--batch-size", "learning_rate": "--lr"})
     args.epochs, args.batch_size, args.lr = schedule.epochs, schedule.batch_size, schedule.learning_rate
-    if (schedule.auxiliary > 0 or schedule.drop_path > 0) and args.space != "darts":
+    if schedule.darts_only and args.space != "darts":
         raise CLIError(f"--recipe {args.recipe} trains DARTS networks (an auxiliary head, drop-path); --space is "
                        f"{args.space}: give --space darts, or another --recipe")
     if args.test is None:

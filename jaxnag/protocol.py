@@ -304,7 +304,8 @@ class Generator:
         if missing:
             raise TypeError(f"Generator {name!r} needs {', '.join(missing)}")
         given = {k: v for k, v in dict(described, description=description, settings=settings).items() if v is not None}
-        about = dataclasses.replace(about or About(), **{k: dict(v) if k in ("settings", "small", "budgeted") and not callable(v) else v
+        copied = ("settings", "small", "budgeted")  # dicts copied; a budgeted form may be a function
+        about = dataclasses.replace(about or About(), **{k: dict(v) if k in copied and not callable(v) else v
                                                          for k, v in given.items()})
         for k, v in dict(name=name, config_type=config_type, config=config, init=init, ask=ask, tell=tell,
                          generate=generate, done=done, context=tuple(context), init_on_target=init_on_target,

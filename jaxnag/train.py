@@ -92,6 +92,17 @@ class Schedule(NamedTuple):
     auxiliary: float = 0.0
     drop_path: float = 0.0
 
+    @property
+    def darts_only(self) -> bool:
+        """Whether it needs a DARTS network (an auxiliary head or drop-path).
+
+        Examples:
+          >>> from jaxnag import train
+          >>> train.RECIPES["darts"].darts_only, train.RECIPES["nb101"].darts_only
+          (True, False)
+        """
+        return self.auxiliary > 0 or self.drop_path > 0
+
 
 OPTIMIZERS = ("sgd", "rmsprop")
 
@@ -283,7 +294,7 @@ def _step_fn(graphdef, tx, ops=None, schedule: Schedule | None = None):
     def loss_fn(params, rest, xb, yb, key, epoch):
         net = nb201.merge(graphdef, params, rest)
         net.train()
-        if s.auxiliary > 0 or s.drop_path > 0:  # a DARTS network (train checks it)
+        if s.darts_only:  # a DARTS network (train checks it)
             drop = (key, s.drop_path * epoch / s.epochs) if s.drop_path > 0 else None
             logits, aux = net.train_logits(xb, drop)
             loss = ce(logits, yb) + (s.auxiliary * ce(aux, yb) if aux is not None else 0.0)
@@ -459,7 +470,7 @@ def train(ops, train_data, test_data=None, *, epochs: int | None = None, batch_s
     schedule = _recipe(recipe, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, momentum=momentum,
                        weight_decay=weight_decay)
     epochs, batch_size, learning_rate = schedule.epochs, schedule.batch_size, schedule.learning_rate
-    if (schedule.auxiliary > 0 or schedule.drop_path > 0) and space != "darts":
+    if schedule.darts_only and space != "darts":
         raise ConfigError(f"the auxiliary head and drop-path are DARTS networks' ({space} has neither): set "
                           "auxiliary and drop_path to 0 in the schedule")
     for name, v in (("channels", channels), ("cells", cells)):

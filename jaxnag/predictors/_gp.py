@@ -234,9 +234,11 @@ class GP:
         normal scores."""
         return _buffer.normalised(buf)[2] if self.warp == "none" else normal_scores(buf.values, buf.used)
 
-    def evidence(self, state: GPState) -> jax.Array:
-        """The log marginal likelihood of the held values at each grid point ``[G]`` (up to a constant)."""
-        z = jnp.einsum("gij,j->gi", state.inverse, self._targets(state.buffer))
+    def evidence(self, state: GPState, targets=None) -> jax.Array:
+        """The log marginal likelihood of the held values at each grid point ``[G]`` (up to a constant);
+        ``targets``: what the GP models at the held rows, if already computed."""
+        y = self._targets(state.buffer) if targets is None else targets
+        z = jnp.einsum("gij,j->gi", state.inverse, y)
         return -0.5 * jnp.sum(z * z, axis=1) - 0.5 * state.logdet
 
     def predict(self, state: GPState, ops: jax.Array, space) -> tuple[jax.Array, jax.Array]:
@@ -244,9 +246,10 @@ class GP:
         kernel is 1 between an architecture and itself: the prior variance is 1 in normalised units."""
         ops = jnp.asarray(ops, jnp.int32)
         buf = state.buffer
-        mu, sd, _ = _buffer.normalised(buf)
-        y = self._targets(buf)
-        best = jnp.argmax(self.evidence(state))
+        mu, sd, y = _buffer.normalised(buf)
+        if self.warp != "none":
+            y = self._targets(buf)
+        best = jnp.argmax(self.evidence(state, y))
         factor = state.inverse[best]
         kernel = jax.lax.switch(best, [lambda s=s: self._kernel(buf.ops, ops, s, space) for s, _ in self.grid])
         v = factor @ (kernel * buf.used[:, None].astype(jnp.float32))  # [n, m]
