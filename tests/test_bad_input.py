@@ -309,7 +309,7 @@ def test_enough_cases():
 
 
 # --------------------------------------------------------------------------- random bytes
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(blob=st.binary(min_size=0, max_size=4096))
 def test_random_bytes_as_table_never_traceback(capsys, tmp_path, blob):
     path = tmp_path / "t.npz"

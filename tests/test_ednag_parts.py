@@ -190,10 +190,10 @@ def test_pairwise_and_sorting_paths_agree(monkeypatch, seed):
         return (shaping.descending_position(f), selection._elites(f, 3),
                 selection.select(jax.random.key(seed), x, f, n, 0.25, 0.25), *queries.mark(seen, ranks, valid))
 
-    small = run()
+    small = jax.jit(run)()  # one program per path (op by op, each operation compiled alone: 3x the time)
     for mod in (shaping, selection, queries):
         monkeypatch.setattr(mod, "PAIRWISE_MAX", 1)
-    large = run()
+    large = jax.jit(run)()
     for a, b in zip(small, large):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     # And against a plain-Python count of the new valid ranks.
