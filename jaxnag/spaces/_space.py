@@ -498,7 +498,7 @@ class SearchSpace:
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 0 <= n <= len(valid):
             raise ConfigError(f"cannot draw {n!r} distinct architectures: {self.name} has {len(valid)} "
                               f"(the budget must be an integer in [1, {len(valid)}])")
-        return self.unrank(jax.random.choice(key, jnp.asarray(valid), (n,), replace=False))
+        return self.unrank(jnp.asarray(valid)[distinct_indices(key, len(valid), n)])
 
     def _draw_unique(self, key: jax.Array, n: int) -> jax.Array:
         """:meth:`sample_unique` on a space too large to list: ``n`` draws of :meth:`random` per round, the
@@ -522,6 +522,28 @@ class SearchSpace:
 
     def __repr__(self) -> str:
         return f"SearchSpace({self.name!r}, slots={self.num_slots}, choices={self.num_choices})"
+
+
+def distinct_indices(key: jax.Array, m: int, n: int) -> jax.Array:
+    """``n`` distinct indices of ``range(m)`` drawn uniformly without replacement, in random order: int32 ``[n]``.
+
+    The ``n`` largest of ``m`` random keys, each 29 random bits written as a positive normal float32 (whose
+    order is the bits' order), through XLA's float top-k: about 100x faster on CPU than
+    ``jax.random.choice(..., replace=False)``, which sorts a whole permutation twice (50 of 15,625 for 100 seeds:
+    7 ms against 730 ms). Two keys tie with probability about ``m^2 / 2^30`` per draw, and a tie changes
+    the draw only where it falls at the cut (then the lower index is taken).
+
+    Examples:
+      >>> import jax
+      >>> from jaxnag.spaces._space import distinct_indices
+      >>> idx = jax.jit(lambda k: distinct_indices(k, 10, 10))(jax.random.key(0))  # all of them: a permutation
+      >>> sorted(idx.tolist())
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+    """
+    from .. import rng
+    bits = rng.bits(key, (m,)) >> np.uint32(3)  # 29 bits
+    keys = jax.lax.bitcast_convert_type(bits + np.uint32(1 << 23), jnp.float32)  # exponents 1..64: no subnormal
+    return jax.lax.top_k(keys, n)[1].astype(jnp.int32)
 
 
 _RULE_TABLE_MAX = 1 << 20  # spaces up to this size check host rows by a lookup in the rule's table
