@@ -217,20 +217,39 @@ def with_objectives(gen: Generator) -> Generator:
         told = values if gen.takes_vectors else _scalar(state.front, values, ok)
         inner = gen.tell(state.inner, told, space, config.inner)
         held, new = archive_lib.insert(state.archive, ops, values[:, 0], space, admit=evaluated)  # failed: a query
-        # each new query enters the front in row order, and the hypervolume after it is written at its number: a
-        # loop over the new queries only (a round of repeats costs nothing here)
-        order = jnp.nonzero(new, size=new.shape[0], fill_value=new.shape[0])[0]
-        done = jnp.maximum(state.archive.queries, 0)
+        # each new query enters the front in row order, and the hypervolume after it is written at its number. Only
+        # the new queries that can change the front go through the loop: a query covered (dominated or equalled) by
+        # the front held before this round or by an earlier new query leaves it as it is (dominance is transitive),
+        # exact while the front has room for every new query (no row is dropped for room); a front that could
+        # fill up takes every new query through the loop.
+        n = ops.shape[0]
+        order = jnp.nonzero(new, size=n, fill_value=n)[0]
         count = jnp.sum(new).astype(jnp.int32)
+        position = jnp.arange(n)
+        vals = values[jnp.minimum(order, n - 1)]
+        live = ok[jnp.minimum(order, n - 1)] & (position < count)
+        geq = lambda a, b: jnp.all(a[None, :, :] >= b[:, None, :], axis=-1)  # noqa: E731  [row of b, row of a]
+        covered = (jnp.any(state.front.mask[None, :] & geq(state.front.values, vals), axis=1)
+                   | jnp.any(live[None, :] & (position[None, :] < position[:, None]) & geq(vals, vals), axis=1))
+        room = state.front.size + count <= config.capacity
+        candidates = live & (~covered | ~room)
+        which = jnp.nonzero(candidates, size=n, fill_value=n)[0]  # positions among the new queries
+        steps = jnp.sum(candidates).astype(jnp.int32)
+        done = jnp.maximum(state.archive.queries, 0)
 
         def enter(c):
-            front, trace, _, k = c
-            row = order[k]
+            front, hvs, k = c
+            row = order[which[k]]
             front = insert_one(front, ops[row], values[row], ok[row])
             hv = _hv(front.values, front.mask, state.ideal, state.nadir, presorted=True)
-            return front, trace.at[done + k].set(hv, mode="drop"), hv, k + 1
-        front, trace, hv, _ = jax.lax.while_loop(lambda c: c[3] < count, enter,
-                                                 (state.front, state.hv_trace, state.hv, jnp.int32(0)))
+            return front, hvs.at[k].set(hv), k + 1
+        front, hvs, _ = jax.lax.while_loop(lambda c: c[2] < steps, enter,
+                                           (state.front, jnp.zeros(n, jnp.float32), jnp.int32(0)))
+        # every new query's entry: the hypervolume after the last loop step at or before it
+        last = jnp.sum(which[None, :] <= position[:, None], axis=1) - 1
+        after = jnp.where(last >= 0, hvs[jnp.maximum(last, 0)], state.hv)
+        trace = state.hv_trace.at[jnp.where(position < count, done + position, config.trace)].set(after, mode="drop")
+        hv = jnp.where(steps > 0, hvs[jnp.maximum(steps - 1, 0)], state.hv)
         return State(inner, held, front, trace, hv, state.ideal, state.nadir, ops, state.rounds + 1)
 
     def done(state, config):
