@@ -184,8 +184,7 @@ def test_sample_unique():
 def test_distinct_draws_are_uniform_without_replacement():
     """3 of 6, 60,000 times in one call: every row distinct, each index in half the draws and first in a
     sixth (binomial standard errors 0.002 and 0.0015: the bounds are 4 of them)."""
-    from jaxnag.spaces._space import distinct_indices
-    idx = np.asarray(jax.jit(jax.vmap(lambda k: distinct_indices(k, 6, 3)))(jax.random.split(jax.random.key(1),
+    idx = np.asarray(jax.jit(jax.vmap(lambda k: spaces.distinct_indices(k, 6, 3)))(jax.random.split(jax.random.key(1),
                                                                                           60_000)))
     assert idx.min() >= 0 and idx.max() <= 5 and all(len(set(r)) == 3 for r in idx[:2000])
     np.testing.assert_allclose(np.bincount(idx.ravel(), minlength=6) / 60_000, 0.5, atol=0.008)

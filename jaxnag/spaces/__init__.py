@@ -14,6 +14,7 @@ from ..errors import InvalidArchitecture as InvalidArchitecture
 from ..errors import ConfigError, UnknownName
 from ._build import categorical as categorical
 from ._space import SearchSpace as SearchSpace
+from ._space import distinct_indices as distinct_indices
 from . import darts as _darts
 from . import nasbench_graph as _nbg
 from . import nb101 as _nb101
@@ -117,4 +118,4 @@ def get(name: str | SearchSpace) -> SearchSpace:
     return _INSTANCES[key]
 
 
-__all__ = ["InvalidArchitecture", "SearchSpace", "categorical", "get", "names", "register"]
+__all__ = ["InvalidArchitecture", "SearchSpace", "categorical", "distinct_indices", "get", "names", "register"]

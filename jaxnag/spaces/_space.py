@@ -535,8 +535,8 @@ def distinct_indices(key: jax.Array, m: int, n: int) -> jax.Array:
 
     Examples:
       >>> import jax
-      >>> from jaxnag.spaces._space import distinct_indices
-      >>> idx = jax.jit(lambda k: distinct_indices(k, 10, 10))(jax.random.key(0))  # all of them: a permutation
+      >>> from jaxnag import spaces
+      >>> idx = jax.jit(lambda k: spaces.distinct_indices(k, 10, 10))(jax.random.key(0))  # all of them: a permutation
       >>> sorted(idx.tolist())
       [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
     """
