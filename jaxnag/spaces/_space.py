@@ -528,10 +528,10 @@ def distinct_indices(key: jax.Array, m: int, n: int) -> jax.Array:
     """``n`` distinct indices of ``range(m)`` drawn uniformly without replacement, in random order: int32 ``[n]``.
 
     The ``n`` largest of ``m`` random keys, each 29 random bits written as a positive normal float32 (whose
-    order is the bits' order), through XLA's float top-k: about 100x faster on CPU than
-    ``jax.random.choice(..., replace=False)``, which sorts a whole permutation twice (50 of 15,625 for 100 seeds:
-    7 ms against 730 ms). Two keys tie with probability about ``m^2 / 2^30`` per draw, and a tie changes
-    the draw only where it falls at the cut (then the lower index is taken).
+    order is the bits' order), through XLA's float top-k: 7-157x faster on CPU than
+    ``jax.random.choice(..., replace=False)``, which sorts a whole permutation twice (docs/draws.md). A draw has
+    about ``m^2 / 2^30`` pairs of equal keys, and one changes the draw only where it falls at the cut (then the
+    lower index is taken).
 
     Examples:
       >>> import jax
@@ -539,8 +539,15 @@ def distinct_indices(key: jax.Array, m: int, n: int) -> jax.Array:
       >>> idx = jax.jit(lambda k: spaces.distinct_indices(k, 10, 10))(jax.random.key(0))  # all of them: a permutation
       >>> sorted(idx.tolist())
       [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+      >>> try:
+      ...     spaces.distinct_indices(jax.random.key(0), 5, 6)
+      ... except ValueError as e:
+      ...     print(e)
+      n must be an integer in [0, 5], got 6
     """
     from .. import rng
+    check_int("m", m, lo=1, hi=(1 << 32) - 1)
+    check_int("n", n, lo=0, hi=m)
     bits = rng.bits(key, (m,)) >> np.uint32(3)  # 29 bits
     keys = jax.lax.bitcast_convert_type(bits + np.uint32(1 << 23), jnp.float32)  # exponents 1..64: no subnormal
     return jax.lax.top_k(keys, n)[1].astype(jnp.int32)
