@@ -19,8 +19,8 @@ Examples:
   >>> import jax.numpy as jnp
   >>> from flax import nnx
   >>> from jaxnag.nn.score_net import ScoreNet, SMALL, nb201_graph
-  >>> net = ScoreNet(SMALL, nb201_graph(), rngs=nnx.Rngs(0))
-  >>> net(jnp.zeros((2, 8, 7)), jnp.ones(2)).shape
+  >>> net = nnx.eval_shape(lambda: ScoreNet(SMALL, nb201_graph(), rngs=nnx.Rngs(0)))  # shapes only
+  >>> nnx.eval_shape(lambda m: m(jnp.zeros((2, 8, 7)), jnp.ones(2)), net).shape
   (2, 8, 7)
 """
 
