@@ -52,3 +52,19 @@ def printed_rows(log, key: tuple, having: tuple = ()) -> dict:
             r = ast.literal_eval(line)
             rows[tuple(r[k] for k in key)] = dict(r, reused=True)
     return rows
+
+
+def alternating(calls: dict, repeats: int) -> dict:
+    """Median seconds of each ``name: (fn, args)``, one call of each in turn per repeat, so that a change
+    in the machine's load falls on all of them alike (the ratios). Compile the calls first."""
+    import time
+
+    import jax
+    import numpy as np
+    out = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, (fn, args) in calls.items():
+            t0 = time.perf_counter()
+            jax.block_until_ready(fn(*args))
+            out[name].append(time.perf_counter() - t0)
+    return {name: float(np.median(v)) for name, v in out.items()}

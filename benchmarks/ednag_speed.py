@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import describe  # noqa: E402
+from _machine import alternating, describe  # noqa: E402
 
 from jaxnag import ednag, queries, schedules, shaping, tables  # noqa: E402
 from jaxnag.ednag import denoise  # noqa: E402
@@ -49,18 +49,6 @@ def timed(fn, *args, repeats):
         jax.block_until_ready(fn(*args))
         out.append(time.perf_counter() - t0)
     return float(np.median(out)), float(np.min(out))
-
-
-def alternating(calls: dict, repeats: int) -> dict:
-    """Median seconds of each ``name: (fn, args)``, one call of each in turn per repeat, so that a change
-    in the machine's load falls on all of them alike (the peers' ratios)."""
-    out = {name: [] for name in calls}
-    for _ in range(repeats):
-        for name, (fn, args) in calls.items():
-            t0 = time.perf_counter()
-            jax.block_until_ready(fn(*args))
-            out[name].append(time.perf_counter() - t0)
-    return {name: float(np.median(v)) for name, v in out.items()}
 
 
 def denoise_only(key, table, space, n, steps):

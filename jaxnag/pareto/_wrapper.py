@@ -226,8 +226,8 @@ def with_objectives(gen: Generator) -> Generator:
         order = jnp.nonzero(new, size=n, fill_value=n)[0]
         count = jnp.sum(new).astype(jnp.int32)
         position = jnp.arange(n)
-        vals = values[jnp.minimum(order, n - 1)]
-        live = ok[jnp.minimum(order, n - 1)] & (position < count)
+        rows = jnp.minimum(order, n - 1)  # the new queries' rows (the padding clamped to a real one, not live)
+        vals, live = values[rows], ok[rows] & (position < count)
         geq = lambda a, b: jnp.all(a[None, :, :] >= b[:, None, :], axis=-1)  # noqa: E731  [row of b, row of a]
         covered = (jnp.any(state.front.mask[None, :] & geq(state.front.values, vals), axis=1)
                    | jnp.any(live[None, :] & (position[None, :] < position[:, None]) & geq(vals, vals), axis=1))
