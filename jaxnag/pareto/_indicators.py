@@ -2,7 +2,7 @@
 
 Objectives are maximised. The hypervolume is the volume dominated by the set and bounded below by
 ``reference`` (a point worse than the interesting ones in every objective): exact for 1 to 3
-objectives (a sweep over sorted points, ``O(n log n)`` for 2 and ``O(n^2 log n)`` for 3), a Monte Carlo
+objectives (a sweep over sorted points, ``O(n log n)`` for 2 and ``O(n^2)`` for 3), a Monte Carlo
 estimate above (:func:`hypervolume_mc`). EvoXBench's scale is :func:`normalise` between the exact
 front's nadir (-> 0, the reference) and ideal (-> 1) points.
 
@@ -75,15 +75,25 @@ def _area(g, presorted=False):
 
 
 def _volume3(g, presorted=False):
-    """Volume dominated by gains ``g [n, 3]``: slabs between consecutive ``z``, each the area of the points at
-    least that high; one sort by ``x`` serves every slab (``O(n^2)`` after two sorts)."""
+    """Volume dominated by gains ``g [n, 3]``, swept down ``z``: each point adds its ``z`` times the area its
+    ``(x, y)`` box adds to the points above it. Over the rows in ``x`` order, interval ``i`` is
+    ``(x[i+1], x[i]]``, and ``top[i]`` the highest ``y`` swept so far among rows ``<= i``: the point at
+    row ``r`` adds ``sum(width[i] * max(y - top[i], 0) for i >= r)``, then raises ``top[r:]`` to its ``y``.
+    ``O(n)`` per point, ``O(n^2)`` in all, no prefix maximum (XLA computes one in ``O(n^2)`` on CPU)."""
     if not presorted:
         g = g[jnp.argsort(-g[:, 0])]
-    z_desc = -jnp.sort(-g[:, 2])
-    depth = z_desc - jnp.concatenate([z_desc[1:], jnp.zeros(1, g.dtype)])
-    tall = g[None, :, 2] >= z_desc[:, None]  # [slab, point]: the point reaches the slab
-    areas = jax.vmap(lambda m: _staircase(g[:, 0], jnp.where(m, g[:, 1], 0.0)))(tall)
-    return jnp.sum(areas * depth)
+    x, y, z = g[:, 0], g[:, 1], g[:, 2]  # rows left out are at the origin: wherever they sit, they add nothing
+    width = x - jnp.concatenate([x[1:], jnp.zeros(1, x.dtype)])
+    down = jnp.argsort(-z)
+    rows = jnp.arange(g.shape[0])
+
+    def sweep(t, carry):
+        top, volume = carry
+        r = down[t]
+        below = rows >= r
+        area = jnp.sum(jnp.where(below, width * jnp.maximum(y[r] - top, 0.0), 0.0))
+        return jnp.maximum(top, jnp.where(below, y[r], 0.0)), volume + z[r] * area
+    return jax.lax.fori_loop(0, jnp.sum(z > 0), sweep, (jnp.zeros_like(y), jnp.zeros((), g.dtype)))[1]
 
 
 def hypervolume(values, reference, valid=None, *, samples: int = 100_000, key=None,
