@@ -220,8 +220,8 @@ def with_objectives(gen: Generator) -> Generator:
         # each new query enters the front in row order, and the hypervolume after it is written at its number. Only
         # the new queries that can change the front go through the loop: a query covered (dominated or equalled) by
         # the front held before this round or by an earlier new query leaves it as it is (dominance is transitive),
-        # exact while the front has room for every new query (no row is dropped for room); a front that could
-        # fill up takes every new query through the loop.
+        # exact while the front has room for every query not covered (only those can enter, so no row is dropped
+        # for room); a front that could fill up takes every new query through the loop.
         n = ops.shape[0]
         order = jnp.nonzero(new, size=n, fill_value=n)[0]
         count = jnp.sum(new).astype(jnp.int32)
@@ -231,7 +231,7 @@ def with_objectives(gen: Generator) -> Generator:
         geq = lambda a, b: jnp.all(a[None, :, :] >= b[:, None, :], axis=-1)  # noqa: E731  [row of b, row of a]
         covered = (jnp.any(state.front.mask[None, :] & geq(state.front.values, vals), axis=1)
                    | jnp.any(live[None, :] & (position[None, :] < position[:, None]) & geq(vals, vals), axis=1))
-        room = state.front.size + count <= config.capacity
+        room = state.front.size + jnp.sum(live & ~covered) <= config.capacity
         candidates = live & (~covered | ~room)
         which = jnp.nonzero(candidates, size=n, fill_value=n)[0]  # positions among the new queries
         steps = jnp.sum(candidates).astype(jnp.int32)
