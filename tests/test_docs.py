@@ -22,7 +22,8 @@ def _modules():
 
 
 SLOW = {"own_space", "many_runs", "bench_grid", "proxies_and_training", "diffusionnag_guided", "pareto",
-        "predictors", "graph_spaces"}  # 10-60 s each
+        "predictors", "graph_spaces",  # 10-60 s each
+        "ask_tell_budget", "pgnag_prior", "ednag_step_by_step"}  # 4-6 s each: the default run keeps first_run
 
 
 @pytest.mark.parametrize("script", [pytest.param(p, marks=[pytest.mark.slow] if p.stem in SLOW else [])

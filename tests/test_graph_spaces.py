@@ -276,7 +276,7 @@ def test_synflow_of_a_concrete_network_is_the_unnormalised_value(make):
 
 
 @pytest.mark.parametrize("space_name, sampler", [
-    ("darts", "direct"),
+    pytest.param("darts", "direct", marks=pytest.mark.slow),  # about 6 s of compilation
     pytest.param("nb101", "diffusion", marks=pytest.mark.slow),
 ])
 def test_pgnag_generates_valid_cells_on_graph_spaces(space_name, sampler):
