@@ -101,7 +101,9 @@ def hypervolume(values, reference, valid=None, *, samples: int = 100_000, key=No
     """Hypervolume of the usable rows of ``values [n, M]`` over ``reference [M]``: exact for ``M <= 3``,
     else :func:`hypervolume_mc` with ``samples`` points (``key`` default ``jax.random.key(0)``).
     ``presorted``: the usable rows are in descending order of the first objective (a :class:`Front`'s),
-    which saves a sort (two objectives: one pass). Returns a float32 scalar.
+    which saves a sort (two objectives: one pass). Returns a float32 scalar. Three objectives sweep a loop over
+    the rows that count: forward mode (``jax.jvp``) differentiates it, reverse mode (``jax.grad``) only outside
+    ``jit``.
 
     Examples:
       >>> import jax, jax.numpy as jnp
