@@ -165,7 +165,6 @@ def test_hypervolume_trace_is_the_front_after_every_new_query(name, capacity, se
     np.testing.assert_array_equal(np.asarray(state.hv_trace), np.asarray(want, np.float32))
     np.testing.assert_array_equal(np.asarray(state.front.values), np.asarray(front.values))
     np.testing.assert_array_equal(np.asarray(state.front.ops), np.asarray(front.ops))
-    np.testing.assert_array_equal(np.asarray(state.front.values), np.asarray(front.values))
     assert bool(state.front.truncated) == bool(front.truncated) and (capacity > 4 or bool(front.truncated))
 
 

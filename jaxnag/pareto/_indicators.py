@@ -78,7 +78,7 @@ def _volume3(g, presorted=False):
     """Volume dominated by gains ``g [n, 3]``, swept down ``z``: each point adds its ``z`` times the area its
     ``(x, y)`` box adds to the points above it. Over the rows in ``x`` order, interval ``i`` is
     ``(x[i+1], x[i]]``, and ``top[i]`` the highest ``y`` swept so far among rows ``<= i``: the point at
-    row ``r`` adds ``sum(width[i] * max(y - top[i], 0) for i >= r)``, then raises ``top[r:]`` to its ``y``.
+    row ``r`` raises ``top[r:]`` to its ``y`` and adds ``sum(width * (raised - top))``.
     ``O(n)`` per point, ``O(n^2)`` in all, no prefix maximum (XLA computes one in ``O(n^2)`` on CPU)."""
     if not presorted:
         g = g[jnp.argsort(-g[:, 0])]
@@ -90,9 +90,8 @@ def _volume3(g, presorted=False):
     def sweep(t, carry):
         top, volume = carry
         r = down[t]
-        below = rows >= r
-        area = jnp.sum(jnp.where(below, width * jnp.maximum(y[r] - top, 0.0), 0.0))
-        return jnp.maximum(top, jnp.where(below, y[r], 0.0)), volume + z[r] * area
+        raised = jnp.where(rows >= r, jnp.maximum(top, y[r]), top)
+        return raised, volume + z[r] * jnp.sum(width * (raised - top))
     return jax.lax.fori_loop(0, jnp.sum(z > 0), sweep, (jnp.zeros_like(y), jnp.zeros((), g.dtype)))[1]
 
 
