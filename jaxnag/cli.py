@@ -1085,7 +1085,11 @@ def main(argv=None) -> int:
 def _entry() -> None:
     """The console entry point (``jaxnag``, ``python -m jaxnag.cli``): :func:`main`, then exit with its code.
     After an interrupt (130) the process ends at once (``os._exit``, streams flushed first): a thread still
-    compiling or saving must not keep it alive, nor crash it in interpreter teardown."""
+    compiling or saving must not keep it alive, nor crash it in interpreter teardown. A Ctrl-C that Python
+    drops during start-up (raised in a garbage-collection callback) is raised again
+    (:func:`jaxnag.interrupts.install`)."""
+    from .interrupts import install
+    install()
     try:
         code = main()
     except KeyboardInterrupt:  # a Ctrl-C outside main's own handling (e.g. a second one while it returns)

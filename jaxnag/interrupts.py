@@ -6,6 +6,11 @@ can leave a process unable to save, hang it, or crash it at exit. Every long loo
 flag that the loop reads between steps (:meth:`StopFlag.check` raises ``KeyboardInterrupt`` there, at a
 safe point); a second Ctrl-C raises at once.
 
+Outside such a loop Ctrl-C raises ``KeyboardInterrupt`` wherever Python is, and Python drops one raised
+inside a garbage-collection callback or a ``__del__`` ("Exception ignored in ..."; JAX registers such a
+callback): a process could then run a long job to its end after Ctrl-C. :func:`install` (the CLI calls it
+first) raises such a Ctrl-C again where it can propagate.
+
 Examples:
   >>> from jaxnag.interrupts import StopFlag
   >>> with StopFlag() as stop:
@@ -21,7 +26,52 @@ import signal
 import sys
 import threading
 
-__all__ = ["StopFlag"]
+__all__ = ["StopFlag", "install"]
+
+_AGAIN_AFTER = 0.02  # seconds: a dropped Ctrl-C comes again this long after (the hook has returned by then)
+
+
+def install() -> None:
+    """Raise a ``KeyboardInterrupt`` that Python drops (one raised inside a garbage-collection callback or a
+    ``__del__``, where it can only be reported) again: a new SIGINT to the main thread a moment later, from a
+    helper thread (the handler must not run inside the hook, where it would be dropped too). The default
+    handler raises it where it propagates, :class:`StopFlag`'s records it; one dropped again comes again.
+    Other unraisable errors go to the previous ``sys.unraisablehook``. Idempotent; the CLI calls it before
+    importing JAX.
+
+    Examples:
+      >>> import sys, time
+      >>> from jaxnag.interrupts import install
+      >>> before = sys.unraisablehook
+      >>> install()
+      >>> class Finaliser:
+      ...     def __del__(self):
+      ...         raise KeyboardInterrupt  # a Ctrl-C landing in a finaliser: Python cannot raise it there
+      >>> try:
+      ...     obj = Finaliser()
+      ...     del obj  # dropped by Python, raised again by install()'s hook
+      ...     time.sleep(10)
+      ... except KeyboardInterrupt:
+      ...     print("stopped")
+      stopped
+      >>> sys.unraisablehook = before
+    """
+    previous = sys.unraisablehook
+    if getattr(previous, "_jaxnag_interrupts", False):
+        return
+
+    def hook(unraisable):
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            previous(unraisable)
+            return
+        again = threading.Timer(_AGAIN_AFTER, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT))
+        again.daemon = True  # never what keeps a finished process alive
+        try:
+            again.start()
+        except RuntimeError:  # interpreter shutdown: no new threads, and nothing left to stop
+            pass
+    hook._jaxnag_interrupts = True
+    sys.unraisablehook = hook
 
 
 class StopFlag:

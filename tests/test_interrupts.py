@@ -1,0 +1,68 @@
+"""Ctrl-C handling shared by the long commands (jaxnag.interrupts)."""
+
+import gc
+import signal
+import sys
+import time
+
+import pytest
+
+from jaxnag import interrupts
+
+
+@pytest.fixture
+def hooked(monkeypatch):
+    monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)  # install() wraps it; given back after
+    interrupts.install()
+    interrupts.install()  # idempotent: one hook, not two
+
+
+def _drop_in_gc_callback(wait=True):
+    """A KeyboardInterrupt raised inside a garbage-collection callback, as a SIGINT arriving while JAX's
+    callback runs does: Python can only report it ("Exception ignored in ...")."""
+    fired = []
+
+    def on_collect(phase, info):
+        if not fired:
+            fired.append(phase)
+            raise KeyboardInterrupt
+    gc.callbacks.append(on_collect)
+    try:
+        gc.collect()
+        time.sleep(10 if wait else 0)  # where the Ctrl-C raised again surfaces (a sleep returns early for a signal)
+    finally:
+        gc.callbacks.remove(on_collect)
+    assert fired
+
+
+def test_a_dropped_ctrl_c_is_raised_again(hooked):
+    """Without install(), this Ctrl-C was lost: a CI run of `jaxnag train` then trained on for minutes."""
+    t = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        _drop_in_gc_callback()
+    assert time.perf_counter() - t < 9  # raised from the sleep, not after it
+
+
+def test_inside_a_stop_flag_it_stops_the_loop(hooked):
+    with interrupts.StopFlag(message=None) as stop:
+        _drop_in_gc_callback(wait=False)
+        deadline = time.perf_counter() + 10
+        while not stop.raised and time.perf_counter() < deadline:  # StopFlag's handler records it: no raise
+            time.sleep(0.01)
+        assert stop.raised
+        with pytest.raises(KeyboardInterrupt):
+            stop.check()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_other_unraisable_errors_still_reach_the_previous_hook(monkeypatch):
+    seen = []
+    monkeypatch.setattr(sys, "unraisablehook", seen.append)
+    interrupts.install()
+
+    class Broken:
+        def __del__(self):
+            raise ValueError("boom")
+    obj = Broken()
+    del obj
+    assert [type(u.exc_value) for u in seen] == [ValueError]
