@@ -40,9 +40,9 @@ def install() -> None:
     importing JAX.
 
     Examples:
-      >>> import sys, time
+      >>> import signal, sys, time
       >>> from jaxnag.interrupts import install
-      >>> before = sys.unraisablehook
+      >>> saved = sys.unraisablehook, signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C raises
       >>> install()
       >>> class Finaliser:
       ...     def __del__(self):
@@ -54,7 +54,7 @@ def install() -> None:
       ... except KeyboardInterrupt:
       ...     print("stopped")
       stopped
-      >>> sys.unraisablehook = before
+      >>> sys.unraisablehook, _ = saved[0], signal.signal(signal.SIGINT, saved[1])
     """
     previous = sys.unraisablehook
     if getattr(previous, "_jaxnag_interrupts", False):

@@ -13,8 +13,10 @@ from jaxnag import interrupts
 @pytest.fixture
 def hooked(monkeypatch):
     monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)  # install() wraps it; given back after
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C raises (xdist's workers ignore it)
     interrupts.install()
-    interrupts.install()  # idempotent: one hook, not two
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 def _drop_in_gc_callback(wait=True):
@@ -52,13 +54,16 @@ def test_inside_a_stop_flag_it_stops_the_loop(hooked):
         assert stop.raised
         with pytest.raises(KeyboardInterrupt):
             stop.check()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # StopFlag gave the handler back
 
 
 def test_other_unraisable_errors_still_reach_the_previous_hook(monkeypatch):
     seen = []
     monkeypatch.setattr(sys, "unraisablehook", seen.append)
     interrupts.install()
+    hook = sys.unraisablehook
+    interrupts.install()
+    assert sys.unraisablehook is hook  # idempotent: one hook, not a chain
 
     class Broken:
         def __del__(self):
