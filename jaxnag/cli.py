@@ -22,6 +22,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -60,10 +61,14 @@ class _Parser(argparse.ArgumentParser):
 
 def _keys(seed: int, n: int | None = None):
     """``jax.random.key(seed)``, or the runs' keys ``jax.random.split(jax.random.key(seed), n)``, made by one
-    compiled program (made eagerly, they compile two or three)."""
+    compiled program (made eagerly, they compile two or three), compiled once per ``n`` in a process."""
+    return _key_maker(n)(np.uint32(seed))  # the same keys for every seed up to SEED_MAX (tested)
+
+
+@functools.cache
+def _key_maker(n: int | None):
     import jax
-    make = (lambda s: jax.random.key(s)) if n is None else (lambda s: jax.random.split(jax.random.key(s), n))
-    return jax.jit(make)(np.uint32(seed))  # the same keys for every seed up to SEED_MAX (tested)
+    return jax.jit((lambda s: jax.random.key(s)) if n is None else (lambda s: jax.random.split(jax.random.key(s), n)))
 
 
 def _version() -> str:
