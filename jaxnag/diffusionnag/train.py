@@ -373,6 +373,9 @@ def _abstract(tree):
 
 
 def _fresh_tree(space, config: ScoreTrainConfig, k_init):
+    # the network and the optimizer's state do not depend on the schedule of steps, logs and saves: a run
+    # resumed for more iterations shares these compilations
+    config = dataclasses.replace(config, iterations=1, log_every=1, ckpt_every=1, keep=1)
     rest, tree = _fresh_arrays(space, config, k_init)
     return _graphdef(space, config), rest, tree
 
