@@ -22,6 +22,7 @@ Examples:
 
 from __future__ import annotations
 
+import _thread
 import signal
 import sys
 import threading
@@ -29,6 +30,15 @@ import threading
 __all__ = ["StopFlag", "install"]
 
 _AGAIN_AFTER = 0.02  # seconds: a dropped Ctrl-C comes again this long after (the hook has returned by then)
+
+
+def _interrupt_main() -> None:
+    """A SIGINT to the main thread: it also ends a blocking call there (a sleep, a wait), as a real Ctrl-C
+    does; where POSIX threads' signals are missing (Windows), Python's simulated one."""
+    if hasattr(signal, "pthread_kill"):
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+    else:
+        _thread.interrupt_main()
 
 
 def install() -> None:
@@ -64,7 +74,7 @@ def install() -> None:
         if not isinstance(unraisable.exc_value, KeyboardInterrupt):
             previous(unraisable)
             return
-        again = threading.Timer(_AGAIN_AFTER, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT))
+        again = threading.Timer(_AGAIN_AFTER, _interrupt_main)
         again.daemon = True  # never what keeps a finished process alive
         try:
             again.start()

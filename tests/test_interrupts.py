@@ -45,7 +45,10 @@ def test_a_dropped_ctrl_c_is_raised_again(hooked):
     assert time.perf_counter() - t < 9  # raised from the sleep, not after it
 
 
-def test_inside_a_stop_flag_it_stops_the_loop(hooked):
+@pytest.mark.parametrize("posix", [True, False], ids=["pthread_kill", "no pthread_kill (Windows)"])
+def test_inside_a_stop_flag_it_stops_the_loop(hooked, posix, monkeypatch):
+    if not posix:
+        monkeypatch.delattr(signal, "pthread_kill", raising=False)
     with interrupts.StopFlag(message=None) as stop:
         _drop_in_gc_callback(wait=False)
         deadline = time.perf_counter() + 10
