@@ -102,6 +102,11 @@ class Config:
         are scored on its mean by ``prior_method`` (:func:`predicted_shapley`).
       sharpness: the iterative variant's rescored prior uses ``temperature``, or by default the
         score matrix's standard deviation divided by this (scale-free; > 1 concentrates the prior).
+      op_map: the transfer's op correspondence where the source's and the target's op names differ: target
+        op name -> source op name (a dict or pairs; others match by name, :mod:`jaxnag.prior.mapping`).
+      map_by: how the transfer carries the prior: ``"slot"`` (each slot to the same slot: the same cell graph)
+        or ``"op"`` (each op's mean over the source's slots, on every target slot: any cell graphs, NB201 ->
+        DARTS). Between different cell graphs the top architectures do not carry: use ``sampler="direct"``.
       denoiser_seed: None (default): each run trains its own denoiser from its key. An int: the denoiser
         trains from ``jax.random.key(denoiser_seed)``, so runs whose training data are the same (the transfer
         protocol: the source's top-k) train the same denoiser, and seeds vmapped in one call train it once
@@ -140,6 +145,8 @@ class Config:
     sharpness: float = 1.0
     denoiser_seed: int | None = None
     predictor: object = None
+    op_map: tuple[tuple[str, str], ...] = ()
+    map_by: str = "slot"
 
     def init_queries(self, space) -> int:
         """The most unique target queries :func:`init_on_target` can make: every distinct architecture of
@@ -180,6 +187,15 @@ class Config:
             if not all(callable(getattr(self.predictor, m, None)) for m in ("init", "update", "predict")):
                 raise ConfigError("predictor must be a jaxnag.predictors model (init, update, predict), got "
                                   f"{type(self.predictor).__name__}")
+        try:
+            pairs = tuple(sorted(dict(self.op_map).items()))
+        except (TypeError, ValueError):
+            pairs = None
+        if pairs is None or not all(isinstance(a, str) and isinstance(b, str) for a, b in pairs):
+            raise ConfigError(f"op_map must map target op names to source op names (a dict of str), got {self.op_map!r}")
+        object.__setattr__(self, "op_map", pairs)  # hashable and in one order: a static field
+        if self.map_by not in prior_lib.mapping.MAP_BY:
+            raise UnknownName(f"unknown map_by {self.map_by!r}; available: {', '.join(prior_lib.mapping.MAP_BY)}")
         if not isinstance(self.train, DenoiserTrainConfig):
             raise ConfigError(f"train must be a discrete.train.DenoiserTrainConfig, got {type(self.train).__name__}")
 
@@ -337,8 +353,12 @@ def _init(key: jax.Array, space, config: Config, source, proto: str) -> State:
                               config.eps, config.permutations, None, 0.0, config.fallback, reserve=capacity)
     base = {"shapley": scoring.prior, "frequency": scoring.frequency,
             "uniform": prior_lib.uniform_prior(src)}[config.prior]
-    p = base if src is space else prior_lib.map_prior(base, src, space, config.eps)
-    train_ops, kept = prior_lib.mapping.map_ops(scoring.top_ops, src, space)
+    op_map = dict(config.op_map) or None
+    p = base if src is space else prior_lib.map_prior(base, src, space, config.eps, op_map, config.map_by)
+    if src is not space and config.sampler == "diffusion" and not prior_lib.mapping.same_graph(src, space):
+        raise ConfigError(f"the denoiser learns from the source's top architectures, and {src.name}'s do not carry to "
+                          f"{space.name} (another cell graph): use sampler='direct' (samples the transferred prior)")
+    train_ops, kept = prior_lib.mapping.map_ops(scoring.top_ops, src, space, op_map)
     if config.sampler == "diffusion":
         model, losses = train.train_state(k_train, train_ops, kept.astype(jnp.float32), p, space, config.train)
     else:
@@ -689,8 +709,8 @@ def report(key: jax.Array, source, target, config: Config = Config()) -> Report:
       >>> try:  # a transfer (another task as the source) from 2 slots to 3
       ...     pgnag.report(jax.random.key(0), chain(2), chain(3), pgnag.Config(k=2, samples=4, sampler="direct"))
       ... except errors.ConfigError as e:
-      ...     print(e)
-      cannot map chain2 onto chain3: the cell graphs differ
+      ...     print(str(e).split(" (")[0])  # it goes on: "(map_by='op' carries each op's mean over the source's slots)"
+      cannot map chain2 onto chain3 slot by slot: the cell graphs differ
     """
     proto = protocol(source, target, config)
     res = _generate(key, target, target.info.space, config, None if proto != "transfer" else source)

@@ -115,6 +115,44 @@ def test_op_mapping_nb201_to_tnb101():
         prior.mapping.op_index_map(src, spaces.get("nasbench_graph"))
 
 
+def test_op_mapping_across_cell_graphs_and_vocabularies():
+    """NB201 (6 edges, 5 ops) -> DARTS (28 slots, 8 ops): each op's mean over NB201's slots on every DARTS slot,
+    through a declared op map; architectures do not carry; a transfer without any shared op is refused."""
+    src, dst = spaces.get("nb201"), spaces.get("darts")
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.ones(5), size=6).astype(np.float32)  # none, skip, conv1x1, conv3x3, avg_pool per edge
+    op_map = {"sep_conv_3x3": "nor_conv_3x3", "dil_conv_3x3": "nor_conv_3x3"}
+    with pytest.raises(errors.ConfigError, match="slot by slot: the cell graphs differ.*map_by='op'"):
+        prior.map_prior(p, src, dst, op_map=op_map)  # the default carries slot to slot
+    with pytest.raises(errors.UnknownName, match="unknown map_by 'ops'; available: slot, op"):
+        prior.map_prior(p, src, dst, op_map=op_map, map_by="ops")
+    q = np.asarray(prior.map_prior(p, src, dst, eps=0.0, op_map=op_map, map_by="op"))
+    mean = p.mean(0)
+    want = np.array([mean[0], 0, mean[4], mean[1], mean[3], 0, mean[3], 0])  # darts.choices order
+    np.testing.assert_allclose(q, np.tile(want / want.sum(), (28, 1)), rtol=1e-5)
+    assert np.all(np.asarray(prior.map_prior(p, src, dst, eps=0.1, op_map=op_map, map_by="op")) > 0)  # all keep mass
+    score = rng.normal(size=(6, 5)).astype(np.float32)
+    got = np.asarray(prior.map_scores(score, src, dst, op_map, map_by="op"))
+    means = score.mean(0)
+    np.testing.assert_allclose(got[5], [means[0], min(means[[0, 4, 1, 3]]), means[4], means[1], means[3],
+                                        min(means[[0, 4, 1, 3]]), means[3], min(means[[0, 4, 1, 3]])], rtol=1e-5)
+    ops, kept = prior.mapping.map_ops(np.zeros((3, 6), np.int32), src, dst, op_map)
+    assert ops.shape == (3, 28) and not bool(kept.any())
+    # the same cell graph with a declared map: TNB101 has no avg_pool; take skip's mass for it
+    back = prior.mapping.op_index_map(spaces.get("tnb101_micro"), src, {"avg_pool_3x3": "skip_connect"})
+    assert back[0].tolist() == [0, 1, 2, 3, 1]
+    mapped, kept = prior.mapping.map_ops(np.array([[1, 1, 1, 1, 1, 1]]), spaces.get("tnb101_micro"), src,
+                                         {"avg_pool_3x3": "skip_connect"})
+    assert mapped.tolist() == [[1] * 6] and kept.tolist() == [True]  # skip goes to skip, the first it maps to
+    with pytest.raises(errors.ConfigError, match="op_map names 'conv9', not an op of darts"):
+        prior.map_prior(p, src, dst, op_map={"conv9": "nor_conv_3x3"}, map_by="op")
+    with pytest.raises(errors.ConfigError, match="to 'sep_conv_3x3', not an op of nb201"):
+        prior.map_prior(p, src, dst, op_map={"sep_conv_3x3": "sep_conv_3x3"}, map_by="op")
+    mine = spaces.categorical("mine", ("zero", "conv", "pool"), edges=[(0, 1), (0, 2), (1, 2)], remove="zero")
+    with pytest.raises(errors.ConfigError, match="no op of mine has a counterpart in darts.*declare op_map"):
+        prior.map_prior(np.full((28, 8), 1 / 8, np.float32), dst, mine, map_by="op")
+
+
 def test_forward_process_converges_to_prior():
     p = jnp.asarray(np.random.default_rng(0).dirichlet(np.ones(5), size=6), jnp.float32)
     abar = diffusion.cosine_schedule(100)
@@ -163,6 +201,32 @@ def test_pgnag_run_transfer_and_errors(data_dir):
     assert np.isfinite(r.best) and r.best >= r.mean
     with pytest.raises(errors.UnknownName, match="unknown prior"):
         pgnag.Config(prior="gaussian")
+
+
+@pytest.mark.slow  # 15-40 s on 2 cores (scores NB201, samples DARTS)
+def test_transfer_to_another_cell_graph_samples_the_mapped_prior(nb201_c10):
+    """PG-NAG with NB201's prior on DARTS cells (the paper's transfer): the direct sampler draws valid DARTS
+    cells from the mapped prior; the denoiser, which needs carried architectures, is refused."""
+    darts = spaces.get("darts")
+    convs = np.array([c in ("sep_conv_3x3", "dil_conv_3x3") for c in darts.choices[0]])
+    fitness = lambda o: jnp.sum(jnp.asarray(convs)[o], -1).astype(jnp.float32)  # noqa: E731  (DARTS 3x3 convs)
+    cfg = pgnag.Config(k=5, prior_method="loo", sampler="direct", samples=64, map_by="op",
+                       op_map={"sep_conv_3x3": "nor_conv_3x3", "dil_conv_3x3": "nor_conv_3x3"})
+    assert cfg.op_map == (("dil_conv_3x3", "nor_conv_3x3"), ("sep_conv_3x3", "nor_conv_3x3"))  # static, one order
+    res = pgnag.generate(jax.random.key(0), fitness, darts, cfg, source=nb201_c10)
+    samples, p = np.asarray(res.extras["samples"][0]), np.asarray(res.extras["prior"])
+    assert p.shape == (28, 8) and bool(np.all(darts.is_valid(samples)))
+    # NB201's best cells are mostly 3x3 convolutions: the mapped prior favours DARTS's 3x3 convolutions
+    conv_mass = p[:, convs].sum(1)
+    assert float(conv_mass.min()) > 0.4, conv_mass
+    uniform = np.asarray(fitness(darts.random(jax.random.key(1), (64,))))
+    assert float(np.asarray(fitness(samples)).mean()) > float(uniform.mean()) + 1
+    with pytest.raises(errors.ConfigError, match="do not carry to darts.*sampler='direct'"):
+        pgnag.generate(jax.random.key(0), fitness, darts, cfg.replace(sampler="diffusion"), source=nb201_c10)
+    with pytest.raises(errors.ConfigError, match="op_map must map target op names"):
+        pgnag.Config(op_map={"sep_conv_3x3": 3})
+    with pytest.raises(errors.UnknownName, match="unknown map_by"):
+        pgnag.Config(map_by="edge")
 
 
 @pytest.mark.slow  # 6-13 s on 2 cores: the default run keeps to its 5-minute budget
