@@ -55,7 +55,8 @@ def main(argv=None) -> int:
     fitness = predictors.fitted(predictors.get("ridge"), space, sub.ops, acc)
     source = tables.load("nb201", "cifar10", data_dir=args.data_dir)
     darts_v2 = float(fitness(space.from_string(darts_space.DARTS_V2)[None])[0])
-    base = pgnag.Config(k=20, prior_method="exact", sampler="direct", samples=SAMPLES, map_by="op")  # exact on NB201's 6 edges
+    # exact Shapley on NB201's 6 edges; each op's mean over them on every DARTS slot; no denoiser across graphs
+    base = pgnag.Config(k=20, prior_method="exact", sampler="direct", samples=SAMPLES, map_by="op")
     on_target = registry.get("pgnag").config(space, prior_budget=200, sampler="direct", samples=SAMPLES)
     variants = {
         "NB201 prior, 3x3 convs -> sep/dil 3x3": (base.replace(op_map=CONV3), source),

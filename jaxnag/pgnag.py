@@ -61,9 +61,9 @@ from .prior import check_scoring
 from .protocol import Result, evaluate, trace_result, unless_finished
 from .shaping import failed_as
 
-__all__ = ["Config", "PRIORS", "Report", "SAMPLERS", "State", "DenoiserTrainConfig", "additive_shapley", "ask", "done",
-           "generate", "init", "predicted_shapley", "protocol", "protocol_of", "report", "same_task", "sample_prior",
-           "tell"]
+__all__ = ["Config", "PRIORS", "Report", "SAMPLERS", "State", "DenoiserTrainConfig", "additive_shapley", "ask",
+           "check_transfer", "done", "generate", "init", "predicted_shapley", "protocol", "protocol_of", "report",
+           "same_task", "sample_prior", "tell"]
 
 PRIORS = ("shapley", "frequency", "uniform")
 SAMPLERS = ("diffusion", "direct")
@@ -188,11 +188,12 @@ class Config:
                 raise ConfigError("predictor must be a jaxnag.predictors model (init, update, predict), got "
                                   f"{type(self.predictor).__name__}")
         try:
-            pairs = tuple(sorted(dict(self.op_map).items()))
+            pairs = tuple(sorted(dict(self.op_map or ()).items()))
         except (TypeError, ValueError):
             pairs = None
         if pairs is None or not all(isinstance(a, str) and isinstance(b, str) for a, b in pairs):
-            raise ConfigError(f"op_map must map target op names to source op names (a dict of str), got {self.op_map!r}")
+            raise ConfigError(f"op_map must map target op names to source op names (a dict of str), got "
+                              f"{self.op_map!r}")
         object.__setattr__(self, "op_map", pairs)  # hashable and in one order: a static field
         if self.map_by not in prior_lib.mapping.MAP_BY:
             raise UnknownName(f"unknown map_by {self.map_by!r}; available: {', '.join(prior_lib.mapping.MAP_BY)}")
@@ -354,10 +355,9 @@ def _init(key: jax.Array, space, config: Config, source, proto: str) -> State:
     base = {"shapley": scoring.prior, "frequency": scoring.frequency,
             "uniform": prior_lib.uniform_prior(src)}[config.prior]
     op_map = dict(config.op_map) or None
+    if src is not space:
+        check_transfer(src, space, config)
     p = base if src is space else prior_lib.map_prior(base, src, space, config.eps, op_map, config.map_by)
-    if src is not space and config.sampler == "diffusion" and not prior_lib.mapping.same_graph(src, space):
-        raise ConfigError(f"the denoiser learns from the source's top architectures, and {src.name}'s do not carry to "
-                          f"{space.name} (another cell graph): use sampler='direct' (samples the transferred prior)")
     train_ops, kept = prior_lib.mapping.map_ops(scoring.top_ops, src, space, op_map)
     if config.sampler == "diffusion":
         model, losses = train.train_state(k_train, train_ops, kept.astype(jnp.float32), p, space, config.train)
@@ -381,6 +381,28 @@ def _init(key: jax.Array, space, config: Config, source, proto: str) -> State:
     return State(scoring, p, model, losses, train_ops, kept, archive,
                  jnp.zeros((config.samples, space.num_slots), jnp.int32), jnp.int32(0), jnp.int32(0), jnp.int32(0),
                  stats, top_ops, top_values)
+
+
+def check_transfer(source_space, space, config: Config) -> None:
+    """Raise a :class:`~jaxnag.errors.ConfigError` where a prior scored on ``source_space`` cannot carry to
+    ``space`` under ``config`` (``map_by``, ``op_map``, ``sampler``), before anything is traced; else nothing.
+
+    Examples:
+      >>> from jaxnag import pgnag, spaces
+      >>> nb201, darts = spaces.get("nb201"), spaces.get("darts")
+      >>> pgnag.check_transfer(nb201, darts, pgnag.Config(map_by="op", sampler="direct"))  # ops shared by name
+      >>> try:
+      ...     pgnag.check_transfer(nb201, darts, pgnag.Config(map_by="op"))  # the default sampler: the denoiser
+      ... except ValueError as e:  # errors.ConfigError
+      ...     print(str(e).split(":")[0])
+      the denoiser learns from the source's top architectures, and nb201's do not carry to darts (another cell graph)
+    """
+    prior_lib.map_prior(prior_lib.uniform_prior(source_space), source_space, space, config.eps,
+                        dict(config.op_map) or None, config.map_by)
+    if config.sampler == "diffusion" and not prior_lib.mapping.same_graph(source_space, space):
+        raise ConfigError(f"the denoiser learns from the source's top architectures, and {source_space.name}'s do not "
+                          f"carry to {space.name} (another cell graph): use sampler='direct' (samples the transferred "
+                          "prior)")
 
 
 def init(key: jax.Array, space, config: Config, source) -> State:

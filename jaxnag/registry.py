@@ -227,7 +227,7 @@ def _evosax() -> Generator:
 
 
 def _pgnag() -> Generator:
-    from . import pgnag, predictors, tables
+    from . import pgnag, predictors, prior, tables
 
     def open_context(settings, target, data_dir=None):
         source, notes = None, {}
@@ -236,12 +236,7 @@ def _pgnag() -> Generator:
             benchmark, _, dataset = prior_from.partition(":")
             if not dataset:
                 raise ConfigError(f"prior_from takes BENCHMARK:DATASET, got {prior_from!r}")
-            source = tables.load(benchmark, dataset, data_dir=data_dir)
-            from .prior import mapping
-            try:  # a prior transfers between spaces with one cell graph (ops mapped by name): checked now
-                mapping.op_index_map(source.space, target.space)
-            except ConfigError as e:
-                raise ConfigError(f"prior_from {prior_from}: {e}") from None
+            source = tables.load(benchmark, dataset, data_dir=data_dir)  # how it maps: checked while tracing
             notes["source"] = source.name
             if pgnag.same_task(source, target):
                 source = None  # the target itself: budgeted or whole-table
@@ -249,7 +244,7 @@ def _pgnag() -> Generator:
 
     def config(space, k=20, temperature=None, samples=100, rounds=1, prior_budget=None, prior_method=None,
                prior="shapley", sampler="diffusion", iterations=pgnag.DenoiserTrainConfig().iterations, iterative=False,
-               sharpness=1.0, denoiser_seed=None, predictor="ridge", memory=300, tau=None):
+               sharpness=1.0, denoiser_seed=None, predictor="ridge", memory=300, map_by="slot", op_map=None, tau=None):
         temperature = _deprecated(tau, "tau", "temperature", temperature)
         check_int("memory", memory, lo=2)
         model = None if predictor == "ridge" else predictors.get(predictor, memory=int(memory))
@@ -262,7 +257,8 @@ def _pgnag() -> Generator:
         return renamed(lambda: pgnag.Config(
             k=k, prior_method=prior_method, prior_budget=prior_budget, temperature=temperature, prior=prior,
             sampler=sampler, samples=samples, rounds=rounds, train=pgnag.DenoiserTrainConfig(iterations=iterations),
-            iterative=bool(iterative), sharpness=sharpness, denoiser_seed=denoiser_seed, predictor=model),
+            iterative=bool(iterative), sharpness=sharpness, denoiser_seed=denoiser_seed, predictor=model,
+            map_by=map_by, op_map=_op_map(op_map) or ()),
             {"budget": "prior_budget", "method": "prior_method", "iterations": "iterations"})
 
     return Generator(
@@ -285,7 +281,12 @@ def _pgnag() -> Generator:
                                               "training data (the seeds then differ only in their samples)"),
              predictor=Setting("ridge", str, "iterative: the model of the target that rescores the prior after every "
                                              "round (ridge: additive, in closed form)", predictors.NAMES),
-             memory=Setting(300, int, "iterative: target queries the predictor holds (not ridge)")),
+             memory=Setting(300, int, "iterative: target queries the predictor holds (not ridge)"),
+             map_by=Setting("slot", str, "transfer: carry each slot to the same slot (the same cell graph) or each "
+                                         "op's mean over the source's slots to every target slot (any cell graphs)",
+                            prior.mapping.MAP_BY),
+             op_map=Setting(None, str, "transfer: TARGET=SOURCE op names where they differ, comma-separated "
+                                       "(sep_conv_3x3=nor_conv_3x3,dil_conv_3x3=nor_conv_3x3)")),
         pgnag.init, pgnag.ask, pgnag.tell, pgnag.generate, pgnag.done, context=("source",),
         small=dict(k=5, prior_method="loo", samples=10, iterations=10), open_context=open_context,
         budgeted=pgnag_budgeted,
@@ -294,6 +295,16 @@ def _pgnag() -> Generator:
         report=lambda state, config: dict(missing_share=state.scoring.missing_share,
                                           train_rows=jnp.sum(state.train_kept).astype(jnp.int32)),
         describe=_describe_pgnag)
+
+
+def _op_map(text) -> dict | None:
+    """``"a=b,c=d"`` (the CLI's --op-map) -> ``{"a": "b", "c": "d"}``; a dict passes through."""
+    if text is None or isinstance(text, dict):
+        return text
+    pairs = [p.split("=") for p in str(text).split(",") if p.strip()]
+    if not pairs or any(len(p) != 2 or not p[0].strip() or not p[1].strip() for p in pairs):
+        raise ConfigError(f"op_map takes TARGET=SOURCE op names separated by commas, got {text!r}")
+    return {a.strip(): b.strip() for a, b in pairs}
 
 
 def _pgnag_on_target(key, fitness, space, config):
@@ -308,6 +319,8 @@ def _describe_pgnag(config, context, notes, table):
     from . import pgnag
     source = context["source"]
     proto = pgnag.protocol_of(source, config)
+    if proto == "transfer":  # how the prior carries: refused here, before this line is printed and anything traced
+        pgnag.check_transfer(source.info.space, table.info.space, config)
     reads = {"transfer": f"prior scored on {source.name if source is not None else ''}; it reads nothing of the "
                          "target",
              "budgeted": f"prior from the top-{config.k} of {config.prior_budget} random target queries (counted)",

@@ -260,3 +260,29 @@ def test_the_commands_keys_are_jax_random_keys_of_the_seed():
         np.testing.assert_array_equal(jax.random.key_data(cli._keys(seed)), jax.random.key_data(eager))
         np.testing.assert_array_equal(jax.random.key_data(cli._keys(seed, 3)),
                                       jax.random.key_data(jax.random.split(eager, 3)))
+
+
+TRANSFER = ["generate", "--method", "pgnag", "--benchmark", "nasbench_graph", "--prior-from", "nb201:cifar10",
+            "--samples", "8", "--seeds", "1", "--k", "5"]
+
+
+@pytest.mark.parametrize("extra, message", [
+    ([], "cannot map nb201 onto nasbench_graph slot by slot: the cell graphs differ (map_by='op'"),
+    (["--map-by", "op"], "no op of nasbench_graph has a counterpart in nb201"),
+    (["--map-by", "op", "--op-map", "gcn=nor_conv_3x3,x"], "--op-map takes TARGET=SOURCE op names"),
+    (["--map-by", "op", "--op-map", "gcn=conv9"], "maps 'gcn' to 'conv9', not an op of nb201"),
+    (["--map-by", "op", "--op-map", "gcn=nor_conv_3x3"], "use sampler='direct'"),
+], ids=["graphs", "no-shared-op", "syntax", "unknown-op", "denoiser"])
+def test_pgnag_transfer_across_cell_graphs_says_what_is_missing(capsys, extra, message):
+    """A prior from NB201 for NAS-Bench-Graph (another cell graph, other op names): each missing piece is one
+    line, before anything is compiled."""
+    code, out, err = run(capsys, *TRANSFER, *extra)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.slow  # compiles a PG-NAG run: 5-10 s
+def test_pgnag_transfer_across_cell_graphs_runs(capsys):
+    code, out, err = run(capsys, *TRANSFER, "--map-by", "op", "--op-map", "gcn=nor_conv_3x3,skip=skip_connect",
+                         "--sampler", "direct")
+    assert code == 0, err
+    assert "gcn" in out and "mean best" in out

@@ -151,6 +151,10 @@ def test_custom_table(tmp_path):
         tables.load_custom(tmp_path / "float.npz", "nb201", "acc")
     with pytest.raises(DataError, match="not found"):
         tables.load_custom(tmp_path / "nope.npz", "nb201", "acc")
+    darts = spaces.get("darts")  # a dense table over 1.9e25 genotypes: refused with what to do instead
+    np.savez(tmp_path / "darts.npz", ops=np.asarray(darts.random(jax.random.key(0), (3,))), acc=acc[:3])
+    with pytest.raises(DataError, match="darts has 1.93e\\+25 .* fit a predictor on these rows"):
+        tables.load_custom(tmp_path / "darts.npz", "darts", "acc")
 
 
 def test_availability(tmp_path, data_dir):

@@ -130,7 +130,7 @@ def _refuse_no_evidence(known, src, dst):
     if not np.any(known & dst.choice_mask):
         raise ConfigError(f"no op of {dst.name} has a counterpart in {src.name} (ops {', '.join(dst.op_names)} vs "
                           f"{', '.join(src.op_names)}): the prior would be uniform; declare op_map={{target op: "
-                          "source op}}")
+                          "source op}")
 
 
 def map_prior(p, src, dst, eps=0.05, op_map=None, map_by="slot") -> jax.Array:

@@ -266,6 +266,10 @@ def from_arrays(space: SearchSpace, ops, values, *, benchmark: str = "custom",
         raise DataError(f"{where}: ops must have shape [n, {space.num_slots}] for space {space.name}, got {ops_np.shape}")
     if vals_np.shape != (ops_np.shape[0],):
         raise DataError(f"{where}: metric {metric!r} must have shape ({ops_np.shape[0]},), got {vals_np.shape}")
+    if not space.enumerable:
+        raise DataError(f"{where}: a table holds a value for every architecture of its space, and {space.name} has "
+                        f"{float(space.size):.3g} (a table's space lists at most 2^24): fit a predictor on these rows "
+                        "instead (jaxnag.predictors.fitted)")
     try:
         ops_np = space.check(ops_np)
     except ValueError as e:
