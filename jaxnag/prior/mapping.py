@@ -121,9 +121,20 @@ def _op_means(p, src, dst, op_map) -> tuple[jax.Array, np.ndarray]:
     return jnp.where(jnp.asarray(idx >= 0), per_op[np.maximum(idx, 0)], 0.0), idx >= 0
 
 
-def _check_map_by(map_by):
+def _carried(values, src, dst, op_map, map_by) -> tuple[jax.Array, np.ndarray]:
+    """``values`` (``src.shape``; non-choices ignored) carried to ``dst`` by ``map_by``: ``(mapped float32
+    dst.shape, known bool dst.shape)``, refused where no target op has a source counterpart."""
     if map_by not in MAP_BY:
         raise UnknownName(f"unknown map_by {map_by!r}; available: {', '.join(MAP_BY)}")
+    values = jnp.where(jnp.asarray(src.choice_mask), jnp.asarray(values, jnp.float32), 0.0)
+    if map_by == "slot":
+        idx = op_index_map(src, dst, op_map)
+        known = idx >= 0
+        mapped = jnp.take_along_axis(values, jnp.asarray(np.maximum(idx, 0)), axis=1)
+    else:
+        mapped, known = _op_means(values, src, dst, op_map)
+    _refuse_no_evidence(known, src, dst)
+    return mapped, known
 
 
 def _refuse_no_evidence(known, src, dst):
@@ -152,14 +163,7 @@ def map_prior(p, src, dst, eps=0.05, op_map=None, map_by="slot") -> jax.Array:
       >>> np.round(np.asarray(q[0], np.float64), 3).tolist()  # none, max/avg pool, skip, sep 3/5, dil 3/5
       [0.091, 0.0, 0.455, 0.091, 0.182, 0.0, 0.182, 0.0]
     """
-    _check_map_by(map_by)
-    if map_by == "slot":
-        idx = op_index_map(src, dst, op_map)
-        known = idx >= 0
-        mapped = jnp.take_along_axis(jnp.asarray(p, jnp.float32), jnp.asarray(np.maximum(idx, 0)), axis=1)
-    else:
-        mapped, known = _op_means(p, src, dst, op_map)
-    _refuse_no_evidence(known, src, dst)
+    mapped, known = _carried(p, src, dst, op_map, map_by)
     mapped = jnp.where(jnp.asarray(dst.choice_mask & known), mapped, 0.0)
     empty = mapped.sum(1, keepdims=True) <= 0  # a slot with no shared op: no evidence at all
     mapped = jnp.where(empty, jnp.asarray(dst.choice_mask, jnp.float32), mapped)
@@ -210,15 +214,7 @@ def map_scores(score, src, dst, op_map=None, map_by="slot") -> jax.Array:
       >>> mapping.map_scores(score, spaces.get("tnb101_micro"), spaces.get("nb201"))[0].tolist()  # avg_pool: min
       [-1.0, 1.0, 2.0, 3.0, -1.0]
     """
-    _check_map_by(map_by)
-    if map_by == "slot":
-        idx = op_index_map(src, dst, op_map)
-        known = idx >= 0
-        mapped = jnp.take_along_axis(jnp.asarray(score, jnp.float32), jnp.asarray(np.maximum(idx, 0)), axis=1)
-    else:
-        finite = jnp.where(jnp.asarray(src.choice_mask), jnp.asarray(score, jnp.float32), 0.0)
-        mapped, known = _op_means(finite, src, dst, op_map)
-    _refuse_no_evidence(known, src, dst)
+    mapped, known = _carried(score, src, dst, op_map, map_by)
     mapped = jnp.where(jnp.asarray(known), mapped, jnp.nan)
     floor = jnp.nanmin(mapped, axis=1, keepdims=True)
     return jnp.where(jnp.asarray(dst.choice_mask), jnp.where(jnp.isfinite(mapped), mapped, floor), jnp.nan)
