@@ -236,7 +236,7 @@ def _pgnag() -> Generator:
             benchmark, _, dataset = prior_from.partition(":")
             if not dataset:
                 raise ConfigError(f"prior_from takes BENCHMARK:DATASET, got {prior_from!r}")
-            source = tables.load(benchmark, dataset, data_dir=data_dir)  # how it maps: checked while tracing
+            source = tables.load(benchmark, dataset, data_dir=data_dir)  # how it maps: pgnag.check_transfer
             notes["source"] = source.name
             if pgnag.same_task(source, target):
                 source = None  # the target itself: budgeted or whole-table
