@@ -374,7 +374,11 @@ def test_sigint_at_random_points_exits_130_promptly(tmp_path):
         # 3,000 epochs of 3 steps: about 15 s of training on an idle 2-core CPU, after 10-20 s of start-up
         argv = [sys.executable, "-m", "jaxnag.cli", "train", "--arch", CELL, "--data", path, "--out", str(out),
                 "--epochs", "3000", "--batch-size", "16", "--channels", "4", "--cells", "1"]
-        proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # Ctrl-C as in a terminal: the child starts with SIGINT's default action. A process started in the
+        # background by a non-interactive shell (as `.ci/run` may be) ignores SIGINT, its children inherit that, and
+        # Python keeps an inherited SIG_IGN: a SIGINT before the command's first loop was ignored (two CI failures).
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         if trial == 4:  # the last trial is stopped during training for certain: after its first epoch line
             deadline = time.time() + 300
             while time.time() < deadline and not proc.stdout.readline().startswith("epoch"):
