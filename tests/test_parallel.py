@@ -238,8 +238,8 @@ def test_bench_preflight_refuses_a_context_that_cannot_run(tmp_path, data_dir):
     grid = tmp_path / "g.toml"
     grid.write_text(GRID.replace('name = "random"\nsettings = { budget = 15 }',
                                  'name = "pgnag"\nsettings = { prior_from = "nb201:cifar10", k = 5 }'))
-    with pytest.raises(errors.JaxnagError, match=r"methods\[0\]\.settings: prior_from nb201:cifar10: cannot "
-                                                  "map nb201 onto nasbench_graph"):
+    with pytest.raises(errors.JaxnagError, match=r"methods\[0\] \(pgnag\) on nasbench_graph/cora:test: cannot map "
+                                                  "nb201 onto nasbench_graph slot by slot"):
         bench.run_grid(grid, progress=False, echo=False, plot=False)
     assert not (tmp_path / "g.jsonl").exists()
 
