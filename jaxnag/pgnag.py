@@ -355,9 +355,9 @@ def _init(key: jax.Array, space, config: Config, source, proto: str) -> State:
     base = {"shapley": scoring.prior, "frequency": scoring.frequency,
             "uniform": prior_lib.uniform_prior(src)}[config.prior]
     op_map = dict(config.op_map) or None
-    if src is not space:
-        check_transfer(src, space, config)
     p = base if src is space else prior_lib.map_prior(base, src, space, config.eps, op_map, config.map_by)
+    if src is not space:  # the mapping itself was checked by map_prior
+        _refuse_denoiser_across_graphs(src, space, config)
     train_ops, kept = prior_lib.mapping.map_ops(scoring.top_ops, src, space, op_map)
     if config.sampler == "diffusion":
         model, losses = train.train_state(k_train, train_ops, kept.astype(jnp.float32), p, space, config.train)
@@ -399,6 +399,10 @@ def check_transfer(source_space, space, config: Config) -> None:
     """
     prior_lib.map_prior(prior_lib.uniform_prior(source_space), source_space, space, config.eps,
                         dict(config.op_map) or None, config.map_by)
+    _refuse_denoiser_across_graphs(source_space, space, config)
+
+
+def _refuse_denoiser_across_graphs(source_space, space, config: Config) -> None:
     if config.sampler == "diffusion" and not prior_lib.mapping.same_graph(source_space, space):
         raise ConfigError(f"the denoiser learns from the source's top architectures, and {source_space.name}'s do not "
                           f"carry to {space.name} (another cell graph): use sampler='direct' (samples the transferred "

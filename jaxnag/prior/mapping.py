@@ -59,8 +59,14 @@ def same_graph(src, dst) -> bool:
     return src.num_slots == dst.num_slots and src.edges == dst.edges
 
 
-def _source_name(name: str, op_map) -> str:
-    return _norm(op_map[name]) if op_map and name in op_map else _norm(name)
+def _source_indices(choices, names: list[str], op_map) -> list[int]:
+    """For each target choice, the index in ``names`` (normalised source op names) of its source op (its
+    ``op_map`` entry, else its own name), or -1."""
+    out = []
+    for name in choices:
+        source = _norm(op_map[name]) if op_map and name in op_map else _norm(name)
+        out.append(names.index(source) if source in names else -1)
+    return out
 
 
 def _check_op_map(op_map, src, dst) -> dict | None:
@@ -95,11 +101,8 @@ def op_index_map(src, dst, op_map=None) -> np.ndarray:
                           "carries each op's mean over the source's slots)")
     op_map = _check_op_map(op_map, src, dst)
     out = np.full(dst.shape, -1, np.int32)
-    for slot in range(dst.num_slots):
-        names = [_norm(n) for n in src.choices[slot]]
-        for j, name in enumerate(dst.choices[slot]):
-            if _source_name(name, op_map) in names:
-                out[slot, j] = names.index(_source_name(name, op_map))
+    for slot, choices in enumerate(dst.choices):
+        out[slot, :len(choices)] = _source_indices(choices, [_norm(n) for n in src.choices[slot]], op_map)
     return out
 
 
@@ -115,9 +118,7 @@ def _op_means(p, src, dst, op_map) -> tuple[jax.Array, np.ndarray]:
     per_op = jnp.einsum("osc,sc->o", member, jnp.asarray(p, jnp.float32)) / member.sum((1, 2))
     idx = np.full(dst.shape, -1, np.int32)
     for slot, choices in enumerate(dst.choices):
-        for j, n in enumerate(choices):
-            if _source_name(n, op_map) in names:
-                idx[slot, j] = names.index(_source_name(n, op_map))
+        idx[slot, :len(choices)] = _source_indices(choices, names, op_map)
     return jnp.where(jnp.asarray(idx >= 0), per_op[np.maximum(idx, 0)], 0.0), idx >= 0
 
 
