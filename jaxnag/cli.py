@@ -289,7 +289,7 @@ def _cmd_generate_proxy(args):
 
     given = [f for f, v in (("--table", args.table), ("--metric", args.metric), ("--constraint", args.constraint),
                             ("--benchmark", args.benchmark), ("--dataset", args.dataset),
-                            ("--data-dir", args.data_dir)) if v]
+                            ("--data-dir", args.data_dir and not getattr(args, "prior_from", None))) if v]
     if given:
         raise CLIError(f"--proxy scores architectures itself: {', '.join(given)} "
                        f"{'does' if len(given) == 1 else 'do'} not apply (--space picks the "
@@ -297,11 +297,15 @@ def _cmd_generate_proxy(args):
     space = _network_space(args.space or "nb201", "--proxy")
     settings, context_settings = _apply_method_flags(args)
     gen, settings, note = _wrapped(args, settings, space)
-    if context_settings or args.method in ("pgnag", "diffusionnag"):
-        raise CLIError(f"--proxy works with methods that need only a fitness (ednag, random, rea, evosax); "
-                       f"{args.method} reads a table or a checkpoint")
+    if args.method == "diffusionnag":
+        raise CLIError("--proxy works with methods that need only a fitness (every one but diffusionnag, which "
+                       "reads a score network trained on a table)")
     config = _build_config(gen, space, settings)
     settings = _resolved(settings, config, note)
+    context, notes = _context(args, gen, context_settings, space)  # PG-NAG: a table to transfer the prior from
+    line, _ = gen.describe(config, context, notes, space) if gen.describe is not None else (None, {})
+    if line:
+        print(f"jaxnag: {line}", file=sys.stderr, flush=True)
     from . import proxies
     fit, label = _proxy_fitness(args, space)
     keys = _keys(args.seed, args.seeds)
@@ -310,14 +314,15 @@ def _cmd_generate_proxy(args):
     t0 = time.perf_counter()
     with _Scored(label, enabled=sys.stderr.isatty()) as scored:
         counted = scored.wrap(fit)
-        res = jax.block_until_ready(proxies.generate(gen, keys, space, config, counted))
+        res = jax.block_until_ready(proxies.generate(gen, keys, space, config, counted, **context))
+    gen.check_result(res, config, notes)
     elapsed = time.perf_counter() - t0
     best_ops, best = np.asarray(res.best_ops), np.asarray(res.best_fitness, np.float64)
     runs = [dict(seed=i, best_arch=space.to_string(best_ops[i]) if np.isfinite(best[i]) else None,
                  proxy_score=_finite_or_none(best[i]), queries=int(np.asarray(res.queries)[i]))
             for i in range(args.seeds)]
     out = dict(method=args.method, space=space.name, proxy=args.proxy, data=args.data, time_s=elapsed, runs=runs,
-               seed=args.seed, seeds=args.seeds, config=settings, version=_version())
+               seed=args.seed, seeds=args.seeds, config={**settings, **context_settings}, version=_version())
     if args.json:
         print(json.dumps(out, allow_nan=False))
         return

@@ -64,12 +64,12 @@ def load(group: str, name: str, kind: type):
       ...     info = pathlib.Path(d) / "demo_hill-0.1.dist-info"
       ...     info.mkdir()
       ...     _ = (info / "METADATA").write_text("Name: demo_hill\\nVersion: 0.1\\n")
-      ...     _ = (info / "entry_points.txt").write_text("[jaxnag.generators]\\nhill = demo_hill:generator\\n")
+      ...     _ = (info / "entry_points.txt").write_text("[jaxnag.generators]\\ndemo_hill = demo_hill:generator\\n")
       ...     _ = (pathlib.Path(d) / "demo_hill.py").write_text(
       ...         "from jaxnag import registry\\ndef generator():\\n    return registry.get('rea')\\n")
       ...     sys.path.insert(0, d)
       ...     try:
-      ...         gen = plugins.load("jaxnag.generators", "hill", Generator)  # a function returning a Generator
+      ...         gen = plugins.load("jaxnag.generators", "demo_hill", Generator)  # a function returning a Generator
       ...     finally:
       ...         sys.path.remove(d)
       ...         del sys.modules["demo_hill"]

@@ -199,9 +199,10 @@ class About:
       small: settings for a quick run (tests, examples).
       open_context: ``open_context(settings, target, data_dir) -> (context, notes)``: the context
         from the context settings (a ``BENCHMARK:DATASET`` to load, a checkpoint folder), for
-        ``target``; ``notes`` are facts to report (the checkpoint's training steps).
+        ``target`` (the table the run reads, or the search space of a fitness that is no table, such as a
+        proxy); ``notes`` are facts to report (the checkpoint's training steps).
       check: ``check(result, config, notes)``: host-side refusal of a meaningless result (raises).
-      describe: ``describe(config, context, notes, table) -> (line or None, dict)``: what a run
+      describe: ``describe(config, context, notes, target) -> (line or None, dict)``: what a run
         reads, for the user (one line) and for the JSON output (fields).
       budgeted: settings of the method's query-efficient form (they may include the online surrogate's,
         :mod:`jaxnag.surrogate`), which :func:`jaxnag.registry.budget_form` fills in under a query budget

@@ -238,7 +238,7 @@ def _pgnag() -> Generator:
                 raise ConfigError(f"prior_from takes BENCHMARK:DATASET, got {prior_from!r}")
             source = tables.load(benchmark, dataset, data_dir=data_dir)  # how it maps: pgnag.check_transfer
             notes["source"] = source.name
-            if pgnag.same_task(source, target):
+            if isinstance(target, tables.Table) and pgnag.same_task(source, target):
                 source = None  # the target itself: budgeted or whole-table
         return {"source": source}, notes
 
@@ -314,13 +314,18 @@ def _pgnag_on_target(key, fitness, space, config):
     return state, state.archive
 
 
-def _describe_pgnag(config, context, notes, table):
-    """Which of PG-NAG's protocols runs, and what it reads of the target."""
-    from . import pgnag
-    source = context["source"]
+def _describe_pgnag(config, context, notes, target):
+    """Which of PG-NAG's protocols runs, and what it reads of the target (a table, or the space of a fitness
+    that is not one: a proxy's)."""
+    from . import pgnag, tables
+    source, table = context["source"], target if isinstance(target, tables.Table) else None
     proto = pgnag.protocol_of(source, config)
     if proto == "transfer":  # how the prior carries: refused here, before this line is printed and anything traced
-        pgnag.check_transfer(source.info.space, table.info.space, config)
+        pgnag.check_transfer(source.info.space, target if table is None else table.info.space, config)
+    if proto == "whole-table" and table is None:
+        raise ConfigError("pgnag scores its prior on the top-k of the whole target, and this fitness is not a table: "
+                          "pass --budget B (its query-efficient form) or --prior-budget B (the top-k of B random "
+                          "queries), or --prior-from BENCHMARK:DATASET (a table's prior, transferred)")
     reads = {"transfer": f"prior scored on {source.name if source is not None else ''}; it reads nothing of the "
                          "target",
              "budgeted": f"prior from the top-{config.k} of {config.prior_budget} random target queries (counted)",

@@ -168,6 +168,12 @@ CLI_CASES = [
      "command line) is more than the 30 architectures ednag proposes per round"),
     (["generate", "--method", "pgnag", "--benchmark", "nb201", "--data-dir", "{data}", "--prior-from",
       "nasbench_graph:cora"], "cannot map nasbench_graph onto nb201"),
+    # PG-NAG on a proxy: its prior from B proxy queries or from a table, never from the whole space
+    (["generate", "--method", "pgnag", "--proxy", "params"], "this fitness is not a table: pass --budget B"),
+    (["generate", "--method", "pgnag", "--proxy", "params", "--space", "darts", "--data-dir", "{data}",
+      "--prior-from", "nb201:cifar10", "--map-by", "op"], "use sampler='direct'"),
+    (["generate", "--method", "diffusionnag", "--proxy", "params"], "every one but diffusionnag"),
+    (["generate", "--method", "rea", "--proxy", "params", "--data-dir", "{data}"], "--data-dir does not apply"),
 ]
 
 
