@@ -283,8 +283,9 @@ def _proxy_fitness(args, space):
 
 
 def _cmd_generate_proxy(args):
-    """``generate --proxy``: zero table lookups; the seeds run one after another in one program (a
-    proxy runs only each cell's chosen ops, which a vmap over seeds would undo)."""
+    """``generate --proxy``: no table lookup of the target (PG-NAG may transfer a prior scored on a table); the
+    seeds run one after another in one program (a proxy runs only each cell's chosen ops, which a vmap over
+    seeds would undo)."""
     import jax
 
     given = [f for f, v in (("--table", args.table), ("--metric", args.metric), ("--constraint", args.constraint),
@@ -326,8 +327,9 @@ def _cmd_generate_proxy(args):
     if args.json:
         print(json.dumps(out, allow_nan=False))
         return
+    source = context.get("source")
     print(f"{args.method} on the proxy {label} ({args.seeds} runs in {elapsed:.2f} s incl. compilation; zero table "
-          "lookups)")
+          f"lookups{'' if source is None else ' of the target (the prior was scored on ' + source.name + ')'})")
     print(f"{'run':>4} {'proxy':>10} {'queries':>8}  architecture")
     for r in runs:
         print(f"{r['seed']:>4} {_fmt(r['proxy_score'] if r['proxy_score'] is not None else math.nan):>10} "

@@ -326,12 +326,14 @@ def _describe_pgnag(config, context, notes, target):
         raise ConfigError("pgnag scores its prior on the top-k of the whole target, and this fitness is not a table: "
                           "pass --budget B (its query-efficient form) or --prior-budget B (the top-k of B random "
                           "queries), or --prior-from BENCHMARK:DATASET (a table's prior, transferred)")
-    reads = {"transfer": f"prior scored on {source.name if source is not None else ''}; it reads nothing of the "
-                         "target",
-             "budgeted": f"prior from the top-{config.k} of {config.prior_budget} random target queries (counted)",
-             "whole-table": f"prior from the top-{config.k} of the whole target table: every one of its "
-                            f"{len(table.info.row_ops)} rows is counted as read, so the hit rate is not comparable "
-                            "with a search's (use --prior-budget B or --prior-from)"}[proto]
+    if proto == "transfer":
+        reads = f"prior scored on {source.name}; it reads nothing of the target"
+    elif proto == "budgeted":
+        reads = f"prior from the top-{config.k} of {config.prior_budget} random target queries (counted)"
+    else:
+        reads = (f"prior from the top-{config.k} of the whole target table: every one of its {len(table.info.row_ops)} "
+                 "rows is counted as read, so the hit rate is not comparable with a search's (use --prior-budget B or "
+                 "--prior-from)")
     line, extra = f"pgnag protocol: {proto} ({reads})", dict(protocol=proto)
     if config.denoiser_seed is not None and config.sampler == "diffusion":
         shared = proto == "transfer"  # the same training data (the source's top-k) for every run

@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from jaxnag import registry
+from jaxnag import proxies, registry, spaces
 from jaxnag.cli import main
 
 
@@ -110,6 +110,34 @@ def test_diffusionnag_commands(capsys, tmp_path, data_dir):
                        "--predictor-queries", "0", "--pc-steps", "20", "--budget", "30")
     last = err.strip().splitlines()[-1]
     assert code == 2 and "0% of the generated samples are valid" in last and "holds 20 training steps" in last
+
+
+@pytest.mark.slow  # about 40 s: two PG-NAG programs
+def test_pgnag_on_a_proxy_scores_its_prior_on_it_or_transfers_one(capsys, data_dir):
+    # budgeted: the prior from the top-k of B proxy queries, counted among the run's queries
+    code, out, err = run(capsys, "generate", "--method", "pgnag", "--space", "nb201", "--proxy", "params",
+                         "--prior-budget", "12", "--k", "3", "--samples", "6", "--iterations", "10", "--seeds", "2",
+                         "--json")
+    assert code == 0, err
+    r = json.loads(out)
+    assert "pgnag protocol: budgeted (prior from the top-3 of 12 random target queries" in err
+    assert r["config"]["prior_from"] is None and len(r["runs"]) == 2
+    space = spaces.get("nb201")
+    for run_ in r["runs"]:  # the proxy is params: the found cell's score is its parameter count
+        assert 12 < run_["queries"] <= 12 + 3 * 2**6 + 6 and run_["best_arch"]  # draws, coalitions, samples
+        found = space.from_string(run_["best_arch"])[None]
+        assert run_["proxy_score"] == pytest.approx(float(proxies.fitness(space, "params")(found)[0]), rel=1e-6)
+    # transfer: NB201's prior carried to DARTS op by op; no query of the target before sampling
+    code, out, err = run(capsys, "generate", "--method", "pgnag", "--space", "darts", "--proxy", "params",
+                         "--data-dir", str(data_dir), "--prior-from", "nb201:cifar10", "--map-by", "op",
+                         "--op-map", "sep_conv_3x3=nor_conv_3x3,dil_conv_3x3=nor_conv_3x3", "--sampler", "direct",
+                         "--samples", "5", "--seeds", "1", "--json")
+    assert code == 0, err
+    assert "pgnag protocol: transfer (prior scored on nb201/cifar10" in err
+    r = json.loads(out)
+    assert r["config"]["prior_from"] == "nb201:cifar10" and r["runs"][0]["queries"] == 5
+    darts = spaces.get("darts")
+    assert bool(darts.is_valid(darts.from_string(r["runs"][0]["best_arch"])[None])[0])
 
 
 @pytest.mark.slow  # about 12 s

@@ -28,8 +28,10 @@ class PriorResult(NamedTuple):
       lookups: fitness calls spent (budget draws + component scoring).
       unique_lookups: distinct architectures those calls touched.
       missing_share: share of the coalition lookups of valid architectures the fitness had no value for
-        (NaN): they count as ``failed_value``, as an invalid coalition does (a cut NB101 cell computes nothing). Near 0 on a full benchmark table; a table that holds only a
-        few architectures leaves most coalitions unknown and the prior is then meaningless.
+        (NaN): they count as ``failed_value``, as an invalid coalition does (a cut NB101 cell computes nothing),
+        and so does ``-inf``, a known worst (a proxy's disconnected cell), which is not missing. Near 0 on a
+        full benchmark table; a table that holds only a few architectures leaves most coalitions unknown and
+        the prior is then meaningless.
       seen: the architectures those lookups touched, as :class:`jaxnag.archive.Archive` keeps them (a bit set of
         query ids, or on a space too large for one a :class:`jaxnag.archive.HashSet`).
 
@@ -110,7 +112,7 @@ def score(key: jax.Array, fitness, space, k: int = 20, method: str = "exact", bu
         of the score matrix (scale-free).
       eps: uniform mixing weight.
       removed: removed choice per slot (default :func:`shapley.removed_choices`).
-      failed_value: value of a coalition the fitness has no value for.
+      failed_value: value of a coalition the fitness has no value for (NaN) or scores ``-inf`` (no network).
       fallback: score of a (slot, op) no scored architecture uses (:func:`scores.score_matrix`).
       reserve: where ``seen`` is a hash set, room for this many more architectures (a caller's later queries).
 
@@ -166,7 +168,7 @@ def score(key: jax.Array, fitness, space, k: int = 20, method: str = "exact", bu
     cand = shapley.candidates(top_ops, removed, method, k_mc, permutations, states).reshape(-1, space.num_slots)
     cand_values = valued(cand)
     valid = space.is_valid(cand)  # a coalition that is no architecture (a cut NB101 cell) is failed, not missing data
-    missing = jnp.sum(valid & ~jnp.isfinite(cand_values)) / jnp.maximum(jnp.sum(valid), 1)
+    missing = jnp.sum(valid & jnp.isnan(cand_values)) / jnp.maximum(jnp.sum(valid), 1)  # -inf: a known worst
     # the architectures read: a bit set, or a hash set with room for them and for the caller's ``reserve``
     found = archive_lib.init(space, capacity=min((budget or 0) + cand.shape[0] + reserve, 1 << 26))
     if drawn is not None:
