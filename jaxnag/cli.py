@@ -182,8 +182,8 @@ def _cmd_spaces(args):
     for name in spaces.names():
         s = spaces.get(name)
         declared = lambda idx: sorted({s.choices[i][c] for i, c in enumerate(idx) if c >= 0})  # noqa: E731
-        rows.append(dict(name=name, slots=s.num_slots, choices=s.num_choices, size=s.size,
-                         ops=list(s.op_names), remove=declared(s.remove), identity=declared(s.identity),
+        rows.append(dict(name=name, slots=s.num_slots, choices=s.num_choices, size=s.size, ops=list(s.op_names),
+                         remove=declared(s.remove), identity=declared(s.identity), baseline=declared(s.baseline),
                          description=s.description))
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -191,7 +191,7 @@ def _cmd_spaces(args):
     for r in rows:
         print(f"{r['name']:<16} {r['slots']} slots x {r['choices']} choices, {r['size']:>6} encodings  "
               f"{r['description']}")
-        sem = "".join(f"; {k}: {', '.join(r[k])}" for k in ("remove", "identity") if r[k])
+        sem = "".join(f"; {k}: {', '.join(r[k])}" for k in ("remove", "identity", "baseline") if r[k])
         print(f"{'':<16} ops: {', '.join(r['ops'])}{sem}")
 
 

@@ -331,7 +331,7 @@ def sample_prior(key: jax.Array, prior, n: int, space=None) -> jax.Array:
 
 
 def _source_space(source, space):
-    src = getattr(getattr(source, "info", None), "space", None)
+    src = getattr(source, "space", None)  # a table, or a fitness that says its space (predictors.fitted)
     return space if src is None else src
 
 

@@ -297,7 +297,8 @@ def test_pgnag_generates_valid_cells_on_graph_spaces(space_name, sampler):
     assert 40 < int(res.queries) <= 40 + 5 * (space.num_slots + 1) + 10
     prior = np.asarray(res.extras["prior"])
     ops_slots = space.choice_counts > favoured
-    assert (prior[ops_slots, favoured] > 1.0 / space.choice_counts[ops_slots]).mean() > 0.5  # it learned what scores
+    # it learned what scores, on NB101's node ops too (scored against maxpool3x3, its declared baseline)
+    assert (prior[ops_slots, favoured] > 1.0 / space.choice_counts[ops_slots] + 0.05).mean() > 0.5
     with pytest.raises(Exception, match="coalitions per architecture .* use prior_method='mc'"):
         pgnag.generate(jax.random.key(0), fitness, space, cfg.replace(prior_method="exact"))
 

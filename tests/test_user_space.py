@@ -91,6 +91,12 @@ def test_a_space_without_declared_semantics_is_refused_by_pgnag_not_scored_unifo
     table = tables.from_arrays(space, space.all_ops(), np.arange(space.size, dtype=np.float32))
     with pytest.raises(errors.ConfigError, match="declares no choice that removes a slot's component"):
         prior.score_table(jax.random.key(0), table, k=5)
+    # an op to score the others against makes every slot a player: c (worth the most) is each slot's favourite
+    based = spaces.categorical("chain_based", ("a", "b", "c"), slots=4, baseline="a")
+    ops = based.all_ops()
+    table = tables.from_arrays(based, ops, (ops == 2).sum(1).astype(np.float32) + 0.5 * (ops == 1).sum(1))
+    p = np.asarray(prior.score_table(jax.random.key(0), table, k=5, method="exact").prior)
+    assert based.reference().tolist() == [0, 0, 0, 0] and (p.argmax(1) == 2).all(), p
 
 
 # ----------------------------------------------------------------------------- a user's generator

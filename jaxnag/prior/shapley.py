@@ -48,8 +48,8 @@ MAX_EXACT_PLAYERS = 16  # exact scoring evaluates 2^P coalitions per architectur
 
 def removed_choices(space) -> np.ndarray:
     """The removed choice per slot, as the space declares it (:meth:`~jaxnag.spaces.SearchSpace.reference`:
-    its ``remove`` choice, else its ``identity``, else -1: not a player). A space that declares neither
-    for any slot has no players: refused (:class:`~jaxnag.errors.ConfigError` saying what to declare),
+    its ``remove`` choice, else its ``identity``, else its ``baseline``, else -1: not a player). A space that
+    declares none of them for any slot has no players: refused (:class:`~jaxnag.errors.ConfigError` saying what to declare),
     never scored as a uniform prior. Returns int ``[R]``.
 
     Examples:
@@ -70,8 +70,8 @@ def removed_choices(space) -> np.ndarray:
         raise ConfigError(
             f"space {space.name!r} declares no choice that removes a slot's component (remove=) nor an identity "
             "choice (identity=), so Shapley scoring has no players and PG-NAG's prior would be uniform: declare "
-            "one in jaxnag.spaces.categorical(..., remove='zero') (any reference choice works: each op is then "
-            "scored by its contribution relative to it)")
+            "one in jaxnag.spaces.categorical(..., remove='zero'), or the op to score the others against "
+            "(baseline='pool': each op is then scored by its contribution relative to it)")
     return removed
 
 

@@ -17,7 +17,7 @@ _RESERVED = ("|", "~", "+")  # the default string formats' separators
 
 
 def _per_slot(name: str, value, choices: tuple[tuple[str, ...], ...]) -> tuple[int, ...] | None:
-    """``remove``/``identity`` as one index per slot: an op name (every slot that has it), or per slot
+    """``remove``/``identity``/``baseline`` as one index per slot: an op name (every slot that has it), or per slot
     a name, an index or None."""
     if value is None:
         return None
@@ -92,7 +92,7 @@ def _cell_strings(name: str, choices, edges):
 
 def categorical(name: str, choices: Sequence[str] | Sequence[Sequence[str]], *, slots: int | Sequence[str] | None = None,
                 edges: Sequence[tuple[int, int]] | None = None, remove=None, identity=None,
-                valid: Callable | None = None, to_string: Callable[[np.ndarray], str] | None = None,
+                baseline=None, valid: Callable | None = None, to_string: Callable[[np.ndarray], str] | None = None,
                 from_string: Callable[[str], np.ndarray] | None = None, description: str | None = None,
                 sample: Callable | None = None, decode: Callable | None = None) -> SearchSpace:
     """A search space of categorical slots, registered with :func:`jaxnag.spaces.register` to reach the
@@ -109,6 +109,8 @@ def categorical(name: str, choices: Sequence[str] | Sequence[Sequence[str]], *, 
         name / index / None per slot. Declares PG-NAG's Shapley players and the proxies' disconnected
         cells; any reference op works for PG-NAG (its scores are then relative to that op).
       identity: the choice that passes its input on unchanged (a skip connection), same forms.
+      baseline: for slots with neither, the choice PG-NAG scores the others against (an op without weights,
+        such as a pooling), same forms; nothing else reads it.
       valid: an extra jittable rule ``ops [..., R] -> bool [...]`` (e.g. "not every layer skip").
       to_string, from_string: the arch-string format (default: choices joined by ``|``, or NB201's
         ``|op~0|+|op~0|op~1|`` for a cell); ``from_string`` raises
@@ -175,4 +177,5 @@ def categorical(name: str, choices: Sequence[str] | Sequence[Sequence[str]], *, 
         name=name, slot_names=slot_names, choices=choices, num_nodes=num_nodes, edges=edges,
         description=description or f"{name}: {sizes} (user space)", _to_string=to_string,
         _from_string=from_string, _extra_valid=valid, remove=_per_slot("remove", remove, choices),
-        identity=_per_slot("identity", identity, choices), _random=sample, _decode=decode)
+        identity=_per_slot("identity", identity, choices), baseline=_per_slot("baseline", baseline, choices),
+        _random=sample, _decode=decode)

@@ -53,6 +53,8 @@ class SearchSpace:
         :meth:`connected` and PG-NAG's Shapley players.
       identity: per slot, the choice that passes its input on unchanged (``skip_connect``), or -1.
         A slot without a removing choice uses it as its Shapley reference (:meth:`reference`).
+      baseline: per slot, the choice a slot with neither is scored against (NB101's node ops: ``maxpool3x3``,
+        the op without weights), or -1: only PG-NAG's Shapley reference, nothing else reads it.
 
     A space whose valid encodings are rare among all slot combinations (DARTS: exactly two inputs per node)
     gives its own uniform sampler (``_random(key, shape)``) and its own decoding of scores into a valid
@@ -91,6 +93,7 @@ class SearchSpace:
     benchmark_dedups_isomorphs: bool = False
     remove: tuple[int, ...] | None = None
     identity: tuple[int, ...] | None = None
+    baseline: tuple[int, ...] | None = None
     _random: Callable[[jax.Array, tuple[int, ...]], jax.Array] | None = dataclasses.field(default=None, repr=False)
     _decode: Callable[[jax.Array], jax.Array] | None = dataclasses.field(default=None, repr=False)
 
@@ -111,7 +114,7 @@ class SearchSpace:
                 if not 0 <= a < b < self.num_nodes:
                     raise ConfigError(f"space {self.name!r}: edge {slot} ({a}, {b}) must go from a lower to a "
                                       f"higher node in 0..{self.num_nodes - 1}")
-        for field in ("remove", "identity"):
+        for field in ("remove", "identity", "baseline"):
             value = getattr(self, field)
             value = (-1,) * r if value is None else tuple(int(v) for v in value)
             if len(value) != r or any(not -1 <= v < len(self.choices[i]) for i, v in enumerate(value)):
@@ -121,16 +124,18 @@ class SearchSpace:
 
     def reference(self) -> np.ndarray:
         """int32 ``[R]``: each slot's Shapley reference, the choice that stands for "this component
-        absent": :attr:`remove` where declared, else :attr:`identity`, else -1 (the slot is not a
-        player: always kept).
+        absent": :attr:`remove` where declared, else :attr:`identity`, else :attr:`baseline`, else -1 (the
+        slot is not a player: always kept).
 
         Examples:
           >>> from jaxnag import spaces
           >>> spaces.get("nasbench_graph").reference().tolist()  # link pattern: no player; ops: skip
           [-1, 8, 8, 8, 8]
+          >>> spaces.get("nb101").reference()[-5:].tolist()  # node ops scored against maxpool3x3
+          [2, 2, 2, 2, 2]
         """
         remove, identity = np.asarray(self.remove, np.int32), np.asarray(self.identity, np.int32)
-        return np.where(remove >= 0, remove, identity).astype(np.int32)
+        return np.where(remove >= 0, remove, np.where(identity >= 0, identity, self.baseline)).astype(np.int32)
 
     # ------------------------------------------------------------------ sizes
     @property

@@ -260,4 +260,5 @@ def make() -> SearchSpace:
         _extra_valid=_valid,
         _adjacency=_matrix,
         remove=(0,) * _NUM_EDGES + (-1,) * (NODES - 2),
+        baseline=(-1,) * _NUM_EDGES + (OP_NAMES.index("maxpool3x3"),) * (NODES - 2),  # PG-NAG scores node ops too
     )
