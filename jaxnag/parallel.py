@@ -324,22 +324,45 @@ def compile_fitting(fn: Callable, num_keys: int, *shared, share: float = 0.8, fl
     """
     import jax
     n = check_int(flag, num_keys, lo=1, hi=2**31 - 1)
-    keys = jax.eval_shape(lambda: jax.random.split(jax.random.key(0), n))
-    lowered = jax.jit(jax.vmap(fn, in_axes=(0,) + (None,) * len(shared))).lower(keys, *shared)
+
+    def lower(count):
+        keys = jax.eval_shape(lambda: jax.random.split(jax.random.key(0), count))
+        return jax.jit(jax.vmap(fn, in_axes=(0,) + (None,) * len(shared))).lower(keys, *shared)
+    lowered = lower(n)
     if announce is not None:
         announce()
-    compiled = lowered.compile()
+    try:
+        compiled = lowered.compile()
+    except jax.errors.JaxRuntimeError as e:  # e.g. more scatter indices than XLA's CPU emitters take (2^31)
+        probe = min(n // 2, 64)
+        if probe < 1:
+            raise
+        need = _buffer_bytes(lower(probe).compile())  # the buffers grow with the keys: estimated from a few
+        why = str(e).strip().splitlines()[0].split(". ")[0].split(": ", 1)[-1]
+        raise ConfigError(f"{flag} {n} cannot compile as one program ({why}) and would need about "
+                          f"{need / probe * n / 2**30:.1f} GiB in one call: {_fitting(need / probe, share)}") from None
+    need = _buffer_bytes(compiled)
+    free = device_memory()
+    if need is not None and free is not None and need > share * free:
+        raise ConfigError(f"{flag} {n} needs about {need / 2**30:.1f} GiB in one call and {free / 2**30:.1f} GiB "
+                          f"is free: {_fitting(need / n, share)}")
+    return compiled
+
+
+def _buffer_bytes(compiled) -> int | None:
+    """Bytes of a compiled program's arguments, outputs and temporaries; None where the backend does not say."""
     try:
         m = compiled.memory_analysis()
-        need = int(m.temp_size_in_bytes + m.argument_size_in_bytes + m.output_size_in_bytes)
+        return int(m.temp_size_in_bytes + m.argument_size_in_bytes + m.output_size_in_bytes)
     except Exception:  # a backend without memory analysis: run and let the runtime say
-        return compiled
+        return None
+
+
+def _fitting(per_key: float | None, share: float) -> str:
     free = device_memory()
-    if free is not None and need > share * free:
-        fits = max(int(share * free / (need / n)), 0)
-        raise ConfigError(f"{flag} {n} needs about {need / 2**30:.1f} GiB in one call and {free / 2**30:.1f} GiB "
-                          f"is free: at most {fits} fit in one call (split the work into several calls)")
-    return compiled
+    if per_key is None or free is None:
+        return "split the work into several calls"
+    return f"at most {max(int(share * free / per_key), 0)} fit in one call (split the work into several calls)"
 
 
 def fit(generator, table, space, configs, *, share: float = 0.8, probe: tuple[int, int] = (256, 512),
