@@ -49,8 +49,8 @@ MAX_EXACT_PLAYERS = 16  # exact scoring evaluates 2^P coalitions per architectur
 def removed_choices(space) -> np.ndarray:
     """The removed choice per slot, as the space declares it (:meth:`~jaxnag.spaces.SearchSpace.reference`:
     its ``remove`` choice, else its ``identity``, else its ``baseline``, else -1: not a player). A space that
-    declares none of them for any slot has no players: refused (:class:`~jaxnag.errors.ConfigError` saying what to declare),
-    never scored as a uniform prior. Returns int ``[R]``.
+    declares none of them for any slot has no players: refused (:class:`~jaxnag.errors.ConfigError` saying
+    what to declare), never scored as a uniform prior. Returns int ``[R]``.
 
     Examples:
       >>> from jaxnag import errors, spaces
