@@ -227,7 +227,7 @@ def _evosax() -> Generator:
 
 
 def _pgnag() -> Generator:
-    from . import pgnag, predictors, prior, tables
+    from . import pgnag, predictors, prior, spaces, tables
 
     def open_context(settings, target, data_dir=None):
         source, notes = None, {}
@@ -238,7 +238,7 @@ def _pgnag() -> Generator:
                 raise ConfigError(f"prior_from takes BENCHMARK:DATASET, got {prior_from!r}")
             source = tables.load(benchmark, dataset, data_dir=data_dir)  # how it maps: pgnag.check_transfer
             notes["source"] = source.name
-            if isinstance(target, tables.Table) and pgnag.same_task(source, target):
+            if not isinstance(target, spaces.SearchSpace) and pgnag.same_task(source, target):  # a proxy's: a space
                 source = None  # the target itself: budgeted or whole-table
         return {"source": source}, notes
 
@@ -317,8 +317,8 @@ def _pgnag_on_target(key, fitness, space, config):
 def _describe_pgnag(config, context, notes, target):
     """Which of PG-NAG's protocols runs, and what it reads of the target (a table, or the space of a fitness
     that is not one: a proxy's)."""
-    from . import pgnag, tables
-    source, table = context["source"], target if isinstance(target, tables.Table) else None
+    from . import pgnag, spaces
+    source, table = context["source"], None if isinstance(target, spaces.SearchSpace) else target
     proto = pgnag.protocol_of(source, config)
     if proto == "transfer":  # how the prior carries: refused here, before this line is printed and anything traced
         pgnag.check_transfer(source.info.space, target if table is None else table.info.space, config)
