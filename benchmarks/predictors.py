@@ -69,6 +69,8 @@ METHODS = {  # label: (registry name, settings)
     "PG-NAG iterative, ridge rescoring": ("pgnag", registry.PGNAG_BUDGETED),
     "PG-NAG iterative, GP rescoring (memory 300)": ("pgnag", dict(registry.PGNAG_BUDGETED, predictor="gp",
                                                                 memory=300)),
+    "PG-NAG iterative, gp_rank rescoring (memory 300)": ("pgnag", dict(registry.PGNAG_BUDGETED, predictor="gp_rank",
+                                                                     memory=300)),
 }
 DEFAULT_METHODS = tuple(METHODS)[:3]  # the part-2 rows of docs/predictors.md
 AT = (100, 300)
