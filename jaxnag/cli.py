@@ -170,6 +170,15 @@ def _resolved(settings: dict, config, note: str | None = None) -> dict:
     return {k: lookup(k) if v is None else v for k, v in settings.items()}
 
 
+def _describe(gen, config, context: dict, notes: dict, target) -> dict:
+    """Print the generator's line on what the run reads of ``target`` (a table, or a proxy's space), if it has
+    one; return its fields for the JSON output."""
+    line, extra = gen.describe(config, context, notes, target) if gen.describe is not None else (None, {})
+    if line:
+        print(f"jaxnag: {line}", file=sys.stderr, flush=True)
+    return extra
+
+
 def _context(args, gen, settings: dict, table) -> tuple[dict, dict]:
     """What the generator needs besides the fitness (PG-NAG's source table, DiffusionNAG's score model),
     and the notes to report; an error about a setting names its flag."""
@@ -290,7 +299,7 @@ def _cmd_generate_proxy(args):
 
     given = [f for f, v in (("--table", args.table), ("--metric", args.metric), ("--constraint", args.constraint),
                             ("--benchmark", args.benchmark), ("--dataset", args.dataset),
-                            ("--data-dir", args.data_dir and not getattr(args, "prior_from", None))) if v]
+                            ("--data-dir", args.data_dir and not args.prior_from)) if v]
     if given:
         raise CLIError(f"--proxy scores architectures itself: {', '.join(given)} "
                        f"{'does' if len(given) == 1 else 'do'} not apply (--space picks the "
@@ -304,9 +313,7 @@ def _cmd_generate_proxy(args):
     config = _build_config(gen, space, settings)
     settings = _resolved(settings, config, note)
     context, notes = _context(args, gen, context_settings, space)  # PG-NAG: a table to transfer the prior from
-    line, _ = gen.describe(config, context, notes, space) if gen.describe is not None else (None, {})
-    if line:
-        print(f"jaxnag: {line}", file=sys.stderr, flush=True)
+    _describe(gen, config, context, notes, space)
     from . import proxies
     fit, label = _proxy_fitness(args, space)
     keys = _keys(args.seed, args.seeds)
@@ -504,9 +511,7 @@ def _cmd_generate(args):
     config = _build_config(gen, space, settings)
     settings = _resolved(settings, config, note)
     context, notes = _context(args, gen, context_settings, table)
-    line, extra = gen.describe(config, context, notes, table) if gen.describe is not None else (None, {})
-    if line:
-        print(f"jaxnag: {line}", file=sys.stderr, flush=True)
+    extra = _describe(gen, config, context, notes, table)
     t0 = time.perf_counter()
     res = _run_seeds(args, gen, space, config, table, context, notes)
     best_ops = np.asarray(res.best_ops)

@@ -338,14 +338,16 @@ def compile_fitting(fn: Callable, num_keys: int, *shared, share: float = 0.8, fl
         if probe < 1:
             raise
         need = _buffer_bytes(lower(probe).compile())  # the buffers grow with the keys: estimated from a few
+        per_key = None if need is None else need / probe
         why = str(e).strip().splitlines()[0].split(". ")[0].split(": ", 1)[-1]
-        raise ConfigError(f"{flag} {n} cannot compile as one program ({why}) and would need about "
-                          f"{need / probe * n / 2**30:.1f} GiB in one call: {_fitting(need / probe, share)}") from None
+        size = "" if per_key is None else f" and would need about {per_key * n / 2**30:.1f} GiB in one call"
+        raise ConfigError(f"{flag} {n} cannot compile as one program ({why}){size}: "
+                          f"{_fitting(per_key, share, device_memory())}") from None
     need = _buffer_bytes(compiled)
     free = device_memory()
     if need is not None and free is not None and need > share * free:
         raise ConfigError(f"{flag} {n} needs about {need / 2**30:.1f} GiB in one call and {free / 2**30:.1f} GiB "
-                          f"is free: {_fitting(need / n, share)}")
+                          f"is free: {_fitting(need / n, share, free)}")
     return compiled
 
 
@@ -358,8 +360,8 @@ def _buffer_bytes(compiled) -> int | None:
         return None
 
 
-def _fitting(per_key: float | None, share: float) -> str:
-    free = device_memory()
+def _fitting(per_key: float | None, share: float, free: int | None) -> str:
+    """How many keys fit in ``share`` of ``free`` bytes at ``per_key`` bytes each, as advice for the message."""
     if per_key is None or free is None:
         return "split the work into several calls"
     return f"at most {max(int(share * free / per_key), 0)} fit in one call (split the work into several calls)"
