@@ -204,7 +204,8 @@ def test_an_unreachable_coordinator_is_one_line_after_the_timeout(grid, capsys, 
     t0 = time.monotonic()
     refused(capsys, [grid, "--coordinator", "127.0.0.1:1", "--num-processes", "2", "--process-id", "1",
                      "--timeout", "1"], "the coordinator 127.0.0.1:1 did not accept a connection within 1 s")
-    assert time.monotonic() - t0 < 10 and not jax.distributed.is_initialized()
+    # a guard far from both sides (about 1 s here; the default --timeout is 60 s), not a timing
+    assert time.monotonic() - t0 < 45 and not jax.distributed.is_initialized()
 
 
 def test_a_grid_that_does_not_fit_in_memory_says_how_many_cells_fit(grid, capsys, monkeypatch):

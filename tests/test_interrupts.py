@@ -21,7 +21,9 @@ def hooked(monkeypatch):
 
 def _drop_in_gc_callback(wait=True):
     """A KeyboardInterrupt raised inside a garbage-collection callback, as a SIGINT arriving while JAX's
-    callback runs does: Python can only report it ("Exception ignored in ...")."""
+    callback runs does: Python can only report it ("Exception ignored in ..."). With ``wait``, then wait for
+    it to come again, at most 120 s (a guard against a hang, not a timing: a loaded CI machine delivered it
+    after 10.9 s once)."""
     fired = []
 
     def on_collect(phase, info):
@@ -31,7 +33,9 @@ def _drop_in_gc_callback(wait=True):
     gc.callbacks.append(on_collect)
     try:
         gc.collect()
-        time.sleep(10 if wait else 0)  # where the Ctrl-C raised again surfaces (a sleep returns early for a signal)
+        deadline = time.monotonic() + (120 if wait else 0)
+        while time.monotonic() < deadline:  # where the Ctrl-C raised again surfaces
+            time.sleep(0.05)
     finally:
         gc.callbacks.remove(on_collect)
     assert fired
@@ -39,10 +43,8 @@ def _drop_in_gc_callback(wait=True):
 
 def test_a_dropped_ctrl_c_is_raised_again(hooked):
     """Without install(), this Ctrl-C was lost: a CI run of `jaxnag train` then trained on for minutes."""
-    t = time.perf_counter()
     with pytest.raises(KeyboardInterrupt):
-        _drop_in_gc_callback()
-    assert time.perf_counter() - t < 9  # raised from the sleep, not after it
+        _drop_in_gc_callback()  # nothing else raises it: a lost one ends the wait without an error
 
 
 @pytest.mark.parametrize("posix", [True, False], ids=["pthread_kill", "no pthread_kill (Windows)"])
