@@ -1,12 +1,15 @@
 """Every generator on the graph spaces (NB101, DARTS) with a surrogate of NASLib's 500-architecture subsets.
 
-  JAXNAG_DATA_DIR=../shared/data python benchmarks/graph_generation.py [--seeds 5] [--out docs]
+  JAXNAG_DATA_DIR=../shared/data python benchmarks/graph_generation.py [--seeds 5] [--out docs] \
+      [--checkpoint nb101=DIR --checkpoint darts=DIR]
 
 Per space: a predictor (``ridge``, ``gp``, ``pairwise``) fitted on 400 of the 500 listed architectures
 (``jaxnag.tables.naslib_subset``, ``jaxnag.predictors.fitted``), Spearman's rho with the listed validation accuracy
 of the other 100 (the surrogate's quality). Then the best of them fitted on all 500 is the fitness of every
 generator that runs on the space (registry defaults, PG-NAG's prior scored on the top-20 of 200 random queries of
-the fitness, budgeted; ``--seeds`` seeds vmapped in one call); reported: the found
+the fitness, budgeted; DiffusionNAG with the registry's defaults and the score network of ``--checkpoint
+SPACE=DIR``, trained by ``jaxnag train-score --space SPACE --out DIR``; ``--seeds`` seeds vmapped in one call);
+reported: the found
 architecture's predicted accuracy, its percentile among the 500 listed accuracies, whether it is one of the
 listed architectures (and its listed accuracy then), and the distinct queries. Writes ``graph_generation.md`` /
 ``.json``. A surrogate rewards what it predicts: a found cell above every listed one is the surrogate's opinion,
@@ -40,7 +43,10 @@ def main(argv=None) -> int:
     p.add_argument("--data-dir", default=os.environ.get("JAXNAG_DATA_DIR", "../shared/data"))
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--out", default=None)
+    p.add_argument("--checkpoint", action="append", default=[], metavar="SPACE=DIR",
+                   help="DiffusionNAG's score network for a space (jaxnag train-score --space SPACE --out DIR)")
     args = p.parse_args(argv)
+    checkpoints = dict(c.split("=", 1) for c in args.checkpoint)
     out = {}
     for bench in ("nb101", "nb301"):
         sub = tables.naslib_subset(bench, args.data_dir)
@@ -57,22 +63,22 @@ def main(argv=None) -> int:
         rows = {}
         for name in registry.names():
             gen = registry.get(name)
-            if name == "diffusionnag":
-                try:  # its score network is trained on the space first
-                    from jaxnag.diffusionnag import train as dn_train
-                    dn_train.build(space, dn_train.ScoreTrainConfig(net="small"), jax.random.key(0))
-                    rows[name] = dict(error=None)
-                except Exception as e:  # noqa: BLE001 - the message is the result
-                    rows[name] = dict(error=str(e).splitlines()[0])
-                continue
+            context, steps = {}, None
+            if name == "diffusionnag":  # a score network trained on the space (jaxnag train-score)
+                if space.name not in checkpoints:
+                    rows[name] = dict(error=f"no score network given (--checkpoint {space.name}=DIR, "
+                                            f"from `jaxnag train-score --space {space.name} --out DIR`)")
+                    continue
+                context, notes = gen.context_for({"checkpoint": checkpoints[space.name]}, space)
+                steps = notes["checkpoint_steps"]
             try:  # PG-NAG scores its prior on the target: the top-k of PRIOR_BUDGET random queries (counted)
                 cfg = gen.config(space, **({"prior_budget": PRIOR_BUDGET} if name == "pgnag" else {}))
             except Exception as e:  # noqa: BLE001 - an extra not installed (evosax)
                 rows[name] = dict(error=str(e).splitlines()[0])
                 continue
             t0 = time.perf_counter()
-            res = jax.jit(jax.vmap(lambda k: gen.generate(k, fitness, space, cfg)))(
-                jax.random.split(jax.random.key(1), args.seeds))
+            res = jax.jit(jax.vmap(lambda k, c: gen.generate(k, fitness, space, cfg, **c), in_axes=(0, None)))(
+                jax.random.split(jax.random.key(1), args.seeds), context)
             seconds = time.perf_counter() - t0
             found = np.asarray(res.best_ops)
             pred = np.asarray(res.best_fitness)
@@ -81,6 +87,8 @@ def main(argv=None) -> int:
                 listed=[listed.get(f.astype(np.int32).tobytes()) for f in found],
                 queries=np.asarray(res.queries).tolist(), seconds=round(seconds, 1),
                 example=space.to_string(found[int(np.argmax(pred))]))
+            if name == "diffusionnag":  # how many of its samples were valid cells, from how many training steps
+                rows[name].update(validity=np.asarray(res.extras["validity"]).tolist(), checkpoint_steps=steps)
             if name == "pgnag":  # its generated samples apart from the random draws that scored the prior
                 v = np.asarray(res.extras["values"]).reshape(args.seeds, -1)
                 rows[name]["samples"] = dict(best=np.nanmax(v, 1).tolist(), mean=np.nanmean(v, 1).tolist(),
@@ -88,15 +96,15 @@ def main(argv=None) -> int:
             print(bench, name, json.dumps({k: v for k, v in rows[name].items() if k != "example"}), flush=True)
         out[bench] = dict(space=space.name, quality=quality, surrogate=best, listed_best=float(acc.max()),
                           listed_p95=float(np.percentile(acc, 95)), generators=rows)
-    out["seeds"], out["machine"] = args.seeds, describe()
+    out["seeds"], out["machine"], out["checkpoints"] = args.seeds, describe(), sorted(checkpoints)
     report(args.out, "graph_generation", out, _markdown(out))
     return 0
 
 
 def _markdown(o: dict) -> str:
     lines = ["# Generation on NB101 and DARTS with a surrogate of NASLib's subsets", "",
-             f"`JAXNAG_DATA_DIR=../shared/data python benchmarks/graph_generation.py --seeds {o['seeds']} --out docs` "
-             f"({o['machine']}). The fitness is a predictor fitted on NASLib's 500 listed architectures of the space "
+             f"`JAXNAG_DATA_DIR=../shared/data python benchmarks/graph_generation.py --seeds {o['seeds']} --out docs"
+             f"{''.join(f' --checkpoint {c}=DIR' for c in o.get('checkpoints', []))}` ({o['machine']}). The fitness is a predictor fitted on NASLib's 500 listed architectures of the space "
              "(`tables.naslib_subset`, `predictors.fitted`); it rewards what it predicts, so these are the "
              "surrogate's opinions of the found cells, not measurements. NB301's listed accuracies are themselves "
              "the NB301 surrogate's.", ""]
@@ -123,6 +131,11 @@ def _markdown(o: dict) -> str:
             lines += ["", f"PG-NAG's generated samples alone (not the {PRIOR_BUDGET} random draws that scored its prior): "
                       f"best {np.mean(sm['best']):.2f} (mean over seeds; percentile among the listed, min over seeds "
                       f"{min(sm['percentile']):.1f}), sample mean {np.mean(sm['mean']):.2f}."]
+        dn = b["generators"].get("diffusionnag", {})
+        if "validity" in dn:
+            lines += ["", f"DiffusionNAG's score network (`jaxnag train-score --space {b['space']}`, "
+                      f"{dn['checkpoint_steps']} steps, trained on random valid cells of the space): "
+                      f"{np.mean(dn['validity']):.1%} of its generated samples are valid cells (mean over seeds)."]
         best = max((r for r in b["generators"].values() if "predicted" in r), key=lambda r: np.mean(r["predicted"]))
         lines += ["", f"A found cell (the best predicted): `{best['example']}`", "",
                   f"Predictions above the listed best ({b['listed_best']:.2f}) are the surrogate extrapolating beyond "
@@ -134,7 +147,8 @@ def _markdown(o: dict) -> str:
               f"generator that runs): {'met' if ok else 'not met'}. PG-NAG runs budgeted: its prior is scored on "
               f"the top-20 of {PRIOR_BUDGET} random queries of the fitness (permutation-sampled Shapley values; on "
               "DARTS an op is removed to skip_connect so every coalition is a valid cell), and those queries, the "
-              "coalitions' included, are counted. DiffusionNAG does not run on these spaces (the message above).", ""]
+              "coalitions' included, are counted. DiffusionNAG reads a score network trained on the space (its row says "
+              "which; `--checkpoint SPACE=DIR`).", ""]
     return "\n".join(lines)
 
 

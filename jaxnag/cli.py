@@ -307,9 +307,6 @@ def _cmd_generate_proxy(args):
     space = _network_space(args.space or "nb201", "--proxy")
     settings, context_settings = _apply_method_flags(args)
     gen, settings, note = _wrapped(args, settings, space)
-    if args.method == "diffusionnag":
-        raise CLIError("--proxy works with methods that need only a fitness (every one but diffusionnag, which "
-                       "reads a score network trained on a table)")
     config = _build_config(gen, space, settings)
     settings = _resolved(settings, config, note)
     context, notes = _context(args, gen, context_settings, space)  # PG-NAG: a table to transfer the prior from

@@ -344,6 +344,7 @@ def _describe_pgnag(config, context, notes, target):
 
 
 def _diffusionnag() -> Generator:
+    from . import spaces
     from .diffusionnag import generator as dn
 
     def open_context(settings, target, data_dir=None):
@@ -351,7 +352,7 @@ def _diffusionnag() -> Generator:
         if not folder:
             raise ConfigError("checkpoint DIR is needed by diffusionnag: a score network folder "
                               "(train one with `jaxnag train-score`)")
-        model, steps = dn.load(folder, target.space)
+        model, steps = dn.load(folder, target if isinstance(target, spaces.SearchSpace) else target.space)  # a proxy's
         return {"score_model": model}, {"checkpoint": str(folder), "checkpoint_steps": steps}
 
     def config(space, guidance_scale=5.0, predictor_queries=300, predictor_iterations=1500, pc_steps=1000, top=5,

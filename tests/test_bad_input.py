@@ -132,7 +132,6 @@ CLI_CASES = [
     (["train-score", "--out", "{tmp}/ck", "--ckpt-every", "0"], "--ckpt-every must be an integer >= 1"),
     (["train-score", "--out", "{tmp}/ck", "--validity-samples", "-1"], "--validity-samples must be an integer >= 0"),
     (["train-score", "--out", "{tmp}/ck", "--space", "nb999"], "unknown search space 'nb999'"),
-    (["train-score", "--out", "{tmp}/ck", "--space", "nasbench_graph"], "needs a cell space with ops on edges"),
     (["train-score", "--out", "{files}/afile"], "is a file, not a folder"),
     (["train-score", "--out", "{files}"], "is not empty and is not a jaxnag score checkpoint"),
     # prior
@@ -172,7 +171,7 @@ CLI_CASES = [
     (["generate", "--method", "pgnag", "--proxy", "params"], "this fitness is not a table: pass --budget B"),
     (["generate", "--method", "pgnag", "--proxy", "params", "--space", "darts", "--data-dir", "{data}",
       "--prior-from", "nb201:cifar10", "--map-by", "op"], "use sampler='direct'"),
-    (["generate", "--method", "diffusionnag", "--proxy", "params"], "every one but diffusionnag"),
+    (["generate", "--method", "diffusionnag", "--proxy", "params"], "--checkpoint DIR is needed"),
     (["generate", "--method", "rea", "--proxy", "params", "--data-dir", "{data}"], "--data-dir does not apply"),
 ]
 

@@ -112,6 +112,19 @@ def test_diffusionnag_commands(capsys, tmp_path, data_dir):
     assert code == 2 and "0% of the generated samples are valid" in last and "holds 20 training steps" in last
 
 
+@pytest.mark.slow  # about 30 s: a score network on DARTS and a run on a proxy
+def test_diffusionnag_on_darts_from_the_command_line(capsys, tmp_path):
+    """train-score on DARTS (drawn cells: it has too many to list), then generate on a proxy reads it."""
+    code, out, err = run(capsys, "train-score", "--space", "darts", "--out", str(tmp_path / "ck"), "--iterations", "4",
+                         "--batch", "8", "--log-every", "4", "--validity-samples", "4", "--pc-steps", "4")
+    assert code == 0 and "4 steps" in out and "validity of 4 unguided samples" in out, err
+    code, _, err = run(capsys, "generate", "--method", "diffusionnag", "--checkpoint", str(tmp_path / "ck"),
+                       "--space", "darts", "--proxy", "params", "--seeds", "1", "--predictor-queries", "0",
+                       "--pc-steps", "4", "--round-size", "8")
+    last = err.strip().splitlines()[-1]  # 4 training steps: no valid cell yet, and it says so
+    assert code == 2 and "0% of the generated samples are valid" in last and "holds 4 training steps" in last, err
+
+
 @pytest.mark.slow  # about 40 s: two PG-NAG programs
 def test_pgnag_on_a_proxy_scores_its_prior_on_it_or_transfers_one(capsys, data_dir):
     # budgeted: the prior from the top-k of B proxy queries, counted among the run's queries

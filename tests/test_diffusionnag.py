@@ -8,7 +8,7 @@ from jaxnag import budget, protocol, registry, spaces
 from jaxnag.errors import ConfigError, GenerationError
 from jaxnag.diffusionnag import encoding, generator, guidance, train
 from jaxnag.diffusionnag.sampler import guided, pc_sample
-from jaxnag.nn.score_net import REFERENCE, SMALL, ScoreNet, attention_mask, count_params, nb201_graph
+from jaxnag.nn.score_net import REFERENCE, SMALL, ScoreNet, attention_mask, count_params, nb201_graph, space_graph
 from jaxnag.sde import VESDE, VPSDE, dsm_loss
 
 S = spaces.get("nb201")
@@ -204,3 +204,49 @@ def test_closed_loop_config_errors():
         generator.Config(predictor_queries=0, loops=2)
     with pytest.raises(ConfigError, match="refit_iterations"):
         generator.Config(refit_iterations=-1)
+
+
+class MixtureScore(nnx.Module):
+    """The exact score of VE-noised copies of a few data matrices ``[K, V, F]`` (a Gaussian mixture)."""
+
+    def __init__(self, data):
+        self.data = nnx.Variable(jnp.asarray(data))
+
+    def __call__(self, x, sigma):
+        s2 = (sigma ** 2)[:, None, None]
+        d = self.data[...]
+        d2 = jnp.sum((x[:, None] - d[None]) ** 2, axis=(-2, -1))  # [B, K]
+        w = jax.nn.softmax(-d2 / (2 * s2[:, :, 0]), axis=-1)
+        return (jnp.einsum("bk,kvf->bvf", w, d) - x) / s2
+
+
+def test_a_space_without_fixed_edges_gets_a_complete_slot_graph():
+    nb101 = spaces.get("nb101")
+    a = space_graph(nb101)
+    mask = attention_mask(a, "closure")
+    r = nb101.num_slots
+    assert a.shape == (r + 2, r + 2) and mask[1:-1, 1:].all() and mask[0].all()  # every slot sees every slot
+    assert not mask[-1, :-1].any() and np.array_equal(space_graph(S), nb201_graph())
+
+
+@pytest.mark.slow  # a real score network on NB101 and a run through the generator: about 20 s on 2 cores
+def test_diffusionnag_runs_on_nb101():
+    """NB101 (26 slots: adjacency bits and node ops, no fixed edges): the score network trains on drawn valid
+    cells, and a guided run proposes valid distinct NB101 cells."""
+    nb101 = spaces.get("nb101")
+    data = train.default_data(jax.random.key(0), nb101)
+    assert not nb101.enumerable and len(data) == train.DRAWN and bool(nb101.is_valid(data).all())
+    cfg = train.ScoreTrainConfig(iterations=4, batch=8, log_every=4)
+    net, info = train.train_score(jax.random.key(0), nb101, cfg, data_ops=data[:64], verbose=False)
+    v, f = encoding.shape(nb101)
+    assert info["steps"] == 4 and np.isfinite(info["losses"]).all()
+    assert net(jnp.zeros((2, v, f)), jnp.ones(2)).shape == (2, v, f)
+    # the generator with the exact score of 16 valid cells: its samples are those cells
+    cells = data[:16]
+    score = generator.ScoreModel.of(MixtureScore(encoding.to_matrix(cells, nb101) * 2.0 - 1.0), VESDE(0.1, 5.0))
+    fitness = lambda ops: jnp.sum(ops[..., 21:] == 0, axis=-1).astype(jnp.float32)  # noqa: E731 - op 0 count
+    res = jax.jit(lambda k: generator.generate(k, fitness, nb101, GEN_CFG, score))(jax.random.key(1))
+    cand = np.asarray(res.extras["candidates"])
+    assert float(res.extras["validity"]) > 0.5 and bool(nb101.is_valid(cand).all())
+    assert {c.tobytes() for c in cand} <= {c.tobytes() for c in np.asarray(cells)}
+    assert float(res.best_fitness) >= float(np.asarray(fitness(cand)).max())  # the candidates were queried

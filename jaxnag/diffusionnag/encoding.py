@@ -1,7 +1,8 @@
-"""DiffusionNAG's node-operation matrix for cell spaces with ops on edges (NB201, TNB101 micro).
+"""DiffusionNAG's node-operation matrix, for any search space.
 
-``X [V, F]`` with V = R + 2 nodes (0 input, 1..R the edge ops in slot order, R+1
-output) and F = C + 2 node types (``input, output`` then the space's ops). Data are
+``X [V, F]`` with V = R + 2 nodes (0 input, 1..R the slots in order: the edge ops of a cell space
+such as NB201, or any slot of a space without fixed edges such as NB101's adjacency bits and node ops,
+R+1 output) and F = C + 2 node types (``input, output`` then the slot's choices). Data are
 scaled to {-1, +1}; samples map back with ``(x + 1) / 2`` and a 0.5 threshold.
 
 Examples:

@@ -235,8 +235,6 @@ def _check(space, config: Config, score_model) -> None:
     if not isinstance(score_model, ScoreModel):
         raise TypeError("score_model must be a diffusionnag.generator.ScoreModel (ScoreModel.of(module, sde) or "
                         "generator.load(directory, space))")
-    if space.edges is None:
-        raise ConfigError(f"DiffusionNAG needs a cell space with fixed edges; {space.name} has none")
 
 
 def _guided_state(predictor, score, archive, config: Config, space, archive_ops=None,

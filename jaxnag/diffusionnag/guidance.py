@@ -30,7 +30,7 @@ from flax import nnx
 
 from ..errors import ConfigError, UnknownName, check_int, check_range
 from ..nn.layers import Block, TimeEmbedding, sinusoidal
-from ..nn.score_net import attention_mask, op_node_graph
+from ..nn.score_net import attention_mask, space_graph
 from ..nn.training import optimizer, scan_steps
 from . import encoding
 
@@ -57,14 +57,13 @@ class PredictorNet(nnx.Module):
 
     def __init__(self, space, d: int = 32, layers: int = 2, heads: int = 4, *, rngs: nnx.Rngs):
         v, f = encoding.shape(space)
-        output = max(dst for _, dst in space.edges)
         self.embed = nnx.Linear(f, d, rngs=rngs)
         self.level = TimeEmbedding(d, 4 * d, d, rngs=rngs)
         self.blocks = nnx.List([Block(d, heads, 2 * d, rngs=rngs) for _ in range(layers)])
         self.ln = nnx.LayerNorm(d, rngs=rngs)
         self.out1 = nnx.Linear(d, d, rngs=rngs)
         self.out2 = nnx.Linear(d, 1, rngs=rngs)
-        self.mask = nnx.Variable(jnp.asarray(attention_mask(op_node_graph(space.edges, output), "closure")))
+        self.mask = nnx.Variable(jnp.asarray(attention_mask(space_graph(space), "closure")))
         self.pos = nnx.Variable(sinusoidal(jnp.arange(v), d))
 
     def __call__(self, x, level):

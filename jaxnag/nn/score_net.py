@@ -37,7 +37,7 @@ from flax import nnx
 from .layers import Block, TimeEmbedding, sinusoidal
 
 __all__ = ["NB201_NODE_TYPES", "NetConfig", "REFERENCE", "SMALL", "ScoreNet", "attention_mask", "count_params",
-           "nb201_graph", "op_node_graph", "transitive_closure"]
+           "nb201_graph", "op_node_graph", "space_graph", "transitive_closure"]
 
 # NB201 as a node-operation DAG: node 0 input, nodes 1-6 the edges in arch-string order
 # (0->1, 0->2, 1->2, 0->3, 1->3, 2->3), node 7 output. Vocabulary of node types:
@@ -57,6 +57,30 @@ def op_node_graph(edges, output_node: int) -> np.ndarray:
         for j, (src2, _) in enumerate(edges):
             if src2 == dst:
                 a[i + 1, j + 1] = 1
+    return a
+
+
+def space_graph(space) -> np.ndarray:
+    """The op-node adjacency of ``space``'s node-operation matrix (``[R + 2, R + 2]``, node 0 input, node i + 1
+    slot i, node R + 1 output): :func:`op_node_graph` of its edges, or, for a space without fixed edges (NB101,
+    DARTS, a user's categorical space: which slot feeds which is not fixed), every slot fed by the input and
+    feeding every other slot and the output, so that each slot attends to all of them.
+
+    Examples:
+      >>> from jaxnag import spaces
+      >>> from jaxnag.nn.score_net import space_graph
+      >>> space_graph(spaces.get("nb201")).shape, int(space_graph(spaces.get("nb201")).sum())  # 10 links
+      ((8, 8), 10)
+      >>> a = space_graph(spaces.get("nb101"))  # 26 slots: 21 adjacency bits and 5 node ops
+      >>> a.shape, a[0, 1:].all(), a[1:, 0].any(), a[-1].any(), a[1, 1]
+      ((28, 28), np.True_, np.False_, np.False_, np.int8(0))
+    """
+    if space.edges is not None:
+        return op_node_graph(space.edges, max(dst for _, dst in space.edges))
+    a = np.ones((space.num_slots + 2,) * 2, np.int8)
+    a[:, 0] = 0  # nothing feeds the input
+    a[-1] = 0  # the output feeds nothing
+    np.fill_diagonal(a, 0)
     return a
 
 
