@@ -227,6 +227,10 @@ def test_a_space_without_fixed_edges_gets_a_complete_slot_graph():
     r = nb101.num_slots
     assert a.shape == (r + 2, r + 2) and mask[1:-1, 1:].all() and mask[0].all()  # every slot sees every slot
     assert not mask[-1, :-1].any() and np.array_equal(space_graph(S), nb201_graph())
+    darts = spaces.get("darts")  # too large to rank: the metrics compare encodings as rows
+    cells = np.asarray(darts.random(jax.random.key(0), (2,)))
+    m = encoding.metrics(encoding.to_matrix(cells[[0, 1, 0]], darts), darts, train_ops=cells[:1])
+    assert (m["validity"], m["novelty"]) == (1.0, 0.5) and m["uniqueness"] == pytest.approx(2 / 3)
 
 
 @pytest.mark.slow  # a real score network on NB101 and a run through the generator: about 20 s on 2 cores

@@ -125,10 +125,9 @@ def metrics(b: jax.Array, space, train_ops=None) -> dict:
     import numpy as np
     valid = np.asarray(is_valid(b, space))
     ops = np.asarray(from_matrix(b, space))[valid]
-    ranks = np.unique(np.asarray(space.rank(ops))) if len(ops) else np.zeros(0, int)
-    out = dict(n=int(len(valid)), validity=float(valid.mean()),
-               uniqueness=float(len(ranks) / max(valid.sum(), 1)))
+    unique = {row.tobytes() for row in ops}  # encodings, compared as rows (a space may be too large to rank)
+    out = dict(n=int(len(valid)), validity=float(valid.mean()), uniqueness=float(len(unique) / max(valid.sum(), 1)))
     if train_ops is not None:
-        train_ranks = np.asarray(space.rank(np.asarray(train_ops)))
-        out["novelty"] = float(np.mean(~np.isin(ranks, train_ranks))) if len(ranks) else 0.0
+        seen = {row.tobytes() for row in np.asarray(train_ops, np.int32).reshape(-1, space.num_slots)}
+        out["novelty"] = float(np.mean([u not in seen for u in unique])) if unique else 0.0
     return out
