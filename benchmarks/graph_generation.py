@@ -1,19 +1,20 @@
 """Every generator on the graph spaces (NB101, DARTS) with a surrogate of NASLib's 500-architecture subsets.
 
   JAXNAG_DATA_DIR=../shared/data python benchmarks/graph_generation.py [--seeds 5] [--out docs] \
-      [--checkpoint nb101=DIR --checkpoint darts=DIR]
+      [--checkpoint nb101=DIR --checkpoint darts=DIR] [--pc-steps 250]
 
 Per space: a predictor (``ridge``, ``gp``, ``pairwise``) fitted on 400 of the 500 listed architectures
 (``jaxnag.tables.naslib_subset``, ``jaxnag.predictors.fitted``), Spearman's rho with the listed validation accuracy
 of the other 100 (the surrogate's quality). Then the best of them fitted on all 500 is the fitness of every
 generator that runs on the space (registry defaults, PG-NAG's prior scored on the top-20 of 200 random queries of
-the fitness, budgeted; DiffusionNAG with the registry's defaults and the score network of ``--checkpoint
-SPACE=DIR``, trained by ``jaxnag train-score --space SPACE --out DIR``; ``--seeds`` seeds vmapped in one call);
-reported: the found
-architecture's predicted accuracy, its percentile among the 500 listed accuracies, whether it is one of the
-listed architectures (and its listed accuracy then), and the distinct queries. Writes ``graph_generation.md`` /
-``.json``. A surrogate rewards what it predicts: a found cell above every listed one is the surrogate's opinion,
-not a measurement.
+the fitness, budgeted; DiffusionNAG with the registry's defaults but ``--pc-steps`` predictor-corrector steps
+(default 250, the registry's 1,000 took over 15 minutes for 5 seeds on NB101 on 2 cores) and the score network
+of ``--checkpoint SPACE=DIR``, trained by ``jaxnag train-score --space SPACE --out DIR``; ``--seeds`` seeds
+vmapped in one call); reported: the found architecture's predicted accuracy, its percentile among the 500 listed
+accuracies, whether it is one of the listed architectures (and its listed accuracy then), the distinct queries and
+(DiffusionNAG) the share of its samples that are valid cells. Writes ``graph_generation.md`` / ``.json``. A
+surrogate rewards what it predicts: a found cell above every listed one is the surrogate's opinion, not a
+measurement.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None)
     p.add_argument("--checkpoint", action="append", default=[], metavar="SPACE=DIR",
                    help="DiffusionNAG's score network for a space (jaxnag train-score --space SPACE --out DIR)")
+    p.add_argument("--pc-steps", type=int, default=250, help="DiffusionNAG's predictor-corrector steps")
     args = p.parse_args(argv)
     checkpoints = dict(c.split("=", 1) for c in args.checkpoint)
     out = {}
@@ -72,13 +74,15 @@ def main(argv=None) -> int:
                 context, notes = gen.context_for({"checkpoint": checkpoints[space.name]}, space)
                 steps = notes["checkpoint_steps"]
             try:  # PG-NAG scores its prior on the target: the top-k of PRIOR_BUDGET random queries (counted)
-                cfg = gen.config(space, **({"prior_budget": PRIOR_BUDGET} if name == "pgnag" else {}))
+                cfg = gen.config(space, **{"pgnag": {"prior_budget": PRIOR_BUDGET},
+                                           "diffusionnag": {"pc_steps": args.pc_steps}}.get(name, {}))
             except Exception as e:  # noqa: BLE001 - an extra not installed (evosax)
                 rows[name] = dict(error=str(e).splitlines()[0])
                 continue
             t0 = time.perf_counter()
             res = jax.jit(jax.vmap(lambda k, c: gen.generate(k, fitness, space, cfg, **c), in_axes=(0, None)))(
                 jax.random.split(jax.random.key(1), args.seeds), context)
+            jax.block_until_ready(res)  # the call returns before it has run
             seconds = time.perf_counter() - t0
             found = np.asarray(res.best_ops)
             pred = np.asarray(res.best_fitness)
@@ -96,7 +100,8 @@ def main(argv=None) -> int:
             print(bench, name, json.dumps({k: v for k, v in rows[name].items() if k != "example"}), flush=True)
         out[bench] = dict(space=space.name, quality=quality, surrogate=best, listed_best=float(acc.max()),
                           listed_p95=float(np.percentile(acc, 95)), generators=rows)
-    out["seeds"], out["machine"], out["checkpoints"] = args.seeds, describe(), sorted(checkpoints)
+    out["seeds"], out["machine"], out["checkpoints"], out["pc_steps"] = args.seeds, describe(), sorted(checkpoints), \
+        args.pc_steps
     report(args.out, "graph_generation", out, _markdown(out))
     return 0
 
@@ -104,7 +109,8 @@ def main(argv=None) -> int:
 def _markdown(o: dict) -> str:
     lines = ["# Generation on NB101 and DARTS with a surrogate of NASLib's subsets", "",
              f"`JAXNAG_DATA_DIR=../shared/data python benchmarks/graph_generation.py --seeds {o['seeds']} --out docs"
-             f"{''.join(f' --checkpoint {c}=DIR' for c in o.get('checkpoints', []))}` ({o['machine']}). The fitness is a predictor fitted on NASLib's 500 listed architectures of the space "
+             f"{''.join(f' --checkpoint {c}=DIR' for c in o.get('checkpoints', []))} --pc-steps {o['pc_steps']}` "
+             f"({o['machine']}). The fitness is a predictor fitted on NASLib's 500 listed architectures of the space "
              "(`tables.naslib_subset`, `predictors.fitted`); it rewards what it predicts, so these are the "
              "surrogate's opinions of the found cells, not measurements. NB301's listed accuracies are themselves "
              "the NB301 surrogate's.", ""]
@@ -134,7 +140,8 @@ def _markdown(o: dict) -> str:
         dn = b["generators"].get("diffusionnag", {})
         if "validity" in dn:
             lines += ["", f"DiffusionNAG's score network (`jaxnag train-score --space {b['space']}`, "
-                      f"{dn['checkpoint_steps']} steps, trained on random valid cells of the space): "
+                      f"{dn['checkpoint_steps']} steps, trained on random valid cells of the space; "
+                      f"{o['pc_steps']} predictor-corrector steps): "
                       f"{np.mean(dn['validity']):.1%} of its generated samples are valid cells (mean over seeds)."]
         best = max((r for r in b["generators"].values() if "predicted" in r), key=lambda r: np.mean(r["predicted"]))
         lines += ["", f"A found cell (the best predicted): `{best['example']}`", "",
@@ -147,8 +154,8 @@ def _markdown(o: dict) -> str:
               f"generator that runs): {'met' if ok else 'not met'}. PG-NAG runs budgeted: its prior is scored on "
               f"the top-20 of {PRIOR_BUDGET} random queries of the fitness (permutation-sampled Shapley values; on "
               "DARTS an op is removed to skip_connect so every coalition is a valid cell), and those queries, the "
-              "coalitions' included, are counted. DiffusionNAG reads a score network trained on the space (its row says "
-              "which; `--checkpoint SPACE=DIR`).", ""]
+              "coalitions' included, are counted. DiffusionNAG reads a score network trained on the space (its row "
+              "says which; `--checkpoint SPACE=DIR`).", ""]
     return "\n".join(lines)
 
 
