@@ -753,7 +753,7 @@ def _cmd_train_score(args):
         v, f = encoding.shape(space)
         x = jax.jit(lambda k: pc_sample(k, model, cfg.make_sde(), (args.validity_samples, v, f), args.pc_steps))(
             _keys(args.seed))
-        m = encoding.metrics(encoding.binarize(x), space)
+        m = encoding.metrics(x, space)
         print(f"validity of {m['n']} unguided samples ({args.pc_steps} PC steps): {m['validity']:.0%}, "
               f"uniqueness {m['uniqueness']:.0%}")
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-__all__ = ["binarize", "from_matrix", "is_valid", "metrics", "shape", "to_matrix"]
+__all__ = ["binarize", "decode", "from_matrix", "is_valid", "metrics", "shape", "to_matrix"]
 
 
 def shape(space) -> tuple[int, int]:
@@ -83,12 +83,7 @@ def is_valid(b: jax.Array, space) -> jax.Array:
       (True, False)
     """
     b = jnp.asarray(b)
-    one_per_row = jnp.all(jnp.sum(b, axis=-1) == 1, axis=-1)
-    ends = (b[..., 0, 0] == 1) & (b[..., -1, 1] == 1)
-    body = b[..., 1:-1, :]
-    no_io = jnp.all(body[..., :2] == 0, axis=(-2, -1))
-    ops = jnp.argmax(body[..., 2:], axis=-1)
-    return one_per_row & ends & no_io & space.is_valid(ops)
+    return _well_formed(b) & space.is_valid(from_matrix(b, space))
 
 
 def from_matrix(b: jax.Array, space) -> jax.Array:
@@ -106,8 +101,40 @@ def from_matrix(b: jax.Array, space) -> jax.Array:
     return jnp.argmax(jnp.asarray(b)[..., 1:-1, 2:], axis=-1).astype(jnp.int32)
 
 
+def decode(x: jax.Array, space) -> tuple[jax.Array, jax.Array]:
+    """Samples ``[..., V, F]`` (data scale, or binary) -> ``(ops [..., R], valid [...])``: binarized, valid by
+    :func:`is_valid` and read by :func:`from_matrix`; or, on a space with its own decoding (DARTS:
+    ``space.has_decoding``), the op columns decoded by it as every generator's scores are (DARTS's top two
+    inputs per node), valid where the binarized matrix is well formed (every row one-hot, input first,
+    output last, no input or output among the slots). Row by row a DARTS sample has no way to give each node
+    exactly two inputs: read by argmax, none of 100 unguided samples of a trained score network was a
+    valid cell, though every row was one-hot.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import spaces
+      >>> from jaxnag.diffusionnag import encoding
+      >>> s = spaces.get("darts")
+      >>> b = encoding.to_matrix(jnp.zeros(28, jnp.int32) + 3, s)  # every edge of every node chosen
+      >>> bool(encoding.is_valid(b, s)), bool(encoding.decode(b, s)[1]), bool(s.is_valid(encoding.decode(b, s)[0]))
+      (False, True, True)
+    """
+    b = binarize(x)
+    if not space.has_decoding:
+        return from_matrix(b, space), is_valid(b, space)
+    ops = space.from_one_hot(jnp.asarray(x)[..., 1:-1, 2:])
+    return ops, _well_formed(b)
+
+
+def _well_formed(b: jax.Array) -> jax.Array:
+    one_per_row = jnp.all(jnp.sum(b, axis=-1) == 1, axis=-1)
+    ends = (b[..., 0, 0] == 1) & (b[..., -1, 1] == 1)
+    return one_per_row & ends & jnp.all(b[..., 1:-1, :2] == 0, axis=(-2, -1))
+
+
 def metrics(b: jax.Array, space, train_ops=None) -> dict:
-    """Validity, uniqueness and novelty of binary samples ``[n, V, F]`` (host-side).
+    """Validity, uniqueness and novelty of samples ``[n, V, F]`` (binary or data scale, read by :func:`decode`;
+    host-side).
 
     validity = valid / total; uniqueness = unique valid / valid; novelty = unique valid
     not in ``train_ops`` / unique valid.
@@ -123,8 +150,9 @@ def metrics(b: jax.Array, space, train_ops=None) -> dict:
       (3, 1.0, 0.667, 0.5)
     """
     import numpy as np
-    valid = np.asarray(is_valid(b, space))
-    ops = np.asarray(from_matrix(b, space))[valid]
+    ops, valid = decode(b, space)
+    valid = np.asarray(valid)
+    ops = np.asarray(ops)[valid]
     unique = {row.tobytes() for row in ops}  # encodings, compared as rows (a space may be too large to rank)
     out = dict(n=int(len(valid)), validity=float(valid.mean()), uniqueness=float(len(unique) / max(valid.sum(), 1)))
     if train_ops is not None:

@@ -292,13 +292,11 @@ def _generate_candidates(key, state: GuidedState, space, config: Config):
     def one_round(r, k):
         scale = jnp.maximum(config.guidance_scale - jnp.asarray(r).astype(jnp.float32) * config.decrement, 0.0)
         fn = score_fn if pred_net is None else guided(score_fn, lambda x, lvl: pred_net(x, lvl), scale)
-        return encoding.binarize(pc_sample(k, fn, sde, (config.round_size, v, f), config.pc_steps, config.snr))
+        return pc_sample(k, fn, sde, (config.round_size, v, f), config.pc_steps, config.snr)
 
-    b = jax.vmap(one_round)(jnp.arange(config.rounds), jax.random.split(key, config.rounds)) \
+    x = jax.vmap(one_round)(jnp.arange(config.rounds), jax.random.split(key, config.rounds)) \
         if config.rounds > 1 else one_round(0, key)[None]
-    b = b.reshape((-1, v, f))
-    valid = encoding.is_valid(b, space)
-    ops = encoding.from_matrix(b, space)
+    ops, valid = encoding.decode(x.reshape((-1, v, f)), space)
     distinct = archive_lib.first_in_batch(ops, valid, space)
     if config.loops > 1:  # the closed loop: only architectures not queried yet are candidates
         distinct = distinct & ~archive_lib.contains(state.archive, ops, space)
