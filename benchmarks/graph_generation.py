@@ -8,7 +8,7 @@ Per space: a predictor (``ridge``, ``gp``, ``pairwise``) fitted on 400 of the 50
 of the other 100 (the surrogate's quality). Then the best of them fitted on all 500 is the fitness of every
 generator that runs on the space (registry defaults, PG-NAG's prior scored on the top-20 of 200 random queries of
 the fitness, budgeted; DiffusionNAG with the registry's defaults but ``--pc-steps`` predictor-corrector steps
-(default 250, the registry's 1,000 took over 15 minutes for 5 seeds on NB101 on 2 cores) and the score network
+(default 250: each step costs the same, and 5 seeds of 250 already take minutes on 2 cores) and the score network
 of ``--checkpoint SPACE=DIR``, trained by ``jaxnag train-score --space SPACE --out DIR``; ``--seeds`` seeds
 vmapped in one call); reported: the found architecture's predicted accuracy, its percentile among the 500 listed
 accuracies, whether it is one of the listed architectures (and its listed accuracy then), the distinct queries and
