@@ -314,6 +314,12 @@ def _pgnag_on_target(key, fitness, space, config):
     return state, state.archive
 
 
+def _space_of(target):
+    """The search space of a run's target: a table's, or the target itself where it is a space (a proxy's run)."""
+    from . import spaces
+    return target if isinstance(target, spaces.SearchSpace) else target.space
+
+
 def _describe_pgnag(config, context, notes, target):
     """Which of PG-NAG's protocols runs, and what it reads of the target (a table, or the space of a fitness
     that is not one: a proxy's)."""
@@ -321,7 +327,7 @@ def _describe_pgnag(config, context, notes, target):
     source, table = context["source"], None if isinstance(target, spaces.SearchSpace) else target
     proto = pgnag.protocol_of(source, config)
     if proto == "transfer":  # how the prior carries: refused here, before this line is printed and anything traced
-        pgnag.check_transfer(source.info.space, target if table is None else table.info.space, config)
+        pgnag.check_transfer(source.info.space, _space_of(target), config)
     if proto == "whole-table" and table is None:
         raise ConfigError("pgnag scores its prior on the top-k of the whole target, and this fitness is not a table: "
                           "pass --budget B (its query-efficient form) or --prior-budget B (the top-k of B random "
@@ -344,7 +350,6 @@ def _describe_pgnag(config, context, notes, target):
 
 
 def _diffusionnag() -> Generator:
-    from . import spaces
     from .diffusionnag import generator as dn
 
     def open_context(settings, target, data_dir=None):
@@ -352,7 +357,7 @@ def _diffusionnag() -> Generator:
         if not folder:
             raise ConfigError("checkpoint DIR is needed by diffusionnag: a score network folder "
                               "(train one with `jaxnag train-score`)")
-        model, steps = dn.load(folder, target if isinstance(target, spaces.SearchSpace) else target.space)  # a proxy's
+        model, steps = dn.load(folder, _space_of(target))
         return {"score_model": model}, {"checkpoint": str(folder), "checkpoint_steps": steps}
 
     def config(space, guidance_scale=5.0, predictor_queries=300, predictor_iterations=1500, pc_steps=1000, top=5,
