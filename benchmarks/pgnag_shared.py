@@ -15,6 +15,11 @@ training iterations the quality needs (issue 27).
   JAXNAG_DATA_DIR=../shared/data python benchmarks/pgnag_shared.py [--seeds 100] [--out docs]
   JAXNAG_DATA_DIR=../shared/data python benchmarks/pgnag_shared.py --iterations 50,100,200,400 --seeds 50 --out docs
 
+With ``--sizes 64/4,32/2,32/4/1`` it compares the denoiser's width / heads [/ layers] at the default training
+length (a denoiser per seed) into ``pgnag_sizes.md``: whether a smaller denoiser keeps the quality (issue 27).
+
+  JAXNAG_DATA_DIR=../shared/data python benchmarks/pgnag_shared.py --sizes 64/4,32/2 --seeds 100 --seed-base 1 --out docs
+
 ``--seed-base B`` draws the quality seeds from key B instead of key 0, and ``--source`` scores the prior on
 another NB201 dataset (the targets are then the other two): a choice made on one sweep is checked on seeds and a
 transfer pair it did not see (``--name`` names the report).
@@ -49,6 +54,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=None, help="folder for pgnag_shared.md / .json")
     ap.add_argument("--iterations", default=None,
                     help="comma list of denoiser training iterations to compare (a denoiser per seed each)")
+    ap.add_argument("--sizes", default=None,
+                    help="comma list of denoiser d/heads[/layers] to compare (a denoiser per seed each)")
     ap.add_argument("--seed-base", type=int, default=0, help="the quality seeds are split from this key")
     ap.add_argument("--source", default="cifar10", choices=DATASETS, help="the NB201 dataset the prior is scored on")
     ap.add_argument("--name", default=None, help="report name (default pgnag_shared or pgnag_iterations)")
@@ -62,6 +69,13 @@ def main(argv=None) -> int:
         variants = {f"{n} iterations": base.replace(train=base.train.replace(iterations=n,
                                                                              warmup=min(base.train.warmup, n // 4)))
                     for n in its}
+    if args.sizes:
+        variants = {}
+        for spec in args.sizes.split(","):
+            d, heads, *layers = (int(v) for v in spec.split("/"))
+            size = dict(d=d, heads=heads, layers=layers[0] if layers else base.train.layers)
+            variants[f"d={size['d']}, {size['heads']} heads, {size['layers']} layers"] = base.replace(
+                train=base.train.replace(**size))
     rows = []
     for target_name in (d for d in DATASETS if d != args.source):
         target = tables.load("nb201", target_name, data_dir=args.data_dir)
@@ -93,10 +107,10 @@ def main(argv=None) -> int:
                        loss_spread=float(loss.std()))
             rows.append(row)
             print(json.dumps(row), flush=True)
-    name = args.name or ("pgnag_iterations" if args.iterations else "pgnag_shared")
+    name = args.name or ("pgnag_iterations" if args.iterations else "pgnag_sizes" if args.sizes else "pgnag_shared")
     report(args.out, name, dict(machine=describe(), rows=rows, args=dict(
         seeds=args.seeds, time_seeds=args.time_seeds, repeats=args.repeats, iterations=args.iterations,
-        seed_base=args.seed_base, source=args.source)), text(rows, args))
+        sizes=args.sizes, seed_base=args.seed_base, source=args.source)), text(rows, args))
     return 0
 
 
@@ -107,7 +121,7 @@ def _extra(args) -> str:
 
 
 def text(rows, args) -> str:
-    if args.iterations:
+    if args.iterations or args.sizes:
         return iterations_text(rows, args)
     lines = ["# PG-NAG: one denoiser shared by the seeds, against one per seed", "",
              f"`python benchmarks/pgnag_shared.py --seeds {args.seeds} --time-seeds {args.time_seeds} --repeats "
@@ -136,13 +150,15 @@ def _row(r) -> str:
 
 
 def iterations_text(rows, args) -> str:
-    lines = ["# PG-NAG: how long the denoiser needs to train", "",
-             f"`python benchmarks/pgnag_shared.py --iterations {args.iterations} --seeds {args.seeds} --time-seeds "
+    what, changed = ((f"--iterations {args.iterations}", "the denoiser's training iterations (batch 64, warm-up "
+                      "min(20, iterations / 4))") if args.iterations else
+                     (f"--sizes {args.sizes}", "the denoiser's width, heads and layers (200 iterations of batch 64)"))
+    title = "how long the denoiser needs to train" if args.iterations else "how large the denoiser needs to be"
+    lines = [f"# PG-NAG: {title}", "",
+             f"`python benchmarks/pgnag_shared.py {what} --seeds {args.seeds} --time-seeds "
              f"{args.time_seeds} --repeats {args.repeats}{_extra(args)}` on {describe()}. Transfer protocol: prior "
              f"from NB201 {args.source} (whole table, top-20, exact Shapley), 100 architectures generated per seed, "
-             "the registry's "
-             "defaults but for the denoiser's training iterations (batch 64, warm-up min(20, iterations / 4)); a "
-             "denoiser per seed. Time: one jitted call of "
+             f"the registry's defaults but for {changed}; a denoiser per seed. Time: one jitted call of "
              f"{args.time_seeds} vmapped seeds, median of {args.repeats} after compilation, the variants "
              f"alternating in one process. Quality: {args.seeds} seeds (keys split from key {args.seed_base}).", "",
              *_HEADER]

@@ -228,6 +228,7 @@ def _evosax() -> Generator:
 
 def _pgnag() -> Generator:
     from . import pgnag, predictors, prior, spaces, tables
+    denoiser = pgnag.DenoiserTrainConfig()  # the denoiser's default size and training: the settings' defaults
 
     def open_context(settings, target, data_dir=None):
         source, notes = None, {}
@@ -243,8 +244,9 @@ def _pgnag() -> Generator:
         return {"source": source}, notes
 
     def config(space, k=20, temperature=None, samples=100, rounds=1, prior_budget=None, prior_method=None,
-               prior="shapley", sampler="diffusion", iterations=pgnag.DenoiserTrainConfig().iterations, iterative=False,
-               sharpness=1.0, denoiser_seed=None, predictor="ridge", memory=300, map_by="slot", op_map=None, tau=None):
+               prior="shapley", sampler="diffusion", iterations=denoiser.iterations, d=denoiser.d,
+               heads=denoiser.heads, layers=denoiser.layers, iterative=False, sharpness=1.0, denoiser_seed=None,
+               predictor="ridge", memory=300, map_by="slot", op_map=None, tau=None):
         temperature = _deprecated(tau, "tau", "temperature", temperature)
         check_int("memory", memory, lo=2)
         model = None if predictor == "ridge" else predictors.get(predictor, memory=int(memory))
@@ -256,7 +258,8 @@ def _pgnag() -> Generator:
             prior_method = "exact" if players <= shapley.MAX_EXACT_PLAYERS else "mc"
         return renamed(lambda: pgnag.Config(
             k=k, prior_method=prior_method, prior_budget=prior_budget, temperature=temperature, prior=prior,
-            sampler=sampler, samples=samples, rounds=rounds, train=pgnag.DenoiserTrainConfig(iterations=iterations),
+            sampler=sampler, samples=samples, rounds=rounds,
+            train=pgnag.DenoiserTrainConfig(iterations=iterations, d=d, heads=heads, layers=layers),
             iterative=bool(iterative), sharpness=sharpness, denoiser_seed=denoiser_seed, predictor=model,
             map_by=map_by, op_map=_op_map(op_map) or ()),
             {"budget": "prior_budget", "method": "prior_method", "iterations": "iterations"})
@@ -273,7 +276,10 @@ def _pgnag() -> Generator:
                                             "architecture (NB201: 2^6), else mc]", ("exact", "mc", "loo")),
              prior=Setting("shapley", str, "prior driving generation", pgnag.PRIORS),
              sampler=Setting("diffusion", str, "denoiser or the prior itself", pgnag.SAMPLERS),
-             iterations=Setting(pgnag.DenoiserTrainConfig().iterations, help="denoiser training iterations"),
+             iterations=Setting(denoiser.iterations, help="denoiser training iterations"),
+             d=Setting(denoiser.d, help="denoiser width (a multiple of heads; docs/pgnag_sizes.md)"),
+             heads=Setting(denoiser.heads, help="denoiser attention heads"),
+             layers=Setting(denoiser.layers, help="denoiser transformer blocks"),
              iterative=Setting(False, bool, "rescore on the target's queries after every round (needs sampler "
                                             "direct)"),
              sharpness=Setting(1.0, float, "iterative: default temperature = score std / this"),
