@@ -359,6 +359,10 @@ def test_iterative_config_errors():
         gen.config(space, iterative=True, sampler="direct", predictor="gq")
     with pytest.raises(errors.ConfigError, match="memory must be an integer >= 2"):
         gen.config(space, iterative=True, sampler="direct", predictor="gp", memory=1)
+    earlier = gen.config(space, d=64, heads=4).train  # the denoiser's size is a setting (docs/pgnag_sizes.md)
+    assert (earlier.d, earlier.heads, earlier.layers) == (64, 4, 2)
+    with pytest.raises(errors.ConfigError, match=r"d \(30\) must be a multiple of heads \(4\)"):
+        gen.config(space, d=30, heads=4)
 
 
 def _pairs_space():
