@@ -17,13 +17,20 @@ reference point) and ideal (1) points; the share is a run's HV over the exact fr
 (normalised) are of the final front. Time per run: a jaxnag call (compilation included) over its
 seeds; the warm time (a second call) for NSGA-II; pymoo's wall time per run.
 
+With ``--checkpoint DIR`` (a score network, ``jaxnag train-score --out DIR``, on the problems' space) the
+report adds DiffusionNAG in its one-shot form (Q = 200 random queries fit the predictor, one guided batch of
+512 samples, the 100 best-predicted queried: 300 queries), twice: guided by one predictor head per objective,
+each sample by its own weights (the generator's vector form), and told each query's Pareto standing as a
+scalar (as every scalar generator is), the comparison that justifies the vector form.
+
   JAXNAG_DATA_DIR=../shared/data python benchmarks/pareto.py [--seeds 100] [--pymoo-seeds 100]
-      [--budget 1000] [--problems PREFIX,...] [--methods PREFIX,...] [--out docs]
+      [--budget 1000] [--problems PREFIX,...] [--methods PREFIX,...] [--checkpoint DIR] [--out docs]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import shlex
@@ -75,7 +82,13 @@ METHODS = {
     "PG-NAG (k=5, prior from another task's Pareto set)": (
         "pgnag", dict(k=5, sampler="direct", samples=10, rounds=2000), True),
 }
-OURS = ("EDNAG", "PG-NAG", "NSGA-II", "Pareto local search")
+DN = dict(predictor_queries=200, top=100, round_size=512, pc_steps=250)
+DN_METHODS = {  # with --checkpoint
+    "DiffusionNAG (Q=200, top 100 of 512; a head per objective)": ("diffusionnag", DN, True),
+    "DiffusionNAG (same, told its Pareto standing: scalar)": ("diffusionnag", DN, True),
+}
+SCALAR = {"DiffusionNAG (same, told its Pareto standing: scalar)"}  # a generator that takes vectors, told a scalar
+OURS = ("EDNAG", "PG-NAG", "DiffusionNAG", "NSGA-II", "Pareto local search")
 PYMOO = "pymoo NSGA-II (P=50)"
 AT = (100, 300, 1000)
 
@@ -103,6 +116,8 @@ def summarise(row, share_trace, b, igd, igdp, front_sizes, queries):
 def run_jaxnag(label, obj, b, seeds, ref, context):
     name, settings, budgeted = METHODS[label]
     gen = registry.get(name)
+    if label in SCALAR:
+        gen = dataclasses.replace(gen, takes_vectors=False)  # with_objectives then tells it -rank + crowding
     if budgeted:
         gen = budget.with_budget(gen)
     gen = pareto.with_objectives(gen)
@@ -211,6 +226,7 @@ def main():
     p.add_argument("--out", default="docs")
     p.add_argument("--prefix", default="pareto")
     p.add_argument("--data-dir", default=None)
+    p.add_argument("--checkpoint", default=None, help="a score network folder: adds DiffusionNAG (module doc)")
     p.add_argument("--replot", default=None, help="a pareto.json of an earlier run: rewrite its plots and markdown")
     args = p.parse_args()
     if args.replot:
@@ -218,6 +234,8 @@ def main():
         plot(Path(args.out), result["rows"], args.prefix)
         write_markdown(Path(args.out) / f"{args.prefix}.md", result, args.prefix)
         return
+    if args.checkpoint:
+        METHODS.update(DN_METHODS)
     rows = []
     for label, (bench, dataset, metrics, source) in PROBLEMS.items():
         if args.problems and not any(label.startswith(x) for x in args.problems.split(",")):
@@ -236,6 +254,8 @@ def main():
                 if METHODS[m][0] == "pgnag":
                     src = tables.objectives(source[0], source[1], source[2], data_dir=args.data_dir)
                     context = dict(source=pareto.rank_table(src))
+                if METHODS[m][0] == "diffusionnag":
+                    context = registry.get("diffusionnag").context_for({"checkpoint": args.checkpoint}, obj.space)[0]
                 r = run_jaxnag(m, obj, b, args.seeds, ref, context)
             r = dict(problem=label, objectives=list(obj.names), goals=list(obj.goals), budget=b,
                      exact_front_size=len(exact), exact_front=exact, **r)

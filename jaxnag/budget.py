@@ -131,6 +131,10 @@ def with_budget(gen: Generator) -> Generator:
       ((12,), (12,))
     """
 
+    def _width(config) -> tuple:  # one value per query, or (M,) where the generator is told vectors
+        m = getattr(config.inner, "num_objectives", 1) if gen.takes_vectors else 1
+        return (m,) if m > 1 else ()
+
     def config(space, budget=300, max_rounds=100_000, **settings):
         space.check_budget(budget)
         check_int("max_rounds", max_rounds, lo=1)
@@ -154,11 +158,12 @@ def with_budget(gen: Generator) -> Generator:
         n = jax.eval_shape(lambda k, s: gen.ask(k, s, space, config.inner)[0], key, inner).shape[0]
         hashed = spent is not None and not archive.fits(space)  # init's queries are a hash set's rows
         room = spent.seen.rows.shape[0] if hashed else 0
-        held = archive.init(space, config.budget + room, keep_values=True, trace=config.budget)
+        width = _width(config)
+        held = archive.init(space, config.budget + room, keep_values=width[0] if width else True, trace=config.budget)
         if spent is not None:  # the target queries init made (PG-NAG scoring its prior): they count, as a block
             if hashed:  # inserted into the budget's own hash set, values unknown
                 rows = spent.seen.rows
-                held, _ = archive.insert(held, rows, jnp.full(rows.shape[0], jnp.nan, jnp.float32), space,
+                held, _ = archive.insert(held, rows, jnp.full((rows.shape[0], *width), jnp.nan, jnp.float32), space,
                                          admit=rows[:, 0] >= 0)
             else:  # a bit set, the same kind as the budget's own: taken over
                 held = held._replace(seen=spent.seen)
@@ -179,7 +184,8 @@ def with_budget(gen: Generator) -> Generator:
         ops, admitted = state.pending, state.to_evaluate  # what ask admitted (the archive has not changed since)
         values = jnp.asarray(values, jnp.float32)
         # a repeat is answered from the archive (NaN where its evaluation failed); beyond the budget: NaN
-        answered = jnp.where(admitted, values, archive.lookup(state.archive, ops, space))
+        rows = admitted.reshape(admitted.shape + (1,) * len(_width(config)))  # a vector fitness: whole rows
+        answered = jnp.where(rows, values, archive.lookup(state.archive, ops, space))
         inner = gen.tell(state.inner, answered, space, config.inner)
         # the admitted are the new queries: their values kept, the best after each at its query number
         held, _ = archive.insert(state.archive, ops, values, space, admit=admitted)

@@ -367,12 +367,13 @@ def _diffusionnag() -> Generator:
         return {"score_model": model}, {"checkpoint": str(folder), "checkpoint_steps": steps}
 
     def config(space, guidance_scale=5.0, predictor_queries=300, predictor_iterations=1500, pc_steps=1000, top=5,
-               round_size=256, rounds=1, loops=1, refit_iterations=0):
+               round_size=256, rounds=1, loops=1, refit_iterations=0, num_objectives=1):
         if predictor_queries:
             space.check_budget(predictor_queries, "predictor_queries")
         return renamed(lambda: dn.Config(predictor_queries=predictor_queries, top=top, round_size=round_size,
                                           rounds=rounds, pc_steps=pc_steps, guidance_scale=guidance_scale,
                                           loops=loops, refit_iterations=refit_iterations,
+                                          num_objectives=num_objectives,
                                           predictor=dn.PredictorConfig(iterations=predictor_iterations)),
                         {"iterations": "predictor_iterations"})
 
@@ -387,8 +388,10 @@ def _diffusionnag() -> Generator:
              round_size=Setting(256, help="samples per guided round"),
              rounds=Setting(1, help="generation rounds"),
              loops=Setting(1, help="closed loop: generate-query-refit cycles (refits the predictor on every query)"),
-             refit_iterations=Setting(0, help="closed loop: warm-start refit steps (0: a fresh predictor)")),
-        dn.init, dn.ask, dn.tell, dn.generate, dn.done, context=("score_model",),
+             refit_iterations=Setting(0, help="closed loop: warm-start refit steps (0: a fresh predictor)"),
+             num_objectives=Setting(1, help="objectives M of the fitness (set by --objectives): one predictor head "
+                                            "each, each sample guided by its own weights over them")),
+        dn.init, dn.ask, dn.tell, dn.generate, dn.done, context=("score_model",), takes_vectors=True,
         small=dict(predictor_queries=20, predictor_iterations=10, pc_steps=4, round_size=8), open_context=open_context,
         check=lambda result, config, notes: dn.check(result, notes.get("checkpoint_steps"),
                                                      notes.get("checkpoint", "the score network")),

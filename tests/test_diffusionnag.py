@@ -199,6 +199,35 @@ def test_closed_loop_queries_new_candidates_and_refits(nb201_c10):
     assert int(out.queries) == 28
 
 
+@pytest.mark.slow  # a two-head predictor and a guided run: about 40 s on 2 cores
+def test_two_objectives_two_heads_and_candidates_in_pareto_order(data_dir):
+    """A vector fitness: the predictor learns each objective (its own head), each sample is guided by its own
+    weights, and the candidates come in predicted Pareto order (none dominated by a later one)."""
+    from jaxnag import pareto, tables
+    from scipy.stats import spearmanr
+    obj = tables.objectives("nb201", "cifar10", "test_acc,params_mb", data_dir=data_dir)
+    sde, pcfg = VESDE(0.1, 5.0), guidance.PredictorConfig(iterations=300, outputs=2)
+    q, test = S.sample_unique(jax.random.key(0), 200), S.sample_unique(jax.random.key(2), 500)
+    state, mean, std = jax.jit(guidance.predictor_state, static_argnums=(1, 4, 5))(
+        jax.random.key(1), S, q, obj(q), sde, pcfg)
+    assert mean.shape == std.shape == (2,)
+    p, truth = np.asarray(guidance.predict_clean(state, test, S, sde, pcfg)), np.asarray(obj(test))
+    assert p.shape == (500, 2)
+    assert min(spearmanr(p[:, j], truth[:, j])[0] for j in range(2)) > 0.6
+    cfg = GEN_CFG.replace(num_objectives=2, guidance_scale=1.0)
+    exact = generator.ScoreModel.of(Score(zero=False), sde)
+    res = jax.jit(lambda k: generator.generate(k, obj, S, cfg, exact))(jax.random.key(3))
+    pred, values = np.asarray(res.extras["predicted"]), np.asarray(res.extras["candidate_values"])
+    assert pred.shape == values.shape == (5, 2) and np.all(np.isfinite(values))
+    assert 100 < int(res.queries) <= 105 and float(res.extras["validity"]) > 0.5
+    later_dominates = pareto.dominates(jnp.asarray(pred)[None, :], jnp.asarray(pred)[:, None])  # [i, j]: j over i
+    assert not np.any(np.triu(np.asarray(later_dominates), 1))
+    # a scalar where two objectives are declared: one clear line
+    start = generator.init(jax.random.key(0), S, cfg, exact)
+    with pytest.raises(ConfigError, match=r"one value per objective per predictor query: shape \(100, 2\)"):
+        generator.tell(start, jnp.zeros(100), S, cfg)
+
+
 def test_closed_loop_config_errors():
     with pytest.raises(ConfigError, match="needs predictor_queries > 0"):
         generator.Config(predictor_queries=0, loops=2)

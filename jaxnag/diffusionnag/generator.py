@@ -16,6 +16,12 @@ repeats the candidate round ``L`` times: after each, the predictor is refitted o
 and the next candidates are the best-predicted generated architectures not queried yet, so a budget
 of ``Q + L * top`` queries is spent where the predictor learns most.
 
+A vector fitness (``num_objectives=M`` > 1, :func:`jaxnag.pareto.with_objectives` sets it): the predictor
+has one head per objective (each trained on its objective's normal scores of the ranks); each sample of a
+round is guided by its own weight vector ``w`` (uniform on the simplex), ``w * grad_x sum_m w_m f_m(x)``,
+so one guided batch spreads along the front; the candidates are the ``top`` distinct valid samples by
+their predicted Pareto rank, then crowding distance (as NSGA-II selects).
+
 Examples:
   >>> import jax
   >>> from flax import nnx
@@ -43,6 +49,7 @@ import numpy as np
 from flax import nnx
 
 from .. import archive as archive_lib
+from .. import pareto
 from ..errors import ConfigError, GenerationError, check_int, check_range, is_concrete
 from ..protocol import Result, evaluate, trace_result, unless_finished
 from ..shaping import failed_as
@@ -73,6 +80,7 @@ class Config:
         architectures not queried yet. Needs ``predictor_queries`` > 0.
       refit_iterations: the closed loop's refit: 0 trains a fresh predictor (``predictor.iterations``
         steps); more continues training the current one for this many steps (warm start, cheaper).
+      num_objectives: ``M``, the width of the fitness (1: a scalar; more: module doc).
 
     Examples:
       >>> import jax
@@ -98,6 +106,7 @@ class Config:
     predictor: PredictorConfig = PredictorConfig()
     loops: int = 1
     refit_iterations: int = 0
+    num_objectives: int = 1
 
     def __post_init__(self):
         check_int("predictor_queries", self.predictor_queries, lo=0)
@@ -106,6 +115,7 @@ class Config:
         check_int("top", self.top, lo=1)
         check_int("loops", self.loops, lo=1)
         check_int("refit_iterations", self.refit_iterations, lo=0)
+        check_int("num_objectives", self.num_objectives, lo=1)
         if self.loops > 1 and self.predictor_queries == 0:
             raise ConfigError("the closed loop (loops > 1) refits the predictor: it needs predictor_queries > 0")
         check_int("round_size", self.round_size, lo=1)
@@ -121,6 +131,11 @@ class Config:
 
     def replace(self, **kw) -> "Config":
         return dataclasses.replace(self, **kw)
+
+    @property
+    def predictor_config(self) -> PredictorConfig:
+        """``predictor`` with one output per objective."""
+        return self.predictor.replace(outputs=self.num_objectives)
 
 
 _LEAVES = ("guidance_scale", "decrement", "snr")
@@ -218,13 +233,13 @@ class GuidedState(NamedTuple):
     archive: archive_lib.Archive  # the run's queries (jaxnag.archive): best_ops, best_fitness, queries
     candidates: jax.Array     # [top, R] what the last ask proposed
     candidate_ok: jax.Array   # [top] which of them are distinct valid samples
-    predicted: jax.Array      # [top] their predicted value (normalised)
+    predicted: jax.Array      # [top] their predicted value (normalised; [top, M] for a vector fitness)
     validity: jax.Array       # share of generated samples that are valid architectures
     distinct: jax.Array       # distinct valid samples generated
     generated_best: jax.Array  # best fitness among the queried candidates
     told: jax.Array           # the last cycle's candidates were told: the run is done
     archive_ops: jax.Array    # [Q + loops * top, R] every query so far (the closed loop refits on them)
-    archive_values: jax.Array  # their values, NaN where not (yet) known
+    archive_values: jax.Array  # their values ([.., M] for a vector fitness), NaN where not (yet) known
     predictor_key: jax.Array
     cycle: jax.Array          # cycles told so far
 
@@ -237,17 +252,28 @@ def _check(space, config: Config, score_model) -> None:
                         "generator.load(directory, space))")
 
 
+def _width(config: Config) -> tuple:
+    """The trailing shape of one architecture's value: () for a scalar, (M,) for a vector fitness."""
+    return (config.num_objectives,) if config.num_objectives > 1 else ()
+
+
+def _per_row(mask, config: Config):
+    """A row mask ``[n]`` shaped to select whole values (``[n, 1]`` for a vector fitness)."""
+    return mask[:, None] if config.num_objectives > 1 else mask
+
+
 def _guided_state(predictor, score, archive, config: Config, space, archive_ops=None,
                   archive_values=None, predictor_key=None) -> GuidedState:
-    top, n = config.top, config.predictor_queries + config.loops * config.top
+    top, n, m = config.top, config.predictor_queries + config.loops * config.top, _width(config)
     if archive_ops is None:
-        archive_ops, archive_values = jnp.zeros((n, space.num_slots), jnp.int32), jnp.full(n, jnp.nan, jnp.float32)
+        archive_ops = jnp.zeros((n, space.num_slots), jnp.int32)
+        archive_values = jnp.full((n, *m), jnp.nan, jnp.float32)
         predictor_key = jax.random.key(0)
     else:
         archive_ops = jnp.zeros((n, space.num_slots), jnp.int32).at[:config.predictor_queries].set(archive_ops)
-        archive_values = jnp.full(n, jnp.nan, jnp.float32).at[:config.predictor_queries].set(archive_values)
+        archive_values = jnp.full((n, *m), jnp.nan, jnp.float32).at[:config.predictor_queries].set(archive_values)
     return GuidedState(predictor, score, archive, jnp.zeros((top, space.num_slots), jnp.int32),
-                       jnp.zeros(top, bool), jnp.zeros(top, jnp.float32), jnp.float32(0), jnp.int32(0),
+                       jnp.zeros(top, bool), jnp.zeros((top, *m), jnp.float32), jnp.float32(0), jnp.int32(0),
                        jnp.float32(-jnp.inf), jnp.bool_(False), archive_ops, archive_values, predictor_key,
                        jnp.int32(0))
 
@@ -275,7 +301,8 @@ def init(key: jax.Array, space, config: Config, score_model: ScoreModel):
     """
     _check(space, config, score_model)
     k_q, k_p = jax.random.split(key)
-    archive = archive_lib.init(space, config.predictor_queries + config.loops * config.top)
+    archive = archive_lib.init(space, config.predictor_queries + config.loops * config.top,
+                               keep_values=config.num_objectives if config.num_objectives > 1 else False)
     if config.predictor_queries == 0:
         return _guided_state(None, score_model, archive, config, space)
     return QueryState(space.sample_unique(k_q, config.predictor_queries), k_p, score_model, archive)
@@ -286,12 +313,20 @@ def _generate_candidates(key, state: GuidedState, space, config: Config):
     v, f = encoding.shape(space)
     sde = state.score.sde
     score_fn = state.score.score_fn()
-    pred_net = None if state.predictor is None else nnx.merge(predictor_graphdef(space, config.predictor),
+    m = config.num_objectives
+    pred_net = None if state.predictor is None else nnx.merge(predictor_graphdef(space, config.predictor_config),
                                                              state.predictor)
 
     def one_round(r, k):
         scale = jnp.maximum(config.guidance_scale - jnp.asarray(r).astype(jnp.float32) * config.decrement, 0.0)
-        fn = score_fn if pred_net is None else guided(score_fn, lambda x, lvl: pred_net(x, lvl), scale)
+        if pred_net is None:
+            fn = score_fn
+        elif m == 1:
+            fn = guided(score_fn, lambda x, lvl: pred_net(x, lvl), scale)
+        else:  # each sample guided by its own weights over the objectives (uniform on the simplex)
+            k, k_w = jax.random.split(k)
+            w = jax.random.dirichlet(k_w, jnp.ones(m), (config.round_size,))
+            fn = guided(score_fn, lambda x, lvl: jnp.sum(pred_net(x, lvl) * w, axis=-1), scale)
         return pc_sample(k, fn, sde, (config.round_size, v, f), config.pc_steps, config.snr)
 
     x = jax.vmap(one_round)(jnp.arange(config.rounds), jax.random.split(key, config.rounds)) \
@@ -301,12 +336,18 @@ def _generate_candidates(key, state: GuidedState, space, config: Config):
     if config.loops > 1:  # the closed loop: only architectures not queried yet are candidates
         distinct = distinct & ~archive_lib.contains(state.archive, ops, space)
     if pred_net is None:  # unguided: the first distinct valid samples, in generation order
-        score = -jnp.arange(ops.shape[0], dtype=jnp.float32)
+        score = predicted = -jnp.arange(ops.shape[0], dtype=jnp.float32)
+        if m > 1:
+            predicted = jnp.zeros((ops.shape[0], m), jnp.float32)
     else:
         x = encoding.to_matrix(ops, space) * 2.0 - 1.0
-        score = pred_net(x, sde.noise_level(jnp.full((x.shape[0],), 1e-5)))
+        score = predicted = pred_net(x, sde.noise_level(jnp.full((x.shape[0],), 1e-5)))
+        if m > 1:  # predicted Pareto rank, then crowding distance (NSGA-II's order)
+            rank = pareto.ranks(predicted, distinct)
+            crowd = pareto.crowding(predicted, rank, distinct)
+            score = -rank.astype(jnp.float32) + 0.5 * jnp.where(jnp.isinf(crowd), 1.0, crowd / (1.0 + crowd))
     top_s, idx = jax.lax.top_k(jnp.where(distinct, score, -jnp.inf), config.top)
-    return ops[idx], jnp.isfinite(top_s), top_s, jnp.mean(valid), jnp.sum(distinct).astype(jnp.int32)
+    return ops[idx], jnp.isfinite(top_s), predicted[idx], jnp.mean(valid), jnp.sum(distinct).astype(jnp.int32)
 
 
 def ask(key: jax.Array, state, space, config: Config):
@@ -338,9 +379,25 @@ def ask(key: jax.Array, state, space, config: Config):
 
 
 def _track(archive, ops, ok, values, space):
-    """The archive with the ``ok`` rows of ``ops`` evaluated, and their values (-inf elsewhere)."""
-    f = jnp.where(ok, failed_as(jnp.asarray(values, jnp.float32)), -jnp.inf)
+    """The archive with the ``ok`` rows of ``ops`` evaluated, and their values (-inf elsewhere; a vector
+    fitness: its first objective's)."""
+    values = jnp.asarray(values, jnp.float32)
+    if values.ndim == 2:
+        archive = archive_lib.insert(archive, ops, values, space, admit=ok)[0]
+        return archive, jnp.where(ok, failed_as(jnp.where(jnp.all(jnp.isfinite(values), 1), values[:, 0], jnp.nan)),
+                                  -jnp.inf)
+    f = jnp.where(ok, failed_as(values), -jnp.inf)
     return archive_lib.insert(archive, ops, f, space, admit=ok)[0], f
+
+
+def _told(values, n: int, config: Config, what: str) -> jax.Array:
+    """``values`` as float32 ``[n]`` (``[n, M]`` for a vector fitness), or a clear error."""
+    values = jnp.asarray(values, jnp.float32)
+    shape = (n, *_width(config))
+    if values.shape != shape:
+        raise ConfigError(f"tell takes one value{' per objective' if shape[1:] else ''} per {what}: shape "
+                          f"{shape}, got {values.shape}")
+    return values
 
 
 def tell(state, values: jax.Array, space, config: Config):
@@ -364,15 +421,13 @@ def tell(state, values: jax.Array, space, config: Config):
       >>> type(state).__name__, state.candidates.shape, state.archive_ops.shape  # Q + top queries in all
       ('GuidedState', (2, 6), (6, 6))
     """
-    values = jnp.asarray(values, jnp.float32)
     if isinstance(state, QueryState):
-        if values.shape != (config.predictor_queries,):
-            raise ConfigError(f"tell takes one value per predictor query: shape ({config.predictor_queries},), got {values.shape}")
+        values = _told(values, config.predictor_queries, config, "predictor query")
         archive, _ = _track(state.archive, state.ops, jnp.ones(config.predictor_queries, bool), values, space)
-        pstate, _, _ = predictor_state(state.predictor_key, space, state.ops, values, state.score.sde, config.predictor)
+        pstate, _, _ = predictor_state(state.predictor_key, space, state.ops, values, state.score.sde,
+                                       config.predictor_config)
         return _guided_state(pstate, state.score, archive, config, space, state.ops, values, state.predictor_key)
-    if values.shape != (config.top,):
-        raise ConfigError(f"tell takes one value per candidate: shape ({config.top},), got {values.shape}")
+    values = _told(values, config.top, config, "candidate")
     archive, f = _track(state.archive, state.candidates, state.candidate_ok, values, space)
     last = state.cycle + 1 >= config.loops
     told = state._replace(archive=archive, generated_best=jnp.maximum(state.generated_best, jnp.max(f)), told=last,
@@ -381,10 +436,12 @@ def tell(state, values: jax.Array, space, config: Config):
         start = config.predictor_queries + state.cycle * config.top
         slots = jnp.minimum(start + jnp.arange(config.top), state.archive_values.shape[0] - 1)
         archive_ops = state.archive_ops.at[slots].set(state.candidates)
-        archive_values = state.archive_values.at[slots].set(jnp.where(state.candidate_ok, values, jnp.nan))
+        archive_values = state.archive_values.at[slots].set(jnp.where(_per_row(state.candidate_ok, config), values,
+                                                                      jnp.nan))
 
         warm = config.refit_iterations > 0  # warm start: the current predictor trains on, for refit_iterations
-        pcfg = dataclasses.replace(config.predictor, iterations=config.refit_iterations) if warm else config.predictor
+        pcfg = config.predictor_config
+        pcfg = pcfg.replace(iterations=config.refit_iterations) if warm else pcfg
 
         def refit(_):
             key = jax.random.fold_in(state.predictor_key, state.cycle + 1)
@@ -414,6 +471,17 @@ def done(state, config: Config) -> jax.Array:
       False
     """
     return jnp.bool_(False) if isinstance(state, QueryState) else state.told
+
+
+def _evaluate(fitness, ops, config: Config) -> jax.Array:
+    """``fitness(ops)``: one value per architecture, or ``[n, M]`` for a vector fitness (checked)."""
+    if config.num_objectives == 1:
+        return evaluate(fitness, ops)
+    values = jnp.asarray(fitness(ops), jnp.float32)
+    if values.shape != (ops.shape[0], config.num_objectives):
+        raise ConfigError(f"fitness must map ops {list(ops.shape)} to shape ({ops.shape[0]}, {config.num_objectives}) "
+                          f"(num_objectives = {config.num_objectives}), got {values.shape}")
+    return values
 
 
 def generate(key: jax.Array, fitness: Callable, space, config: Config = Config(),
@@ -451,16 +519,16 @@ def generate(key: jax.Array, fitness: Callable, space, config: Config = Config()
     best, queries = [jnp.float32(-jnp.inf)], [jnp.int32(0)]
     if config.predictor_queries:  # the predictor round
         ops, state = ask(jax.random.fold_in(k_run, 0), state, space, config)
-        state = tell(state, evaluate(fitness, ops), space, config)
+        state = tell(state, _evaluate(fitness, ops, config), space, config)
         best, queries = [state.best_fitness], [state.queries]
 
     def cycle(s, r):
         ops, s = ask(jax.random.fold_in(k_run, r), s, space, config)
-        told = evaluate(fitness, ops)
+        told = _evaluate(fitness, ops, config)
         s = tell(s, told, space, config)
         return s, (s.best_fitness, s.queries, told)
     state, (cycle_best, cycle_queries, told) = jax.lax.scan(cycle, state, jnp.arange(1, config.loops + 1))
-    values = jnp.where(state.candidate_ok, told[-1], jnp.nan)
+    values = jnp.where(_per_row(state.candidate_ok, config), told[-1], jnp.nan)
     return trace_result(state.best_ops, state.best_fitness, state.queries,
                         jnp.concatenate([jnp.stack(best), cycle_best]),
                         jnp.concatenate([jnp.stack(queries), cycle_queries]),

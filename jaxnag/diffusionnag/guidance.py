@@ -39,9 +39,11 @@ __all__ = ["Predictor", "PredictorConfig", "PredictorNet", "fit_predictor", "pre
 
 
 class PredictorNet(nnx.Module):
-    """Graph transformer on noised node-operation matrices with a noise-level embedding -> scalar.
+    """Graph transformer on noised node-operation matrices with a noise-level embedding -> scalar (or one
+    value per objective).
 
-    Takes ``x [B, R + 2, C + 2]`` (:mod:`jaxnag.diffusionnag.encoding`) and ``level [B]``; returns float32 ``[B]``.
+    Takes ``x [B, R + 2, C + 2]`` (:mod:`jaxnag.diffusionnag.encoding`) and ``level [B]``; returns float32 ``[B]``,
+    or ``[B, outputs]`` with ``outputs`` > 1 (a vector fitness: one head per objective).
 
     Examples:
       >>> import jax, jax.numpy as jnp
@@ -53,16 +55,21 @@ class PredictorNet(nnx.Module):
       >>> x, level = jax.ShapeDtypeStruct((3, 8, 7), jnp.float32), jax.ShapeDtypeStruct((3,), jnp.float32)
       >>> jax.eval_shape(net, x, level)  # shapes only: one prediction per architecture
       ShapeDtypeStruct(shape=(3,), dtype=float32)
+      >>> two = lambda x, level: guidance.PredictorNet(space, d=8, layers=1, heads=1, outputs=2, rngs=nnx.Rngs(0))(
+      ...     x, level)
+      >>> jax.eval_shape(two, x, level).shape  # two objectives: one prediction each
+      (3, 2)
     """
 
-    def __init__(self, space, d: int = 32, layers: int = 2, heads: int = 4, *, rngs: nnx.Rngs):
+    def __init__(self, space, d: int = 32, layers: int = 2, heads: int = 4, *, outputs: int = 1, rngs: nnx.Rngs):
         v, f = encoding.shape(space)
         self.embed = nnx.Linear(f, d, rngs=rngs)
         self.level = TimeEmbedding(d, 4 * d, d, rngs=rngs)
         self.blocks = nnx.List([Block(d, heads, 2 * d, rngs=rngs) for _ in range(layers)])
         self.ln = nnx.LayerNorm(d, rngs=rngs)
         self.out1 = nnx.Linear(d, d, rngs=rngs)
-        self.out2 = nnx.Linear(d, 1, rngs=rngs)
+        self.out2 = nnx.Linear(d, outputs, rngs=rngs)
+        self.outputs = outputs
         self.mask = nnx.Variable(jnp.asarray(attention_mask(space_graph(space), "closure")))
         self.pos = nnx.Variable(sinusoidal(jnp.arange(v), d))
 
@@ -71,7 +78,8 @@ class PredictorNet(nnx.Module):
         for blk in self.blocks:
             h = blk(h, self.mask[...])
         h = jnp.mean(self.ln(h), axis=1)
-        return self.out2(jax.nn.silu(self.out1(h)))[:, 0]
+        y = self.out2(jax.nn.silu(self.out1(h)))
+        return y[:, 0] if self.outputs == 1 else y
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,6 +91,7 @@ class PredictorConfig:
       target: ``rank`` (normal scores of the ranks, default) or ``zscore`` (standardised metric).
       d, layers, heads: transformer width, depth, heads.
       eps: smallest SDE time the training noise is drawn from.
+      outputs: objectives predicted, one head each (the generator sets it to its ``num_objectives``).
 
     Examples:
       >>> from jaxnag.diffusionnag import guidance
@@ -103,6 +112,7 @@ class PredictorConfig:
     layers: int = 2
     heads: int = 4
     eps: float = 1e-5
+    outputs: int = 1
 
     def replace(self, **kw):
         """A copy with the fields ``kw`` changed (checked as a new one is)."""
@@ -119,6 +129,7 @@ class PredictorConfig:
         check_int("heads", self.heads, lo=1)
         if self.d % self.heads:
             raise ConfigError(f"d ({self.d}) must be a multiple of heads ({self.heads})")
+        check_int("outputs", self.outputs, lo=1)
 
 
 jax.tree_util.register_static(PredictorConfig)
@@ -126,7 +137,7 @@ TARGETS = ("rank", "zscore")
 
 
 def _build(key, space, config: PredictorConfig) -> PredictorNet:
-    return PredictorNet(space, config.d, config.layers, config.heads, rngs=nnx.Rngs(params=key))
+    return PredictorNet(space, config.d, config.layers, config.heads, outputs=config.outputs, rngs=nnx.Rngs(params=key))
 
 
 def predictor_graphdef(space, config: PredictorConfig):
@@ -147,7 +158,9 @@ def predictor_graphdef(space, config: PredictorConfig):
 
 def regression_targets(values: jax.Array, target: str) -> tuple[jax.Array, jax.Array, jax.Array]:
     """``(y [Q], mean, std)`` for the finite entries of ``values [Q]`` (others: y = 0): the
-    standardised metric (``zscore``) or normal scores of the ranks (``rank``, mean 0, std 1).
+    standardised metric (``zscore``) or normal scores of the ranks (``rank``, mean 0, std 1). A vector
+    fitness ``values [Q, M]`` gives each objective's (``y [Q, M]``, ``mean [M]``, ``std [M]``), a row with any
+    objective not finite left out of all.
 
     Examples:
       >>> import jax, jax.numpy as jnp
@@ -158,8 +171,14 @@ def regression_targets(values: jax.Array, target: str) -> tuple[jax.Array, jax.A
       ([1.225, 0.0, -1.225, 0.0], 2.0, 0.816)
       >>> [round(v, 3) for v in targets(jnp.array([30.0, jnp.nan, 1.0, 2.0]), "rank")[0].tolist()]  # ranks only
       [0.967, 0.0, -0.967, 0.0]
+      >>> y = targets(jnp.array([[3.0, 0.0], [1.0, jnp.nan], [2.0, 1.0]]), "rank")[0]  # [Q, M]: row 1 failed
+      >>> [[round(v, 3) for v in row] for row in y.tolist()]
+      [[0.674, -0.674], [0.0, 0.0], [-0.674, 0.674]]
     """
     v = jnp.asarray(values, jnp.float32)
+    if v.ndim == 2:  # one column per objective, a row failed where any objective is
+        v = jnp.where(jnp.all(jnp.isfinite(v), axis=1, keepdims=True), v, jnp.nan)
+        return jax.vmap(lambda col: regression_targets(col, target), in_axes=1, out_axes=(1, 0, 0))(v)
     ok = jnp.isfinite(v)
     n = jnp.maximum(jnp.sum(ok), 1).astype(jnp.float32)
     if target == "zscore":
@@ -176,8 +195,8 @@ def regression_targets(values: jax.Array, target: str) -> tuple[jax.Array, jax.A
 
 def predictor_state(key: jax.Array, space, ops: jax.Array, values: jax.Array, sde,
                     config: PredictorConfig = PredictorConfig(), start=None):
-    """Train a :class:`PredictorNet` on ``ops [Q, R]`` with metric ``values [Q]`` (failed ones left
-    out); pure and jittable. ``start``: a trained network's state to continue from (warm start),
+    """Train a :class:`PredictorNet` on ``ops [Q, R]`` with metric ``values [Q]`` (or ``[Q, M]`` for a
+    predictor with ``config.outputs == M``; failed ones left out); pure and jittable. ``start``: a trained network's state to continue from (warm start),
     else a fresh one. Returns ``(state, mean, std)``: the network's NNX state and the target's
     scale (the prediction in metric units is ``net(x, level) * std + mean``).
 
@@ -193,8 +212,13 @@ def predictor_state(key: jax.Array, space, ops: jax.Array, values: jax.Array, sd
       >>> state["out2"]["kernel"].shape, mean.shape, std.dtype  # one scalar output; the target's scale
       ((8, 1), (), dtype('float32'))
     """
+    values = jnp.asarray(values, jnp.float32)
+    if values.shape[1:] != ((config.outputs,) if config.outputs > 1 else ()):
+        raise ConfigError(f"a predictor of {config.outputs} output(s) trains on values of shape (Q,"
+                          f"{f' {config.outputs}' if config.outputs > 1 else ''}), got {values.shape}")
     y, mean, std = regression_targets(values, config.target)
-    logw = jnp.log(jnp.isfinite(jnp.asarray(values, jnp.float32)).astype(jnp.float32))
+    ok = jnp.isfinite(values) if values.ndim == 1 else jnp.all(jnp.isfinite(values), axis=1)
+    logw = jnp.log(ok.astype(jnp.float32))
     x0 = encoding.to_matrix(jnp.asarray(ops), space) * 2.0 - 1.0
     k_init, k_loop = jax.random.split(key)
     net = _build(k_init, space, config) if start is None else nnx.merge(predictor_graphdef(space, config), start)
@@ -216,7 +240,7 @@ def predictor_state(key: jax.Array, space, ops: jax.Array, values: jax.Array, sd
 
 def predict_clean(state, ops: jax.Array, space, sde, config: PredictorConfig) -> jax.Array:
     """Predictor output for clean architectures ``ops [n, R]`` at the SDE's smallest noise level
-    (normalised units: higher is better); jittable. Returns float32 ``[n]``.
+    (normalised units: higher is better); jittable. Returns float32 ``[n]`` (``[n, outputs]`` for a vector).
 
     Examples:
       >>> import jax, jax.numpy as jnp
