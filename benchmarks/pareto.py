@@ -20,8 +20,8 @@ seeds; the warm time (a second call) for NSGA-II; pymoo's wall time per run.
 With ``--checkpoint DIR`` (a score network, ``jaxnag train-score --out DIR``, on the problems' space) the
 report adds DiffusionNAG in its one-shot form (Q = 200 random queries fit the predictor, one guided batch of
 512 samples, the 100 best-predicted queried: 300 queries), twice: guided by one predictor head per objective,
-each sample by its own weights (the generator's vector form), and told each query's Pareto standing as a
-scalar (as every scalar generator is), the comparison that justifies the vector form.
+each sample by its own weights (the generator's vector form, ``vector_form``), and told each query's Pareto
+standing as a scalar (as every scalar generator is; the registry's form, chosen by this comparison).
 
   JAXNAG_DATA_DIR=../shared/data python benchmarks/pareto.py [--seeds 100] [--pymoo-seeds 100]
       [--budget 1000] [--problems PREFIX,...] [--methods PREFIX,...] [--checkpoint DIR] [--out docs]
@@ -87,7 +87,16 @@ DN_METHODS = {  # with --checkpoint
     "DiffusionNAG (Q=200, top 100 of 512; a head per objective)": ("diffusionnag", DN, True),
     "DiffusionNAG (same, told its Pareto standing: scalar)": ("diffusionnag", DN, True),
 }
-SCALAR = {"DiffusionNAG (same, told its Pareto standing: scalar)"}  # a generator that takes vectors, told a scalar
+VECTOR = {"DiffusionNAG (Q=200, top 100 of 512; a head per objective)"}
+
+
+def vector_form(gen):
+    """DiffusionNAG told the objective vectors (``generator.Config(num_objectives=M)``: a predictor head per
+    objective) instead of its Pareto standing, the registry's form."""
+    from jaxnag.registry import Setting
+    return dataclasses.replace(gen, takes_vectors=True, settings=dict(gen.settings, num_objectives=Setting(1)),
+                               config=lambda space, num_objectives=1, **kw: gen.config(space, **kw).replace(
+                                   num_objectives=num_objectives))
 OURS = ("EDNAG", "PG-NAG", "DiffusionNAG", "NSGA-II", "Pareto local search")
 PYMOO = "pymoo NSGA-II (P=50)"
 AT = (100, 300, 1000)
@@ -116,8 +125,8 @@ def summarise(row, share_trace, b, igd, igdp, front_sizes, queries):
 def run_jaxnag(label, obj, b, seeds, ref, context):
     name, settings, budgeted = METHODS[label]
     gen = registry.get(name)
-    if label in SCALAR:
-        gen = dataclasses.replace(gen, takes_vectors=False)  # with_objectives then tells it -rank + crowding
+    if label in VECTOR:
+        gen = vector_form(gen)
     if budgeted:
         gen = budget.with_budget(gen)
     gen = pareto.with_objectives(gen)

@@ -367,13 +367,12 @@ def _diffusionnag() -> Generator:
         return {"score_model": model}, {"checkpoint": str(folder), "checkpoint_steps": steps}
 
     def config(space, guidance_scale=5.0, predictor_queries=300, predictor_iterations=1500, pc_steps=1000, top=5,
-               round_size=256, rounds=1, loops=1, refit_iterations=0, num_objectives=1):
+               round_size=256, rounds=1, loops=1, refit_iterations=0):
         if predictor_queries:
             space.check_budget(predictor_queries, "predictor_queries")
         return renamed(lambda: dn.Config(predictor_queries=predictor_queries, top=top, round_size=round_size,
                                           rounds=rounds, pc_steps=pc_steps, guidance_scale=guidance_scale,
                                           loops=loops, refit_iterations=refit_iterations,
-                                          num_objectives=num_objectives,
                                           predictor=dn.PredictorConfig(iterations=predictor_iterations)),
                         {"iterations": "predictor_iterations"})
 
@@ -388,10 +387,10 @@ def _diffusionnag() -> Generator:
              round_size=Setting(256, help="samples per guided round"),
              rounds=Setting(1, help="generation rounds"),
              loops=Setting(1, help="closed loop: generate-query-refit cycles (refits the predictor on every query)"),
-             refit_iterations=Setting(0, help="closed loop: warm-start refit steps (0: a fresh predictor)"),
-             num_objectives=Setting(1, help="objectives M of the fitness (set by --objectives): one predictor head "
-                                            "each, each sample guided by its own weights over them")),
-        dn.init, dn.ask, dn.tell, dn.generate, dn.done, context=("score_model",), takes_vectors=True,
+             refit_iterations=Setting(0, help="closed loop: warm-start refit steps (0: a fresh predictor)")),
+        # told a scalar (its Pareto standing) on a vector fitness: its vector form (Config.num_objectives, a head
+        # per objective) reached a lower hypervolume in docs/pareto_dn.md
+        dn.init, dn.ask, dn.tell, dn.generate, dn.done, context=("score_model",),
         small=dict(predictor_queries=20, predictor_iterations=10, pc_steps=4, round_size=8), open_context=open_context,
         check=lambda result, config, notes: dn.check(result, notes.get("checkpoint_steps"),
                                                      notes.get("checkpoint", "the score network")),

@@ -253,8 +253,9 @@ def test_bad_input(data_dir, cora):
 
 @pytest.mark.slow
 def test_wrappers_and_context_methods_on_a_vector_fitness(data_dir):
-    """The surrogate under a budget, PG-NAG with a prior from another task's Pareto standing, and DiffusionNAG
-    (an untrained score network: the mechanics only) all run through with_objectives and count exactly."""
+    """The surrogate under a budget, PG-NAG with a prior from another task's Pareto standing, DiffusionNAG
+    (an untrained score network: the mechanics only) and NSGA-II under the query budget (told vectors, repeats
+    answered from the budget's archive of vectors) all run through with_objectives and count exactly."""
     from jaxnag import surrogate
     from jaxnag.diffusionnag import generator as dn
     from jaxnag.diffusionnag import train as dn_train
@@ -267,7 +268,8 @@ def test_wrappers_and_context_methods_on_a_vector_fitness(data_dir):
     cases = [(budget.with_budget(surrogate.with_surrogate(registry.get("ednag"))), dict(query=3), {}),
              (budget.with_budget(registry.get("pgnag")), dict(k=5, sampler="direct", samples=10, rounds=100),
               dict(source=source)),
-             (budget.with_budget(registry.get("diffusionnag")), {}, dict(score_model=model))]
+             (budget.with_budget(registry.get("diffusionnag")), {}, dict(score_model=model)),
+             (budget.with_budget(registry.get("nsga2")), dict(population=6), {})]  # vectors through the budget
     for base, extra, ctx in cases:
         gen = pareto.with_objectives(base)
         cfg = gen.config(space, objectives=obj, **dict(base.small, budget=30, **extra))

@@ -10,7 +10,7 @@ REA, random search, evosax, a budgeted one, a user's) so that its fitness is a v
 - the hypervolume is EvoXBench's: objectives normalised between the exact front's nadir (0, the
   reference point) and ideal (1) points, so 1 is the whole box and the exact front's share is
   :func:`jaxnag.pareto.exact_share`;
-- a generator that takes vectors (NSGA-II, Pareto local search, DiffusionNAG) is told them; any other is
+- a generator that takes vectors (NSGA-II, Pareto local search) is told them; any other is
   told a scalar per architecture, its standing among the front found so far and its batch
   (``shaping="rank"``: ``-rank + c / (1 + c)`` with ``rank`` its non-dominated rank and ``c`` its crowding
   distance, as NSGA-II selects), so a scalar method climbs toward the front and spreads along it.
