@@ -18,7 +18,7 @@ training iterations the quality needs (issue 27).
 With ``--sizes 64/4,32/2,32/4/1`` it compares the denoiser's width / heads [/ layers] at the default training
 length (a denoiser per seed) into ``pgnag_sizes.md``: whether a smaller denoiser keeps the quality (issue 27).
 
-  JAXNAG_DATA_DIR=../shared/data python benchmarks/pgnag_shared.py --sizes 64/4,32/2 --seeds 100 --seed-base 1 --out docs
+  JAXNAG_DATA_DIR=../shared/data python benchmarks/pgnag_shared.py --sizes 64/4,32/2 --seed-base 1 --out docs
 
 ``--seed-base B`` draws the quality seeds from key B instead of key 0, and ``--source`` scores the prior on
 another NB201 dataset (the targets are then the other two): a choice made on one sweep is checked on seeds and a

@@ -196,9 +196,10 @@ def regression_targets(values: jax.Array, target: str) -> tuple[jax.Array, jax.A
 def predictor_state(key: jax.Array, space, ops: jax.Array, values: jax.Array, sde,
                     config: PredictorConfig = PredictorConfig(), start=None):
     """Train a :class:`PredictorNet` on ``ops [Q, R]`` with metric ``values [Q]`` (or ``[Q, M]`` for a
-    predictor with ``config.outputs == M``; failed ones left out); pure and jittable. ``start``: a trained network's state to continue from (warm start),
-    else a fresh one. Returns ``(state, mean, std)``: the network's NNX state and the target's
-    scale (the prediction in metric units is ``net(x, level) * std + mean``).
+    predictor with ``config.outputs == M``; failed ones left out); pure and jittable. ``start``: a trained
+    network's state to continue from (warm start), else a fresh one. Returns ``(state, mean, std)``: the
+    network's NNX state and the target's scale (the prediction in metric units is ``net(x, level) * std +
+    mean``; ``[M]`` each for a vector).
 
     Examples:
       >>> import jax, jax.numpy as jnp
