@@ -97,6 +97,8 @@ def vector_form(gen):
     return dataclasses.replace(gen, takes_vectors=True, settings=dict(gen.settings, num_objectives=Setting(1)),
                                config=lambda space, num_objectives=1, **kw: gen.config(space, **kw).replace(
                                    num_objectives=num_objectives))
+
+
 OURS = ("EDNAG", "PG-NAG", "DiffusionNAG", "NSGA-II", "Pareto local search")
 PYMOO = "pymoo NSGA-II (P=50)"
 AT = (100, 300, 1000)
