@@ -97,8 +97,9 @@ def trace_result(best_ops, best_fitness, queries, best_trace, queries_trace, **e
     return Result(best_ops, best_fitness, queries, best_trace, queries_trace, dict(extras))
 
 
-def evaluate(fitness: Callable, ops: jax.Array) -> jax.Array:
-    """``fitness(ops)`` as float32 of shape ``ops.shape[:-1]`` (one value per architecture), checked.
+def evaluate(fitness: Callable, ops: jax.Array, objectives: int = 1) -> jax.Array:
+    """``fitness(ops)`` as float32 of shape ``ops.shape[:-1]`` (one value per architecture), checked; with
+    ``objectives`` = M > 1, a vector fitness of shape ``ops.shape[:-1] + (M,)``.
 
     Examples:
       >>> import jax.numpy as jnp
@@ -111,10 +112,14 @@ def evaluate(fitness: Callable, ops: jax.Array) -> jax.Array:
       Traceback (most recent call last):
       ...
       jaxnag.errors.ConfigError: fitness must map ops [3, 6] to shape (3,), got ()
+      >>> protocol.evaluate(lambda ops: jnp.stack([ops.sum(-1), -ops.sum(-1)], -1), ops, objectives=2).shape
+      (3, 2)
     """
     values = jnp.asarray(fitness(ops), jnp.float32)
-    if values.shape != ops.shape[:-1]:
-        raise ConfigError(f"fitness must map ops {list(ops.shape)} to shape {ops.shape[:-1]}, got {values.shape}")
+    shape = ops.shape[:-1] + ((objectives,) if objectives > 1 else ())
+    if values.shape != shape:
+        more = f" ({objectives} objectives)" if objectives > 1 else ""
+        raise ConfigError(f"fitness must map ops {list(ops.shape)} to shape {shape}{more}, got {values.shape}")
     return values
 
 

@@ -475,17 +475,6 @@ def done(state, config: Config) -> jax.Array:
     return jnp.bool_(False) if isinstance(state, QueryState) else state.told
 
 
-def _evaluate(fitness, ops, config: Config) -> jax.Array:
-    """``fitness(ops)``: one value per architecture, or ``[n, M]`` for a vector fitness (checked)."""
-    if config.num_objectives == 1:
-        return evaluate(fitness, ops)
-    values = jnp.asarray(fitness(ops), jnp.float32)
-    if values.shape != (ops.shape[0], config.num_objectives):
-        raise ConfigError(f"fitness must map ops {list(ops.shape)} to shape ({ops.shape[0]}, {config.num_objectives}) "
-                          f"(num_objectives = {config.num_objectives}), got {values.shape}")
-    return values
-
-
 def generate(key: jax.Array, fitness: Callable, space, config: Config = Config(),
              score_model: ScoreModel | None = None) -> Result:
     """A whole DiffusionNAG run (the rounds of the module doc); jittable and vmappable.
@@ -521,12 +510,12 @@ def generate(key: jax.Array, fitness: Callable, space, config: Config = Config()
     best, queries = [jnp.float32(-jnp.inf)], [jnp.int32(0)]
     if config.predictor_queries:  # the predictor round
         ops, state = ask(jax.random.fold_in(k_run, 0), state, space, config)
-        state = tell(state, _evaluate(fitness, ops, config), space, config)
+        state = tell(state, evaluate(fitness, ops, config.num_objectives), space, config)
         best, queries = [state.best_fitness], [state.queries]
 
     def cycle(s, r):
         ops, s = ask(jax.random.fold_in(k_run, r), s, space, config)
-        told = _evaluate(fitness, ops, config)
+        told = evaluate(fitness, ops, config.num_objectives)
         s = tell(s, told, space, config)
         return s, (s.best_fitness, s.queries, told)
     state, (cycle_best, cycle_queries, told) = jax.lax.scan(cycle, state, jnp.arange(1, config.loops + 1))
