@@ -50,12 +50,13 @@ def _assert_identical(name, got, want):
     if name not in TRAINED:
         chex.assert_trees_all_equal(got, want)
         return
-    # everything exact but the float training diagnostics, which may differ in the last bit
-    diag = {k for k, v in got.extras.items() if k.endswith("loss")}
+    # everything exact but the floats a network trained in the run reports (its losses, its predictions), which
+    # may differ in the last bits (the CI machine: 5.5e-7 absolute on DiffusionNAG's predictions)
+    diag = {k for k in got.extras if k.endswith("loss") or k == "predicted"}
     chex.assert_trees_all_equal(got._replace(extras={k: v for k, v in got.extras.items() if k not in diag}),
                                 want._replace(extras={k: v for k, v in want.extras.items() if k not in diag}))
     for k in diag:
-        np.testing.assert_allclose(got.extras[k], want.extras[k], rtol=1e-6)
+        np.testing.assert_allclose(got.extras[k], want.extras[k], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", registry.names())
