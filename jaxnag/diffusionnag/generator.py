@@ -345,9 +345,7 @@ def _generate_candidates(key, state: GuidedState, space, config: Config):
         x = encoding.to_matrix(ops, space) * 2.0 - 1.0
         score = predicted = pred_net(x, sde.noise_level(jnp.full((x.shape[0],), 1e-5)))
         if m > 1:  # predicted Pareto rank, then crowding distance (NSGA-II's order)
-            rank = pareto.ranks(predicted, distinct)
-            crowd = pareto.crowding(predicted, rank, distinct)
-            score = -rank.astype(jnp.float32) + 0.5 * jnp.where(jnp.isinf(crowd), 1.0, crowd / (1.0 + crowd))
+            score = jnp.nan_to_num(pareto.standing(predicted, distinct, crowding_weight=0.5), nan=-ops.shape[0])
     top_s, idx = jax.lax.top_k(jnp.where(distinct, score, -jnp.inf), config.top)
     return ops[idx], jnp.isfinite(top_s), predicted[idx], jnp.mean(valid), jnp.sum(distinct).astype(jnp.int32)
 

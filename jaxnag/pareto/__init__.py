@@ -4,7 +4,7 @@ Objectives are maximised, as every jaxnag fitness is: a cost (latency, energy, p
 FLOPs) enters negated, as :func:`jaxnag.tables.objectives` builds it. The pieces:
 
 - dominance, non-dominated sorting and crowding distance (:func:`dominates`, :func:`ranks`,
-  :func:`non_dominated`, :func:`crowding`);
+  :func:`non_dominated`, :func:`crowding`), and the scalar standing NSGA-II orders by (:func:`standing`);
 - a fixed-capacity Pareto archive (:class:`Front`, :func:`empty`, :func:`insert`);
 - indicators: :func:`hypervolume` (exact for up to 3 objectives, Monte Carlo above), :func:`igd`,
   :func:`igd_plus`, :func:`normalise` (EvoXBench's scale: nadir 0, ideal 1);
@@ -26,6 +26,7 @@ from ._dominance import dominates as dominates
 from ._dominance import domination_matrix as domination_matrix
 from ._dominance import non_dominated as non_dominated
 from ._dominance import ranks as ranks
+from ._dominance import standing as standing
 from ._dominance import usable as usable
 from ._front import Front as Front
 from ._front import empty as empty
@@ -45,5 +46,5 @@ from ._exact import exact_share as exact_share
 from ._wrapper import with_objectives as with_objectives
 
 __all__ = ["EXACT_MAX", "Front", "check_exact", "crowding", "dominates", "domination_matrix", "empty", "hypervolume",
-           "hypervolume_mc", "igd", "igd_plus", "insert", "insert_one", "non_dominated", "normalise", "rank_table", "ranks", "usable", "exact_hypervolume", "exact_igd", "exact_share",
+           "hypervolume_mc", "igd", "igd_plus", "insert", "insert_one", "non_dominated", "normalise", "rank_table", "ranks", "standing", "usable", "exact_hypervolume", "exact_igd", "exact_share",
            "with_objectives"]

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 
 from ..errors import ConfigError
 
-__all__ = ["crowding", "dominates", "domination_matrix", "non_dominated", "ranks", "usable"]
+__all__ = ["crowding", "dominates", "domination_matrix", "non_dominated", "ranks", "standing", "usable"]
 
 
 def _values(values) -> jax.Array:
@@ -160,3 +160,24 @@ def crowding(values, rank=None, valid=None) -> jax.Array:
                       jnp.inf)
         total = total + jnp.zeros(n, jnp.float32).at[order].set(d)
     return jnp.where(ok, total / m, 0.0)
+
+
+def standing(values, valid=None, crowding_weight=1.0) -> jax.Array:
+    """float32 ``[n]``: each row's Pareto standing among the rows, a scalar to maximise, as NSGA-II orders
+    them: ``-rank + crowding_weight * c / (1 + c)`` with ``rank`` from :func:`ranks` and ``c`` the crowding
+    distance in its front (1 for a front's extremes); NaN for an unusable row. With ``crowding_weight`` < 1 a
+    row never ties with one of the next better front.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxnag import pareto
+      >>> f = jnp.array([[3.0, 1.0], [2.0, 2.0], [1.0, 3.0], [1.0, 1.0], [jnp.nan, 5.0]])
+      >>> [round(s, 3) for s in pareto.standing(f).tolist()]  # front 0: two extremes, one middle; then front 1
+      [1.0, 0.5, 1.0, 0.0, nan]
+    """
+    values = _values(values)
+    ok = usable(values, valid)
+    rank = ranks(values, valid)
+    c = crowding(values, rank, valid)
+    bonus = jnp.where(jnp.isinf(c), 1.0, c / (1.0 + c))
+    return jnp.where(ok, -rank.astype(jnp.float32) + crowding_weight * bonus, jnp.nan)
