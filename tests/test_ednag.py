@@ -197,3 +197,38 @@ def test_defaults_find_the_imagenet16_optimum_more_often_than_the_reference(nb20
         res = jax.jit(jax.vmap(lambda k: ednag.generate(k, t, space, cfg)))(keys)
         hit[label] = float(jnp.mean(res.best_fitness >= t.optimum))
     assert hit["default"] >= 0.9 and hit["default"] > hit["reference"], hit
+
+
+def _two_counts(ops):  # two objectives that trade off: slots holding op 3, slots holding op 1 (NaN where slot 0 is op 0 or 4)
+    v = jnp.stack([jnp.sum(ops == 3, -1), jnp.sum(ops == 1, -1)], -1).astype(jnp.float32)
+    return v.at[:, 1].set(jnp.where((ops[:, 0] == 0) | (ops[:, 0] == 4), jnp.nan, v[:, 1]))
+
+
+def test_vector_fitness_keeps_the_pools_non_dominated_vectors(space):
+    cfg = ednag.Config(population=8, steps=4, num_objectives=2)
+    ask = jax.jit(lambda k, s: ednag.ask(k, s, space, cfg))
+    tell = jax.jit(lambda s, v: ednag.tell(s, v, space, cfg))
+    state = ednag.init(jax.random.key(3), space, cfg)
+    ops, state = ask(jax.random.key(0), state)
+    state = tell(state, _two_counts(ops))
+    assert state.fitness.shape == (8, 2)
+    failed = np.isin(np.asarray(ops)[:, 0], (0, 4))
+    assert failed.any() and np.all(np.isnan(np.asarray(state.fitness)[failed]))  # one objective NaN: the row failed
+    for r in range(1, 3):
+        parents = np.asarray(state.fitness)
+        ops, state = ask(jax.random.key(r), state)
+        pool = np.concatenate([parents, np.asarray(_two_counts(ops))])
+        ok = np.all(np.isfinite(pool), axis=1)
+        front = {tuple(v) for v in pool[ok] if not np.any(np.all(pool[ok] >= v, 1) & np.any(pool[ok] > v, 1))}
+        assert 0 < len(front) <= 4  # at most the elites' places (elite rate 0.5 of 8): all must survive
+        state = tell(state, _two_counts(ops))
+        kept = {tuple(v) for v in np.asarray(state.fitness) if np.all(np.isfinite(v))}
+        assert front <= kept
+    # generate: the trace is the first objective's; a scalar tell or the faithful mode is refused in one line
+    res = jax.jit(lambda k: ednag.generate(k, _two_counts, space, cfg))(jax.random.key(0))
+    assert res.extras["final_fitness"].shape == (8, 2) and res.best_trace.shape == (4,)
+    assert float(res.best_fitness) == float(_two_counts(res.best_ops[None])[0, 0])
+    with pytest.raises(errors.ConfigError, match=r"one fitness vector of 2 objectives .* shape \(8, 2\), got \(8,\)"):
+        ednag.tell(state, jnp.zeros(8), space, cfg)
+    with pytest.raises(errors.ConfigError, match="faithful mode .* num_objectives must be 1"):
+        ednag.Config(faithful=True, num_objectives=2)

@@ -19,6 +19,12 @@ Two behaviours (``Config.faithful``):
   weights, per-gene mutation, a scale-free shaping (no knowledge of the optimum), used
   both for the x0 weights and, as ``exp(log w - max log w)``, for selection.
 
+On a vector fitness (``Config(num_objectives=M)``, default mode; :func:`jaxnag.pareto.with_objectives` sets
+it) the state keeps each individual's objective vector, and the x0 weights and the selection read each one's
+Pareto standing (:func:`jaxnag.pareto.standing`: non-dominated rank, then crowding distance) computed afresh
+among the population and among the pooled parents and children, so selection keeps the non-dominated set
+and a parent's standing falls once children dominate it.
+
 Examples:
   >>> import jax
   >>> from jaxnag import ednag, spaces, tables
@@ -42,7 +48,7 @@ import numpy as np
 
 from .. import archive as archive_lib
 from .. import queries as queries_lib
-from .. import rng, schedules, shaping
+from .. import pareto, rng, schedules, shaping
 from ..protocol import Result, evaluate, trace_result, unless_finished
 from ..errors import ConfigError, UnknownName, check_int, check_range, is_concrete
 from ..spaces import SearchSpace
@@ -83,6 +89,7 @@ class Config:
       elite_rate, diversity_rate: shares of elites and diverse survivors in selection.
       task_scale: multiplies accuracy before ``rescale`` (the reference's per-dataset
         1.0 / 1.2 / 2.0 encode knowledge of the optimum; default 1).
+      num_objectives: ``M``, the width of the fitness (1: a scalar; more: see the module doc).
 
     Examples:
       >>> import jax
@@ -109,6 +116,7 @@ class Config:
     elite_rate: float = 0.5
     diversity_rate: float = 0.0
     task_scale: float = 1.0
+    num_objectives: int = 1
 
     def __post_init__(self):
         # Checked where the values are concrete; traced leaves (under jit/vmap) pass through.
@@ -125,6 +133,10 @@ class Config:
         check_range("elite_rate", self.elite_rate, lo=0.0, hi=1.0)
         check_range("diversity_rate", self.diversity_rate, lo=0.0, hi=1.0)
         check_range("task_scale", self.task_scale, lo=0.0, lo_open=True)
+        check_int("num_objectives", self.num_objectives, lo=1)
+        if self.faithful and self.num_objectives > 1:
+            raise ConfigError("the faithful mode reproduces the reference code, which takes a scalar fitness: "
+                              "num_objectives must be 1 there")
 
     def replace(self, **kw) -> "Config":
         return dataclasses.replace(self, **kw)
@@ -176,7 +188,7 @@ REFERENCE = dict(population=30, steps=100, temperature=1.0, noise=0.8, mutation_
                  elite_rate=0.1, diversity_rate=0.2)
 
 
-_STATIC = ("population", "steps", "faithful", "shaping", "schedule")
+_STATIC = ("population", "steps", "faithful", "shaping", "schedule", "num_objectives")
 jax.tree_util.register_dataclass(
     Config, data_fields=[f.name for f in dataclasses.fields(Config) if f.name not in _STATIC],
     meta_fields=list(_STATIC))
@@ -189,7 +201,8 @@ class State(NamedTuple):
     Attributes:
       x: float32 ``[N, D]`` population in encoding space.
       ops: int32 ``[N, R]`` decoded architectures.
-      fitness: float32 ``[N]`` raw fitness (NaN = failed, invalid, or not evaluated yet).
+      fitness: float32 ``[N]`` raw fitness (NaN = failed, invalid, or not evaluated yet); ``[N, M]`` for a
+        vector fitness (a row with any NaN: failed).
       t: int32 noise level index: ``steps`` before the initial population is told, then
         ``steps - 1`` down to 0 (finished: ``ask``/``tell`` are then a no-op).
       archive: the run's query archive (:mod:`jaxnag.archive`): ``best_ops``, ``best_fitness`` (the
@@ -333,7 +346,18 @@ def _faithful_shaped(f: jax.Array, config: Config) -> jax.Array:
     return jnp.where(ok, g, floor)
 
 
+def _standing(f: jax.Array) -> jax.Array:
+    """Each row's Pareto standing among the rows of ``f [n, M]``, ties between different vectors (a front's
+    two extremes both stand at 1) broken by the first objective (a term of at most 1e-3), so that
+    selection's elites, which skip a value equal to the one before, skip only a repeated vector."""
+    first = f[:, 0]
+    lo, hi = jnp.nanmin(first), jnp.nanmax(first)
+    return pareto.standing(f) + 1e-3 * jnp.where(hi > lo, (first - lo) / jnp.where(hi > lo, hi - lo, 1.0), 0.0)
+
+
 def _log_weights(f: jax.Array, config: Config) -> jax.Array:
+    if f.ndim == 2:  # a vector fitness: each row's Pareto standing among these rows
+        f = _standing(f)
     if config.faithful:
         return shaping.log_energy(_faithful_shaped(f, config), config.temperature)
     g = shaping.SHAPINGS[config.shaping](config.task_scale * f)
@@ -398,7 +422,8 @@ def init(key: jax.Array, space: SearchSpace, config: Config) -> State:
     ops, _ = decode(x, space, config)
     n_matrices = _lookup_space(space, config)
     # a space too large for a bit set keeps a hash set of every architecture the run can evaluate
-    return State(x, ops, jnp.full(n, jnp.nan, jnp.float32), jnp.int32(config.steps),
+    width = (n, config.num_objectives) if config.num_objectives > 1 else (n,)
+    return State(x, ops, jnp.full(width, jnp.nan, jnp.float32), jnp.int32(config.steps),
                  archive_lib.init(space, n * config.steps),
                  queries_lib.empty(n_matrices or 1), jnp.int32(0 if n_matrices else -1), x, key)
 
@@ -461,8 +486,8 @@ def ask(key: jax.Array, state: State, space: SearchSpace, config: Config) -> tup
 
 
 def tell(state: State, values: jax.Array, space: SearchSpace, config: Config) -> State:
-    """Take the fitness ``values [N]`` of the architectures the last :func:`ask` proposed and keep
-    ``N`` of parents and children (the initial population is kept as it is).
+    """Take the fitness ``values [N]`` (``[N, M]`` for ``num_objectives`` = M) of the architectures the last
+    :func:`ask` proposed and keep ``N`` of parents and children (the initial population is kept as it is).
 
     Examples:
       >>> import jax, jax.numpy as jnp
@@ -477,19 +502,22 @@ def tell(state: State, values: jax.Array, space: SearchSpace, config: Config) ->
       ...     print(e)
       tell takes one fitness value per proposed architecture: shape (8,), got (3,)
     """
-    n = config.population
+    n, m = config.population, config.num_objectives
     values = jnp.asarray(values, jnp.float32)
-    if values.shape != (n,):
-        raise ConfigError(f"tell takes one fitness value per proposed architecture: shape ({n},), got {values.shape}")
+    if values.shape != state.fitness.shape:
+        what = "value" if m == 1 else f"vector of {m} objectives"
+        raise ConfigError(f"tell takes one fitness {what} per proposed architecture: shape "
+                          f"{state.fitness.shape}, got {values.shape}")
     x = state.proposal
     with jax.named_scope("ednag_decode"):
         ops, valid = decode(x, space, config)
     # A failed evaluation (NaN/inf, or an invalid decode) stays NaN in every mode: it is never a score.
-    f = jnp.where(valid & jnp.isfinite(values), values, jnp.nan)
+    ok = valid & (jnp.all(jnp.isfinite(values), axis=-1) if m > 1 else jnp.isfinite(values))
+    f = jnp.where(ok[:, None] if m > 1 else ok, values, jnp.nan)
     initial = state.t >= config.steps
     finished = state.t <= 0
     with jax.named_scope("ednag_archive"):
-        archive, _ = archive_lib.insert(state.archive, ops, f, space, admit=valid)
+        archive, _ = archive_lib.insert(state.archive, ops, f[:, 0] if m > 1 else f, space, admit=valid)
         lookups_seen, lookups = _track_lookups(state.lookups_seen, state.lookups, x, space, config)
     with jax.named_scope("ednag_selection"):
         pool_x = jnp.concatenate([state.x, x])
@@ -521,7 +549,7 @@ def step(key: jax.Array, state: State, fitness: Callable, space: SearchSpace, co
     _check(fitness, space, config)
     ops, state = ask(key, state, space, config)
     with jax.named_scope("ednag_fitness"):
-        values = evaluate(fitness, ops)
+        values = evaluate(fitness, ops, config.num_objectives)
     return tell(state, values, space, config)
 
 
@@ -537,7 +565,8 @@ def generate(key: jax.Array, fitness: Callable, space: SearchSpace, config: Conf
 
     Args:
       key: PRNG key.
-      fitness: ``ops [N, R] -> [N]``, higher is better; NaN/inf = failed evaluation.
+      fitness: ``ops [N, R] -> [N]``, higher is better; NaN/inf = failed evaluation (``[N, M]`` with
+        ``config.num_objectives`` = M: the trace and ``mean_trace`` are then the first objective's).
       space: the search space.
       config: hyperparameters.
 
@@ -553,13 +582,14 @@ def generate(key: jax.Array, fitness: Callable, space: SearchSpace, config: Conf
     _check(fitness, space, config)
     k0, key = rng.split(key)
     state = init(k0, space, config)
-    state = tell(state, evaluate(fitness, state.ops), space, config)  # the initial population
+    state = tell(state, evaluate(fitness, state.ops, config.num_objectives), space, config)  # the initial population
+    first_objective = (lambda f: f[:, 0]) if config.num_objectives > 1 else (lambda f: f)  # noqa: E731
 
     def body(s, k):
         s = step(k, s, fitness, space, config)
-        return s, (s.best_fitness, shaping.finite_mean(s.fitness), s.queries)
+        return s, (s.best_fitness, shaping.finite_mean(first_objective(s.fitness)), s.queries)
 
-    first = (state.best_fitness, shaping.finite_mean(state.fitness), state.queries)
+    first = (state.best_fitness, shaping.finite_mean(first_objective(state.fitness)), state.queries)
     state, (best, mean, queries) = jax.lax.scan(body, state, rng.split(key, config.steps - 1))
     cat = lambda a, b: jnp.concatenate([jnp.reshape(a, (1,)), b])  # noqa: E731
     return trace_result(state.best_ops, state.best_fitness, state.queries, cat(first[0], best), cat(first[2], queries),
