@@ -12,6 +12,10 @@ mutation with rounding, duplicates eliminated: pymoo's documented setting for in
 driven by ask/tell until it has made the same number of unique queries, --pymoo-seeds seeds, one
 after the other, in the same process.
 
+EDNAG runs twice: told the vectors (the registry's form: its population keeps them and ranks itself afresh
+each step), and told each query's Pareto standing among the run's front as a scalar (``other_form``), as
+every scalar generator is.
+
 Hypervolume as EvoXBench takes it: objectives normalised between the exact front's nadir (0, the
 reference point) and ideal (1) points; the share is a run's HV over the exact front's. IGD and IGD+
 (normalised) are of the final front. Time per run: a jaxnag call (compilation included) over its
@@ -20,7 +24,7 @@ seeds; the warm time (a second call) for NSGA-II; pymoo's wall time per run.
 With ``--checkpoint DIR`` (a score network, ``jaxnag train-score --out DIR``, on the problems' space) the
 report adds DiffusionNAG in its one-shot form (Q = 200 random queries fit the predictor, one guided batch of
 512 samples, the 100 best-predicted queried: 300 queries), twice: guided by one predictor head per objective,
-each sample by its own weights (the generator's vector form, ``vector_form``), and told each query's Pareto
+each sample by its own weights (the generator's vector form, ``other_form``), and told each query's Pareto
 standing as a scalar (as every scalar generator is; the registry's form, chosen by this comparison).
 
   JAXNAG_DATA_DIR=../shared/data python benchmarks/pareto.py [--seeds 100] [--pymoo-seeds 100]
@@ -79,6 +83,7 @@ METHODS = {
     "Pareto local search (jaxnag, 50 random first)": ("local_search", dict(initial=50), False),
     "evosax SimpleGA (N=30)": ("evosax", dict(strategy="SimpleGA", population=30, generations=300), True),
     "EDNAG (N=30, T=150)": ("ednag", {}, True),
+    "EDNAG (N=30, T=150; told its Pareto standing: scalar)": ("ednag", {}, True),
     "PG-NAG (k=5, prior from another task's Pareto set)": (
         "pgnag", dict(k=5, sampler="direct", samples=10, rounds=2000), True),
 }
@@ -87,13 +92,19 @@ DN_METHODS = {  # with --checkpoint
     "DiffusionNAG (Q=200, top 100 of 512; a head per objective)": ("diffusionnag", DN, True),
     "DiffusionNAG (same, told its Pareto standing: scalar)": ("diffusionnag", DN, True),
 }
-VECTOR = {"DiffusionNAG (Q=200, top 100 of 512; a head per objective)"}
+VECTOR = {"DiffusionNAG (Q=200, top 100 of 512; a head per objective)"}  # forms the registry does not take
+SCALAR = {"EDNAG (N=30, T=150; told its Pareto standing: scalar)"}
 
 
-def vector_form(gen):
-    """DiffusionNAG told the objective vectors (``generator.Config(num_objectives=M)``: a predictor head per
-    objective) instead of its Pareto standing, the registry's form."""
+def other_form(gen):
+    """``gen`` in the form its registry entry does not take: told the objective vectors (its
+    ``Config(num_objectives=M)``: DiffusionNAG with a predictor head per objective) where the entry is told each
+    query's Pareto standing among the run's front as a scalar (the wrapper's scalar form), and the other way
+    round (EDNAG, whose entry keeps the vectors and ranks its population afresh each step)."""
     from jaxnag.registry import Setting
+    if gen.takes_vectors:
+        settings = {k: v for k, v in gen.settings.items() if k != "num_objectives"}
+        return dataclasses.replace(gen, takes_vectors=False, settings=settings)
     return dataclasses.replace(gen, takes_vectors=True, settings=dict(gen.settings, num_objectives=Setting(1)),
                                config=lambda space, num_objectives=1, **kw: gen.config(space, **kw).replace(
                                    num_objectives=num_objectives))
@@ -127,8 +138,8 @@ def summarise(row, share_trace, b, igd, igdp, front_sizes, queries):
 def run_jaxnag(label, obj, b, seeds, ref, context):
     name, settings, budgeted = METHODS[label]
     gen = registry.get(name)
-    if label in VECTOR:
-        gen = vector_form(gen)
+    if label in VECTOR | SCALAR:
+        gen = other_form(gen)
     if budgeted:
         gen = budget.with_budget(gen)
     gen = pareto.with_objectives(gen)

@@ -323,6 +323,7 @@ def with_surrogate(gen: Generator) -> Generator:
                             jax.lax.cummax(queries), rounds=rounds, **extras)
 
     settings = dict(gen.settings)
+    settings.pop("num_objectives", None)  # the surrogate fits a scalar: told one (a Pareto standing) per query
     from .registry import Setting
     settings["query"] = Setting(10, help="proposals evaluated per round (the rest predicted by a surrogate)")
     settings["predictor"] = Setting("ridge", str, help="the surrogate's model", choices=predictors_lib.NAMES)
@@ -332,5 +333,5 @@ def with_surrogate(gen: Generator) -> Generator:
         return _init(key, space, config, fitness)
     return gen.wrapped(description=f"{gen.description} (online surrogate)", config_type=Config, config=config,
                        settings=settings, init=init, ask=ask, tell=tell, generate=generate, done=done,
-                       small=dict(gen.small, query=4),
+                       small=dict(gen.small, query=4), takes_vectors=False,
                        init_on_target=None if gen.init_on_target is None else on_target)

@@ -10,10 +10,10 @@ REA, random search, evosax, a budgeted one, a user's) so that its fitness is a v
 - the hypervolume is EvoXBench's: objectives normalised between the exact front's nadir (0, the
   reference point) and ideal (1) points, so 1 is the whole box and the exact front's share is
   :func:`jaxnag.pareto.exact_share`;
-- a generator that takes vectors (NSGA-II, Pareto local search) is told them; any other is
+- a generator that takes vectors (NSGA-II, Pareto local search, EDNAG) is told them; any other is
   told a scalar per architecture, its standing among the front found so far and its batch
-  (``shaping="rank"``: ``-rank + c / (1 + c)`` with ``rank`` its non-dominated rank and ``c`` its crowding
-  distance, as NSGA-II selects), so a scalar method climbs toward the front and spreads along it.
+  (``shaping="rank"``: :func:`standing`, ``-rank + c / (1 + c)`` with ``rank`` its non-dominated rank and ``c``
+  its crowding distance, as NSGA-II selects), so a scalar method climbs toward the front and spreads along it.
 
 Examples:
   >>> import jax
@@ -38,7 +38,7 @@ import numpy as np
 from .. import archive as archive_lib
 from ..errors import ConfigError, check_int
 from ..protocol import Generator, loop, trace_result, wrapper
-from ._dominance import crowding, ranks, usable
+from ._dominance import standing, usable
 from ._front import Front, empty, insert_one
 from ._indicators import EXACT_MAX, check_exact, hypervolume, normalise
 
@@ -124,14 +124,9 @@ def _hv(values, valid, ideal, nadir, presorted: bool = False):
 
 
 def _scalar(front: Front, values, ok):
-    """Each row's standing among the front and the batch: ``-rank + c / (1 + c)``; NaN where failed."""
+    """Each row's standing among the front and the batch (:func:`standing`); NaN where failed."""
     pool = jnp.concatenate([front.values, values])
-    valid = jnp.concatenate([front.mask, ok])
-    r = ranks(pool, valid)
-    c = crowding(pool, r, valid)
-    bonus = jnp.where(jnp.isinf(c), 1.0, c / (1.0 + c))
-    score = (-r.astype(jnp.float32) + bonus)[front.values.shape[0]:]
-    return jnp.where(ok, score, jnp.nan)
+    return standing(pool, jnp.concatenate([front.mask, ok]))[front.values.shape[0]:]
 
 
 @wrapper
