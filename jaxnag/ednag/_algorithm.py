@@ -22,8 +22,9 @@ Two behaviours (``Config.faithful``):
 On a vector fitness (``Config(num_objectives=M)``, default mode; :func:`jaxnag.pareto.with_objectives` sets
 it) the state keeps each individual's objective vector, and the x0 weights and the selection read each one's
 Pareto standing (:func:`jaxnag.pareto.standing`: non-dominated rank, then crowding distance) computed afresh
-among the population and among the pooled parents and children, so selection keeps the non-dominated set
-and a parent's standing falls once children dominate it.
+among the population and among the pooled parents and children, so selection's elites are the pool's
+non-dominated vectors first (as many as the elite rate's places) and a parent's standing falls once children
+dominate it.
 
 Examples:
   >>> import jax
