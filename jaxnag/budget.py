@@ -42,7 +42,7 @@ import numpy as np
 
 from . import archive
 from .errors import ConfigError, GenerationError, check_int
-from .protocol import Generator, evaluate, loop, trace_result, wrapper
+from .protocol import Generator, evaluate, loop, trace_result, value_shape, wrapper
 
 __all__ = ["Config", "State", "with_budget"]
 
@@ -132,8 +132,7 @@ def with_budget(gen: Generator) -> Generator:
     """
 
     def _width(config) -> tuple:  # one value per query, or (M,) where the generator is told vectors
-        m = getattr(config.inner, "num_objectives", 1) if gen.takes_vectors else 1
-        return (m,) if m > 1 else ()
+        return value_shape(getattr(config.inner, "num_objectives", 1) if gen.takes_vectors else 1)
 
     def config(space, budget=300, max_rounds=100_000, **settings):
         space.check_budget(budget)

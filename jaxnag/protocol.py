@@ -44,7 +44,7 @@ from .archive import reads_archive
 from .errors import ConfigError, GenerationError, is_concrete
 
 __all__ = ["About", "Generator", "Result", "Static", "Tracked", "evaluate", "generator", "loop", "refuse_if_finished",
-           "run", "trace_result", "unless_finished", "wrapper"]
+           "run", "trace_result", "unless_finished", "value_shape", "wrapper"]
 
 
 class Result(NamedTuple):
@@ -97,6 +97,17 @@ def trace_result(best_ops, best_fitness, queries, best_trace, queries_trace, **e
     return Result(best_ops, best_fitness, queries, best_trace, queries_trace, dict(extras))
 
 
+def value_shape(objectives: int) -> tuple:
+    """The trailing shape of one architecture's fitness: ``()`` for one objective, ``(M,)`` for ``M`` > 1.
+
+    Examples:
+      >>> from jaxnag import protocol
+      >>> protocol.value_shape(1), protocol.value_shape(3)
+      ((), (3,))
+    """
+    return (objectives,) if objectives > 1 else ()
+
+
 def evaluate(fitness: Callable, ops: jax.Array, objectives: int = 1) -> jax.Array:
     """``fitness(ops)`` as float32 of shape ``ops.shape[:-1]`` (one value per architecture), checked; with
     ``objectives`` = M > 1, a vector fitness of shape ``ops.shape[:-1] + (M,)``.
@@ -116,7 +127,7 @@ def evaluate(fitness: Callable, ops: jax.Array, objectives: int = 1) -> jax.Arra
       (3, 2)
     """
     values = jnp.asarray(fitness(ops), jnp.float32)
-    shape = ops.shape[:-1] + ((objectives,) if objectives > 1 else ())
+    shape = ops.shape[:-1] + value_shape(objectives)
     if values.shape != shape:
         more = f" ({objectives} objectives)" if objectives > 1 else ""
         raise ConfigError(f"fitness must map ops {list(ops.shape)} to shape {shape}{more}, got {values.shape}")

@@ -53,7 +53,7 @@ from flax import nnx
 from .. import archive as archive_lib
 from .. import pareto
 from ..errors import ConfigError, GenerationError, check_int, check_range, is_concrete
-from ..protocol import Result, evaluate, trace_result, unless_finished
+from ..protocol import Result, evaluate, trace_result, unless_finished, value_shape
 from ..shaping import failed_as
 from . import encoding
 from .guidance import PredictorConfig, predictor_graphdef, predictor_state
@@ -254,11 +254,6 @@ def _check(space, config: Config, score_model) -> None:
                         "generator.load(directory, space))")
 
 
-def _width(config: Config) -> tuple:
-    """The trailing shape of one architecture's value: () for a scalar, (M,) for a vector fitness."""
-    return (config.num_objectives,) if config.num_objectives > 1 else ()
-
-
 def _per_row(mask, config: Config):
     """A row mask ``[n]`` shaped to select whole values (``[n, 1]`` for a vector fitness)."""
     return mask[:, None] if config.num_objectives > 1 else mask
@@ -266,7 +261,7 @@ def _per_row(mask, config: Config):
 
 def _guided_state(predictor, score, archive, config: Config, space, archive_ops=None,
                   archive_values=None, predictor_key=None) -> GuidedState:
-    top, n, m = config.top, config.predictor_queries + config.loops * config.top, _width(config)
+    top, n, m = config.top, config.predictor_queries + config.loops * config.top, value_shape(config.num_objectives)
     if archive_ops is None:
         archive_ops = jnp.zeros((n, space.num_slots), jnp.int32)
         archive_values = jnp.full((n, *m), jnp.nan, jnp.float32)
@@ -393,7 +388,7 @@ def _track(archive, ops, ok, values, space):
 def _told(values, n: int, config: Config, what: str) -> jax.Array:
     """``values`` as float32 ``[n]`` (``[n, M]`` for a vector fitness), or a clear error."""
     values = jnp.asarray(values, jnp.float32)
-    shape = (n, *_width(config))
+    shape = (n, *value_shape(config.num_objectives))
     if values.shape != shape:
         raise ConfigError(f"tell takes one value{' per objective' if shape[1:] else ''} per {what}: shape "
                           f"{shape}, got {values.shape}")

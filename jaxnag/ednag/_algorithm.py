@@ -50,7 +50,7 @@ import numpy as np
 from .. import archive as archive_lib
 from .. import queries as queries_lib
 from .. import pareto, rng, schedules, shaping
-from ..protocol import Result, evaluate, trace_result, unless_finished
+from ..protocol import Result, evaluate, trace_result, unless_finished, value_shape
 from ..errors import ConfigError, UnknownName, check_int, check_range, is_concrete
 from ..spaces import SearchSpace
 from . import denoise, mutation, selection
@@ -423,8 +423,8 @@ def init(key: jax.Array, space: SearchSpace, config: Config) -> State:
     ops, _ = decode(x, space, config)
     n_matrices = _lookup_space(space, config)
     # a space too large for a bit set keeps a hash set of every architecture the run can evaluate
-    width = (n, config.num_objectives) if config.num_objectives > 1 else (n,)
-    return State(x, ops, jnp.full(width, jnp.nan, jnp.float32), jnp.int32(config.steps),
+    return State(x, ops, jnp.full((n, *value_shape(config.num_objectives)), jnp.nan, jnp.float32),
+                 jnp.int32(config.steps),
                  archive_lib.init(space, n * config.steps),
                  queries_lib.empty(n_matrices or 1), jnp.int32(0 if n_matrices else -1), x, key)
 
