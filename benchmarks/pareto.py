@@ -29,11 +29,13 @@ standing as a scalar (as every scalar generator is; the registry's form, chosen 
 
   JAXNAG_DATA_DIR=../shared/data python benchmarks/pareto.py [--seeds 100] [--pymoo-seeds 100]
       [--budget 1000] [--problems PREFIX,...] [--methods PREFIX,...] [--checkpoint DIR] [--out docs]
+      [--seed-base K] [--ednag 'KEY=VALUE,...;...']
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import dataclasses
 import json
 import math
@@ -135,7 +137,7 @@ def summarise(row, share_trace, b, igd, igdp, front_sizes, queries):
     return row
 
 
-def run_jaxnag(label, obj, b, seeds, ref, context):
+def run_jaxnag(label, obj, b, seeds, ref, context, seed_base=0):
     name, settings, budgeted = METHODS[label]
     gen = registry.get(name)
     if label in VECTOR | SCALAR:
@@ -146,7 +148,7 @@ def run_jaxnag(label, obj, b, seeds, ref, context):
     capacity = 128 if len(obj.tables) == 2 else 64  # the largest exact front here has 44 points
     cfg = gen.config(obj.space, objectives=obj, budget=b, capacity=capacity, **settings)
     f = jax.jit(jax.vmap(lambda k, o, ctx: gen.generate(k, o, obj.space, cfg, **ctx), in_axes=(0, None, None)))
-    keys = jax.random.split(jax.random.key(0), seeds)
+    keys = jax.random.split(jax.random.key(seed_base), seeds)
     t0 = time.perf_counter()
     res = jax.block_until_ready(f(keys, obj, context))
     seconds = time.perf_counter() - t0
@@ -171,7 +173,7 @@ def run_jaxnag(label, obj, b, seeds, ref, context):
     return summarise(row, share, b, igd, igdp, sizes, np.asarray(res.queries))
 
 
-def run_pymoo(obj, b, seeds, ref):
+def run_pymoo(obj, b, seeds, ref, seed_base=0):
     """pymoo's NSGA-II on the same table, ask/tell until ``b`` unique queries; HV after each from its history."""
     from pymoo.algorithms.moo.nsga2 import NSGA2
     from pymoo.core.problem import Problem
@@ -203,7 +205,7 @@ def run_pymoo(obj, b, seeds, ref):
         alg = NSGA2(pop_size=50, sampling=IntegerRandomSampling(),
                     crossover=SBX(prob=1.0, eta=3.0, vtype=float, repair=RoundingRepair()),
                     mutation=PM(prob=1.0, eta=3.0, vtype=float, repair=RoundingRepair()), eliminate_duplicates=True)
-        alg.setup(Table(), seed=seed, termination=("n_gen", 10**9))
+        alg.setup(Table(), seed=seed_base * 100_000 + seed, termination=("n_gen", 10**9))
         order, seen = [], set()
         while len(seen) < b:
             pop = alg.ask()
@@ -250,6 +252,9 @@ def main():
     p.add_argument("--data-dir", default=None)
     p.add_argument("--checkpoint", default=None, help="a score network folder: adds DiffusionNAG (module doc)")
     p.add_argument("--replot", default=None, help="a pareto.json of an earlier run: rewrite its plots and markdown")
+    p.add_argument("--seed-base", type=int, default=0, help="seeds from jax.random.key(K) (pymoo: K * 100000 on)")
+    p.add_argument("--ednag", default=None, help="EDNAG variants to add, 'KEY=VALUE,...;KEY=VALUE,...' (its "
+                   "settings, e.g. 'temperature=0.3;elite_rate=0.2')")
     args = p.parse_args()
     if args.replot:
         result = json.loads(Path(args.replot).read_text())
@@ -258,6 +263,9 @@ def main():
         return
     if args.checkpoint:
         METHODS.update(DN_METHODS)
+    for variant in filter(None, (args.ednag or "").split(";")):
+        settings = {k.strip(): ast.literal_eval(v.strip()) for k, v in (kv.split("=") for kv in variant.split(","))}
+        METHODS[f"EDNAG (N=30, T=150; {variant})"] = ("ednag", settings, True)
     rows = []
     for label, (bench, dataset, metrics, source) in PROBLEMS.items():
         if args.problems and not any(label.startswith(x) for x in args.problems.split(",")):
@@ -270,7 +278,7 @@ def main():
             if args.methods and not any(m.startswith(x) for x in args.methods.split(",")):
                 continue
             if m == PYMOO:
-                r = run_pymoo(obj, b, args.pymoo_seeds, ref)
+                r = run_pymoo(obj, b, args.pymoo_seeds, ref, args.seed_base)
             else:
                 context = {}
                 if METHODS[m][0] == "pgnag":
@@ -278,7 +286,7 @@ def main():
                     context = dict(source=pareto.rank_table(src))
                 if METHODS[m][0] == "diffusionnag":
                     context = registry.get("diffusionnag").context_for({"checkpoint": args.checkpoint}, obj.space)[0]
-                r = run_jaxnag(m, obj, b, args.seeds, ref, context)
+                r = run_jaxnag(m, obj, b, args.seeds, ref, context, args.seed_base)
             r = dict(problem=label, objectives=list(obj.names), goals=list(obj.goals), budget=b,
                      exact_front_size=len(exact), exact_front=exact, **r)
             rows.append(r)
