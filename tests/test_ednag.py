@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxnag import ednag, errors, queries, spaces, tables
+from jaxnag import ednag, errors, queries, registry, spaces, tables
 
 CFG = ednag.Config(population=16, steps=8)
 
@@ -231,3 +231,9 @@ def test_vector_fitness_keeps_the_pools_non_dominated_vectors(space):
         ednag.tell(state, jnp.zeros(8), space, cfg)
     with pytest.raises(errors.ConfigError, match="faithful mode .* num_objectives must be 1"):
         ednag.Config(faithful=True, num_objectives=2)
+    # the registry's form on a vector fitness: elite rate 0.8 unless given (docs/pareto_ednag_fresh.md)
+    gen = registry.get("ednag")
+    assert gen.takes_vectors and gen.config(space).elite_rate == 0.5
+    assert gen.config(space, num_objectives=2).elite_rate == 0.8
+    assert gen.config(space, num_objectives=2, elite_rate=0.3).elite_rate == 0.3
+    assert gen.config(space, num_objectives=2, reference=True).elite_rate == ednag.REFERENCE["elite_rate"]

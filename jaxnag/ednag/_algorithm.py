@@ -24,7 +24,8 @@ it) the state keeps each individual's objective vector, and the x0 weights and t
 Pareto standing (:func:`jaxnag.pareto.standing`: non-dominated rank, then crowding distance) computed afresh
 among the population and among the pooled parents and children, so selection's elites are the pool's
 non-dominated vectors first (as many as the elite rate's places) and a parent's standing falls once children
-dominate it.
+dominate it. The registry's EDNAG (:func:`jaxnag.registry.get`) takes elite rate 0.8 there unless given
+(``docs/pareto_ednag_fresh.md``).
 
 Examples:
   >>> import jax
