@@ -199,7 +199,8 @@ def test_defaults_find_the_imagenet16_optimum_more_often_than_the_reference(nb20
     assert hit["default"] >= 0.9 and hit["default"] > hit["reference"], hit
 
 
-def _two_counts(ops):  # two objectives that trade off: slots holding op 3, slots holding op 1 (NaN where slot 0 is op 0 or 4)
+def _two_counts(ops):
+    """Two objectives that trade off: slots holding op 3, slots holding op 1 (NaN where slot 0 is op 0 or 4)."""
     v = jnp.stack([jnp.sum(ops == 3, -1), jnp.sum(ops == 1, -1)], -1).astype(jnp.float32)
     return v.at[:, 1].set(jnp.where((ops[:, 0] == 0) | (ops[:, 0] == 4), jnp.nan, v[:, 1]))
 
