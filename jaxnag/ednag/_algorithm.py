@@ -348,6 +348,11 @@ def _faithful_shaped(f: jax.Array, config: Config) -> jax.Array:
     return jnp.where(ok, g, floor)
 
 
+def _first_objective(f: jax.Array) -> jax.Array:
+    """A population's fitness ``[N]``, or its first objective's of ``[N, M]`` (the archive's best and the traces)."""
+    return f[:, 0] if f.ndim == 2 else f
+
+
 def _standing(f: jax.Array) -> jax.Array:
     """Each row's Pareto standing among the rows of ``f [n, M]``, ties between different vectors (a front's
     two extremes both stand at 1) broken by the first objective (a term of at most 1e-3), so that
@@ -519,7 +524,7 @@ def tell(state: State, values: jax.Array, space: SearchSpace, config: Config) ->
     initial = state.t >= config.steps
     finished = state.t <= 0
     with jax.named_scope("ednag_archive"):
-        archive, _ = archive_lib.insert(state.archive, ops, f[:, 0] if m > 1 else f, space, admit=valid)
+        archive, _ = archive_lib.insert(state.archive, ops, _first_objective(f), space, admit=valid)
         lookups_seen, lookups = _track_lookups(state.lookups_seen, state.lookups, x, space, config)
     with jax.named_scope("ednag_selection"):
         pool_x = jnp.concatenate([state.x, x])
@@ -585,13 +590,12 @@ def generate(key: jax.Array, fitness: Callable, space: SearchSpace, config: Conf
     k0, key = rng.split(key)
     state = init(k0, space, config)
     state = tell(state, evaluate(fitness, state.ops, config.num_objectives), space, config)  # the initial population
-    first_objective = (lambda f: f[:, 0]) if config.num_objectives > 1 else (lambda f: f)  # noqa: E731
 
     def body(s, k):
         s = step(k, s, fitness, space, config)
-        return s, (s.best_fitness, shaping.finite_mean(first_objective(s.fitness)), s.queries)
+        return s, (s.best_fitness, shaping.finite_mean(_first_objective(s.fitness)), s.queries)
 
-    first = (state.best_fitness, shaping.finite_mean(first_objective(state.fitness)), state.queries)
+    first = (state.best_fitness, shaping.finite_mean(_first_objective(state.fitness)), state.queries)
     state, (best, mean, queries) = jax.lax.scan(body, state, rng.split(key, config.steps - 1))
     cat = lambda a, b: jnp.concatenate([jnp.reshape(a, (1,)), b])  # noqa: E731
     return trace_result(state.best_ops, state.best_fitness, state.queries, cat(first[0], best), cat(first[2], queries),
