@@ -163,8 +163,9 @@ def test_counts_follow_the_disconnected_convention():
 
 
 @pytest.mark.slow  # one compilation per proxy, two where masked mode is compared: minutes on 2 cores
+@pytest.mark.parametrize("name", proxies.NAMES)  # one test per proxy, so the slow step's workers share them
 @pytest.mark.parametrize("space_name", ["nb201", "tnb101_micro"])
-def test_every_proxy_scores_a_disconnected_cell_minus_inf(space_name):
+def test_every_proxy_scores_a_disconnected_cell_minus_inf(space_name, name):
     """One convention for every proxy (module doc): -inf exactly where ``space.connected`` is False, a
     finite score elsewhere; NB201's [3, 3, 3, 0, 0, 0] (a dead end before the output) included. The measures
     that read every op's values score the same with every op computed and masked (``models.layers.masked``)
@@ -179,10 +180,9 @@ def test_every_proxy_scores_a_disconnected_cell_minus_inf(space_name):
     connected = np.asarray(space.connected(cells))
     assert 0 < connected.sum() < len(cells)
     compared = ("nwot", "snip", "fisher") + (("grad_norm", "grasp") if space_name == "nb201" else ())
-    for name in proxies.NAMES:
-        got = np.asarray(jax.jit(proxies.fitness(space, name, data, **size))(cells))
-        assert (got[~connected] == -np.inf).all() and np.isfinite(got[connected]).all(), (name, got)
-        if name in compared:
-            with models.layers.masked():
-                masked = np.asarray(jax.jit(proxies.fitness(space, name, data, **size))(cells))
-            np.testing.assert_allclose(masked, got, rtol=2e-3, atol=1e-6, err_msg=name)
+    got = np.asarray(jax.jit(proxies.fitness(space, name, data, **size))(cells))
+    assert (got[~connected] == -np.inf).all() and np.isfinite(got[connected]).all(), got
+    if name in compared:
+        with models.layers.masked():
+            masked = np.asarray(jax.jit(proxies.fitness(space, name, data, **size))(cells))
+        np.testing.assert_allclose(masked, got, rtol=2e-3, atol=1e-6)
