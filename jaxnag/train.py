@@ -798,16 +798,21 @@ def population(key, ops, train_data, val_data, *, epochs: int = 1, batch_size: i
     steps = epochs * (len(x) // batch_size)
     tx = _optimizer(Schedule(epochs, batch_size, learning_rate, momentum, weight_decay), steps)
 
-    def one(cell):
-        k = key  # the same initial weights for every member: a fixed function of the cell
-        net = nb201.MixedNetwork(**size, rngs=nnx.Rngs(k))
-        g, params, rest = nnx.split(net, nnx.Param, ...)
-        epoch = _epoch_fn(g, tx, batch_size, len(x), ops=cell)
-        opt_state = tx.init(params)
-        for e in range(epochs):
-            params, rest, opt_state, _, _ = epoch(params, rest, opt_state, jax.random.fold_in(k, e), x, y)
-        return 100.0 * _evaluate_fn(g, batch_size, ops=cell)(params, rest, xv, yv)
-    return jax.vmap(one)(ops) if mode == "vmap" else jax.lax.map(one, ops)
+    def members(key, ops, x, y, xv, yv):
+        def one(cell):
+            k = key  # the same initial weights for every member: a fixed function of the cell
+            net = nb201.MixedNetwork(**size, rngs=nnx.Rngs(k))
+            g, params, rest = nnx.split(net, nnx.Param, ...)
+            epoch = _epoch_fn(g, tx, batch_size, len(x), ops=cell)
+            opt_state = tx.init(params)
+            for e in range(epochs):
+                params, rest, opt_state, _, _ = epoch(params, rest, opt_state, jax.random.fold_in(k, e), x, y)
+            return 100.0 * _evaluate_fn(g, batch_size, ops=cell)(params, rest, xv, yv)
+        return jax.vmap(one)(ops) if mode == "vmap" else jax.lax.map(one, ops)
+    if mode == "map":  # a loop under an outer vmap too (a generator's seeds): a batched cell runs every op (as in
+        # jaxnag.proxies)
+        members = jax.custom_batching.sequential_vmap(members)
+    return members(key, ops, x, y, xv, yv)
 
 
 def fitness(space, train_data, val_data, *, key: int = 0, **kwargs):

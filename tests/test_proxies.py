@@ -91,6 +91,19 @@ def test_population_scores_are_a_fixed_function_of_the_cell_and_compile_once():
     assert a[1] > a[0]  # the all-3x3 cell carries the most synaptic flow
 
 
+def test_a_member_runs_only_its_ops_also_under_a_vmap_over_seeds():
+    """Each member's network runs only its chosen op per edge (a switch, ``case`` in the lowered program), alone
+    and under a generator's vmap over seeds; a batched member would run every op and select (no ``case``). The
+    vmapped scores are the plain ones."""
+    space = spaces.get("nb201")
+    fit = proxies.fitness(space, "nwot", _batch(), **TINY)
+    two = CELLS.reshape(2, 2, 6)
+    for program in (jax.jit(fit).lower(CELLS), jax.jit(jax.vmap(fit)).lower(two)):
+        assert program.as_text().count("stablehlo.case") >= 3 * 6  # one per edge of the 3 mixed cells at least
+    cheap = proxies.fitness(space, "l2_norm", **TINY)
+    np.testing.assert_array_equal(np.asarray(jax.jit(jax.vmap(cheap))(two)).ravel(), np.asarray(jax.jit(cheap)(CELLS)))
+
+
 def test_ensemble_is_a_percentile_mean():
     space = spaces.get("nb201")
     one = jax.jit(proxies.ensemble(space, ["params"], reference=50, channels=2, cells=1))

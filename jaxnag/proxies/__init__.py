@@ -14,7 +14,9 @@ classification head for ``tnb101_micro``, NASLib's NB301 network for ``darts``) 
 One compiled program scores a whole population: the networks share one mixed network
 (:class:`~jaxnag.models.nb201.MixedNetwork`) initialised from ``key`` (the same weights for every
 architecture, so a score is a deterministic function of the cell, as a fitness must be), and
-``lax.map`` runs the members ``chunk`` at a time (vmapped within a chunk).
+``lax.map`` runs the members one at a time, so that each edge runs only its chosen op (``chunk`` > 1
+vmaps that many together, which runs every op of every edge and selects), and a generator's vmap over seeds
+loops over its populations rather than batching them, for the same reason.
 
 One convention for every proxy, counts included: an architecture whose cell disconnects the input from
 the output (:meth:`~jaxnag.spaces.SearchSpace.connected` is False, e.g. NB201's ``[3, 3, 3, 0, 0, 0]``)
@@ -140,7 +142,8 @@ def population(name: str, key, ops, data: Batch, *, space="nb201", channels: int
                cells: int | None = None, classes: int | None = None, chunk: int = 1):
     """The proxy ``name`` of each architecture ``ops [n, 6]`` of ``space`` (float32 ``[n]``), jittable:
     one mixed network initialised from ``key`` scores every member on ``data``, ``chunk`` members at a
-    time (``lax.map`` with ``batch_size``; 1 is fastest on CPU). Sizes default to the benchmark's.
+    time (``lax.map``; more than 1 vmaps them, which runs every op of every edge: slower on CPU). Sizes default
+    to the benchmark's.
 
     Examples:
       >>> import jax, numpy as np
@@ -180,9 +183,18 @@ def _scored(measure, graphdef, state, ops, data, key, chunk):
         # weights): built once, not once per member
         graphdef, state = measure.prepare(graphdef, state, key)
         measure = measure.run
-    # the barrier stops XLA from constant-folding the network when weights and batch are constants
-    state, x, y = jax.lax.optimization_barrier((state, jnp.asarray(data.x), jnp.asarray(data.y)))
-    return jax.lax.map(lambda o: measure(graphdef, state, o, x, y, key), ops.astype(jnp.int32), batch_size=chunk)
+
+    # A member's network runs only the chosen op of each edge (a switch) where its ops are not batched; a vmapped
+    # cell runs every op of every edge (a select): twice the time of snip on NB201, 6.5x under a vmap over seeds
+    # (docs/proxies_vmap.md). So members go one at a time: lax.map without batch_size (which vmaps even a batch
+    # of one), and under an outer vmap (a generator's seeds) a loop, not a batch.
+    @jax.custom_batching.sequential_vmap
+    def score(state, ops, x, y, key):
+        # the barrier stops XLA from constant-folding the network when weights and batch are constants
+        state, x, y = jax.lax.optimization_barrier((state, x, y))
+        run = lambda o: measure(graphdef, state, o, x, y, key)  # noqa: E731
+        return jax.lax.map(run, ops) if chunk == 1 else jax.lax.map(run, ops, batch_size=chunk)
+    return score(state, ops.astype(jnp.int32), jnp.asarray(data.x), jnp.asarray(data.y), key)
 
 
 def _default_batch(name: str, data, classes: int, resolution: int, batch_size: int) -> Batch:
