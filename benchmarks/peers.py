@@ -192,7 +192,7 @@ def main(argv=None) -> int:
     p.add_argument("--cells", type=int, default=30)
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--grasp-cells", type=int, default=5,
-                   help="cells for grasp, whose Hessian-vector product jaxnag still takes in forward mode (slow)")
+                   help="cells for grasp, the slowest proxy on both sides (a Hessian-vector product)")
     p.add_argument("--reuse", default=None, help="a log of an earlier run: its printed rows are kept (not rerun)")
     p.add_argument("--out", default="docs")
     args = p.parse_args(argv)
