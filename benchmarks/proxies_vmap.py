@@ -26,7 +26,7 @@ import numpy as np
 from flax import nnx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import alternating, describe, report  # noqa: E402
+from _machine import alternating, describe, printed_rows, report  # noqa: E402
 
 from jaxnag import models, proxies, spaces  # noqa: E402
 from jaxnag.proxies import measures  # noqa: E402
@@ -56,8 +56,10 @@ def main(argv=None) -> int:
     p.add_argument("--cells", type=int, default=4, help="architectures per population (two populations vmapped)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--proxies", default=",".join(PROXIES))
+    p.add_argument("--reuse", default=None, help="a log of an earlier run: its printed rows are kept (not rerun)")
     p.add_argument("--out", default="docs")
     args = p.parse_args(argv)
+    reused = printed_rows(args.reuse, ("proxy",)) if args.reuse else {}
     space = spaces.get("nb201")
     rng = np.random.default_rng(0)
     ops = np.asarray(space.all_ops())[rng.permutation(space.size)]
@@ -68,6 +70,9 @@ def main(argv=None) -> int:
     size = dict(channels=16, cells=5, classes=10)
     rows = []
     for name in args.proxies.split(","):
+        if (name,) in reused:
+            rows.append(reused[(name,)])
+            continue
         ways = dict(now=jax.jit(proxies.fitness(space, name, (x, y), **size)), before=jax.jit(before(space, name, x, y,
                                                                                                      size)))
         calls = {f"{w} plain": (f, (ops[:args.cells],)) for w, f in ways.items()}
@@ -82,7 +87,8 @@ def main(argv=None) -> int:
         print(rows[-1], flush=True)
     lines = ["# Proxies of a population: one member at a time", "",
              f"Produced by `JAXNAG_DATA_DIR=../shared/data python benchmarks/proxies_vmap.py --cells {args.cells} "
-             f"--repeats {args.repeats}{'' if args.proxies == ','.join(PROXIES) else ' --proxies ' + args.proxies}` "
+             f"--repeats {args.repeats}{'' if args.proxies == ','.join(PROXIES) else ' --proxies ' + args.proxies}"
+             f"{' --reuse LOG' if reused else ''}` "
              f"on {describe()}. NB201's CIFAR-10 network (C 16, N 5), one batch of 16 "
              f"Gaussian images at 32x32, {args.cells} random connected cells per population; wall seconds per "
              "architecture, medians of the alternating repeats after compilation. 'before': `lax.map(..., "
@@ -97,6 +103,9 @@ def main(argv=None) -> int:
         lines.append(f"| {r['proxy']} | {s['before plain']:.3f} | {s['now plain']:.3f} | {r['plain_ratio']:.2f}x | "
                      f"{s['before vmapped']:.3f} | {s['now vmapped']:.3f} | {r['vmapped_ratio']:.2f}x | "
                      f"{r['max_relative_difference']:.1e} |")
+    kept = [r["proxy"] for r in rows if r.get("reused")]
+    if kept:
+        lines += ["", f"Rows kept from an earlier run of the same settings (`--reuse`, its printed rows): {', '.join(kept)}."]
     report(args.out, "proxies_vmap", dict(machine=describe(), cells=args.cells, repeats=args.repeats, rows=rows),
            "\n".join(lines) + "\n")
     return 0
