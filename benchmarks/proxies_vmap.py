@@ -73,8 +73,8 @@ def main(argv=None) -> int:
         if (name,) in reused:
             rows.append(reused[(name,)])
             continue
-        ways = dict(now=jax.jit(proxies.fitness(space, name, (x, y), **size)), before=jax.jit(before(space, name, x, y,
-                                                                                                     size)))
+        ways = dict(now=jax.jit(proxies.fitness(space, name, (x, y), **size)),
+                    before=jax.jit(before(space, name, x, y, size)))
         calls = {f"{w} plain": (f, (ops[:args.cells],)) for w, f in ways.items()}
         calls |= {f"{w} vmapped": (jax.jit(jax.vmap(f)), (two,)) for w, f in ways.items()}
         values = {k: np.asarray(fn(*a)).ravel() for k, (fn, a) in calls.items()}  # compiles each
