@@ -54,6 +54,14 @@ def printed_rows(log, key: tuple, having: tuple = ()) -> dict:
     return rows
 
 
+def reused_lines(rows, key: tuple, what: str = "the same command") -> list:
+    """The report's lines naming the rows a ``--reuse`` kept (``reused=True``, from :func:`printed_rows`), each
+    by its ``key`` fields joined with '/'; none when no row was kept."""
+    kept = ["/".join(str(r[k]) for k in key) for r in rows if r.get("reused")]
+    return ["", f"Rows kept from an earlier run of {what} (`--reuse LOG`, its printed rows): {', '.join(kept)}."] \
+        if kept else []
+
+
 def alternating(calls: dict, repeats: int) -> dict:
     """Median seconds of each ``name: (fn, args)``, one call of each in turn per repeat, so that a change
     in the machine's load falls on all of them alike (the ratios). Compile the calls first."""

@@ -30,7 +30,7 @@ import jax
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import describe, printed_rows  # noqa: E402
+from _machine import describe, printed_rows, reused_lines  # noqa: E402
 
 from jaxnag import data, proxies, spaces  # noqa: E402
 
@@ -277,9 +277,7 @@ def write(rows, args, torch_version):
         lines.append(f"| {r['proxy']} | {r['jaxnag_cpu_ms']:.1f} | {r['peer_cpu_ms']:.1f} | {r['cpu_ratio']:.2f} | "
                      f"{r['peer_measure_cpu_ms']:.1f} | {r['measure_cpu_ratio']:.2f} | {r['jaxnag_wall_ms']:.1f} | "
                      f"{r['peer_wall_ms']:.1f} | {r['wall_ratio']:.2f} | {'yes' if r['cpu_ratio'] >= 3 else 'no'} |")
-    reused = [r["proxy"] for r in rows if r.get("reused")]
-    if reused:
-        lines += ["", f"Rows from an earlier run of the same command (`--reuse LOG`, its printed rows): {', '.join(reused)}."]
+    lines += reused_lines(rows, ("proxy",))
     (out / "peers.md").write_text("\n".join(lines) + "\n")
 
 

@@ -30,7 +30,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import describe, printed_rows  # noqa: E402
+from _machine import describe, printed_rows, reused_lines  # noqa: E402
 
 from jaxnag import data, proxies, registry, spaces, tables  # noqa: E402
 
@@ -189,9 +189,7 @@ def write_markdown(path: Path, d: dict) -> None:
     if d.get("skipped"):
         L += ["", f"Not measured in this run (time): {', '.join(d['skipped'])} (each takes 3-7 s per architecture on "
                   "this loaded CPU); they are tested (`tests/test_proxies.py`)."]
-    if any(r.get("reused") for r in d["correlation"]):
-        L += ["", "Rows from an earlier run with the same code and settings (its printed rows, `--reuse`): "
-                  + ", ".join(f"{r['dataset']}/{r['proxy']}" for r in d["correlation"] if r.get("reused")) + "."]
+    L += reused_lines(d["correlation"], ("dataset", "proxy"), "the same code and settings")
     L += ["", "The target of the issue is within 0.03 of NASLib for the data-free proxies (synflow, zen, params, "
               "flops). NASLib's NB201 subset has no zen values, so zen is compared with accuracy only. NASLib "
               "counts params and FLOPs with its own counter, which differs from the NB201 API's.", "",

@@ -26,7 +26,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import describe, printed_rows  # noqa: E402
+from _machine import describe, printed_rows, reused_lines  # noqa: E402
 import proxies as proxies_benchmark  # noqa: E402 (benchmarks/proxies.py)
 
 from jaxnag import data, proxies, spaces, tables  # noqa: E402
@@ -110,9 +110,7 @@ def main():
         a, b = by[(name, 30)], by[(name, 1000)]
         big = f"{b['archs_per_s']:,.1f}" if b["archs_per_s"] else f"not run (about {b['skipped_s'] / 60:.0f} min)"
         L.append(f"| {name} | {a['archs_per_s']:,.1f} | {big} |")
-    if any(r.get("reused") for r in speed):
-        L += ["", "Rows from an earlier run of the same code (its printed rows, `--reuse`): "
-                  + ", ".join(f"{r['proxy']}/{r['population']}" for r in speed if r.get("reused")) + "."]
+    L += reused_lines(speed, ("proxy", "population"), "the same code")
     L += ["", f"Spearman's rho with NB201 CIFAR-10 test accuracy on the random {args.heavy} architectures of "
               "NASLib's subset that `benchmarks/proxies.py` uses for the gradient proxies (digits batch; NASLib "
               "used CIFAR-10):", "",

@@ -26,7 +26,7 @@ import numpy as np
 from flax import nnx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import alternating, describe, printed_rows, report  # noqa: E402
+from _machine import alternating, describe, printed_rows, report, reused_lines  # noqa: E402
 
 from jaxnag import models, proxies, spaces  # noqa: E402
 from jaxnag.proxies import measures  # noqa: E402
@@ -103,9 +103,7 @@ def main(argv=None) -> int:
         lines.append(f"| {r['proxy']} | {s['before plain']:.3f} | {s['now plain']:.3f} | {r['plain_ratio']:.2f}x | "
                      f"{s['before vmapped']:.3f} | {s['now vmapped']:.3f} | {r['vmapped_ratio']:.2f}x | "
                      f"{r['max_relative_difference']:.1e} |")
-    kept = [r["proxy"] for r in rows if r.get("reused")]
-    if kept:
-        lines += ["", f"Rows kept from an earlier run of the same settings (`--reuse`, its printed rows): {', '.join(kept)}."]
+    lines += reused_lines(rows, ("proxy",), "the same settings")
     report(args.out, "proxies_vmap", dict(machine=describe(), cells=args.cells, repeats=args.repeats, rows=rows),
            "\n".join(lines) + "\n")
     return 0
