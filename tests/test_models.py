@@ -138,6 +138,12 @@ def test_population_by_lax_map_equals_vmap():
     got = {mode: jax.jit(lambda s, o, images, mode=mode: nb201.apply_population(graphdef, s, o, images, mode=mode))(
         states, pop, x) for mode in ("vmap", "map")}
     chex.assert_trees_all_close(got["map"], got["vmap"], atol=1e-5)
+    # under an outer vmap (two populations), `map` still runs each member alone: a switch per edge (`case`), same
+    # logits
+    outer = jax.jit(jax.vmap(lambda o: nb201.apply_population(graphdef, states, o, x, mode="map")))
+    two = jnp.stack([pop[::-1], pop])
+    assert outer.lower(two).as_text().count("stablehlo.case") >= 3 * 6
+    chex.assert_trees_all_close(outer(two)[1], got["map"], atol=1e-5)
 
 
 # ----------------------------------------------------------------------------- TransNAS-Bench-101 micro

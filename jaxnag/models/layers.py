@@ -387,10 +387,14 @@ def apply_population(graphdef, states, ops: jax.Array, x: jax.Array, *, train: b
     if mode == "auto":
         mode = "map" if jax.default_backend() == "cpu" else "vmap"
 
-    def one(state, cell):
+    def one(state, cell, x):
         net = nnx.merge(graphdef, state)
         net.train() if train else net.eval()
         return net(x, cell)
     if mode == "vmap":
-        return jax.vmap(one)(states, ops)
-    return jax.lax.map(lambda args: one(*args), (states, ops))
+        return jax.vmap(one, in_axes=(0, 0, None))(states, ops, x)
+    # a loop under an outer vmap too: a batched cell runs every op of every edge (as in jaxnag.proxies)
+    @jax.custom_batching.sequential_vmap
+    def members(states, ops, x):
+        return jax.lax.map(lambda args: one(*args, x), (states, ops))
+    return members(states, ops, x)
