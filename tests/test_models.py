@@ -254,6 +254,36 @@ def test_conv_gradients_equal_lax_inside_a_switch_too(k, stride, padding):
         np.testing.assert_allclose(jax.jvp(lambda w: mine(x, w), (w,), (w,))[1], ref(x, w), rtol=1e-5, atol=1e-5)
 
 
+def test_conv_derivatives_of_any_order_compile_to_the_forward_layout_inside_loops_and_switches():
+    """Every convolution of a second derivative (grasp's Hessian-vector product) of ``layers.conv``, stride 1 and
+    2, under ``lax.map`` and inside a ``switch`` (how a population's proxies run), compiles in the forward's
+    layout (NHWC images, HWIO kernels): XLA's CPU backend leaves the swapped layouts and reversed windows that
+    JAX's own transposes and its operand swap produce as they are in loops and branches, and runs them 3-30x
+    slower. (The previous form, with its second derivatives through ``lax``, left 24 of 448 swapped in one NB201
+    cell's grasp program.)"""
+    import re
+
+    from jaxnag.models import layers
+    x, w = jnp.ones((4, 8, 8, 8)), jnp.ones((3, 3, 8, 8))
+
+    def loss(w, x, i):
+        h = x
+        for stride in (1, 2):
+            h = jax.lax.switch(i, [lambda h, w, s=stride: layers.conv(jax.nn.relu(h), w, (s, s), ((1, 1), (1, 1))),
+                                   lambda h, w, s=stride: 2.0 * h[:, ::s, ::s]], h, w)
+        return jnp.sum(jnp.tanh(h))
+
+    def hvp(w, i):
+        g = jax.lax.stop_gradient(jax.grad(loss)(w, x, i))
+        return jax.grad(lambda v: jnp.vdot(jax.grad(loss)(v, x, i), g))(w)
+    text = jax.jit(lambda ws, i: jax.lax.map(lambda a: hvp(*a), (ws, i))).lower(
+        jnp.stack([w, w]), jnp.zeros(2, jnp.int32)).compile().as_text()
+    labels = re.findall(r"convolution\(.*?dim_labels=([^,\s]+)", text)
+    assert len(labels) >= 10
+    assert set(labels) == {"b01f_01io->b01f"}, sorted(set(labels))
+    assert "rhs_reversal" not in text
+
+
 def test_initialisation_draws_what_flax_draws_eagerly_jitted_and_vmapped():
     """layers.variance_scaling (through jaxnag.rng, on the host for a concrete key) equals flax's value for value."""
     from jaxnag.models import layers

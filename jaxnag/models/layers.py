@@ -117,43 +117,80 @@ def linear(cin: int, cout: int, rngs) -> nnx.Linear:
 _DN = ("NHWC", "HWIO", "NHWC")
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
-def _conv(x, k, strides, padding):
-    return _lax_conv(x, k, strides, padding)
+# A convolution and its two gradients as three functions whose derivatives are each other (the gradients of
+# ``<dx(g, k), X> = <g, conv(X, k)>`` and ``<dk(x, g), K> = <g, conv(x, K)>``), every one in the forward's
+# layout (NHWC images, HWIO kernels), so derivatives of any order (grasp's Hessian-vector product) stay in it.
+# The forms JAX derives swap batch and feature dimensions, and XLA swaps the operands of a convolution whose
+# kernel is larger than its input (a second derivative's); its CPU backend canonicalises either only outside
+# ``cond``/``switch`` branches and ``while`` bodies (``lax.map``), and inside ran them 3-30x slower (profiled:
+# docs/results.md). ``spec`` is the forward's (strides, padding, lhs dilation, rhs dilation); the formulas
+# are ``lax``'s transposes of a convolution, with the swapped dimensions written as transposes.
 
 
-def _conv_fwd(x, k, strides, padding):
-    return _conv(x, k, strides, padding), (x, k)
+def _dilated(sizes, dilation):
+    return [0 if n == 0 else 1 + d * (n - 1) for n, d in zip(sizes, dilation, strict=True)]
 
 
-def _conv_bwd(strides, padding, res, g):
-    """Both gradients as convolutions in the forward's own layout (NHWC images, HWIO kernels), the form
-    XLA's CPU backend runs fast everywhere; the transposes JAX derives are canonicalised only outside
-    ``cond``/``switch`` branches, and ran 9x (input) and 30x (weights) slower inside them for a 3x3
-    convolution when profiled (not a committed benchmark; the explanation: docs/results.md)."""
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _conv(x, k, spec):
+    return _lax_conv(x, k, *spec)
+
+
+def _conv_fwd(x, k, spec):
+    return _conv(x, k, spec), (x, k)
+
+
+def _conv_bwd(spec, res, g):
     x, k = res
-    sizes, outs, ks = x.shape[1:3], g.shape[1:3], k.shape[:2]
-    # d x: the stride-dilated gradient convolved with the flipped kernel, in <-> out channels swapped
-    pads = [(kk - 1 - lo, n + kk - 2 - (o - 1) * s - (kk - 1 - lo))
-            for n, o, kk, s, (lo, _) in zip(sizes, outs, ks, strides, padding, strict=True)]
-    # at stride 1 both are plain convolutions: through _conv itself, so second derivatives (grasp's
-    # Hessian-vector product) stay on the fast path too
-    conv = _conv if strides == (1, 1) else functools.partial(_lax_conv, dilation=strides)
-    dx = conv(g, jnp.flip(k, (0, 1)).transpose(0, 1, 3, 2), (1, 1), tuple(pads))
-    # d k: channels as the batch and the batch as channels, [cin, H, W, B] * [oh, ow, B, cout]
-    pads = [(lo, (o - 1) * s + kk - n - lo) for n, o, kk, s, (lo, _) in zip(sizes, outs, ks, strides, padding,
-                                                                          strict=True)]
-    conv = _conv if strides == (1, 1) else functools.partial(_lax_conv, rhs=strides)
-    dk = conv(x.transpose(3, 1, 2, 0), g.transpose(1, 2, 0, 3), (1, 1), tuple(pads))
-    return dx, dk.transpose(1, 2, 0, 3)
+    return _conv_dx(g, k, spec, x.shape[1:3]), _conv_dk(x, g, spec, k.shape[:2])
 
 
-def _lax_conv(x, k, strides, padding, dilation=None, rhs=None):
-    return jax.lax.conv_general_dilated(x, k, strides, padding, lhs_dilation=dilation, rhs_dilation=rhs,
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _conv_dx(g, k, spec, sizes):
+    """The input gradient: ``g`` convolved with the flipped kernel, in <-> out channels swapped."""
+    strides, padding, lhs_dilation, rhs_dilation = spec
+    lhs, rhs, out = _dilated(sizes, lhs_dilation), _dilated(k.shape[:2], rhs_dilation), _dilated(g.shape[1:3], strides)
+    before = [r - lo - 1 for r, (lo, _) in zip(rhs, padding, strict=True)]
+    pads = tuple((b, n + r - 1 - o - b) for b, n, r, o in zip(before, lhs, rhs, out, strict=True))
+    return _lax_conv(g, jnp.flip(k, (0, 1)).transpose(0, 1, 3, 2), lhs_dilation, pads, strides, rhs_dilation)
+
+
+def _conv_dx_fwd(g, k, spec, sizes):
+    return _conv_dx(g, k, spec, sizes), (g, k)
+
+
+def _conv_dx_bwd(spec, sizes, res, cotangent):
+    g, k = res
+    return _conv(cotangent, k, spec), _conv_dk(cotangent, g, spec, k.shape[:2])
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _conv_dk(x, g, spec, ks):
+    """The kernel gradient: channels as the batch and the batch as channels, [cin, H, W, B] * [oh, ow, B, cout]."""
+    strides, padding, lhs_dilation, rhs_dilation = spec
+    lhs, rhs, out = _dilated(x.shape[1:3], lhs_dilation), _dilated(ks, rhs_dilation), _dilated(g.shape[1:3], strides)
+    pads = tuple((lo, o - n + r - lo - 1) for (lo, _), n, r, o in zip(padding, lhs, rhs, out, strict=True))
+    dk = _lax_conv(x.transpose(3, 1, 2, 0), g.transpose(1, 2, 0, 3), rhs_dilation, pads, lhs_dilation, strides)
+    return dk.transpose(1, 2, 0, 3)
+
+
+def _conv_dk_fwd(x, g, spec, ks):
+    return _conv_dk(x, g, spec, ks), (x, g)
+
+
+def _conv_dk_bwd(spec, ks, res, cotangent):
+    x, g = res
+    return _conv_dx(g, cotangent, spec, x.shape[1:3]), _conv(x, cotangent, spec)
+
+
+def _lax_conv(x, k, strides, padding, lhs_dilation=None, rhs_dilation=None):
+    return jax.lax.conv_general_dilated(x, k, strides, padding, lhs_dilation=lhs_dilation, rhs_dilation=rhs_dilation,
                                         dimension_numbers=_DN)
 
 
 _conv.defvjp(_conv_fwd, _conv_bwd)
+_conv_dx.defvjp(_conv_dx_fwd, _conv_dx_bwd)
+_conv_dk.defvjp(_conv_dk_fwd, _conv_dk_bwd)
 
 _FORWARD: contextvars.ContextVar = contextvars.ContextVar("jaxnag_models_forward", default=False)
 
@@ -171,8 +208,9 @@ def forward_mode():
 
 def conv(x, k, strides=(1, 1), padding=((0, 0), (0, 0))):
     """``lax.conv_general_dilated`` of NHWC images ``x`` and an HWIO kernel ``k`` (``strides``, explicit
-    ``padding`` pairs or ``"SAME"``/``"VALID"``), with gradients that stay fast inside ``switch``
-    branches (a mixed cell's ops) on CPU. Reverse mode only, except within :func:`forward_mode`.
+    ``padding`` pairs or ``"SAME"``/``"VALID"``), with gradients of every order that stay fast inside
+    ``switch`` branches (a mixed cell's ops) and loops (a population's ``lax.map``) on CPU. Reverse mode only,
+    except within :func:`forward_mode`.
 
     Examples:
       >>> import jax, jax.numpy as jnp
@@ -187,7 +225,9 @@ def conv(x, k, strides=(1, 1), padding=((0, 0), (0, 0))):
     if isinstance(padding, str):
         padding = jax.lax.padtype_to_pads(x.shape[1:3], k.shape[:2], strides, padding)
     padding = tuple((int(lo), int(hi)) for lo, hi in padding)
-    return (_lax_conv if _FORWARD.get() else _conv)(x, k, strides, padding)
+    if _FORWARD.get():
+        return _lax_conv(x, k, strides, padding)
+    return _conv(x, k, (strides, padding, (1, 1), (1, 1)))
 
 
 def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=None,
