@@ -8,7 +8,7 @@ after it (``--compare``): per proxy, Spearman's rho between the two commits' val
 relative difference. ``--compare`` exits 1 if any rho is below ``--rho`` (0.999 by default).
 
   JAXNAG_DATA_DIR=../shared/data python benchmarks/proxy_values.py --save /tmp/before.npz
-  JAXNAG_DATA_DIR=../shared/data python benchmarks/proxy_values.py --compare /tmp/before.npz [--out docs]
+  JAXNAG_DATA_DIR=../shared/data python benchmarks/proxy_values.py --compare /tmp/before.npz [--out docs] [--name NAME]
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None, help="write proxy_values.md/.json here (with --compare)")
     p.add_argument("--after", default=None, help="this commit's values saved earlier by --save (not recomputed)")
     p.add_argument("--label", default="", help="what changed, for the written file")
+    p.add_argument("--name", default="proxy_values", help="the written files' name (NAME.md, NAME.json)")
     args = p.parse_args(argv)
     if args.save:
         np.savez(args.save, **values(args.cells, args.skip.split(",")))
@@ -93,15 +94,16 @@ def main(argv=None) -> int:
               f"{'yes' if r['same_undefined'] else 'NO'} |" for r in rows]
     print("\n".join(lines))
     if args.out:
-        Path(args.out, "proxy_values.json").write_text(json.dumps(rows, indent=1) + "\n")
+        Path(args.out, f"{args.name}.json").write_text(json.dumps(rows, indent=1) + "\n")
         head = ["# Proxy values before and after a change of the networks or the measures", "",
                 f"Machine: {describe()}. Commands: `python benchmarks/proxy_values.py --save BEFORE.npz "
                 f"--cells {len(before['nb201/cells'])}{' --skip ' + ','.join(skipped) if skipped else ''}` at the commit "
-                "before, `python benchmarks/proxy_values.py --compare BEFORE.npz --out docs` after "
+                f"before, `python benchmarks/proxy_values.py --compare BEFORE.npz --out docs"
+                f"{'' if args.name == 'proxy_values' else ' --name ' + args.name}` after "
                 f"({args.label}).", "",
                 "Every proxy on the same random cells of NB201 (CIFAR-10 network, C=16, N=5; 16 digits at 32x32) "
                 "and TransNAS-Bench-101 micro (64 channels, 2 cells; 16 digits at 64x64), at both commits.", ""]
-        Path(args.out, "proxy_values.md").write_text("\n".join(head + lines) + "\n")
+        Path(args.out, f"{args.name}.md").write_text("\n".join(head + lines) + "\n")
     print("all proxies kept their values" if ok else f"some proxy moved (rho < {args.rho})")
     return 0 if ok else 1
 

@@ -227,7 +227,22 @@ def conv(x, k, strides=(1, 1), padding=((0, 0), (0, 0))):
     padding = tuple((int(lo), int(hi)) for lo, hi in padding)
     if _FORWARD.get():
         return _lax_conv(x, k, strides, padding)
+    outs = [(n + lo + hi - kk) // s + 1 for n, kk, s, (lo, hi) in zip(x.shape[1:3], k.shape[:2], strides, padding,
+                                                                       strict=True)]
+    if min(np.prod(x.shape[1:3]), np.prod(outs)) < np.prod(k.shape[:2]):
+        return _patches_conv(x, k, strides, padding, outs)
     return _conv(x, k, (strides, padding, (1, 1), (1, 1)))
+
+
+def _patches_conv(x, k, strides, padding, outs):
+    """A convolution over a map smaller than its kernel (a 3x3 kernel on the 2x2 maps of a deep stage) as one
+    product of its patches with the kernel: XLA swaps such a convolution's operands (or its input gradient's),
+    which leaves it in a layout its CPU backend runs slowly inside branches and loops."""
+    xp = jnp.pad(x, ((0, 0), *padding, (0, 0)))
+    (kh, kw), (oh, ow), (sh, sw) = k.shape[:2], outs, strides
+    patches = jnp.concatenate([xp[:, i:i + (oh - 1) * sh + 1:sh, j:j + (ow - 1) * sw + 1:sw]
+                               for i in range(kh) for j in range(kw)], axis=-1)
+    return patches @ k.reshape(-1, k.shape[-1])
 
 
 def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=None,
